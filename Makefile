@@ -1,0 +1,40 @@
+# What humans type. `make run` and `make test` work on a fresh clone with nothing
+# installed by hand: they create .venv and install the package into it.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+TEST_INSTALLED := $(VENV)/.installed-test
+DEPS := setup.py pyproject.toml
+
+.PHONY: run test bench lint install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(INSTALLED): $(BIN)/python $(DEPS)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	touch $@
+
+$(TEST_INSTALLED): $(BIN)/python $(DEPS)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@ $(INSTALLED)
+
+install: $(INSTALLED)
+
+run: $(INSTALLED)
+	$(BIN)/robodine-edge run $(ARGS)
+
+test: $(TEST_INSTALLED)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(INSTALLED)
+	$(BIN)/python -m bench $(ARGS)
+
+lint: $(TEST_INSTALLED)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[lint]'
+	$(BIN)/ruff check robodine_edge actors tests bench
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis var

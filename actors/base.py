@@ -1,0 +1,134 @@
+"""What every robodine actor shares: awaitable futures, crash reports, dead letters.
+
+pykka gives each actor a thread and a mailbox but no supervision and no way to wait on
+a reply without blocking a thread. This module adds both seams:
+
+* `ActorFuture`: a pykka future that also runs callbacks when it is resolved, so the
+  event loop can be told of a reply (see `robodine_edge.http.bridge`) instead of
+  parking a thread in `get()`. Every `ask` and proxy call to a `SupervisedActor`
+  returns one, because pykka builds reply futures with the actor class's
+  `_create_future`.
+* `SupervisedActor`: reports its own crash to a listener (the supervisor), and logs
+  the messages it will never handle (dead letters).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+import pykka
+from pykka.messages import _ActorStop
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+CrashListener = Callable[[str, BaseException | None], None]
+"""Called in the crashing actor's own thread with its URN and the exception."""
+
+
+class ActorFuture(pykka.ThreadingFuture[T], Generic[T]):
+    """A pykka future that runs callbacks once resolved (in the resolving thread).
+
+    Callbacks must be quick and must not block: they run on an actor thread.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._callback_lock = threading.Lock()
+        self._resolved = False
+        self._callbacks: list[Callable[[ActorFuture[T]], None]] = []
+
+    def add_done_callback(self, callback: Callable[[ActorFuture[T]], None]) -> None:
+        """Run `callback(self)` when resolved; at once (in this thread) if it already is."""
+        with self._callback_lock:
+            if not self._resolved:
+                self._callbacks.append(callback)
+                return
+        callback(self)
+
+    def set(self, value: Any | None = None) -> None:
+        super().set(value)
+        self._run_callbacks()
+
+    def set_exception(self, exc_info: Any | None = None) -> None:
+        super().set_exception(exc_info if exc_info is not None else sys.exc_info())
+        self._run_callbacks()
+
+    def fail(self, error: BaseException) -> None:
+        """Resolve with `error` from outside an `except` block."""
+        self.set_exception((type(error), error, error.__traceback__))
+
+    def _run_callbacks(self) -> None:
+        with self._callback_lock:
+            self._resolved = True
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            try:
+                callback(self)
+            except Exception:
+                log.exception("future callback failed")
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    """Liveness probe: every supervised actor answers `"pong"` if its thread is responsive."""
+
+
+class SupervisedActor(pykka.ThreadingActor):
+    """Base of every robodine actor.
+
+    Subclasses handle their own expected errors in `tell` handlers: an exception that
+    escapes one stops the actor (pykka's rule), and the supervisor then starts a fresh
+    instance that reloads its state from SQLite.
+    """
+
+    def __init__(self, *, crash_listener: CrashListener | None = None) -> None:
+        super().__init__()
+        self._crash_listener = crash_listener
+
+    @staticmethod
+    def _create_future() -> ActorFuture[Any]:
+        return ActorFuture()
+
+    def on_receive(self, message: Any) -> Any:
+        """Runs in this actor's thread for plain (non-proxy) messages."""
+        if isinstance(message, Ping):
+            return "pong"
+        log.warning("%s ignored an unknown message %r", type(self).__name__, type(message).__name__)
+        return None
+
+    def on_failure(
+        self,
+        exception_type: type[BaseException] | None,
+        exception_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Runs in this actor's thread after a `tell` handler raised, just before it ends."""
+        self.drain_dead_letters()
+        if self._crash_listener is not None:
+            self._crash_listener(self.actor_urn, exception_value)
+
+    def drain_dead_letters(self) -> None:
+        """Answer queued asks with `ActorDeadError` and log queued tells: none will run."""
+        inbox = self.actor_inbox
+        while not inbox.empty():
+            envelope = inbox.get_nowait()
+            if envelope.reply_to is None:
+                log.warning("dead letter: %s for crashed %s", _describe(envelope.message), type(self).__name__)
+            elif isinstance(envelope.message, _ActorStop):
+                envelope.reply_to.set(None)
+            else:
+                envelope.reply_to.set_exception(
+                    (pykka.ActorDeadError, pykka.ActorDeadError(f"{self} crashed before answering"), None)
+                )
+
+
+def _describe(message: Any) -> str:
+    attr_path = getattr(message, "attr_path", None)
+    return ".".join(attr_path) + "()" if attr_path else type(message).__name__

@@ -1,0 +1,103 @@
+"""The `robodine-edge` command: run, check-config, backup, restore.
+
+Exit codes: 0 success, 1 the operation failed (data directory busy, bad backup file,
+port in use), 2 invalid configuration or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from robodine_edge import __version__
+from robodine_edge.config import Config, default_config_path, load_config, render_config
+from robodine_edge.errors import ConfigError, RobodineError
+from robodine_edge.logs import setup_logging
+
+log = logging.getLogger("robodine_edge")
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="robodine-edge", description="In-store edge service of a robot restaurant.")
+    parser.add_argument("--version", action="version", version=f"robodine-edge {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the service in the foreground")
+    _config_option(run)
+
+    check = commands.add_parser("check-config", help="validate and print the effective configuration")
+    _config_option(check)
+
+    backup = commands.add_parser("backup", help="consistent online copy of the database")
+    backup.add_argument("--out", required=True, type=Path, metavar="FILE", help="where to write the copy")
+    _config_option(backup)
+
+    restore = commands.add_parser("restore", help="replace the database with a backup (service stopped)")
+    restore.add_argument("--from", dest="source", required=True, type=Path, metavar="FILE", help="backup file")
+    _config_option(restore)
+    return parser
+
+
+def _config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, metavar="PATH", help="config file (default: see docs/CONFIG.md)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = _load(args.config)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"robodine-edge: config error: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    setup_logging(config.log.level, config.log.format)
+    try:
+        return COMMANDS[args.command](config, args)
+    except RobodineError as exc:
+        log.error("%s", exc.message)
+        return EXIT_FAILED
+    except OSError as exc:
+        log.error("%s", exc)
+        return EXIT_FAILED
+
+
+def _load(path: Path | None) -> Config:
+    return load_config(path or default_config_path(), required=path is not None)
+
+
+def _run(config: Config, args: argparse.Namespace) -> int:
+    from robodine_edge.server import Service  # heavy imports only for the service itself
+
+    return Service(config).run()
+
+
+def _check_config(config: Config, args: argparse.Namespace) -> int:
+    sys.stdout.write(render_config(config))
+    return EXIT_OK
+
+
+def _backup(config: Config, args: argparse.Namespace) -> int:
+    from robodine_edge.backup import backup
+
+    size = backup(Path(config.data.dir), args.out)
+    log.info("backup written", extra={"fields": {"file": str(args.out), "bytes": size}})
+    return EXIT_OK
+
+
+def _restore(config: Config, args: argparse.Namespace) -> int:
+    from robodine_edge.backup import restore
+
+    kept = restore(Path(config.data.dir), args.source)
+    log.info("database restored", extra={"fields": {"from": str(args.source), "previous": str(kept)}})
+    return EXIT_OK
+
+
+COMMANDS = {"run": _run, "check-config": _check_config, "backup": _backup, "restore": _restore}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,343 @@
+"""Configuration: packaged defaults, then the TOML file, then `ROBODINE_*` variables.
+
+The result is validated once into frozen objects; every problem is collected and
+reported together (`ConfigError.problems`, one line each naming the TOML key and, when
+the value came from the environment, the variable). Each part of the service is
+handed only its own section.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import tomllib
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args, get_origin
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from robodine_edge.errors import ConfigError
+
+Port = Annotated[int, Field(ge=0, le=65535)]
+ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+
+CHECKOUT_CONFIG = Path("config/robodine.toml")
+SYSTEM_CONFIG = Path("/etc/robodine/robodine.toml")
+
+# SPEC section 1 names these variables; every other key uses ROBODINE_<SECTION>_<KEY>.
+ENV_NAMES: dict[str, str] = {
+    "data.dir": "ROBODINE_DATA_DIR",
+    "net.host": "ROBODINE_HOST",
+    "http.port": "ROBODINE_HTTP_PORT",
+    "robots.port": "ROBODINE_ROBOT_PORT",
+    "telemetry.port": "ROBODINE_TELEMETRY_PORT",
+    "video.port": "ROBODINE_VIDEO_PORT",
+    "mdns.enabled": "ROBODINE_MDNS",
+    "store.id": "ROBODINE_STORE_ID",
+    "legacy.enabled": "ROBODINE_LEGACY",
+    "serial": "ROBODINE_SERIAL",
+}
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, strict=True, extra="forbid")
+
+
+class DataConfig(_Section):
+    dir: Annotated[str, Field(min_length=1)]
+
+    @property
+    def path(self) -> Path:
+        return Path(self.dir)
+
+
+class NetConfig(_Section):
+    host: Annotated[str, Field(min_length=1)]
+
+
+class HttpConfig(_Section):
+    port: Port
+    cors_origins: Annotated[tuple[str, ...], Field(strict=False)]
+    ask_timeout_s: Annotated[float, Field(gt=0, le=300)]
+    validate_responses: bool
+
+
+class RobotsConfig(_Section):
+    port: Port
+    heartbeat_s: Annotated[float, Field(gt=0, le=60)]
+
+
+class TelemetryConfig(_Section):
+    port: Port
+
+
+class VideoConfig(_Section):
+    port: Port
+
+
+class MdnsConfig(_Section):
+    enabled: bool
+
+
+class StoreConfig(_Section):
+    id: Annotated[str, Field(pattern=ID_PATTERN)]
+
+
+class LegacyConfig(_Section):
+    enabled: bool
+
+
+class AuthConfig(_Section):
+    token_ttl_s: Annotated[int, Field(ge=60, le=30 * 86400)]
+
+
+class LogConfig(_Section):
+    level: Literal["debug", "info", "warning", "error"]
+    format: Literal["kv", "json"]
+
+
+class ActorsConfig(_Section):
+    max_restarts: Annotated[int, Field(ge=0, le=100)]
+    restart_window_s: Annotated[float, Field(gt=0, le=3600)]
+
+
+class SerialConfig(_Section):
+    port: Annotated[str, Field(min_length=1)]
+    baud: Annotated[int, Field(gt=0, le=4_000_000)]
+
+
+class Config(_Section):
+    """The whole validated configuration; `sources` says where overridden values came from."""
+
+    data: DataConfig
+    net: NetConfig
+    http: HttpConfig
+    robots: RobotsConfig
+    telemetry: TelemetryConfig
+    video: VideoConfig
+    mdns: MdnsConfig
+    store: StoreConfig
+    legacy: LegacyConfig
+    auth: AuthConfig
+    log: LogConfig
+    actors: ActorsConfig
+    serial: Annotated[tuple[SerialConfig, ...], Field(strict=False)] = ()
+    file: str | None = None
+    sources: Annotated[tuple[tuple[str, str], ...], Field(strict=False)] = ()
+
+
+def env_name(key: str) -> str:
+    """The environment variable that overrides TOML key `key` (e.g. `http.port`)."""
+    return ENV_NAMES.get(key, "ROBODINE_" + key.replace(".", "_").upper())
+
+
+def default_config_path(cwd: Path | None = None) -> Path | None:
+    """The config file used without `--config`: `ROBODINE_CONFIG`, the checkout's, /etc's."""
+    explicit = os.environ.get("ROBODINE_CONFIG")
+    if explicit:
+        return Path(explicit)
+    checkout = (cwd or Path.cwd()) / CHECKOUT_CONFIG
+    if checkout.is_file():
+        return checkout
+    return SYSTEM_CONFIG if SYSTEM_CONFIG.is_file() else None
+
+
+def load_config(
+    path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    required: bool = False,
+) -> Config:
+    """Build the effective configuration or raise `ConfigError` listing every problem.
+
+    `required` makes a missing file an error (it was named explicitly by the user).
+    """
+    env = os.environ if env is None else env
+    raw = _packaged_defaults()
+    problems: list[str] = []
+    if path is not None:
+        _merge_file(raw, path, required, problems)
+    overridden = _apply_env(raw, env, problems)
+    raw["file"] = str(path) if path is not None and path.is_file() else None
+    raw["sources"] = tuple(sorted(overridden.items()))
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(_describe(exc, overridden, env))
+    if problems:
+        raise ConfigError(problems)
+    data_dir = str(Path(config.data.dir).expanduser().absolute())
+    return config.model_copy(update={"data": DataConfig(dir=data_dir)})
+
+
+def _packaged_defaults() -> dict[str, Any]:
+    text = resources.files("robodine_edge").joinpath("default.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+def _merge_file(raw: dict[str, Any], path: Path, required: bool, problems: list[str]) -> None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if required:
+            problems.append(f"{path}: config file not found")
+        return
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(f"{path}: cannot read config file: {exc}")
+        return
+    try:
+        loaded = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        problems.append(f"{path}: invalid TOML: {exc}")
+        return
+    _deep_merge(raw, loaded)
+
+
+def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _deep_merge(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+
+
+def _apply_env(raw: dict[str, Any], env: Mapping[str, str], problems: list[str]) -> dict[str, str]:
+    """Overlay `ROBODINE_*` variables on `raw`; returns {toml key: variable} of those used."""
+    used: dict[str, str] = {}
+    for key, annotation in _leaf_fields():
+        name = env_name(key)
+        if name not in env:
+            continue
+        try:
+            value = _parse_env_value(env[name], annotation)
+        except ValueError as exc:
+            problems.append(f"{key} (from {name}={env[name]!r}): {exc}")
+            continue
+        section, _, leaf = key.partition(".")
+        if leaf:
+            target = raw.setdefault(section, {})
+            if not isinstance(target, dict):
+                continue  # the file made the section a non-table; validation reports it
+            target[leaf] = value
+        else:
+            raw[section] = value
+        used[key] = name
+    return used
+
+
+def _leaf_fields() -> list[tuple[str, Any]]:
+    """Every overridable key as (`section.key`, annotation); `serial` as a whole."""
+    leaves: list[tuple[str, Any]] = []
+    for section, field in Config.model_fields.items():
+        model = field.annotation
+        if section in ("file", "sources"):
+            continue
+        if isinstance(model, type) and issubclass(model, _Section):
+            leaves.extend((f"{section}.{key}", sub.annotation) for key, sub in model.model_fields.items())
+        else:
+            leaves.append((section, field.annotation))
+    return leaves
+
+
+def _parse_env_value(text: str, annotation: Any) -> Any:
+    """Turn an environment string into the TOML-typed value the key expects."""
+    base = _strip_annotated(annotation)
+    if base is bool:
+        word = text.strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        raise ValueError("expected 1 or 0 (true/false)")
+    if base is int:
+        try:
+            return int(text.strip())
+        except ValueError:
+            raise ValueError("expected an integer") from None
+    if base is float:
+        try:
+            return float(text.strip())
+        except ValueError:
+            raise ValueError("expected a number") from None
+    if get_origin(base) is tuple:
+        return _parse_env_list(text)
+    return text
+
+
+def _parse_env_list(text: str) -> Any:
+    """A list from the environment: JSON (`[...]`) or comma-separated words."""
+    stripped = text.strip()
+    if stripped.startswith("["):
+        try:
+            return orjson.loads(stripped)
+        except orjson.JSONDecodeError as exc:
+            raise ValueError(f"invalid JSON list: {exc}") from None
+    return [part.strip() for part in stripped.split(",") if part.strip()]
+
+
+def _strip_annotated(annotation: Any) -> Any:
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    return annotation
+
+
+def _describe(exc: ValidationError, overridden: Mapping[str, str], env: Mapping[str, str]) -> list[str]:
+    """One line per validation problem, naming the key and the variable it came from."""
+    lines: list[str] = []
+    for error in exc.errors():
+        loc = [str(part) for part in error["loc"]]
+        key = ".".join(loc) or "(top level)"
+        owner = ".".join(loc[:2]) if loc and loc[0] != "serial" else "serial"
+        where = f"{key} (from {overridden[owner]}={env[overridden[owner]]!r})" if owner in overridden else key
+        lines.append(f"{where}: {_explain(error)}")
+    return lines
+
+
+def _explain(error: Any) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    got = error.get("input")
+    suffix = "" if isinstance(got, dict | list) else f" (got {got!r})"
+    return f"{error['msg'][0].lower()}{error['msg'][1:]}{suffix}"
+
+
+def render_config(config: Config, env: Mapping[str, str] | None = None) -> str:
+    """The effective configuration as TOML, each overridden key marked with its variable.
+
+    Secrets are never printed: the admin password only shows whether it is set.
+    """
+    env = os.environ if env is None else env
+    sources = dict(config.sources)
+    lines = [f"# effective configuration (file: {config.file or 'none, packaged defaults'})"]
+    for section in Config.model_fields:
+        value = getattr(config, section)
+        if not isinstance(value, _Section):
+            continue
+        lines.append(f"\n[{section}]")
+        for key in type(value).model_fields:
+            note = f"  # from {sources[f'{section}.{key}']}" if f"{section}.{key}" in sources else ""
+            lines.append(f"{key} = {_toml_value(getattr(value, key))}{note}")
+    note = f"  # from {sources['serial']}" if "serial" in sources else ""
+    for port in config.serial:
+        lines.append(f"\n[[serial]]{note}\nport = {_toml_value(port.port)}\nbaud = {port.baud}")
+    admin = "set (hidden)" if env.get("ROBODINE_ADMIN_PASSWORD") else "not set"
+    lines.append(f"\n# ROBODINE_ADMIN_PASSWORD: {admin}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    return orjson.dumps(str(value)).decode()

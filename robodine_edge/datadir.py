@@ -1,0 +1,97 @@
+"""The data directory: its lock, `runtime.json`, and the files written once in it.
+
+The lock (`flock` on `DATA_DIR/.lock`) is held for the whole life of the service, so a
+second service or a `restore` on the same data can tell it is in use.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from robodine_edge.errors import DataDirBusy
+
+RUNTIME_FILE = "runtime.json"
+ADMIN_PASSWORD_FILE = "initial-admin-password"
+TOKEN_KEY_FILE = "token-key"
+LOCK_FILE = ".lock"
+
+
+class DataDirLock:
+    """An exclusive, non-blocking lock on a data directory, released on close or exit."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / LOCK_FILE
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise DataDirBusy(f"{self.path.parent} is in use by a running robodine-edge") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> DataDirLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.release()
+
+
+def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write `data` to `path` so readers see the old file or the whole new one, never half."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def write_runtime(data_dir: Path, info: dict[str, Any]) -> Path:
+    path = data_dir / RUNTIME_FILE
+    write_atomic(path, orjson.dumps(info, option=orjson.OPT_INDENT_2))
+    return path
+
+
+def remove_runtime(data_dir: Path) -> None:
+    (data_dir / RUNTIME_FILE).unlink(missing_ok=True)
+
+
+def write_secret_once(path: Path, text: str) -> bool:
+    """Create `path` (mode 0600) holding `text`; False if it already exists."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    try:
+        os.write(fd, text.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return True
+
+
+def token_key(data_dir: Path) -> bytes:
+    """The secret that signs access tokens: created on first start, kept across restarts."""
+    path = data_dir / TOKEN_KEY_FILE
+    write_secret_once(path, secrets.token_hex(32))
+    return path.read_bytes().strip()

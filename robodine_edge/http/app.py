@@ -1,0 +1,82 @@
+"""The Sanic application factory. It builds the app and starts nothing.
+
+`create_app(api)` wires the routes, middleware and error handler around an
+`ApiContext` (the handles into the running service); the composition root
+(`robodine_edge.server`) starts the actors and listeners around it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sanic import Sanic
+
+from robodine_edge import __version__
+from robodine_edge.actors.store import Store
+from robodine_edge.actors.supervisor import ActorSlot
+from robodine_edge.config import Config
+from robodine_edge.db import ReadPool
+from robodine_edge.http.auth import AuthGate, LoginLimiter
+from robodine_edge.http.errors import ApiErrorHandler
+from robodine_edge.http.middleware import install_middleware
+from robodine_edge.http.openapi import build_openapi
+from robodine_edge.http.routes import auth, docs, health, metrics, users
+from robodine_edge.http.routing import RouteSpec, install
+from robodine_edge.metrics import Metrics
+
+ROUTERS = (health.router, metrics.router, docs.router, auth.router, users.router)
+MAX_BODY_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ApiContext:
+    """What request handlers may reach: the service's handles, all thread-safe or loop-owned."""
+
+    config: Config
+    store: Store
+    reads: ReadPool
+    supervisor: ActorSlot[Any]
+    gate: AuthGate
+    kdf: ThreadPoolExecutor
+    metrics: Metrics
+    limiter: LoginLimiter = field(default_factory=LoginLimiter)
+    robots_online: Callable[[], int] = lambda: 0
+    started_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def ask_timeout_s(self) -> float:
+        return self.config.http.ask_timeout_s
+
+    @property
+    def validate_responses(self) -> bool:
+        return self.config.http.validate_responses
+
+
+def route_specs() -> list[RouteSpec]:
+    return [spec for router in ROUTERS for spec in router.specs]
+
+
+def create_app(api: ApiContext, *, name: str = "robodine_edge") -> Sanic:
+    app = Sanic(name, dumps=orjson.dumps, loads=orjson.loads, configure_logging=False)
+    app.config.update(
+        REQUEST_MAX_SIZE=MAX_BODY_BYTES,
+        GRACEFUL_SHUTDOWN_TIMEOUT=4.0,
+        FALLBACK_ERROR_FORMAT="json",
+        NOISY_EXCEPTIONS=False,
+        ACCESS_LOG=False,
+        MOTD=False,
+        KEEP_ALIVE_TIMEOUT=75,
+    )
+    app.error_handler = ApiErrorHandler()
+    specs = route_specs()
+    app.ctx.api = api
+    app.ctx.specs = specs
+    app.ctx.openapi_json = orjson.dumps(build_openapi(specs, title="robodine-edge", version=__version__))
+    install(app, specs)
+    install_middleware(app, specs, api.config.http.cors_origins)
+    return app

@@ -1,0 +1,97 @@
+"""The one place errors become HTTP: status codes and the SPEC error body.
+
+`{"error": {"code": "<snake_case>", "message": "<human text>", "fields": {...}?}}` for
+every failure, Sanic's own (404, 405, 413, ...) included; unexpected exceptions are
+logged with their traceback and answered 500 without one.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+from sanic import HTTPResponse, Request
+from sanic import exceptions as sanic_exceptions
+from sanic.handlers import ErrorHandler
+
+from robodine_edge import errors
+
+log = logging.getLogger(__name__)
+
+STATUS: dict[type[errors.RobodineError], int] = {
+    errors.BadRequest: 400,
+    errors.Unauthorized: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.MethodNotAllowed: 405,
+    errors.Conflict: 409,
+    errors.TooLarge: 413,
+    errors.ValidationFailed: 422,
+    errors.RateLimited: 429,
+    errors.Unavailable: 503,
+    errors.TimedOut: 504,
+}
+
+SANIC_CODES: dict[int, str] = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
+    413: "too_large",
+    416: "range_not_satisfiable",
+    503: "unavailable",
+}
+
+
+def status_of(error: errors.RobodineError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
+
+
+def error_body(code: str, message: str, fields: dict[str, str] | None = None) -> bytes:
+    error: dict[str, object] = {"code": code, "message": message}
+    if fields:
+        error["fields"] = fields
+    return orjson.dumps({"error": error})
+
+
+def error_response(error: errors.RobodineError) -> HTTPResponse:
+    response = HTTPResponse(
+        error_body(error.code, error.message, error.fields),
+        status=status_of(error),
+        content_type="application/json",
+    )
+    if isinstance(error, errors.RateLimited):
+        response.headers["Retry-After"] = str(error.retry_after_s)
+    if isinstance(error, errors.Unauthorized):
+        response.headers["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+class ApiErrorHandler(ErrorHandler):
+    """Sanic's error handler, answering in the SPEC's error shape. Runs on the loop."""
+
+    def default(self, request: Request, exception: Exception) -> HTTPResponse:
+        if isinstance(exception, errors.RobodineError):
+            return error_response(exception)
+        if isinstance(exception, sanic_exceptions.SanicException):
+            status = exception.status_code or 500
+            if status < 500:
+                code = SANIC_CODES.get(status, "bad_request")
+                message = str(exception) or code.replace("_", " ")
+                return HTTPResponse(error_body(code, message), status=status, content_type="application/json")
+        log.error(
+            "unhandled error in %s %s",
+            request.method,
+            request.path,
+            exc_info=(type(exception), exception, exception.__traceback__),
+        )
+        return HTTPResponse(
+            error_body("internal_error", "internal error; see the service log"),
+            status=500,
+            content_type="application/json",
+        )

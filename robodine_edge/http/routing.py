@@ -1,0 +1,198 @@
+"""The route table: every API route declared once, with who may call it and its shapes.
+
+`ApiRouter.route` records a `RouteSpec`; `install` turns each spec into a Sanic route
+whose wrapper authenticates (401/403), validates the query and body (400/422), calls
+the handler and renders its result as JSON. The same specs feed /openapi.json and the
+tests' authorization matrix, so documentation and enforcement cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, get_args, get_origin
+
+import orjson
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from sanic import HTTPResponse, Request, Sanic
+
+from robodine_edge.errors import BadRequest, ValidationFailed
+from robodine_edge.types import Role
+
+Handler = Callable[..., Awaitable[Any]]
+PATH_PARAM = re.compile(r"<(\w+)(?::(\w+))?>")
+JSON_TYPES = ("application/json",)
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """One API route. `roles=None` means public (no token needed)."""
+
+    method: str
+    path: str
+    handler: Handler
+    tag: str
+    summary: str
+    roles: frozenset[Role] | None
+    body: type[BaseModel] | None = None
+    form: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: Any = None
+    status: int = 200
+    errors: tuple[int, ...] = ()
+    query_token: bool = False
+    content_type: str = "application/json"
+    in_schema: bool = True
+
+    @property
+    def name(self) -> str:
+        """Unique per method and path: Sanic's route name and the OpenAPI operationId."""
+        slug = re.sub(r"[^A-Za-z0-9]+", "_", PATH_PARAM.sub(r"\1", self.path)).strip("_")
+        return f"{self.method.lower()}_{slug or 'root'}"
+
+    @property
+    def path_params(self) -> list[tuple[str, str]]:
+        return [(name, kind or "str") for name, kind in PATH_PARAM.findall(self.path)]
+
+    @cached_property
+    def response_adapter(self) -> TypeAdapter[Any] | None:
+        return TypeAdapter(self.response) if self.response is not None else None
+
+
+@dataclass
+class ApiRouter:
+    """Collects the routes of one module (one router per resource, SPEC section 2)."""
+
+    tag: str
+    prefix: str = ""
+    specs: list[RouteSpec] = field(default_factory=list)
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        roles: Collection[Role] | None,
+        summary: str,
+        **options: Any,
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.specs.append(
+                RouteSpec(
+                    method=method,
+                    path=self.prefix + path,
+                    handler=handler,
+                    tag=self.tag,
+                    summary=summary,
+                    roles=frozenset(roles) if roles is not None else None,
+                    **options,
+                )
+            )
+            return handler
+
+        return register
+
+    def get(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
+        return self.route("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
+        return self.route("POST", path, **kw)
+
+    def patch(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
+        return self.route("PATCH", path, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
+        return self.route("DELETE", path, **kw)
+
+
+def install(app: Sanic, specs: list[RouteSpec]) -> None:
+    """Register every spec with Sanic. Runs once, at app creation."""
+    for spec in specs:
+        app.add_route(_endpoint(spec), spec.path, methods=[spec.method], name=spec.name)
+
+
+def _endpoint(spec: RouteSpec) -> Handler:
+    async def endpoint(request: Request, **params: Any) -> HTTPResponse:
+        """Runs on the event loop for every request to this route."""
+        api = request.app.ctx.api
+        if spec.roles is not None:
+            params["user"] = api.gate.require(request, spec.roles, allow_query_token=spec.query_token)
+        if spec.query is not None:
+            params["query"] = parse_query(request, spec.query)
+        if spec.body is not None:
+            params["body"] = parse_body(request, spec.body, spec.form)
+        result = await spec.handler(request, **params)
+        if isinstance(result, HTTPResponse):
+            return result
+        if spec.status == 204:
+            return HTTPResponse(status=204)
+        if api.validate_responses and spec.response_adapter is not None:
+            spec.response_adapter.validate_python(result)
+        return HTTPResponse(orjson.dumps(result), status=spec.status, content_type="application/json")
+
+    endpoint.__name__ = spec.handler.__name__
+    endpoint.__doc__ = spec.handler.__doc__
+    return endpoint
+
+
+def json_response(data: Any, status: int = 200) -> HTTPResponse:
+    return HTTPResponse(orjson.dumps(data), status=status, content_type="application/json")
+
+
+def parse_query(request: Request, model: type[BaseModel]) -> Any:
+    raw: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        values = request.args.getlist(info.alias or name)
+        if values:
+            raw[name] = values if _is_list(info.annotation) else values[0]
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise ValidationFailed("invalid query parameters", fields=error_fields(exc)) from None
+
+
+def parse_body(request: Request, model: type[BaseModel], form: type[BaseModel] | None = None) -> Any:
+    media_type = (request.content_type or "").split(";", 1)[0].strip().lower()
+    if form is not None and media_type == FORM_TYPE:
+        data: Any = {key: values[0] for key, values in request.get_form(keep_blank_values=True).items()}
+        return _validate(form, data)
+    if not request.body:
+        data = {}
+    elif media_type in JSON_TYPES or media_type.endswith("+json"):
+        try:
+            data = orjson.loads(request.body)
+        except orjson.JSONDecodeError as exc:
+            raise BadRequest(f"malformed JSON: {exc}") from None
+    else:
+        accepted = "application/json" + (f" or {FORM_TYPE}" if form else "")
+        raise BadRequest(f"expected Content-Type: {accepted}")
+    if not isinstance(data, dict):
+        raise ValidationFailed("the body must be a JSON object", fields={"body": "expected a JSON object"})
+    return _validate(model, data)
+
+
+def _validate(model: type[BaseModel], data: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed("invalid request body", fields=error_fields(exc)) from None
+
+
+def error_fields(exc: ValidationError) -> dict[str, str]:
+    """pydantic errors as {"field.path": "what is wrong"} for the SPEC error body."""
+    fields: dict[str, str] = {}
+    for error in exc.errors(include_url=False):
+        key = ".".join(str(part) for part in error["loc"]) or "body"
+        message = "unknown field" if error["type"] == "extra_forbidden" else error["msg"]
+        fields.setdefault(key, message)
+    return fields
+
+
+def _is_list(annotation: Any) -> bool:
+    origin = get_origin(annotation)
+    if origin in (list, tuple, set, frozenset):
+        return True
+    return any(_is_list(arg) for arg in get_args(annotation) if arg is not type(None))

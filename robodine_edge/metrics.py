@@ -1,0 +1,87 @@
+"""The service's Prometheus metrics (prometheus-client), exposed at `GET /metrics`.
+
+One registry per service (not the library's global one, so tests can run several).
+Counters are updated from whichever thread does the work (the client's metrics are
+thread-safe); gauges that describe state owned elsewhere (actor mailbox depths) are
+read at scrape time through callbacks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+disable_created_metrics()  # the *_created series only double the scrape size
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class _GaugeCallback(Collector):
+    """A labelled gauge whose values are read at scrape time from `read()`."""
+
+    def __init__(self, name: str, documentation: str, label: str, read: Callable[[], dict[str, float]]) -> None:
+        self._name, self._doc, self._label, self._read = name, documentation, label, read
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(self._name, self._doc, labels=[self._label])
+        for key, value in sorted(self._read().items()):
+            family.add_metric([key], value)
+        yield family
+
+
+class Metrics:
+    """Every metric the service exports, created once by the composition root."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.http_requests = Counter(
+            "robodine_http_requests",
+            "HTTP requests answered, by route, method and status.",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.http_latency = Histogram(
+            "robodine_http_request_duration_seconds",
+            "Time to answer an HTTP request, by route.",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.db_commit = Histogram(
+            "robodine_db_commit_seconds",
+            "Time from the first write of a batch to its durable commit.",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.db_writes = Counter(
+            "robodine_db_writes",
+            "Units of work committed by the store actor.",
+            registry=self.registry,
+        )
+        self.actor_restarts = Counter(
+            "robodine_actor_restarts",
+            "Actors restarted by the supervisor, by actor.",
+            ["actor"],
+            registry=self.registry,
+        )
+
+    def record_commit(self, seconds: float, units: int) -> None:
+        """Runs on the store actor's thread after each durable commit."""
+        self.db_commit.observe(seconds)
+        self.db_writes.inc(units)
+
+    def watch_mailboxes(self, read: Callable[[], dict[str, float]]) -> None:
+        self.registry.register(
+            _GaugeCallback("robodine_actor_mailbox_depth", "Messages waiting in each actor's mailbox.", "actor", read)
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

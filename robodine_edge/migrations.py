@@ -1,0 +1,67 @@
+"""Schema versions: a fresh database gets the current schema, an old one its migrations.
+
+Each migration is a numbered step applied in its own transaction (SQLite DDL is
+transactional) and recorded in `schema_version`. Later steps use
+`playhouse.migrate.SqliteMigrator` to alter tables in place.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from peewee import SqliteDatabase
+from playhouse.migrate import SqliteMigrator
+
+from robodine_edge.errors import BackupError
+from robodine_edge.models import ALL_MODELS, SchemaVersion
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    apply: Callable[[SqliteDatabase, SqliteMigrator], None]
+
+
+def _initial_schema(db: SqliteDatabase, _migrator: SqliteMigrator) -> None:
+    db.create_tables(ALL_MODELS)
+
+
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial schema", _initial_schema),)
+LATEST_VERSION = MIGRATIONS[-1].version
+
+
+def current_version(db: SqliteDatabase) -> int:
+    if not db.table_exists(SchemaVersion._meta.table_name):
+        return 0
+    row = SchemaVersion.select(SchemaVersion.version).order_by(SchemaVersion.version.desc()).first()
+    return row.version if row else 0
+
+
+def migrate(db: SqliteDatabase, migrations: tuple[Migration, ...] = MIGRATIONS) -> int:
+    """Bring the schema to the last of `migrations`; returns the version found before.
+
+    Runs on the main thread at start-up, before any actor touches the database.
+    """
+    latest = migrations[-1].version
+    found = current_version(db)
+    if found > latest:
+        raise BackupError(f"database schema version {found} is newer than this software ({latest})")
+    if found == 0:
+        with db.atomic():
+            db.create_tables(ALL_MODELS)
+            SchemaVersion.insert_many([{"version": m.version, "name": m.name} for m in migrations]).execute()
+        log.info("created database schema version %d", latest)
+        return 0
+    migrator = SqliteMigrator(db)
+    for step in migrations:
+        if step.version > found:
+            with db.atomic():
+                step.apply(db, migrator)
+                SchemaVersion.create(version=step.version, name=step.name)
+            log.info("migrated database to schema version %d (%s)", step.version, step.name)
+    return found

@@ -1,0 +1,49 @@
+"""Small shared vocabulary: ids, enumerations and the caller identity.
+
+Values that cross threads are frozen dataclasses; states and roles are `StrEnum`s
+whose values are the lower-case strings of the API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import NewType
+
+UserId = NewType("UserId", int)
+TableId = NewType("TableId", int)
+
+
+class Role(StrEnum):
+    """What a user may do: `admin` everything, `staff` the floor, `kiosk` one table."""
+
+    ADMIN = "admin"
+    STAFF = "staff"
+    KIOSK = "kiosk"
+
+
+class EventLevel(StrEnum):
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+ALL_ROLES: frozenset[Role] = frozenset(Role)
+STAFF_ROLES: frozenset[Role] = frozenset({Role.ADMIN, Role.STAFF})
+ADMIN_ONLY: frozenset[Role] = frozenset({Role.ADMIN})
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The authenticated caller of a request, decoded from its bearer token.
+
+    `table_id` is set for kiosk users: the one table their tablet serves.
+    """
+
+    user_id: UserId
+    username: str
+    role: Role
+    token_id: str
+    expires_at: float
+    table_id: TableId | None = None

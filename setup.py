@@ -1,0 +1,57 @@
+"""Packaging for robodine-edge.
+
+`actors/` sits at the top of the repository by design but installs as
+`robodine_edge.actors` (see docs/ARCHITECTURE.md), so the code has one import root.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+VERSION = re.search(r'^__version__ = "([^"]+)"', (HERE / "robodine_edge" / "__init__.py").read_text(), re.M).group(1)
+
+INSTALL_REQUIRES = [
+    "pykka>=4.1,<5",
+    "sanic>=25.3,<26",
+    "peewee>=4.0,<5",
+    "pyserial>=3.5,<4",
+    "zeroconf>=0.140,<1",
+    "orjson>=3.10,<4",
+    # Validation and the JSON Schema behind /openapi.json.
+    "pydantic>=2.7,<3",
+    # Bearer tokens (HS256): expiry, audience and algorithm checks done right.
+    "PyJWT>=2.8,<3",
+    # Password hashing with a memory-hard KDF.
+    "argon2-cffi>=23.1,<26",
+    # Prometheus text exposition for /metrics.
+    "prometheus-client>=0.20,<1",
+    # Swagger UI and ReDoc assets served by the service itself (an offline Pi has no CDN).
+    "openapi-ui-bundles>=0.3,<1",
+]
+
+TEST_REQUIRES = [
+    "pytest>=8,<10",
+    "pytest-timeout>=2.3,<3",
+    "hypothesis>=6.100,<7",
+    "httpx>=0.27,<1",
+    "websockets>=12,<18",
+]
+
+setup(
+    name="robodine-edge",
+    version=VERSION,
+    description="In-store edge service for a robot restaurant: orders, robots, live state, video.",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11",
+    packages=find_packages(include=["robodine_edge", "robodine_edge.*"]) + ["robodine_edge.actors"],
+    package_dir={"robodine_edge.actors": "actors"},
+    package_data={"robodine_edge": ["default.toml", "http/static/*"]},
+    install_requires=INSTALL_REQUIRES,
+    extras_require={"test": TEST_REQUIRES, "lint": ["ruff>=0.6"]},
+    entry_points={"console_scripts": ["robodine-edge = robodine_edge.cli:main"]},
+)

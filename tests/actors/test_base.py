@@ -1,0 +1,71 @@
+"""ActorFuture callbacks and what a crashing actor does with its mailbox."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pykka
+import pytest
+from robodine_edge.actors.base import ActorFuture, Ping, SupervisedActor
+
+
+def test_callbacks_run_once_on_set_and_at_once_when_already_resolved() -> None:
+    future: ActorFuture[int] = ActorFuture()
+    seen: list[Any] = []
+    future.add_done_callback(lambda f: seen.append(f.get(timeout=0)))
+    future.set(7)
+    future.add_done_callback(lambda f: seen.append(("late", f.get(timeout=0))))
+    assert seen == [7, ("late", 7)]
+
+
+def test_callbacks_see_exceptions() -> None:
+    future: ActorFuture[int] = ActorFuture()
+    seen: list[BaseException] = []
+
+    def record(done: ActorFuture[int]) -> None:
+        with pytest.raises(KeyError) as caught:
+            done.get(timeout=0)
+        seen.append(caught.value)
+
+    future.add_done_callback(record)
+    future.fail(KeyError("missing"))
+    assert isinstance(seen[0], KeyError)
+
+
+class Gate(SupervisedActor):
+    """An actor that blocks on an event, then fails, to observe its mailbox after a crash."""
+
+    def __init__(self, gate: threading.Event, crashed: list[str]) -> None:
+        super().__init__(crash_listener=lambda urn, exc: crashed.append(repr(exc)))
+        self._gate = gate
+
+    def wait_then_fail(self) -> None:
+        self._gate.wait(5)
+        raise RuntimeError("boom")
+
+    def answer(self) -> int:
+        return 42
+
+
+def test_asks_return_actor_futures_and_ping_answers() -> None:
+    ref = Gate.start(threading.Event(), [])
+    future = ref.proxy().answer()
+    assert isinstance(future, ActorFuture)
+    assert future.get(timeout=2) == 42
+    assert ref.ask(Ping(), timeout=2) == "pong"
+
+
+def test_a_crash_answers_queued_asks_with_actor_dead_and_reports_itself(caplog: pytest.LogCaptureFixture) -> None:
+    gate, crashed = threading.Event(), []
+    ref = Gate.start(gate, crashed)
+    proxy = ref.proxy()
+    proxy.wait_then_fail.defer()
+    queued_ask = proxy.answer()
+    ref.tell("queued tell")
+    gate.set()
+    with pytest.raises(pykka.ActorDeadError):
+        queued_ask.get(timeout=5)
+    assert crashed == ["RuntimeError('boom')"]
+    assert "dead letter: str" in caplog.text
+    assert not ref.is_alive()

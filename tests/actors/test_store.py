@@ -1,0 +1,86 @@
+"""The single writer: group commit, isolation of failing units, flush on stop."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pykka
+import pytest
+from peewee import IntegrityError, SqliteDatabase
+from robodine_edge.actors.store import Store, StoreActor
+from robodine_edge.actors.supervisor import ActorSlot
+
+from robodine_edge.db import database_path
+from robodine_edge.errors import Unavailable
+from robodine_edge.models import Event, Setting
+
+
+@pytest.fixture
+def commits() -> list[int]:
+    return []
+
+
+@pytest.fixture
+def store(db: SqliteDatabase, commits: list[int]) -> Store:
+    slot: ActorSlot[StoreActor] = ActorSlot("store")
+    slot.install(StoreActor.start(db, on_commit=lambda seconds, units: commits.append(units)))
+    return Store(slot)
+
+
+def add_event(message: str) -> int:
+    return Event.create(type="test", message=message).id
+
+
+def fail_unit() -> None:
+    Event.create(type="test", message="rolled back")
+    raise IntegrityError("unit refused")
+
+
+def rows_seen_by_another_connection(data_dir: Path) -> int:
+    with sqlite3.connect(database_path(data_dir)) as conn:
+        return conn.execute("SELECT COUNT(*) FROM event").fetchone()[0]
+
+
+def test_concurrent_writes_are_group_committed(store: Store, commits: list[int], data_dir: Path) -> None:
+    futures = [store.write(add_event, str(i)) for i in range(1000)]
+    ids = [future.get(timeout=10) for future in futures]
+    assert sorted(ids) == ids and len(set(ids)) == 1000
+    assert sum(commits) == 1000 and len(commits) < 1000
+    assert rows_seen_by_another_connection(data_dir) == 1000
+
+
+def test_a_failing_unit_rolls_back_alone(store: Store, data_dir: Path) -> None:
+    futures = [store.write(add_event, "a"), store.write(fail_unit), store.write(add_event, "b")]
+    assert futures[0].get(timeout=5) and futures[2].get(timeout=5)
+    with pytest.raises(IntegrityError):
+        futures[1].get(timeout=5)
+    assert rows_seen_by_another_connection(data_dir) == 2
+
+
+def test_an_answer_means_the_row_is_committed(store: Store, data_dir: Path) -> None:
+    store.write(Setting.create, key="k", value={"a": 1}).get(timeout=5)
+    assert rows_seen_by_another_connection(data_dir) == 0
+    with sqlite3.connect(database_path(data_dir)) as conn:
+        assert conn.execute("SELECT value FROM setting WHERE key = 'k'").fetchone()[0] == '{"a":1}'
+
+
+def test_stop_commits_what_was_queued(db: SqliteDatabase, data_dir: Path) -> None:
+    slot: ActorSlot[StoreActor] = ActorSlot("store")
+    slot.install(StoreActor.start(db))
+    store = Store(slot)
+    futures = [store.write(add_event, str(i)) for i in range(200)]
+    slot.ref.stop(block=True, timeout=10)
+    assert all(future.get(timeout=1) for future in futures)
+    assert rows_seen_by_another_connection(data_dir) == 200
+
+
+def test_writing_to_a_stopped_store_fails_fast(store: Store) -> None:
+    store._slot.ref.stop(block=True, timeout=5)
+    with pytest.raises(Unavailable):
+        store.write(add_event, "late").get(timeout=1)
+
+
+def test_durable_mode_is_full(store: Store) -> None:
+    assert store.write(lambda: Event._meta.database.execute_sql("PRAGMA synchronous").fetchone()[0]).get(timeout=5) == 2
+    assert pykka.ActorRegistry.get_by_class(StoreActor)

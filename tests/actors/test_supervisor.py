@@ -1,0 +1,191 @@
+"""Supervision: restarts that reload state from SQLite, intensity limits, escalation."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pykka
+import pytest
+from peewee import SqliteDatabase
+from robodine_edge.actors.base import CrashListener, SupervisedActor
+from robodine_edge.actors.store import Store, StoreActor
+from robodine_edge.actors.supervisor import (
+    ActorSlot,
+    ChildSpec,
+    RestartBudget,
+    SupervisionEvent,
+    Supervisor,
+)
+
+from robodine_edge.models import Setting
+
+
+class Counter(SupervisedActor):
+    """A counter whose value lives in SQLite: restarted, it continues where it was."""
+
+    def __init__(self, store: Store, crash_listener: CrashListener) -> None:
+        super().__init__(crash_listener=crash_listener)
+        self._store = store
+        self.value = 0
+
+    def on_start(self) -> None:
+        row = Setting.get_or_none(Setting.key == "counter")
+        self.value = row.value if row else 0
+
+    def increment(self) -> int:
+        self.value += 1
+        self._store.write(_save_counter, self.value).get(timeout=5)
+        return self.value
+
+    def crash(self) -> None:
+        raise RuntimeError("counter crashed")
+
+
+def _save_counter(value: int) -> None:
+    Setting.insert(key="counter", value=value).on_conflict_replace().execute()
+
+
+class Blocker(SupervisedActor):
+    def __init__(self, crash_listener: CrashListener, release: threading.Event) -> None:
+        super().__init__(crash_listener=crash_listener)
+        self._release = release
+
+    def block(self) -> None:
+        self._release.wait(10)
+
+
+class EventLog(list[SupervisionEvent]):
+    """Supervision events as they arrive (supervisor thread), with a way to wait for one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gave_up = threading.Event()
+        self._changed = threading.Condition()
+
+    def __call__(self, event: SupervisionEvent) -> None:
+        with self._changed:
+            self.append(event)
+            self._changed.notify_all()
+        if event.type == "actor_failed":
+            self.gave_up.set()
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: len(self) >= count, timeout)
+
+
+@pytest.fixture
+def events() -> EventLog:
+    return EventLog()
+
+
+@pytest.fixture
+def supervisor(events: EventLog) -> Any:
+    return Supervisor.start(max_restarts=2, window_s=30, on_event=events).proxy()
+
+
+@pytest.fixture
+def store(supervisor: Any, db: SqliteDatabase) -> Store:
+    slot = supervisor.start_child(
+        ChildSpec("store", lambda listener: StoreActor.start(db, crash_listener=listener))
+    ).get(timeout=5)
+    return Store(slot)
+
+
+def start_counter(supervisor: Any, store: Store) -> ActorSlot[Counter]:
+    spec = ChildSpec("counter", lambda listener: Counter.start(store, listener))
+    return supervisor.start_child(spec).get(timeout=5)
+
+
+def crash_and_wait_for_restart(slot: ActorSlot[Counter], events: EventLog) -> None:
+    """Crash the actor; the restart event comes once the new instance is in the slot."""
+    seen = len(events)
+    slot.proxy.crash.defer()
+    assert events.wait_for(seen + 1), "the supervisor did not restart the actor"
+
+
+def test_a_crashed_actor_is_restarted_with_its_state_reloaded(supervisor: Any, store: Store, events: EventLog) -> None:
+    slot = start_counter(supervisor, store)
+    first = slot.ref
+    assert [slot.proxy.increment().get(timeout=5) for _ in range(3)] == [1, 2, 3]
+    crash_and_wait_for_restart(slot, events)
+    assert slot.proxy.increment().get(timeout=5) == 4
+    assert slot.ref is not first and not first.is_alive()
+    assert [e.type for e in events] == ["actor_restarted"] and "counter crashed" in events[0].error
+
+
+def test_too_many_crashes_give_the_actor_up_and_degrade(supervisor: Any, store: Store, events: EventLog) -> None:
+    slot = start_counter(supervisor, store)
+    crash_and_wait_for_restart(slot, events)
+    crash_and_wait_for_restart(slot, events)
+    slot.proxy.crash.defer()
+    assert events.gave_up.wait(5)
+    health = supervisor.health().get(timeout=5)
+    assert health.degraded and health.failed == ("counter",)
+    assert [e.type for e in events] == ["actor_restarted", "actor_restarted", "actor_failed"]
+    assert not slot.is_alive()
+    assert supervisor.ping_all().get(timeout=5) == {"store": True, "counter": False}
+    assert supervisor.responsive().get(timeout=5) is False
+    with pytest.raises(pykka.ActorDeadError):
+        slot.proxy.increment().get(timeout=5)
+
+
+def test_an_actor_that_cannot_start_is_reported(supervisor: Any) -> None:
+    class Broken(SupervisedActor):
+        def on_start(self) -> None:
+            raise OSError("device missing")
+
+    with pytest.raises(RuntimeError, match="failed in on_start"):
+        supervisor.start_child(ChildSpec("broken", lambda listener: Broken.start(crash_listener=listener))).get(
+            timeout=15
+        )
+    assert "broken" not in supervisor.children().get(timeout=5)
+
+
+def test_a_busy_actor_makes_the_system_unresponsive(supervisor: Any) -> None:
+    release = threading.Event()
+    slot = supervisor.start_child(ChildSpec("blocker", lambda listener: Blocker.start(listener, release))).get(
+        timeout=5
+    )
+    assert supervisor.responsive(0.5).get(timeout=5) is True
+    slot.proxy.block.defer()
+    try:
+        assert supervisor.responsive(0.3).get(timeout=5) is False
+    finally:
+        release.set()
+    assert supervisor.responsive(2).get(timeout=5) is True
+
+
+def test_children_stop_in_reverse_start_order(supervisor: Any) -> None:
+    stopped: list[str] = []
+
+    class Recorder(SupervisedActor):
+        def __init__(self, name: str, crash_listener: CrashListener) -> None:
+            super().__init__(crash_listener=crash_listener)
+            self.name = name
+
+        def on_stop(self) -> None:
+            stopped.append(self.name)
+
+    for name in ("first", "second", "third"):
+        supervisor.start_child(ChildSpec(name, lambda listener, n=name: Recorder.start(n, listener))).get(timeout=5)
+    supervisor.stop_children().get(timeout=10)
+    assert stopped == ["third", "second", "first"]
+
+
+def test_restart_budget_is_a_sliding_window() -> None:
+    now = [0.0]
+    budget = RestartBudget(3, 5.0, clock=lambda: now[0])
+    assert [budget.take() for _ in range(3)] == [True, True, True]
+    assert budget.take() is False
+    now[0] = 5.5
+    assert budget.take() is True
+
+
+def test_slot_of_an_actor_never_started() -> None:
+    slot: ActorSlot[Any] = ActorSlot("ghost")
+    assert not slot.is_alive()
+    assert slot.tell("hello") is False
+    with pytest.raises(pykka.ActorDeadError):
+        slot.ask("hello").get(timeout=1)

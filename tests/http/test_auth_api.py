@@ -1,0 +1,167 @@
+"""/api/auth against the real process: login forms, tokens, revocation, rate limit."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import jwt
+import pytest
+
+from tests.http.conftest import make_user
+from tests.service import ADMIN_PASSWORD, ServiceProcess
+
+pytestmark = pytest.mark.e2e
+
+
+def test_login_with_json(service: ServiceProcess) -> None:
+    response = service.http.post("/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["token_type"] == "bearer" and body["expires_in"] == 43200
+    assert body["user"] == {"id": 1, "username": "admin", "role": "admin", "table_id": None}
+    me = service.http.get("/api/auth/me", headers=service.auth(body["access_token"]))
+    assert me.status_code == 200 and me.json()["username"] == "admin"
+
+
+def test_login_with_the_oauth2_password_form(service: ServiceProcess) -> None:
+    response = service.http.post(
+        "/api/auth/login",
+        data={
+            "grant_type": "password",
+            "username": "admin",
+            "password": ADMIN_PASSWORD,
+            "scope": "",
+            "client_id": "swagger",
+        },
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["access_token"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "status", "code"),
+    [
+        ({"username": "admin", "password": "wrong"}, 401, "unauthorized"),
+        ({"username": "nobody", "password": "whatever"}, 401, "unauthorized"),
+        ({"username": "admin"}, 422, "validation_error"),
+        ({"username": 5, "password": ["x"]}, 422, "validation_error"),
+        ({"username": "", "password": "x"}, 422, "validation_error"),
+        ({"username": "admin", "password": "x" * 2000}, 422, "validation_error"),
+    ],
+)
+def test_bad_logins(tmp_path: Path, payload: dict, status: int, code: str) -> None:
+    # A fresh service per case keeps these failures from tripping the rate limit elsewhere.
+    with ServiceProcess(tmp_path) as service:
+        response = service.http.post("/api/auth/login", json=payload)
+        assert response.status_code == status
+        assert response.json()["error"]["code"] == code
+
+
+def test_login_rejects_malformed_bodies(service: ServiceProcess) -> None:
+    broken = service.http.post(
+        "/api/auth/login", content=b'{"username": ', headers={"content-type": "application/json"}
+    )
+    assert broken.status_code == 400 and broken.json()["error"]["code"] == "bad_request"
+    wrong_type = service.http.post("/api/auth/login", content=b"username=admin", headers={"content-type": "text/plain"})
+    assert wrong_type.status_code == 400 and "Content-Type" in wrong_type.json()["error"]["message"]
+    not_object = service.http.post("/api/auth/login", json=["admin"])
+    assert not_object.status_code == 422 and not_object.json()["error"]["fields"] == {"body": "expected a JSON object"}
+
+
+def test_the_sixth_failed_login_in_a_minute_is_rate_limited(tmp_path: Path) -> None:
+    with ServiceProcess(tmp_path) as service:
+        for _ in range(5):
+            assert (
+                service.http.post("/api/auth/login", json={"username": "admin", "password": "bad"}).status_code == 401
+            )
+        limited = service.http.post("/api/auth/login", json={"username": "admin", "password": "bad"})
+        assert limited.status_code == 429 and limited.json()["error"]["code"] == "rate_limited"
+        assert 1 <= int(limited.headers["retry-after"]) <= 61
+        right = service.http.post("/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD})
+        assert right.status_code == 429
+
+
+def test_logout_revokes_the_token_and_it_stays_revoked_after_a_restart(tmp_path: Path) -> None:
+    with ServiceProcess(tmp_path) as service:
+        token, other = service.token(), service.token()
+        assert service.http.post("/api/auth/logout", headers=service.auth(token)).status_code == 204
+        revoked = service.http.get("/api/auth/me", headers=service.auth(token))
+        assert revoked.status_code == 401 and revoked.json()["error"]["message"] == "token revoked"
+        assert service.http.get("/api/auth/me", headers=service.auth(other)).status_code == 200
+    with ServiceProcess(tmp_path) as service:
+        assert service.http.get("/api/auth/me", headers=service.auth(token)).status_code == 401
+        assert service.http.get("/api/auth/me", headers=service.auth(other)).status_code == 200
+
+
+def forged(service: ServiceProcess, key: bytes | None = None, **changes: object) -> str:
+    """A token made outside the service, signed with its real key unless `key` is given."""
+    now = int(time.time())
+    claims = {
+        "iss": "robodine-edge",
+        "aud": "robodine-edge:store-1",
+        "sub": "1",
+        "name": "admin",
+        "role": "admin",
+        "iat": now,
+        "exp": now + 60,
+        "jti": "forged",
+        **changes,
+    }
+    key = key or (service.data_dir / "token-key").read_bytes().strip()
+    return jwt.encode({k: v for k, v in claims.items() if v is not None}, key, algorithm="HS256")
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (None, "missing bearer token"),
+        ("Bearer", "expected 'Authorization: Bearer <token>'"),
+        ("Basic YWRtaW46YWRtaW4=", "expected 'Authorization: Bearer <token>'"),
+        ("Bearer not.a.token", "invalid token"),
+        ("Bearer " + "A" * 5000, "invalid token"),
+    ],
+)
+def test_bad_credentials_are_401(service: ServiceProcess, header: str | None, message: str) -> None:
+    headers = {"Authorization": header} if header else {}
+    response = service.http.get("/api/auth/me", headers=headers)
+    assert response.status_code == 401
+    assert response.json()["error"] == {"code": "unauthorized", "message": message}
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"exp": int(time.time()) - 5}, "token expired"),
+        ({"key": b"another-key-of-the-right-length-32"}, "invalid token"),
+        ({"aud": "robodine-edge:other-store"}, "invalid token"),
+        ({"jti": None}, "invalid token"),
+        ({"role": "superuser"}, "invalid token"),
+    ],
+)
+def test_forged_or_expired_tokens_are_401(service: ServiceProcess, changes: dict, message: str) -> None:
+    response = service.http.get("/api/auth/me", headers=service.auth(forged(service, **changes)))
+    assert response.status_code == 401 and response.json()["error"]["message"] == message
+
+
+def test_alg_none_is_refused(service: ServiceProcess) -> None:
+    unsigned = jwt.encode(
+        {"sub": "1", "role": "admin", "jti": "x", "exp": int(time.time()) + 60, "iat": 0}, None, algorithm="none"
+    )
+    assert service.http.get("/api/auth/me", headers=service.auth(unsigned)).status_code == 401
+
+
+def test_a_valid_token_signed_with_the_real_key_works(service: ServiceProcess) -> None:
+    assert service.http.get("/api/auth/me", headers=service.auth(forged(service))).status_code == 200
+
+
+def test_kiosk_sees_its_table_in_me(service: ServiceProcess, admin: dict[str, str]) -> None:
+    _, kiosk = make_user(service, admin, "kiosk", table_id=1)
+    me = service.http.get("/api/auth/me", headers=kiosk).json()
+    assert me["role"] == "kiosk" and me["table_id"] == 1
+
+
+def test_logout_needs_a_token(service: ServiceProcess) -> None:
+    response = service.http.post("/api/auth/logout")
+    assert response.status_code == 401 and response.json()["error"]["code"] == "unauthorized"

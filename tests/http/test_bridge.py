@@ -1,0 +1,118 @@
+"""The loop→actor bridge: no blocked loop, timeouts, dead actors."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import time
+from collections.abc import Awaitable, Callable
+
+import pytest
+from robodine_edge.actors.base import SupervisedActor
+
+from robodine_edge.errors import TimedOut, Unavailable
+from robodine_edge.http import bridge
+
+WORK_S = 0.05
+
+
+class Slow(SupervisedActor):
+    """Takes WORK_S per call, like an actor doing real work."""
+
+    def work(self, n: int) -> int:
+        time.sleep(WORK_S)
+        return n * 2
+
+    def fail(self) -> None:
+        raise KeyError("no such thing")
+
+
+async def tick_while(work: Callable[[], Awaitable[list[int]]]) -> tuple[list[int], float, float]:
+    """Run `work` while a 10 ms ticker runs; returns results, elapsed time, the longest gap."""
+    gaps: list[float] = []
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        last = time.perf_counter()
+        while not done.is_set():
+            await asyncio.sleep(0.01)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    ticking = asyncio.create_task(ticker())
+    await asyncio.sleep(0.02)
+    started = time.perf_counter()
+    results = await work()
+    elapsed = time.perf_counter() - started
+    done.set()
+    await ticking
+    return results, elapsed, max(gaps)
+
+
+def test_100_concurrent_asks_take_the_actors_serial_time_and_never_stall_the_loop() -> None:
+    proxy = Slow.start().proxy()
+
+    async def work() -> list[int]:
+        return list(await asyncio.gather(*(bridge.wait(proxy.work(n), timeout=30) for n in range(100))))
+
+    results, elapsed, longest_gap = asyncio.run(tick_while(work))
+    assert results == [n * 2 for n in range(100)]
+    serial = 100 * WORK_S
+    assert serial <= elapsed < serial * 1.5 + 1.0
+    assert longest_gap < 0.25, f"the event loop stalled for {longest_gap:.3f}s"
+
+
+def test_control_pykkas_own_await_does_stall_the_loop() -> None:
+    """Why the bridge exists (pykka#99): this is what the ticker test would catch."""
+    proxy = Slow.start().proxy()
+
+    async def work() -> list[int]:
+        async def naive(n: int) -> int:
+            return await proxy.work(n)
+
+        return list(await asyncio.gather(*(naive(n) for n in range(10))))
+
+    _, _, longest_gap = asyncio.run(tick_while(work))
+    assert longest_gap >= 10 * WORK_S * 0.8
+
+
+def test_a_slow_answer_times_out() -> None:
+    proxy = Slow.start().proxy()
+    with pytest.raises(TimedOut):
+        asyncio.run(bridge.wait(proxy.work(1), timeout=0.01))
+
+
+def test_a_dead_actor_is_unavailable() -> None:
+    ref = Slow.start()
+    proxy = ref.proxy()
+    ref.stop()
+    with pytest.raises(Unavailable):
+        asyncio.run(bridge.wait(proxy.work(1), timeout=1))
+
+
+def test_a_request_queued_behind_a_stop_is_answered_unavailable() -> None:
+    ref = Slow.start()
+    proxy = ref.proxy()
+
+    async def behind_stop() -> None:
+        proxy.work(0)  # keeps the actor busy while the stop and the next call queue up
+        ref.stop(block=False)
+        await bridge.wait(proxy.work(2), timeout=2)
+
+    with pytest.raises(Unavailable):
+        asyncio.run(behind_stop())
+
+
+def test_actor_exceptions_reach_the_caller_unchanged() -> None:
+    proxy = Slow.start().proxy()
+    with pytest.raises(KeyError, match="no such thing"):
+        asyncio.run(bridge.wait(proxy.fail(), timeout=1))
+
+
+def test_pool_futures_are_bridged_too() -> None:
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        assert asyncio.run(bridge.wait(pool.submit(lambda: 5), timeout=1)) == 5
+        slow = pool.submit(time.sleep, 0.5)
+        with pytest.raises(TimedOut):
+            asyncio.run(bridge.wait(slow, timeout=0.01))

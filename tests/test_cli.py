@@ -1,0 +1,81 @@
+"""The `robodine-edge` command line, run as a real process."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tests.service import EXECUTABLE, ServiceProcess, service_env
+
+pytestmark = pytest.mark.e2e
+
+
+def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([EXECUTABLE, *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_check_config_prints_the_effective_config(data_dir: Path) -> None:
+    env = service_env(data_dir, ROBODINE_ADMIN_PASSWORD="do-not-print-me")
+    result = cli("check-config", env=env)
+    assert result.returncode == 0, result.stderr
+    config = tomllib.loads(result.stdout)
+    assert config["data"]["dir"] == str(data_dir) and config["mdns"]["enabled"] is False
+    assert "do-not-print-me" not in result.stdout
+    assert "# from ROBODINE_HTTP_PORT" in result.stdout
+
+
+def test_check_config_with_a_broken_file_exits_2(data_dir: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[auth]\ntoken_ttl_s = "a day"\n[nope]\n')
+    result = cli("check-config", "--config", str(bad), env=service_env(data_dir))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert any("auth.token_ttl_s" in line for line in lines) and any("nope: unknown key" in line for line in lines)
+
+
+def test_an_explicit_missing_config_exits_2(data_dir: Path, tmp_path: Path) -> None:
+    result = cli("check-config", "--config", str(tmp_path / "missing.toml"), env=service_env(data_dir))
+    assert result.returncode == 2 and "not found" in result.stderr
+
+
+def test_usage_errors_exit_2(data_dir: Path) -> None:
+    assert cli("frobnicate", env=service_env(data_dir)).returncode == 2
+    assert cli("backup", env=service_env(data_dir)).returncode == 2
+
+
+def test_backup_while_running_and_restore_only_when_stopped(data_dir: Path, tmp_path: Path) -> None:
+    env = service_env(data_dir)
+    copy = tmp_path / "backups" / "night.sqlite3"
+    with ServiceProcess(data_dir, env) as service:
+        admin = service.auth(service.token())
+        service.http.post(
+            "/api/users", headers=admin, json={"username": "in-backup", "password": "password-1", "role": "staff"}
+        )
+        result = cli("backup", "--out", str(copy), env=env)
+        assert result.returncode == 0, result.stderr
+        service.http.post(
+            "/api/users", headers=admin, json={"username": "after-backup", "password": "password-1", "role": "staff"}
+        )
+        refused = cli("restore", "--from", str(copy), env=env)
+        assert refused.returncode == 1 and "in use" in refused.stderr
+    with sqlite3.connect(copy) as conn:
+        names = {row[0] for row in conn.execute("SELECT username FROM user")}
+    assert "in-backup" in names and "after-backup" not in names
+    restored = cli("restore", "--from", str(copy), env=env)
+    assert restored.returncode == 0, restored.stderr
+    assert list((data_dir / "backups").glob("before-restore-*.sqlite3"))
+    with ServiceProcess(data_dir, env) as service:
+        assert service.token("in-backup", "password-1")
+        bad = service.http.post("/api/auth/login", json={"username": "after-backup", "password": "password-1"})
+        assert bad.status_code == 401
+
+
+def test_restore_of_a_bad_file_exits_1(data_dir: Path, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.sqlite3"
+    junk.write_text("junk")
+    result = cli("restore", "--from", str(junk), env=service_env(data_dir))
+    assert result.returncode == 1 and "not a robodine-edge database" in result.stderr

@@ -1,0 +1,173 @@
+"""Configuration: defaults, file, environment, validation, rendering."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from robodine_edge.config import env_name, load_config, render_config
+from robodine_edge.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "robodine.toml"
+    path.write_text(text)
+    return path
+
+
+def problems(path: Path | None, env: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, env or {})
+    return caught.value.problems
+
+
+def test_packaged_defaults_match_the_spec() -> None:
+    config = load_config(None, {})
+    assert (config.http.port, config.robots.port, config.telemetry.port, config.video.port) == (8000, 8001, 8002, 5000)
+    assert config.net.host == "0.0.0.0"
+    assert config.mdns.enabled is True
+    assert config.legacy.enabled is False
+    assert config.store.id == "store-1"
+    assert Path(config.data.dir).is_absolute() and Path(config.data.dir).name == "var"
+    assert config.serial == ()
+
+
+def test_file_overrides_defaults_and_env_overrides_file(tmp_path: Path) -> None:
+    path = write(tmp_path, '[http]\nport = 9000\n[store]\nid = "shop-7"\n[[serial]]\nport = "loop://"\nbaud = 9600\n')
+    config = load_config(path, {"ROBODINE_STORE_ID": "shop-8"})
+    assert config.http.port == 9000
+    assert config.store.id == "shop-8"
+    assert config.serial[0].port == "loop://" and config.serial[0].baud == 9600
+    assert dict(config.sources) == {"store.id": "ROBODINE_STORE_ID"}
+    assert config.file == str(path)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "read"),
+    [
+        ("ROBODINE_DATA_DIR", "/srv/robodine", lambda c: c.data.dir),
+        ("ROBODINE_HOST", "127.0.0.1", lambda c: c.net.host),
+        ("ROBODINE_HTTP_PORT", "0", lambda c: c.http.port),
+        ("ROBODINE_ROBOT_PORT", "18001", lambda c: c.robots.port),
+        ("ROBODINE_TELEMETRY_PORT", "18002", lambda c: c.telemetry.port),
+        ("ROBODINE_VIDEO_PORT", "15000", lambda c: c.video.port),
+        ("ROBODINE_MDNS", "0", lambda c: c.mdns.enabled),
+        ("ROBODINE_STORE_ID", "store-9", lambda c: c.store.id),
+        ("ROBODINE_LEGACY", "1", lambda c: c.legacy.enabled),
+        ("ROBODINE_LOG_LEVEL", "debug", lambda c: c.log.level),
+        ("ROBODINE_AUTH_TOKEN_TTL_S", "600", lambda c: c.auth.token_ttl_s),
+    ],
+)
+def test_spec_environment_variables(variable: str, value: str, read) -> None:  # type: ignore[no-untyped-def]
+    expected = {"0": 0, "1": True, "18001": 18001, "18002": 18002, "15000": 15000, "600": 600}.get(value, value)
+    if variable == "ROBODINE_MDNS":
+        expected = False
+    assert read(load_config(None, {variable: value})) == expected
+
+
+def test_env_names_follow_the_spec_table() -> None:
+    assert env_name("robots.port") == "ROBODINE_ROBOT_PORT"
+    assert env_name("net.host") == "ROBODINE_HOST"
+    assert env_name("http.ask_timeout_s") == "ROBODINE_HTTP_ASK_TIMEOUT_S"
+
+
+def test_list_and_serial_from_environment() -> None:
+    config = load_config(
+        None,
+        {
+            "ROBODINE_HTTP_CORS_ORIGINS": "http://a.test, http://b.test",
+            "ROBODINE_SERIAL": '[{"port": "/dev/ttyUSB0", "baud": 115200}]',
+        },
+    )
+    assert config.http.cors_origins == ("http://a.test", "http://b.test")
+    assert config.serial[0].baud == 115200
+
+
+def test_broken_toml_names_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "[http\nport = 1\n")
+    [problem] = problems(path)
+    assert str(path) in problem and "invalid TOML" in problem
+
+
+def test_wrong_types_name_the_key(tmp_path: Path) -> None:
+    found = problems(write(tmp_path, '[http]\nport = "8000"\n[mdns]\nenabled = "yes"\n'))
+    assert any(p.startswith("http.port:") and "integer" in p for p in found)
+    assert any(p.startswith("mdns.enabled:") and "boolean" in p for p in found)
+
+
+def test_env_errors_name_key_and_variable() -> None:
+    [problem] = problems(None, {"ROBODINE_ROBOT_PORT": "eighty"})
+    assert problem.startswith("robots.port (from ROBODINE_ROBOT_PORT='eighty')")
+
+
+def test_range_errors_from_env_name_the_variable() -> None:
+    [problem] = problems(None, {"ROBODINE_HTTP_PORT": "70000"})
+    assert "http.port (from ROBODINE_HTTP_PORT" in problem and "65535" in problem
+
+
+def test_unknown_keys_and_sections_are_errors(tmp_path: Path) -> None:
+    found = problems(write(tmp_path, "[http]\nprot = 1\n[robot]\nport = 1\n"))
+    assert "http.prot: unknown key" in found
+    assert "robot: unknown key" in found
+
+
+def test_every_problem_is_reported_together(tmp_path: Path) -> None:
+    path = write(tmp_path, '[http]\nport = -1\n[store]\nid = "no spaces allowed"\n[[serial]]\nport = ""\nbaud = 0\n')
+    found = problems(path, {"ROBODINE_MDNS": "maybe"})
+    keys = {p.split(":")[0].split(" ")[0] for p in found}
+    assert {"http.port", "store.id", "serial.0.port", "serial.0.baud", "mdns.enabled"} <= keys
+
+
+def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "absent.toml", {}, required=True)
+    assert "not found" in caught.value.problems[0]
+    assert load_config(tmp_path / "absent.toml", {}).http.port == 8000
+
+
+def test_section_replaced_by_a_scalar_is_reported(tmp_path: Path) -> None:
+    found = problems(write(tmp_path, "http = 5\n"), {"ROBODINE_HTTP_PORT": "1"})
+    assert any(p.startswith("http") for p in found)
+
+
+def test_render_round_trips_and_masks_secrets(tmp_path: Path) -> None:
+    env = {
+        "ROBODINE_HTTP_PORT": "9100",
+        "ROBODINE_ADMIN_PASSWORD": "hunter2-secret",
+        "ROBODINE_SERIAL": '[{"port":"loop://","baud":9600}]',
+    }
+    config = load_config(None, env)
+    text = render_config(config, env)
+    assert "hunter2-secret" not in text
+    assert "ROBODINE_ADMIN_PASSWORD: set (hidden)" in text
+    assert "port = 9100  # from ROBODINE_HTTP_PORT" in text
+    again = load_config(write(tmp_path, text), {})
+    assert again.model_dump(exclude={"file", "sources"}) == config.model_dump(exclude={"file", "sources"})
+    tomllib.loads(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "ROBODINE_HTTP_PORT",
+                "ROBODINE_MDNS",
+                "ROBODINE_SERIAL",
+                "ROBODINE_HTTP_CORS_ORIGINS",
+                "ROBODINE_AUTH_TOKEN_TTL_S",
+                "ROBODINE_LOG_FORMAT",
+            ]
+        ),
+        st.text(max_size=40),
+    )
+)
+def test_hostile_environment_only_raises_config_errors(env: dict[str, str]) -> None:
+    try:
+        load_config(None, env)
+    except ConfigError as exc:
+        assert exc.problems and all("\n" not in p for p in exc.problems)

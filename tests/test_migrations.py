@@ -1,0 +1,57 @@
+"""Schema versions: fresh databases, upgrades, and databases from the future."""
+
+from __future__ import annotations
+
+import pytest
+from peewee import SqliteDatabase
+from playhouse.migrate import SqliteMigrator
+from playhouse.migrate import migrate as apply
+
+from robodine_edge.errors import BackupError
+from robodine_edge.migrations import LATEST_VERSION, MIGRATIONS, Migration, current_version, migrate
+from robodine_edge.models import ALL_MODELS, SchemaVersion, Setting, User
+
+
+def test_fresh_database_gets_the_whole_schema_at_the_latest_version(db: SqliteDatabase) -> None:
+    assert current_version(db) == LATEST_VERSION
+    for model in ALL_MODELS:
+        assert db.table_exists(model._meta.table_name), model.__name__
+    assert db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def test_migrating_twice_changes_nothing(db: SqliteDatabase) -> None:
+    assert migrate(db) == LATEST_VERSION
+    assert SchemaVersion.select().count() == len(MIGRATIONS)
+
+
+def test_an_old_database_gets_the_missing_steps(db: SqliteDatabase) -> None:
+    from peewee import CharField
+
+    def add_column(database: SqliteDatabase, migrator: SqliteMigrator) -> None:
+        apply(migrator.add_column("setting", "note", CharField(null=True)))
+
+    steps = (*MIGRATIONS, Migration(LATEST_VERSION + 1, "setting note", add_column))
+    Setting.create(key="store_name", value="Kept")
+    assert migrate(db, steps) == LATEST_VERSION
+    assert current_version(db) == LATEST_VERSION + 1
+    assert [c.name for c in db.get_columns("setting")][-1] == "note"
+    assert Setting.get_by_id("store_name").value == "Kept"
+
+
+def test_a_database_from_newer_software_is_refused(db: SqliteDatabase) -> None:
+    SchemaVersion.create(version=LATEST_VERSION + 5, name="future")
+    with pytest.raises(BackupError, match="newer"):
+        migrate(db)
+
+
+def test_a_failed_step_leaves_the_version_unchanged(db: SqliteDatabase) -> None:
+    def broken(database: SqliteDatabase, migrator: SqliteMigrator) -> None:
+        database.execute_sql("CREATE TABLE half_done (x INTEGER)")
+        raise RuntimeError("step failed")
+
+    with pytest.raises(RuntimeError):
+        migrate(db, (*MIGRATIONS, Migration(LATEST_VERSION + 1, "broken", broken)))
+    assert current_version(db) == LATEST_VERSION
+    assert not db.table_exists("half_done")
+    assert User.select().count() == 0

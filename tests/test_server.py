@@ -1,0 +1,143 @@
+"""The real process: readiness, systemd notification, shutdown, first start, durability."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import stat
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.service import ADMIN_PASSWORD, ServiceProcess, service_env
+
+pytestmark = pytest.mark.e2e
+
+
+def test_ready_writes_runtime_json_and_serves_health(data_dir: Path) -> None:
+    with ServiceProcess(data_dir) as service:
+        runtime = service.runtime
+        assert set(runtime) == {
+            "pid",
+            "http_port",
+            "robot_port",
+            "telemetry_port",
+            "video_port",
+            "version",
+            "started_at",
+        }
+        assert runtime["pid"] == service.pid and runtime["http_port"] > 0
+        assert runtime["started_at"].endswith("Z")
+        health = service.http.get("/health")
+        assert health.status_code == 200
+        body = health.json()
+        assert body["status"] == "ok" and body["db"] == "ok" and body["robots_online"] == 0
+        assert body["version"] == runtime["version"] and body["uptime_s"] >= 0
+        assert service.http.get("/api/health").json()["status"] == "ok"
+        assert any(" msg=ready " in line and f"http_port={runtime['http_port']}" in line for line in service.lines)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signals_stop_cleanly_within_five_seconds(data_dir: Path, sig: int) -> None:
+    service = ServiceProcess(data_dir).start()
+    started = time.monotonic()
+    assert service.stop(sig) == 0
+    assert time.monotonic() - started < 5
+    assert not (data_dir / "runtime.json").exists()
+    assert "msg=stopped" in service.log
+
+
+def test_sd_notify_ready_watchdog_and_stopping(data_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "notify.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(str(path))
+        sock.settimeout(10)
+        env = service_env(data_dir, NOTIFY_SOCKET=str(path), WATCHDOG_USEC="400000")
+        service = ServiceProcess(data_dir, env).start()
+        try:
+            assert sock.recv(256) == b"READY=1"
+            assert (data_dir / "runtime.json").exists()
+            beats = [sock.recv(256) for _ in range(3)]
+            assert beats == [b"WATCHDOG=1"] * 3
+        finally:
+            assert service.stop() == 0
+        messages = []
+        sock.settimeout(1)
+        try:
+            while True:
+                messages.append(sock.recv(256))
+        except TimeoutError:
+            pass
+        assert b"STOPPING=1" in messages
+
+
+def test_sd_notify_abstract_socket(data_dir: Path) -> None:
+    name = f"robodine-test-{os.getpid()}-{time.monotonic_ns()}"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind("\0" + name)
+        sock.settimeout(10)
+        with ServiceProcess(data_dir, service_env(data_dir, NOTIFY_SOCKET="@" + name)):
+            assert sock.recv(256) == b"READY=1"
+
+
+def test_a_second_service_on_the_same_data_is_refused(data_dir: Path) -> None:
+    with ServiceProcess(data_dir):
+        second = ServiceProcess(data_dir).start(wait_ready=False)
+        assert second.wait() == 1
+        assert "in use" in second.log
+
+
+def test_a_port_in_use_fails_with_exit_1(data_dir: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        service = ServiceProcess(data_dir, service_env(data_dir, ROBODINE_HTTP_PORT=str(port))).start(wait_ready=False)
+        assert service.wait() == 1
+        assert "Address already in use" in service.log
+
+
+def test_invalid_config_exits_2_naming_the_key(data_dir: Path) -> None:
+    service = ServiceProcess(data_dir, service_env(data_dir, ROBODINE_VIDEO_PORT="video")).start(wait_ready=False)
+    assert service.wait() == 2
+    assert service.lines == [
+        "robodine-edge: config error: video.port (from ROBODINE_VIDEO_PORT='video'): expected an integer"
+    ]
+
+
+def test_first_start_writes_a_random_admin_password_once(data_dir: Path) -> None:
+    env = service_env(data_dir)
+    del env["ROBODINE_ADMIN_PASSWORD"]
+    password_file = data_dir / "initial-admin-password"
+    with ServiceProcess(data_dir, env) as service:
+        password = password_file.read_text().strip()
+        assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
+        assert str(password_file) in service.log and password not in service.log
+        assert service.token("admin", password)
+    with ServiceProcess(data_dir, env) as service:
+        assert password_file.read_text().strip() == password
+        assert service.token("admin", password)
+
+
+def test_admin_password_from_environment(data_dir: Path) -> None:
+    with ServiceProcess(data_dir) as service:
+        assert service.token("admin", ADMIN_PASSWORD)
+        assert not (data_dir / "initial-admin-password").exists()
+        assert ADMIN_PASSWORD not in service.log
+
+
+def test_a_201_survives_kill_9(data_dir: Path) -> None:
+    service = ServiceProcess(data_dir).start()
+    token = service.token()
+    created = service.http.post(
+        "/api/users",
+        headers=service.auth(token),
+        json={"username": "durable", "password": "password-1", "role": "staff"},
+    )
+    assert created.status_code == 201
+    os.kill(service.pid, signal.SIGKILL)
+    assert service.wait() == -signal.SIGKILL
+    with ServiceProcess(data_dir) as again:
+        assert again.token("durable", "password-1")
