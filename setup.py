@@ -38,6 +38,7 @@ TEST_REQUIRES = [
     "pytest-timeout>=2.3,<3",
     "hypothesis>=6.100,<7",
     "httpx>=0.27,<1",
+    "sanic-testing>=24.6,<25",
     "websockets>=12,<18",
 ]
 
