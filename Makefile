@@ -24,7 +24,7 @@ $(TEST_INSTALLED): $(BIN)/python $(DEPS)
 install: $(INSTALLED)
 
 run: $(INSTALLED)
-	$(BIN)/robodine-edge run $(ARGS)
+	$(BIN)/robodine-edge run --demo $(ARGS)
 
 test: $(TEST_INSTALLED)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -109,10 +109,13 @@ class SupervisedActor(pykka.ThreadingActor):
         exception_value: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        """Runs in this actor's thread after a `tell` handler raised, just before it ends."""
-        self.drain_dead_letters()
+        """Runs in this actor's thread after a `tell` handler raised, just before it ends.
+
+        The crash is reported before queued callers are answered, so the supervisor is
+        already restarting by the time they see `ActorDeadError`."""
         if self._crash_listener is not None:
             self._crash_listener(self.actor_urn, exception_value)
+        self.drain_dead_letters()
 
     def drain_dead_letters(self) -> None:
         """Answer queued asks with `ActorDeadError` and log queued tells: none will run."""

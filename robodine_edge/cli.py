@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run the service in the foreground")
+    run.add_argument("--demo", action="store_true", help="seed a demo store into an empty database")
     _config_option(run)
 
     check = commands.add_parser("check-config", help="validate and print the effective configuration")
@@ -73,7 +74,7 @@ def _load(path: Path | None) -> Config:
 def _run(config: Config, args: argparse.Namespace) -> int:
     from robodine_edge.server import Service  # heavy imports only for the service itself
 
-    return Service(config).run()
+    return Service(config, demo=args.demo).run()
 
 
 def _check_config(config: Config, args: argparse.Namespace) -> int:

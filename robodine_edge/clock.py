@@ -28,3 +28,8 @@ def parse_iso(text: str) -> datetime:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment
+
+
+def to_unix(moment: datetime) -> float:
+    """Seconds since the epoch of a naive-UTC datetime (naive `.timestamp()` would assume local time)."""
+    return moment.replace(tzinfo=UTC).timestamp()

@@ -24,14 +24,19 @@ from typing import Any
 from peewee import SqliteDatabase
 from sanic import Sanic
 
-from robodine_edge import __version__, accounts
+from robodine_edge import __version__
+from robodine_edge.actors.floor import FloorActor, TableDirectory, table_actor_name
+from robodine_edge.actors.journal import Journal
+from robodine_edge.actors.order_queue import OrderQueueActor
 from robodine_edge.actors.store import Store, StoreActor
 from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, SupervisionEvent, Supervisor
+from robodine_edge.actors.table import TableActor
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.config import Config
+from robodine_edge.data import accounts, idempotency, tables
 from robodine_edge.datadir import DataDirLock, remove_runtime, token_key, write_runtime
 from robodine_edge.db import ReadPool, database_path, open_database
-from robodine_edge.events import record_event
+from robodine_edge.demo import seed_demo
 from robodine_edge.http import bridge
 from robodine_edge.http.app import ApiContext, create_app
 from robodine_edge.http.auth import AuthGate, Revocations
@@ -40,16 +45,18 @@ from robodine_edge.migrations import migrate
 from robodine_edge.net.sockets import bind_tcp, bound_port
 from robodine_edge.systemd_notify import SystemdNotifier, feed_watchdog
 from robodine_edge.tokens import TokenCodec
-from robodine_edge.types import EventLevel
+from robodine_edge.types import EventLevel, Publish, publish_nowhere
 
 log = logging.getLogger(__name__)
+HOUSEKEEPING_INTERVAL_S = 3600.0
 
 
 class Service:
     """One running robodine-edge. Construct on the main thread, then `run()`."""
 
-    def __init__(self, config: Config, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, config: Config, env: Mapping[str, str] | None = None, *, demo: bool = False) -> None:
         self.config = config
+        self.demo = demo
         self.env = dict(os.environ if env is None else env)
         self.data_dir = Path(config.data.dir)
         self.metrics = Metrics()
@@ -60,8 +67,10 @@ class Service:
         self._slots: dict[str, ActorSlot[Any]] = {"supervisor": self._supervisor}
         self._reads: ReadPool | None = None
         self._kdf: ThreadPoolExecutor | None = None
-        self._watchdog: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._table_ids: list[int] = []
         self._http_sock: socket.socket | None = None
+        self.publish: Publish = publish_nowhere
         self._started = time.monotonic()
 
     # -- the whole life ----------------------------------------------------------------
@@ -71,8 +80,8 @@ class Service:
         self._lock.acquire()
         try:
             revoked = self._open_database()
-            store = self._start_actors()
-            app = self._build_app(store, revoked)
+            api_actors = self._start_actors()
+            app = self._build_app(api_actors, revoked)
             self._http_sock = bind_tcp(self.config.net.host, self.config.http.port)
             app.run(sock=self._http_sock, single_process=True, access_log=False, motd=False)
         finally:
@@ -84,13 +93,18 @@ class Service:
         self._db = open_database(database_path(self.data_dir))
         migrate(self._db)
         accounts.ensure_admin(self.data_dir, self.env.get("ROBODINE_ADMIN_PASSWORD") or None)
+        if self.demo:
+            seed_demo(self.data_dir)
         with self._db.atomic():
             accounts.prune_sessions(utcnow())
+            idempotency.prune(utcnow())
         revoked = accounts.revoked_sessions(utcnow())
+        self._table_ids = tables.table_ids()
         self._db.close()
         return revoked
 
-    def _start_actors(self) -> Store:
+    def _start_actors(self) -> dict[str, Any]:
+        """Supervisor, then store, tables, floor, order queue: each answers before the next."""
         assert self._db is not None
         ref = Supervisor.start(
             max_restarts=self.config.actors.max_restarts,
@@ -98,19 +112,43 @@ class Service:
             on_event=self._on_supervision_event,
         )
         self._supervisor.install(ref)
-        supervisor = self._supervisor.proxy
-        db, metrics = self._db, self.metrics
-        store_slot = supervisor.start_child(
-            ChildSpec(
+        db, metrics, publish = self._db, self.metrics, self.publish
+        store = Store(
+            self._start(
                 "store", lambda listener: StoreActor.start(db, crash_listener=listener, on_commit=metrics.record_commit)
             )
-        ).get(timeout=30)
-        self._slots["store"] = store_slot
-        self._store = Store(store_slot)
-        self.metrics.watch_mailboxes(self._mailbox_depths)
-        return self._store
+        )
+        self._store = store
+        self.journal = Journal(store, publish)
+        directory = TableDirectory()
 
-    def _build_app(self, store: Store, revoked: list[tuple[str, float]]) -> Sanic:
+        def table_spec(table_id: int) -> ChildSpec[TableActor]:
+            return ChildSpec(
+                table_actor_name(table_id),
+                lambda listener: TableActor.start(table_id, store, publish, crash_listener=listener),
+            )
+
+        for table_id in self._table_ids:
+            directory.add(table_id, self._supervisor.proxy.start_child(table_spec(table_id)).get(timeout=30))
+        supervisor, journal = self._supervisor, self.journal
+        floor = self._start(
+            "floor",
+            lambda listener: FloorActor.start(
+                store, supervisor, directory, table_spec, publish, crash_listener=listener
+            ),
+        )
+        orders = self._start(
+            "orders", lambda listener: OrderQueueActor.start(store, journal, publish, crash_listener=listener)
+        )
+        self.metrics.watch_mailboxes(self._mailbox_depths)
+        return {"store": store, "floor": floor, "orders": orders}
+
+    def _start(self, name: str, start: Any) -> ActorSlot[Any]:
+        slot = self._supervisor.proxy.start_child(ChildSpec(name, start)).get(timeout=30)
+        self._slots[name] = slot
+        return slot
+
+    def _build_app(self, actors: dict[str, Any], revoked: list[tuple[str, float]]) -> Sanic:
         assert self._db is not None
         self._reads = ReadPool(self._db)
         self._kdf = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kdf")
@@ -119,12 +157,15 @@ class Service:
         codec = TokenCodec(token_key(self.data_dir), self.config.auth.token_ttl_s, self.config.store.id)
         api = ApiContext(
             config=self.config,
-            store=store,
+            store=actors["store"],
             reads=self._reads,
             supervisor=self._supervisor,
             gate=AuthGate(codec, revocations),
             kdf=self._kdf,
             metrics=self.metrics,
+            floor=actors["floor"],
+            orders=actors["orders"],
+            journal=self.journal,
             started_at=self._started,
         )
         app = create_app(api)
@@ -151,16 +192,28 @@ class Service:
         startup_s = round(time.monotonic() - self._started, 3)
         log.info("ready", extra={"fields": {**bound, "data_dir": str(self.data_dir), "startup_s": startup_s}})
         self.notifier.notify("READY=1")
+        loop = asyncio.get_running_loop()
         interval = self.notifier.watchdog_interval_s
         if interval:
             check = partial(self._actors_responsive, interval)
-            self._watchdog = asyncio.get_running_loop().create_task(feed_watchdog(self.notifier, interval, check))
+            self._tasks.append(loop.create_task(feed_watchdog(self.notifier, interval, check)))
+        self._tasks.append(loop.create_task(self._housekeeping()))
 
     async def _before_stop(self, app: Sanic) -> None:
         log.info("stopping")
         self.notifier.notify("STOPPING=1")
-        if self._watchdog is not None:
-            self._watchdog.cancel()
+        for task in self._tasks:
+            task.cancel()
+
+    async def _housekeeping(self) -> None:
+        """Hourly: forget expired sessions and idempotency records older than 48 h."""
+        while True:
+            await asyncio.sleep(HOUSEKEEPING_INTERVAL_S)
+            for unit in (accounts.prune_sessions, idempotency.prune):
+                try:
+                    await bridge.wait(self._store.write(unit, utcnow()), 30)
+                except Exception as exc:
+                    log.warning("housekeeping (%s) failed: %s", unit.__name__, exc)
 
     async def _actors_responsive(self, timeout: float) -> bool:
         return bool(await bridge.wait(self._supervisor.proxy.responsive(timeout / 2), timeout))
@@ -193,14 +246,8 @@ class Service:
         self.metrics.actor_restarts.labels(event.actor).inc(event.type == "actor_restarted")
         level = EventLevel.WARNING if event.type == "actor_restarted" else EventLevel.ERROR
         verb = "restarted after a crash" if event.type == "actor_restarted" else "crashed too often and was given up"
-        self._store.write(
-            record_event,
-            event.type,
-            f"actor {event.actor} {verb}: {event.error}",
-            level=level,
-            entity_type="actor",
-            entity_id=event.actor,
-        )
+        message = f"actor {event.actor} {verb}: {event.error}"
+        self.journal.record(event.type, message, level=level, entity_type="actor", entity_id=event.actor)
 
     def _mailbox_depths(self) -> dict[str, float]:
         """Read at /metrics scrape time (event loop): queued messages per actor."""

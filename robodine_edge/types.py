@@ -6,9 +6,10 @@ whose values are the lower-case strings of the API.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import NewType
+from typing import Any, NewType
 
 UserId = NewType("UserId", int)
 TableId = NewType("TableId", int)
@@ -47,3 +48,13 @@ class Principal:
     token_id: str
     expires_at: float
     table_id: TableId | None = None
+
+
+Publish = Callable[[str, str, Any], None]
+"""Hand a committed change to the live hub: (topic, "upsert" | "delete", data).
+
+Thread-safe and never blocks; actors call it after the change is in SQLite."""
+
+
+def publish_nowhere(topic: str, kind: str, data: Any) -> None:
+    """The publisher of a service without a live hub (tools, some tests)."""

@@ -17,6 +17,7 @@ import orjson
 from sanic import Sanic
 
 from robodine_edge import __version__
+from robodine_edge.actors.journal import Journal
 from robodine_edge.actors.store import Store
 from robodine_edge.actors.supervisor import ActorSlot
 from robodine_edge.config import Config
@@ -25,11 +26,42 @@ from robodine_edge.http.auth import AuthGate, LoginLimiter
 from robodine_edge.http.errors import ApiErrorHandler
 from robodine_edge.http.middleware import install_middleware
 from robodine_edge.http.openapi import build_openapi
-from robodine_edge.http.routes import auth, docs, health, metrics, users
+from robodine_edge.http.routes import (
+    auth,
+    customers,
+    docs,
+    emergencies,
+    events,
+    health,
+    inventory,
+    kiosks,
+    menu,
+    metrics,
+    orders,
+    settings,
+    tables,
+    users,
+)
 from robodine_edge.http.routing import RouteSpec, install
 from robodine_edge.metrics import Metrics
 
-ROUTERS = (health.router, metrics.router, docs.router, auth.router, users.router)
+ROUTERS = (
+    health.router,
+    metrics.router,
+    docs.router,
+    auth.router,
+    users.router,
+    tables.router,
+    customers.router,
+    kiosks.router,
+    menu.router,
+    inventory.router,
+    orders.router,
+    events.router,
+    events.notifications,
+    settings.router,
+    emergencies.router,
+)
 MAX_BODY_BYTES = 1024 * 1024
 
 
@@ -44,7 +76,12 @@ class ApiContext:
     gate: AuthGate
     kdf: ThreadPoolExecutor
     metrics: Metrics
+    floor: ActorSlot[Any]
+    orders: ActorSlot[Any]
+    journal: Journal
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
+    inflight: dict[tuple[str, str], Any] = field(default_factory=dict)
+    """Creating requests running now, by idempotency key (loop-owned)."""
     robots_online: Callable[[], int] = lambda: 0
     started_at: float = field(default_factory=time.monotonic)
 

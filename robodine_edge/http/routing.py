@@ -8,6 +8,9 @@ tests' authorization matrix, so documentation and enforcement cannot drift apart
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import inspect
 import re
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
@@ -18,8 +21,11 @@ import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from sanic import HTTPResponse, Request, Sanic
 
-from robodine_edge.errors import BadRequest, ValidationFailed
-from robodine_edge.types import Role
+from robodine_edge.data import idempotency
+from robodine_edge.data.idempotency import IdempotencyClaim
+from robodine_edge.errors import BadRequest, IdempotencyConflict, ValidationFailed
+from robodine_edge.http import bridge
+from robodine_edge.types import Principal, Role
 
 Handler = Callable[..., Awaitable[Any]]
 PATH_PARAM = re.compile(r"<(\w+)(?::(\w+))?>")
@@ -60,6 +66,16 @@ class RouteSpec:
     @cached_property
     def response_adapter(self) -> TypeAdapter[Any] | None:
         return TypeAdapter(self.response) if self.response is not None else None
+
+    @property
+    def creates(self) -> bool:
+        """A creating POST: it honours `Idempotency-Key` (SPEC section 2)."""
+        return self.method == "POST" and self.status in (201, 202) and self.roles is not None
+
+    @cached_property
+    def takes_claim(self) -> bool:
+        """The handler stores the idempotency record itself, in its creating transaction."""
+        return "idempotency" in inspect.signature(self.handler).parameters
 
 
 @dataclass
@@ -124,18 +140,64 @@ def _endpoint(spec: RouteSpec) -> Handler:
             params["query"] = parse_query(request, spec.query)
         if spec.body is not None:
             params["body"] = parse_body(request, spec.body, spec.form)
-        result = await spec.handler(request, **params)
-        if isinstance(result, HTTPResponse):
-            return result
-        if spec.status == 204:
-            return HTTPResponse(status=204)
-        if api.validate_responses and spec.response_adapter is not None:
-            spec.response_adapter.validate_python(result)
-        return HTTPResponse(orjson.dumps(result), status=spec.status, content_type="application/json")
+        key = request.headers.get("idempotency-key") if spec.creates else None
+        if key is not None:
+            return await _once(request, spec, params, key)
+        return _render(request, spec, await spec.handler(request, **params))
 
     endpoint.__name__ = spec.handler.__name__
     endpoint.__doc__ = spec.handler.__doc__
     return endpoint
+
+
+def _render(request: Request, spec: RouteSpec, result: Any) -> HTTPResponse:
+    if isinstance(result, HTTPResponse):
+        return result
+    if spec.status == 204:
+        return HTTPResponse(status=204)
+    if request.app.ctx.api.validate_responses and spec.response_adapter is not None:
+        spec.response_adapter.validate_python(result)
+    return HTTPResponse(orjson.dumps(result), status=spec.status, content_type="application/json")
+
+
+async def _once(request: Request, spec: RouteSpec, params: dict[str, Any], key: str) -> HTTPResponse:
+    """Run a creating request at most once per (caller, route, key); replay it otherwise.
+
+    Only successful answers are remembered: a refused request created nothing, so
+    trying it again is safe and reports the current truth.
+    """
+    if not 0 < len(key) <= 255 or not key.isprintable():
+        raise BadRequest("Idempotency-Key must be 1 to 255 printable characters")
+    api = request.app.ctx.api
+    user: Principal = params["user"]
+    claim = IdempotencyClaim(f"{user.user_id}:{spec.method} {request.path}", key, _body_hash(params.get("body")))
+    tag = (claim.scope, claim.key)
+    while tag in api.inflight:
+        await asyncio.shield(api.inflight[tag])
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    api.inflight[tag] = done  # no await between the check above and this claim
+    try:
+        replay = await bridge.wait(api.reads.submit(idempotency.find, claim.scope, claim.key), api.ask_timeout_s)
+        if replay is not None:
+            if replay.body_hash != claim.body_hash:
+                raise IdempotencyConflict("this Idempotency-Key was used with a different request body")
+            headers = {"Idempotent-Replayed": "true"}
+            return HTTPResponse(replay.response, status=replay.status, content_type="application/json", headers=headers)
+        if spec.takes_claim:
+            return _render(request, spec, await spec.handler(request, **params, idempotency=claim))
+        response = _render(request, spec, await spec.handler(request, **params))
+        if 200 <= response.status < 300:
+            write = api.store.write(idempotency.remember, claim, response.status, bytes(response.body or b""))
+            await bridge.wait(write, api.ask_timeout_s)
+        return response
+    finally:
+        del api.inflight[tag]
+        done.set_result(None)
+
+
+def _body_hash(body: BaseModel | None) -> str:
+    canonical = orjson.dumps(body.model_dump(mode="json") if body is not None else None, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).hexdigest()
 
 
 def json_response(data: Any, status: int = 200) -> HTTPResponse:
@@ -196,3 +258,8 @@ def _is_list(annotation: Any) -> bool:
     if origin in (list, tuple, set, frozenset):
         return True
     return any(_is_list(arg) for arg in get_args(annotation) if arg is not type(None))
+
+
+async def answer(request: Request, future: Any) -> Any:
+    """Await an actor reply or pool future with the service's ask timeout (504 past it)."""
+    return await bridge.wait(future, request.app.ctx.api.ask_timeout_s)

@@ -61,8 +61,8 @@ def test_a_crash_answers_queued_asks_with_actor_dead_and_reports_itself(caplog: 
     ref = Gate.start(gate, crashed)
     proxy = ref.proxy()
     proxy.wait_then_fail.defer()
+    ref.tell("queued tell")  # drained (and logged) before the ask behind it is answered
     queued_ask = proxy.answer()
-    ref.tell("queued tell")
     gate.set()
     with pytest.raises(pykka.ActorDeadError):
         queued_ask.get(timeout=5)

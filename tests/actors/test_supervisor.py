@@ -14,11 +14,11 @@ from robodine_edge.actors.supervisor import (
     ActorSlot,
     ChildSpec,
     RestartBudget,
-    SupervisionEvent,
     Supervisor,
 )
 
 from robodine_edge.models import Setting
+from tests.actors.conftest import EventLog
 
 
 class Counter(SupervisedActor):
@@ -53,31 +53,6 @@ class Blocker(SupervisedActor):
 
     def block(self) -> None:
         self._release.wait(10)
-
-
-class EventLog(list[SupervisionEvent]):
-    """Supervision events as they arrive (supervisor thread), with a way to wait for one."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.gave_up = threading.Event()
-        self._changed = threading.Condition()
-
-    def __call__(self, event: SupervisionEvent) -> None:
-        with self._changed:
-            self.append(event)
-            self._changed.notify_all()
-        if event.type == "actor_failed":
-            self.gave_up.set()
-
-    def wait_for(self, count: int, timeout: float = 5.0) -> bool:
-        with self._changed:
-            return self._changed.wait_for(lambda: len(self) >= count, timeout)
-
-
-@pytest.fixture
-def events() -> EventLog:
-    return EventLog()
 
 
 @pytest.fixture

@@ -75,7 +75,11 @@ def test_garbage_on_the_socket_gets_400(service: ServiceProcess) -> None:
     body=st.one_of(
         st.binary(max_size=300),
         st.recursive(
-            st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+            st.none()
+            | st.booleans()
+            | st.integers(-(2**63), 2**63 - 1)
+            | st.floats(allow_nan=False)
+            | st.text(max_size=20),
             lambda inner: (
                 st.lists(inner, max_size=4)
                 | st.dictionaries(st.sampled_from(["username", "password", "role", "table_id", "x"]), inner, max_size=5)
@@ -88,6 +92,24 @@ def test_hostile_bodies_never_cause_a_500(service: ServiceProcess, admin: dict[s
     response = service.http.post("/api/users", headers={**admin, "content-type": "application/json"}, content=body)
     assert response.status_code in (201, 400, 409, 422), response.text
     assert "error" in response.json() or response.status_code == 201
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"username": 123456789012345678901234567890, "password": "x", "role": "staff"}',
+        b'{"username": "a", "password": 1e400, "role": "staff"}',
+        b'{"username": "a\\u0000b", "password": "long-enough", "role": "staff"}',
+        b'{"username": "a", "username": "b"}',
+        b"[" * 10_000 + b"]" * 10_000,
+        b'"just a string"',
+        b"\xff\xfe\x00{",
+    ],
+)
+def test_hostile_json_is_a_clear_error(service: ServiceProcess, admin: dict[str, str], raw: bytes) -> None:
+    response = service.http.post("/api/users", headers={**admin, "content-type": "application/json"}, content=raw)
+    assert response.status_code in (400, 422), response.text
+    assert response.json()["error"]["code"] in ("bad_request", "validation_error")
 
 
 def test_cors_simple_and_preflight(service: ServiceProcess) -> None:

@@ -9,8 +9,8 @@ from typing import Annotated, Literal
 from pydantic import Field
 from sanic import Request
 
-from robodine_edge import accounts
 from robodine_edge.clock import to_iso
+from robodine_edge.data import accounts
 from robodine_edge.errors import Unauthorized
 from robodine_edge.http import bridge
 from robodine_edge.http.routing import ApiRouter

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import Field
 from sanic import Request
 
-from robodine_edge import accounts
+from robodine_edge.data import accounts
 from robodine_edge.http import bridge
 from robodine_edge.http.routing import ApiRouter
 from robodine_edge.http.schemas import IsoTime, PageQuery, RequestModel, ResponseModel, not_strict

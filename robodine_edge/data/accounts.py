@@ -202,13 +202,17 @@ def _keep_an_admin(leaving_id: int) -> None:
 
 
 def _revoke_all(user_id: int) -> list[tuple[str, float]]:
+    return revoke_users_sessions([user_id])
+
+
+def revoke_users_sessions(user_ids: list[int]) -> list[tuple[str, float]]:
+    """Revoke every live session of these users; returns (jti, expiry) to add to the revocation list."""
+    if not user_ids:
+        return []
     now = utcnow()
-    live = list(
-        AuthSession.select(AuthSession.jti, AuthSession.expires_at).where(
-            AuthSession.user == user_id, AuthSession.revoked_at.is_null(), AuthSession.expires_at > now
-        )
-    )
-    AuthSession.update(revoked_at=now).where(AuthSession.user == user_id, AuthSession.revoked_at.is_null()).execute()
+    mine = (AuthSession.user.in_(user_ids)) & AuthSession.revoked_at.is_null()
+    live = list(AuthSession.select(AuthSession.jti, AuthSession.expires_at).where(mine, AuthSession.expires_at > now))
+    AuthSession.update(revoked_at=now).where(mine).execute()
     return [(row.jti, _unix(row.expires_at)) for row in live]
 
 

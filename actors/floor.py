@@ -1,0 +1,271 @@
+"""The floor: parties, the waiting list, and the table actors behind them.
+
+Every change to the floor comes through this actor (staff routes, and later robots
+and cameras). It commands the table actors (ask) and never the other way round, keeps
+a view of every table's last committed state, and seats waiting parties whenever a
+table becomes free: when one is created, cleaned, released to available, or grows.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from robodine_edge.actors.base import CrashListener, SupervisedActor
+from robodine_edge.actors.store import Store
+from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, Supervisor
+from robodine_edge.actors.table import TableActor
+
+from robodine_edge.clock import to_unix
+from robodine_edge.data import tables as data
+from robodine_edge.data.settings import StoreSettings, load_settings
+from robodine_edge.data.tables import PartyState, TableState
+from robodine_edge.domain.lifecycle import PartyStatus, TableStatus
+from robodine_edge.domain.seating import TableFit, WaitingParty, assign, estimate_waits
+from robodine_edge.errors import Conflict, InvalidTransition, NotFound, RobodineError, ValidationFailed
+from robodine_edge.types import Publish
+
+log = logging.getLogger(__name__)
+ASK_TIMEOUT_S = 10.0
+
+
+class TableDirectory:
+    """The table actors' slots by table id. Changed by the floor actor, read by any thread."""
+
+    def __init__(self) -> None:
+        self._slots: dict[int, ActorSlot[TableActor]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, table_id: int) -> ActorSlot[TableActor]:
+        with self._lock:
+            slot = self._slots.get(table_id)
+        if slot is None:
+            raise NotFound(f"table {table_id} not found")
+        return slot
+
+    def add(self, table_id: int, slot: ActorSlot[TableActor]) -> None:
+        with self._lock:
+            self._slots[table_id] = slot
+
+    def remove(self, table_id: int) -> None:
+        with self._lock:
+            self._slots.pop(table_id, None)
+
+    def items(self) -> list[tuple[int, ActorSlot[TableActor]]]:
+        with self._lock:
+            return sorted(self._slots.items())
+
+
+def table_actor_name(table_id: int) -> str:
+    return f"table-{table_id}"
+
+
+class FloorActor(SupervisedActor):
+    """All methods run in the floor's own thread."""
+
+    def __init__(
+        self,
+        store: Store,
+        supervisor: ActorSlot[Supervisor],
+        directory: TableDirectory,
+        table_spec: Callable[[int], ChildSpec[TableActor]],
+        publish: Publish,
+        *,
+        crash_listener: CrashListener | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(crash_listener=crash_listener)
+        self._store = store
+        self._supervisor = supervisor
+        self._directory = directory
+        self._table_spec = table_spec
+        self._publish = publish
+        self._clock = clock
+        self._settings = StoreSettings()
+        self._parties: dict[int, PartyState] = {}
+        self._view: dict[int, TableState] = {}
+
+    def on_start(self) -> None:
+        self._settings = self._write(load_settings)
+        self._parties = {party.id: party for party in self._write(data.load_open_parties)}
+        for table_id, slot in self._directory.items():
+            self._view[table_id] = slot.proxy.snapshot().get(timeout=ASK_TIMEOUT_S)
+        self._seat_waiting()
+
+    # -- tables -----------------------------------------------------------------------
+
+    def list_tables(self) -> list[dict[str, Any]]:
+        return [self._view[table_id].json() for table_id in sorted(self._view)]
+
+    def get_table(self, table_id: int) -> dict[str, Any]:
+        return self._table(table_id).json()
+
+    def create_table(self, fields: dict[str, Any]) -> dict[str, Any]:
+        state: TableState = self._write(data.create_table, fields)
+        slot = self._supervisor.proxy.start_child(self._table_spec(state.id)).get(timeout=ASK_TIMEOUT_S)
+        self._directory.add(state.id, slot)
+        self._view[state.id] = state
+        self._publish("tables", "upsert", state.json())
+        self._seat_waiting()
+        return self._view[state.id].json()
+
+    def update_table(self, table_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+        self._table(table_id)
+        self._view[table_id] = self._ask(table_id, "update", changes)
+        self._seat_waiting()
+        return self._view[table_id].json()
+
+    def delete_table(self, table_id: int) -> list[tuple[str, float]]:
+        """Returns the sessions of the table's kiosk users, which are deleted with it."""
+        self._table(table_id)
+        revoked: list[tuple[str, float]] = self._write(data.delete_table, table_id)
+        self._supervisor.proxy.stop_child(table_actor_name(table_id)).get(timeout=ASK_TIMEOUT_S)
+        self._directory.remove(table_id)
+        del self._view[table_id]
+        self._publish("tables", "delete", {"id": table_id})
+        return revoked
+
+    def seat(self, table_id: int, party_id: int) -> dict[str, Any]:
+        """Staff seat a waiting party by hand."""
+        table = self._table(table_id)
+        party = self._waiting_party(party_id)
+        if table.seats < party.party_size:
+            raise Conflict(f"table {table.name} seats {table.seats}; the party is {party.party_size}")
+        self._seat(table_id, party_id)
+        self._publish_waiting()
+        return self._view[table_id].json()
+
+    def release(self, table_id: int) -> dict[str, Any]:
+        self._table(table_id)
+        table, party = self._ask(table_id, "release")
+        self._view[table_id] = table
+        if party is not None:
+            self._parties.pop(party.id, None)
+            self._publish("customers", "upsert", data.party_json(party, None, None))
+        return table.json()
+
+    def cleaned(self, table_id: int) -> dict[str, Any]:
+        self._table(table_id)
+        self._view[table_id] = self._ask(table_id, "cleaned")
+        self._seat_waiting()
+        return self._view[table_id].json()
+
+    def set_status(self, table_id: int, status: TableStatus) -> dict[str, Any]:
+        self._table(table_id)
+        self._view[table_id] = self._ask(table_id, "set_status", status)
+        self._seat_waiting()
+        return self._view[table_id].json()
+
+    def presence(self, table_id: int, present: bool, reliability: float | None) -> dict[str, Any]:
+        self._table(table_id)
+        self._view[table_id] = self._ask(table_id, "presence", present, reliability)
+        return self._view[table_id].json()
+
+    # -- parties ----------------------------------------------------------------------
+
+    def add_party(self, party_size: int, name: str | None) -> dict[str, Any]:
+        largest = max((table.seats for table in self._view.values()), default=0)
+        if party_size > largest:
+            raise ValidationFailed(
+                f"no table seats {party_size}", fields={"party_size": f"the largest table seats {largest}"}
+            )
+        party: PartyState = self._write(data.create_party, party_size, name)
+        self._parties[party.id] = party
+        self._publish("customers", "upsert", self._party_json(party))
+        self._seat_waiting()
+        return self._party_json(self._parties.get(party.id, party))
+
+    def party_leaves(self, party_id: int) -> dict[str, Any]:
+        party = self._parties.get(party_id)
+        if party is None:
+            raise InvalidTransition(f"customer {party_id} is not waiting or seated")
+        if party.status is PartyStatus.SEATED and party.table_id is not None:
+            self.release(party.table_id)
+            left = self._write(data.load_party, party_id)
+        else:
+            left = self._write(data.party_leaves, party_id)
+            del self._parties[party_id]
+            self._publish("customers", "upsert", data.party_json(left, None, None))
+            self._publish_waiting()
+        return data.party_json(left, None, None)
+
+    def waiting_info(self) -> dict[int, tuple[int, float | None]]:
+        """{party id: (1-based position, estimated wait in seconds)} for waiting parties."""
+        waiting = self._waiting()
+        fits = [self._fit(table) for table in self._view.values()]
+        estimates = estimate_waits(
+            [WaitingParty(p.id, p.party_size) for p in waiting],
+            fits,
+            self._clock(),
+            self._settings.average_dining_s,
+            self._settings.cleaning_s,
+        )
+        return {party.id: (index + 1, estimates[party.id]) for index, party in enumerate(waiting)}
+
+    def open_parties(self) -> list[dict[str, Any]]:
+        return [self._party_json(party) for party in sorted(self._parties.values(), key=lambda p: p.id)]
+
+    def settings_changed(self, settings: StoreSettings) -> None:
+        """Told by the settings route after a change is committed."""
+        self._settings = settings
+        self._publish_waiting()
+
+    # -- internals --------------------------------------------------------------------
+
+    def _seat_waiting(self) -> None:
+        waiting = [WaitingParty(p.id, p.party_size) for p in self._waiting()]
+        pairs = assign(waiting, [self._fit(table) for table in self._view.values()])
+        for party_id, table_id in pairs:
+            try:
+                self._seat(table_id, party_id)
+            except RobodineError as exc:
+                log.warning("could not seat customer %d at table %d: %s", party_id, table_id, exc)
+        if pairs:
+            self._publish_waiting()
+
+    def _seat(self, table_id: int, party_id: int) -> None:
+        table, party = self._ask(table_id, "seat", party_id)
+        self._view[table_id] = table
+        self._parties[party_id] = party
+        self._publish("customers", "upsert", data.party_json(party, None, None))
+
+    def _publish_waiting(self) -> None:
+        info = self.waiting_info()
+        for party_id, (position, estimate) in info.items():
+            self._publish("customers", "upsert", data.party_json(self._parties[party_id], position, estimate))
+
+    def _party_json(self, party: PartyState) -> dict[str, Any]:
+        position, estimate = self.waiting_info().get(party.id, (None, None))
+        return data.party_json(party, position, estimate)
+
+    def _waiting(self) -> list[PartyState]:
+        return sorted((p for p in self._parties.values() if p.status is PartyStatus.WAITING), key=lambda p: p.id)
+
+    def _waiting_party(self, party_id: int) -> PartyState:
+        party = self._parties.get(party_id)
+        if party is None:
+            self._write(data.load_party, party_id)  # NotFound if it never existed
+            raise InvalidTransition(f"customer {party_id} has left")
+        if party.status is not PartyStatus.WAITING:
+            raise InvalidTransition(f"customer {party_id} is already seated")
+        return party
+
+    def _table(self, table_id: int) -> TableState:
+        table = self._view.get(table_id)
+        if table is None:
+            raise NotFound(f"table {table_id} not found")
+        return table
+
+    def _fit(self, table: TableState) -> TableFit:
+        seated = to_unix(table.seated_at) if table.seated_at is not None else None
+        return TableFit(table.id, table.seats, table.status, seated)
+
+    def _ask(self, table_id: int, method: str, *args: Any) -> Any:
+        slot = self._directory.get(table_id)
+        return getattr(slot.proxy, method)(*args).get(timeout=ASK_TIMEOUT_S)
+
+    def _write(self, unit: Any, *args: Any) -> Any:
+        return self._store.write(unit, *args).get(timeout=ASK_TIMEOUT_S)

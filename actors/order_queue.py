@@ -1,0 +1,284 @@
+"""The order queue: the one owner of orders, the menu and the inventory.
+
+Menu and inventory live here rather than in actors of their own because placing an
+order must check and take stock atomically: with one owner, the check is a lookup in
+memory and the take is part of the order's own transaction.
+
+Placing is pipelined. The actor checks and reserves stock in memory, hands the order's
+unit to the store and goes on to the next request without waiting for the commit, so
+concurrent orders share a commit (group commit). The caller awaits the commit; the
+store's callback tells this actor the outcome (`OrderCommitted`, or `PlacementFailed`,
+after which the inventory is reloaded from SQLite through the store so memory and
+disk agree again).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pykka
+from robodine_edge.actors.base import ActorFuture, CrashListener, SupervisedActor
+from robodine_edge.actors.journal import Journal
+from robodine_edge.actors.store import Store
+
+from robodine_edge.data import kitchen, orders
+from robodine_edge.data.idempotency import IdempotencyClaim
+from robodine_edge.data.kitchen import MenuEntry, StockEntry
+from robodine_edge.data.orders import ActiveOrder, Moved, OrderLine, Placed
+from robodine_edge.domain.lifecycle import ACTIVE_ORDER, OrderStatus, check_order_transition
+from robodine_edge.domain.stock import can_make, requirements, shortages
+from robodine_edge.errors import Conflict, InvalidTransition, NotFound, OutOfStock, ValidationFailed
+from robodine_edge.types import Publish, Role
+
+log = logging.getLogger(__name__)
+WRITE_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCommitted:
+    placed: Placed
+
+
+@dataclass(frozen=True, slots=True)
+class PlacementFailed:
+    error: str
+
+
+def load_kitchen() -> tuple[list[MenuEntry], list[StockEntry], list[ActiveOrder]]:
+    """One consistent snapshot, read through the store so it follows every queued write."""
+    return kitchen.load_menu(), kitchen.load_inventory(), orders.load_active_orders()
+
+
+class OrderQueueActor(SupervisedActor):
+    """All methods run in the order queue's own thread."""
+
+    def __init__(
+        self, store: Store, journal: Journal, publish: Publish, *, crash_listener: CrashListener | None = None
+    ) -> None:
+        super().__init__(crash_listener=crash_listener)
+        self._store = store
+        self._journal = journal
+        self._publish = publish
+        self._menu: dict[int, MenuEntry] = {}
+        self._stock: dict[int, StockEntry] = {}
+        self._active: dict[int, ActiveOrder] = {}
+        self._queue: deque[int] = deque()
+
+    def on_start(self) -> None:
+        menu, stock, active = self._write(load_kitchen)
+        self._menu = {entry.id: entry for entry in menu}
+        self._stock = {entry.id: entry for entry in stock}
+        self._active = {order.id: order for order in active}
+        placed = [o for o in active if o.status is OrderStatus.PLACED]
+        self._queue = deque(o.id for o in sorted(placed, key=lambda o: (-o.priority, o.id)))
+
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, OrderCommitted):
+            return self._order_committed(message)
+        if isinstance(message, PlacementFailed):
+            log.warning("an order failed to commit (%s); reloading the inventory", message.error)
+            self._stock = {entry.id: entry for entry in self._write(kitchen.load_inventory)}
+            return None
+        return super().on_receive(message)
+
+    # -- menu -------------------------------------------------------------------------
+
+    def list_menu(self, category: str | None = None) -> list[dict[str, Any]]:
+        counts = self._counts()
+        return [
+            entry.json(not can_make(entry.recipe, counts))
+            for entry in self._menu.values()
+            if category is None or entry.category == category
+        ]
+
+    def get_menu_item(self, item_id: int) -> dict[str, Any]:
+        return self._menu_json(self._menu_entry(item_id))
+
+    def create_menu_item(self, fields: dict[str, Any], ingredients: list[tuple[int, int]]) -> dict[str, Any]:
+        entry: MenuEntry = self._write(kitchen.create_menu_item, fields, ingredients)
+        self._menu[entry.id] = entry
+        return self._menu_json(entry)
+
+    def update_menu_item(
+        self, item_id: int, changes: dict[str, Any], ingredients: list[tuple[int, int]] | None
+    ) -> dict[str, Any]:
+        self._menu_entry(item_id)
+        entry: MenuEntry = self._write(kitchen.update_menu_item, item_id, changes, ingredients)
+        self._menu[item_id] = entry
+        return self._menu_json(entry)
+
+    def delete_menu_item(self, item_id: int) -> None:
+        self._menu_entry(item_id)
+        self._write(kitchen.delete_menu_item, item_id)
+        del self._menu[item_id]
+
+    # -- inventory ----------------------------------------------------------------------
+
+    def list_inventory(self) -> list[dict[str, Any]]:
+        return [entry.json() for entry in self._stock.values()]
+
+    def get_inventory_item(self, item_id: int) -> dict[str, Any]:
+        return self._stock_entry(item_id).json()
+
+    def create_inventory_item(self, fields: dict[str, Any]) -> dict[str, Any]:
+        entry: StockEntry = self._write(kitchen.create_inventory_item, fields)
+        self._stock_changed([entry])
+        return entry.json()
+
+    def update_inventory_item(self, item_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+        self._stock_entry(item_id)
+        entry, recorded = self._write(kitchen.update_inventory_item, item_id, changes)
+        self._stock_changed([entry])
+        self._journal.publish(recorded)
+        return entry.json()
+
+    def delete_inventory_item(self, item_id: int) -> None:
+        self._stock_entry(item_id)
+        self._write(kitchen.delete_inventory_item, item_id)
+        del self._stock[item_id]
+        self._publish("inventory", "delete", {"id": item_id})
+
+    def restock(self, item_id: int, quantity: int) -> dict[str, Any]:
+        self._stock_entry(item_id)
+        entry, recorded = self._write(kitchen.add_stock, item_id, quantity)
+        self._stock_changed([entry])
+        self._journal.publish(recorded)
+        return entry.json()
+
+    # -- orders -------------------------------------------------------------------------
+
+    def place(
+        self,
+        table_id: int,
+        items: list[tuple[int, int, str | None]],
+        user_id: int | None,
+        claim: IdempotencyClaim | None,
+    ) -> ActorFuture[dict[str, Any]]:
+        """Check and reserve, then hand the order to the store; returns the commit's future."""
+        lines = self._lines(items)
+        needed = requirements(
+            ((line.menu_item_id, line.quantity) for line in lines), {e.id: e.recipe for e in self._menu.values()}
+        )
+        short = shortages(needed, self._counts())
+        if short:
+            raise self._out_of_stock(lines, short)
+        for item, quantity in needed.items():
+            self._stock[item] = replace(self._stock[item], count=self._stock[item].count - quantity)
+        committed = self._store.write(orders.place_order, table_id, tuple(lines), needed, user_id, claim)
+        result: ActorFuture[dict[str, Any]] = ActorFuture()
+        committed.add_done_callback(lambda done: self._placement_done(done, result))
+        return result
+
+    def cancel(self, order_id: int, role: Role) -> dict[str, Any]:
+        return self._move(order_id, OrderStatus.CANCELLED, role)
+
+    def set_status(self, order_id: int, status: OrderStatus, role: Role) -> dict[str, Any]:
+        return self._move(order_id, status, role)
+
+    def active_orders(self) -> list[dict[str, Any]]:
+        return [order.json for order in self._active.values()]
+
+    def queued(self) -> list[int]:
+        """Placed orders waiting for a cook, first to be cooked first."""
+        return list(self._queue)
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _placement_done(self, done: ActorFuture[Placed], result: ActorFuture[dict[str, Any]]) -> None:
+        """Runs on the store's thread: tell this actor first, then answer the caller."""
+        try:
+            placed = done.get(timeout=0)
+        except Exception as exc:
+            self._tell_self(PlacementFailed(repr(exc)))
+            result.fail(exc)
+            return
+        self._tell_self(OrderCommitted(placed))
+        result.set(placed.order.json)
+
+    def _tell_self(self, message: Any) -> None:
+        try:
+            self.actor_ref.tell(message)
+        except pykka.ActorDeadError:
+            log.info("order queue restarted while an order committed; its state comes from SQLite")
+
+    def _order_committed(self, message: OrderCommitted) -> None:
+        order = message.placed.order
+        self._active[order.id] = order
+        self._queue.append(order.id)
+        self._publish("orders", "upsert", order.json)
+        self._stock_changed(
+            [replace(self._stock[i], count=c) for i, c in message.placed.counts.items() if i in self._stock]
+        )
+        self._journal.publish(message.placed.recorded)
+
+    def _move(self, order_id: int, target: OrderStatus, role: Role) -> dict[str, Any]:
+        order = self._active.get(order_id)
+        if order is None:
+            current: OrderStatus = self._write(orders.order_status, order_id)
+            raise InvalidTransition(f"order {order_id} is {current.value}")
+        check_order_transition(order.status, target, role)
+        moved: Moved = self._write(orders.move_order, order_id, target)
+        self._stock_changed([replace(self._stock[i], count=c) for i, c in moved.counts.items() if i in self._stock])
+        if moved.order.status in ACTIVE_ORDER:
+            self._active[order_id] = moved.order
+        else:
+            self._active.pop(order_id, None)
+        if moved.order.status is not OrderStatus.PLACED and order_id in self._queue:
+            self._queue.remove(order_id)
+        self._publish("orders", "upsert", moved.order.json)
+        self._journal.publish(moved.recorded)
+        return moved.order.json
+
+    def _lines(self, items: list[tuple[int, int, str | None]]) -> list[OrderLine]:
+        unknown = {
+            f"items.{n}.menu_item_id": "no such menu item"
+            for n, (item, _, _) in enumerate(items)
+            if item not in self._menu
+        }
+        if unknown:
+            raise ValidationFailed("the order names unknown menu items", fields=unknown)
+        disabled = sorted({self._menu[item].name for item, _, _ in items if not self._menu[item].enabled})
+        if disabled:
+            raise Conflict(f"not available now: {', '.join(disabled)}")
+        return [
+            OrderLine(item, self._menu[item].name, qty, self._menu[item].price_cents, note) for item, qty, note in items
+        ]
+
+    def _out_of_stock(self, lines: list[OrderLine], short: dict[int, tuple[int, int]]) -> OutOfStock:
+        names = ", ".join(sorted(self._stock[item].name if item in self._stock else str(item) for item in short))
+        fields = {
+            f"items.{n}": f"not enough {names}"
+            for n, line in enumerate(lines)
+            if any(item in short for item, _ in self._menu[line.menu_item_id].recipe)
+        }
+        return OutOfStock(f"not enough {names} for this order", fields=fields)
+
+    def _stock_changed(self, entries: list[StockEntry]) -> None:
+        """Keep committed counts and publish them (their events came with their unit)."""
+        for entry in entries:
+            self._stock[entry.id] = entry
+            self._publish("inventory", "upsert", entry.json())
+
+    def _menu_json(self, entry: MenuEntry) -> dict[str, Any]:
+        return entry.json(not can_make(entry.recipe, self._counts()))
+
+    def _menu_entry(self, item_id: int) -> MenuEntry:
+        entry = self._menu.get(item_id)
+        if entry is None:
+            raise NotFound(f"menu item {item_id} not found")
+        return entry
+
+    def _stock_entry(self, item_id: int) -> StockEntry:
+        entry = self._stock.get(item_id)
+        if entry is None:
+            raise NotFound(f"inventory item {item_id} not found")
+        return entry
+
+    def _counts(self) -> dict[int, int]:
+        return {item: entry.count for item, entry in self._stock.items()}
+
+    def _write(self, unit: Any, *args: Any) -> Any:
+        return self._store.write(unit, *args).get(timeout=WRITE_TIMEOUT_S)

@@ -1,0 +1,126 @@
+"""The event log and the staff notifications it raises.
+
+Events are the append-only history staff see in /api/events: robots coming and going,
+orders moving, stock running low, actors restarted. An event of a type staff must act
+on (`NOTIFY_TYPES`), at a level chosen in the settings (`alert_levels`), also becomes
+a notification for every staff and admin user, in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from robodine_edge.clock import to_iso, utcnow
+from robodine_edge.data.settings import load_settings
+from robodine_edge.errors import NotFound
+from robodine_edge.models import Event, Notification, User
+from robodine_edge.types import STAFF_ROLES, EventLevel
+
+NOTIFY_TYPES = frozenset(
+    {
+        "low_stock",
+        "out_of_stock",
+        "robot_offline",
+        "task_reassigned",
+        "order_unserved",
+        "emergency",
+        "staff_called",
+        "actor_failed",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    event: dict[str, Any]
+    notifications: list[tuple[int, dict[str, Any]]]
+    """(user id, notification) pairs, for publishing to each user."""
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "type": event.type,
+        "level": event.level,
+        "entity_type": event.entity_type,
+        "entity_id": event.entity_id,
+        "message": event.message,
+        "created_at": to_iso(event.created_at),
+    }
+
+
+def notification_json(note: Notification) -> dict[str, Any]:
+    return {
+        "id": note.id,
+        "type": note.type,
+        "message": note.message,
+        "created_at": to_iso(note.created_at),
+        "read": note.read_at is not None,
+    }
+
+
+def record_event(
+    type: str,
+    message: str,
+    *,
+    level: EventLevel = EventLevel.INFO,
+    entity_type: str | None = None,
+    entity_id: str | int | None = None,
+    data: dict[str, Any] | None = None,
+) -> Recorded:
+    """Append one event and the notifications it raises. Store thread."""
+    now = utcnow()
+    event = Event.create(
+        type=type,
+        level=level.value,
+        entity_type=entity_type,
+        entity_id=str(entity_id) if entity_id is not None else None,
+        message=message,
+        data=data,
+        created_at=now,
+    )
+    notes: list[tuple[int, dict[str, Any]]] = []
+    if type in NOTIFY_TYPES and level in load_settings().alert_levels:
+        staff = User.select(User.id).where(User.role.in_([r.value for r in STAFF_ROLES]))
+        for user in staff:
+            note = Notification.create(user=user.id, event=event.id, type=type, message=message, created_at=now)
+            notes.append((user.id, notification_json(note)))
+    return Recorded(event_json(event), notes)
+
+
+def list_events(
+    limit: int, before: int | None, type: str | None, level: str | None, since: datetime | None
+) -> list[dict[str, Any]]:
+    """Read-pool thread; newest first."""
+    query = Event.select().order_by(Event.id.desc()).limit(limit)
+    if before is not None:
+        query = query.where(Event.id < before)
+    if type is not None:
+        query = query.where(Event.type == type)
+    if level is not None:
+        query = query.where(Event.level == level)
+    if since is not None:
+        query = query.where(Event.created_at >= since)
+    return [event_json(event) for event in query]
+
+
+def list_notifications(user_id: int, limit: int, before: int | None, unread: bool | None) -> list[dict[str, Any]]:
+    query = Notification.select().where(Notification.user == user_id).order_by(Notification.id.desc()).limit(limit)
+    if before is not None:
+        query = query.where(Notification.id < before)
+    if unread is not None:
+        query = query.where(Notification.read_at.is_null(unread))
+    return [notification_json(note) for note in query]
+
+
+def mark_read(user_id: int, notification_id: int) -> dict[str, Any]:
+    """Store thread. Someone else's notification is as unknown as a missing one."""
+    note = Notification.get_or_none(Notification.id == notification_id, Notification.user == user_id)
+    if note is None:
+        raise NotFound(f"notification {notification_id} not found")
+    if note.read_at is None:
+        note.read_at = utcnow()
+        note.save()
+    return notification_json(note)

@@ -1,0 +1,209 @@
+"""Menu items (with their recipes) and inventory in SQLite.
+
+Prices are integer cents inside and numbers with two decimals in the API; inventory
+counts are integers in the item's unit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from peewee import IntegrityError
+
+from robodine_edge.clock import utcnow
+from robodine_edge.data.events import Recorded, record_event
+from robodine_edge.domain.stock import Recipe, StockStatus, stock_status
+from robodine_edge.errors import Conflict, NotFound, ValidationFailed
+from robodine_edge.models import InventoryItem, MenuItem, RecipeLine
+from robodine_edge.types import EventLevel
+
+
+@dataclass(frozen=True, slots=True)
+class MenuEntry:
+    id: int
+    name: str
+    price_cents: int
+    prepare_time_s: int
+    category: str
+    enabled: bool
+    recipe: Recipe
+
+    def json(self, sold_out: bool) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "price": self.price_cents / 100,
+            "prepare_time_s": self.prepare_time_s,
+            "category": self.category,
+            "available": self.enabled and not sold_out,
+            "sold_out": sold_out,
+            "ingredients": [{"inventory_id": item, "quantity": qty} for item, qty in self.recipe],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StockEntry:
+    id: int
+    name: str
+    unit: str
+    count: int
+    max_count: int
+    low_threshold: int
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "unit": self.unit,
+            "count": self.count,
+            "max_count": self.max_count,
+            "low_threshold": self.low_threshold,
+            "status": stock_status(self.count, self.low_threshold).value,
+        }
+
+
+def _menu_entry(row: MenuItem, recipe: Recipe | None = None) -> MenuEntry:
+    if recipe is None:
+        lines = RecipeLine.select().where(RecipeLine.menu_item == row.id).order_by(RecipeLine.id)
+        recipe = tuple((line.inventory_id, line.quantity) for line in lines)
+    return MenuEntry(row.id, row.name, row.price_cents, row.prepare_time_s, row.category, row.available, recipe)
+
+
+def _stock_entry(row: InventoryItem) -> StockEntry:
+    return StockEntry(row.id, row.name, row.unit, row.count, row.max_count, row.low_threshold)
+
+
+# -- readers ---------------------------------------------------------------------------
+
+
+def load_menu() -> list[MenuEntry]:
+    recipes: dict[int, list[tuple[int, int]]] = {}
+    for line in RecipeLine.select().order_by(RecipeLine.id):
+        recipes.setdefault(line.menu_item_id, []).append((line.inventory_id, line.quantity))
+    return [_menu_entry(row, tuple(recipes.get(row.id, ()))) for row in MenuItem.select().order_by(MenuItem.id)]
+
+
+def load_inventory() -> list[StockEntry]:
+    return [_stock_entry(row) for row in InventoryItem.select().order_by(InventoryItem.id)]
+
+
+# -- writers (store thread) ---------------------------------------------------------------
+
+
+def create_menu_item(fields: dict[str, Any], ingredients: list[tuple[int, int]]) -> MenuEntry:
+    _check_ingredients(ingredients)
+    now = utcnow()
+    try:
+        row = MenuItem.create(**fields, created_at=now, updated_at=now)
+    except IntegrityError:
+        raise Conflict(f"a menu item named {fields.get('name')!r} exists") from None
+    _write_recipe(row.id, ingredients)
+    return _menu_entry(row)
+
+
+def update_menu_item(item_id: int, changes: dict[str, Any], ingredients: list[tuple[int, int]] | None) -> MenuEntry:
+    row = MenuItem.get_or_none(MenuItem.id == item_id)
+    if row is None:
+        raise NotFound(f"menu item {item_id} not found")
+    for key, value in changes.items():
+        setattr(row, key, value)
+    row.updated_at = utcnow()
+    try:
+        row.save()
+    except IntegrityError:
+        raise Conflict(f"a menu item named {changes.get('name')!r} exists") from None
+    if ingredients is not None:
+        _check_ingredients(ingredients)
+        RecipeLine.delete().where(RecipeLine.menu_item == item_id).execute()
+        _write_recipe(item_id, ingredients)
+    return _menu_entry(row)
+
+
+def delete_menu_item(item_id: int) -> None:
+    if not MenuItem.delete().where(MenuItem.id == item_id).execute():
+        raise NotFound(f"menu item {item_id} not found")
+
+
+def create_inventory_item(fields: dict[str, Any]) -> StockEntry:
+    now = utcnow()
+    try:
+        return _stock_entry(InventoryItem.create(**fields, created_at=now, updated_at=now))
+    except IntegrityError:
+        raise Conflict(f"an inventory item named {fields.get('name')!r} exists") from None
+
+
+def update_inventory_item(item_id: int, changes: dict[str, Any]) -> tuple[StockEntry, list[Recorded]]:
+    row = _inventory_row(item_id)
+    before = row.count
+    for key, value in changes.items():
+        setattr(row, key, value)
+    row.updated_at = utcnow()
+    try:
+        row.save()
+    except IntegrityError:
+        raise Conflict(f"an inventory item named {changes.get('name')!r} exists") from None
+    entry = _stock_entry(row)
+    return entry, record_stock_change(entry, before)
+
+
+def delete_inventory_item(item_id: int) -> None:
+    row = _inventory_row(item_id)
+    users = [line.menu_item.name for line in RecipeLine.select().where(RecipeLine.inventory == item_id).limit(5)]
+    if users:
+        raise Conflict(f"{row.name} is used by {', '.join(users)}; change those recipes first")
+    row.delete_instance()
+
+
+def add_stock(item_id: int, quantity: int) -> tuple[StockEntry, list[Recorded]]:
+    row = _inventory_row(item_id)
+    InventoryItem.update(count=InventoryItem.count + quantity, updated_at=utcnow()).where(
+        InventoryItem.id == item_id
+    ).execute()
+    entry = _stock_entry(InventoryItem.get_by_id(row.id))
+    return entry, record_stock_change(entry, row.count)
+
+
+def record_stock_change(entry: StockEntry, count_before: int) -> list[Recorded]:
+    """Store thread, inside the unit that changed the count: a `low_stock` or
+    `out_of_stock` event when the shelf crosses into that state."""
+    before, now = stock_status(count_before, entry.low_threshold), stock_status(entry.count, entry.low_threshold)
+    if now is before or now is StockStatus.IN_STOCK:
+        return []
+    out = now is StockStatus.OUT_OF_STOCK
+    message = f"{entry.name}: {entry.count} {entry.unit} left" + (" (out of stock)" if out else "")
+    level = EventLevel.ERROR if out else EventLevel.WARNING
+    return [record_event(now.value, message, level=level, entity_type="inventory", entity_id=entry.id)]
+
+
+def _inventory_row(item_id: int) -> InventoryItem:
+    row = InventoryItem.get_or_none(InventoryItem.id == item_id)
+    if row is None:
+        raise NotFound(f"inventory item {item_id} not found")
+    return row
+
+
+def _check_ingredients(ingredients: list[tuple[int, int]]) -> None:
+    known = {
+        row.id
+        for row in InventoryItem.select(InventoryItem.id).where(InventoryItem.id.in_([i for i, _ in ingredients]))
+    }
+    missing = {
+        f"ingredients.{n}.inventory_id": "no such inventory item"
+        for n, (item, _) in enumerate(ingredients)
+        if item not in known
+    }
+    seen: set[int] = set()
+    for n, (item, _) in enumerate(ingredients):
+        if item in seen:
+            missing[f"ingredients.{n}.inventory_id"] = "listed twice"
+        seen.add(item)
+    if missing:
+        raise ValidationFailed("invalid recipe", fields=missing)
+
+
+def _write_recipe(item_id: int, ingredients: list[tuple[int, int]]) -> None:
+    if ingredients:
+        RecipeLine.insert_many(
+            [{"menu_item": item_id, "inventory": item, "quantity": qty} for item, qty in ingredients]
+        ).execute()

@@ -1,0 +1,231 @@
+"""Orders in SQLite: placing (with stock taken in the same transaction), moving through
+the lifecycle, cancelling (with unused stock returned), and reading them back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from robodine_edge.clock import to_iso, utcnow
+from robodine_edge.data.events import Recorded, record_event
+from robodine_edge.data.idempotency import IdempotencyClaim, remember
+from robodine_edge.data.kitchen import StockEntry, record_stock_change
+from robodine_edge.domain.lifecycle import ACTIVE_ORDER, STAMPED_AT, OrderStatus, PartyStatus
+from robodine_edge.errors import NotFound, OutOfStock, ValidationFailed
+from robodine_edge.models import DiningTable, InventoryItem, Order, OrderItem, Party, StockReservation
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    menu_item_id: int
+    name: str
+    quantity: int
+    price_cents: int
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveOrder:
+    """What the order queue keeps of an order until it is served or cancelled."""
+
+    id: int
+    table_id: int
+    status: OrderStatus
+    priority: int
+    created_at: datetime
+    json: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    order: ActiveOrder
+    counts: dict[int, int]
+    recorded: list[Recorded]
+
+
+@dataclass(frozen=True, slots=True)
+class Moved:
+    order: ActiveOrder
+    counts: dict[int, int]
+    """Inventory counts given back by a cancellation."""
+    recorded: list[Recorded]
+
+
+def order_json(order: Order, items: Iterable[OrderItem]) -> dict[str, Any]:
+    return {
+        "id": order.id,
+        "table_id": order.table_id,
+        "party_id": order.party_id,
+        "status": order.status,
+        "priority": order.priority,
+        "items": [
+            {
+                "menu_item_id": item.menu_item_id,
+                "name": item.name,
+                "quantity": item.quantity,
+                "price": item.price_cents / 100,
+                "note": item.note,
+            }
+            for item in items
+        ],
+        "total": order.total_cents / 100,
+        "created_at": to_iso(order.created_at),
+        "updated_at": to_iso(order.updated_at),
+    }
+
+
+def _active(order: Order, items: Iterable[OrderItem]) -> ActiveOrder:
+    return ActiveOrder(
+        order.id, order.table_id, OrderStatus(order.status), order.priority, order.created_at, order_json(order, items)
+    )
+
+
+# -- writers (store thread) ---------------------------------------------------------------
+
+
+def place_order(
+    table_id: int,
+    lines: tuple[OrderLine, ...],
+    needed: Mapping[int, int],
+    user_id: int | None,
+    claim: IdempotencyClaim | None,
+) -> Placed:
+    """Take the stock and record the order, or raise and change nothing."""
+    if not DiningTable.select().where(DiningTable.id == table_id).exists():
+        raise ValidationFailed(f"table {table_id} does not exist", fields={"table_id": "no such table"})
+    counts, recorded = _take_stock(needed)
+    party = Party.get_or_none(Party.table == table_id, Party.status == PartyStatus.SEATED.value)
+    now = utcnow()
+    order = Order.create(
+        table=table_id,
+        party=party.id if party else None,
+        status=OrderStatus.PLACED.value,
+        total_cents=sum(line.price_cents * line.quantity for line in lines),
+        created_by=user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    OrderItem.insert_many(
+        [
+            {
+                "order": order.id,
+                "menu_item": line.menu_item_id,
+                "name": line.name,
+                "quantity": line.quantity,
+                "price_cents": line.price_cents,
+                "note": line.note,
+            }
+            for line in lines
+        ]
+    ).execute()
+    if needed:
+        StockReservation.insert_many(
+            [{"order": order.id, "inventory": i, "quantity": q} for i, q in needed.items()]
+        ).execute()
+    active = _active(order, OrderItem.select().where(OrderItem.order == order.id).order_by(OrderItem.id))
+    recorded.append(
+        record_event(
+            "order_placed", f"order {order.id} placed for table {table_id}", entity_type="order", entity_id=order.id
+        )
+    )
+    if claim is not None:
+        remember(claim, 201, orjson.dumps(active.json))
+    return Placed(active, counts, recorded)
+
+
+def _take_stock(needed: Mapping[int, int]) -> tuple[dict[int, int], list[Recorded]]:
+    """Decrement each inventory item, checking again against the database itself."""
+    rows = {row.id: row for row in InventoryItem.select().where(InventoryItem.id.in_(list(needed)))}
+    short = [rows[i].name if i in rows else str(i) for i, q in needed.items() if i not in rows or rows[i].count < q]
+    if short:
+        raise OutOfStock(f"not enough {', '.join(short)}")
+    recorded: list[Recorded] = []
+    for item, quantity in needed.items():
+        InventoryItem.update(count=InventoryItem.count - quantity).where(InventoryItem.id == item).execute()
+        row = rows[item]
+        after = StockEntry(row.id, row.name, row.unit, row.count - quantity, row.max_count, row.low_threshold)
+        recorded.extend(record_stock_change(after, row.count))
+    return {item: rows[item].count - quantity for item, quantity in needed.items()}, recorded
+
+
+def move_order(order_id: int, target: OrderStatus) -> Moved:
+    """Set the order's status (the caller checked the transition); a cancelled order that
+    had not started cooking gives its stock back."""
+    order = _order_row(order_id)
+    restored: dict[int, int] = {}
+    if target is OrderStatus.CANCELLED and order.status == OrderStatus.PLACED.value:
+        restored = _return_stock(order_id)
+    now = utcnow()
+    order.status, order.updated_at = target.value, now
+    if target in STAMPED_AT:
+        setattr(order, STAMPED_AT[target], now)
+    order.save()
+    event = record_event(
+        "order_status",
+        f"order {order_id} is {target.value}",
+        entity_type="order",
+        entity_id=order_id,
+        data={"status": target.value},
+    )
+    return Moved(_active(order, order.items.order_by(OrderItem.id)), restored, [event])
+
+
+def _return_stock(order_id: int) -> dict[int, int]:
+    reservations = list(StockReservation.select().where(StockReservation.order == order_id))
+    for reservation in reservations:
+        InventoryItem.update(count=InventoryItem.count + reservation.quantity).where(
+            InventoryItem.id == reservation.inventory_id
+        ).execute()
+    StockReservation.delete().where(StockReservation.order == order_id).execute()
+    ids = [r.inventory_id for r in reservations]
+    return {row.id: row.count for row in InventoryItem.select().where(InventoryItem.id.in_(ids))}
+
+
+# -- readers -----------------------------------------------------------------------------
+
+
+def load_active_orders() -> list[ActiveOrder]:
+    orders = list(Order.select().where(Order.status.in_([s.value for s in ACTIVE_ORDER])).order_by(Order.id))
+    items = _items_of([o.id for o in orders])
+    return [_active(order, items.get(order.id, [])) for order in orders]
+
+
+def order_status(order_id: int) -> OrderStatus:
+    return OrderStatus(_order_row(order_id).status)
+
+
+def get_order(order_id: int) -> dict[str, Any]:
+    order = _order_row(order_id)
+    return order_json(order, order.items.order_by(OrderItem.id))
+
+
+def list_orders(limit: int, before: int | None, status: str | None, table_id: int | None) -> list[dict[str, Any]]:
+    query = Order.select().order_by(Order.id.desc()).limit(limit)
+    if before is not None:
+        query = query.where(Order.id < before)
+    if status is not None:
+        query = query.where(Order.status == status)
+    if table_id is not None:
+        query = query.where(Order.table == table_id)
+    orders = list(query)
+    items = _items_of([o.id for o in orders])
+    return [order_json(order, items.get(order.id, [])) for order in orders]
+
+
+def _items_of(order_ids: list[int]) -> dict[int, list[OrderItem]]:
+    items: dict[int, list[OrderItem]] = {}
+    if order_ids:
+        for item in OrderItem.select().where(OrderItem.order.in_(order_ids)).order_by(OrderItem.id):
+            items.setdefault(item.order_id, []).append(item)
+    return items
+
+
+def _order_row(order_id: int) -> Order:
+    order = Order.get_or_none(Order.id == order_id)
+    if order is None:
+        raise NotFound(f"order {order_id} not found")
+    return order

@@ -1,0 +1,81 @@
+"""Store settings (`/api/settings`): defaults here, changes stored as rows of `setting`."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from robodine_edge.clock import utcnow
+from robodine_edge.errors import ValidationFailed
+from robodine_edge.models import Setting
+from robodine_edge.types import EventLevel
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$")
+Percent = Annotated[float, Field(ge=0, le=100)]
+
+
+class Point(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    x: float
+    y: float
+
+
+class StoreSettings(BaseModel):
+    """Everything staff may tune while the store runs. Validated as a whole."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    store_name: Annotated[str, Field(min_length=1, max_length=128)] = "Robodine"
+    opening_hours: dict[str, list[str]] = Field(default_factory=lambda: {day: ["11:00-22:00"] for day in WEEKDAYS})
+    alert_levels: list[EventLevel] = Field(default_factory=lambda: [EventLevel.WARNING, EventLevel.ERROR])
+    battery_low: Percent = 20.0
+    battery_resume: Percent = 80.0
+    average_dining_s: Annotated[int, Field(ge=60, le=6 * 3600)] = 2700
+    cleaning_s: Annotated[int, Field(ge=0, le=3600)] = 300
+    kitchen_pass: Point = Point(x=0.0, y=0.0)
+    stuck_timeout_s: Annotated[int, Field(ge=10, le=3600)] = 120
+    max_task_attempts: Annotated[int, Field(ge=1, le=20)] = 3
+
+    @field_validator("opening_hours")
+    @classmethod
+    def _hours(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for day, ranges in value.items():
+            if day not in WEEKDAYS:
+                raise ValueError(f"unknown day {day!r}; use {', '.join(WEEKDAYS)}")
+            for span in ranges:
+                if not HOURS.match(span) or span[:5] >= span[6:]:
+                    raise ValueError(f"{day}: {span!r} is not an HH:MM-HH:MM range")
+        return value
+
+    @model_validator(mode="after")
+    def _battery(self) -> StoreSettings:
+        if self.battery_resume <= self.battery_low:
+            raise ValueError("battery_resume must be above battery_low")
+        return self
+
+
+def load_settings() -> StoreSettings:
+    """Defaults overlaid with the stored values (any thread with a connection)."""
+    stored = {row.key: row.value for row in Setting.select() if row.key in StoreSettings.model_fields}
+    try:
+        return StoreSettings.model_validate(stored)
+    except ValidationError:
+        return StoreSettings()
+
+
+def update_settings(changes: dict[str, Any]) -> dict[str, Any]:
+    """Apply `changes` if the result is valid as a whole; store thread."""
+    current = load_settings().model_dump(mode="json")
+    try:
+        merged = StoreSettings.model_validate({**current, **changes})
+    except ValidationError as exc:
+        fields = {".".join(str(p) for p in e["loc"]) or "body": e["msg"] for e in exc.errors(include_url=False)}
+        raise ValidationFailed("invalid settings", fields=fields) from None
+    now = utcnow()
+    for key, value in merged.model_dump(mode="json").items():
+        if key in changes:
+            Setting.insert(key=key, value=value, updated_at=now).on_conflict_replace().execute()
+    return merged.model_dump(mode="json")

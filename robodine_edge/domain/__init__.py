@@ -1,0 +1,1 @@
+"""Pure rules of the restaurant (no I/O, no state): lifecycles, seating, stock."""

@@ -1,0 +1,68 @@
+"""`/api/emergencies`: stop everything (robots stop within a second) and resume."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field
+from sanic import Request
+
+from robodine_edge.data import emergencies as data
+from robodine_edge.http.routing import ApiRouter, answer
+from robodine_edge.http.schemas import IsoTime, PageQuery, RequestModel, ResponseModel
+from robodine_edge.types import STAFF_ROLES, Principal
+
+router = ApiRouter(tag="emergencies", prefix="/api/emergencies")
+
+
+class EmergencyCreate(RequestModel):
+    reason: Annotated[str, Field(max_length=200)] | None = None
+
+
+class EmergencyOut(ResponseModel):
+    id: int
+    active: bool
+    reason: str | None
+    created_at: IsoTime
+    resolved_at: IsoTime | None
+
+
+@router.post(
+    "",
+    roles=STAFF_ROLES,
+    summary="Declare an emergency",
+    body=EmergencyCreate,
+    response=EmergencyOut,
+    status=201,
+    errors=(409,),
+)
+async def declare(request: Request, user: Principal, body: EmergencyCreate) -> dict[str, Any]:
+    """One emergency at a time: declaring a second while one is active is 409."""
+    api = request.app.ctx.api
+    emergency, event = await answer(request, api.store.write(data.declare, body.reason, user.user_id, user.username))
+    api.journal.publish([event])
+    return emergency
+
+
+@router.get("", roles=STAFF_ROLES, summary="List emergencies", query=PageQuery, response=list[EmergencyOut])
+async def list_emergencies(request: Request, user: Principal, query: PageQuery) -> list[dict[str, Any]]:
+    return await answer(request, request.app.ctx.api.reads.submit(data.list_emergencies, query.limit, query.before))
+
+
+@router.get("/<emergency_id:int>", roles=STAFF_ROLES, summary="Get an emergency", response=EmergencyOut)
+async def get_emergency(request: Request, user: Principal, emergency_id: int) -> dict[str, Any]:
+    return await answer(request, request.app.ctx.api.reads.submit(data.get_emergency, emergency_id))
+
+
+@router.post(
+    "/<emergency_id:int>/resolve",
+    roles=STAFF_ROLES,
+    summary="Resolve an emergency",
+    response=EmergencyOut,
+    errors=(409,),
+)
+async def resolve(request: Request, user: Principal, emergency_id: int) -> dict[str, Any]:
+    api = request.app.ctx.api
+    emergency, event = await answer(request, api.store.write(data.resolve, emergency_id, user.user_id, user.username))
+    api.journal.publish([event])
+    return emergency

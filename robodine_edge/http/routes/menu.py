@@ -1,0 +1,119 @@
+"""`/api/menu`: dishes, their prices and recipes. Sold-out dishes show `available: false`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator
+from sanic import Request
+
+from robodine_edge.errors import Forbidden
+from robodine_edge.http.routing import ApiRouter, answer
+from robodine_edge.http.schemas import QueryModel, RequestModel, ResponseModel
+from robodine_edge.types import ADMIN_ONLY, ALL_ROLES, STAFF_ROLES, Principal, Role
+
+router = ApiRouter(tag="menu", prefix="/api/menu")
+
+Price = Annotated[float, Field(ge=0, le=100_000)]
+DishName = Annotated[str, Field(min_length=1, max_length=64)]
+Category = Annotated[str, Field(min_length=1, max_length=32)]
+PrepareTime = Annotated[int, Field(ge=0, le=4 * 3600)]
+
+
+class Ingredient(RequestModel):
+    inventory_id: Annotated[int, Field(ge=1)]
+    quantity: Annotated[int, Field(ge=1, le=100_000)]
+
+
+class _PriceCheck(RequestModel):
+    @field_validator("price", check_fields=False)
+    @classmethod
+    def _cents(cls, value: float | None) -> float | None:
+        if value is not None and abs(value * 100 - round(value * 100)) > 1e-6:
+            raise ValueError("a price has at most two decimals")
+        return value
+
+
+class MenuCreate(_PriceCheck):
+    name: DishName
+    price: Price
+    prepare_time_s: PrepareTime = 300
+    category: Category = "main"
+    available: bool = True
+    ingredients: Annotated[list[Ingredient], Field(max_length=50)] = []
+
+
+class MenuPatch(_PriceCheck):
+    name: DishName | None = None
+    price: Price | None = None
+    prepare_time_s: PrepareTime | None = None
+    category: Category | None = None
+    available: bool | None = None
+    ingredients: Annotated[list[Ingredient], Field(max_length=50)] | None = None
+
+
+class MenuQuery(QueryModel):
+    category: Category | None = None
+
+
+class IngredientOut(ResponseModel):
+    inventory_id: int
+    quantity: int
+
+
+class MenuOut(ResponseModel):
+    id: int
+    name: str
+    price: float
+    prepare_time_s: int
+    category: str
+    available: bool
+    sold_out: bool
+    ingredients: list[IngredientOut]
+
+
+def _queue(request: Request) -> Any:
+    return request.app.ctx.api.orders.proxy
+
+
+def _columns(body: MenuCreate | MenuPatch) -> dict[str, Any]:
+    fields = body.model_dump(exclude_unset=True, exclude={"ingredients", "price"})
+    fields = {key: value for key, value in fields.items() if value is not None}
+    if body.price is not None:
+        fields["price_cents"] = round(body.price * 100)
+    return fields
+
+
+def _recipe(ingredients: list[Ingredient] | None) -> list[tuple[int, int]] | None:
+    return None if ingredients is None else [(i.inventory_id, i.quantity) for i in ingredients]
+
+
+@router.get("", roles=ALL_ROLES, summary="The menu", query=MenuQuery, response=list[MenuOut])
+async def list_menu(request: Request, user: Principal, query: MenuQuery) -> list[dict[str, Any]]:
+    return await answer(request, _queue(request).list_menu(query.category))
+
+
+@router.post("", roles=ADMIN_ONLY, summary="Add a dish", body=MenuCreate, response=MenuOut, status=201, errors=(409,))
+async def create_menu_item(request: Request, user: Principal, body: MenuCreate) -> dict[str, Any]:
+    return await answer(request, _queue(request).create_menu_item(_columns(body), _recipe(body.ingredients) or []))
+
+
+@router.get("/<item_id:int>", roles=ALL_ROLES, summary="Get a dish", response=MenuOut)
+async def get_menu_item(request: Request, user: Principal, item_id: int) -> dict[str, Any]:
+    return await answer(request, _queue(request).get_menu_item(item_id))
+
+
+@router.patch(
+    "/<item_id:int>", roles=STAFF_ROLES, summary="Change a dish", body=MenuPatch, response=MenuOut, errors=(409,)
+)
+async def update_menu_item(request: Request, user: Principal, item_id: int, body: MenuPatch) -> dict[str, Any]:
+    """Staff may take a dish off (or back on) with `available`; everything else is for admins."""
+    if user.role is Role.STAFF and body.model_fields_set - {"available"}:
+        raise Forbidden("staff may only change whether a dish is available")
+    return await answer(request, _queue(request).update_menu_item(item_id, _columns(body), _recipe(body.ingredients)))
+
+
+@router.delete("/<item_id:int>", roles=ADMIN_ONLY, summary="Remove a dish", status=204)
+async def delete_menu_item(request: Request, user: Principal, item_id: int) -> None:
+    """Past orders keep the dish's name and price."""
+    await answer(request, _queue(request).delete_menu_item(item_id))

@@ -1,0 +1,48 @@
+"""`/api/settings`: store name, opening hours, alert levels, robot thresholds."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field
+from sanic import Request
+
+from robodine_edge.data.settings import WEEKDAYS, Point, StoreSettings, load_settings, update_settings
+from robodine_edge.http.routing import ApiRouter, answer
+from robodine_edge.http.schemas import RequestModel
+from robodine_edge.types import ADMIN_ONLY, STAFF_ROLES, EventLevel, Principal
+
+router = ApiRouter(tag="settings", prefix="/api/settings")
+Percent = Annotated[float, Field(ge=0, le=100)]
+
+
+class SettingsPatch(RequestModel):
+    """Any subset of the settings; the result must be valid as a whole."""
+
+    store_name: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    opening_hours: dict[str, list[str]] | None = Field(
+        None, description=f"days {', '.join(WEEKDAYS)} → 'HH:MM-HH:MM' ranges"
+    )
+    alert_levels: list[Annotated[EventLevel, Field(strict=False)]] | None = None
+    battery_low: Percent | None = None
+    battery_resume: Percent | None = None
+    average_dining_s: int | None = None
+    cleaning_s: int | None = None
+    kitchen_pass: Point | None = None
+    stuck_timeout_s: int | None = None
+    max_task_attempts: int | None = None
+
+
+@router.get("", roles=STAFF_ROLES, summary="Store settings", response=StoreSettings)
+async def get_settings(request: Request, user: Principal) -> dict[str, Any]:
+    settings = await answer(request, request.app.ctx.api.reads.submit(load_settings))
+    return settings.model_dump(mode="json")
+
+
+@router.patch("", roles=ADMIN_ONLY, summary="Change store settings", body=SettingsPatch, response=StoreSettings)
+async def patch_settings(request: Request, user: Principal, body: SettingsPatch) -> dict[str, Any]:
+    api = request.app.ctx.api
+    changes = body.model_dump(mode="json", exclude_unset=True, exclude_none=True)
+    updated = await answer(request, api.store.write(update_settings, changes))
+    api.floor.proxy.settings_changed.defer(StoreSettings.model_validate(updated))
+    return updated

@@ -1,0 +1,152 @@
+"""The order queue: menu, stock reservation, lifecycle, and what survives a crash."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from robodine_edge.actors.journal import Journal
+from robodine_edge.actors.order_queue import OrderQueueActor
+from robodine_edge.actors.store import Store
+from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, Supervisor
+
+from robodine_edge.domain.lifecycle import OrderStatus
+from robodine_edge.errors import Conflict, Forbidden, InvalidTransition, NotFound, OutOfStock, ValidationFailed
+from robodine_edge.models import DiningTable, InventoryItem, Order
+from robodine_edge.types import Role
+from tests.actors.conftest import EventLog, Published
+
+
+@pytest.fixture
+def queue(
+    supervisor_slot: ActorSlot[Supervisor], store: Store, journal: Journal, published: Published
+) -> ActorSlot[Any]:
+    store.write(lambda: DiningTable.create(name="T1", seats=4)).get(timeout=5)
+    spec = ChildSpec(
+        "orders", lambda listener: OrderQueueActor.start(store, journal, published, crash_listener=listener)
+    )
+    return supervisor_slot.proxy.start_child(spec).get(timeout=5)
+
+
+@pytest.fixture
+def rice_bowl(queue: ActorSlot[Any]) -> dict[str, Any]:
+    """A menu item using 2 rice and 1 egg, with 10 rice and 3 eggs in stock."""
+    rice = queue.proxy.create_inventory_item(
+        {"name": "rice", "unit": "portion", "count": 10, "max_count": 20, "low_threshold": 4}
+    ).get(timeout=5)
+    egg = queue.proxy.create_inventory_item(
+        {"name": "egg", "unit": "pcs", "count": 3, "max_count": 30, "low_threshold": 1}
+    ).get(timeout=5)
+    fields = {"name": "Rice bowl", "price_cents": 850, "prepare_time_s": 300, "category": "main"}
+    return queue.proxy.create_menu_item(fields, [(rice["id"], 2), (egg["id"], 1)]).get(timeout=5)
+
+
+def place(queue: ActorSlot[Any], item_id: int, quantity: int = 1) -> dict[str, Any]:
+    return queue.proxy.place(1, [(item_id, quantity, None)], None, None).get(timeout=5).get(timeout=5)
+
+
+def test_placing_takes_stock_and_cancelling_returns_it(
+    queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store
+) -> None:
+    order = place(queue, rice_bowl["id"], 2)
+    assert order["status"] == "placed" and order["total"] == 17.0 and order["items"][0]["name"] == "Rice bowl"
+    assert [i["count"] for i in queue.proxy.list_inventory().get(timeout=5)] == [6, 1]
+    assert queue.proxy.queued().get(timeout=5) == [order["id"]]
+    queue.proxy.cancel(order["id"], Role.KIOSK).get(timeout=5)
+    assert [i["count"] for i in queue.proxy.list_inventory().get(timeout=5)] == [10, 3]
+    assert store.write(lambda: [i.count for i in InventoryItem.select().order_by(InventoryItem.id)]).get(timeout=5) == [
+        10,
+        3,
+    ]
+    assert queue.proxy.queued().get(timeout=5) == []
+
+
+def test_not_enough_stock_changes_nothing(queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store) -> None:
+    with pytest.raises(OutOfStock) as caught:
+        place(queue, rice_bowl["id"], 4)
+    assert caught.value.fields == {"items.0": "not enough egg"}
+    assert [i["count"] for i in queue.proxy.list_inventory().get(timeout=5)] == [10, 3]
+    assert store.write(lambda: Order.select().count()).get(timeout=5) == 0
+
+
+def test_unknown_and_disabled_items_are_refused(queue: ActorSlot[Any], rice_bowl: dict[str, Any]) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        queue.proxy.place(1, [(rice_bowl["id"], 1, None), (999, 1, None)], None, None).get(timeout=5)
+    assert caught.value.fields == {"items.1.menu_item_id": "no such menu item"}
+    queue.proxy.update_menu_item(rice_bowl["id"], {"available": False}, None).get(timeout=5)
+    with pytest.raises(Conflict):
+        place(queue, rice_bowl["id"])
+
+
+def test_an_unknown_table_is_refused_and_the_reservation_undone(
+    queue: ActorSlot[Any], rice_bowl: dict[str, Any]
+) -> None:
+    with pytest.raises(ValidationFailed):
+        queue.proxy.place(42, [(rice_bowl["id"], 1, None)], None, None).get(timeout=5).get(timeout=5)
+    assert [i["count"] for i in queue.proxy.list_inventory().get(timeout=5)] == [10, 3]
+
+
+def test_the_menu_goes_sold_out_with_its_ingredient(
+    queue: ActorSlot[Any], rice_bowl: dict[str, Any], published: Published
+) -> None:
+    for _ in range(3):
+        place(queue, rice_bowl["id"])
+    item = queue.proxy.get_menu_item(rice_bowl["id"]).get(timeout=5)
+    assert item["available"] is False and item["sold_out"] is True
+    assert published.wait_for(lambda t, k, d: t == "events" and d["type"] == "out_of_stock")
+    assert any(d["type"] == "low_stock" for d in published.topic("events"))
+    queue.proxy.restock(rice_bowl["ingredients"][1]["inventory_id"], 5).get(timeout=5)
+    assert queue.proxy.get_menu_item(rice_bowl["id"]).get(timeout=5)["available"] is True
+
+
+def test_the_lifecycle_and_its_rules(queue: ActorSlot[Any], rice_bowl: dict[str, Any]) -> None:
+    order = place(queue, rice_bowl["id"])
+    for status in ("cooking", "ready", "serving", "served"):
+        assert queue.proxy.set_status(order["id"], OrderStatus(status), Role.STAFF).get(timeout=5)["status"] == status
+    with pytest.raises(InvalidTransition):
+        queue.proxy.cancel(order["id"], Role.STAFF).get(timeout=5)
+    cooking = place(queue, rice_bowl["id"])
+    queue.proxy.set_status(cooking["id"], OrderStatus.COOKING, Role.STAFF).get(timeout=5)
+    with pytest.raises(Forbidden):
+        queue.proxy.cancel(cooking["id"], Role.KIOSK).get(timeout=5)
+    queue.proxy.cancel(cooking["id"], Role.STAFF).get(timeout=5)
+    assert [i["count"] for i in queue.proxy.list_inventory().get(timeout=5)] == [6, 1]  # used while cooking
+    with pytest.raises(NotFound):
+        queue.proxy.cancel(12345, Role.STAFF).get(timeout=5)
+
+
+def test_fifty_concurrent_orders_for_the_last_portions(
+    queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store
+) -> None:
+    results: list[str] = []
+    lock = threading.Lock()
+
+    def order() -> None:
+        try:
+            place(queue, rice_bowl["id"])
+            outcome = "placed"
+        except OutOfStock:
+            outcome = "out_of_stock"
+        with lock:
+            results.append(outcome)
+
+    threads = [threading.Thread(target=order) for _ in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results.count("placed") == 3 and results.count("out_of_stock") == 47
+    counts = store.write(lambda: [i.count for i in InventoryItem.select().order_by(InventoryItem.id)]).get(timeout=5)
+    assert counts == [4, 0]
+
+
+def test_a_crashed_queue_reloads_orders_and_stock(
+    queue: ActorSlot[Any], rice_bowl: dict[str, Any], events: EventLog
+) -> None:
+    order = place(queue, rice_bowl["id"])
+    queue.proxy.restock.defer(999, 1)  # NotFound escaping a tell handler: the actor dies
+    assert events.wait_for(1)
+    assert queue.proxy.queued().get(timeout=5) == [order["id"]]
+    assert [i["count"] for i in queue.proxy.list_inventory().get(timeout=5)] == [8, 2]
+    assert queue.proxy.active_orders().get(timeout=5)[0]["id"] == order["id"]
