@@ -17,8 +17,9 @@ from typing import Any
 from peewee import IntegrityError
 
 from robodine_edge.clock import to_iso, utcnow
+from robodine_edge.data.rows import one
 from robodine_edge.datadir import ADMIN_PASSWORD_FILE, write_secret_once
-from robodine_edge.errors import Conflict, NotFound, ValidationFailed
+from robodine_edge.errors import Conflict, ValidationFailed
 from robodine_edge.models import AuthSession, DiningTable, User
 from robodine_edge.passwords import hash_password
 from robodine_edge.types import Role
@@ -58,10 +59,7 @@ def find_login(username: str) -> LoginRecord | None:
 
 
 def get_user(user_id: int) -> dict[str, Any]:
-    user = User.get_or_none(User.id == user_id)
-    if user is None:
-        raise NotFound(f"user {user_id} not found")
-    return user_json(user)
+    return user_json(one(User, user_id, "user"))
 
 
 def list_users(limit: int, before: int | None, role: str | None = None) -> list[dict[str, Any]]:
@@ -104,7 +102,7 @@ def create_user(username: str, password_hash: str, role: Role, table_id: int | N
 def update_user(user_id: int, changes: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, float]]]:
     """Apply `changes` (username, password_hash, role, table_id); returns the user and the
     sessions it revoked (a new role or password ends every session of that user)."""
-    user = _get_user(user_id)
+    user = one(User, user_id, "user")
     role = Role(changes.get("role", user.role))
     table_id = changes.get("table_id", user.table_id) if role is Role.KIOSK else None
     _check_binding(role, table_id)
@@ -126,7 +124,7 @@ def update_user(user_id: int, changes: dict[str, Any]) -> tuple[dict[str, Any], 
 
 def delete_user(user_id: int) -> list[tuple[str, float]]:
     """Delete a user; returns the sessions that must stop working at once."""
-    user = _get_user(user_id)
+    user = one(User, user_id, "user")
     if user.role == Role.ADMIN:
         _keep_an_admin(user.id)
     revoked = _revoke_all(user.id)
@@ -177,13 +175,6 @@ def ensure_admin(data_dir: Path, password: str | None) -> bool:
 
 
 # -- helpers ----------------------------------------------------------------------------
-
-
-def _get_user(user_id: int) -> User:
-    user = User.get_or_none(User.id == user_id)
-    if user is None:
-        raise NotFound(f"user {user_id} not found")
-    return user
 
 
 def _check_binding(role: Role, table_id: int | None) -> None:

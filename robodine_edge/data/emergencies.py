@@ -6,7 +6,8 @@ from typing import Any
 
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data.events import Recorded, record_event
-from robodine_edge.errors import Conflict, InvalidTransition, NotFound
+from robodine_edge.data.rows import one
+from robodine_edge.errors import Conflict, InvalidTransition
 from robodine_edge.models import Emergency
 from robodine_edge.types import EventLevel
 
@@ -34,7 +35,7 @@ def declare(reason: str | None, user_id: int, username: str) -> tuple[dict[str, 
 
 def resolve(emergency_id: int, user_id: int, username: str) -> tuple[dict[str, Any], Recorded]:
     """Store thread."""
-    row = get_row(emergency_id)
+    row = one(Emergency, emergency_id, "emergency")
     if not row.active:
         raise InvalidTransition(f"emergency {emergency_id} is already resolved")
     row.active, row.resolved_at, row.resolved_by = False, utcnow(), user_id
@@ -49,7 +50,7 @@ def active_emergency() -> dict[str, Any] | None:
 
 
 def get_emergency(emergency_id: int) -> dict[str, Any]:
-    return emergency_json(get_row(emergency_id))
+    return emergency_json(one(Emergency, emergency_id, "emergency"))
 
 
 def list_emergencies(limit: int, before: int | None) -> list[dict[str, Any]]:
@@ -57,10 +58,3 @@ def list_emergencies(limit: int, before: int | None) -> list[dict[str, Any]]:
     if before is not None:
         query = query.where(Emergency.id < before)
     return [emergency_json(row) for row in query]
-
-
-def get_row(emergency_id: int) -> Emergency:
-    row = Emergency.get_or_none(Emergency.id == emergency_id)
-    if row is None:
-        raise NotFound(f"emergency {emergency_id} not found")
-    return row

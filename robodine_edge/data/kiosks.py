@@ -7,7 +7,8 @@ from typing import Any
 
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data.accounts import revoke_users_sessions
-from robodine_edge.errors import NotFound, ValidationFailed
+from robodine_edge.data.rows import one
+from robodine_edge.errors import ValidationFailed
 from robodine_edge.models import DiningTable, Kiosk, User
 from robodine_edge.types import Role
 
@@ -46,7 +47,7 @@ def create_kiosk(table_id: int, name: str | None, username: str, password_hash: 
 
 def delete_kiosk(kiosk_id: int) -> list[tuple[str, float]]:
     """Store thread: delete the kiosk and its user; returns the sessions to revoke."""
-    kiosk = _kiosk_row(kiosk_id)
+    kiosk = one(Kiosk, kiosk_id, "kiosk")
     revoked = revoke_users_sessions([kiosk.user_id])
     User.delete().where(User.id == kiosk.user_id).execute()
     Kiosk.delete().where(Kiosk.id == kiosk_id).execute()
@@ -54,7 +55,7 @@ def delete_kiosk(kiosk_id: int) -> list[tuple[str, float]]:
 
 
 def get_kiosk(kiosk_id: int) -> dict[str, Any]:
-    kiosk = _kiosk_row(kiosk_id)
+    kiosk = one(Kiosk, kiosk_id, "kiosk")
     return kiosk_json(kiosk, kiosk.user.username)
 
 
@@ -63,10 +64,3 @@ def list_kiosks(limit: int, before: int | None) -> list[dict[str, Any]]:
     if before is not None:
         query = query.where(Kiosk.id < before)
     return [kiosk_json(kiosk, kiosk.user.username) for kiosk in query]
-
-
-def _kiosk_row(kiosk_id: int) -> Kiosk:
-    kiosk = Kiosk.get_or_none(Kiosk.id == kiosk_id)
-    if kiosk is None:
-        raise NotFound(f"kiosk {kiosk_id} not found")
-    return kiosk

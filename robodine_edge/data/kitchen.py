@@ -9,10 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from peewee import IntegrityError
-
 from robodine_edge.clock import utcnow
 from robodine_edge.data.events import Recorded, record_event
+from robodine_edge.data.rows import create_named, one, save_changes
 from robodine_edge.domain.stock import Recipe, StockStatus, stock_status
 from robodine_edge.errors import Conflict, NotFound, ValidationFailed
 from robodine_edge.models import InventoryItem, MenuItem, RecipeLine
@@ -93,26 +92,14 @@ def load_inventory() -> list[StockEntry]:
 
 def create_menu_item(fields: dict[str, Any], ingredients: list[tuple[int, int]]) -> MenuEntry:
     _check_ingredients(ingredients)
-    now = utcnow()
-    try:
-        row = MenuItem.create(**fields, created_at=now, updated_at=now)
-    except IntegrityError:
-        raise Conflict(f"a menu item named {fields.get('name')!r} exists") from None
+    row = create_named(MenuItem, fields, "menu item")
     _write_recipe(row.id, ingredients)
     return _menu_entry(row)
 
 
 def update_menu_item(item_id: int, changes: dict[str, Any], ingredients: list[tuple[int, int]] | None) -> MenuEntry:
-    row = MenuItem.get_or_none(MenuItem.id == item_id)
-    if row is None:
-        raise NotFound(f"menu item {item_id} not found")
-    for key, value in changes.items():
-        setattr(row, key, value)
-    row.updated_at = utcnow()
-    try:
-        row.save()
-    except IntegrityError:
-        raise Conflict(f"a menu item named {changes.get('name')!r} exists") from None
+    row = one(MenuItem, item_id, "menu item")
+    save_changes(row, changes, "menu item")
     if ingredients is not None:
         _check_ingredients(ingredients)
         RecipeLine.delete().where(RecipeLine.menu_item == item_id).execute()
@@ -126,29 +113,19 @@ def delete_menu_item(item_id: int) -> None:
 
 
 def create_inventory_item(fields: dict[str, Any]) -> StockEntry:
-    now = utcnow()
-    try:
-        return _stock_entry(InventoryItem.create(**fields, created_at=now, updated_at=now))
-    except IntegrityError:
-        raise Conflict(f"an inventory item named {fields.get('name')!r} exists") from None
+    return _stock_entry(create_named(InventoryItem, fields, "inventory item"))
 
 
 def update_inventory_item(item_id: int, changes: dict[str, Any]) -> tuple[StockEntry, list[Recorded]]:
-    row = _inventory_row(item_id)
+    row = one(InventoryItem, item_id, "inventory item")
     before = row.count
-    for key, value in changes.items():
-        setattr(row, key, value)
-    row.updated_at = utcnow()
-    try:
-        row.save()
-    except IntegrityError:
-        raise Conflict(f"an inventory item named {changes.get('name')!r} exists") from None
+    save_changes(row, changes, "inventory item")
     entry = _stock_entry(row)
     return entry, record_stock_change(entry, before)
 
 
 def delete_inventory_item(item_id: int) -> None:
-    row = _inventory_row(item_id)
+    row = one(InventoryItem, item_id, "inventory item")
     users = [line.menu_item.name for line in RecipeLine.select().where(RecipeLine.inventory == item_id).limit(5)]
     if users:
         raise Conflict(f"{row.name} is used by {', '.join(users)}; change those recipes first")
@@ -156,7 +133,7 @@ def delete_inventory_item(item_id: int) -> None:
 
 
 def add_stock(item_id: int, quantity: int) -> tuple[StockEntry, list[Recorded]]:
-    row = _inventory_row(item_id)
+    row = one(InventoryItem, item_id, "inventory item")
     InventoryItem.update(count=InventoryItem.count + quantity, updated_at=utcnow()).where(
         InventoryItem.id == item_id
     ).execute()
@@ -174,13 +151,6 @@ def record_stock_change(entry: StockEntry, count_before: int) -> list[Recorded]:
     message = f"{entry.name}: {entry.count} {entry.unit} left" + (" (out of stock)" if out else "")
     level = EventLevel.ERROR if out else EventLevel.WARNING
     return [record_event(now.value, message, level=level, entity_type="inventory", entity_id=entry.id)]
-
-
-def _inventory_row(item_id: int) -> InventoryItem:
-    row = InventoryItem.get_or_none(InventoryItem.id == item_id)
-    if row is None:
-        raise NotFound(f"inventory item {item_id} not found")
-    return row
 
 
 def _check_ingredients(ingredients: list[tuple[int, int]]) -> None:

@@ -14,8 +14,9 @@ from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data.events import Recorded, record_event
 from robodine_edge.data.idempotency import IdempotencyClaim, remember
 from robodine_edge.data.kitchen import StockEntry, record_stock_change
+from robodine_edge.data.rows import one
 from robodine_edge.domain.lifecycle import ACTIVE_ORDER, STAMPED_AT, OrderStatus, PartyStatus
-from robodine_edge.errors import NotFound, OutOfStock, ValidationFailed
+from robodine_edge.errors import OutOfStock, ValidationFailed
 from robodine_edge.models import DiningTable, InventoryItem, Order, OrderItem, Party, StockReservation
 
 
@@ -155,7 +156,7 @@ def _take_stock(needed: Mapping[int, int]) -> tuple[dict[int, int], list[Recorde
 def move_order(order_id: int, target: OrderStatus) -> Moved:
     """Set the order's status (the caller checked the transition); a cancelled order that
     had not started cooking gives its stock back."""
-    order = _order_row(order_id)
+    order = one(Order, order_id, "order")
     restored: dict[int, int] = {}
     if target is OrderStatus.CANCELLED and order.status == OrderStatus.PLACED.value:
         restored = _return_stock(order_id)
@@ -195,11 +196,11 @@ def load_active_orders() -> list[ActiveOrder]:
 
 
 def order_status(order_id: int) -> OrderStatus:
-    return OrderStatus(_order_row(order_id).status)
+    return OrderStatus(one(Order, order_id, "order").status)
 
 
 def get_order(order_id: int) -> dict[str, Any]:
-    order = _order_row(order_id)
+    order = one(Order, order_id, "order")
     return order_json(order, order.items.order_by(OrderItem.id))
 
 
@@ -222,10 +223,3 @@ def _items_of(order_ids: list[int]) -> dict[int, list[OrderItem]]:
         for item in OrderItem.select().where(OrderItem.order.in_(order_ids)).order_by(OrderItem.id):
             items.setdefault(item.order_id, []).append(item)
     return items
-
-
-def _order_row(order_id: int) -> Order:
-    order = Order.get_or_none(Order.id == order_id)
-    if order is None:
-        raise NotFound(f"order {order_id} not found")
-    return order

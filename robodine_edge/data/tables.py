@@ -10,12 +10,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from peewee import IntegrityError
-
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data.accounts import revoke_users_sessions
+from robodine_edge.data.rows import create_named, one, save_changes
 from robodine_edge.domain.lifecycle import PartyStatus, TableStatus
-from robodine_edge.errors import Conflict, NotFound
+from robodine_edge.errors import Conflict
 from robodine_edge.models import DiningTable, Party, Seating, User
 
 
@@ -104,10 +103,7 @@ def _party_state(row: Party) -> PartyState:
 
 
 def load_table(table_id: int) -> TableState:
-    row = DiningTable.get_or_none(DiningTable.id == table_id)
-    if row is None:
-        raise NotFound(f"table {table_id} not found")
-    return _table_state(row)
+    return _table_state(one(DiningTable, table_id, "table"))
 
 
 def table_ids() -> list[int]:
@@ -121,10 +117,7 @@ def load_open_parties() -> list[PartyState]:
 
 
 def load_party(party_id: int) -> PartyState:
-    row = Party.get_or_none(Party.id == party_id)
-    if row is None:
-        raise NotFound(f"customer {party_id} not found")
-    return _party_state(row)
+    return _party_state(one(Party, party_id, "customer"))
 
 
 def list_parties(limit: int, before: int | None, status: str | None) -> list[PartyState]:
@@ -140,29 +133,18 @@ def list_parties(limit: int, before: int | None, status: str | None) -> list[Par
 
 
 def create_table(fields: dict[str, Any]) -> TableState:
-    now = utcnow()
-    try:
-        row = DiningTable.create(**fields, status=TableStatus.AVAILABLE.value, created_at=now, updated_at=now)
-    except IntegrityError:
-        raise Conflict(f"a table named {fields.get('name')!r} exists") from None
-    return _table_state(row)
+    return _table_state(create_named(DiningTable, {**fields, "status": TableStatus.AVAILABLE.value}, "table"))
 
 
 def update_table(table_id: int, changes: dict[str, Any]) -> TableState:
-    row = _table_row(table_id)
-    for key, value in changes.items():
-        setattr(row, key, value)
-    row.updated_at = utcnow()
-    try:
-        row.save()
-    except IntegrityError:
-        raise Conflict(f"a table named {changes.get('name')!r} exists") from None
+    row = one(DiningTable, table_id, "table")
+    save_changes(row, changes, "table")
     return _table_state(row)
 
 
 def delete_table(table_id: int) -> list[tuple[str, float]]:
     """Delete a table that is not in use; its kiosk users go with it. Returns their sessions."""
-    row = _table_row(table_id)
+    row = one(DiningTable, table_id, "table")
     if row.status in (TableStatus.OCCUPIED.value, TableStatus.CLEANING.value):
         raise Conflict(f"table {row.name} is {row.status}; release and clean it first")
     if row.orders.count():
@@ -175,7 +157,7 @@ def delete_table(table_id: int) -> list[tuple[str, float]]:
 
 def seat_party(table_id: int, party_id: int) -> tuple[TableState, PartyState]:
     now = utcnow()
-    table, party = _table_row(table_id), Party.get_by_id(party_id)
+    table, party = one(DiningTable, table_id, "table"), one(Party, party_id, "customer")
     table.status, table.updated_at = TableStatus.OCCUPIED.value, now
     table.save()
     party.status, party.table, party.seated_at = PartyStatus.SEATED.value, table_id, now
@@ -187,7 +169,7 @@ def seat_party(table_id: int, party_id: int) -> tuple[TableState, PartyState]:
 def release_table(table_id: int) -> tuple[TableState, PartyState | None]:
     """The party leaves: the table needs cleaning."""
     now = utcnow()
-    table = _table_row(table_id)
+    table = one(DiningTable, table_id, "table")
     seating = Seating.select().where(Seating.table == table_id, Seating.released_at.is_null()).first()
     party = None
     if seating is not None:
@@ -215,13 +197,6 @@ def party_leaves(party_id: int) -> PartyState:
     """A waiting party gives up (seated parties leave by releasing their table)."""
     Party.update(status=PartyStatus.LEFT.value, left_at=utcnow()).where(Party.id == party_id).execute()
     return _party_state(Party.get_by_id(party_id))
-
-
-def _table_row(table_id: int) -> DiningTable:
-    row = DiningTable.get_or_none(DiningTable.id == table_id)
-    if row is None:
-        raise NotFound(f"table {table_id} not found")
-    return row
 
 
 def party_json(party: PartyState, position: int | None, estimated_wait_s: float | None) -> dict[str, Any]:
