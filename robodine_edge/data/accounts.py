@@ -17,7 +17,7 @@ from typing import Any
 from peewee import IntegrityError
 
 from robodine_edge.clock import to_iso, utcnow
-from robodine_edge.data.rows import one
+from robodine_edge.data.rows import newest_first, one
 from robodine_edge.datadir import ADMIN_PASSWORD_FILE, write_secret_once
 from robodine_edge.errors import Conflict, ValidationFailed
 from robodine_edge.models import AuthSession, DiningTable, User
@@ -63,9 +63,7 @@ def get_user(user_id: int) -> dict[str, Any]:
 
 
 def list_users(limit: int, before: int | None, role: str | None = None) -> list[dict[str, Any]]:
-    query = User.select().order_by(User.id.desc()).limit(limit)
-    if before is not None:
-        query = query.where(User.id < before)
+    query = newest_first(User.select(), User, limit, before)
     if role is not None:
         query = query.where(User.role == role)
     return [user_json(user) for user in query]

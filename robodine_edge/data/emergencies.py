@@ -6,7 +6,7 @@ from typing import Any
 
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data.events import Recorded, record_event
-from robodine_edge.data.rows import one
+from robodine_edge.data.rows import newest_first, one
 from robodine_edge.errors import Conflict, InvalidTransition
 from robodine_edge.models import Emergency
 from robodine_edge.types import EventLevel
@@ -54,7 +54,5 @@ def get_emergency(emergency_id: int) -> dict[str, Any]:
 
 
 def list_emergencies(limit: int, before: int | None) -> list[dict[str, Any]]:
-    query = Emergency.select().order_by(Emergency.id.desc()).limit(limit)
-    if before is not None:
-        query = query.where(Emergency.id < before)
+    query = newest_first(Emergency.select(), Emergency, limit, before)
     return [emergency_json(row) for row in query]

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from robodine_edge.clock import to_iso, utcnow
+from robodine_edge.data.rows import newest_first
 from robodine_edge.data.settings import load_settings
 from robodine_edge.errors import NotFound
 from robodine_edge.models import Event, Notification, User
@@ -94,9 +95,7 @@ def list_events(
     limit: int, before: int | None, type: str | None, level: str | None, since: datetime | None
 ) -> list[dict[str, Any]]:
     """Read-pool thread; newest first."""
-    query = Event.select().order_by(Event.id.desc()).limit(limit)
-    if before is not None:
-        query = query.where(Event.id < before)
+    query = newest_first(Event.select(), Event, limit, before)
     if type is not None:
         query = query.where(Event.type == type)
     if level is not None:
@@ -107,9 +106,7 @@ def list_events(
 
 
 def list_notifications(user_id: int, limit: int, before: int | None, unread: bool | None) -> list[dict[str, Any]]:
-    query = Notification.select().where(Notification.user == user_id).order_by(Notification.id.desc()).limit(limit)
-    if before is not None:
-        query = query.where(Notification.id < before)
+    query = newest_first(Notification.select().where(Notification.user == user_id), Notification, limit, before)
     if unread is not None:
         query = query.where(Notification.read_at.is_null(unread))
     return [notification_json(note) for note in query]

@@ -7,7 +7,7 @@ from typing import Any
 
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data.accounts import revoke_users_sessions
-from robodine_edge.data.rows import one
+from robodine_edge.data.rows import newest_first, one
 from robodine_edge.errors import ValidationFailed
 from robodine_edge.models import DiningTable, Kiosk, User
 from robodine_edge.types import Role
@@ -60,7 +60,5 @@ def get_kiosk(kiosk_id: int) -> dict[str, Any]:
 
 
 def list_kiosks(limit: int, before: int | None) -> list[dict[str, Any]]:
-    query = Kiosk.select(Kiosk, User).join(User).order_by(Kiosk.id.desc()).limit(limit)
-    if before is not None:
-        query = query.where(Kiosk.id < before)
+    query = newest_first(Kiosk.select(Kiosk, User).join(User), Kiosk, limit, before)
     return [kiosk_json(kiosk, kiosk.user.username) for kiosk in query]

@@ -14,7 +14,7 @@ from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data.events import Recorded, record_event
 from robodine_edge.data.idempotency import IdempotencyClaim, remember
 from robodine_edge.data.kitchen import StockEntry, record_stock_change
-from robodine_edge.data.rows import one
+from robodine_edge.data.rows import newest_first, one
 from robodine_edge.domain.lifecycle import ACTIVE_ORDER, STAMPED_AT, OrderStatus, PartyStatus
 from robodine_edge.errors import OutOfStock, ValidationFailed
 from robodine_edge.models import DiningTable, InventoryItem, Order, OrderItem, Party, StockReservation
@@ -205,9 +205,7 @@ def get_order(order_id: int) -> dict[str, Any]:
 
 
 def list_orders(limit: int, before: int | None, status: str | None, table_id: int | None) -> list[dict[str, Any]]:
-    query = Order.select().order_by(Order.id.desc()).limit(limit)
-    if before is not None:
-        query = query.where(Order.id < before)
+    query = newest_first(Order.select(), Order, limit, before)
     if status is not None:
         query = query.where(Order.status == status)
     if table_id is not None:

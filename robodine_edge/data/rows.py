@@ -39,3 +39,9 @@ def save_changes(row: Model, changes: Mapping[str, Any], what: str) -> None:
         row.save()
     except IntegrityError:
         raise Conflict(f"a {what} named {getattr(row, 'name', '')!r} exists") from None
+
+
+def newest_first(query: Any, model: type[Model], limit: int, before: int | None) -> Any:
+    """The API's list paging: newest first, `limit` rows, ids below `before` when given."""
+    query = query.order_by(model._meta.primary_key.desc()).limit(limit)
+    return query.where(model._meta.primary_key < before) if before is not None else query

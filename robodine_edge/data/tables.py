@@ -12,7 +12,7 @@ from typing import Any
 
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data.accounts import revoke_users_sessions
-from robodine_edge.data.rows import create_named, one, save_changes
+from robodine_edge.data.rows import create_named, newest_first, one, save_changes
 from robodine_edge.domain.lifecycle import PartyStatus, TableStatus
 from robodine_edge.errors import Conflict
 from robodine_edge.models import DiningTable, Party, Seating, User
@@ -121,9 +121,7 @@ def load_party(party_id: int) -> PartyState:
 
 
 def list_parties(limit: int, before: int | None, status: str | None) -> list[PartyState]:
-    query = Party.select().order_by(Party.id.desc()).limit(limit)
-    if before is not None:
-        query = query.where(Party.id < before)
+    query = newest_first(Party.select(), Party, limit, before)
     if status is not None:
         query = query.where(Party.status == status)
     return [_party_state(row) for row in query]
