@@ -9,12 +9,12 @@ table becomes free: when one is created, cleaned, released to available, or grow
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from robodine_edge.actors.base import CrashListener, SupervisedActor
+from robodine_edge.actors.directory import Directory
 from robodine_edge.actors.store import Store
 from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, Supervisor
 from robodine_edge.actors.table import TableActor
@@ -32,31 +32,11 @@ log = logging.getLogger(__name__)
 ASK_TIMEOUT_S = 10.0
 
 
-class TableDirectory:
-    """The table actors' slots by table id. Changed by the floor actor, read by any thread."""
+class TableDirectory(Directory[int]):
+    """The table actors' slots by table id."""
 
     def __init__(self) -> None:
-        self._slots: dict[int, ActorSlot[TableActor]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, table_id: int) -> ActorSlot[TableActor]:
-        with self._lock:
-            slot = self._slots.get(table_id)
-        if slot is None:
-            raise NotFound(f"table {table_id} not found")
-        return slot
-
-    def add(self, table_id: int, slot: ActorSlot[TableActor]) -> None:
-        with self._lock:
-            self._slots[table_id] = slot
-
-    def remove(self, table_id: int) -> None:
-        with self._lock:
-            self._slots.pop(table_id, None)
-
-    def items(self) -> list[tuple[int, ActorSlot[TableActor]]]:
-        with self._lock:
-            return sorted(self._slots.items())
+        super().__init__("table")
 
 
 def table_actor_name(table_id: int) -> str:
@@ -91,7 +71,7 @@ class FloorActor(SupervisedActor):
     def on_start(self) -> None:
         self._settings = self._write(load_settings)
         self._parties = {party.id: party for party in self._write(data.load_open_parties)}
-        for table_id, slot in self._directory.items():
+        for table_id, slot in sorted(self._directory.items()):
             self._view[table_id] = slot.proxy.snapshot().get(timeout=ASK_TIMEOUT_S)
         self._seat_waiting()
 

@@ -41,6 +41,22 @@ class Journal:
         future.add_done_callback(self._committed)
         return future
 
+    def commit(self, unit: Any, *args: Any) -> ActorFuture[Any]:
+        """Hand the store a unit that returns `Recorded` (or a list of them); publish once
+        committed. Does not wait."""
+        future = self._store.write(unit, *args)
+        future.add_done_callback(self._unit_committed)
+        return future
+
+    def _unit_committed(self, future: ActorFuture[Any]) -> None:
+        """Runs on the store's thread."""
+        try:
+            result = future.get(timeout=0)
+        except Exception as exc:
+            log.error("could not record an event: %s", exc)
+            return
+        self.publish(result if isinstance(result, list) else [result])
+
     def publish(self, recorded: list[Recorded]) -> None:
         """Publish events a unit recorded in its own transaction, once it committed."""
         for item in recorded:

@@ -31,6 +31,27 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--demo", action="store_true", help="seed a demo store into an empty database")
     _config_option(run)
 
+    simulate = commands.add_parser("simulate", help="a fleet of simulated robots speaking the real protocols")
+    simulate.add_argument(
+        "--edge", metavar="HOST:ROBOT_PORT", help="the edge's robot link (default: find it over mDNS)"
+    )
+    simulate.add_argument("--api", metavar="URL", help="the edge's HTTP API, to register robots")
+    simulate.add_argument("--albabots", type=int, default=3, metavar="N", help="serving robots to register (default 3)")
+    simulate.add_argument("--cookbots", type=int, default=2, metavar="N", help="cooking robots to register (default 2)")
+    who = simulate.add_mutually_exclusive_group()
+    who.add_argument("--tokens", type=Path, metavar="FILE", help='JSON {robot_id: {"kind", "token"}}')
+    who.add_argument("--admin-password", metavar="PW", help="register robots as admin (or ROBODINE_ADMIN_PASSWORD)")
+    simulate.add_argument("--speed", type=float, default=1.0, help="simulated time runs this many times faster")
+    simulate.add_argument("--telemetry-hz", type=float, default=10.0, help="telemetry datagrams per robot per second")
+    simulate.add_argument("--prefix", default="sim-", help="robot id prefix when registering (default sim-)")
+    simulate.add_argument(
+        "--behave", action="append", default=[], metavar="ROBOT=WHAT",
+        help="make one robot misbehave: fail, stuck, nack, drop-after:S, battery:P (comma-separated)",
+    )  # fmt: skip
+    simulate.add_argument("--mdns-interface", metavar="ADDR", help="look for the edge on this interface only")
+    simulate.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    _config_option(simulate)
+
     check = commands.add_parser("check-config", help="validate and print the effective configuration")
     _config_option(check)
 
@@ -77,6 +98,41 @@ def _run(config: Config, args: argparse.Namespace) -> int:
     return Service(config, demo=args.demo).run()
 
 
+def _simulate(config: Config, args: argparse.Namespace) -> int:
+    import asyncio
+    import os
+
+    from robodine_edge.simulate.fleet import FleetPlan, SimulationError, run_fleet
+    from robodine_edge.simulate.robot import Behaviour
+
+    try:
+        plan = FleetPlan(
+            edge=_host_port(args.edge) if args.edge else None,
+            api=args.api or (f"http://{args.edge.rsplit(':', 1)[0]}:{config.http.port}" if args.edge else None),
+            albabots=args.albabots,
+            cookbots=args.cookbots,
+            tokens_file=args.tokens,
+            admin_password=args.admin_password or os.environ.get("ROBODINE_ADMIN_PASSWORD"),
+            speed=args.speed,
+            telemetry_hz=args.telemetry_hz,
+            prefix=args.prefix,
+            behaviours={robot: Behaviour.parse(what) for robot, _, what in (b.partition("=") for b in args.behave)},
+            mdns_interface=args.mdns_interface,
+            duration_s=args.duration,
+        )
+        return asyncio.run(run_fleet(plan))
+    except (SimulationError, ValueError) as exc:
+        log.error("%s", exc)
+        return EXIT_FAILED
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"--edge must be HOST:PORT, not {text!r}")
+    return host, int(port)
+
+
 def _check_config(config: Config, args: argparse.Namespace) -> int:
     sys.stdout.write(render_config(config))
     return EXIT_OK
@@ -98,7 +154,7 @@ def _restore(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": _run, "check-config": _check_config, "backup": _backup, "restore": _restore}
+COMMANDS = {"run": _run, "simulate": _simulate, "check-config": _check_config, "backup": _backup, "restore": _restore}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,8 +1,10 @@
 """The demo store behind `robodine-edge run --demo`: a believable restaurant to explore.
 
 Seeded once, into an empty database: 12 tables on a 14 m by 9 m floor plan, 20 dishes
-with recipes, 22 inventory items, a staff user and a kiosk for every table. The
-generated passwords go to `DATA_DIR/demo-credentials.txt` (0600), which the log names.
+with recipes, 22 inventory items, a staff user, a kiosk for every table, and five
+robots (two cookbots, three albabots). The generated passwords go to
+`DATA_DIR/demo-credentials.txt` and the robot tokens to `DATA_DIR/demo-robots.json`
+(both 0600); the log names them. `run --demo` then simulates those robots.
 Runs on the main thread at start-up, before the actors.
 """
 
@@ -12,7 +14,10 @@ import logging
 import secrets
 from pathlib import Path
 
+import orjson
+
 from robodine_edge.clock import utcnow
+from robodine_edge.data.robots import new_token, register_robot
 from robodine_edge.datadir import write_secret_once
 from robodine_edge.models import DiningTable, InventoryItem, Kiosk, MenuItem, RecipeLine, User, database_proxy
 from robodine_edge.passwords import hash_password
@@ -20,6 +25,14 @@ from robodine_edge.types import Role
 
 log = logging.getLogger(__name__)
 CREDENTIALS_FILE = "demo-credentials.txt"
+DEMO_ROBOTS_FILE = "demo-robots.json"
+ROBOTS = [
+    ("cook-1", "cookbot"),
+    ("cook-2", "cookbot"),
+    ("alba-1", "albabot"),
+    ("alba-2", "albabot"),
+    ("alba-3", "albabot"),
+]
 
 # (name, seats, x, y, width, height) in metres; the kitchen pass is at (0, 0).
 TABLES = [
@@ -102,8 +115,14 @@ def seed_demo(data_dir: Path) -> bool:
             Kiosk.create(
                 table=table.id, user=User.get(User.username == username).id, name=f"Tablet {table.name}", created_at=now
             )
+        robot_tokens = {}
+        for robot_id, kind in ROBOTS:
+            token, digest = new_token()
+            register_robot(robot_id, kind, robot_id.replace("-", " ").title(), False, None, digest)
+            robot_tokens[robot_id] = {"kind": kind, "token": token}
     path = data_dir / CREDENTIALS_FILE
     write_secret_once(path, "# demo users of robodine-edge: username password\n" + "\n".join(credentials) + "\n")
+    write_secret_once(data_dir / DEMO_ROBOTS_FILE, orjson.dumps(robot_tokens, option=orjson.OPT_INDENT_2).decode())
     log.warning("seeded the demo store; its users and passwords are in %s", path)
     return True
 

@@ -110,6 +110,12 @@ class TimedOut(RobodineError):
     code = "timeout"
 
 
+class AuthFailed(RobodineError):
+    """A robot's hello was refused (unknown robot, wrong kind or token)."""
+
+    code = "auth_failed"
+
+
 class ConfigError(RobodineError):
     """The configuration is invalid; `problems` holds one line per problem."""
 

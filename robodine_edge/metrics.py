@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from prometheus_client import (
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     disable_created_metrics,
     generate_latest,
@@ -65,6 +66,21 @@ class Metrics:
             "robodine_db_writes",
             "Units of work committed by the store actor.",
             registry=self.registry,
+        )
+        self.link_frames = Counter(
+            "robodine_link_frames",
+            "Frames received on robot links (TCP and serial), by result.",
+            ["result"],
+            registry=self.registry,
+        )
+        self.telemetry_datagrams = Counter(
+            "robodine_telemetry_datagrams",
+            "Telemetry datagrams received: accepted, or dropped by reason.",
+            ["result"],
+            registry=self.registry,
+        )
+        self.robots_online = Gauge(
+            "robodine_robots_online", "Robots online now (set when scraped).", registry=self.registry
         )
         self.actor_restarts = Counter(
             "robodine_actor_restarts",

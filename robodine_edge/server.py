@@ -1,11 +1,14 @@
-"""The composition root: the one module that knows every room.
+"""The composition root: the one module that knows every room (with `wiring` for actors).
 
-`Service.run()` starts the parts in order, each one checked before the next:
-data-dir lock → database (migrations, first admin) → supervisor → store actor →
-read and KDF pools → HTTP app and its socket → (on the loop) listeners, readiness.
-It stops them in reverse on SIGTERM/SIGINT: stop accepting, let in-flight requests
-finish (Sanic's graceful shutdown, 4 s), withdraw from systemd, stop the actors
-(the store commits what it holds), close the database, release the lock.
+`Service.run()` starts the parts in order, each checked before the next: data-dir
+lock → database (migrations, first admin, demo store) → listening sockets (HTTP, robot
+TCP, telemetry UDP) → the actor tree → the HTTP app. On the event loop, before
+serving: the robot link server, the telemetry endpoint, serial links and the robot
+ticker; once serving: the mDNS advertisement, then readiness (`runtime.json`, a
+`ready` log line, `READY=1`, the watchdog). It stops them in reverse on SIGTERM/SIGINT:
+stop accepting and let in-flight requests finish (Sanic's graceful shutdown, 4 s),
+withdraw from mDNS and systemd, close robot links, stop the actors (the store commits
+what it holds), close the database, release the lock.
 """
 
 from __future__ import annotations
@@ -14,41 +17,45 @@ import asyncio
 import logging
 import os
 import socket
+import sys
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from peewee import SqliteDatabase
 from sanic import Sanic
 
 from robodine_edge import __version__
-from robodine_edge.actors.floor import FloorActor, TableDirectory, table_actor_name
-from robodine_edge.actors.journal import Journal
-from robodine_edge.actors.order_queue import OrderQueueActor
-from robodine_edge.actors.store import Store, StoreActor
-from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, SupervisionEvent, Supervisor
-from robodine_edge.actors.table import TableActor
+from robodine_edge.actors.robot import Tick
+from robodine_edge.actors.supervisor import SupervisionEvent
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.config import Config
-from robodine_edge.data import accounts, idempotency, tables
+from robodine_edge.data import accounts, idempotency, robots, tables
 from robodine_edge.datadir import DataDirLock, remove_runtime, token_key, write_runtime
 from robodine_edge.db import ReadPool, database_path, open_database
-from robodine_edge.demo import seed_demo
+from robodine_edge.demo import DEMO_ROBOTS_FILE, seed_demo
+from robodine_edge.discovery import Advertisement, Advertiser
 from robodine_edge.http import bridge
 from robodine_edge.http.app import ApiContext, create_app
 from robodine_edge.http.auth import AuthGate, Revocations
 from robodine_edge.metrics import Metrics
 from robodine_edge.migrations import migrate
-from robodine_edge.net.sockets import bind_tcp, bound_port
+from robodine_edge.net.legacy_link import LegacyHandler
+from robodine_edge.net.links import LinkRegistry
+from robodine_edge.net.robot_link import LinkContext, LinkProtocol
+from robodine_edge.net.serial_link import SerialLink
+from robodine_edge.net.sockets import bind_tcp, bind_udp, bound_port
+from robodine_edge.net.telemetry import TelemetryEndpoint
 from robodine_edge.systemd_notify import SystemdNotifier, feed_watchdog
 from robodine_edge.tokens import TokenCodec
 from robodine_edge.types import EventLevel, Publish, publish_nowhere
+from robodine_edge.wiring import ActorTree, start_actor_tree
 
 log = logging.getLogger(__name__)
 HOUSEKEEPING_INTERVAL_S = 3600.0
+TICK_INTERVAL_S = 1.0
 
 
 class Service:
@@ -61,35 +68,43 @@ class Service:
         self.data_dir = Path(config.data.dir)
         self.metrics = Metrics()
         self.notifier = SystemdNotifier(self.env)
+        self.publish: Publish = publish_nowhere
+        self.registry = LinkRegistry()
         self._lock = DataDirLock(self.data_dir)
         self._db: SqliteDatabase | None = None
-        self._supervisor: ActorSlot[Supervisor] = ActorSlot("supervisor")
-        self._slots: dict[str, ActorSlot[Any]] = {"supervisor": self._supervisor}
+        self._actors: ActorTree | None = None
         self._reads: ReadPool | None = None
         self._kdf: ThreadPoolExecutor | None = None
+        self._sockets: dict[str, socket.socket] = {}
         self._tasks: list[asyncio.Task[None]] = []
-        self._table_ids: list[int] = []
-        self._http_sock: socket.socket | None = None
-        self.publish: Publish = publish_nowhere
+        self._link_server: asyncio.Server | None = None
+        self._telemetry: asyncio.DatagramTransport | None = None
+        self._serial: list[SerialLink] = []
+        self._advertiser: Advertiser | None = None
+        self._simulator: asyncio.subprocess.Process | None = None
         self._started = time.monotonic()
 
-    # -- the whole life ----------------------------------------------------------------
+    # -- the whole life (main thread) ---------------------------------------------------
 
     def run(self) -> int:
-        """Run until SIGTERM/SIGINT; returns the process exit code. Main thread."""
+        """Run until SIGTERM/SIGINT; returns the process exit code."""
         self._lock.acquire()
         try:
-            revoked = self._open_database()
-            api_actors = self._start_actors()
-            app = self._build_app(api_actors, revoked)
-            self._http_sock = bind_tcp(self.config.net.host, self.config.http.port)
-            app.run(sock=self._http_sock, single_process=True, access_log=False, motd=False)
+            revoked, table_ids, robot_ids = self._open_database()
+            self._bind()
+            assert self._db is not None
+            self._actors = start_actor_tree(
+                self._db, self.config, self.metrics, self.publish, self._on_supervision, table_ids, robot_ids
+            )
+            self.metrics.watch_mailboxes(self._actors.mailbox_depths)
+            app = self._build_app(self._actors, revoked)
+            app.run(sock=self._sockets["http"], single_process=True, access_log=False, motd=False)
         finally:
             self._stop()
         log.info("stopped")
         return 0
 
-    def _open_database(self) -> list[tuple[str, float]]:
+    def _open_database(self) -> tuple[list[tuple[str, float]], list[int], list[str]]:
         self._db = open_database(database_path(self.data_dir))
         migrate(self._db)
         accounts.ensure_admin(self.data_dir, self.env.get("ROBODINE_ADMIN_PASSWORD") or None)
@@ -99,56 +114,17 @@ class Service:
             accounts.prune_sessions(utcnow())
             idempotency.prune(utcnow())
         revoked = accounts.revoked_sessions(utcnow())
-        self._table_ids = tables.table_ids()
+        found = (revoked, tables.table_ids(), robots.robot_ids())
         self._db.close()
-        return revoked
+        return found
 
-    def _start_actors(self) -> dict[str, Any]:
-        """Supervisor, then store, tables, floor, order queue: each answers before the next."""
-        assert self._db is not None
-        ref = Supervisor.start(
-            max_restarts=self.config.actors.max_restarts,
-            window_s=self.config.actors.restart_window_s,
-            on_event=self._on_supervision_event,
-        )
-        self._supervisor.install(ref)
-        db, metrics, publish = self._db, self.metrics, self.publish
-        store = Store(
-            self._start(
-                "store", lambda listener: StoreActor.start(db, crash_listener=listener, on_commit=metrics.record_commit)
-            )
-        )
-        self._store = store
-        self.journal = Journal(store, publish)
-        directory = TableDirectory()
+    def _bind(self) -> None:
+        host = self.config.net.host
+        self._sockets["http"] = bind_tcp(host, self.config.http.port)
+        self._sockets["robot"] = bind_tcp(host, self.config.robots.port)
+        self._sockets["telemetry"] = bind_udp(host, self.config.telemetry.port)
 
-        def table_spec(table_id: int) -> ChildSpec[TableActor]:
-            return ChildSpec(
-                table_actor_name(table_id),
-                lambda listener: TableActor.start(table_id, store, publish, crash_listener=listener),
-            )
-
-        for table_id in self._table_ids:
-            directory.add(table_id, self._supervisor.proxy.start_child(table_spec(table_id)).get(timeout=30))
-        supervisor, journal = self._supervisor, self.journal
-        floor = self._start(
-            "floor",
-            lambda listener: FloorActor.start(
-                store, supervisor, directory, table_spec, publish, crash_listener=listener
-            ),
-        )
-        orders = self._start(
-            "orders", lambda listener: OrderQueueActor.start(store, journal, publish, crash_listener=listener)
-        )
-        self.metrics.watch_mailboxes(self._mailbox_depths)
-        return {"store": store, "floor": floor, "orders": orders}
-
-    def _start(self, name: str, start: Any) -> ActorSlot[Any]:
-        slot = self._supervisor.proxy.start_child(ChildSpec(name, start)).get(timeout=30)
-        self._slots[name] = slot
-        return slot
-
-    def _build_app(self, actors: dict[str, Any], revoked: list[tuple[str, float]]) -> Sanic:
+    def _build_app(self, actors: ActorTree, revoked: list[tuple[str, float]]) -> Sanic:
         assert self._db is not None
         self._reads = ReadPool(self._db)
         self._kdf = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kdf")
@@ -157,36 +133,78 @@ class Service:
         codec = TokenCodec(token_key(self.data_dir), self.config.auth.token_ttl_s, self.config.store.id)
         api = ApiContext(
             config=self.config,
-            store=actors["store"],
+            store=actors.store,
             reads=self._reads,
-            supervisor=self._supervisor,
+            supervisor=actors.supervisor,
             gate=AuthGate(codec, revocations),
             kdf=self._kdf,
             metrics=self.metrics,
-            floor=actors["floor"],
-            orders=actors["orders"],
-            journal=self.journal,
+            floor=actors.floor,
+            orders=actors.orders,
+            journal=actors.journal,
+            fleet=actors.fleet,
+            robots=actors.robots,
             started_at=self._started,
         )
         app = create_app(api)
+        app.register_listener(self._before_start, "before_server_start")
         app.register_listener(self._after_start, "after_server_start")
         app.register_listener(self._before_stop, "before_server_stop")
         return app
 
     # -- on the event loop ---------------------------------------------------------------
 
-    async def _after_start(self, app: Sanic) -> None:
-        """Everything is listening: announce readiness (runtime.json, log, systemd)."""
-        assert self._http_sock is not None
-        ports = {
-            "http_port": bound_port(self._http_sock),
-            "robot_port": None,
-            "telemetry_port": None,
+    @property
+    def ports(self) -> dict[str, int | None]:
+        return {
+            "http_port": bound_port(self._sockets["http"]),
+            "robot_port": bound_port(self._sockets["robot"]),
+            "telemetry_port": bound_port(self._sockets["telemetry"]),
             "video_port": None,
         }
+
+    async def _before_start(self, app: Sanic) -> None:
+        """The robot link, telemetry, serial ports and the robot ticker start serving."""
+        assert self._actors is not None
+        loop = asyncio.get_running_loop()
+        actors, ports = self._actors, self.ports
+        legacy = None
+        if self.config.legacy.enabled:
+            legacy = LegacyHandler(actors.robots, actors.floor, actors.store, self.config.http.ask_timeout_s)
+        context = LinkContext(
+            registry=self.registry,
+            robots=actors.robots,
+            metrics=self.metrics,
+            heartbeat_s=self.config.robots.heartbeat_s,
+            udp_port=ports["telemetry_port"],
+            video_port=ports["video_port"],
+            ask_timeout_s=self.config.http.ask_timeout_s,
+            legacy=legacy,
+        )
+        self._link_server = await loop.create_server(lambda: LinkProtocol(context), sock=self._sockets["robot"])
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: TelemetryEndpoint(self.registry, actors.robots, self.metrics), sock=self._sockets["telemetry"]
+        )
+        self._telemetry = transport  # type: ignore[assignment]
+        for port in self.config.serial:
+            link = SerialLink(port.port, port.baud, partial(LinkProtocol, context, "serial"), loop)
+            link.start()
+            self._serial.append(link)
+        self._tasks.append(loop.create_task(self._tick_robots()))
+
+    async def _after_start(self, app: Sanic) -> None:
+        """Everything is listening: advertise, then announce readiness."""
+        ports = self.ports
+        if self.config.mdns.enabled:
+            self._advertiser = Advertiser(
+                Advertisement(
+                    self.config.store.id, __version__, self.config.net.host, ports["http_port"] or 0,
+                    ports["robot_port"] or 0, ports["telemetry_port"] or 0, ports["video_port"],
+                )
+            )  # fmt: skip
+            await self._advertiser.start()
         write_runtime(
-            self.data_dir,
-            {"pid": os.getpid(), **ports, "version": __version__, "started_at": to_iso(utcnow())},
+            self.data_dir, {"pid": os.getpid(), **ports, "version": __version__, "started_at": to_iso(utcnow())}
         )
         bound = {name: port for name, port in ports.items() if port is not None}
         startup_s = round(time.monotonic() - self._started, 3)
@@ -198,57 +216,97 @@ class Service:
             check = partial(self._actors_responsive, interval)
             self._tasks.append(loop.create_task(feed_watchdog(self.notifier, interval, check)))
         self._tasks.append(loop.create_task(self._housekeeping()))
+        if self.demo:
+            await self._start_simulator(ports["robot_port"], ports["http_port"])
 
     async def _before_stop(self, app: Sanic) -> None:
         log.info("stopping")
         self.notifier.notify("STOPPING=1")
         for task in self._tasks:
             task.cancel()
+        await self._stop_simulator()
+        if self._advertiser is not None:
+            await self._advertiser.stop()
+        if self._link_server is not None:
+            self._link_server.close()
+        self.registry.close_all("service stopping")
+        if self._telemetry is not None:
+            self._telemetry.close()
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(*(loop.run_in_executor(None, link.stop) for link in self._serial))
+
+    async def _tick_robots(self) -> None:
+        """Every second, each robot actor gets a `Tick` (re-sends, state saves, timeouts)."""
+        assert self._actors is not None
+        while True:
+            await asyncio.sleep(TICK_INTERVAL_S)
+            for _, slot in self._actors.robots.items():
+                slot.tell(Tick())
 
     async def _housekeeping(self) -> None:
         """Hourly: forget expired sessions and idempotency records older than 48 h."""
+        assert self._actors is not None
         while True:
             await asyncio.sleep(HOUSEKEEPING_INTERVAL_S)
             for unit in (accounts.prune_sessions, idempotency.prune):
                 try:
-                    await bridge.wait(self._store.write(unit, utcnow()), 30)
+                    await bridge.wait(self._actors.store.write(unit, utcnow()), 30)
                 except Exception as exc:
                     log.warning("housekeeping (%s) failed: %s", unit.__name__, exc)
 
     async def _actors_responsive(self, timeout: float) -> bool:
-        return bool(await bridge.wait(self._supervisor.proxy.responsive(timeout / 2), timeout))
+        assert self._actors is not None
+        return bool(await bridge.wait(self._actors.supervisor.proxy.responsive(timeout / 2), timeout))
 
-    # -- stopping ---------------------------------------------------------------------
+    async def _start_simulator(self, robot_port: int | None, http_port: int | None) -> None:
+        """`--demo`: the demo robots, simulated beside the service, speaking the real protocols."""
+        tokens = self.data_dir / DEMO_ROBOTS_FILE
+        if not tokens.is_file():
+            log.warning("no %s: the demo fleet is not simulated", tokens)
+            return
+        host = "127.0.0.1" if self.config.net.host in ("0.0.0.0", "") else self.config.net.host
+        self._simulator = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "robodine_edge", "simulate",
+            "--edge", f"{host}:{robot_port}", "--api", f"http://{host}:{http_port}", "--tokens", str(tokens),
+        )  # fmt: skip
+        log.info("started the demo fleet simulator (pid %d)", self._simulator.pid)
+
+    async def _stop_simulator(self) -> None:
+        if self._simulator is None or self._simulator.returncode is not None:
+            return
+        self._simulator.terminate()
+        try:
+            await asyncio.wait_for(self._simulator.wait(), 3)
+        except TimeoutError:
+            self._simulator.kill()
+            await self._simulator.wait()
+
+    # -- stopping (main thread) -------------------------------------------------------------
 
     def _stop(self) -> None:
-        """Stop in reverse order of start. Main thread; safe after a partial start."""
-        if self._supervisor.is_alive():
-            try:
-                self._supervisor.proxy.stop_children().get(timeout=10)
-            finally:
-                self._supervisor.ref.stop(block=True, timeout=5)
+        """Stop in reverse order of start; safe after a partial start."""
+        if self._actors is not None:
+            self._actors.stop()
         if self._reads is not None:
             self._reads.close()
         if self._kdf is not None:
             self._kdf.shutdown(wait=True)
         if self._db is not None:
             self._db.close()
-        if self._http_sock is not None:
-            self._http_sock.close()
+        for sock in self._sockets.values():
+            sock.close()
         remove_runtime(self.data_dir)
         self.notifier.close()
         self._lock.release()
 
-    # -- callbacks from other threads ---------------------------------------------------
+    # -- callbacks from other threads ---------------------------------------------------------
 
-    def _on_supervision_event(self, event: SupervisionEvent) -> None:
+    def _on_supervision(self, event: SupervisionEvent) -> None:
         """Runs on the supervisor's thread: count it and append it to the event log."""
         self.metrics.actor_restarts.labels(event.actor).inc(event.type == "actor_restarted")
+        if self._actors is None:
+            return
         level = EventLevel.WARNING if event.type == "actor_restarted" else EventLevel.ERROR
         verb = "restarted after a crash" if event.type == "actor_restarted" else "crashed too often and was given up"
         message = f"actor {event.actor} {verb}: {event.error}"
-        self.journal.record(event.type, message, level=level, entity_type="actor", entity_id=event.actor)
-
-    def _mailbox_depths(self) -> dict[str, float]:
-        """Read at /metrics scrape time (event loop): queued messages per actor."""
-        return {name: float(slot.ref.actor_inbox.qsize()) for name, slot in self._slots.items() if slot.is_alive()}
+        self._actors.journal.record(event.type, message, level=level, entity_type="actor", entity_id=event.actor)

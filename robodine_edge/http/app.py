@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +37,7 @@ from robodine_edge.http.routes import (
     menu,
     metrics,
     orders,
+    robots,
     settings,
     tables,
     users,
@@ -61,6 +61,10 @@ ROUTERS = (
     events.notifications,
     settings.router,
     emergencies.router,
+    robots.router,
+    robots.albabot,
+    robots.cookbot,
+    robots.poses,
 )
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -79,10 +83,12 @@ class ApiContext:
     floor: ActorSlot[Any]
     orders: ActorSlot[Any]
     journal: Journal
+    fleet: ActorSlot[Any]
+    robots: Any
+    """The robot actors' directory (`actors.fleet.RobotDirectory`)."""
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
     inflight: dict[tuple[str, str], Any] = field(default_factory=dict)
     """Creating requests running now, by idempotency key (loop-owned)."""
-    robots_online: Callable[[], int] = lambda: 0
     started_at: float = field(default_factory=time.monotonic)
 
     @property

@@ -17,7 +17,7 @@ HTTP_FACING = [
     if inspect.isclass(cls)
     and issubclass(cls, errors.RobodineError)
     and cls.__module__ == errors.__name__
-    and cls not in (errors.RobodineError, errors.ConfigError, errors.DataDirBusy, errors.BackupError)
+    and cls not in (errors.RobodineError, errors.ConfigError, errors.DataDirBusy, errors.BackupError, errors.AuthFailed)
 ]
 
 

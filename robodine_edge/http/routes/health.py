@@ -46,13 +46,17 @@ async def _health(request: Request) -> HTTPResponse:
         failed = list(supervision.failed)
     except RobodineError:
         failed = ["supervisor"]
+    try:
+        online = await bridge.wait(api.fleet.proxy.robots_online(), CHECK_TIMEOUT_S)
+    except RobodineError:
+        online, failed = 0, [*failed, "fleet"]
     healthy = db_ok and not failed
     body = {
         "status": "ok" if healthy else "degraded",
         "version": __version__,
         "uptime_s": round(time.monotonic() - api.started_at, 3),
         "db": "ok" if db_ok else "error",
-        "robots_online": api.robots_online(),
+        "robots_online": online,
         "failed_actors": failed,
     }
     return json_response(body, 200 if healthy else 503)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from prometheus_client import CONTENT_TYPE_LATEST
 from sanic import HTTPResponse, Request
 
+from robodine_edge.errors import RobodineError
+from robodine_edge.http import bridge
 from robodine_edge.http.routing import ApiRouter
 
 router = ApiRouter(tag="metrics")
@@ -12,5 +16,9 @@ router = ApiRouter(tag="metrics")
 
 @router.get("/metrics", roles=None, summary="Prometheus metrics", content_type="text/plain")
 async def metrics(request: Request) -> HTTPResponse:
-    """Request counts and latencies, actor mailbox depths, database commit latency."""
-    return HTTPResponse(request.app.ctx.api.metrics.render(), content_type=CONTENT_TYPE_LATEST)
+    """Requests, actor mailboxes, robots online, link frames and telemetry datagrams
+    (received and dropped by reason), database commit latency."""
+    api = request.app.ctx.api
+    with contextlib.suppress(RobodineError):  # keep the last value; /health reports a failed fleet
+        api.metrics.robots_online.set(await bridge.wait(api.fleet.proxy.robots_online(), 2.0))
+    return HTTPResponse(api.metrics.render(), content_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,137 @@
+"""The fleet: registering robots, starting their actors, and a view of them all.
+
+Robot actors tell the fleet every change worth showing (`robot_changed`), so listing
+robots is one ask here instead of one per robot. Commands to a robot go to its own
+actor, reached through the directory.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from robodine_edge.actors.base import CrashListener, SupervisedActor
+from robodine_edge.actors.directory import Directory
+from robodine_edge.actors.robot import RobotActor, RobotSnapshot
+from robodine_edge.actors.store import Store
+from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, Supervisor
+
+from robodine_edge.data import robots as data
+from robodine_edge.errors import NotFound
+from robodine_edge.types import Publish
+
+log = logging.getLogger(__name__)
+ASK_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class RobotChanged:
+    """Told by a robot actor when its snapshot changed in a way worth showing."""
+
+    snapshot: RobotSnapshot
+
+
+class RobotDirectory(Directory[str]):
+    """The robot actors' slots by robot id."""
+
+    def __init__(self) -> None:
+        super().__init__("robot")
+
+
+def robot_actor_name(robot_id: str) -> str:
+    return f"robot-{robot_id}"
+
+
+class FleetActor(SupervisedActor):
+    """All methods run in the fleet's own thread."""
+
+    def __init__(
+        self,
+        store: Store,
+        supervisor: ActorSlot[Supervisor],
+        directory: RobotDirectory,
+        robot_spec: Callable[[str], ChildSpec[RobotActor]],
+        publish: Publish,
+        *,
+        crash_listener: CrashListener | None = None,
+    ) -> None:
+        super().__init__(crash_listener=crash_listener)
+        self._store = store
+        self._supervisor = supervisor
+        self._directory = directory
+        self._robot_spec = robot_spec
+        self._publish = publish
+        self._view: dict[str, RobotSnapshot] = {}
+
+    def on_start(self) -> None:
+        for robot_id, slot in self._directory.items():
+            self._view[robot_id] = slot.proxy.snapshot().get(timeout=ASK_TIMEOUT_S)
+
+    # -- commands (ask) -----------------------------------------------------------------
+
+    def register(
+        self, robot_id: str, kind: str, name: str | None, legacy: bool, legacy_cook_addr: str | None
+    ) -> tuple[dict[str, Any], str]:
+        """Returns the robot and its token (shown once; only its digest is kept)."""
+        token, digest = data.new_token()
+        self._write(data.register_robot, robot_id, kind, name, legacy, legacy_cook_addr, digest)
+        slot = self._supervisor.proxy.start_child(self._robot_spec(robot_id)).get(timeout=ASK_TIMEOUT_S)
+        self._directory.add(robot_id, slot)
+        snapshot = slot.proxy.snapshot().get(timeout=ASK_TIMEOUT_S)
+        self._view[robot_id] = snapshot
+        self._publish("robots", "upsert", snapshot.json())
+        return snapshot.json(), token
+
+    def update(self, robot_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        snapshot: RobotSnapshot = self._robot(robot_id).proxy.update(changes).get(timeout=ASK_TIMEOUT_S)
+        self._view[robot_id] = snapshot
+        return snapshot.json()
+
+    def rotate_token(self, robot_id: str) -> tuple[dict[str, Any], str]:
+        """A new token; the old one stops working and the robot's link is closed."""
+        slot = self._robot(robot_id)
+        token, digest = data.new_token()
+        self._write(data.update_robot, robot_id, {"token_hash": digest})
+        slot.proxy.set_token(digest).get(timeout=ASK_TIMEOUT_S)
+        return self._view[robot_id].json(), token
+
+    def delete(self, robot_id: str) -> None:
+        self._robot(robot_id)
+        self._supervisor.proxy.stop_child(robot_actor_name(robot_id)).get(timeout=ASK_TIMEOUT_S)
+        self._directory.remove(robot_id)
+        self._write(data.delete_robot, robot_id)
+        del self._view[robot_id]
+        self._publish("robots", "delete", {"robot_id": robot_id})
+
+    def list_robots(self, kind: str | None = None) -> list[dict[str, Any]]:
+        return [s.json() for s in self._view.values() if kind is None or s.kind == kind]
+
+    def get(self, robot_id: str, kind: str | None = None) -> dict[str, Any]:
+        snapshot = self._view.get(robot_id)
+        if snapshot is None or (kind is not None and snapshot.kind != kind):
+            raise NotFound(f"{kind or 'robot'} {robot_id} not found")
+        return snapshot.json()
+
+    def robots_online(self) -> int:
+        return sum(1 for snapshot in self._view.values() if snapshot.online)
+
+    # -- events (tell) ------------------------------------------------------------------
+
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, RobotChanged):
+            if message.snapshot.robot_id in self._view:  # not a robot deleted meanwhile
+                self._view[message.snapshot.robot_id] = message.snapshot
+            return None
+        return super().on_receive(message)
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _robot(self, robot_id: str) -> ActorSlot[RobotActor]:
+        if robot_id not in self._view:
+            raise NotFound(f"robot {robot_id} not found")
+        return self._directory.get(robot_id)
+
+    def _write(self, unit: Any, *args: Any) -> Any:
+        return self._store.write(unit, *args).get(timeout=ASK_TIMEOUT_S)

@@ -1,0 +1,387 @@
+"""One actor per registered robot: its live state, its link, its commands.
+
+The network room hands this actor what arrives for its robot (frames, telemetry,
+link loss) as messages, legacy frames as an ask, and a `RobotLink` to write through; the actor
+never touches a socket. A `Tick` every second drives what needs time: re-sending
+commands not acknowledged within 5 s, saving the last known state and a pose sample
+(1 Hz by default), and noticing that a legacy robot went quiet.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from robodine_edge.actors.base import CrashListener, SupervisedActor
+from robodine_edge.actors.journal import Journal
+from robodine_edge.actors.store import Store
+
+from robodine_edge.clock import to_iso, utcnow
+from robodine_edge.data import robots as data
+from robodine_edge.data.robots import RobotRecord, token_matches
+from robodine_edge.errors import AuthFailed
+from robodine_edge.protocol import link as wire
+from robodine_edge.protocol.legacy import LegacyAlbabot, LegacyCookbot
+from robodine_edge.protocol.pose import Pose
+from robodine_edge.protocol.telemetry import Telemetry
+from robodine_edge.types import Publish
+
+log = logging.getLogger(__name__)
+RESEND_AFTER_S = 5.0
+WRITE_TIMEOUT_S = 10.0
+
+
+class RobotLink(Protocol):
+    """A connection to one robot, safe to use from any thread."""
+
+    session: str
+
+    def send(self, data: bytes) -> None: ...
+
+    def close(self, reason: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LinkFrame:
+    session: str
+    frame: wire.Frame
+
+
+@dataclass(frozen=True, slots=True)
+class LinkClosed:
+    session: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class TelemetryIn:
+    telemetry: Telemetry
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class RobotSnapshot:
+    """The robot as the API shows it (last known values kept while offline)."""
+
+    robot_id: str
+    kind: str
+    name: str | None
+    legacy: bool
+    legacy_cook_addr: str | None
+    online: bool
+    state: str
+    battery: float | None
+    pose: Pose | None
+    joints: tuple[float, ...] | None
+    current_task: int | None
+    last_seen: Any
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "robot_id": self.robot_id,
+            "kind": self.kind,
+            "name": self.name,
+            "online": self.online,
+            "state": self.state,
+            "battery": self.battery,
+            "pose": self.pose.json() if self.pose else None,
+            "current_task": self.current_task,
+            "last_seen": to_iso(self.last_seen),
+            "legacy": self.legacy,
+            "legacy_cook_addr": self.legacy_cook_addr,
+        }
+
+
+@dataclass
+class _Outbox:
+    """A command sent (or to send) and not yet acknowledged."""
+
+    id: int
+    frame: bytes
+    sent_at: float | None
+
+
+class RobotActor(SupervisedActor):
+    """All methods run in this robot's own thread."""
+
+    def __init__(
+        self,
+        robot_id: str,
+        store: Store,
+        journal: Journal,
+        publish: Publish,
+        on_change: Callable[[RobotSnapshot], None],
+        *,
+        heartbeat_s: float = 2.0,
+        persist_interval_s: float = 1.0,
+        publish_interval_s: float = 0.1,
+        clock: Callable[[], float] = time.monotonic,
+        crash_listener: CrashListener | None = None,
+    ) -> None:
+        super().__init__(crash_listener=crash_listener)
+        self._robot_id = robot_id
+        self._store = store
+        self._journal = journal
+        self._publish = publish
+        self._on_change = on_change
+        self._heartbeat_s = heartbeat_s
+        self._persist_interval_s = persist_interval_s
+        self._publish_interval_s = publish_interval_s
+        self._clock = clock
+        self._link: RobotLink | None = None
+        self._outbox: dict[int, _Outbox] = {}
+        self._samples: list[tuple[str, Pose, Any]] = []
+        self._sampled: Pose | None = None
+        self._dirty = False
+        self._last_persist = 0.0
+        self._last_publish = 0.0
+        self._published: RobotSnapshot | None = None
+        self._legacy_heard = 0.0
+        self._legacy_sampled_at = float("-inf")
+
+    def on_start(self) -> None:
+        record, open_commands = self._write(data.load_robot, self._robot_id)
+        self._record: RobotRecord = record
+        self.snap = RobotSnapshot(
+            record.robot_id, record.kind, record.name, record.legacy, record.legacy_cook_addr,
+            False, record.state, record.battery, record.pose, record.joints, None, record.last_seen,
+        )  # fmt: skip
+        for command in open_commands:
+            self._outbox[command.id] = _Outbox(
+                command.id, wire.command_frame(command.id, command.name, command.args), None
+            )
+
+    def on_stop(self) -> None:
+        if self._link is not None:
+            self._link.close("service stopping")
+        self._persist(force=True)
+
+    # -- commands (ask) -----------------------------------------------------------------
+
+    def snapshot(self) -> RobotSnapshot:
+        return self.snap
+
+    def connect(self, hello: wire.Hello, link: RobotLink) -> None:
+        """A robot said hello on `link`: check it, then make that link the robot's."""
+        if hello.kind != self._record.kind or not token_matches(hello.token, self._record.token_hash):
+            raise AuthFailed(f"robot {hello.robot_id}: wrong token or kind")
+        if self._link is not None and self._link.session != link.session:
+            self._link.close("replaced by a new connection")
+        if not self.snap.online:
+            self._link_event(True, "hello")
+        self._link = link
+        self._change(online=True, last_seen=utcnow(), name=hello.name or self.snap.name)
+        for entry in self._outbox.values():
+            self._send(entry)
+
+    def command(
+        self, name: str, args: dict[str, Any], user_id: int | None, task_id: int | None = None
+    ) -> dict[str, Any]:
+        """Record a command, send it now if the robot is connected, else on reconnect."""
+        online = self._link is not None
+        created = self._write(data.create_command, self._robot_id, name, args, user_id, task_id, online)
+        entry = _Outbox(created["id"], wire.command_frame(created["id"], name, args), None)
+        self._outbox[entry.id] = entry
+        if online:
+            self._send(entry)
+        self._publish("commands", "upsert", created)
+        return created
+
+    def update(self, changes: dict[str, Any]) -> RobotSnapshot:
+        self._record = self._write(data.update_robot, self._robot_id, changes)
+        self._change(name=self._record.name, legacy=self._record.legacy, legacy_cook_addr=self._record.legacy_cook_addr)
+        return self.snap
+
+    def set_token(self, token_hash: str) -> None:
+        """A new token: the robot must say hello again with it."""
+        self._record = replace(self._record, token_hash=token_hash)
+        if self._link is not None:
+            self._link.close("token rotated")
+
+    # -- what arrives (tell) -------------------------------------------------------------
+
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, LinkFrame):
+            if self._link is not None and message.session == self._link.session:
+                self._frame(message.frame)
+        elif isinstance(message, TelemetryIn):
+            self._telemetry(message.telemetry)
+        elif isinstance(message, LinkClosed):
+            self._link_closed(message)
+        elif isinstance(message, Tick):
+            self._tick()
+        else:
+            return super().on_receive(message)
+        return None
+
+    def _frame(self, frame: wire.Frame) -> None:
+        now = utcnow()
+        if isinstance(frame, wire.Status):
+            self._change(
+                state=frame.state,
+                battery=_or(frame.battery, self.snap.battery),
+                pose=frame.pose or self.snap.pose,
+                last_seen=now,
+            )
+        elif isinstance(frame, wire.Ack):
+            if self._outbox.pop(frame.id, None) is not None:
+                self._command_changed(frame.id, {"status": "acked", "acked_at": now})
+        elif isinstance(frame, wire.Nack):
+            self._outbox.pop(frame.id, None)
+            self._command_changed(frame.id, {"status": "nacked", "reason": frame.reason, "finished_at": now})
+        elif isinstance(frame, wire.TaskUpdate):
+            self._task_update(frame, now)
+        elif isinstance(frame, wire.RobotEvent):
+            self._journal.commit(data.robot_event, self._robot_id, frame.code, frame.level, frame.message)
+        self._change(last_seen=now)
+
+    def _task_update(self, update: wire.TaskUpdate, now: Any) -> None:
+        self._outbox.pop(update.task_id, None)
+        if update.state == "started":
+            self._change(current_task=update.task_id)
+            self._command_changed(update.task_id, {"status": "running"})
+        elif update.state in ("done", "failed"):
+            if self.snap.current_task == update.task_id:
+                self._change(current_task=None)
+            reason = str(update.detail)[:500] if update.state == "failed" and update.detail is not None else None
+            self._command_changed(update.task_id, {"status": update.state, "finished_at": now, "reason": reason})
+
+    def _telemetry(self, telemetry: Telemetry) -> None:
+        self._change(
+            pose=telemetry.pose,
+            battery=_or(telemetry.battery, self.snap.battery),
+            state=telemetry.state or self.snap.state,
+            joints=telemetry.joints if telemetry.joints is not None else self.snap.joints,
+            last_seen=utcnow(),
+        )
+        self._publish(
+            "telemetry",
+            "upsert",
+            {
+                "robot_id": self._robot_id,
+                "seq": telemetry.seq,
+                "pose": telemetry.pose.json(),
+                "battery": telemetry.battery,
+                "state": telemetry.state,
+                "joints": list(telemetry.joints) if telemetry.joints is not None else None,
+            },
+        )
+
+    def legacy(self, frame: LegacyAlbabot | LegacyCookbot) -> None:
+        """A legacy frame for this robot (asked, so `OK` goes back only once it is applied).
+
+        A legacy robot reports by connecting, sending and closing: heard means online."""
+        self._legacy_heard = self._clock()
+        now = utcnow()
+        if not self.snap.online:
+            self._link_event(True, "legacy frame")
+        if isinstance(frame, LegacyAlbabot):
+            self._change(
+                online=True,
+                state=frame.state,
+                battery=_or(frame.battery, self.snap.battery),
+                pose=frame.poses["world"],
+                last_seen=now,
+            )
+            self._samples.extend((name, pose, now) for name, pose in frame.poses.items())
+        else:
+            self._change(online=True, state=frame.state, joints=frame.joints, pose=frame.endpoint, last_seen=now)
+            self._samples.append(("cookbot", frame.endpoint, now))
+
+    def _link_closed(self, message: LinkClosed) -> None:
+        if self._link is None or message.session != self._link.session:
+            return
+        self._link = None
+        self._went_offline(message.reason)
+
+    def _went_offline(self, reason: str) -> None:
+        self._link_event(False, reason)
+        self._change(online=False)
+
+    def _link_event(self, online: bool, reason: str) -> None:
+        """Commit `robot_online`/`robot_offline` before the state shows it, so whoever sees
+        the change finds its event too."""
+        self._journal.publish([self._write(data.link_event, self._robot_id, online, reason)])
+
+    def _tick(self) -> None:
+        now = self._clock()
+        if self._link is not None:
+            for entry in self._outbox.values():
+                if entry.sent_at is None or now - entry.sent_at >= RESEND_AFTER_S:
+                    self._send(entry)
+        elif self.snap.online and self._record.legacy and now - self._legacy_heard > 3 * self._heartbeat_s:
+            self._went_offline("no legacy frame for 3 heartbeats")
+        if self._published != self.snap:
+            self._announce()
+        self._persist()
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _send(self, entry: _Outbox) -> None:
+        assert self._link is not None
+        resend = entry.sent_at is not None
+        self._link.send(entry.frame)
+        entry.sent_at = self._clock()
+        if resend:
+            log.info("robot %s: re-sent command %d (no ack)", self._robot_id, entry.id)
+        self._command_changed(entry.id, {"status": "sent", "sent_at": utcnow()})
+
+    def _command_changed(self, command_id: int, changes: dict[str, Any]) -> None:
+        future = self._store.write(data.update_command, self._robot_id, command_id, changes)
+        future.add_done_callback(self._publish_command)
+
+    def _publish_command(self, future: Any) -> None:
+        """Runs on the store's thread once a command change is committed."""
+        try:
+            command = future.get(timeout=0)
+        except Exception as exc:
+            log.error("robot %s: could not record a command change: %s", self._robot_id, exc)
+            return
+        if command is not None:
+            self._publish("commands", "upsert", command)
+
+    def _change(self, **changes: Any) -> None:
+        before = self.snap
+        self.snap = replace(before, **changes)
+        if self.snap == before:
+            return
+        self._dirty = True
+        if (before.online, before.state, before.current_task, before.name) != (
+            self.snap.online, self.snap.state, self.snap.current_task, self.snap.name,
+        ) or self._clock() - self._last_publish >= self._publish_interval_s:  # fmt: skip
+            self._announce()
+
+    def _announce(self) -> None:
+        """Tell the hub and the fleet; at most every `publish_interval_s` for mere motion."""
+        self._last_publish = self._clock()
+        self._published = self.snap
+        self._publish("robots", "upsert", self.snap.json())
+        self._on_change(self.snap)
+
+    def _persist(self, force: bool = False) -> None:
+        now = self._clock()
+        if not self._dirty or (not force and now - self._last_persist < self._persist_interval_s):
+            return
+        if self.snap.pose is not None and self.snap.pose != self._sampled and not self._record.legacy:
+            self._samples.append(("world", self.snap.pose, utcnow()))
+            self._sampled = self.snap.pose
+        samples, self._samples = self._samples, []
+        self._dirty, self._last_persist = False, now
+        snap = self.snap
+        self._store.write(
+            data.save_state, self._robot_id, snap.state, snap.battery, snap.pose, snap.joints, snap.last_seen, samples
+        )
+
+    def _write(self, unit: Any, *args: Any) -> Any:
+        return self._store.write(unit, *args).get(timeout=WRITE_TIMEOUT_S)
+
+
+def _or(value: float | None, fallback: float | None) -> float | None:
+    return fallback if value is None else value

@@ -1,0 +1,270 @@
+"""Robots in SQLite: registration, tokens (hashed), last known state, commands, poses.
+
+Robot tokens are 32 random bytes, so a SHA-256 digest is enough to store them (a slow
+password hash buys nothing against a secret nobody can guess, and every reconnect
+checks one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from robodine_edge.clock import to_iso, utcnow
+from robodine_edge.data.events import Recorded, record_event
+from robodine_edge.data.rows import newest_first, one
+from robodine_edge.errors import Conflict, NotFound
+from robodine_edge.models import Pose as PoseRow
+from robodine_edge.models import Robot, RobotCommand
+from robodine_edge.protocol.pose import Pose
+from robodine_edge.types import EventLevel
+
+OPEN_COMMANDS = ("pending", "sent")
+
+
+def new_token() -> tuple[str, str]:
+    """A fresh robot token and the digest to store."""
+    token = secrets.token_urlsafe(32)
+    return token, token_digest(token)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_matches(token: str, digest: str) -> bool:
+    return hmac.compare_digest(token_digest(token), digest)
+
+
+@dataclass(frozen=True, slots=True)
+class RobotRecord:
+    """A robot as stored: identity, token digest, and its last known state."""
+
+    robot_id: str
+    kind: str
+    name: str | None
+    token_hash: str
+    legacy: bool
+    legacy_cook_addr: str | None
+    state: str
+    battery: float | None
+    pose: Pose | None
+    joints: tuple[float, ...] | None
+    last_seen: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCommand:
+    id: int
+    name: str
+    args: dict[str, Any]
+
+
+def _record(row: Robot) -> RobotRecord:
+    return RobotRecord(
+        robot_id=row.robot_id,
+        kind=row.kind,
+        name=row.name,
+        token_hash=row.token_hash,
+        legacy=row.legacy,
+        legacy_cook_addr=row.legacy_cook_addr,
+        state=row.state,
+        battery=row.battery,
+        pose=Pose(**row.pose) if row.pose else None,
+        joints=tuple(row.joints) if row.joints else None,
+        last_seen=row.last_seen,
+    )
+
+
+def _row(robot_id: str) -> Robot:
+    row = Robot.get_or_none(Robot.robot_id == robot_id)
+    if row is None:
+        raise NotFound(f"robot {robot_id} not found")
+    return row
+
+
+def command_json(command: RobotCommand, robot_id: str) -> dict[str, Any]:
+    return {
+        "id": command.id,
+        "robot_id": robot_id,
+        "name": command.name,
+        "args": command.args,
+        "status": command.status,
+        "reason": command.reason,
+        "task_id": command.task_id,
+        "created_at": to_iso(command.created_at),
+        "sent_at": to_iso(command.sent_at),
+        "acked_at": to_iso(command.acked_at),
+        "finished_at": to_iso(command.finished_at),
+    }
+
+
+# -- readers -----------------------------------------------------------------------------
+
+
+def robot_ids() -> list[str]:
+    return [row.robot_id for row in Robot.select(Robot.robot_id).order_by(Robot.id)]
+
+
+def load_robot(robot_id: str) -> tuple[RobotRecord, list[OpenCommand]]:
+    """The robot and its commands not yet acknowledged (to send again on reconnect)."""
+    row = _row(robot_id)
+    query = RobotCommand.select().where(RobotCommand.robot == row.id, RobotCommand.status.in_(OPEN_COMMANDS))
+    return _record(row), [OpenCommand(c.id, c.name, c.args) for c in query.order_by(RobotCommand.id)]
+
+
+def list_commands(robot_id: str, limit: int, before: int | None) -> list[dict[str, Any]]:
+    row = _row(robot_id)
+    query = newest_first(RobotCommand.select().where(RobotCommand.robot == row.id), RobotCommand, limit, before)
+    return [command_json(command, robot_id) for command in query]
+
+
+def list_poses(
+    robot_id: str | None, frame: str | None, since: datetime | None, limit: int, before: int | None
+) -> list[dict[str, Any]]:
+    query = newest_first(PoseRow.select(), PoseRow, limit, before)
+    if robot_id is not None:
+        query = query.where(PoseRow.robot_id == robot_id)
+    if frame is not None:
+        query = query.where(PoseRow.frame == frame)
+    if since is not None:
+        query = query.where(PoseRow.recorded_at >= since)
+    return [
+        {
+            "id": row.id,
+            "robot_id": row.robot_id,
+            "ingredient_id": row.ingredient_id,
+            "frame": row.frame,
+            "x": row.x,
+            "y": row.y,
+            "z": row.z,
+            "roll": row.roll,
+            "pitch": row.pitch,
+            "yaw": row.yaw,
+            "recorded_at": to_iso(row.recorded_at),
+        }
+        for row in query
+    ]
+
+
+# -- writers (store thread) -----------------------------------------------------------------
+
+
+def register_robot(
+    robot_id: str, kind: str, name: str | None, legacy: bool, legacy_cook_addr: str | None, token_hash: str
+) -> RobotRecord:
+    if Robot.select().where(Robot.robot_id == robot_id).exists():
+        raise Conflict(f"robot {robot_id} is already registered")
+    now = utcnow()
+    row = Robot.create(
+        robot_id=robot_id,
+        kind=kind,
+        name=name,
+        legacy=legacy,
+        legacy_cook_addr=legacy_cook_addr,
+        token_hash=token_hash,
+        created_at=now,
+        updated_at=now,
+    )
+    return _record(row)
+
+
+def update_robot(robot_id: str, changes: dict[str, Any]) -> RobotRecord:
+    row = _row(robot_id)
+    for key, value in changes.items():
+        setattr(row, key, value)
+    row.updated_at = utcnow()
+    row.save()
+    return _record(row)
+
+
+def delete_robot(robot_id: str) -> None:
+    _row(robot_id).delete_instance(recursive=False)
+
+
+def save_state(
+    robot_id: str,
+    state: str,
+    battery: float | None,
+    pose: Pose | None,
+    joints: tuple[float, ...] | None,
+    last_seen: datetime | None,
+    poses: list[tuple[str, Pose, datetime]],
+) -> None:
+    """The last known state, and the pose samples taken since the last save."""
+    Robot.update(
+        state=state,
+        battery=battery,
+        pose=pose.json() if pose else None,
+        joints=list(joints) if joints is not None else None,
+        last_seen=last_seen,
+        updated_at=utcnow(),
+    ).where(Robot.robot_id == robot_id).execute()
+    add_poses(robot_id, None, poses)
+
+
+def add_poses(robot_id: str | None, ingredient_id: int | None, poses: list[tuple[str, Pose, datetime]]) -> None:
+    if poses:
+        PoseRow.insert_many(
+            [
+                {"robot_id": robot_id, "ingredient_id": ingredient_id, "frame": frame, **pose.json(), "recorded_at": at}
+                for frame, pose, at in poses
+            ]
+        ).execute()
+
+
+def link_event(robot_id: str, online: bool, reason: str) -> Recorded:
+    """`robot_online` / `robot_offline` (the latter notifies staff)."""
+    Robot.update(last_seen=utcnow()).where(Robot.robot_id == robot_id).execute()
+    if online:
+        return record_event("robot_online", f"robot {robot_id} is online", entity_type="robot", entity_id=robot_id)
+    return record_event(
+        "robot_offline",
+        f"robot {robot_id} went offline ({reason})",
+        level=EventLevel.WARNING,
+        entity_type="robot",
+        entity_id=robot_id,
+    )
+
+
+def robot_event(robot_id: str, code: str, level: str, message: str) -> Recorded:
+    text = f"robot {robot_id}: {code}: {message}"
+    return record_event("robot_event", text, level=EventLevel(level), entity_type="robot", entity_id=robot_id)
+
+
+def create_command(
+    robot_id: str, name: str, args: dict[str, Any], user_id: int | None, task_id: int | None, sent: bool
+) -> dict[str, Any]:
+    now = utcnow()
+    command = RobotCommand.create(
+        robot=_row(robot_id).id,
+        task=task_id,
+        name=name,
+        args=args,
+        status="sent" if sent else "pending",
+        sends=1 if sent else 0,
+        created_by=user_id,
+        created_at=now,
+        sent_at=now if sent else None,
+    )
+    return command_json(command, robot_id)
+
+
+def update_command(robot_id: str, command_id: int, changes: dict[str, Any]) -> dict[str, Any] | None:
+    """Apply `changes` (status, reason, timestamps, sends) to one of this robot's commands."""
+    command = RobotCommand.get_or_none(RobotCommand.id == command_id, RobotCommand.robot == _row(robot_id).id)
+    if command is None:
+        return None
+    for key, value in changes.items():
+        setattr(command, key, value)
+    command.save()
+    return command_json(command, robot_id)
+
+
+def get_command(command_id: int) -> dict[str, Any]:
+    command = one(RobotCommand, command_id, "command")
+    return command_json(command, command.robot.robot_id)

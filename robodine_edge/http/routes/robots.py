@@ -1,0 +1,310 @@
+"""`/api/robots` (registration, tokens, commands) and the live views `/api/albabot`,
+`/api/cookbot` and `/api/poses`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from sanic import Request
+
+from robodine_edge.clock import parse_iso
+from robodine_edge.data import robots as data
+from robodine_edge.errors import ValidationFailed
+from robodine_edge.http.routing import ApiRouter, answer, error_fields
+from robodine_edge.http.schemas import IsoTime, PageQuery, QueryModel, RequestModel, ResponseModel
+from robodine_edge.types import ADMIN_ONLY, STAFF_ROLES, Principal
+
+router = ApiRouter(tag="robots", prefix="/api/robots")
+albabot = ApiRouter(tag="albabot", prefix="/api/albabot")
+cookbot = ApiRouter(tag="cookbot", prefix="/api/cookbot")
+poses = ApiRouter(tag="poses", prefix="/api/poses")
+
+RobotId = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
+Kind = Literal["albabot", "cookbot"]
+HostPort = Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]{1,253}:\d{1,5}$")]
+Metres = Annotated[float, Field(ge=-10_000, le=10_000)]
+CommandName = Literal["cook", "serve", "clean", "go_to", "dock", "stop", "resume", "emergency_stop"]
+
+
+class RobotCreate(RequestModel):
+    robot_id: RobotId
+    kind: Kind
+    name: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    legacy: bool = False
+    legacy_cook_addr: HostPort | None = None
+
+    @field_validator("legacy_cook_addr")
+    @classmethod
+    def _port(cls, value: str | None) -> str | None:
+        if value is not None and not 0 < int(value.rsplit(":", 1)[1]) < 65536:
+            raise ValueError("port must be 1-65535")
+        return value
+
+
+class RobotPatch(RequestModel):
+    name: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    legacy: bool | None = None
+    legacy_cook_addr: HostPort | None = None
+
+
+class FloorPoint(RequestModel):
+    x: Metres
+    y: Metres
+
+
+class CookArgs(RequestModel):
+    order_id: Annotated[int, Field(ge=1)]
+    items: Annotated[list[dict[str, Any]], Field(max_length=50)]
+
+
+class ServeArgs(RequestModel):
+    order_id: Annotated[int, Field(ge=1)]
+    table_id: Annotated[int, Field(ge=1)]
+    table: FloorPoint
+
+
+class CleanArgs(RequestModel):
+    table_id: Annotated[int, Field(ge=1)]
+
+
+class NoArgs(RequestModel):
+    pass
+
+
+ARGS: dict[str, type[BaseModel]] = {
+    "cook": CookArgs,
+    "serve": ServeArgs,
+    "clean": CleanArgs,
+    "go_to": FloorPoint,
+    "dock": NoArgs,
+    "stop": NoArgs,
+    "resume": NoArgs,
+    "emergency_stop": NoArgs,
+}
+
+
+class CommandBody(RequestModel):
+    name: CommandName
+    args: dict[str, Any] = {}
+
+
+class PoseOut(ResponseModel):
+    x: float
+    y: float
+    z: float
+    roll: float
+    pitch: float
+    yaw: float
+
+
+class RobotOut(ResponseModel):
+    robot_id: str
+    kind: Kind
+    name: str | None
+    online: bool
+    state: str
+    battery: float | None
+    pose: PoseOut | None
+    current_task: int | None
+    last_seen: IsoTime | None
+    legacy: bool
+    legacy_cook_addr: str | None
+
+
+class RobotWithToken(RobotOut):
+    token: str
+
+
+class CommandOut(ResponseModel):
+    id: int
+    robot_id: str
+    name: str
+    args: dict[str, Any]
+    status: str
+    reason: str | None
+    task_id: int | None
+    created_at: IsoTime
+    sent_at: IsoTime | None
+    acked_at: IsoTime | None
+    finished_at: IsoTime | None
+
+
+class KindQuery(QueryModel):
+    kind: Kind | None = None
+
+
+class HistoryQuery(PageQuery):
+    since: datetime | None = None
+
+    @field_validator("since", mode="before")
+    @classmethod
+    def _since(cls, value: Any) -> Any:
+        return parse_iso(value) if isinstance(value, str) else value
+
+
+class PoseQuery(HistoryQuery):
+    robot_id: RobotId | None = None
+    frame: Annotated[str, Field(min_length=1, max_length=32)] | None = None
+
+
+class PoseSample(PoseOut):
+    id: int
+    robot_id: str | None
+    ingredient_id: int | None
+    frame: str
+    recorded_at: IsoTime
+
+
+class Joints(ResponseModel):
+    robot_id: str
+    joints: list[float] | None
+    pose: PoseOut | None
+    state: str
+    last_seen: IsoTime | None
+
+
+def _fleet(request: Request) -> Any:
+    return request.app.ctx.api.fleet.proxy
+
+
+# -- /api/robots --------------------------------------------------------------------------
+
+
+@router.get(
+    "", roles=STAFF_ROLES, summary="List robots with their live state", query=KindQuery, response=list[RobotOut]
+)
+async def list_robots(request: Request, user: Principal, query: KindQuery) -> list[dict[str, Any]]:
+    return await answer(request, _fleet(request).list_robots(query.kind))
+
+
+@router.post(
+    "",
+    roles=ADMIN_ONLY,
+    summary="Register a robot",
+    body=RobotCreate,
+    response=RobotWithToken,
+    status=201,
+    errors=(409,),
+)
+async def register(request: Request, user: Principal, body: RobotCreate) -> dict[str, Any]:
+    """The token is shown once, here; it stays valid for every reconnect until rotated."""
+    robot, token = await answer(
+        request, _fleet(request).register(body.robot_id, body.kind, body.name, body.legacy, body.legacy_cook_addr)
+    )
+    return {**robot, "token": token}
+
+
+@router.get("/<robot_id:str>", roles=STAFF_ROLES, summary="Get a robot", response=RobotOut)
+async def get_robot(request: Request, user: Principal, robot_id: str) -> dict[str, Any]:
+    return await answer(request, _fleet(request).get(robot_id))
+
+
+@router.patch("/<robot_id:str>", roles=ADMIN_ONLY, summary="Change a robot", body=RobotPatch, response=RobotOut)
+async def update_robot(request: Request, user: Principal, robot_id: str, body: RobotPatch) -> dict[str, Any]:
+    changes = body.model_dump(exclude_unset=True)
+    changes = {k: v for k, v in changes.items() if v is not None or k == "legacy_cook_addr"}
+    return await answer(request, _fleet(request).update(robot_id, changes))
+
+
+@router.delete("/<robot_id:str>", roles=ADMIN_ONLY, summary="Remove a robot", status=204)
+async def delete_robot(request: Request, user: Principal, robot_id: str) -> None:
+    """Its link is closed and its commands are forgotten."""
+    await answer(request, _fleet(request).delete(robot_id))
+
+
+@router.post("/<robot_id:str>/token", roles=ADMIN_ONLY, summary="Rotate a robot's token", response=RobotWithToken)
+async def rotate_token(request: Request, user: Principal, robot_id: str) -> dict[str, Any]:
+    """The old token stops working at once and the robot's link is closed."""
+    robot, token = await answer(request, _fleet(request).rotate_token(robot_id))
+    return {**robot, "token": token}
+
+
+@router.post(
+    "/<robot_id:str>/commands",
+    roles=STAFF_ROLES,
+    summary="Send a command",
+    body=CommandBody,
+    response=CommandOut,
+    status=202,
+)
+async def send_command(request: Request, user: Principal, robot_id: str, body: CommandBody) -> dict[str, Any]:
+    """Recorded at once and sent when the robot is connected (again until it acks)."""
+    try:
+        args = ARGS[body.name].model_validate(body.args).model_dump(mode="json")
+    except ValidationError as exc:
+        raise ValidationFailed(
+            "invalid command arguments", fields={f"args.{k}": v for k, v in error_fields(exc).items()}
+        ) from None
+    slot = request.app.ctx.api.robots.get(robot_id)
+    return await answer(request, slot.proxy.command(body.name, args, user.user_id))
+
+
+@router.get(
+    "/<robot_id:str>/commands",
+    roles=STAFF_ROLES,
+    summary="A robot's commands",
+    query=PageQuery,
+    response=list[CommandOut],
+)
+async def list_commands(request: Request, user: Principal, robot_id: str, query: PageQuery) -> list[dict[str, Any]]:
+    reads = request.app.ctx.api.reads
+    return await answer(request, reads.submit(data.list_commands, robot_id, query.limit, query.before))
+
+
+# -- kind-specific live views ------------------------------------------------------------------
+
+
+@albabot.get("", roles=STAFF_ROLES, summary="Serving robots", response=list[RobotOut])
+async def list_albabots(request: Request, user: Principal) -> list[dict[str, Any]]:
+    return await answer(request, _fleet(request).list_robots("albabot"))
+
+
+@albabot.get("/<robot_id:str>", roles=STAFF_ROLES, summary="A serving robot", response=RobotOut)
+async def get_albabot(request: Request, user: Principal, robot_id: str) -> dict[str, Any]:
+    return await answer(request, _fleet(request).get(robot_id, "albabot"))
+
+
+@albabot.get(
+    "/<robot_id:str>/trail", roles=STAFF_ROLES, summary="Recent poses", query=HistoryQuery, response=list[PoseSample]
+)
+async def trail(request: Request, user: Principal, robot_id: str, query: HistoryQuery) -> list[dict[str, Any]]:
+    """Floor-plan poses (`world` frame), newest first, sampled once a second."""
+    await answer(request, _fleet(request).get(robot_id, "albabot"))
+    reads = request.app.ctx.api.reads
+    return await answer(
+        request, reads.submit(data.list_poses, robot_id, "world", query.since, query.limit, query.before)
+    )
+
+
+@cookbot.get("", roles=STAFF_ROLES, summary="Cooking robots", response=list[RobotOut])
+async def list_cookbots(request: Request, user: Principal) -> list[dict[str, Any]]:
+    return await answer(request, _fleet(request).list_robots("cookbot"))
+
+
+@cookbot.get("/<robot_id:str>", roles=STAFF_ROLES, summary="A cooking robot", response=RobotOut)
+async def get_cookbot(request: Request, user: Principal, robot_id: str) -> dict[str, Any]:
+    return await answer(request, _fleet(request).get(robot_id, "cookbot"))
+
+
+@cookbot.get("/<robot_id:str>/joints", roles=STAFF_ROLES, summary="Joint angles now", response=Joints)
+async def joints(request: Request, user: Principal, robot_id: str) -> dict[str, Any]:
+    """The arm's joint angles (radians) and end-effector pose, as last reported."""
+    robot = await answer(request, _fleet(request).get(robot_id, "cookbot"))
+    snapshot = await answer(request, request.app.ctx.api.robots.get(robot_id).proxy.snapshot())
+    return {
+        "robot_id": robot_id,
+        "joints": list(snapshot.joints) if snapshot.joints is not None else None,
+        "pose": robot["pose"],
+        "state": robot["state"],
+        "last_seen": robot["last_seen"],
+    }
+
+
+@poses.get("", roles=STAFF_ROLES, summary="Pose history", query=PoseQuery, response=list[PoseSample])
+async def list_poses(request: Request, user: Principal, query: PoseQuery) -> list[dict[str, Any]]:
+    reads = request.app.ctx.api.reads
+    return await answer(
+        request, reads.submit(data.list_poses, query.robot_id, query.frame, query.since, query.limit, query.before)
+    )

@@ -1,0 +1,71 @@
+"""Legacy robot frames (SPEC section 4, `legacy.enabled`): applied, then answered OK or ERROR.
+
+Albabot and Cookbot frames go to the robot's actor (it must be registered with
+`legacy: true` and be of that kind); Ingredient poses are stored; Face frames set the
+table's presence. A stream that is not readable as a whole changes nothing; otherwise
+frames apply in order and the first one that cannot be applied makes the answer ERROR.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from robodine_edge.actors.store import Store
+from robodine_edge.clock import utcnow
+from robodine_edge.data.robots import add_poses
+from robodine_edge.errors import RobodineError
+from robodine_edge.http import bridge
+from robodine_edge.protocol.legacy import (
+    BadLegacyFrame,
+    LegacyAlbabot,
+    LegacyCookbot,
+    LegacyFace,
+    LegacyFrame,
+    LegacyIngredient,
+    decode_stream,
+)
+
+log = logging.getLogger(__name__)
+
+
+class LegacyHandler:
+    """Event loop only."""
+
+    def __init__(self, robots: Any, floor: Any, store: Store, timeout_s: float) -> None:
+        self._robots = robots
+        self._floor = floor
+        self._store = store
+        self._timeout_s = timeout_s
+
+    async def handle(self, stream: bytes) -> bool:
+        try:
+            frames = decode_stream(stream)
+        except BadLegacyFrame as exc:
+            log.warning("legacy frames refused: %s", exc)
+            return False
+        for frame in frames:
+            try:
+                await self._apply(frame)
+            except (RobodineError, LookupError) as exc:
+                log.warning("legacy frame not applied: %s", exc)
+                return False
+        return bool(frames)
+
+    async def _apply(self, frame: LegacyFrame) -> None:
+        if isinstance(frame, LegacyAlbabot | LegacyCookbot):
+            kind = "albabot" if isinstance(frame, LegacyAlbabot) else "cookbot"
+            slot = self._robots.find(frame.robot_id)
+            if slot is None:
+                raise LookupError(f"robot {frame.robot_id} is not registered")
+            robot = await bridge.wait(slot.proxy.snapshot(), self._timeout_s)
+            if not robot.legacy or robot.kind != kind:
+                raise LookupError(f"robot {frame.robot_id} is not a legacy {kind}")
+            await bridge.wait(slot.proxy.legacy(frame), self._timeout_s)
+        elif isinstance(frame, LegacyIngredient):
+            poses = [("inventory", frame.pose, utcnow())]
+            await bridge.wait(self._store.write(add_poses, None, frame.ingredient_id, poses), self._timeout_s)
+        elif isinstance(frame, LegacyFace):
+            await bridge.wait(
+                self._floor.proxy.presence(frame.table_id, frame.present, frame.reliability), self._timeout_s
+            )

@@ -1,0 +1,80 @@
+"""Which robot is connected on which link, as the event loop sees it.
+
+The registry lives on the loop: the TCP and serial links write to it at handshake and
+close, and the telemetry endpoint reads it for every datagram (session check, seq
+order) without a round trip to any actor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+
+class Closable(Protocol):
+    def close_link(self, reason: str) -> None: ...
+
+    def send_bytes(self, data: bytes) -> None: ...
+
+
+@dataclass
+class LinkEntry:
+    session: str
+    link: Closable
+    last_seq: int = -1
+
+
+@dataclass
+class LinkRegistry:
+    """robot id → its current link and session. Event-loop thread only."""
+
+    links: dict[str, LinkEntry] = field(default_factory=dict)
+
+    @staticmethod
+    def new_session() -> str:
+        return secrets.token_urlsafe(12)
+
+    def attach(self, robot_id: str, session: str, link: Closable) -> None:
+        """Make `link` the robot's; an older link of that robot is closed."""
+        old = self.links.get(robot_id)
+        self.links[robot_id] = LinkEntry(session, link)
+        if old is not None and old.link is not link:
+            old.link.close_link("replaced by a new connection")
+
+    def detach(self, robot_id: str, session: str) -> None:
+        entry = self.links.get(robot_id)
+        if entry is not None and entry.session == session:
+            del self.links[robot_id]
+
+    def session_of(self, robot_id: str) -> LinkEntry | None:
+        return self.links.get(robot_id)
+
+    def close_all(self, reason: str) -> None:
+        for entry in list(self.links.values()):
+            entry.link.close_link(reason)
+
+
+class LoopLink:
+    """A `RobotLink` for actors: writes and closes happen on the loop, called from any thread."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, target: Closable, session: str) -> None:
+        self._loop = loop
+        self._target = target
+        self.session = session
+
+    def send(self, data: bytes) -> None:
+        self._call(self._target.send_bytes, data)
+
+    def close(self, reason: str) -> None:
+        self._call(self._target.close_link, reason)
+
+    def _call(self, fn: Any, arg: Any) -> None:
+        try:
+            self._loop.call_soon_threadsafe(fn, arg)
+        except RuntimeError:
+            log.debug("link %s: the event loop is closed", self.session)

@@ -1,0 +1,248 @@
+"""The robot link on the event loop (SPEC section 4): one `LinkProtocol` per connection.
+
+A connection starts waiting for `hello` (10 s at most). The robot's actor checks the
+token; then the edge answers `welcome`, the registry records the session, and every
+later frame goes to that actor as a message. Frames the actor sends before the
+`welcome` has been written are held back, so a robot always sees `welcome` first.
+
+Bad input never crashes anything: each bad line is answered with `bad_frame`, and the
+10th in a row closes the link. A link silent for 3 heartbeats is closed and its robot
+goes offline. With `legacy.enabled`, a connection whose first object carries
+`msg_type` is handed to `LegacyHandler` instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from robodine_edge.actors.robot import LinkClosed, LinkFrame
+from robodine_edge.errors import AuthFailed, RobodineError
+from robodine_edge.http import bridge
+from robodine_edge.metrics import Metrics
+from robodine_edge.net.links import LinkRegistry, LoopLink
+from robodine_edge.protocol import link as wire
+from robodine_edge.protocol.legacy import MAX_STREAM, starts_legacy
+
+log = logging.getLogger(__name__)
+HELLO_TIMEOUT_S = 10.0
+MAX_BAD_IN_A_ROW = 10
+MAX_WRITE_BUFFER = 1024 * 1024
+
+
+@dataclass
+class LinkContext:
+    """What every link needs from the service; built once by the composition root."""
+
+    registry: LinkRegistry
+    robots: Any  # RobotDirectory: slots of the robot actors
+    metrics: Metrics
+    heartbeat_s: float
+    udp_port: int | None
+    video_port: int | None
+    ask_timeout_s: float
+    legacy: Any = None  # LegacyHandler when legacy frames are accepted
+
+
+class LinkProtocol(asyncio.Protocol):
+    """One robot connection (TCP, or a serial port through its adapter). Event loop only."""
+
+    def __init__(self, ctx: LinkContext, transport_name: str = "tcp") -> None:
+        self._ctx = ctx
+        self._name = transport_name
+        self._transport: Any = None
+        self._peer = "?"
+        self._splitter = wire.LineSplitter()
+        self._mode = "detect" if ctx.legacy is not None else "link"
+        self._prefix = bytearray()
+        self._robot_id: str | None = None
+        self._session: str | None = None
+        self._welcomed = False
+        self._held: list[bytes] = []
+        self._bad = 0
+        self._last_rx = time.monotonic()
+        self._timer: asyncio.TimerHandle | None = None
+        self._closing_reason = "connection lost"
+        self._authenticating = False
+
+    # -- asyncio callbacks ----------------------------------------------------------------
+
+    def connection_made(self, transport: Any) -> None:
+        self._transport = transport
+        self._peer = str(transport.get_extra_info("peername") or self._name)
+        self._timer = asyncio.get_running_loop().call_later(HELLO_TIMEOUT_S, self._hello_timeout)
+
+    def data_received(self, data: bytes) -> None:
+        self._last_rx = time.monotonic()
+        if self._mode == "detect":
+            self._detect(data)
+        elif self._mode == "legacy":
+            self._prefix += data
+            if len(self._prefix) > MAX_STREAM:
+                self._legacy_reply(b"ERROR")
+        else:
+            for line in self._splitter.feed(data):
+                self._line(line)
+
+    def eof_received(self) -> bool:
+        if self._mode == "legacy" or (self._mode == "detect" and self._prefix.strip()):
+            self._mode = "legacy"
+            asyncio.get_running_loop().create_task(self._run_legacy(bytes(self._prefix)))
+            return True  # keep the socket open to answer OK / ERROR
+        if self._splitter.pending.strip():
+            self._line(self._splitter.pending)
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._robot_id is not None and self._session is not None:
+            self._ctx.registry.detach(self._robot_id, self._session)
+            self._tell_actor_closed(self._closing_reason)
+
+    def pause_writing(self) -> None:
+        if self._transport.get_write_buffer_size() > MAX_WRITE_BUFFER:
+            self.close_link("robot is not reading its link")
+
+    # -- what actors call (through LoopLink, on the loop) --------------------------------
+
+    def send_bytes(self, data: bytes) -> None:
+        if not self._welcomed:
+            self._held.append(data)
+        elif self._transport is not None and not self._transport.is_closing():
+            self._transport.write(data)
+
+    def close_link(self, reason: str) -> None:
+        if self._transport is not None and not self._transport.is_closing():
+            log.info("closing robot link %s (%s): %s", self._robot_id or "?", self._peer, reason)
+            self._closing_reason = reason
+            self._transport.close()
+
+    # -- frames -------------------------------------------------------------------------
+
+    def _line(self, line: bytes | wire.TooLong) -> None:
+        if isinstance(line, wire.TooLong):
+            return self._bad_frame("frame over 64 KiB")
+        try:
+            frame = wire.decode_frame(line)
+        except wire.BadFrame as exc:
+            return self._bad_frame(exc.reason)
+        self._bad = 0
+        self._ctx.metrics.link_frames.labels("ok").inc()
+        if self._session is None:
+            self._before_welcome(frame)
+        elif isinstance(frame, wire.Hello):
+            self._write(wire.error_frame("already_linked", "this link already said hello"))
+        else:
+            slot = self._ctx.robots.find(self._robot_id)
+            if slot is not None:
+                slot.tell(LinkFrame(self._session, frame))
+        return None
+
+    def _before_welcome(self, frame: wire.Frame) -> None:
+        if not isinstance(frame, wire.Hello):
+            self._write(wire.error_frame("hello_required", "the first frame must be hello"))
+            return
+        if self._authenticating:
+            return
+        self._authenticating = True
+        self._transport.pause_reading()
+        asyncio.get_running_loop().create_task(self._authenticate(frame))
+
+    def _bad_frame(self, reason: str) -> None:
+        self._bad += 1
+        self._ctx.metrics.link_frames.labels("bad_frame").inc()
+        self._write(wire.error_frame("bad_frame", reason))
+        if self._bad >= MAX_BAD_IN_A_ROW:
+            self.close_link(f"{MAX_BAD_IN_A_ROW} bad frames in a row")
+
+    async def _authenticate(self, hello: wire.Hello) -> None:
+        if hello.proto != wire.PROTO_VERSION:
+            return self._refuse("unsupported_proto", f"this edge speaks proto {wire.PROTO_VERSION}")
+        slot = self._ctx.robots.find(hello.robot_id)
+        if slot is None:
+            return self._refuse("auth_failed")
+        session = self._ctx.registry.new_session()
+        loop_link = LoopLink(asyncio.get_running_loop(), self, session)
+        try:
+            await bridge.wait(slot.proxy.connect(hello, loop_link), self._ctx.ask_timeout_s)
+        except AuthFailed:
+            log.warning("robot link %s: hello refused for %s", self._peer, hello.robot_id)
+            return self._refuse("auth_failed")
+        except RobodineError as exc:
+            return self._refuse("unavailable", exc.message)
+        self._robot_id, self._session = hello.robot_id, session
+        if self._transport.is_closing():
+            self._tell_actor_closed("closed during the handshake")
+            return None
+        self._welcome()
+        return None
+
+    def _welcome(self) -> None:
+        assert self._robot_id is not None and self._session is not None
+        self._ctx.registry.attach(self._robot_id, self._session, self)
+        self._write(wire.welcome_frame(self._session, self._ctx.heartbeat_s, self._ctx.udp_port, self._ctx.video_port))
+        self._welcomed = True
+        for data in self._held:
+            self._write(data)
+        self._held.clear()
+        log.info("robot %s linked over %s (%s)", self._robot_id, self._name, self._peer)
+        self._transport.resume_reading()
+        self._watch()
+
+    def _refuse(self, code: str, message: str | None = None) -> None:
+        self._write(wire.error_frame(code, message))
+        self.close_link(f"hello refused: {code}")
+
+    # -- timers ---------------------------------------------------------------------------
+
+    def _hello_timeout(self) -> None:
+        if self._session is None and not self._authenticating and self._mode != "legacy":
+            self._write(wire.error_frame("hello_timeout", f"no hello within {HELLO_TIMEOUT_S:g} s"))
+            self.close_link("no hello")
+
+    def _watch(self) -> None:
+        """Close the link once it has been silent for 3 heartbeats."""
+        silent = time.monotonic() - self._last_rx
+        limit = 3 * self._ctx.heartbeat_s
+        if silent > limit:
+            self.close_link(f"no frame for {silent:.1f} s (3 heartbeats)")
+            return
+        self._timer = asyncio.get_running_loop().call_later(limit - silent + 0.05, self._watch)
+
+    # -- legacy ---------------------------------------------------------------------------
+
+    def _detect(self, data: bytes) -> None:
+        self._prefix += data
+        verdict = starts_legacy(bytes(self._prefix))
+        if verdict is None and len(self._prefix) <= wire.MAX_LINE:
+            return
+        if verdict:
+            self._mode = "legacy"
+            return
+        self._mode = "link"
+        prefix, self._prefix = bytes(self._prefix), bytearray()
+        for line in self._splitter.feed(prefix):
+            self._line(line)
+
+    async def _run_legacy(self, stream: bytes) -> None:
+        ok = await self._ctx.legacy.handle(stream)
+        self._legacy_reply(b"OK" if ok else b"ERROR")
+
+    def _legacy_reply(self, answer: bytes) -> None:
+        self._write(answer)
+        self.close_link("legacy frames answered")
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _write(self, data: bytes) -> None:
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.write(data)
+
+    def _tell_actor_closed(self, reason: str) -> None:
+        slot = self._ctx.robots.find(self._robot_id)
+        if slot is not None and self._session is not None:
+            slot.tell(LinkClosed(self._session, reason))

@@ -1,0 +1,149 @@
+"""Robots on a serial cable (`[[serial]]` in the config): the same link, the same hello.
+
+Each configured port gets a `SerialLink` with two device threads: a reader that hands
+bytes to a `LinkProtocol` on the event loop, and a writer that drains what the
+protocol writes (a slow port never blocks the loop). Any pyserial URL works
+(`/dev/ttyUSB0`, `socket://host:port`, `loop://`). When the device goes away, or the
+protocol closes the link, the port is reopened with backoff (0.5 s doubling to 30 s),
+and the robot says hello again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import serial
+
+log = logging.getLogger(__name__)
+READ_TIMEOUT_S = 0.05
+MAX_BACKOFF_S = 30.0
+
+
+class SerialTransport:
+    """The part of `asyncio.Transport` a `LinkProtocol` uses, over a serial port.
+
+    Called on the event loop; hands writes to the port's writer thread.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.outgoing: queue.Queue[bytes | None] = queue.Queue()
+        self.reading = threading.Event()
+        self.reading.set()
+        self.closed = threading.Event()
+        self._queued = 0
+
+    def write(self, data: bytes) -> None:
+        if not self.closed.is_set():
+            self._queued += len(data)
+            self.outgoing.put(data)
+
+    def written(self, count: int) -> None:
+        self._queued = max(0, self._queued - count)
+
+    def close(self) -> None:
+        if not self.closed.is_set():
+            self.closed.set()
+            self.outgoing.put(None)
+
+    def is_closing(self) -> bool:
+        return self.closed.is_set()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return f"serial:{self.url}" if name == "peername" else default
+
+    def get_write_buffer_size(self) -> int:
+        return self._queued
+
+    def pause_reading(self) -> None:
+        self.reading.clear()
+
+    def resume_reading(self) -> None:
+        self.reading.set()
+
+
+class SerialLink:
+    """One configured port, kept open while the service runs. Owns its device threads."""
+
+    def __init__(
+        self,
+        url: str,
+        baud: int,
+        protocol_factory: Callable[[], asyncio.Protocol],
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self.url = url
+        self._baud = baud
+        self._factory = protocol_factory
+        self._loop = loop
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"serial-{url}", daemon=False)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        """Device thread: open, serve, and reopen the port until stopped."""
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                port = serial.serial_for_url(self.url, baudrate=self._baud, timeout=READ_TIMEOUT_S, write_timeout=2)
+            except (serial.SerialException, OSError, ValueError) as exc:
+                log.warning("serial %s: cannot open (%s); retrying in %.1f s", self.url, exc, backoff)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+                continue
+            log.info("serial %s: open at %d baud", self.url, self._baud)
+            lost = self._serve(port)
+            backoff = 0.5 if not lost else backoff
+            if not self._stop.is_set():
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S) if lost else backoff
+
+    def _serve(self, port: Any) -> bool:
+        """Run one protocol over an open port; True if the device went away."""
+        transport = SerialTransport(self.url)
+        protocol = self._factory()
+        self._loop.call_soon_threadsafe(protocol.connection_made, transport)
+        writer = threading.Thread(target=self._write_loop, args=(port, transport), name=f"serial-w-{self.url}")
+        writer.start()
+        lost = False
+        try:
+            while not self._stop.is_set() and not transport.closed.is_set():
+                if not transport.reading.wait(READ_TIMEOUT_S):
+                    continue
+                data = port.read(max(1, min(port.in_waiting, 65536)))
+                if data:
+                    self._loop.call_soon_threadsafe(protocol.data_received, data)
+        except (serial.SerialException, OSError) as exc:
+            log.warning("serial %s: device lost (%s)", self.url, exc)
+            lost = True
+        finally:
+            transport.close()
+            writer.join()
+            port.close()
+            self._loop.call_soon_threadsafe(protocol.connection_lost, None)
+        return lost
+
+    def _write_loop(self, port: Any, transport: SerialTransport) -> None:
+        """Writer thread: everything the protocol wrote, in order, until the link closes."""
+        while True:
+            data = transport.outgoing.get()
+            if data is None:
+                return
+            try:
+                port.write(data)
+                transport.written(len(data))
+            except (serial.SerialException, OSError) as exc:
+                log.warning("serial %s: write failed (%s)", self.url, exc)
+                transport.close()
+                return

@@ -1,0 +1,204 @@
+"""Legacy robot frames (SPEC section 4): `msg_type` objects with the original field names.
+
+A legacy connection sends one or several JSON objects back to back (no newlines
+needed), then closes its side; each object becomes one `Legacy*` value. Battery may be
+a percentage or a 0-1 fraction; the API always shows a percentage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from robodine_edge.protocol import fields
+from robodine_edge.protocol.pose import AXES, Pose
+
+MAX_STREAM = 1024 * 1024
+STATES = {
+    "IDLE": "idle",
+    "COOKING": "cooking",
+    "SERVING": "serving",
+    "CLEANING": "cleaning",
+    "EMERGENCY": "emergency",
+    "SECURITY": "security",
+    "CHARGING": "charging",
+    "ERROR": "error",
+    "MAINTENANCE": "maintenance",
+    "SETTING": "setting",
+    "PICKUP": "pickup",
+}
+WHITESPACE = b" \t\r\n"
+
+
+class BadLegacyFrame(ValueError):
+    """A legacy stream or object that cannot be read."""
+
+
+@dataclass(frozen=True, slots=True)
+class LegacyAlbabot:
+    robot_id: str
+    state: str
+    battery: float | None
+    poses: dict[str, Pose]
+    """Poses by frame: `pinky`, `global`, `world`."""
+
+
+@dataclass(frozen=True, slots=True)
+class LegacyCookbot:
+    robot_id: str
+    state: str
+    joints: tuple[float, ...]
+    endpoint: Pose
+
+
+@dataclass(frozen=True, slots=True)
+class LegacyIngredient:
+    ingredient_id: int
+    pose: Pose
+
+
+@dataclass(frozen=True, slots=True)
+class LegacyFace:
+    table_id: int
+    present: bool
+    reliability: float | None
+    history: str | None
+    detected: Any
+
+
+LegacyFrame = LegacyAlbabot | LegacyCookbot | LegacyIngredient | LegacyFace
+
+
+def split_objects(data: bytes) -> tuple[list[bytes], bytes]:
+    """Cut back-to-back top-level JSON objects out of `data`; returns them and the
+    incomplete rest. Raises `BadLegacyFrame` for bytes between objects."""
+    objects: list[bytes] = []
+    depth, in_string, escaped, start = 0, False, False, -1
+    for index, byte in enumerate(data):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte == 0x7B:  # {
+            if depth == 0:
+                start = index
+            depth += 1
+        elif byte == 0x7D:  # }
+            depth -= 1
+            if depth < 0:
+                raise BadLegacyFrame(f"unbalanced '}}' at byte {index}")
+            if depth == 0:
+                objects.append(data[start : index + 1])
+        elif depth == 0 and byte not in WHITESPACE:
+            raise BadLegacyFrame(f"unexpected byte {byte:#04x} between objects at byte {index}")
+    return objects, (data[start:] if depth > 0 else b"")
+
+
+def starts_legacy(prefix: bytes) -> bool | None:
+    """Whether a connection's first bytes are a legacy frame: True, False, or None while
+    its first object has not fully arrived."""
+    text = prefix.lstrip(WHITESPACE)
+    if not text:
+        return None
+    if not text.startswith(b"{"):
+        return False
+    try:
+        objects, _ = split_objects(text)
+    except BadLegacyFrame:
+        return False
+    if not objects:
+        return None if len(text) < MAX_STREAM else False
+    try:
+        first = orjson.loads(objects[0])
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(first, dict) and "msg_type" in first
+
+
+def decode_stream(data: bytes) -> list[LegacyFrame]:
+    """Every object of a whole legacy stream. Raises `BadLegacyFrame` if any is unreadable."""
+    if len(data) > MAX_STREAM:
+        raise BadLegacyFrame("legacy stream over 1 MiB")
+    objects, rest = split_objects(data)
+    if rest:
+        raise BadLegacyFrame("the stream ends inside an object")
+    frames: list[LegacyFrame] = []
+    for raw in objects:
+        try:
+            obj = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise BadLegacyFrame(f"invalid JSON: {exc}") from None
+        frames.append(decode_object(obj))
+    return frames
+
+
+def decode_object(obj: Any) -> LegacyFrame:
+    if not isinstance(obj, dict):
+        raise BadLegacyFrame("a legacy frame must be a JSON object")
+    decoder = _DECODERS.get(obj.get("msg_type"))
+    if decoder is None:
+        raise BadLegacyFrame(f"unknown msg_type {obj.get('msg_type')!r}"[:100])
+    try:
+        return decoder(obj)
+    except fields.FieldError as exc:
+        raise BadLegacyFrame(f"{obj['msg_type']}: {exc}") from None
+
+
+def _robot_id(obj: Mapping[str, Any]) -> str:
+    value = obj.get("robot_id")
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise fields.FieldError("robot_id must be a string or an integer")
+    return fields.identifier({"robot_id": str(value)}, "robot_id")
+
+
+def _state(obj: Mapping[str, Any]) -> str:
+    value = obj.get("status")
+    if not isinstance(value, str) or value.upper() not in STATES:
+        raise fields.FieldError(f"status must be one of {', '.join(STATES)}")
+    return STATES[value.upper()]
+
+
+def _pose(obj: Mapping[str, Any], prefix: str) -> Pose:
+    return Pose(*(fields.number(obj, f"{prefix}{axis}") for axis in AXES))
+
+
+def _albabot(obj: Mapping[str, Any]) -> LegacyAlbabot:
+    battery = fields.optional_number(obj, "battery_level", lo=0, hi=100)
+    if battery is not None and battery <= 1.0:
+        battery *= 100.0
+    poses = {frame: _pose(obj, f"{frame}_") for frame in ("pinky", "global", "world")}
+    return LegacyAlbabot(_robot_id(obj), _state(obj), battery, poses)
+
+
+def _cookbot(obj: Mapping[str, Any]) -> LegacyCookbot:
+    joints = tuple(fields.number(obj, f"angle_{n}") for n in range(1, 7))
+    return LegacyCookbot(_robot_id(obj), _state(obj), joints, _pose(obj, "endpoint_"))
+
+
+def _ingredient(obj: Mapping[str, Any]) -> LegacyIngredient:
+    return LegacyIngredient(fields.integer(obj, "ingredient_id"), _pose(obj, ""))
+
+
+def _face(obj: Mapping[str, Any]) -> LegacyFace:
+    exist = obj.get("exist")
+    if exist not in (0, 1, True, False):
+        raise fields.FieldError("exist must be 0 or 1")
+    history = obj.get("history")
+    return LegacyFace(
+        table_id=fields.integer(obj, "table_id", minimum=1),
+        present=bool(exist),
+        reliability=fields.optional_number(obj, "reliability", lo=0, hi=100),
+        history=history if isinstance(history, str) else None,
+        detected=obj.get("nowdetected"),
+    )
+
+
+_DECODERS = {"Albabot": _albabot, "Cookbot": _cookbot, "Ingredient": _ingredient, "Face": _face}

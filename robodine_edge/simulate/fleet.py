@@ -1,0 +1,162 @@
+"""A fleet of simulated robots: find the edge, get tokens, run every robot until stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from zeroconf import IPVersion, ServiceStateChange
+from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
+
+from robodine_edge.simulate.robot import Behaviour, SimRobot
+
+log = logging.getLogger(__name__)
+ROBODINE_TYPE = "_robodine._tcp.local."
+DISCOVERY_TIMEOUT_S = 15.0
+
+
+class SimulationError(Exception):
+    """The fleet cannot start: no edge found, no tokens, registration refused."""
+
+
+@dataclass
+class FleetPlan:
+    edge: tuple[str, int] | None
+    api: str | None
+    albabots: int
+    cookbots: int
+    tokens_file: Path | None
+    admin_password: str | None
+    speed: float = 1.0
+    telemetry_hz: float = 10.0
+    prefix: str = "sim-"
+    behaviours: dict[str, Behaviour] = field(default_factory=dict)
+    mdns_interface: str | None = None
+    duration_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Found:
+    host: str
+    robot_port: int
+    http_port: int | None
+
+
+async def discover(interface: str | None, timeout: float = DISCOVERY_TIMEOUT_S) -> Found:
+    """The first robodine edge advertised over mDNS."""
+    zc = AsyncZeroconf(interfaces=[interface] if interface else None, ip_version=IPVersion.V4Only)  # type: ignore[arg-type]
+    found: asyncio.Future[Found] = asyncio.get_running_loop().create_future()
+
+    async def resolve(name: str) -> None:
+        info = AsyncServiceInfo(ROBODINE_TYPE, name)
+        if await info.async_request(zc.zeroconf, 3000) and info.parsed_addresses() and not found.done():
+            http = info.properties.get(b"http")
+            found.set_result(Found(info.parsed_addresses()[0], int(info.port or 0), int(http) if http else None))
+
+    def on_change(zeroconf: Any, service_type: str, name: str, state_change: ServiceStateChange) -> None:
+        if state_change is ServiceStateChange.Added:
+            asyncio.get_running_loop().create_task(resolve(name))
+
+    browser = AsyncServiceBrowser(zc.zeroconf, [ROBODINE_TYPE], handlers=[on_change])
+    try:
+        return await asyncio.wait_for(found, timeout)
+    except TimeoutError:
+        raise SimulationError(f"no robodine edge found over mDNS within {timeout:g} s; use --edge") from None
+    finally:
+        await browser.async_cancel()
+        await zc.async_close()
+
+
+def load_tokens(path: Path) -> dict[str, dict[str, str]]:
+    try:
+        tokens = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError) as exc:
+        raise SimulationError(f"cannot read tokens from {path}: {exc}") from None
+    if not isinstance(tokens, dict) or not all(
+        isinstance(v, dict) and {"kind", "token"} <= set(v) for v in tokens.values()
+    ):
+        raise SimulationError(f'{path} must map robot ids to {{"kind", "token"}}')
+    return tokens
+
+
+def register_fleet(api: str, password: str, plan: FleetPlan) -> dict[str, dict[str, str]]:
+    """Register (or re-key) the planned robots through the HTTP API. Blocking: run in a thread."""
+    token = _http(api, "POST", "/api/auth/login", {"username": "admin", "password": password}, None)["access_token"]
+    wanted = [(f"{plan.prefix}alba-{n}", "albabot") for n in range(1, plan.albabots + 1)]
+    wanted += [(f"{plan.prefix}cook-{n}", "cookbot") for n in range(1, plan.cookbots + 1)]
+    tokens = {}
+    for robot_id, kind in wanted:
+        try:
+            created = _http(api, "POST", "/api/robots", {"robot_id": robot_id, "kind": kind, "name": robot_id}, token)
+        except urllib.error.HTTPError as exc:
+            if exc.code != 409:
+                raise
+            created = _http(api, "POST", f"/api/robots/{robot_id}/token", None, token)
+        tokens[robot_id] = {"kind": kind, "token": created["token"]}
+    return tokens
+
+
+def _http(api: str, method: str, path: str, body: Any, token: str | None) -> Any:
+    request = urllib.request.Request(
+        api.rstrip("/") + path, method=method, data=orjson.dumps(body) if body is not None else None
+    )
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return orjson.loads(response.read())
+
+
+def build_robots(tokens: dict[str, dict[str, str]], plan: FleetPlan) -> list[SimRobot]:
+    robots = []
+    for index, (robot_id, entry) in enumerate(sorted(tokens.items())):
+        home = (1.0 + 1.5 * index, 0.5) if entry["kind"] == "albabot" else (0.5 + index, -1.0)
+        robots.append(
+            SimRobot(
+                robot_id,
+                entry["kind"],
+                entry["token"],
+                home,
+                plan.speed,
+                plan.telemetry_hz,
+                plan.behaviours.get(robot_id, Behaviour()),
+            )
+        )
+    return robots
+
+
+async def run_fleet(plan: FleetPlan) -> int:
+    """Run until SIGTERM/SIGINT (or `duration_s`); returns the exit code."""
+    edge = plan.edge
+    api = plan.api
+    if edge is None:
+        found = await discover(plan.mdns_interface)
+        edge = (found.host, found.robot_port)
+        if api is None and found.http_port:
+            api = f"http://{found.host}:{found.http_port}"
+        log.info("found the edge at %s:%d over mDNS", *edge)
+    if plan.tokens_file is not None:
+        tokens = load_tokens(plan.tokens_file)
+    elif plan.admin_password:
+        if api is None:
+            raise SimulationError("no API address to register robots: use --api")
+        tokens = await asyncio.to_thread(register_fleet, api, plan.admin_password, plan)
+    else:
+        raise SimulationError("robot tokens are needed: --tokens FILE, or --admin-password to register robots")
+    robots = build_robots(tokens, plan)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    if plan.duration_s is not None:
+        loop.call_later(plan.duration_s, stop.set)
+    log.info("simulating %d robots against %s:%d", len(robots), *edge)
+    await asyncio.gather(*(robot.run(edge[0], edge[1], stop) for robot in robots))
+    return 0

@@ -1,0 +1,129 @@
+"""The actor tree, built in order by the composition root (`robodine_edge.server`).
+
+supervisor → store → one actor per table → floor → order queue → one actor per robot
+→ fleet. Each is started by the supervisor and answers a ping before the next starts;
+the supervisor stops them in reverse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from peewee import SqliteDatabase
+
+from robodine_edge.actors.fleet import FleetActor, RobotChanged, RobotDirectory, robot_actor_name
+from robodine_edge.actors.floor import FloorActor, TableDirectory, table_actor_name
+from robodine_edge.actors.journal import Journal
+from robodine_edge.actors.order_queue import OrderQueueActor
+from robodine_edge.actors.robot import RobotActor, RobotSnapshot
+from robodine_edge.actors.store import Store, StoreActor
+from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, SupervisionEvent, Supervisor
+from robodine_edge.actors.table import TableActor
+from robodine_edge.config import Config
+from robodine_edge.metrics import Metrics
+from robodine_edge.types import Publish
+
+START_TIMEOUT_S = 30.0
+
+
+@dataclass
+class ActorTree:
+    """Handles to the running actors, for the app and the network room."""
+
+    supervisor: ActorSlot[Supervisor]
+    store: Store
+    journal: Journal
+    tables: TableDirectory
+    floor: ActorSlot[Any]
+    orders: ActorSlot[Any]
+    robots: RobotDirectory
+    fleet: ActorSlot[Any]
+    named: dict[str, ActorSlot[Any]] = field(default_factory=dict)
+
+    def mailbox_depths(self) -> dict[str, float]:
+        """Queued messages per actor; read at /metrics scrape time (event loop)."""
+        slots = {**self.named, **{table_actor_name(k): s for k, s in self.tables.items()}}
+        slots.update({robot_actor_name(k): s for k, s in self.robots.items()})
+        return {name: float(slot.ref.actor_inbox.qsize()) for name, slot in slots.items() if slot.is_alive()}
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Main thread, at shutdown: children in reverse order (the store commits last)."""
+        if self.supervisor.is_alive():
+            try:
+                self.supervisor.proxy.stop_children().get(timeout=timeout)
+            finally:
+                self.supervisor.ref.stop(block=True, timeout=5)
+
+
+def start_actor_tree(
+    db: SqliteDatabase,
+    config: Config,
+    metrics: Metrics,
+    publish: Publish,
+    on_supervision: Callable[[SupervisionEvent], None],
+    table_ids: list[int],
+    robot_ids: list[str],
+) -> ActorTree:
+    supervisor: ActorSlot[Supervisor] = ActorSlot("supervisor")
+    supervisor.install(
+        Supervisor.start(
+            max_restarts=config.actors.max_restarts, window_s=config.actors.restart_window_s, on_event=on_supervision
+        )
+    )
+    named: dict[str, ActorSlot[Any]] = {"supervisor": supervisor}
+
+    def start(name: str, launch: Any, slot: ActorSlot[Any] | None = None) -> ActorSlot[Any]:
+        named[name] = supervisor.proxy.start_child(ChildSpec(name, launch), slot).get(timeout=START_TIMEOUT_S)
+        return named[name]
+
+    store = Store(
+        start("store", lambda crash: StoreActor.start(db, crash_listener=crash, on_commit=metrics.record_commit))
+    )
+    journal = Journal(store, publish)
+
+    tables = TableDirectory()
+
+    def table_spec(table_id: int) -> ChildSpec[TableActor]:
+        return ChildSpec(
+            table_actor_name(table_id), lambda crash: TableActor.start(table_id, store, publish, crash_listener=crash)
+        )
+
+    for table_id in table_ids:
+        tables.add(table_id, supervisor.proxy.start_child(table_spec(table_id)).get(timeout=START_TIMEOUT_S))
+    floor = start(
+        "floor", lambda crash: FloorActor.start(store, supervisor, tables, table_spec, publish, crash_listener=crash)
+    )
+    orders = start("orders", lambda crash: OrderQueueActor.start(store, journal, publish, crash_listener=crash))
+
+    robots = RobotDirectory()
+    fleet: ActorSlot[FleetActor] = ActorSlot("fleet")
+
+    def robot_changed(snapshot: RobotSnapshot) -> None:
+        """Runs on a robot actor's thread."""
+        if fleet.is_alive():
+            fleet.tell(RobotChanged(snapshot))
+
+    def robot_spec(robot_id: str) -> ChildSpec[RobotActor]:
+        return ChildSpec(
+            robot_actor_name(robot_id),
+            lambda crash: RobotActor.start(
+                robot_id,
+                store,
+                journal,
+                publish,
+                robot_changed,
+                heartbeat_s=config.robots.heartbeat_s,
+                crash_listener=crash,
+            ),
+        )
+
+    for robot_id in robot_ids:
+        robots.add(robot_id, supervisor.proxy.start_child(robot_spec(robot_id)).get(timeout=START_TIMEOUT_S))
+    start(
+        "fleet",
+        lambda crash: FleetActor.start(store, supervisor, robots, robot_spec, publish, crash_listener=crash),
+        fleet,
+    )
+    return ActorTree(supervisor, store, journal, tables, floor, orders, robots, fleet, named)

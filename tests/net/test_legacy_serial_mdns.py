@@ -1,0 +1,217 @@
+"""Legacy frames, a robot on a real pty, mDNS browsing, and the fleet simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import tty
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+from zeroconf import IPVersion
+from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
+
+from robodine_edge.protocol.pose import AXES
+from tests.http.conftest import seed_table
+from tests.net.conftest import register, robot_port
+from tests.robot_client import RobotClient
+from tests.service import ADMIN_PASSWORD, EXECUTABLE, ServiceProcess, service_env
+from tests.waiting import eventually
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def legacy_edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    data_dir = tmp_path_factory.mktemp("legacy")
+    seed_table(data_dir, "Window")
+    with ServiceProcess(data_dir, service_env(data_dir, ROBODINE_LEGACY="1")) as running:
+        yield running
+
+
+def legacy_send(service: ServiceProcess, payload: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", robot_port(service)), timeout=5) as sock:
+        sock.sendall(payload)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(64):
+            answer += chunk
+    return answer
+
+
+def albabot_frame(robot_id: int, status: str = "SERVING", battery: float = 0.5) -> dict[str, object]:
+    frame: dict[str, object] = {"msg_type": "Albabot", "robot_id": robot_id, "status": status, "battery_level": battery}
+    for n, prefix in enumerate(("pinky_", "global_", "world_")):
+        frame.update({prefix + axis: float(n + 1) for axis in AXES})
+    return frame
+
+
+def test_legacy_albabot_and_face_frames(legacy_edge: ServiceProcess) -> None:
+    admin = legacy_edge.auth(legacy_edge.token())
+    created = legacy_edge.http.post(
+        "/api/robots", headers=admin, json={"robot_id": "41", "kind": "albabot", "legacy": True}
+    )
+    assert created.status_code == 201
+    face = {"msg_type": "Face", "table_id": 1, "history": "[]", "nowdetected": "person", "reliability": 91, "exist": 1}
+    answer = legacy_send(legacy_edge, orjson.dumps(albabot_frame(41)) + orjson.dumps(face))
+    assert answer == b"OK"
+    robot = legacy_edge.http.get("/api/robots/41", headers=admin).json()
+    assert robot["online"] is True and robot["state"] == "serving" and robot["battery"] == 50.0
+    assert robot["pose"]["x"] == 3.0  # the world frame
+    assert legacy_edge.http.get("/api/tables/1", headers=admin).json()["present"] is True
+    frames = {"pinky", "global", "world"}
+    eventually(
+        lambda: (
+            {p["frame"] for p in legacy_edge.http.get("/api/poses", headers=admin, params={"robot_id": "41"}).json()}
+            == frames
+        ),
+        what="storing the legacy poses",
+    )
+
+
+def test_legacy_cookbot_and_ingredient(legacy_edge: ServiceProcess) -> None:
+    admin = legacy_edge.auth(legacy_edge.token())
+    legacy_edge.http.post(
+        "/api/robots",
+        headers=admin,
+        json={"robot_id": "robot48", "kind": "cookbot", "legacy": True, "legacy_cook_addr": "127.0.0.1:9"},
+    )
+    cook = {"msg_type": "Cookbot", "robot_id": "robot48", "status": "COOKING"}
+    cook.update({f"angle_{n}": n / 10 for n in range(1, 7)})
+    cook.update({f"endpoint_{axis}": 0.25 for axis in AXES})
+    ingredient = {"msg_type": "Ingredient", "ingredient_id": 5, **{axis: 1.0 for axis in AXES}}
+    assert legacy_send(legacy_edge, orjson.dumps(cook) + b"\n" + orjson.dumps(ingredient)) == b"OK"
+    joints = legacy_edge.http.get("/api/cookbot/robot48/joints", headers=admin).json()
+    assert joints["joints"] == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6] and joints["state"] == "cooking"
+    eventually(lambda: legacy_edge.http.get("/api/poses", headers=admin, params={"frame": "inventory"}).json())
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        orjson.dumps(albabot_frame(999)),  # not registered
+        b'{"msg_type": "Face", "table_id": 99, "exist": 1}',  # no such table
+        b'{"msg_type": "Toaster"}',
+        b'{"msg_type": "Face", "table_id": 1, "exist": 1} {"broken": ',
+    ],
+)
+def test_legacy_frames_that_cannot_apply_answer_error(legacy_edge: ServiceProcess, payload: bytes) -> None:
+    assert legacy_send(legacy_edge, payload) == b"ERROR"
+    assert legacy_edge.http.get("/health").json()["status"] == "ok"
+
+
+def test_a_registered_non_legacy_robot_is_not_fed_by_legacy_frames(legacy_edge: ServiceProcess) -> None:
+    admin = legacy_edge.auth(legacy_edge.token())
+    legacy_edge.http.post("/api/robots", headers=admin, json={"robot_id": "77", "kind": "albabot"})
+    assert legacy_send(legacy_edge, orjson.dumps(albabot_frame(77))) == b"ERROR"
+
+
+def test_modern_robots_still_link_when_legacy_is_on(legacy_edge: ServiceProcess) -> None:
+    admin = legacy_edge.auth(legacy_edge.token())
+    robot_id, token = register(legacy_edge, admin)
+    with RobotClient(robot_port(legacy_edge)) as robot:
+        assert robot.hello(robot_id, token)["type"] == "welcome"
+
+
+def test_legacy_frames_are_refused_when_legacy_is_off(edge: ServiceProcess) -> None:
+    with socket.create_connection(("127.0.0.1", robot_port(edge)), timeout=5) as sock:
+        sock.sendall(orjson.dumps(albabot_frame(41)))
+        sock.shutdown(socket.SHUT_WR)
+        reply = sock.recv(4096)
+    assert orjson.loads(reply.splitlines()[0]) == {
+        "type": "error",
+        "code": "bad_frame",
+        "message": "unknown frame type None",
+    }
+
+
+def test_a_robot_on_a_serial_port(tmp_path: Path) -> None:
+    master, slave = os.openpty()
+    tty.setraw(master)
+    tty.setraw(slave)
+    device = os.ttyname(slave)
+    env = service_env(tmp_path, ROBODINE_SERIAL=orjson.dumps([{"port": device, "baud": 115200}]).decode())
+    try:
+        with ServiceProcess(tmp_path, env) as service:
+            admin = service.auth(service.token())
+            robot_id, token = register(service, admin, "cookbot")
+            robot = RobotClient(fd=master)
+            answer = robot.hello(robot_id, token, kind="cookbot")
+            assert answer["type"] == "welcome"
+            sent = service.http.post(f"/api/robots/{robot_id}/commands", headers=admin, json={"name": "stop"}).json()
+            assert robot.read_until("command")["id"] == sent["id"]
+            robot.send(type="ack", id=sent["id"])
+            robot.send(type="status", state="idle", battery=64)
+            robot.send(type="ping")
+            eventually(lambda: service.http.get(f"/api/robots/{robot_id}", headers=admin).json()["battery"] == 64)
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_the_edge_is_found_over_mdns(tmp_path: Path) -> None:
+    env = service_env(tmp_path, ROBODINE_MDNS="1", ROBODINE_STORE_ID="mdns-test-store")
+    with ServiceProcess(tmp_path, env) as service:
+
+        async def browse() -> AsyncServiceInfo:
+            zc = AsyncZeroconf(interfaces=["127.0.0.1"], ip_version=IPVersion.V4Only)
+            try:
+                info = AsyncServiceInfo("_robodine._tcp.local.", "robodine-edge mdns-test-store._robodine._tcp.local.")
+                assert await info.async_request(zc.zeroconf, 5000)
+                http = AsyncServiceInfo("_http._tcp.local.", "robodine-edge mdns-test-store._http._tcp.local.")
+                assert await http.async_request(zc.zeroconf, 5000)
+                assert http.port == service.runtime["http_port"] and http.properties[b"path"] == b"/"
+                return info
+            finally:
+                await zc.async_close()
+
+        info = asyncio.run(browse())
+        assert info.port == service.runtime["robot_port"]
+        assert info.parsed_addresses() == ["127.0.0.1"]
+        assert info.properties == {
+            b"proto": b"1",
+            b"http": str(service.runtime["http_port"]).encode(),
+            b"udp": str(service.runtime["telemetry_port"]).encode(),
+            b"video": b"",
+            b"store": b"mdns-test-store",
+            b"version": service.runtime["version"].encode(),
+        }
+
+
+def test_the_simulator_finds_the_edge_registers_and_works(tmp_path: Path) -> None:
+    env = service_env(tmp_path, ROBODINE_MDNS="1", ROBODINE_STORE_ID="sim-store")
+    with ServiceProcess(tmp_path, env) as service:
+        simulator = subprocess.Popen(
+            [EXECUTABLE, "simulate", "--albabots", "2", "--cookbots", "1", "--admin-password", ADMIN_PASSWORD,
+             "--mdns-interface", "127.0.0.1", "--speed", "20", "--telemetry-hz", "20", "--duration", "60"],
+            env={k: v for k, v in os.environ.items() if not k.startswith("ROBODINE_")},
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            admin = service.auth(service.token())
+            eventually(
+                lambda: len([r for r in service.http.get("/api/robots", headers=admin).json() if r["online"]]) == 3,
+                timeout=20,
+                what="the simulated robots coming online",
+            )
+            robots = {r["robot_id"]: r for r in service.http.get("/api/robots", headers=admin).json()}
+            assert set(robots) == {"sim-alba-1", "sim-alba-2", "sim-cook-1"}
+            command = service.http.post(
+                "/api/robots/sim-alba-1/commands", headers=admin, json={"name": "go_to", "args": {"x": 5, "y": 3}}
+            ).json()
+            eventually(
+                lambda: (
+                    service.http.get("/api/robots/sim-alba-1/commands", headers=admin).json()[0]["status"] == "done"
+                ),
+                timeout=20,
+                what="the simulated robot finishing its go_to",
+            )
+            pose = service.http.get("/api/albabot/sim-alba-1", headers=admin).json()["pose"]
+            assert (pose["x"], pose["y"]) == (5.0, 3.0) and command["id"]
+        finally:
+            simulator.terminate()
+            assert simulator.wait(10) == 0

@@ -1,0 +1,234 @@
+"""The robot TCP link against the real process: handshake, frames, liveness, commands."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.net.conftest import metric, register, robot_port, udp_port
+from tests.robot_client import RobotClient
+from tests.service import ServiceProcess
+from tests.waiting import eventually
+
+pytestmark = pytest.mark.e2e
+
+
+def test_handshake_and_welcome(edge: ServiceProcess, admin: dict[str, str]) -> None:
+    robot_id, token = register(edge, admin)
+    with RobotClient(robot_port(edge)) as robot:
+        welcome = robot.hello(robot_id, token, mac="aa:bb:cc", name="Alba")
+        assert welcome["type"] == "welcome" and welcome["session"]
+        assert welcome["heartbeat_s"] == 1.0 and welcome["udp_port"] == udp_port(edge)
+        assert "video_port" in welcome
+        shown = edge.http.get(f"/api/robots/{robot_id}", headers=admin).json()
+        assert shown["online"] is True and shown["name"] == "Alba"
+        events = edge.http.get("/api/events", headers=admin, params={"type": "robot_online"}).json()
+        assert any(e["entity_id"] == robot_id for e in events)
+
+
+@pytest.mark.parametrize("case", ["wrong token", "unknown robot", "wrong kind"])
+def test_auth_failure_closes_the_link(edge: ServiceProcess, admin: dict[str, str], case: str) -> None:
+    robot_id, token = register(edge, admin)
+    with RobotClient(robot_port(edge)) as robot:
+        if case == "wrong token":
+            answer = robot.hello(robot_id, token + "x")
+        elif case == "unknown robot":
+            answer = robot.hello("nobody-here", token)
+        else:
+            answer = robot.hello(robot_id, token, kind="cookbot")
+        assert answer == {"type": "error", "code": "auth_failed"}
+        assert robot.closed_by_edge()
+    assert edge.http.get(f"/api/robots/{robot_id}", headers=admin).json()["online"] is False
+
+
+def test_unsupported_protocol_version(edge: ServiceProcess, admin: dict[str, str]) -> None:
+    robot_id, token = register(edge, admin)
+    with RobotClient(robot_port(edge)) as robot:
+        robot.send(type="hello", robot_id=robot_id, kind="albabot", token=token, proto=2)
+        assert robot.read()["code"] == "unsupported_proto"
+        assert robot.closed_by_edge()
+
+
+def test_the_first_frame_must_be_hello(edge: ServiceProcess) -> None:
+    with RobotClient(robot_port(edge)) as robot:
+        robot.send(type="ping")
+        assert robot.read() == {"type": "error", "code": "hello_required", "message": "the first frame must be hello"}
+
+
+def test_bad_frames_are_answered_and_ten_in_a_row_close_the_link(edge: ServiceProcess, admin: dict[str, str]) -> None:
+    robot_id, token = register(edge, admin)
+    with RobotClient(robot_port(edge)) as robot:
+        robot.hello(robot_id, token)
+        before = metric(edge, 'robodine_link_frames_total{result="bad_frame"}')
+        for bad in (b"not json\n", b"[1,2]\n", b'{"type":"dance"}\n', b'{"type":"ack","id":"x"}\n'):
+            robot.send_raw(bad)
+            reply = robot.read()
+            assert reply["type"] == "error" and reply["code"] == "bad_frame" and reply["message"]
+        robot.send(type="ping")  # a good frame resets the count
+        for _ in range(9):
+            robot.send_raw(b"{{{\n")
+            assert robot.read()["code"] == "bad_frame"
+        robot.send(type="status", state="idle")
+        for _ in range(10):
+            robot.send_raw(b"\x00\xff garbage\n")
+        assert robot.closed_by_edge()
+    assert metric(edge, 'robodine_link_frames_total{result="bad_frame"}') >= before + 23
+    assert edge.http.get("/health").json()["status"] == "ok"
+
+
+def test_an_oversized_frame_is_refused_and_the_link_goes_on(edge: ServiceProcess, admin: dict[str, str]) -> None:
+    robot_id, token = register(edge, admin)
+    with RobotClient(robot_port(edge)) as robot:
+        robot.hello(robot_id, token)
+        robot.send_raw(b'{"type":"status","state":"idle","pad":"' + b"x" * (70 * 1024) + b'"}\n')
+        assert robot.read() == {"type": "error", "code": "bad_frame", "message": "frame over 64 KiB"}
+        robot.send(type="status", state="serving", battery=50, pose={"x": 4, "y": 5})
+        robot.send(type="ping")
+        eventually(lambda: edge.http.get(f"/api/robots/{robot_id}", headers=admin).json()["state"] == "serving")
+        shown = edge.http.get(f"/api/robots/{robot_id}", headers=admin).json()
+        assert shown["battery"] == 50 and shown["pose"]["x"] == 4
+
+
+def test_silence_for_three_heartbeats_takes_a_robot_offline(edge: ServiceProcess, admin: dict[str, str]) -> None:
+    robot_id, token = register(edge, admin)
+    staff = admin
+    with RobotClient(robot_port(edge)) as robot:
+        robot.hello(robot_id, token)
+        started = time.monotonic()
+        assert robot.closed_by_edge(timeout=6)
+        silent = time.monotonic() - started
+        assert 2.9 <= silent < 5.0
+    eventually(lambda: not edge.http.get(f"/api/robots/{robot_id}", headers=staff).json()["online"])
+    events = edge.http.get("/api/events", headers=staff, params={"type": "robot_offline"}).json()
+    assert any(e["entity_id"] == robot_id and e["level"] == "warning" for e in events)
+    notes = edge.http.get("/api/notifications", headers=staff).json()
+    assert any(n["type"] == "robot_offline" and robot_id in n["message"] for n in notes)
+
+
+def test_a_second_connection_replaces_the_first(edge: ServiceProcess, admin: dict[str, str]) -> None:
+    robot_id, token = register(edge, admin)
+    with RobotClient(robot_port(edge)) as first, RobotClient(robot_port(edge)) as second:
+        first.hello(robot_id, token)
+        second.hello(robot_id, token)
+        assert first.closed_by_edge()
+        assert second.session != first.session
+        second.send(type="ping")
+        assert edge.http.get(f"/api/robots/{robot_id}", headers=admin).json()["online"] is True
+
+
+def test_commands_are_acked_resent_and_finished(edge: ServiceProcess, admin: dict[str, str]) -> None:
+    robot_id, token = register(edge, admin)
+    with RobotClient(robot_port(edge)) as robot:
+        robot.hello(robot_id, token)
+        sent = edge.http.post(
+            f"/api/robots/{robot_id}/commands", headers=admin, json={"name": "go_to", "args": {"x": 1, "y": 2}}
+        )
+        assert sent.status_code == 202 and sent.json()["status"] == "sent"
+        command = robot.read_until("command")
+        assert command == {"type": "command", "id": sent.json()["id"], "name": "go_to", "args": {"x": 1.0, "y": 2.0}}
+        started = time.monotonic()
+        again = robot.read_until("command", timeout=8, keepalive_s=0.5)
+        assert again["id"] == command["id"] and 4.5 <= time.monotonic() - started < 7.5
+        robot.send(type="ack", id=command["id"])
+        robot.send(type="task_update", task_id=command["id"], state="started")
+        robot.send(type="task_update", task_id=command["id"], state="done")
+        robot.send(type="ping")
+        history = eventually(
+            lambda: (
+                (h := edge.http.get(f"/api/robots/{robot_id}/commands", headers=admin).json())[0]["status"] == "done"
+                and h
+            )
+        )
+        assert history[0]["acked_at"] and history[0]["finished_at"]
+
+
+def test_pending_commands_are_delivered_on_reconnect(edge: ServiceProcess, admin: dict[str, str]) -> None:
+    robot_id, token = register(edge, admin)
+    queued = edge.http.post(f"/api/robots/{robot_id}/commands", headers=admin, json={"name": "dock", "args": {}})
+    assert queued.status_code == 202 and queued.json()["status"] == "pending"
+    with RobotClient(robot_port(edge)) as robot:
+        robot.hello(robot_id, token)
+        command = robot.read_until("command")
+        assert (command["id"], command["name"]) == (queued.json()["id"], "dock")
+
+
+def test_nack_and_failed_tasks_are_recorded(edge: ServiceProcess, admin: dict[str, str]) -> None:
+    robot_id, token = register(edge, admin)
+    with RobotClient(robot_port(edge)) as robot:
+        robot.hello(robot_id, token)
+        first = edge.http.post(f"/api/robots/{robot_id}/commands", headers=admin, json={"name": "dock"}).json()
+        robot.send(type="nack", id=robot.read_until("command")["id"], reason="battery too low")
+        second = edge.http.post(
+            f"/api/robots/{robot_id}/commands", headers=admin, json={"name": "clean", "args": {"table_id": 3}}
+        ).json()
+        task = robot.read_until("command")["id"]
+        robot.send(type="ack", id=task)
+        robot.send(type="task_update", task_id=task, state="started")
+        robot.send(type="task_update", task_id=task, state="failed", detail="mop stuck")
+        robot.send(type="ping")
+
+        def commands() -> dict[int, dict]:
+            return {c["id"]: c for c in edge.http.get(f"/api/robots/{robot_id}/commands", headers=admin).json()}
+
+        by_id = eventually(lambda: (c := commands())[second["id"]]["status"] == "failed" and c)
+        assert by_id[first["id"]]["status"] == "nacked" and by_id[first["id"]]["reason"] == "battery too low"
+        assert by_id[second["id"]]["reason"] == "mop stuck"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "fly"}, "name"),
+        ({"name": "go_to", "args": {"x": 1}}, "args.y"),
+        ({"name": "serve", "args": {"order_id": 1, "table_id": 2}}, "args.table"),
+        ({"name": "dock", "args": {"speed": 3}}, "args.speed"),
+        ({"name": "go_to", "args": [1, 2]}, "args"),
+    ],
+)
+def test_invalid_commands_are_422(edge: ServiceProcess, admin: dict[str, str], body: dict, field: str) -> None:
+    robot_id, _ = register(edge, admin)
+    response = edge.http.post(f"/api/robots/{robot_id}/commands", headers=admin, json=body)
+    assert response.status_code == 422 and field in response.json()["error"]["fields"], response.text
+    assert edge.http.post("/api/robots/nobody/commands", headers=admin, json={"name": "dock"}).status_code == 404
+
+
+def test_telemetry_updates_live_state_and_bad_sessions_are_dropped(edge: ServiceProcess, admin: dict[str, str]) -> None:
+    robot_id, token = register(edge, admin)
+    with RobotClient(robot_port(edge)) as robot:
+        robot.hello(robot_id, token)
+        accepted = metric(edge, 'robodine_telemetry_datagrams_total{result="accepted"}')
+        wrong = metric(edge, 'robodine_telemetry_datagrams_total{result="bad_session"}')
+        late = metric(edge, 'robodine_telemetry_datagrams_total{result="out_of_order"}')
+        robot.telemetry(udp_port(edge), robot_id, 5, x=7.5, y=1.5)
+        robot.telemetry(udp_port(edge), robot_id, 6, session="someone-else", x=99, y=99)
+        robot.telemetry(udp_port(edge), robot_id, 4, x=88, y=88)
+        eventually(lambda: metric(edge, 'robodine_telemetry_datagrams_total{result="out_of_order"}') >= late + 1)
+        assert metric(edge, 'robodine_telemetry_datagrams_total{result="bad_session"}') == wrong + 1
+        assert metric(edge, 'robodine_telemetry_datagrams_total{result="accepted"}') == accepted + 1
+        pose = edge.http.get(f"/api/albabot/{robot_id}", headers=admin).json()["pose"]
+        assert (pose["x"], pose["y"]) == (7.5, 1.5)
+
+
+def test_token_rotation_ends_the_link_and_the_old_token(edge: ServiceProcess, admin: dict[str, str]) -> None:
+    robot_id, token = register(edge, admin)
+    with RobotClient(robot_port(edge)) as robot:
+        robot.hello(robot_id, token)
+        rotated = edge.http.post(f"/api/robots/{robot_id}/token", headers=admin)
+        assert rotated.status_code == 200 and rotated.json()["token"] != token
+        assert robot.closed_by_edge()
+    with RobotClient(robot_port(edge)) as robot:
+        assert robot.hello(robot_id, token)["code"] == "auth_failed"
+    with RobotClient(robot_port(edge)) as robot:
+        assert robot.hello(robot_id, rotated.json()["token"])["type"] == "welcome"
+
+
+def test_deleting_a_robot_closes_its_link(edge: ServiceProcess, admin: dict[str, str]) -> None:
+    robot_id, token = register(edge, admin)
+    with RobotClient(robot_port(edge)) as robot:
+        robot.hello(robot_id, token)
+        assert edge.http.delete(f"/api/robots/{robot_id}", headers=admin).status_code == 204
+        assert robot.closed_by_edge()
+    assert edge.http.get(f"/api/robots/{robot_id}", headers=admin).status_code == 404
+    with RobotClient(robot_port(edge)) as robot:
+        assert robot.hello(robot_id, token)["code"] == "auth_failed"

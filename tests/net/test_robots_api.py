@@ -1,0 +1,122 @@
+"""/api/robots, /api/albabot, /api/cookbot and /api/poses against the real process."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.net.conftest import register, robot_port, udp_port
+from tests.robot_client import RobotClient
+from tests.service import ServiceProcess
+from tests.waiting import eventually
+
+pytestmark = pytest.mark.e2e
+
+
+def test_register_list_get_patch_delete(edge: ServiceProcess, admin: dict[str, str]) -> None:
+    created = edge.http.post(
+        "/api/robots", headers=admin, json={"robot_id": "crud-1", "kind": "cookbot", "name": "Chef"}
+    )
+    assert created.status_code == 201
+    body = created.json()
+    assert len(body["token"]) >= 40 and body["online"] is False and body["state"] == "unknown"
+    assert body["kind"] == "cookbot" and body["legacy"] is False and body["pose"] is None
+    listed = edge.http.get("/api/robots", headers=admin, params={"kind": "cookbot"}).json()
+    assert any(r["robot_id"] == "crud-1" for r in listed) and all(r["kind"] == "cookbot" for r in listed)
+    assert "token" not in edge.http.get("/api/robots/crud-1", headers=admin).json()
+    patched = edge.http.patch(
+        "/api/robots/crud-1",
+        headers=admin,
+        json={"name": "Head chef", "legacy": True, "legacy_cook_addr": "10.0.0.5:7000"},
+    )
+    assert (
+        patched.status_code == 200
+        and patched.json()["name"] == "Head chef"
+        and patched.json()["legacy_cook_addr"] == "10.0.0.5:7000"
+    )
+    assert edge.http.get("/api/cookbot/crud-1", headers=admin).status_code == 200
+    assert edge.http.get("/api/albabot/crud-1", headers=admin).status_code == 404
+    assert edge.http.delete("/api/robots/crud-1", headers=admin).status_code == 204
+    assert edge.http.get("/api/robots/crud-1", headers=admin).status_code == 404
+    assert edge.http.delete("/api/robots/crud-1", headers=admin).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"kind": "albabot"}, "robot_id"),
+        ({"robot_id": "has space", "kind": "albabot"}, "robot_id"),
+        ({"robot_id": "x" * 65, "kind": "albabot"}, "robot_id"),
+        ({"robot_id": "ok", "kind": "toaster"}, "kind"),
+        ({"robot_id": "ok", "kind": "albabot", "legacy": "yes"}, "legacy"),
+        ({"robot_id": "ok", "kind": "cookbot", "legacy_cook_addr": "no-port"}, "legacy_cook_addr"),
+        ({"robot_id": "ok", "kind": "cookbot", "legacy_cook_addr": "host:99999"}, "legacy_cook_addr"),
+    ],
+)
+def test_invalid_registrations_are_422(edge: ServiceProcess, admin: dict[str, str], body: dict, field: str) -> None:
+    response = edge.http.post("/api/robots", headers=admin, json=body)
+    assert response.status_code == 422 and field in response.json()["error"]["fields"], response.text
+
+
+def test_duplicate_robot_ids_are_409(edge: ServiceProcess, admin: dict[str, str]) -> None:
+    robot_id, _ = register(edge, admin)
+    again = edge.http.post("/api/robots", headers=admin, json={"robot_id": robot_id, "kind": "albabot"})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"
+
+
+def test_last_known_state_is_kept_while_offline_and_across_restarts(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with ServiceProcess(tmp_path) as service:
+        admin = service.auth(service.token())
+        robot_id, token = register(service, admin)
+        with RobotClient(robot_port(service)) as robot:
+            robot.hello(robot_id, token)
+            robot.send(type="status", state="serving", battery=42.5, pose={"x": 6.0, "y": 2.0, "yaw": 1.5})
+            robot.send(type="ping")
+            eventually(lambda: service.http.get(f"/api/robots/{robot_id}", headers=admin).json()["battery"] == 42.5)
+        offline = eventually(
+            lambda: (r := service.http.get(f"/api/robots/{robot_id}", headers=admin).json()) and not r["online"] and r
+        )
+        assert offline["state"] == "serving" and offline["pose"]["x"] == 6.0 and offline["last_seen"]
+    with ServiceProcess(tmp_path) as service:
+        admin = service.auth(service.token())
+        again = service.http.get(f"/api/robots/{robot_id}", headers=admin).json()
+        assert (again["online"], again["battery"], again["pose"]["yaw"]) == (False, 42.5, 1.5)
+
+
+def test_trail_and_pose_history(edge: ServiceProcess, admin: dict[str, str]) -> None:
+    robot_id, token = register(edge, admin)
+    with RobotClient(robot_port(edge)) as robot:
+        robot.hello(robot_id, token)
+        for seq, x in enumerate((1.0, 2.0, 3.0), start=1):
+            robot.telemetry(udp_port(edge), robot_id, seq, x=x, y=0.5)
+            robot.send(type="ping")
+            eventually(
+                lambda x=x: (
+                    (edge.http.get(f"/api/albabot/{robot_id}", headers=admin).json()["pose"] or {}).get("x") == x
+                )
+            )
+            eventually(
+                lambda x=x: any(
+                    p["x"] == x for p in edge.http.get(f"/api/albabot/{robot_id}/trail", headers=admin).json()
+                ),
+                timeout=4,
+            )
+    trail = edge.http.get(f"/api/albabot/{robot_id}/trail", headers=admin).json()
+    assert [p["x"] for p in trail] == sorted((p["x"] for p in trail), reverse=True)
+    assert all(p["frame"] == "world" and p["robot_id"] == robot_id for p in trail)
+    limited = edge.http.get("/api/poses", headers=admin, params={"robot_id": robot_id, "limit": 1}).json()
+    assert len(limited) == 1 and limited[0]["x"] == 3.0
+    since = edge.http.get(
+        "/api/poses", headers=admin, params={"robot_id": robot_id, "since": "2999-01-01T00:00:00Z"}
+    ).json()
+    assert since == []
+    for bad in ({"since": "soon"}, {"limit": 5000}, {"robot_id": "bad id"}):
+        assert edge.http.get("/api/poses", headers=admin, params=bad).status_code == 422
+
+
+def test_robot_routes_are_for_staff(edge: ServiceProcess, admin: dict[str, str]) -> None:
+    from tests.http.conftest import make_user
+
+    _, staff = make_user(edge, admin, "staff")
+    assert edge.http.get("/api/robots", headers=staff).status_code == 200
+    assert edge.http.post("/api/robots", headers=staff, json={"robot_id": "x", "kind": "albabot"}).status_code == 403
+    assert edge.http.get("/api/robots").status_code == 401
