@@ -74,6 +74,8 @@ class RobotsConfig(_Section):
 
 class TelemetryConfig(_Section):
     port: Port
+    ws_rate_hz: Annotated[float, Field(gt=0, le=1000)]
+    persist_hz: Annotated[float, Field(gt=0, le=100)]
 
 
 class VideoConfig(_Section):

@@ -82,6 +82,17 @@ class Metrics:
         self.robots_online = Gauge(
             "robodine_robots_online", "Robots online now (set when scraped).", registry=self.registry
         )
+        self.ws_clients = Gauge(
+            "robodine_websocket_clients", "WebSocket clients connected now.", registry=self.registry
+        )
+        self.ws_messages = Counter(
+            "robodine_websocket_messages", "Messages sent to WebSocket clients.", registry=self.registry
+        )
+        self.ws_slow_closed = Counter(
+            "robodine_websocket_slow_closed",
+            "WebSocket clients closed (1013) for not keeping up.",
+            registry=self.registry,
+        )
         self.actor_restarts = Counter(
             "robodine_actor_restarts",
             "Actors restarted by the supervisor, by actor.",

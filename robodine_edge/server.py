@@ -40,6 +40,8 @@ from robodine_edge.discovery import Advertisement, Advertiser
 from robodine_edge.http import bridge
 from robodine_edge.http.app import ApiContext, create_app
 from robodine_edge.http.auth import AuthGate, Revocations
+from robodine_edge.http.hub import Hub
+from robodine_edge.http.snapshots import Snapshots
 from robodine_edge.metrics import Metrics
 from robodine_edge.migrations import migrate
 from robodine_edge.net.legacy_link import LegacyHandler
@@ -50,7 +52,7 @@ from robodine_edge.net.sockets import bind_tcp, bind_udp, bound_port
 from robodine_edge.net.telemetry import TelemetryEndpoint
 from robodine_edge.systemd_notify import SystemdNotifier, feed_watchdog
 from robodine_edge.tokens import TokenCodec
-from robodine_edge.types import EventLevel, Publish, publish_nowhere
+from robodine_edge.types import EventLevel, Publish
 from robodine_edge.wiring import ActorTree, start_actor_tree
 
 log = logging.getLogger(__name__)
@@ -68,7 +70,8 @@ class Service:
         self.data_dir = Path(config.data.dir)
         self.metrics = Metrics()
         self.notifier = SystemdNotifier(self.env)
-        self.publish: Publish = publish_nowhere
+        self.hub = Hub(self.metrics)
+        self.publish: Publish = self.hub.publish_threadsafe
         self.registry = LinkRegistry()
         self._lock = DataDirLock(self.data_dir)
         self._db: SqliteDatabase | None = None
@@ -143,6 +146,7 @@ class Service:
             orders=actors.orders,
             journal=actors.journal,
             fleet=actors.fleet,
+            hub=self.hub,
             robots=actors.robots,
             started_at=self._started,
         )
@@ -164,9 +168,11 @@ class Service:
         }
 
     async def _before_start(self, app: Sanic) -> None:
-        """The robot link, telemetry, serial ports and the robot ticker start serving."""
+        """The live hub, the robot link, telemetry, serial ports and the robot ticker start."""
         assert self._actors is not None
         loop = asyncio.get_running_loop()
+        self.hub.attach(loop, Snapshots(app.ctx.api))
+        self._tasks.append(loop.create_task(self.hub.watch_slow_clients()))
         actors, ports = self._actors, self.ports
         legacy = None
         if self.config.legacy.enabled:
@@ -224,6 +230,7 @@ class Service:
         self.notifier.notify("STOPPING=1")
         for task in self._tasks:
             task.cancel()
+        self.hub.close_all(1001, "service stopping")
         await self._stop_simulator()
         if self._advertiser is not None:
             await self._advertiser.stop()

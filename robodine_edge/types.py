@@ -54,7 +54,3 @@ Publish = Callable[[str, str, Any], None]
 """Hand a committed change to the live hub: (topic, "upsert" | "delete", data).
 
 Thread-safe and never blocks; actors call it after the change is in SQLite."""
-
-
-def publish_nowhere(topic: str, kind: str, data: Any) -> None:
-    """The publisher of a service without a live hub (tools, some tests)."""

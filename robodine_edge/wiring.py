@@ -115,6 +115,8 @@ def start_actor_tree(
                 publish,
                 robot_changed,
                 heartbeat_s=config.robots.heartbeat_s,
+                persist_interval_s=1.0 / config.telemetry.persist_hz,
+                publish_interval_s=1.0 / config.telemetry.ws_rate_hz,
                 crash_listener=crash,
             ),
         )

@@ -268,3 +268,9 @@ def update_command(robot_id: str, command_id: int, changes: dict[str, Any]) -> d
 def get_command(command_id: int) -> dict[str, Any]:
     command = one(RobotCommand, command_id, "command")
     return command_json(command, command.robot.robot_id)
+
+
+def recent_commands(limit: int) -> list[dict[str, Any]]:
+    """The newest commands of every robot (read pool)."""
+    query = RobotCommand.select(RobotCommand, Robot).join(Robot).order_by(RobotCommand.id.desc()).limit(limit)
+    return [command_json(command, command.robot.robot_id) for command in query]

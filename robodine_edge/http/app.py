@@ -23,6 +23,7 @@ from robodine_edge.config import Config
 from robodine_edge.db import ReadPool
 from robodine_edge.http.auth import AuthGate, LoginLimiter
 from robodine_edge.http.errors import ApiErrorHandler
+from robodine_edge.http.hub import Hub
 from robodine_edge.http.middleware import install_middleware
 from robodine_edge.http.openapi import build_openapi
 from robodine_edge.http.routes import (
@@ -43,6 +44,7 @@ from robodine_edge.http.routes import (
     users,
 )
 from robodine_edge.http.routing import RouteSpec, install
+from robodine_edge.http.ws import install_websockets
 from robodine_edge.metrics import Metrics
 
 ROUTERS = (
@@ -84,6 +86,7 @@ class ApiContext:
     orders: ActorSlot[Any]
     journal: Journal
     fleet: ActorSlot[Any]
+    hub: Hub
     robots: Any
     """The robot actors' directory (`actors.fleet.RobotDirectory`)."""
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
@@ -98,6 +101,11 @@ class ApiContext:
     @property
     def validate_responses(self) -> bool:
         return self.config.http.validate_responses
+
+    def revoke(self, tokens: list[tuple[str, float]]) -> None:
+        """Tokens that must stop working now: refused from here on, their sockets closed."""
+        self.gate.revocations.add_all(tokens)
+        self.hub.close_tokens({jti for jti, _ in tokens})
 
 
 def route_specs() -> list[RouteSpec]:
@@ -120,6 +128,8 @@ def create_app(api: ApiContext, *, name: str = "robodine_edge") -> Sanic:
     app.ctx.api = api
     app.ctx.specs = specs
     app.ctx.openapi_json = orjson.dumps(build_openapi(specs, title="robodine-edge", version=__version__))
+    app.ctx.hub = api.hub
     install(app, specs)
+    install_websockets(app)
     install_middleware(app, specs, api.config.http.cors_origins)
     return app

@@ -9,7 +9,7 @@ from tests.service import ServiceProcess
 
 
 def make_table(service: ServiceProcess, admin: dict[str, str], seats: int = 4, **extra: Any) -> dict[str, Any]:
-    response = service.http.post("/api/tables", headers=admin, json={"name": unique("T"), "seats": seats, **extra})
+    response = service.http.post("/api/tables", headers=admin, json={"name": unique("table-"), "seats": seats, **extra})
     assert response.status_code == 201, response.text
     return response.json()
 

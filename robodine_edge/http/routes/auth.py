@@ -110,4 +110,4 @@ async def logout(request: Request, user: Principal) -> None:
     """Revoke the token used for this request; it stops working at once."""
     api = request.app.ctx.api
     await bridge.wait(api.store.write(accounts.revoke_session, user.token_id), api.ask_timeout_s)
-    api.gate.revocations.add(user.token_id, user.expires_at)
+    api.revoke([(user.token_id, user.expires_at)])

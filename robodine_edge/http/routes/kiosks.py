@@ -63,4 +63,4 @@ async def delete_kiosk(request: Request, user: Principal, kiosk_id: int) -> None
     """Its tablet is logged out at once."""
     api = request.app.ctx.api
     revoked = await answer(request, api.store.write(data.delete_kiosk, kiosk_id))
-    api.gate.revocations.add_all(revoked)
+    api.revoke(revoked)

@@ -103,7 +103,7 @@ async def update_table(request: Request, user: Principal, table_id: int, body: T
 async def delete_table(request: Request, user: Principal, table_id: int) -> None:
     """Only a free table without orders; its kiosk users are deleted with it."""
     revoked = await answer(request, _floor(request).delete_table(table_id))
-    request.app.ctx.api.gate.revocations.add_all(revoked)
+    request.app.ctx.api.revoke(revoked)
 
 
 @router.post(

@@ -85,7 +85,7 @@ async def update_user(request: Request, user: Principal, user_id: int, body: Use
         loop = asyncio.get_running_loop()
         changes["password_hash"] = await loop.run_in_executor(api.kdf, hash_password, body.password)
     updated, revoked = await bridge.wait(api.store.write(accounts.update_user, user_id, changes), api.ask_timeout_s)
-    api.gate.revocations.add_all(revoked)
+    api.revoke(revoked)
     return updated
 
 
@@ -94,4 +94,4 @@ async def delete_user(request: Request, user: Principal, user_id: int) -> None:
     """The user's tokens stop working at once. The last admin cannot be deleted."""
     api = request.app.ctx.api
     revoked = await bridge.wait(api.store.write(accounts.delete_user, user_id), api.ask_timeout_s)
-    api.gate.revocations.add_all(revoked)
+    api.revoke(revoked)

@@ -1,0 +1,47 @@
+"""Where each WebSocket topic's snapshot comes from: the actor (or table) that owns it.
+
+Runs on the event loop; every source is an ask through the bridge or a read-pool query.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from robodine_edge.data import events, robots
+from robodine_edge.http import bridge
+from robodine_edge.types import Principal, Role
+
+RECENT = 100
+
+
+class Snapshots:
+    def __init__(self, api: Any) -> None:
+        self._api = api
+
+    async def __call__(self, topic: str, principal: Principal) -> list[dict[str, Any]]:
+        api = self._api
+        timeout = api.ask_timeout_s
+        if topic == "robots":
+            return await bridge.wait(api.fleet.proxy.list_robots(), timeout)
+        if topic == "telemetry":
+            fleet = await bridge.wait(api.fleet.proxy.list_robots(), timeout)
+            return [{k: r[k] for k in ("robot_id", "pose", "battery", "state")} for r in fleet if r["online"]]
+        if topic == "tables":
+            return await bridge.wait(api.floor.proxy.list_tables(), timeout)
+        if topic == "customers":
+            return await bridge.wait(api.floor.proxy.open_parties(), timeout)
+        if topic == "orders":
+            orders = await bridge.wait(api.orders.proxy.active_orders(), timeout)
+            if principal.role is Role.KIOSK:
+                orders = [o for o in orders if o["table_id"] == principal.table_id]
+            return orders
+        if topic == "inventory":
+            return await bridge.wait(api.orders.proxy.list_inventory(), timeout)
+        if topic == "events":
+            return await bridge.wait(api.reads.submit(events.list_events, RECENT, None, None, None, None), timeout)
+        if topic == "notifications":
+            mine = api.reads.submit(events.list_notifications, principal.user_id, RECENT, None, None)
+            return await bridge.wait(mine, timeout)
+        if topic == "commands":
+            return await bridge.wait(api.reads.submit(robots.recent_commands, RECENT), timeout)
+        return []  # video_streams: no camera is registered with this edge yet

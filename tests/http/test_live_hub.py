@@ -1,0 +1,405 @@
+"""The live hub against the real process: both doors, snapshots, seq, resume, roles,
+slow clients, and many subscribers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import websockets
+
+from tests.http.conftest import make_user
+from tests.http.store_setup import make_dish, make_kiosk, make_stock, make_table
+from tests.net.conftest import register
+from tests.robot_client import RobotClient
+from tests.service import ServiceProcess
+from tests.waiting import eventually
+from tests.ws_client import StateMirror, close_code, multiplexed, recv, ws_url
+
+pytestmark = pytest.mark.e2e
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def test_topic_socket_snapshot_then_updates_in_sequence(service: ServiceProcess, admin: dict[str, str]) -> None:
+    async def scenario() -> None:
+        token = service.token()
+        async with websockets.connect(ws_url(service.url, f"/ws/tables?token={token}")) as ws:
+            snapshot = await recv(ws)
+            assert snapshot["topic"] == "tables" and snapshot["type"] == "snapshot"
+            assert any(t["name"] == "T1" for t in snapshot["data"])
+            created = [make_table(service, admin) for _ in range(3)]
+            updates = [await recv(ws) for _ in range(3)]
+            assert [u["type"] for u in updates] == ["upsert"] * 3
+            assert [u["data"]["id"] for u in updates] == [t["id"] for t in created]
+            assert [u["seq"] for u in updates] == list(range(snapshot["seq"] + 1, snapshot["seq"] + 4))
+            service.http.delete(f"/api/tables/{created[0]['id']}", headers=admin)
+            deleted = await recv(ws)
+            assert (deleted["type"], deleted["data"], deleted["seq"]) == (
+                "delete",
+                {"id": created[0]["id"]},
+                snapshot["seq"] + 4,
+            )
+
+    run(scenario())
+
+
+def test_bad_tokens_and_unknown_topics_close_with_codes(service: ServiceProcess, admin: dict[str, str]) -> None:
+    async def code(path: str) -> int | None:
+        async with websockets.connect(ws_url(service.url, path)) as ws:
+            return await close_code(ws)
+
+    async def scenario() -> None:
+        token = service.token()
+        assert await code("/ws/tables") == 4401
+        assert await code("/ws/tables?token=garbage") == 4401
+        assert await code(f"/ws/dance?token={token}") == 4404
+        _, kiosk = make_kiosk(service, admin, 1)
+        kiosk_token = kiosk["Authorization"].split()[1]
+        assert await code(f"/ws/robots?token={kiosk_token}") == 4403
+
+    run(scenario())
+
+
+def test_the_multiplexed_door(service: ServiceProcess, admin: dict[str, str]) -> None:
+    async def scenario() -> None:
+        ws = await multiplexed(service.url, service.token())
+        try:
+            await ws.send('{"id": 1, "type": "subscribe", "topic": "tables"}')
+            assert await recv(ws) == {"id": 1, "type": "result", "success": True}
+            snapshot = await recv(ws)
+            assert (snapshot["id"], snapshot["type"], snapshot["topic"]) == (1, "snapshot", "tables")
+            await ws.send('{"id": 2, "type": "subscribe", "topic": "inventory"}')
+            assert (await recv(ws))["success"] is True
+            assert (await recv(ws))["id"] == 2
+            make_table(service, admin)
+            update = await recv(ws)
+            assert (update["id"], update["topic"], update["type"], update["seq"]) == (
+                1,
+                "tables",
+                "upsert",
+                snapshot["seq"] + 1,
+            )
+            await ws.send('{"id": 3, "type": "ping"}')
+            assert await recv(ws) == {"id": 3, "type": "pong"}
+            await ws.send('{"id": 3, "type": "ping"}')
+            assert (await recv(ws))["error"]["code"] == "id_reuse"
+            await ws.send('{"id": 4, "type": "subscribe", "topic": "weather"}')
+            assert (await recv(ws))["error"]["code"] == "unknown_topic"
+            await ws.send('{"id": 5, "type": "dance"}')
+            assert (await recv(ws))["error"]["code"] == "unknown_command"
+            await ws.send("not json")
+            assert (await recv(ws))["error"]["code"] == "bad_request"
+            await ws.send('{"type": "ping"}')
+            assert (await recv(ws))["error"]["code"] == "bad_request"
+            await ws.send('{"id": 6, "type": "unsubscribe", "subscription": 1}')
+            assert await recv(ws) == {"id": 6, "type": "result", "success": True}
+            await ws.send('{"id": 7, "type": "unsubscribe", "subscription": 1}')
+            assert (await recv(ws))["error"]["code"] == "not_found"
+            make_table(service, admin)
+            await ws.send('{"id": 8, "type": "ping"}')
+            assert await recv(ws) == {"id": 8, "type": "pong"}  # no tables update arrived before it
+        finally:
+            await ws.close()
+
+    run(scenario())
+
+
+def test_multiplexed_auth_is_required_first(service: ServiceProcess) -> None:
+    async def scenario() -> None:
+        async with websockets.connect(ws_url(service.url, "/ws")) as ws:
+            await ws.send('{"id": 1, "type": "subscribe", "topic": "tables"}')
+            assert (await recv(ws))["type"] == "auth_invalid"
+            assert await close_code(ws) == 4401
+        async with websockets.connect(ws_url(service.url, "/ws")) as ws:
+            await ws.send('{"type": "auth", "token": "nope"}')
+            assert await recv(ws) == {"type": "auth_invalid", "message": "invalid token"}
+            assert await close_code(ws) == 4401
+        async with websockets.connect(ws_url(service.url, "/ws")) as ws:
+            started = time.monotonic()
+            assert (await recv(ws, timeout=15))["type"] == "auth_invalid"
+            assert 9.5 <= time.monotonic() - started < 13
+            assert await close_code(ws) == 4401
+
+    run(scenario())
+
+
+def test_resume_with_and_without_the_buffer(service: ServiceProcess, admin: dict[str, str]) -> None:
+    async def scenario() -> None:
+        token = service.token()
+        async with websockets.connect(ws_url(service.url, f"/ws/tables?token={token}")) as ws:
+            last = (await recv(ws))["seq"]
+        missed = [make_table(service, admin) for _ in range(2)]
+        async with websockets.connect(ws_url(service.url, f"/ws/tables?token={token}&since={last}")) as ws:
+            replayed = [await recv(ws) for _ in range(2)]
+            assert [m["type"] for m in replayed] == ["upsert", "upsert"]
+            assert [m["data"]["id"] for m in replayed] == [t["id"] for t in missed]
+            assert [m["seq"] for m in replayed] == [last + 1, last + 2]
+        async with websockets.connect(ws_url(service.url, f"/ws/tables?token={token}&since=999999")) as ws:
+            assert (await recv(ws))["type"] == "snapshot"
+
+    run(scenario())
+
+
+def test_resume_after_the_buffer_moved_on_gets_a_snapshot(tmp_path: Path) -> None:
+    with ServiceProcess(tmp_path) as service:
+        admin = service.auth(service.token())
+        robot_id, token = register(service, admin)
+        with RobotClient(int(service.runtime["robot_port"])) as robot:
+            robot.hello(robot_id, token)
+
+            async def scenario() -> None:
+                ws_token = service.token()
+                async with websockets.connect(ws_url(service.url, f"/ws/telemetry?token={ws_token}")) as ws:
+                    first = await recv(ws)
+                for seq in range(1, 2201):
+                    robot.telemetry(int(service.runtime["telemetry_port"]), robot_id, seq, x=seq / 100)
+                    if seq % 400 == 0:
+                        robot.send(type="ping")
+
+                def moved_on() -> bool:
+                    return service.http.get(f"/api/robots/{robot_id}", headers=admin).json()["pose"]["x"] == 22.0
+
+                await asyncio.to_thread(eventually, moved_on)
+                async with websockets.connect(
+                    ws_url(service.url, f"/ws/telemetry?token={ws_token}&since={first['seq']}")
+                ) as ws:
+                    fresh = await recv(ws)
+                    assert fresh["type"] == "snapshot" and fresh["seq"] >= first["seq"] + 2200
+                    assert fresh["data"][0]["pose"]["x"] == 22.0
+
+            run(scenario())
+
+
+def test_kiosks_see_only_their_table_and_their_notifications(service: ServiceProcess, admin: dict[str, str]) -> None:
+    mine, theirs = make_table(service, admin), make_table(service, admin)
+    _, kiosk = make_kiosk(service, admin, mine["id"])
+    dish = make_dish(service, admin, {make_stock(service, admin, 100)["id"]: 1})
+    kiosk_token = kiosk["Authorization"].split()[1]
+    staff_id, staff = make_user(service, admin, "staff")
+
+    def order(headers: dict[str, str], table_id: int) -> dict[str, Any]:
+        body = {"table_id": table_id, "items": [{"menu_item_id": dish["id"], "quantity": 1}]}
+        return service.http.post("/api/orders", headers=headers, json=body).json()
+
+    async def scenario() -> None:
+        ws = await multiplexed(service.url, kiosk_token)
+        try:
+            await ws.send('{"id": 1, "type": "subscribe", "topic": "orders"}')
+            await recv(ws)
+            assert all(o["table_id"] == mine["id"] for o in (await recv(ws))["data"])
+            await ws.send('{"id": 2, "type": "subscribe", "topic": "robots"}')
+            assert (await recv(ws))["error"]["code"] == "forbidden"
+            order(admin, theirs["id"])
+            own = order(kiosk, mine["id"])
+            update = await recv(ws)
+            assert update["data"]["id"] == own["id"] and update["data"]["table_id"] == mine["id"]
+        finally:
+            await ws.close()
+        staff_ws = await multiplexed(service.url, staff["Authorization"].split()[1])
+        try:
+            await staff_ws.send('{"id": 1, "type": "subscribe", "topic": "notifications"}')
+            await recv(staff_ws)
+            await recv(staff_ws)
+            service.http.post(f"/api/tables/{mine['id']}/call-staff", headers=kiosk, json={"message": "bill please"})
+            note = await recv(staff_ws)
+            assert note["topic"] == "notifications" and "bill please" in note["data"]["message"]
+            assert "user_id" not in note["data"] and staff_id
+        finally:
+            await staff_ws.close()
+
+    run(scenario())
+
+
+def test_logging_out_closes_the_sockets_of_that_token(service: ServiceProcess) -> None:
+    async def scenario() -> None:
+        token = service.token()
+        async with websockets.connect(ws_url(service.url, f"/ws/tables?token={token}")) as ws:
+            await recv(ws)
+            service.http.post("/api/auth/logout", headers=service.auth(token))
+            assert await close_code(ws) == 4401
+
+    run(scenario())
+
+
+def test_snapshot_races_never_leave_stale_state(tmp_path: Path) -> None:
+    """Orders are placed without pause while clients subscribe; every client's picture,
+    once updates stop, equals the server's."""
+    with ServiceProcess(tmp_path) as service:
+        admin = service.auth(service.token())
+        table = make_table(service, admin)
+        dish = make_dish(service, admin, {make_stock(service, admin, 100000)["id"]: 1})
+        token = service.token()
+        body = {"table_id": table["id"], "items": [{"menu_item_id": dish["id"], "quantity": 1}]}
+
+        async def scenario() -> None:
+            import httpx
+
+            mirrors: list[StateMirror] = []
+            sockets: list[Any] = []
+            async with httpx.AsyncClient(base_url=service.url, headers=admin, timeout=10) as client:
+
+                async def place_orders() -> None:
+                    for n in range(150):
+                        placed = (await client.post("/api/orders", json=body)).json()
+                        if n % 3 == 0:
+                            await client.post(f"/api/orders/{placed['id']}/cancel")
+
+                async def subscribe_repeatedly() -> None:
+                    for _ in range(20):
+                        ws = await websockets.connect(ws_url(service.url, f"/ws/orders?token={token}"))
+                        mirror = StateMirror("id")
+                        mirror.apply(await recv(ws))
+                        mirrors.append(mirror)
+                        sockets.append(ws)
+                        await asyncio.sleep(0.02)
+
+                await asyncio.gather(place_orders(), subscribe_repeatedly())
+                active = {
+                    o["id"]: o
+                    for o in (await client.get("/api/orders", params={"limit": 1000})).json()
+                    if o["status"] == "placed"
+                }
+
+            async def drain(ws: Any, mirror: StateMirror) -> None:
+                while True:
+                    try:
+                        mirror.apply(orjson.loads(await asyncio.wait_for(ws.recv(), 1.0)))
+                    except TimeoutError:
+                        return
+
+            try:
+                await asyncio.gather(*(drain(ws, mirror) for ws, mirror in zip(sockets, mirrors, strict=True)))
+                for mirror in mirrors:
+                    live = {k: v for k, v in mirror.items.items() if v["status"] == "placed"}
+                    assert set(live) == set(active)
+                    assert mirror.seqs == list(range(mirror.seqs[0], mirror.seqs[0] + len(mirror.seqs)))
+            finally:
+                for ws in sockets:
+                    await ws.close()
+
+        run(scenario())
+
+
+def test_two_hundred_subscribers_get_every_update_in_order(service: ServiceProcess, admin: dict[str, str]) -> None:
+    async def scenario() -> None:
+        token = service.token()
+        sockets = [await websockets.connect(ws_url(service.url, f"/ws/tables?token={token}")) for _ in range(200)]
+        try:
+            starts = [(await recv(ws))["seq"] for ws in sockets]
+            assert len(set(starts)) == 1
+            created = [await asyncio.to_thread(make_table, service, admin) for _ in range(20)]
+
+            async def collect(ws: Any) -> list[dict[str, Any]]:
+                return [await recv(ws, timeout=10) for _ in range(20)]
+
+            received = await asyncio.gather(*(collect(ws) for ws in sockets))
+            expected_ids = [t["id"] for t in created]
+            for messages in received:
+                assert [m["data"]["id"] for m in messages] == expected_ids
+                assert [m["seq"] for m in messages] == list(range(starts[0] + 1, starts[0] + 21))
+        finally:
+            await asyncio.gather(*(ws.close() for ws in sockets))
+
+    run(scenario())
+
+
+def test_a_client_that_never_reads_does_not_delay_the_others(tmp_path: Path) -> None:
+    with ServiceProcess(tmp_path) as service:
+        admin = service.auth(service.token())
+        robot_id, robot_token = register(service, admin)
+        token = service.token()
+        port = service.runtime["http_port"]
+        stalled = socket.create_connection(("127.0.0.1", port))
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled.sendall(
+            f"GET /ws/telemetry?token={token} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        try:
+            with RobotClient(int(service.runtime["robot_port"])) as robot:
+                robot.hello(robot_id, robot_token)
+                udp = int(service.runtime["telemetry_port"])
+
+                async def scenario() -> None:
+                    async with websockets.connect(
+                        ws_url(service.url, f"/ws/telemetry?token={token}"), max_size=None
+                    ) as ws:
+                        first = (await recv(ws))["seq"]
+                        total = 20000
+                        sender = asyncio.create_task(asyncio.to_thread(_flood, robot, udp, robot_id, total))
+                        received = []
+                        slowest = 0.0
+                        while len(received) < total:
+                            started = time.monotonic()
+                            received.append(await recv(ws, timeout=10))
+                            slowest = max(slowest, time.monotonic() - started)
+                        await sender
+                        assert [m["seq"] for m in received] == list(range(first + 1, first + total + 1))
+                        assert slowest < 2.0, f"a reading client waited {slowest:.2f}s for a message"
+
+                run(scenario())
+            eventually(
+                lambda: _metric(service, "robodine_websocket_slow_closed_total") >= 1,
+                timeout=15,
+                what="closing the stalled client",
+            )
+        finally:
+            stalled.close()
+
+
+def _flood(robot: RobotClient, udp: int, robot_id: str, total: int) -> None:
+    for seq in range(1, total + 1):
+        robot.telemetry(udp, robot_id, seq, x=seq / 1000)
+        if seq % 1000 == 0:
+            robot.send(type="ping")
+            time.sleep(0.05)
+
+
+def _metric(service: ServiceProcess, name: str) -> float:
+    for line in service.http.get("/metrics").text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return 0.0
+
+
+def test_robots_topic_is_coalesced_while_telemetry_is_full_rate(tmp_path: Path) -> None:
+    with ServiceProcess(tmp_path) as service:
+        admin = service.auth(service.token())
+        robot_id, robot_token = register(service, admin)
+        with RobotClient(int(service.runtime["robot_port"])) as robot:
+            robot.hello(robot_id, robot_token)
+
+            async def scenario() -> None:
+                ws = await multiplexed(service.url, service.token())
+                try:
+                    await ws.send('{"id": 1, "type": "subscribe", "topic": "robots"}')
+                    await ws.send('{"id": 2, "type": "subscribe", "topic": "telemetry"}')
+                    for _ in range(4):
+                        await recv(ws)
+                    started = time.monotonic()
+                    for seq in range(1, 101):  # 50 Hz for 2 s
+                        robot.telemetry(int(service.runtime["telemetry_port"]), robot_id, seq, x=seq / 10)
+                        if seq % 25 == 0:
+                            robot.send(type="ping")
+                        await asyncio.sleep(max(0.0, started + seq / 50 - time.monotonic()))
+                    counts = {1: 0, 2: 0}
+                    with contextlib.suppress(TimeoutError):
+                        while True:
+                            message = await recv(ws, timeout=1.5)
+                            counts[message["id"]] += 1
+                    elapsed = time.monotonic() - started
+                    assert counts[2] == 100
+                    assert 10 <= counts[1] <= 10 * elapsed + 2, counts
+                finally:
+                    await ws.close()
+
+            run(scenario())
