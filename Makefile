@@ -26,8 +26,12 @@ install: $(INSTALLED)
 run: $(INSTALLED)
 	$(BIN)/robodine-edge run --demo $(ARGS)
 
+# Tests run in JOBS parallel workers: most of their time is spent waiting on real
+# processes and sockets, so three workers fit two cores.
+JOBS ?= 3
+
 test: $(TEST_INSTALLED)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(JOBS) $(PYTEST_ARGS)
 
 bench: $(INSTALLED)
 	$(BIN)/python -m bench $(ARGS)

@@ -36,6 +36,8 @@ INSTALL_REQUIRES = [
 TEST_REQUIRES = [
     "pytest>=8,<10",
     "pytest-timeout>=2.3,<3",
+    # The end-to-end tests mostly wait on other processes: run them side by side.
+    "pytest-xdist>=3.5,<4",
     "hypothesis>=6.100,<7",
     "httpx>=0.27,<1",
     "sanic-testing>=24.6,<25",

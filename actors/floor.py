@@ -53,11 +53,13 @@ class FloorActor(SupervisedActor):
         directory: TableDirectory,
         table_spec: Callable[[int], ChildSpec[TableActor]],
         publish: Publish,
+        on_table: Callable[[int, dict[str, Any] | None], None] = lambda table_id, table: None,
         *,
         crash_listener: CrashListener | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(crash_listener=crash_listener)
+        self._on_table = on_table
         self._store = store
         self._supervisor = supervisor
         self._directory = directory
@@ -87,14 +89,14 @@ class FloorActor(SupervisedActor):
         state: TableState = self._write(data.create_table, fields)
         slot = self._supervisor.proxy.start_child(self._table_spec(state.id)).get(timeout=ASK_TIMEOUT_S)
         self._directory.add(state.id, slot)
-        self._view[state.id] = state
+        self._set(state)
         self._publish("tables", "upsert", state.json())
         self._seat_waiting()
         return self._view[state.id].json()
 
     def update_table(self, table_id: int, changes: dict[str, Any]) -> dict[str, Any]:
         self._table(table_id)
-        self._view[table_id] = self._ask(table_id, "update", changes)
+        self._set(self._ask(table_id, "update", changes))
         self._seat_waiting()
         return self._view[table_id].json()
 
@@ -105,6 +107,7 @@ class FloorActor(SupervisedActor):
         self._supervisor.proxy.stop_child(table_actor_name(table_id)).get(timeout=ASK_TIMEOUT_S)
         self._directory.remove(table_id)
         del self._view[table_id]
+        self._on_table(table_id, None)
         self._publish("tables", "delete", {"id": table_id})
         return revoked
 
@@ -121,7 +124,7 @@ class FloorActor(SupervisedActor):
     def release(self, table_id: int) -> dict[str, Any]:
         self._table(table_id)
         table, party = self._ask(table_id, "release")
-        self._view[table_id] = table
+        self._set(table)
         if party is not None:
             self._parties.pop(party.id, None)
             self._publish("customers", "upsert", data.party_json(party, None, None))
@@ -129,19 +132,19 @@ class FloorActor(SupervisedActor):
 
     def cleaned(self, table_id: int) -> dict[str, Any]:
         self._table(table_id)
-        self._view[table_id] = self._ask(table_id, "cleaned")
+        self._set(self._ask(table_id, "cleaned"))
         self._seat_waiting()
         return self._view[table_id].json()
 
     def set_status(self, table_id: int, status: TableStatus) -> dict[str, Any]:
         self._table(table_id)
-        self._view[table_id] = self._ask(table_id, "set_status", status)
+        self._set(self._ask(table_id, "set_status", status))
         self._seat_waiting()
         return self._view[table_id].json()
 
     def presence(self, table_id: int, present: bool, reliability: float | None) -> dict[str, Any]:
         self._table(table_id)
-        self._view[table_id] = self._ask(table_id, "presence", present, reliability)
+        self._set(self._ask(table_id, "presence", present, reliability))
         return self._view[table_id].json()
 
     # -- parties ----------------------------------------------------------------------
@@ -208,7 +211,7 @@ class FloorActor(SupervisedActor):
 
     def _seat(self, table_id: int, party_id: int) -> None:
         table, party = self._ask(table_id, "seat", party_id)
-        self._view[table_id] = table
+        self._set(table)
         self._parties[party_id] = party
         self._publish("customers", "upsert", data.party_json(party, None, None))
 
@@ -232,6 +235,11 @@ class FloorActor(SupervisedActor):
         if party.status is not PartyStatus.WAITING:
             raise InvalidTransition(f"customer {party_id} is already seated")
         return party
+
+    def _set(self, table: TableState) -> None:
+        """Keep a table's committed state and tell the dispatcher (it cleans tables)."""
+        self._view[table.id] = table
+        self._on_table(table.id, table.json())
 
     def _table(self, table_id: int) -> TableState:
         table = self._view.get(table_id)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -56,12 +57,19 @@ class OrderQueueActor(SupervisedActor):
     """All methods run in the order queue's own thread."""
 
     def __init__(
-        self, store: Store, journal: Journal, publish: Publish, *, crash_listener: CrashListener | None = None
+        self,
+        store: Store,
+        journal: Journal,
+        publish: Publish,
+        on_order: Callable[[dict[str, Any]], None] = lambda order: None,
+        *,
+        crash_listener: CrashListener | None = None,
     ) -> None:
         super().__init__(crash_listener=crash_listener)
         self._store = store
         self._journal = journal
         self._publish = publish
+        self._on_order = on_order
         self._menu: dict[int, MenuEntry] = {}
         self._stock: dict[int, StockEntry] = {}
         self._active: dict[int, ActiveOrder] = {}
@@ -178,6 +186,20 @@ class OrderQueueActor(SupervisedActor):
     def set_status(self, order_id: int, status: OrderStatus, role: Role) -> dict[str, Any]:
         return self._move(order_id, status, role)
 
+    def set_priority(self, order_id: int, priority: int) -> dict[str, Any]:
+        """Staff bump an order: a higher priority is cooked and served first."""
+        order = self._active.get(order_id)
+        if order is None:
+            current: OrderStatus = self._write(orders.order_status, order_id)
+            raise InvalidTransition(f"order {order_id} is {current.value}; only active orders have a priority")
+        self._announce(self._write(orders.set_priority, order_id, priority))
+        return self._active[order_id].json
+
+    def reload(self, order_id: int) -> None:
+        """Re-read one order after a change made outside this actor (a flag from the dispatcher)."""
+        if order_id in self._active:
+            self._announce(self._write(orders.load_active_order, order_id))
+
     def active_orders(self) -> list[dict[str, Any]]:
         return [order.json for order in self._active.values()]
 
@@ -206,9 +228,8 @@ class OrderQueueActor(SupervisedActor):
 
     def _order_committed(self, message: OrderCommitted) -> None:
         order = message.placed.order
-        self._active[order.id] = order
         self._queue.append(order.id)
-        self._publish("orders", "upsert", order.json)
+        self._announce(order)
         self._stock_changed(
             [replace(self._stock[i], count=c) for i, c in message.placed.counts.items() if i in self._stock]
         )
@@ -222,15 +243,20 @@ class OrderQueueActor(SupervisedActor):
         check_order_transition(order.status, target, role)
         moved: Moved = self._write(orders.move_order, order_id, target)
         self._stock_changed([replace(self._stock[i], count=c) for i, c in moved.counts.items() if i in self._stock])
-        if moved.order.status in ACTIVE_ORDER:
-            self._active[order_id] = moved.order
-        else:
-            self._active.pop(order_id, None)
         if moved.order.status is not OrderStatus.PLACED and order_id in self._queue:
             self._queue.remove(order_id)
-        self._publish("orders", "upsert", moved.order.json)
+        self._announce(moved.order)
         self._journal.publish(moved.recorded)
         return moved.order.json
+
+    def _announce(self, order: ActiveOrder) -> None:
+        """Keep the committed order, and tell the hub and the dispatcher."""
+        if order.status in ACTIVE_ORDER:
+            self._active[order.id] = order
+        else:
+            self._active.pop(order.id, None)
+        self._publish("orders", "upsert", order.json)
+        self._on_order(order.json)
 
     def _lines(self, items: list[tuple[int, int, str | None]]) -> list[OrderLine]:
         unknown = {

@@ -118,6 +118,7 @@ class RobotActor(SupervisedActor):
         journal: Journal,
         publish: Publish,
         on_change: Callable[[RobotSnapshot], None],
+        on_task: Callable[[str, int, str, Any], None] = lambda robot_id, command_id, state, detail: None,
         *,
         heartbeat_s: float = 2.0,
         persist_interval_s: float = 1.0,
@@ -131,6 +132,7 @@ class RobotActor(SupervisedActor):
         self._journal = journal
         self._publish = publish
         self._on_change = on_change
+        self._on_task = on_task
         self._heartbeat_s = heartbeat_s
         self._persist_interval_s = persist_interval_s
         self._publish_interval_s = publish_interval_s
@@ -236,6 +238,7 @@ class RobotActor(SupervisedActor):
         elif isinstance(frame, wire.Nack):
             self._outbox.pop(frame.id, None)
             self._command_changed(frame.id, {"status": "nacked", "reason": frame.reason, "finished_at": now})
+            self._on_task(self._robot_id, frame.id, "nacked", frame.reason)
         elif isinstance(frame, wire.TaskUpdate):
             self._task_update(frame, now)
         elif isinstance(frame, wire.RobotEvent):
@@ -252,6 +255,7 @@ class RobotActor(SupervisedActor):
                 self._change(current_task=None)
             reason = str(update.detail)[:500] if update.state == "failed" and update.detail is not None else None
             self._command_changed(update.task_id, {"status": update.state, "finished_at": now, "reason": reason})
+        self._on_task(self._robot_id, update.task_id, update.state, update.detail)
 
     def _telemetry(self, telemetry: Telemetry) -> None:
         self._change(

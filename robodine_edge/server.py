@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import socket
 import sys
 import time
@@ -23,11 +24,14 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
+from typing import Any
 
+import pykka
 from peewee import SqliteDatabase
 from sanic import Sanic
 
 from robodine_edge import __version__
+from robodine_edge.actors.dispatcher import DispatchTick
 from robodine_edge.actors.robot import Tick
 from robodine_edge.actors.supervisor import SupervisionEvent
 from robodine_edge.clock import to_iso, utcnow
@@ -44,6 +48,7 @@ from robodine_edge.http.hub import Hub
 from robodine_edge.http.snapshots import Snapshots
 from robodine_edge.metrics import Metrics
 from robodine_edge.migrations import migrate
+from robodine_edge.net.legacy_cook import LegacyCookSender
 from robodine_edge.net.legacy_link import LegacyHandler
 from robodine_edge.net.links import LinkRegistry
 from robodine_edge.net.robot_link import LinkContext, LinkProtocol
@@ -60,6 +65,14 @@ HOUSEKEEPING_INTERVAL_S = 3600.0
 TICK_INTERVAL_S = 1.0
 
 
+class StopRequested(BaseException):
+    """SIGTERM/SIGINT before the server runs: unwind start-up through the ordered stop."""
+
+
+def _stop_during_start_up(signum: int, frame: Any) -> None:
+    raise StopRequested(signal.Signals(signum).name)
+
+
 class Service:
     """One running robodine-edge. Construct on the main thread, then `run()`."""
 
@@ -73,6 +86,7 @@ class Service:
         self.hub = Hub(self.metrics)
         self.publish: Publish = self.hub.publish_threadsafe
         self.registry = LinkRegistry()
+        self._legacy_cook = LegacyCookSender()
         self._lock = DataDirLock(self.data_dir)
         self._db: SqliteDatabase | None = None
         self._actors: ActorTree | None = None
@@ -91,17 +105,22 @@ class Service:
 
     def run(self) -> int:
         """Run until SIGTERM/SIGINT; returns the process exit code."""
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, _stop_during_start_up)  # Sanic installs its own once serving
         self._lock.acquire()
         try:
             revoked, table_ids, robot_ids = self._open_database()
             self._bind()
             assert self._db is not None
             self._actors = start_actor_tree(
-                self._db, self.config, self.metrics, self.publish, self._on_supervision, table_ids, robot_ids
-            )
+                self._db, self.config, self.metrics, self.publish, self._on_supervision, table_ids, robot_ids,
+                self._legacy_cook,
+            )  # fmt: skip
             self.metrics.watch_mailboxes(self._actors.mailbox_depths)
             app = self._build_app(self._actors, revoked)
             app.run(sock=self._sockets["http"], single_process=True, access_log=False, motd=False)
+        except StopRequested:
+            log.info("stop requested during start-up")
         finally:
             self._stop()
         log.info("stopped")
@@ -146,6 +165,7 @@ class Service:
             orders=actors.orders,
             journal=actors.journal,
             fleet=actors.fleet,
+            dispatcher=actors.dispatcher,
             hub=self.hub,
             robots=actors.robots,
             started_at=self._started,
@@ -172,6 +192,7 @@ class Service:
         assert self._actors is not None
         loop = asyncio.get_running_loop()
         self.hub.attach(loop, Snapshots(app.ctx.api))
+        self._legacy_cook.attach(loop)
         self._tasks.append(loop.create_task(self.hub.watch_slow_clients()))
         actors, ports = self._actors, self.ports
         legacy = None
@@ -200,6 +221,7 @@ class Service:
 
     async def _after_start(self, app: Sanic) -> None:
         """Everything is listening: advertise, then announce readiness."""
+        self._take_over_signals(app)
         ports = self.ports
         if self.config.mdns.enabled:
             self._advertiser = Advertiser(
@@ -225,6 +247,24 @@ class Service:
         if self.demo:
             await self._start_simulator(ports["robot_port"], ports["http_port"])
 
+    def _take_over_signals(self, app: Sanic) -> None:
+        """Sanic stops the loop from its own SIGTERM handler, but runs this listener (and
+        our ~1.2 s of mDNS probing) inside `run_until_complete` before `run_forever`: a
+        signal arriving now would be swallowed and the service never stop. Our handler
+        only records the request; `_stop_when_asked` acts on it once Sanic serves."""
+        loop = asyncio.get_running_loop()
+        requested = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, requested.set)
+
+        async def stop_when_asked() -> None:
+            await requested.wait()
+            while not app.state.is_running:  # still inside Sanic's start-up
+                await asyncio.sleep(0.01)
+            app.stop(terminate=False)
+
+        self._tasks.append(loop.create_task(stop_when_asked()))
+
     async def _before_stop(self, app: Sanic) -> None:
         log.info("stopping")
         self.notifier.notify("STOPPING=1")
@@ -243,12 +283,14 @@ class Service:
         await asyncio.gather(*(loop.run_in_executor(None, link.stop) for link in self._serial))
 
     async def _tick_robots(self) -> None:
-        """Every second, each robot actor gets a `Tick` (re-sends, state saves, timeouts)."""
+        """Every second: a `Tick` for each robot actor (re-sends, state saves, timeouts)
+        and for the dispatcher (stuck tasks)."""
         assert self._actors is not None
         while True:
             await asyncio.sleep(TICK_INTERVAL_S)
             for _, slot in self._actors.robots.items():
                 slot.tell(Tick())
+            self._actors.dispatcher.tell(DispatchTick())
 
     async def _housekeeping(self) -> None:
         """Hourly: forget expired sessions and idempotency records older than 48 h."""
@@ -294,6 +336,8 @@ class Service:
         """Stop in reverse order of start; safe after a partial start."""
         if self._actors is not None:
             self._actors.stop()
+        # A start-up cut short leaves actors no tree knows of; their threads are not daemons.
+        pykka.ActorRegistry.stop_all(block=True, timeout=5)
         if self._reads is not None:
             self._reads.close()
         if self._kdf is not None:

@@ -13,6 +13,14 @@ from typing import Any
 
 from peewee import SqliteDatabase
 
+from robodine_edge.actors.dispatcher import (
+    DispatcherActor,
+    LegacyCook,
+    OrderChanged,
+    RobotUpdate,
+    TableChanged,
+    TaskEvent,
+)
 from robodine_edge.actors.fleet import FleetActor, RobotChanged, RobotDirectory, robot_actor_name
 from robodine_edge.actors.floor import FloorActor, TableDirectory, table_actor_name
 from robodine_edge.actors.journal import Journal
@@ -40,6 +48,7 @@ class ActorTree:
     orders: ActorSlot[Any]
     robots: RobotDirectory
     fleet: ActorSlot[Any]
+    dispatcher: ActorSlot[Any]
     named: dict[str, ActorSlot[Any]] = field(default_factory=dict)
 
     def mailbox_depths(self) -> dict[str, float]:
@@ -65,6 +74,7 @@ def start_actor_tree(
     on_supervision: Callable[[SupervisionEvent], None],
     table_ids: list[int],
     robot_ids: list[str],
+    legacy_cook: LegacyCook | None = None,
 ) -> ActorTree:
     supervisor: ActorSlot[Supervisor] = ActorSlot("supervisor")
     supervisor.install(
@@ -77,6 +87,13 @@ def start_actor_tree(
     def start(name: str, launch: Any, slot: ActorSlot[Any] | None = None) -> ActorSlot[Any]:
         named[name] = supervisor.proxy.start_child(ChildSpec(name, launch), slot).get(timeout=START_TIMEOUT_S)
         return named[name]
+
+    dispatcher: ActorSlot[DispatcherActor] = ActorSlot("dispatcher")
+
+    def tell_dispatcher(message: Any) -> None:
+        """Runs on the teller's thread; before the dispatcher starts it rebuilds from SQLite."""
+        if dispatcher.is_alive():
+            dispatcher.tell(message)
 
     store = Store(
         start("store", lambda crash: StoreActor.start(db, crash_listener=crash, on_commit=metrics.record_commit))
@@ -93,9 +110,23 @@ def start_actor_tree(
     for table_id in table_ids:
         tables.add(table_id, supervisor.proxy.start_child(table_spec(table_id)).get(timeout=START_TIMEOUT_S))
     floor = start(
-        "floor", lambda crash: FloorActor.start(store, supervisor, tables, table_spec, publish, crash_listener=crash)
+        "floor",
+        lambda crash: FloorActor.start(
+            store,
+            supervisor,
+            tables,
+            table_spec,
+            publish,
+            lambda table_id, table: tell_dispatcher(TableChanged(table, table_id)),
+            crash_listener=crash,
+        ),
     )
-    orders = start("orders", lambda crash: OrderQueueActor.start(store, journal, publish, crash_listener=crash))
+    orders = start(
+        "orders",
+        lambda crash: OrderQueueActor.start(
+            store, journal, publish, lambda order: tell_dispatcher(OrderChanged(order)), crash_listener=crash
+        ),
+    )
 
     robots = RobotDirectory()
     fleet: ActorSlot[FleetActor] = ActorSlot("fleet")
@@ -104,6 +135,10 @@ def start_actor_tree(
         """Runs on a robot actor's thread."""
         if fleet.is_alive():
             fleet.tell(RobotChanged(snapshot))
+        tell_dispatcher(RobotUpdate(snapshot))
+
+    def task_event(robot_id: str, command_id: int, state: str, detail: Any) -> None:
+        tell_dispatcher(TaskEvent(robot_id, command_id, state, detail))
 
     def robot_spec(robot_id: str) -> ChildSpec[RobotActor]:
         return ChildSpec(
@@ -114,6 +149,7 @@ def start_actor_tree(
                 journal,
                 publish,
                 robot_changed,
+                task_event,
                 heartbeat_s=config.robots.heartbeat_s,
                 persist_interval_s=1.0 / config.telemetry.persist_hz,
                 publish_interval_s=1.0 / config.telemetry.ws_rate_hz,
@@ -128,4 +164,9 @@ def start_actor_tree(
         lambda crash: FleetActor.start(store, supervisor, robots, robot_spec, publish, crash_listener=crash),
         fleet,
     )
-    return ActorTree(supervisor, store, journal, tables, floor, orders, robots, fleet, named)
+    start(
+        "dispatcher",
+        lambda crash: DispatcherActor.start(store, journal, robots, orders, floor, legacy_cook, crash_listener=crash),
+        dispatcher,
+    )
+    return ActorTree(supervisor, store, journal, tables, floor, orders, robots, fleet, dispatcher, named)

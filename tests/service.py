@@ -111,7 +111,13 @@ class ServiceProcess:
 
     def wait(self, timeout: float = 15.0) -> int:
         assert self._proc is not None
-        code = self._proc.wait(timeout)
+        try:
+            code = self._proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait(5)
+            tail = "\n".join(self.lines[-30:])
+            raise AssertionError(f"the service did not exit within {timeout:g} s; its last lines:\n{tail}") from None
         if self._reader is not None:
             self._reader.join(timeout)
         return code

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.service import ADMIN_PASSWORD, ServiceProcess, service_env
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -141,3 +142,25 @@ def test_a_201_survives_kill_9(data_dir: Path) -> None:
     assert service.wait() == -signal.SIGKILL
     with ServiceProcess(data_dir) as again:
         assert again.token("durable", "password-1")
+
+
+def test_sigterm_during_start_up_is_not_lost(data_dir: Path) -> None:
+    """SIGTERM while mDNS probes (after listening, before ready) still stops the service."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = service_env(data_dir, ROBODINE_MDNS="1", ROBODINE_HTTP_PORT=str(port), ROBODINE_STORE_ID="sigterm-race")
+    service = ServiceProcess(data_dir, env).start(wait_ready=False)
+
+    def listening() -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return True
+        except OSError:
+            return False
+
+    eventually(listening, timeout=20, interval=0.01, what="the HTTP listener")
+    assert " msg=ready" not in service.log
+    started = time.monotonic()
+    assert service.stop(signal.SIGTERM) == 0
+    assert time.monotonic() - started < 5

@@ -63,6 +63,8 @@ def order_json(order: Order, items: Iterable[OrderItem]) -> dict[str, Any]:
         "party_id": order.party_id,
         "status": order.status,
         "priority": order.priority,
+        "flagged": order.flagged,
+        "flag_reason": order.flag_reason,
         "items": [
             {
                 "menu_item_id": item.menu_item_id,
@@ -193,6 +195,16 @@ def load_active_orders() -> list[ActiveOrder]:
     orders = list(Order.select().where(Order.status.in_([s.value for s in ACTIVE_ORDER])).order_by(Order.id))
     items = _items_of([o.id for o in orders])
     return [_active(order, items.get(order.id, [])) for order in orders]
+
+
+def load_active_order(order_id: int) -> ActiveOrder:
+    order = one(Order, order_id, "order")
+    return _active(order, order.items.order_by(OrderItem.id))
+
+
+def set_priority(order_id: int, priority: int) -> ActiveOrder:
+    Order.update(priority=priority, updated_at=utcnow()).where(Order.id == order_id).execute()
+    return load_active_order(order_id)
 
 
 def order_status(order_id: int) -> OrderStatus:

@@ -41,6 +41,7 @@ from robodine_edge.http.routes import (
     robots,
     settings,
     tables,
+    tasks,
     users,
 )
 from robodine_edge.http.routing import RouteSpec, install
@@ -67,6 +68,7 @@ ROUTERS = (
     robots.albabot,
     robots.cookbot,
     robots.poses,
+    tasks.router,
 )
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -86,6 +88,7 @@ class ApiContext:
     orders: ActorSlot[Any]
     journal: Journal
     fleet: ActorSlot[Any]
+    dispatcher: ActorSlot[Any]
     hub: Hub
     robots: Any
     """The robot actors' directory (`actors.fleet.RobotDirectory`)."""

@@ -37,10 +37,13 @@ class EmergencyOut(ResponseModel):
     errors=(409,),
 )
 async def declare(request: Request, user: Principal, body: EmergencyCreate) -> dict[str, Any]:
-    """One emergency at a time: declaring a second while one is active is 409."""
+    """Every connected robot is sent `emergency_stop` before this answers; robots and
+    tasks stay frozen, orders kept, until it is resolved (robots get `resume`). One
+    emergency at a time: declaring a second while one is active is 409."""
     api = request.app.ctx.api
     emergency, event = await answer(request, api.store.write(data.declare, body.reason, user.user_id, user.username))
     api.journal.publish([event])
+    await answer(request, api.dispatcher.proxy.emergency(True))
     return emergency
 
 
@@ -65,4 +68,5 @@ async def resolve(request: Request, user: Principal, emergency_id: int) -> dict[
     api = request.app.ctx.api
     emergency, event = await answer(request, api.store.write(data.resolve, emergency_id, user.user_id, user.username))
     api.journal.publish([event])
+    await answer(request, api.dispatcher.proxy.emergency(False))
     return emergency

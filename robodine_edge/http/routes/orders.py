@@ -36,6 +36,10 @@ class OrderStatusBody(RequestModel):
     status: not_strict(OrderStatus)  # type: ignore[valid-type]
 
 
+class PriorityBody(RequestModel):
+    priority: Annotated[int, Field(ge=-100, le=100)]
+
+
 class OrderQuery(PageQuery):
     status: OrderStatus | None = None
     table_id: Annotated[int, Field(ge=1)] | None = None
@@ -55,6 +59,8 @@ class OrderOut(ResponseModel):
     party_id: int | None
     status: OrderStatus
     priority: int
+    flagged: bool
+    flag_reason: str | None
     items: list[OrderLineOut]
     total: float
     created_at: IsoTime
@@ -124,3 +130,27 @@ async def cancel_order(request: Request, user: Principal, order_id: int) -> dict
 async def set_status(request: Request, user: Principal, order_id: int, body: OrderStatusBody) -> dict[str, Any]:
     """placed → cooking → ready → serving → served, one step at a time (or `cancelled`)."""
     return await answer(request, request.app.ctx.api.orders.proxy.set_status(order_id, body.status, user.role))
+
+
+@router.post(
+    "/<order_id:int>/priority",
+    roles=STAFF_ROLES,
+    summary="Bump an order",
+    body=PriorityBody,
+    response=OrderOut,
+    errors=(409,),
+)
+async def set_priority(request: Request, user: Principal, order_id: int, body: PriorityBody) -> dict[str, Any]:
+    """Higher priorities are cooked and served first (FIFO among equals)."""
+    return await answer(request, request.app.ctx.api.orders.proxy.set_priority(order_id, body.priority))
+
+
+@router.post(
+    "/<order_id:int>/retry", roles=STAFF_ROLES, summary="Give a flagged order back to the robots", response=OrderOut
+)
+async def retry(request: Request, user: Principal, order_id: int) -> dict[str, Any]:
+    """An order the robots could not handle is flagged; this clears the flag and starts
+    its task's attempts again."""
+    api = request.app.ctx.api
+    await answer(request, api.dispatcher.proxy.retry_order(order_id))
+    return await answer(request, api.reads.submit(data.get_order, order_id))

@@ -88,6 +88,8 @@ ARGS: dict[str, type[BaseModel]] = {
 class CommandBody(RequestModel):
     name: CommandName
     args: dict[str, Any] = {}
+    force: bool = False
+    """Take the robot off its current task (the task goes back to the queue)."""
 
 
 class PoseOut(ResponseModel):
@@ -228,17 +230,20 @@ async def rotate_token(request: Request, user: Principal, robot_id: str) -> dict
     body=CommandBody,
     response=CommandOut,
     status=202,
+    errors=(409,),
 )
 async def send_command(request: Request, user: Principal, robot_id: str, body: CommandBody) -> dict[str, Any]:
-    """Recorded at once and sent when the robot is connected (again until it acks)."""
+    """Recorded at once and sent when the robot is connected (again until it acks). A robot
+    on a task refuses cook/serve/clean/go_to/dock with 409 unless `force` is true (its task
+    goes back to the queue); stop, resume and emergency_stop always go through."""
     try:
         args = ARGS[body.name].model_validate(body.args).model_dump(mode="json")
     except ValidationError as exc:
         raise ValidationFailed(
             "invalid command arguments", fields={f"args.{k}": v for k, v in error_fields(exc).items()}
         ) from None
-    slot = request.app.ctx.api.robots.get(robot_id)
-    return await answer(request, slot.proxy.command(body.name, args, user.user_id))
+    dispatcher = request.app.ctx.api.dispatcher.proxy
+    return await answer(request, dispatcher.direct_command(robot_id, body.name, args, user.user_id, body.force))
 
 
 @router.get(

@@ -44,5 +44,7 @@ async def patch_settings(request: Request, user: Principal, body: SettingsPatch)
     api = request.app.ctx.api
     changes = body.model_dump(mode="json", exclude_unset=True, exclude_none=True)
     updated = await answer(request, api.store.write(update_settings, changes))
-    api.floor.proxy.settings_changed.defer(StoreSettings.model_validate(updated))
+    settings = StoreSettings.model_validate(updated)
+    api.floor.proxy.settings_changed.defer(settings)
+    api.dispatcher.proxy.settings_changed.defer(settings)
     return updated

@@ -1,0 +1,543 @@
+"""The dispatcher: orders flow through robots with no human in the loop.
+
+Cook tasks for placed orders go to idle cookbots; serve tasks for ready orders and
+clean tasks for released tables go to the best albabot; low albabots are sent to dock.
+A task that loses its robot (offline, nack, `failed`, or no progress for
+`stuck_timeout_s`) goes back to the head of its queue for another robot, up to
+`max_task_attempts`; after that its order is flagged to staff, never dropped.
+
+Everyone else tells this actor what changed (orders, tables, robots, task progress);
+it asks them to act (robots to run commands, the order queue to move an order, the
+floor to mark a table clean). None of them ever asks it back. Every task is in
+SQLite, so a restarted dispatcher (or service) picks up where it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from itertools import count
+from typing import Any
+
+import pykka
+from robodine_edge.actors.base import CrashListener, SupervisedActor
+from robodine_edge.actors.journal import Journal
+from robodine_edge.actors.robot import RobotSnapshot
+from robodine_edge.actors.store import Store
+from robodine_edge.actors.supervisor import ActorSlot
+
+from robodine_edge.data import tasks as data
+from robodine_edge.data.emergencies import active_emergency
+from robodine_edge.data.settings import StoreSettings, load_settings
+from robodine_edge.domain.dispatch import (
+    RobotView,
+    available,
+    charged,
+    needs_charge,
+    pick_albabot,
+    pick_cookbot,
+    table_centre,
+)
+from robodine_edge.domain.lifecycle import OrderStatus
+from robodine_edge.errors import Conflict, NotFound, RobodineError
+from robodine_edge.types import Role
+
+log = logging.getLogger(__name__)
+ASK_TIMEOUT_S = 10.0
+CONFLICTING = frozenset({"cook", "serve", "clean", "go_to", "dock"})
+SAFETY = frozenset({"stop", "resume", "emergency_stop"})
+
+LegacyCook = Callable[[str, list[str]], "Future[None]"]
+"""Sends plain-text dish names to a legacy arm's address (host:port)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderChanged:
+    order: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class TableChanged:
+    table: dict[str, Any] | None
+    table_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class RobotUpdate:
+    snapshot: RobotSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class TaskEvent:
+    """A robot's `task_update` (started/progress/done/failed) or `nack` of a command."""
+
+    robot_id: str
+    command_id: int
+    state: str
+    detail: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class LegacySent:
+    task_id: int
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchTick:
+    pass
+
+
+@dataclass
+class Job:
+    """A task as the dispatcher holds it."""
+
+    id: int
+    kind: str
+    order_id: int | None
+    table_id: int | None
+    priority: int
+    rank: int
+    state: str = "queued"
+    robot_id: str | None = None
+    command_id: int | None = None
+    attempts: int = 0
+    progress_at: float = 0.0
+    tried: set[str] = field(default_factory=set)
+    saw_cooking: bool = False
+
+
+class DispatcherActor(SupervisedActor):
+    """All methods run in the dispatcher's own thread."""
+
+    def __init__(
+        self,
+        store: Store,
+        journal: Journal,
+        robots: Any,
+        orders: ActorSlot[Any],
+        floor: ActorSlot[Any],
+        legacy_cook: LegacyCook | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        crash_listener: CrashListener | None = None,
+    ) -> None:
+        super().__init__(crash_listener=crash_listener)
+        self._store = store
+        self._journal = journal
+        self._robot_slots = robots
+        self._orders_slot = orders
+        self._floor_slot = floor
+        self._legacy_cook = legacy_cook
+        self._clock = clock
+        self._settings = StoreSettings()
+        self._robots: dict[str, RobotView] = {}
+        self._orders: dict[int, dict[str, Any]] = {}
+        self._tables: dict[int, dict[str, Any]] = {}
+        self._jobs: dict[int, Job] = {}
+        self._by_command: dict[int, int] = {}
+        self._charging: set[str] = set()
+        self._emergency = False
+        self._ranks = count(1)
+        self._head = count(-1, -1)
+
+    # -- start: rebuild from SQLite and the owning actors --------------------------------------
+
+    def on_start(self) -> None:
+        self._settings = self._write(load_settings)
+        self._emergency = self._write(active_emergency) is not None
+        for _, slot in self._robot_slots.items():
+            self._robots_seen(slot.proxy.snapshot().get(timeout=ASK_TIMEOUT_S))
+        self._orders = {o["id"]: o for o in self._orders_slot.proxy.active_orders().get(timeout=ASK_TIMEOUT_S)}
+        self._tables = {t["id"]: t for t in self._floor_slot.proxy.list_tables().get(timeout=ASK_TIMEOUT_S)}
+        for record, command_id in self._write(data.open_tasks_with_commands):
+            job = Job(record.id, record.kind, record.order_id, record.table_id, record.priority, next(self._ranks))
+            job.state, job.robot_id, job.attempts, job.command_id = (
+                record.state,
+                record.robot_id,
+                record.attempts,
+                command_id,
+            )
+            job.progress_at = self._clock()
+            self._jobs[job.id] = job
+            if job.robot_id is not None and job.state != "queued":
+                job.tried.add(job.robot_id)
+                if command_id is not None:
+                    self._by_command[command_id] = job.id
+        self._reconcile()
+        self._dispatch()
+
+    def _reconcile(self) -> None:
+        """Work the database says is needed but no open task covers (e.g. a crash in between)."""
+        for order_id, status, priority, flagged in self._write(data.orders_needing_work):
+            if not flagged:
+                self._order_needs(order_id, OrderStatus(status), priority)
+        for table_id in self._write(data.tables_being_cleaned):
+            self._ensure("clean", None, table_id, 0)
+
+    # -- asks from HTTP ------------------------------------------------------------------------
+
+    def emergency(self, active: bool) -> None:
+        """Stop (or resume) every connected robot now; tasks and orders stay as they are."""
+        self._emergency = active
+        name = "emergency_stop" if active else "resume"
+        for robot in self._robots.values():
+            if robot.online:
+                self._command(robot.robot_id, name, {})
+        if not active:
+            now = self._clock()
+            for job in self._jobs.values():
+                job.progress_at = now
+            self._dispatch()
+
+    def direct_command(
+        self, robot_id: str, name: str, args: dict[str, Any], user_id: int | None, force: bool
+    ) -> dict[str, Any]:
+        job = self._job_of(robot_id)
+        if job is not None and name in CONFLICTING:
+            if not force:
+                raise Conflict(f"robot {robot_id} is on {job.kind} task {job.id}; send force: true to override it")
+            self._requeue(job, f"overridden by a staff command ({name})", count_attempt=False)
+        slot = self._robot_slots.get(robot_id)
+        return slot.proxy.command(name, args, user_id).get(timeout=ASK_TIMEOUT_S)
+
+    def retry_order(self, order_id: int) -> None:
+        """Staff take a flagged order back to the robots: attempts start again."""
+        order = self._orders.get(order_id)
+        if order is None:
+            raise NotFound(f"order {order_id} is not active")
+        self._write(data.unflag_order, order_id)
+        for job in self._jobs.values():
+            if job.order_id == order_id:
+                job.attempts, job.tried = 0, set()
+        self._order_needs(order_id, OrderStatus(order["status"]), order.get("priority", 0))
+        self._dispatch()
+
+    def settings_changed(self, settings: StoreSettings) -> None:
+        self._settings = settings
+        self._dispatch()
+
+    def overview(self) -> dict[str, Any]:
+        """What the dispatcher holds now (for staff and tests)."""
+        return {
+            "emergency": self._emergency,
+            "charging": sorted(self._charging),
+            "tasks": [
+                {"id": j.id, "kind": j.kind, "state": j.state, "order_id": j.order_id, "table_id": j.table_id,
+                 "robot_id": j.robot_id, "attempts": j.attempts, "priority": j.priority}
+                for j in sorted(self._jobs.values(), key=lambda j: j.id)
+            ],
+        }  # fmt: skip
+
+    # -- what others tell ------------------------------------------------------------------------
+
+    def on_receive(self, message: Any) -> Any:
+        try:
+            if isinstance(message, OrderChanged):
+                self._order_changed(message.order)
+            elif isinstance(message, TableChanged):
+                self._table_changed(message.table_id, message.table)
+            elif isinstance(message, RobotUpdate):
+                self._robot_changed(message.snapshot)
+            elif isinstance(message, TaskEvent):
+                self._task_event(message)
+            elif isinstance(message, LegacySent):
+                self._legacy_sent(message)
+            elif isinstance(message, DispatchTick):
+                self._tick()
+            else:
+                return super().on_receive(message)
+        except RobodineError as exc:  # expected trouble: log it, keep dispatching
+            log.warning("dispatcher: %s", exc)
+        return None
+
+    def _order_changed(self, order: dict[str, Any]) -> None:
+        status = OrderStatus(order["status"])
+        if status in (OrderStatus.SERVED, OrderStatus.CANCELLED):
+            self._orders.pop(order["id"], None)
+            for job in [j for j in self._jobs.values() if j.order_id == order["id"]]:
+                self._cancel(job, f"order {status.value}")
+        else:
+            self._orders[order["id"]] = order
+            for job in self._jobs.values():
+                if job.order_id == order["id"] and job.state == "queued":
+                    job.priority = order.get("priority", 0)
+            if not order.get("flagged"):
+                self._order_needs(order["id"], status, order.get("priority", 0))
+        self._dispatch()
+
+    def _order_needs(self, order_id: int, status: OrderStatus, priority: int) -> None:
+        """An order placed or cooking needs a cook task; ready or serving, a serve task.
+
+        (Cooking or serving without one happens when a task was given up and staff retry,
+        or when the service stopped between two steps.)"""
+        if status in (OrderStatus.PLACED, OrderStatus.COOKING):
+            self._ensure("cook", order_id, None, priority)
+        elif status in (OrderStatus.READY, OrderStatus.SERVING):
+            for job in [j for j in self._jobs.values() if j.order_id == order_id and j.kind == "cook"]:
+                self._finish(job)  # cooked: staff marked it ready, or the service stopped in between
+            self._ensure("serve", order_id, None, priority)
+
+    def _table_changed(self, table_id: int, table: dict[str, Any] | None) -> None:
+        if table is None:
+            self._tables.pop(table_id, None)
+        else:
+            self._tables[table_id] = table
+        if table is not None and table["status"] == "cleaning":
+            self._ensure("clean", None, table_id, 0)
+        else:
+            for job in [j for j in self._jobs.values() if j.kind == "clean" and j.table_id == table_id]:
+                self._cancel(job, "the table is no longer waiting to be cleaned")
+        self._dispatch()
+
+    def _robot_changed(self, snapshot: RobotSnapshot) -> None:
+        before = self._robots.get(snapshot.robot_id)
+        robot = self._robots_seen(snapshot)
+        if before is not None and before.online and not robot.online:
+            job = self._job_of(robot.robot_id)
+            if job is not None:
+                self._lose(job, "the robot went offline")
+        if robot.online and (before is None or not before.online) and self._emergency:
+            self._command(robot.robot_id, "emergency_stop", {})
+        job = self._job_of(robot.robot_id)
+        if job is not None and job.kind == "cook" and robot.legacy:
+            self._legacy_progress(job, robot)
+        if (
+            robot.robot_id in self._charging
+            and charged(robot, self._settings.battery_resume)
+            and robot.state != "charging"
+        ):
+            self._charging.discard(robot.robot_id)
+        self._dispatch()
+
+    def _task_event(self, event: TaskEvent) -> None:
+        job = self._jobs.get(self._by_command.get(event.command_id, -1))
+        if job is None or job.robot_id != event.robot_id:
+            return
+        job.progress_at = self._clock()
+        if event.state == "started" and job.state == "assigned":
+            job.state = "running"
+            self._write(data.set_task_state, job.id, "running")
+            self._move_order(job, {"cook": OrderStatus.COOKING, "serve": OrderStatus.SERVING})
+        elif event.state == "done":
+            # The order moves first: if the service stops in between, a ready order with an
+            # open cook task is finished at restart, not cooked again.
+            self._move_order(job, {"cook": OrderStatus.READY, "serve": OrderStatus.SERVED})
+            self._finish(job)
+            if job.kind == "clean" and job.table_id is not None:
+                self._ask_quietly(self._floor_slot.proxy.cleaned(job.table_id))
+        elif event.state in ("failed", "nacked"):
+            self._lose(job, f"{event.state}: {event.detail}" if event.detail else event.state)
+        self._dispatch()
+
+    def _legacy_sent(self, message: LegacySent) -> None:
+        job = self._jobs.get(message.task_id)
+        if job is not None and message.error is not None:
+            self._lose(job, f"could not reach the legacy arm: {message.error}")
+            self._dispatch()
+
+    def _tick(self) -> None:
+        """Every second: tasks without progress for `stuck_timeout_s` lose their robot."""
+        if self._emergency:
+            return
+        now = self._clock()
+        for job in list(self._jobs.values()):
+            if job.state in ("assigned", "running") and now - job.progress_at > self._settings.stuck_timeout_s:
+                robot_id = job.robot_id
+                self._lose(job, f"no progress for {self._settings.stuck_timeout_s} s")
+                if robot_id is not None:
+                    self._command(robot_id, "stop", {})
+        self._dispatch()
+
+    # -- dispatching -----------------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        if self._emergency:
+            return
+        busy = {j.robot_id for j in self._jobs.values() if j.robot_id is not None and j.state != "queued"}
+        self._send_low_robots_to_dock(busy)
+        free = [r for r in self._robots.values() if available(r, busy, self._charging)]
+        for job in self._queue("cook"):
+            robot = pick_cookbot([r for r in free if r.kind == "cookbot"], job.tried)
+            if robot is None:
+                break
+            if self._assign(job, robot):
+                free.remove(robot)
+        for job in self._queue("serve") + self._queue("clean"):
+            robot = pick_albabot(
+                [r for r in free if r.kind == "albabot"], self._target(job), self._settings.battery_low, job.tried
+            )
+            if robot is None:
+                break
+            if self._assign(job, robot):
+                free.remove(robot)
+
+    def _send_low_robots_to_dock(self, busy: set[str]) -> None:
+        for robot in self._robots.values():
+            if available(robot, busy, self._charging) and needs_charge(robot, self._settings.battery_low):
+                log.info("robot %s is low (%.0f%%): sending it to dock", robot.robot_id, robot.battery or 0)
+                if self._command(robot.robot_id, "dock", {}) is not None:
+                    self._charging.add(robot.robot_id)
+
+    def _queue(self, kind: str) -> list[Job]:
+        queued = [j for j in self._jobs.values() if j.kind == kind and j.state == "queued"]
+        return sorted(queued, key=lambda j: (-j.priority, j.rank))
+
+    def _target(self, job: Job) -> tuple[float, float]:
+        if job.kind == "clean" and job.table_id in self._tables:
+            return table_centre(self._tables[job.table_id])
+        return (self._settings.kitchen_pass.x, self._settings.kitchen_pass.y)
+
+    def _assign(self, job: Job, robot: RobotView) -> bool:
+        name, args = self._command_for(job)
+        if name is None:
+            return False
+        if robot.legacy and job.kind == "cook":
+            return self._assign_legacy(job, robot, args)
+        command = self._command(robot.robot_id, name, args, task_id=job.id)
+        if command is None:
+            return False
+        self._by_command[command["id"]] = job.id
+        self._assigned(job, robot.robot_id, command["id"])
+        return True
+
+    def _assign_legacy(self, job: Job, robot: RobotView, args: dict[str, Any]) -> bool:
+        if self._legacy_cook is None or not robot.legacy_cook_addr:
+            return False
+        names = [item["name"].lower() for item in args["items"] for _ in range(item["quantity"])]
+        self._assigned(job, robot.robot_id, None)
+        job.saw_cooking = False
+        sent = self._legacy_cook(robot.legacy_cook_addr, names)
+        task_id, me = job.id, self.actor_ref
+        sent.add_done_callback(
+            lambda f: _tell(me, LegacySent(task_id, None if f.exception() is None else str(f.exception())))
+        )
+        return True
+
+    def _assigned(self, job: Job, robot_id: str, command_id: int | None) -> None:
+        job.state, job.robot_id, job.command_id = "assigned", robot_id, command_id
+        job.attempts += 1
+        job.tried.add(robot_id)
+        job.progress_at = self._clock()
+        self._write(data.assign_task, job.id, robot_id)
+        log.info("%s task %d → %s", job.kind, job.id, robot_id)
+
+    def _command_for(self, job: Job) -> tuple[str | None, dict[str, Any]]:
+        if job.kind == "cook":
+            order = self._orders.get(job.order_id or -1)
+            if order is None:
+                return None, {}
+            items = [
+                {"menu_item_id": i["menu_item_id"], "name": i["name"], "quantity": i["quantity"], "note": i["note"]}
+                for i in order["items"]
+            ]
+            return "cook", {"order_id": order["id"], "items": items}
+        if job.kind == "serve":
+            order = self._orders.get(job.order_id or -1)
+            table = self._tables.get(order["table_id"]) if order else None
+            if order is None or table is None:
+                return None, {}
+            x, y = table_centre(table)
+            return "serve", {"order_id": order["id"], "table_id": table["id"], "table": {"x": x, "y": y}}
+        if job.kind == "clean" and job.table_id in self._tables:
+            return "clean", {"table_id": job.table_id}
+        return None, {}
+
+    # -- a task's end ------------------------------------------------------------------------
+
+    def _finish(self, job: Job) -> None:
+        self._write(data.set_task_state, job.id, "done")
+        self._forget(job)
+
+    def _cancel(self, job: Job, reason: str) -> None:
+        if job.robot_id is not None and job.state != "queued":
+            self._command(job.robot_id, "stop", {})
+        self._write(data.set_task_state, job.id, "cancelled", reason)
+        self._forget(job)
+
+    def _lose(self, job: Job, reason: str) -> None:
+        if job.attempts >= self._settings.max_task_attempts:
+            self._journal.publish([self._write(data.give_up_task, job.id, reason, job.order_id)])
+            self._forget(job)
+            if job.order_id is not None:
+                self._ask_quietly(self._orders_slot.proxy.reload(job.order_id))
+            return
+        self._requeue(job, reason, count_attempt=True)
+
+    def _requeue(self, job: Job, reason: str, *, count_attempt: bool) -> None:
+        robot_id = job.robot_id or "?"
+        if job.command_id is not None:
+            self._by_command.pop(job.command_id, None)
+        job.state, job.robot_id, job.command_id = "queued", None, None
+        job.rank = next(self._head)  # back to the head of its queue
+        if not count_attempt:
+            job.attempts = max(0, job.attempts - 1)
+        self._journal.publish([self._write(data.requeue_task, job.id, reason, robot_id, job.kind, job.order_id)])
+
+    def _forget(self, job: Job) -> None:
+        self._jobs.pop(job.id, None)
+        if job.command_id is not None:
+            self._by_command.pop(job.command_id, None)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _ensure(self, kind: str, order_id: int | None, table_id: int | None, priority: int) -> None:
+        if any(j.kind == kind and j.order_id == order_id and j.table_id == table_id for j in self._jobs.values()):
+            return
+        record = self._write(data.create_task, kind, order_id, table_id, priority)
+        self._jobs[record.id] = Job(record.id, kind, order_id, table_id, priority, next(self._ranks))
+
+    def _job_of(self, robot_id: str) -> Job | None:
+        return next((j for j in self._jobs.values() if j.robot_id == robot_id and j.state != "queued"), None)
+
+    def _legacy_progress(self, job: Job, robot: RobotView) -> None:
+        """A legacy arm has no task updates: cooking means started, idle again means done."""
+        if robot.state == "cooking" and not job.saw_cooking:
+            job.saw_cooking = True
+            job.state, job.progress_at = "running", self._clock()
+            self._write(data.set_task_state, job.id, "running")
+            self._move_order(job, {"cook": OrderStatus.COOKING})
+        elif robot.state == "idle" and job.saw_cooking:
+            self._move_order(job, {"cook": OrderStatus.READY})
+            self._finish(job)
+
+    def _robots_seen(self, snapshot: RobotSnapshot) -> RobotView:
+        pose = (snapshot.pose.x, snapshot.pose.y) if snapshot.pose is not None else None
+        view = RobotView(
+            snapshot.robot_id, snapshot.kind, snapshot.online, snapshot.state, snapshot.battery, pose,
+            snapshot.legacy, snapshot.legacy_cook_addr,
+        )  # fmt: skip
+        self._robots[view.robot_id] = view
+        return view
+
+    def _move_order(self, job: Job, moves: dict[str, OrderStatus]) -> None:
+        if job.order_id is not None and job.kind in moves:
+            self._ask_quietly(self._orders_slot.proxy.set_status(job.order_id, moves[job.kind], Role.ADMIN))
+
+    def _command(
+        self, robot_id: str, name: str, args: dict[str, Any], task_id: int | None = None
+    ) -> dict[str, Any] | None:
+        slot = self._robot_slots.find(robot_id)
+        if slot is None:
+            return None
+        return self._ask_quietly(slot.proxy.command(name, args, None, task_id))
+
+    def _ask_quietly(self, future: Any) -> Any:
+        try:
+            return future.get(timeout=ASK_TIMEOUT_S)
+        except (RobodineError, pykka.ActorDeadError, pykka.Timeout) as exc:
+            log.info("dispatcher: %s", exc)
+            return None
+
+    def _write(self, unit: Any, *args: Any) -> Any:
+        return self._store.write(unit, *args).get(timeout=ASK_TIMEOUT_S)
+
+
+def _tell(ref: Any, message: Any) -> None:
+    try:
+        ref.tell(message)
+    except pykka.ActorDeadError:
+        log.info("dispatcher restarted; it reloads its tasks from SQLite")

@@ -1,0 +1,174 @@
+"""Robot tasks in SQLite: what the dispatcher must not forget across a restart."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from robodine_edge.clock import to_iso, utcnow
+from robodine_edge.data.events import Recorded, record_event
+from robodine_edge.data.rows import one
+from robodine_edge.domain.lifecycle import ACTIVE_ORDER, OrderStatus
+from robodine_edge.models import DiningTable, Order, Robot, RobotCommand, Task
+from robodine_edge.types import EventLevel
+
+OPEN_TASKS = ("queued", "assigned", "running")
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRecord:
+    id: int
+    kind: str
+    state: str
+    order_id: int | None
+    table_id: int | None
+    robot_id: str | None
+    priority: int
+    attempts: int
+    created_at: datetime
+
+
+def _record(row: Task) -> TaskRecord:
+    robot = Robot.get_or_none(Robot.id == row.robot_id) if row.robot_id else None
+    return TaskRecord(
+        row.id, row.kind, row.state, row.order_id, row.table_id, robot.robot_id if robot else None,
+        row.priority, row.attempts, row.created_at,
+    )  # fmt: skip
+
+
+def task_json(row: Task) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "state": row.state,
+        "order_id": row.order_id,
+        "table_id": row.table_id,
+        "robot_id": row.robot.robot_id if row.robot_id else None,
+        "attempts": row.attempts,
+        "priority": row.priority,
+        "detail": row.detail,
+        "created_at": to_iso(row.created_at),
+        "started_at": to_iso(row.started_at),
+        "finished_at": to_iso(row.finished_at),
+    }
+
+
+# -- readers (run through the store, so they follow every queued write) ----------------------
+
+
+def load_open_tasks() -> list[TaskRecord]:
+    return [_record(row) for row in Task.select().where(Task.state.in_(OPEN_TASKS)).order_by(Task.id)]
+
+
+def open_tasks_with_commands() -> list[tuple[TaskRecord, int | None]]:
+    """Open tasks and the id of each one's latest command (to match task updates)."""
+    out = []
+    for record in load_open_tasks():
+        latest = (
+            RobotCommand.select(RobotCommand.id)
+            .where(RobotCommand.task == record.id)
+            .order_by(RobotCommand.id.desc())
+            .first()
+        )
+        out.append((record, latest.id if latest else None))
+    return out
+
+
+def orders_needing_work() -> list[tuple[int, str, int, bool]]:
+    """Active orders as (id, status, priority, flagged), to reconcile tasks at start."""
+    query = Order.select(Order.id, Order.status, Order.priority, Order.flagged).where(
+        Order.status.in_([s.value for s in ACTIVE_ORDER])
+    )
+    return [(o.id, o.status, o.priority, o.flagged) for o in query.order_by(Order.id)]
+
+
+def tables_being_cleaned() -> list[int]:
+    return [t.id for t in DiningTable.select(DiningTable.id).where(DiningTable.status == "cleaning")]
+
+
+def list_tasks(limit: int, state: str | None, order_id: int | None) -> list[dict[str, Any]]:
+    query = Task.select().order_by(Task.id.desc()).limit(limit)
+    if state is not None:
+        query = query.where(Task.state == state)
+    if order_id is not None:
+        query = query.where(Task.order == order_id)
+    return [task_json(row) for row in query]
+
+
+# -- writers (store thread) ------------------------------------------------------------------
+
+
+def create_task(kind: str, order_id: int | None, table_id: int | None, priority: int) -> TaskRecord:
+    now = utcnow()
+    row = Task.create(
+        kind=kind, state="queued", order=order_id, table=table_id, priority=priority, created_at=now, updated_at=now
+    )
+    return _record(row)
+
+
+def assign_task(task_id: int, robot_id: str) -> None:
+    robot = Robot.get_or_none(Robot.robot_id == robot_id)
+    Task.update(
+        state="assigned", robot=robot.id if robot else None, attempts=Task.attempts + 1, updated_at=utcnow()
+    ).where(Task.id == task_id).execute()
+
+
+def set_task_state(task_id: int, state: str, detail: str | None = None) -> None:
+    now = utcnow()
+    changes: dict[Any, Any] = {Task.state: state, Task.updated_at: now}
+    if detail is not None:
+        changes[Task.detail] = detail[:250]
+    if state == "running":
+        changes[Task.started_at] = now
+    if state in ("done", "failed", "cancelled"):
+        changes[Task.finished_at] = now
+    if state == "queued":
+        changes[Task.robot] = None
+    Task.update(changes).where(Task.id == task_id).execute()
+
+
+def requeue_task(task_id: int, reason: str, robot_id: str, kind: str, order_id: int | None) -> Recorded:
+    """A robot lost the task: back in the queue, with a `task_reassigned` event."""
+    set_task_state(task_id, "queued", reason)
+    subject = f"order {order_id}" if order_id else kind
+    return record_event(
+        "task_reassigned",
+        f"{kind} task {task_id} ({subject}) taken from {robot_id}: {reason}",
+        level=EventLevel.WARNING,
+        entity_type="task",
+        entity_id=task_id,
+    )
+
+
+def give_up_task(task_id: int, reason: str, order_id: int | None) -> Recorded:
+    """Retries are spent: the task fails, its order is flagged for staff (never dropped)."""
+    set_task_state(task_id, "failed", reason)
+    if order_id is not None:
+        Order.update(flagged=True, flag_reason=reason[:250], updated_at=utcnow()).where(Order.id == order_id).execute()
+        return record_event(
+            "order_unserved",
+            f"order {order_id} could not be handled by the robots ({reason}); staff, please take over",
+            level=EventLevel.ERROR,
+            entity_type="order",
+            entity_id=order_id,
+        )
+    return record_event(
+        "task_failed",
+        f"task {task_id} failed: {reason}",
+        level=EventLevel.WARNING,
+        entity_type="task",
+        entity_id=task_id,
+    )
+
+
+def unflag_order(order_id: int) -> None:
+    Order.update(flagged=False, flag_reason=None, updated_at=utcnow()).where(Order.id == order_id).execute()
+
+
+def reset_attempts(task_id: int) -> None:
+    Task.update(attempts=0, state="queued", robot=None, updated_at=utcnow()).where(Task.id == task_id).execute()
+
+
+def order_status(order_id: int) -> OrderStatus:
+    return OrderStatus(one(Order, order_id, "order").status)

@@ -1,0 +1,64 @@
+"""Which robot gets which task: pure rules, tested without any actor.
+
+A robot is available when it is online, reports `idle`, has no task, is not charging
+and no emergency is on. Cookbots take cook tasks in order; albabots are chosen by
+distance to where the work starts (the kitchen pass for serving, the table for
+cleaning), among those with battery above `battery_low`. Robots that have not tried
+the task yet come first.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+
+IDLE = "idle"
+
+
+@dataclass(frozen=True, slots=True)
+class RobotView:
+    robot_id: str
+    kind: str
+    online: bool
+    state: str
+    battery: float | None
+    position: tuple[float, float] | None
+    legacy: bool = False
+    legacy_cook_addr: str | None = None
+
+
+def available(robot: RobotView, busy: Collection[str], charging: Collection[str]) -> bool:
+    return robot.online and robot.state == IDLE and robot.robot_id not in busy and robot.robot_id not in charging
+
+
+def pick_cookbot(robots: Iterable[RobotView], tried: Collection[str] = ()) -> RobotView | None:
+    candidates = sorted((r for r in robots if r.kind == "cookbot"), key=lambda r: (r.robot_id in tried, r.robot_id))
+    return candidates[0] if candidates else None
+
+
+def pick_albabot(
+    robots: Iterable[RobotView], target: tuple[float, float], battery_low: float, tried: Collection[str] = ()
+) -> RobotView | None:
+    candidates = [r for r in robots if r.kind == "albabot" and (r.battery is None or r.battery > battery_low)]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda r: (r.robot_id in tried, _distance(r.position, target), r.robot_id))
+
+
+def needs_charge(robot: RobotView, battery_low: float) -> bool:
+    return robot.kind == "albabot" and robot.battery is not None and robot.battery < battery_low
+
+
+def charged(robot: RobotView, battery_resume: float) -> bool:
+    return robot.battery is None or robot.battery >= battery_resume
+
+
+def _distance(position: tuple[float, float] | None, target: tuple[float, float]) -> float:
+    if position is None:
+        return math.inf
+    return math.hypot(position[0] - target[0], position[1] - target[1])
+
+
+def table_centre(table: dict[str, float]) -> tuple[float, float]:
+    return (table["x"] + table["width"] / 2, table["y"] + table["height"] / 2)

@@ -1,0 +1,42 @@
+"""Cook commands for legacy arms (SPEC section 4): plain-text dish names over TCP.
+
+The dispatcher hands over `(address, dish names)` from its thread; the connection is
+made on the event loop, one name per line, and the returned future tells whether it
+got through. Attached to the loop once the service starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+
+log = logging.getLogger(__name__)
+CONNECT_TIMEOUT_S = 3.0
+
+
+class LegacyCookSender:
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def __call__(self, address: str, names: list[str]) -> concurrent.futures.Future[None]:
+        """Any thread."""
+        if self._loop is None:
+            future: concurrent.futures.Future[None] = concurrent.futures.Future()
+            future.set_exception(ConnectionError("the service is not running yet"))
+            return future
+        return asyncio.run_coroutine_threadsafe(self._send(address, names), self._loop)
+
+    async def _send(self, address: str, names: list[str]) -> None:
+        host, _, port = address.rpartition(":")
+        async with asyncio.timeout(CONNECT_TIMEOUT_S):
+            _, writer = await asyncio.open_connection(host, int(port))
+            try:
+                writer.write("".join(f"{name}\n" for name in names).encode())
+                await writer.drain()
+            finally:
+                writer.close()
+        log.info("sent %d dish(es) to the legacy arm at %s", len(names), address)

@@ -1,0 +1,60 @@
+"""Choosing robots for tasks."""
+
+from __future__ import annotations
+
+from robodine_edge.domain.dispatch import (
+    RobotView,
+    available,
+    charged,
+    needs_charge,
+    pick_albabot,
+    pick_cookbot,
+    table_centre,
+)
+
+
+def robot(
+    robot_id: str,
+    kind: str = "albabot",
+    *,
+    online: bool = True,
+    state: str = "idle",
+    battery: float | None = 90.0,
+    at: tuple[float, float] | None = (0.0, 0.0),
+) -> RobotView:
+    return RobotView(robot_id, kind, online, state, battery, at)
+
+
+def test_availability() -> None:
+    assert available(robot("a"), busy=(), charging=())
+    assert not available(robot("a", online=False), (), ())
+    assert not available(robot("a", state="serving"), (), ())
+    assert not available(robot("a"), busy={"a"}, charging=())
+    assert not available(robot("a"), (), charging={"a"})
+
+
+def test_cookbots_in_order_untried_first() -> None:
+    cooks = [robot("c2", "cookbot"), robot("c1", "cookbot"), robot("a1")]
+    assert pick_cookbot(cooks).robot_id == "c1"  # type: ignore[union-attr]
+    assert pick_cookbot(cooks, tried={"c1"}).robot_id == "c2"  # type: ignore[union-attr]
+    assert pick_cookbot([robot("a1")]) is None
+
+
+def test_albabots_nearest_with_battery_untried_first() -> None:
+    fleet = [
+        robot("far", at=(9.0, 9.0)),
+        robot("near", at=(1.0, 0.0)),
+        robot("low", battery=10.0, at=(0.0, 0.0)),
+        robot("nowhere", at=None),
+    ]
+    assert pick_albabot(fleet, (0.0, 0.0), battery_low=20.0).robot_id == "near"  # type: ignore[union-attr]
+    assert pick_albabot(fleet, (0.0, 0.0), 20.0, tried={"near"}).robot_id == "far"  # type: ignore[union-attr]
+    assert pick_albabot([robot("low", battery=10.0)], (0.0, 0.0), 20.0) is None
+    assert pick_albabot([robot("c", "cookbot")], (0.0, 0.0), 20.0) is None
+
+
+def test_charging_thresholds_and_table_centre() -> None:
+    assert needs_charge(robot("a", battery=19.0), 20.0) and not needs_charge(robot("a", battery=20.0), 20.0)
+    assert not needs_charge(robot("c", "cookbot", battery=5.0), 20.0)
+    assert charged(robot("a", battery=80.0), 80.0) and not charged(robot("a", battery=79.9), 80.0)
+    assert table_centre({"x": 2.0, "y": 1.0, "width": 1.0, "height": 0.5}) == (2.5, 1.25)

@@ -1,0 +1,330 @@
+"""Kitchen-to-table orchestration against the real process and the real fleet simulator."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from robodine_edge.protocol.pose import AXES
+from tests.http.store_setup import make_dish, make_stock, make_table
+from tests.net.conftest import register
+from tests.robot_client import RobotClient
+from tests.service import ServiceProcess, service_env
+from tests.simulator import Simulator
+from tests.waiting import eventually
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+
+
+class Store:
+    """A small restaurant set up through the API."""
+
+    def __init__(self, service: ServiceProcess) -> None:
+        self.service = service
+        self.admin = service.auth(service.token())
+        self.tables = [make_table(service, self.admin, x=3.0 + i, y=2.0) for i in range(4)]
+        self.dish = make_dish(service, self.admin, {make_stock(service, self.admin, 100000)["id"]: 1})
+
+    def order(self, table_index: int = 0, quantity: int = 1) -> dict[str, Any]:
+        body = {
+            "table_id": self.tables[table_index]["id"],
+            "items": [{"menu_item_id": self.dish["id"], "quantity": quantity}],
+        }
+        response = self.service.http.post("/api/orders", headers=self.admin, json=body)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def status(self, order_id: int) -> str:
+        return self.service.http.get(f"/api/orders/{order_id}", headers=self.admin).json()["status"]
+
+    def all_served(self, ids: list[int]) -> bool:
+        orders = self.service.http.get("/api/orders", headers=self.admin, params={"limit": 1000}).json()
+        return all(o["status"] == "served" for o in orders if o["id"] in ids)
+
+    def robots_online(self, count: int) -> None:
+        eventually(
+            lambda: sum(r["online"] for r in self.service.http.get("/api/robots", headers=self.admin).json()) >= count,
+            timeout=20,
+        )
+
+    def settings(self, **changes: Any) -> None:
+        assert self.service.http.patch("/api/settings", headers=self.admin, json=changes).status_code == 200
+
+    def tasks(self, **params: Any) -> list[dict[str, Any]]:
+        return self.service.http.get("/api/tasks", headers=self.admin, params={"limit": 1000, **params}).json()
+
+    def events(self, kind: str) -> list[dict[str, Any]]:
+        return self.service.http.get("/api/events", headers=self.admin, params={"type": kind, "limit": 1000}).json()
+
+
+def test_fifty_orders_with_two_cookbots_and_three_albabots_are_all_served(tmp_path: Path) -> None:
+    with ServiceProcess(tmp_path) as service, Simulator(service, albabots=3, cookbots=2, speed=20):
+        store = Store(service)
+        store.robots_online(5)
+        started = time.monotonic()
+        ids = [store.order(n % 4, quantity=1 + n % 2)["id"] for n in range(50)]
+        eventually(lambda: store.all_served(ids), timeout=120, interval=0.5, what="serving all 50 orders")
+        elapsed = time.monotonic() - started
+        cook_tasks = store.tasks(state="done")
+        assert {t["order_id"] for t in cook_tasks if t["kind"] == "cook"} == set(ids)
+        assert {t["robot_id"] for t in cook_tasks if t["kind"] == "cook"} == {"sim-cook-1", "sim-cook-2"}
+        assert len({t["robot_id"] for t in cook_tasks if t["kind"] == "serve"}) == 3
+        simulated_minutes = elapsed * 20 / 60
+        rate = 50 / simulated_minutes
+        print(f"\n50 orders: {elapsed:.1f} s = {simulated_minutes:.1f} simulated min ({rate:.1f}/simulated min)")
+
+
+def test_a_robot_that_drops_mid_task_loses_it_and_the_order_is_still_served(tmp_path: Path) -> None:
+    env = service_env(tmp_path, ROBODINE_ROBOTS_HEARTBEAT_S="1.0")
+    with ServiceProcess(tmp_path, env) as service:
+        store = Store(service)
+        victim_id, victim_token = register(service, store.admin, "cookbot")
+        victim = RobotClient(int(service.runtime["robot_port"]))
+        victim.hello(victim_id, victim_token, kind="cookbot")
+        victim.send(type="status", state="idle")
+        order = store.order()
+        command = victim.read_until("command", keepalive_s=0.5)
+        assert command["name"] == "cook" and command["args"]["order_id"] == order["id"]
+        assert command["args"]["items"][0]["name"] == store.dish["name"]
+        victim.send(type="ack", id=command["id"])
+        victim.send(type="task_update", task_id=command["id"], state="started")
+        eventually(lambda: store.status(order["id"]) == "cooking")
+        victim.close()  # the robot is gone, mid-task
+        eventually(lambda: any(e["entity_type"] == "task" for e in store.events("task_reassigned")), timeout=10)
+        with Simulator(service, albabots=1, cookbots=1, speed=20):
+            eventually(
+                lambda: store.status(order["id"]) == "served", timeout=60, what="serving the order after the drop"
+            )
+        cooks = [t for t in store.tasks(order_id=order["id"]) if t["kind"] == "cook"]
+        assert (
+            len(cooks) == 1
+            and cooks[0]["state"] == "done"
+            and cooks[0]["robot_id"] == "sim-cook-1"
+            and cooks[0]["attempts"] == 2
+        )
+        notes = service.http.get("/api/notifications", headers=store.admin).json()
+        assert any(n["type"] == "task_reassigned" and victim_id in n["message"] for n in notes)
+
+
+def test_a_stuck_robot_loses_its_task(tmp_path: Path) -> None:
+    with ServiceProcess(tmp_path) as service:
+        store = Store(service)
+        store.settings(stuck_timeout_s=10)
+        with Simulator(service, "--behave", "sim-cook-1=stuck", albabots=1, cookbots=2, speed=20):
+            store.robots_online(3)
+            order = store.order()
+            eventually(lambda: store.status(order["id"]) == "served", timeout=60, what="serving past the stuck robot")
+        cook = next(t for t in store.tasks(order_id=order["id"]) if t["kind"] == "cook")
+        assert cook["robot_id"] == "sim-cook-2" and cook["attempts"] == 2
+        assert any("no progress" in e["message"] for e in store.events("task_reassigned"))
+
+
+def test_retries_are_bounded_and_the_order_is_flagged_not_lost(tmp_path: Path) -> None:
+    with ServiceProcess(tmp_path) as service:
+        store = Store(service)
+        store.settings(max_task_attempts=2)
+        with Simulator(service, "--behave", "sim-cook-1=fail", albabots=1, cookbots=1, speed=20):
+            store.robots_online(2)
+            order = store.order()
+            flagged = eventually(
+                lambda: (
+                    (o := service.http.get(f"/api/orders/{order['id']}", headers=store.admin).json())["flagged"] and o
+                ),
+                timeout=30,
+            )
+            assert flagged["status"] in ("placed", "cooking") and "simulated failure" in flagged["flag_reason"]
+            assert any(e["entity_id"] == str(order["id"]) for e in store.events("order_unserved"))
+            notes = service.http.get("/api/notifications", headers=store.admin).json()
+            assert any(n["type"] == "order_unserved" for n in notes)
+        with Simulator(service, "--prefix", "good-", albabots=1, cookbots=1, speed=20):
+            store.robots_online(2)
+            retried = service.http.post(f"/api/orders/{order['id']}/retry", headers=store.admin)
+            assert retried.status_code == 200 and retried.json()["flagged"] is False
+            eventually(lambda: store.status(order["id"]) == "served", timeout=60)
+
+
+def test_a_low_albabot_docks_and_takes_no_task_until_charged(tmp_path: Path) -> None:
+    with ServiceProcess(tmp_path) as service:
+        store = Store(service)
+        with Simulator(service, "--behave", "sim-alba-1=battery:12", albabots=1, cookbots=1, speed=10):
+            store.robots_online(2)
+            docked = eventually(
+                lambda: [
+                    c
+                    for c in service.http.get("/api/robots/sim-alba-1/commands", headers=store.admin).json()
+                    if c["name"] == "dock"
+                ],
+                timeout=20,
+            )
+            assert docked[0]["task_id"] is None
+            order = store.order()
+            eventually(lambda: store.status(order["id"]) == "ready", timeout=30)
+            robot = service.http.get("/api/robots/sim-alba-1", headers=store.admin).json()
+            assert robot["state"] in ("moving", "charging") and robot["battery"] < 80
+            assert store.status(order["id"]) == "ready"  # waits: the only albabot is charging
+            eventually(lambda: store.status(order["id"]) == "served", timeout=60, what="serving once charged")
+
+
+def test_emergency_stop_reaches_every_robot_within_a_second_and_resume_continues(tmp_path: Path) -> None:
+    with ServiceProcess(tmp_path) as service:
+        store = Store(service)
+        with Simulator(service, albabots=2, cookbots=1, speed=2):
+            store.robots_online(3)
+            order = store.order(quantity=3)
+            eventually(lambda: store.status(order["id"]) == "cooking", timeout=20)
+            declared_at = time.monotonic()
+            declared = service.http.post("/api/emergencies", headers=store.admin, json={"reason": "drill"})
+            assert declared.status_code == 201
+            for robot_id in ("sim-alba-1", "sim-alba-2", "sim-cook-1"):
+
+                def stop_acked(robot_id: str = robot_id) -> bool:
+                    commands = service.http.get(f"/api/robots/{robot_id}/commands", headers=store.admin).json()
+                    return any(c["name"] == "emergency_stop" and c["acked_at"] for c in commands)
+
+                eventually(stop_acked, timeout=1.0, interval=0.02, what=f"{robot_id} acknowledging emergency_stop")
+            assert time.monotonic() - declared_at < 1.5
+            frozen_for = time.monotonic() + 3
+            while time.monotonic() < frozen_for:
+                assert store.status(order["id"]) == "cooking"
+                time.sleep(0.2)
+            robot = service.http.get("/api/robots/sim-cook-1", headers=store.admin).json()
+            assert robot["state"] == "emergency"
+            service.http.post(f"/api/emergencies/{declared.json()['id']}/resolve", headers=store.admin)
+            eventually(
+                lambda: any(
+                    c["name"] == "resume"
+                    for c in service.http.get("/api/robots/sim-cook-1/commands", headers=store.admin).json()
+                ),
+                timeout=2,
+            )
+            eventually(lambda: store.status(order["id"]) == "served", timeout=60, what="finishing after the resume")
+
+
+def test_a_restart_in_the_middle_of_the_flow_loses_nothing(tmp_path: Path) -> None:
+    service = ServiceProcess(tmp_path).start()
+    store = Store(service)
+    with Simulator(service, albabots=2, cookbots=2, speed=5) as simulator:
+        store.robots_online(4)
+        ids = [store.order(n % 4)["id"] for n in range(12)]
+        eventually(
+            lambda: sum(store.status(i) in ("cooking", "ready", "serving", "served") for i in ids) >= 3, timeout=30
+        )
+        assert service.stop() == 0
+        ports = {
+            "ROBODINE_ROBOT_PORT": str(service.runtime["robot_port"]),
+            "ROBODINE_TELEMETRY_PORT": str(service.runtime["telemetry_port"]),
+        }
+        service = ServiceProcess(tmp_path, service_env(tmp_path, **ports)).start()
+        store.service, store.admin = service, service.auth(service.token())
+        assert simulator.proc is not None and simulator.proc.poll() is None
+        eventually(
+            lambda: store.all_served(ids), timeout=120, interval=0.5, what="serving every order after the restart"
+        )
+        orders = service.http.get("/api/orders", headers=store.admin, params={"limit": 1000}).json()
+        assert sorted(o["id"] for o in orders) == sorted(ids)
+        for order_id in ids:
+            kinds = [t["kind"] for t in store.tasks(order_id=order_id) if t["state"] == "done"]
+            assert sorted(kinds) == ["cook", "serve"], (order_id, store.tasks(order_id=order_id))
+    service.stop()
+
+
+def test_released_tables_are_cleaned_and_the_waiting_list_moves(tmp_path: Path) -> None:
+    with ServiceProcess(tmp_path) as service:
+        admin = service.auth(service.token())
+        table = make_table(service, admin, seats=2, x=4.0, y=3.0)
+        with Simulator(service, albabots=1, cookbots=0, speed=10):
+            eventually(
+                lambda: any(r["online"] for r in service.http.get("/api/robots", headers=admin).json()), timeout=20
+            )
+            seated = service.http.post("/api/customers", headers=admin, json={"party_size": 2}).json()
+            waiting = service.http.post("/api/customers", headers=admin, json={"party_size": 2}).json()
+            assert (seated["status"], waiting["status"]) == ("seated", "waiting")
+            service.http.post(f"/api/tables/{table['id']}/release", headers=admin)
+            eventually(
+                lambda: service.http.get(f"/api/customers/{waiting['id']}", headers=admin).json()["status"] == "seated",
+                timeout=30,
+            )
+            clean = [t for t in service.http.get("/api/tasks", headers=admin).json() if t["kind"] == "clean"]
+            assert clean[0]["state"] == "done" and clean[0]["table_id"] == table["id"]
+
+
+def test_direct_commands_yield_to_tasks_unless_forced(tmp_path: Path) -> None:
+    with ServiceProcess(tmp_path) as service:
+        store = Store(service)
+        cook_id, cook_token = register(service, store.admin, "cookbot")
+        robot = RobotClient(int(service.runtime["robot_port"]))
+        robot.hello(cook_id, cook_token, kind="cookbot")
+        robot.send(type="status", state="idle")
+        order = store.order()
+        task = robot.read_until("command", keepalive_s=0.5)
+        robot.send(type="ack", id=task["id"])
+        refused = service.http.post(
+            f"/api/robots/{cook_id}/commands", headers=store.admin, json={"name": "go_to", "args": {"x": 1, "y": 1}}
+        )
+        assert refused.status_code == 409 and "force" in refused.json()["error"]["message"]
+        stop = service.http.post(f"/api/robots/{cook_id}/commands", headers=store.admin, json={"name": "stop"})
+        assert stop.status_code == 202
+        forced = service.http.post(
+            f"/api/robots/{cook_id}/commands",
+            headers=store.admin,
+            json={"name": "go_to", "args": {"x": 1, "y": 1}, "force": True},
+        )
+        assert forced.status_code == 202
+        task_after = next(t for t in store.tasks(order_id=order["id"]) if t["kind"] == "cook")
+        assert task_after["state"] in ("queued", "assigned") and "overridden" in (task_after["detail"] or "")
+        robot.close()
+
+
+def test_a_legacy_arm_gets_plain_text_dish_names(tmp_path: Path) -> None:
+    received: list[bytes] = []
+    arm = socket.socket()
+    arm.bind(("127.0.0.1", 0))
+    arm.listen()
+    arm.settimeout(15)
+
+    def serve() -> None:
+        connection, _ = arm.accept()
+        with connection:
+            connection.settimeout(5)
+            while chunk := connection.recv(1024):
+                received.append(chunk)
+
+    listener = threading.Thread(target=serve)
+    listener.start()
+    env = service_env(tmp_path, ROBODINE_LEGACY="1")
+    try:
+        with ServiceProcess(tmp_path, env) as service:
+            store = Store(service)
+            address = f"127.0.0.1:{arm.getsockname()[1]}"
+            created = service.http.post(
+                "/api/robots",
+                headers=store.admin,
+                json={"robot_id": "48", "kind": "cookbot", "legacy": True, "legacy_cook_addr": address},
+            )
+            assert created.status_code == 201
+            _legacy_cookbot(service, "IDLE")
+            order = store.order(quantity=2)
+            listener.join(15)
+            assert b"".join(received).decode() == f"{store.dish['name'].lower()}\n" * 2
+            _legacy_cookbot(service, "COOKING")
+            eventually(lambda: store.status(order["id"]) == "cooking")
+            _legacy_cookbot(service, "IDLE")
+            eventually(lambda: store.status(order["id"]) == "ready")
+    finally:
+        arm.close()
+
+
+def _legacy_cookbot(service: ServiceProcess, status: str) -> None:
+    frame: dict[str, Any] = {"msg_type": "Cookbot", "robot_id": 48, "status": status}
+    frame.update({f"angle_{n}": 0.0 for n in range(1, 7)})
+    frame.update({f"endpoint_{axis}": 0.0 for axis in AXES})
+    with socket.create_connection(("127.0.0.1", int(service.runtime["robot_port"])), timeout=5) as sock:
+        sock.sendall(orjson.dumps(frame))
+        sock.shutdown(socket.SHUT_WR)
+        assert sock.recv(16) == b"OK"
