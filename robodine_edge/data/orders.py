@@ -15,6 +15,7 @@ from robodine_edge.data.events import Recorded, record_event
 from robodine_edge.data.idempotency import IdempotencyClaim, remember
 from robodine_edge.data.kitchen import StockEntry, record_stock_change
 from robodine_edge.data.rows import newest_first, one
+from robodine_edge.data.statements import column, insert_sql, params
 from robodine_edge.domain.lifecycle import ACTIVE_ORDER, STAMPED_AT, OrderStatus, PartyStatus
 from robodine_edge.errors import OutOfStock, ValidationFailed
 from robodine_edge.models import DiningTable, InventoryItem, Order, OrderItem, Party, StockReservation
@@ -90,6 +91,38 @@ def _active(order: Order, items: Iterable[OrderItem]) -> ActiveOrder:
 # -- writers (store thread) ---------------------------------------------------------------
 
 
+ORDER_FIELDS = (
+    "table",
+    "party",
+    "status",
+    "total_cents",
+    "priority",
+    "flagged",
+    "created_by",
+    "created_at",
+    "updated_at",
+)
+ITEM_FIELDS = ("order", "menu_item", "name", "quantity", "price_cents", "note")
+RESERVATION_FIELDS = ("order", "inventory", "quantity")
+INSERT_ORDER = insert_sql(Order, ORDER_FIELDS)
+INSERT_ITEM = insert_sql(OrderItem, ITEM_FIELDS)
+INSERT_RESERVATION = insert_sql(StockReservation, RESERVATION_FIELDS)
+TABLE_AND_PARTY = (
+    f'SELECT t.{column(DiningTable, "id")}, p.{column(Party, "id")} FROM "{DiningTable._meta.table_name}" AS t '
+    f'LEFT JOIN "{Party._meta.table_name}" AS p ON p.{column(Party, "table")} = t.{column(DiningTable, "id")} '
+    f"AND p.{column(Party, 'status')} = ? WHERE t.{column(DiningTable, 'id')} = ?"
+)
+STOCK = (
+    f"SELECT {column(InventoryItem, 'id')}, {column(InventoryItem, 'name')}, {column(InventoryItem, 'unit')}, "
+    f"{column(InventoryItem, 'count')}, {column(InventoryItem, 'max_count')}, {column(InventoryItem, 'low_threshold')} "
+    f'FROM "{InventoryItem._meta.table_name}" WHERE {column(InventoryItem, "id")} IN '
+)
+TAKE = (
+    f'UPDATE "{InventoryItem._meta.table_name}" SET {column(InventoryItem, "count")} = '
+    f"{column(InventoryItem, 'count')} - ? WHERE {column(InventoryItem, 'id')} = ?"
+)
+
+
 def place_order(
     table_id: int,
     lines: tuple[OrderLine, ...],
@@ -97,62 +130,80 @@ def place_order(
     user_id: int | None,
     claim: IdempotencyClaim | None,
 ) -> Placed:
-    """Take the stock and record the order, or raise and change nothing."""
-    if not DiningTable.select().where(DiningTable.id == table_id).exists():
+    """Take the stock and record the order, or raise and change nothing.
+
+    The hot path of the service: its statements are prepared once (`statements`)."""
+    db = Order._meta.database
+    found = db.execute_sql(TABLE_AND_PARTY, (PartyStatus.SEATED.value, table_id)).fetchone()
+    if found is None:
         raise ValidationFailed(f"table {table_id} does not exist", fields={"table_id": "no such table"})
-    counts, recorded = _take_stock(needed)
-    party = Party.get_or_none(Party.table == table_id, Party.status == PartyStatus.SEATED.value)
+    counts, recorded = _take_stock(db, needed)
     now = utcnow()
-    order = Order.create(
-        table=table_id,
-        party=party.id if party else None,
-        status=OrderStatus.PLACED.value,
-        total_cents=sum(line.price_cents * line.quantity for line in lines),
-        created_by=user_id,
-        created_at=now,
-        updated_at=now,
-    )
-    OrderItem.insert_many(
+    total = sum(line.price_cents * line.quantity for line in lines)
+    values = (table_id, found[1], OrderStatus.PLACED.value, total, 0, False, user_id, now, now)
+    order_id = db.execute_sql(INSERT_ORDER, params(Order, ORDER_FIELDS, values)).lastrowid
+    cursor = db.cursor()
+    cursor.executemany(
+        INSERT_ITEM,
         [
+            params(
+                OrderItem,
+                ITEM_FIELDS,
+                (order_id, line.menu_item_id, line.name, line.quantity, line.price_cents, line.note),
+            )
+            for line in lines
+        ],
+    )
+    if needed:
+        cursor.executemany(INSERT_RESERVATION, [(order_id, item, quantity) for item, quantity in needed.items()])
+    placed = {
+        "id": order_id,
+        "table_id": table_id,
+        "party_id": found[1],
+        "status": OrderStatus.PLACED.value,
+        "priority": 0,
+        "flagged": False,
+        "flag_reason": None,
+        "items": [
             {
-                "order": order.id,
-                "menu_item": line.menu_item_id,
+                "menu_item_id": line.menu_item_id,
                 "name": line.name,
                 "quantity": line.quantity,
-                "price_cents": line.price_cents,
+                "price": line.price_cents / 100,
                 "note": line.note,
             }
             for line in lines
-        ]
-    ).execute()
-    if needed:
-        StockReservation.insert_many(
-            [{"order": order.id, "inventory": i, "quantity": q} for i, q in needed.items()]
-        ).execute()
-    active = _active(order, OrderItem.select().where(OrderItem.order == order.id).order_by(OrderItem.id))
+        ],
+        "total": total / 100,
+        "created_at": to_iso(now),
+        "updated_at": to_iso(now),
+    }
+    active = ActiveOrder(order_id, table_id, OrderStatus.PLACED, 0, now, placed)
     recorded.append(
         record_event(
-            "order_placed", f"order {order.id} placed for table {table_id}", entity_type="order", entity_id=order.id
+            "order_placed", f"order {order_id} placed for table {table_id}", entity_type="order", entity_id=order_id
         )
     )
     if claim is not None:
-        remember(claim, 201, orjson.dumps(active.json))
+        remember(claim, 201, orjson.dumps(placed))
     return Placed(active, counts, recorded)
 
 
-def _take_stock(needed: Mapping[int, int]) -> tuple[dict[int, int], list[Recorded]]:
+def _take_stock(db: Any, needed: Mapping[int, int]) -> tuple[dict[int, int], list[Recorded]]:
     """Decrement each inventory item, checking again against the database itself."""
-    rows = {row.id: row for row in InventoryItem.select().where(InventoryItem.id.in_(list(needed)))}
-    short = [rows[i].name if i in rows else str(i) for i, q in needed.items() if i not in rows or rows[i].count < q]
+    if not needed:
+        return {}, []
+    ids = list(needed)
+    rows = {row[0]: row for row in db.execute_sql(STOCK + f"({', '.join('?' for _ in ids)})", ids)}
+    short = [rows[i][1] if i in rows else str(i) for i, q in needed.items() if i not in rows or rows[i][3] < q]
     if short:
         raise OutOfStock(f"not enough {', '.join(short)}")
+    db.cursor().executemany(TAKE, [(quantity, item) for item, quantity in needed.items()])
     recorded: list[Recorded] = []
     for item, quantity in needed.items():
-        InventoryItem.update(count=InventoryItem.count - quantity).where(InventoryItem.id == item).execute()
-        row = rows[item]
-        after = StockEntry(row.id, row.name, row.unit, row.count - quantity, row.max_count, row.low_threshold)
-        recorded.extend(record_stock_change(after, row.count))
-    return {item: rows[item].count - quantity for item, quantity in needed.items()}, recorded
+        _, name, unit, count, max_count, low = rows[item]
+        recorded.extend(record_stock_change(StockEntry(item, name, unit, count - quantity, max_count, low), count))
+    return {item: rows[item][3] - quantity for item, quantity in needed.items()}, recorded
 
 
 def move_order(order_id: int, target: OrderStatus) -> Moved:

@@ -11,6 +11,7 @@ from robodine_edge.actors.order_queue import OrderQueueActor
 from robodine_edge.actors.store import Store
 from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, Supervisor
 
+from robodine_edge.data.orders import get_order
 from robodine_edge.domain.lifecycle import OrderStatus
 from robodine_edge.errors import Conflict, Forbidden, InvalidTransition, NotFound, OutOfStock, ValidationFailed
 from robodine_edge.models import DiningTable, InventoryItem, Order
@@ -150,3 +151,15 @@ def test_a_crashed_queue_reloads_orders_and_stock(
     assert queue.proxy.queued().get(timeout=5) == [order["id"]]
     assert [i["count"] for i in queue.proxy.list_inventory().get(timeout=5)] == [8, 2]
     assert queue.proxy.active_orders().get(timeout=5)[0]["id"] == order["id"]
+
+
+def test_the_fast_path_order_equals_what_the_database_holds(
+    queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store
+) -> None:
+    """Placing builds its JSON from what it wrote; it must match reading the order back."""
+    placed = (
+        queue.proxy.place(1, [(rice_bowl["id"], 2, "no egg"), (rice_bowl["id"], 1, None)], None, None)
+        .get(timeout=5)
+        .get(timeout=5)
+    )
+    assert placed == store.write(get_order, placed["id"]).get(timeout=5)
