@@ -138,7 +138,12 @@ class DispatcherActor(SupervisedActor):
         self._orders: dict[int, dict[str, Any]] = {}
         self._tables: dict[int, dict[str, Any]] = {}
         self._jobs: dict[int, Job] = {}
+        # Indexes, so an event costs the same with ten tasks waiting or ten thousand:
         self._by_command: dict[int, int] = {}
+        self._by_key: dict[tuple[str, int | None, int | None], int] = {}
+        self._by_order: dict[int, set[int]] = {}
+        self._by_robot: dict[str, int] = {}
+        self._queued: dict[str, set[int]] = {"cook": set(), "serve": set(), "clean": set()}
         self._charging: set[str] = set()
         self._emergency = False
         self._ranks = count(1)
@@ -155,18 +160,11 @@ class DispatcherActor(SupervisedActor):
         self._tables = {t["id"]: t for t in self._floor_slot.proxy.list_tables().get(timeout=ASK_TIMEOUT_S)}
         for record, command_id in self._write(data.open_tasks_with_commands):
             job = Job(record.id, record.kind, record.order_id, record.table_id, record.priority, next(self._ranks))
-            job.state, job.robot_id, job.attempts, job.command_id = (
-                record.state,
-                record.robot_id,
-                record.attempts,
-                command_id,
-            )
-            job.progress_at = self._clock()
-            self._jobs[job.id] = job
-            if job.robot_id is not None and job.state != "queued":
-                job.tried.add(job.robot_id)
-                if command_id is not None:
-                    self._by_command[command_id] = job.id
+            job.attempts, job.progress_at = record.attempts, self._clock()
+            self._add(job)
+            if record.robot_id is not None and record.state != "queued":
+                self._set(job, record.state, record.robot_id, command_id)
+                job.tried.add(record.robot_id)
         self._reconcile()
         self._dispatch()
 
@@ -210,9 +208,8 @@ class DispatcherActor(SupervisedActor):
         if order is None:
             raise NotFound(f"order {order_id} is not active")
         self._write(data.unflag_order, order_id)
-        for job in self._jobs.values():
-            if job.order_id == order_id:
-                job.attempts, job.tried = 0, set()
+        for job in self._jobs_of(order_id):
+            job.attempts, job.tried = 0, set()
         self._order_needs(order_id, OrderStatus(order["status"]), order.get("priority", 0))
         self._dispatch()
 
@@ -258,12 +255,12 @@ class DispatcherActor(SupervisedActor):
         status = OrderStatus(order["status"])
         if status in (OrderStatus.SERVED, OrderStatus.CANCELLED):
             self._orders.pop(order["id"], None)
-            for job in [j for j in self._jobs.values() if j.order_id == order["id"]]:
+            for job in self._jobs_of(order["id"]):
                 self._cancel(job, f"order {status.value}")
         else:
             self._orders[order["id"]] = order
-            for job in self._jobs.values():
-                if job.order_id == order["id"] and job.state == "queued":
+            for job in self._jobs_of(order["id"]):
+                if job.state == "queued":
                     job.priority = order.get("priority", 0)
             if not order.get("flagged"):
                 self._order_needs(order["id"], status, order.get("priority", 0))
@@ -277,7 +274,7 @@ class DispatcherActor(SupervisedActor):
         if status in (OrderStatus.PLACED, OrderStatus.COOKING):
             self._ensure("cook", order_id, None, priority)
         elif status in (OrderStatus.READY, OrderStatus.SERVING):
-            for job in [j for j in self._jobs.values() if j.order_id == order_id and j.kind == "cook"]:
+            for job in [j for j in self._jobs_of(order_id) if j.kind == "cook"]:
                 self._finish(job)  # cooked: staff marked it ready, or the service stopped in between
             self._ensure("serve", order_id, None, priority)
 
@@ -288,9 +285,8 @@ class DispatcherActor(SupervisedActor):
             self._tables[table_id] = table
         if table is not None and table["status"] == "cleaning":
             self._ensure("clean", None, table_id, 0)
-        else:
-            for job in [j for j in self._jobs.values() if j.kind == "clean" and j.table_id == table_id]:
-                self._cancel(job, "the table is no longer waiting to be cleaned")
+        elif (job_id := self._by_key.get(("clean", None, table_id))) is not None:
+            self._cancel(self._jobs[job_id], "the table is no longer waiting to be cleaned")
         self._dispatch()
 
     def _robot_changed(self, snapshot: RobotSnapshot) -> None:
@@ -319,7 +315,7 @@ class DispatcherActor(SupervisedActor):
             return
         job.progress_at = self._clock()
         if event.state == "started" and job.state == "assigned":
-            job.state = "running"
+            self._set(job, "running", job.robot_id, job.command_id)
             self._write(data.set_task_state, job.id, "running")
             self._move_order(job, {"cook": OrderStatus.COOKING, "serve": OrderStatus.SERVING})
         elif event.state == "done":
@@ -344,8 +340,8 @@ class DispatcherActor(SupervisedActor):
         if self._emergency:
             return
         now = self._clock()
-        for job in list(self._jobs.values()):
-            if job.state in ("assigned", "running") and now - job.progress_at > self._settings.stuck_timeout_s:
+        for job in [self._jobs[job_id] for job_id in self._by_robot.values()]:  # the tasks robots hold
+            if now - job.progress_at > self._settings.stuck_timeout_s:
                 robot_id = job.robot_id
                 self._lose(job, f"no progress for {self._settings.stuck_timeout_s} s")
                 if robot_id is not None:
@@ -357,23 +353,23 @@ class DispatcherActor(SupervisedActor):
     def _dispatch(self) -> None:
         if self._emergency:
             return
-        busy = {j.robot_id for j in self._jobs.values() if j.robot_id is not None and j.state != "queued"}
+        busy = self._by_robot
         self._send_low_robots_to_dock(busy)
         free = [r for r in self._robots.values() if available(r, busy, self._charging)]
-        for job in self._queue("cook"):
-            robot = pick_cookbot([r for r in free if r.kind == "cookbot"], job.tried)
+        cooks = [r for r in free if r.kind == "cookbot"]
+        albas = [r for r in free if r.kind == "albabot"]
+        for job in self._queue("cook") if cooks else []:  # sort only when a robot can take work
+            robot = pick_cookbot(cooks, job.tried)
             if robot is None:
                 break
             if self._assign(job, robot):
-                free.remove(robot)
-        for job in self._queue("serve") + self._queue("clean"):
-            robot = pick_albabot(
-                [r for r in free if r.kind == "albabot"], self._target(job), self._settings.battery_low, job.tried
-            )
+                cooks.remove(robot)
+        for job in (self._queue("serve") + self._queue("clean")) if albas else []:
+            robot = pick_albabot(albas, self._target(job), self._settings.battery_low, job.tried)
             if robot is None:
                 break
             if self._assign(job, robot):
-                free.remove(robot)
+                albas.remove(robot)
 
     def _send_low_robots_to_dock(self, busy: set[str]) -> None:
         for robot in self._robots.values():
@@ -383,7 +379,7 @@ class DispatcherActor(SupervisedActor):
                     self._charging.add(robot.robot_id)
 
     def _queue(self, kind: str) -> list[Job]:
-        queued = [j for j in self._jobs.values() if j.kind == kind and j.state == "queued"]
+        queued = (self._jobs[job_id] for job_id in self._queued.get(kind, ()))
         return sorted(queued, key=lambda j: (-j.priority, j.rank))
 
     def _target(self, job: Job) -> tuple[float, float]:
@@ -400,7 +396,6 @@ class DispatcherActor(SupervisedActor):
         command = self._command(robot.robot_id, name, args, task_id=job.id)
         if command is None:
             return False
-        self._by_command[command["id"]] = job.id
         self._assigned(job, robot.robot_id, command["id"])
         return True
 
@@ -418,7 +413,7 @@ class DispatcherActor(SupervisedActor):
         return True
 
     def _assigned(self, job: Job, robot_id: str, command_id: int | None) -> None:
-        job.state, job.robot_id, job.command_id = "assigned", robot_id, command_id
+        self._set(job, "assigned", robot_id, command_id)
         job.attempts += 1
         job.tried.add(robot_id)
         job.progress_at = self._clock()
@@ -469,35 +464,65 @@ class DispatcherActor(SupervisedActor):
 
     def _requeue(self, job: Job, reason: str, *, count_attempt: bool) -> None:
         robot_id = job.robot_id or "?"
-        if job.command_id is not None:
-            self._by_command.pop(job.command_id, None)
-        job.state, job.robot_id, job.command_id = "queued", None, None
+        self._set(job, "queued", None, None)
         job.rank = next(self._head)  # back to the head of its queue
         if not count_attempt:
             job.attempts = max(0, job.attempts - 1)
         self._journal.publish([self._write(data.requeue_task, job.id, reason, robot_id, job.kind, job.order_id)])
 
-    def _forget(self, job: Job) -> None:
-        self._jobs.pop(job.id, None)
+    def _add(self, job: Job) -> None:
+        self._jobs[job.id] = job
+        self._by_key[(job.kind, job.order_id, job.table_id)] = job.id
+        if job.order_id is not None:
+            self._by_order.setdefault(job.order_id, set()).add(job.id)
+        self._queued.setdefault(job.kind, set()).add(job.id)
+
+    def _set(self, job: Job, state: str, robot_id: str | None, command_id: int | None) -> None:
+        """Change a job's state, robot and command, keeping every index in step."""
+        if job.robot_id is not None and self._by_robot.get(job.robot_id) == job.id:
+            del self._by_robot[job.robot_id]
         if job.command_id is not None:
             self._by_command.pop(job.command_id, None)
+        self._queued.setdefault(job.kind, set()).discard(job.id)
+        job.state, job.robot_id, job.command_id = state, robot_id, command_id
+        if state == "queued":
+            self._queued[job.kind].add(job.id)
+        elif robot_id is not None:
+            self._by_robot[robot_id] = job.id
+        if command_id is not None:
+            self._by_command[command_id] = job.id
+
+    def _forget(self, job: Job) -> None:
+        self._set(job, "gone", None, None)
+        self._jobs.pop(job.id, None)
+        self._by_key.pop((job.kind, job.order_id, job.table_id), None)
+        if job.order_id is not None:
+            mine = self._by_order.get(job.order_id, set())
+            mine.discard(job.id)
+            if not mine:
+                self._by_order.pop(job.order_id, None)
 
     # -- helpers -------------------------------------------------------------------------------
 
     def _ensure(self, kind: str, order_id: int | None, table_id: int | None, priority: int) -> None:
-        if any(j.kind == kind and j.order_id == order_id and j.table_id == table_id for j in self._jobs.values()):
+        if (kind, order_id, table_id) in self._by_key:
             return
         record = self._write(data.create_task, kind, order_id, table_id, priority)
-        self._jobs[record.id] = Job(record.id, kind, order_id, table_id, priority, next(self._ranks))
+        self._add(Job(record.id, kind, order_id, table_id, priority, next(self._ranks)))
 
     def _job_of(self, robot_id: str) -> Job | None:
-        return next((j for j in self._jobs.values() if j.robot_id == robot_id and j.state != "queued"), None)
+        job_id = self._by_robot.get(robot_id)
+        return self._jobs.get(job_id) if job_id is not None else None
+
+    def _jobs_of(self, order_id: int) -> list[Job]:
+        return [self._jobs[job_id] for job_id in self._by_order.get(order_id, ())]
 
     def _legacy_progress(self, job: Job, robot: RobotView) -> None:
         """A legacy arm has no task updates: cooking means started, idle again means done."""
         if robot.state == "cooking" and not job.saw_cooking:
             job.saw_cooking = True
-            job.state, job.progress_at = "running", self._clock()
+            job.progress_at = self._clock()
+            self._set(job, "running", job.robot_id, job.command_id)
             self._write(data.set_task_state, job.id, "running")
             self._move_order(job, {"cook": OrderStatus.COOKING})
         elif robot.state == "idle" and job.saw_cooking:
