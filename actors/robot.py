@@ -31,6 +31,7 @@ from robodine_edge.types import Publish
 
 log = logging.getLogger(__name__)
 RESEND_AFTER_S = 5.0
+LAST_SEEN_EVERY_S = 5.0
 WRITE_TIMEOUT_S = 10.0
 
 
@@ -58,7 +59,9 @@ class LinkClosed:
 
 @dataclass(frozen=True, slots=True)
 class TelemetryIn:
-    telemetry: Telemetry
+    """The datagrams that arrived for this robot during one turn of the event loop."""
+
+    batch: tuple[Telemetry, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +122,7 @@ class RobotActor(SupervisedActor):
         publish: Publish,
         on_change: Callable[[RobotSnapshot], None],
         on_task: Callable[[str, int, str, Any], None] = lambda robot_id, command_id, state, detail: None,
+        on_state: Callable[[RobotSnapshot], None] = lambda snapshot: None,
         *,
         heartbeat_s: float = 2.0,
         persist_interval_s: float = 1.0,
@@ -133,6 +137,9 @@ class RobotActor(SupervisedActor):
         self._publish = publish
         self._on_change = on_change
         self._on_task = on_task
+        self._on_state = on_state
+        self._state_key: tuple[Any, ...] | None = None
+        self._state_told = 0.0
         self._heartbeat_s = heartbeat_s
         self._persist_interval_s = persist_interval_s
         self._publish_interval_s = publish_interval_s
@@ -214,7 +221,8 @@ class RobotActor(SupervisedActor):
             if self._link is not None and message.session == self._link.session:
                 self._frame(message.frame)
         elif isinstance(message, TelemetryIn):
-            self._telemetry(message.telemetry)
+            for telemetry in message.batch:  # every datagram, in order: live state at full rate
+                self._telemetry(telemetry)
         elif isinstance(message, LinkClosed):
             self._link_closed(message)
         elif isinstance(message, Tick):
@@ -258,24 +266,13 @@ class RobotActor(SupervisedActor):
         self._on_task(self._robot_id, update.task_id, update.state, update.detail)
 
     def _telemetry(self, telemetry: Telemetry) -> None:
+        """The `telemetry` topic is published by the UDP endpoint itself; this is live state."""
         self._change(
             pose=telemetry.pose,
             battery=_or(telemetry.battery, self.snap.battery),
             state=telemetry.state or self.snap.state,
             joints=telemetry.joints if telemetry.joints is not None else self.snap.joints,
             last_seen=utcnow(),
-        )
-        self._publish(
-            "telemetry",
-            "upsert",
-            {
-                "robot_id": self._robot_id,
-                "seq": telemetry.seq,
-                "pose": telemetry.pose.json(),
-                "battery": telemetry.battery,
-                "state": telemetry.state,
-                "joints": list(telemetry.joints) if telemetry.joints is not None else None,
-            },
         )
 
     def legacy(self, frame: LegacyAlbabot | LegacyCookbot) -> None:
@@ -322,7 +319,7 @@ class RobotActor(SupervisedActor):
                     self._send(entry)
         elif self.snap.online and self._record.legacy and now - self._legacy_heard > 3 * self._heartbeat_s:
             self._went_offline("no legacy frame for 3 heartbeats")
-        if self._published != self.snap:
+        if self._published is not None and self._worth_announcing(self._published, self.snap, now):
             self._announce()
         self._persist()
 
@@ -357,17 +354,32 @@ class RobotActor(SupervisedActor):
         if self.snap == before:
             return
         self._dirty = True
-        if (before.online, before.state, before.current_task, before.name) != (
-            self.snap.online, self.snap.state, self.snap.current_task, self.snap.name,
-        ) or self._clock() - self._last_publish >= self._publish_interval_s:  # fmt: skip
+        if self._worth_announcing(before, self.snap, self._clock()):
             self._announce()
 
+    def _worth_announcing(self, before: RobotSnapshot, after: RobotSnapshot, now: float) -> bool:
+        """A change of link, state, task or name at once; motion at most every
+        `publish_interval_s`; a mere `last_seen` (pings) every `LAST_SEEN_EVERY_S`."""
+        if (before.online, before.state, before.current_task, before.name) != (
+            after.online, after.state, after.current_task, after.name,
+        ):  # fmt: skip
+            return True
+        since = now - self._last_publish
+        if (before.pose, before.battery, before.joints) != (after.pose, after.battery, after.joints):
+            return since >= self._publish_interval_s
+        return before.last_seen != after.last_seen and since >= LAST_SEEN_EVERY_S
+
     def _announce(self) -> None:
-        """Tell the hub and the fleet; at most every `publish_interval_s` for mere motion."""
-        self._last_publish = self._clock()
+        """Tell the hub and the fleet; the dispatcher only what it chooses robots by."""
+        now = self._clock()
+        self._last_publish = now
         self._published = self.snap
         self._publish("robots", "upsert", self.snap.json())
         self._on_change(self.snap)
+        key = (self.snap.online, self.snap.state, self.snap.current_task, int(self.snap.battery or 0))
+        if key != self._state_key or now - self._state_told >= 1.0:
+            self._state_key, self._state_told = key, now
+            self._on_state(self.snap)
 
     def _persist(self, force: bool = False) -> None:
         now = self._clock()

@@ -210,7 +210,8 @@ class Service:
         )
         self._link_server = await loop.create_server(lambda: LinkProtocol(context), sock=self._sockets["robot"])
         transport, _ = await loop.create_datagram_endpoint(
-            lambda: TelemetryEndpoint(self.registry, actors.robots, self.metrics), sock=self._sockets["telemetry"]
+            lambda: TelemetryEndpoint(self.registry, actors.robots, self.metrics, self.hub.publish),
+            sock=self._sockets["telemetry"],
         )
         self._telemetry = transport  # type: ignore[assignment]
         for port in self.config.serial:

@@ -135,6 +135,8 @@ def start_actor_tree(
         """Runs on a robot actor's thread."""
         if fleet.is_alive():
             fleet.tell(RobotChanged(snapshot))
+
+    def robot_state(snapshot: RobotSnapshot) -> None:
         tell_dispatcher(RobotUpdate(snapshot))
 
     def task_event(robot_id: str, command_id: int, state: str, detail: Any) -> None:
@@ -150,6 +152,7 @@ def start_actor_tree(
                 publish,
                 robot_changed,
                 task_event,
+                robot_state,
                 heartbeat_s=config.robots.heartbeat_s,
                 persist_interval_s=1.0 / config.telemetry.persist_hz,
                 publish_interval_s=1.0 / config.telemetry.ws_rate_hz,
