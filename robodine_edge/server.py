@@ -250,13 +250,22 @@ class Service:
 
     def _take_over_signals(self, app: Sanic) -> None:
         """Sanic stops the loop from its own SIGTERM handler, but runs this listener (and
-        our ~1.2 s of mDNS probing) inside `run_until_complete` before `run_forever`: a
-        signal arriving now would be swallowed and the service never stop. Our handler
-        only records the request; `_stop_when_asked` acts on it once Sanic serves."""
+        our ~1.2 s of mDNS probing) inside `run_until_complete` before `run_forever`, and
+        uvloop only reads its signal pipe while a run is in progress: a signal arriving
+        between the two runs is parked and never acted on. So ours is a plain Python
+        handler, which runs on the main thread at its next bytecode whatever the loop is
+        doing; it only records the request, and `stop_when_asked` acts on it once Sanic
+        serves. After the loop has closed (we are stopping anyway) a signal is ignored."""
         loop = asyncio.get_running_loop()
         requested = asyncio.Event()
+
+        def on_signal(signum: int, frame: Any) -> None:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(requested.set)
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, requested.set)
+            loop.remove_signal_handler(sig)  # Sanic's
+            signal.signal(sig, on_signal)
 
         async def stop_when_asked() -> None:
             await requested.wait()
