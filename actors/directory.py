@@ -9,7 +9,6 @@ import threading
 from typing import Any, Generic, TypeVar
 
 from robodine_edge.actors.supervisor import ActorSlot
-
 from robodine_edge.errors import NotFound
 
 K = TypeVar("K")

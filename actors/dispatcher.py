@@ -23,12 +23,12 @@ from itertools import count
 from typing import Any
 
 import pykka
+
 from robodine_edge.actors.base import CrashListener, SupervisedActor
 from robodine_edge.actors.journal import Journal
 from robodine_edge.actors.robot import RobotSnapshot
 from robodine_edge.actors.store import Store
 from robodine_edge.actors.supervisor import ActorSlot
-
 from robodine_edge.data import tasks as data
 from robodine_edge.data.emergencies import active_emergency
 from robodine_edge.data.settings import StoreSettings, load_settings

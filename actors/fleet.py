@@ -17,7 +17,6 @@ from robodine_edge.actors.directory import Directory
 from robodine_edge.actors.robot import RobotActor, RobotSnapshot
 from robodine_edge.actors.store import Store
 from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, Supervisor
-
 from robodine_edge.data import robots as data
 from robodine_edge.errors import NotFound
 from robodine_edge.types import Publish

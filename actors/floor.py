@@ -18,7 +18,6 @@ from robodine_edge.actors.directory import Directory
 from robodine_edge.actors.store import Store
 from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, Supervisor
 from robodine_edge.actors.table import TableActor
-
 from robodine_edge.clock import to_unix
 from robodine_edge.data import tables as data
 from robodine_edge.data.settings import StoreSettings, load_settings

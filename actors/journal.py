@@ -13,7 +13,6 @@ from typing import Any
 
 from robodine_edge.actors.base import ActorFuture
 from robodine_edge.actors.store import Store
-
 from robodine_edge.data.events import Recorded, record_event
 from robodine_edge.types import EventLevel, Publish
 

@@ -21,10 +21,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pykka
+
 from robodine_edge.actors.base import ActorFuture, CrashListener, SupervisedActor
 from robodine_edge.actors.journal import Journal
 from robodine_edge.actors.store import Store
-
 from robodine_edge.data import kitchen, orders
 from robodine_edge.data.idempotency import IdempotencyClaim
 from robodine_edge.data.kitchen import MenuEntry, StockEntry

@@ -18,7 +18,6 @@ from typing import Any, Protocol
 from robodine_edge.actors.base import CrashListener, SupervisedActor
 from robodine_edge.actors.journal import Journal
 from robodine_edge.actors.store import Store
-
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data import robots as data
 from robodine_edge.data.robots import RobotRecord, token_matches

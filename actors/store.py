@@ -23,9 +23,9 @@ from typing import Any, ParamSpec, TypeVar
 
 import pykka
 from peewee import SqliteDatabase
+
 from robodine_edge.actors.base import ActorFuture, CrashListener, SupervisedActor
 from robodine_edge.actors.supervisor import ActorSlot
-
 from robodine_edge.errors import Unavailable
 
 log = logging.getLogger(__name__)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import pykka
+
 from robodine_edge.actors.base import ActorFuture, CrashListener, Ping, SupervisedActor
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,6 @@ from typing import Any
 
 from robodine_edge.actors.base import CrashListener, SupervisedActor
 from robodine_edge.actors.store import Store
-
 from robodine_edge.data import tables as data
 from robodine_edge.data.tables import PartyState, TableState
 from robodine_edge.domain.lifecycle import SEATABLE, TableStatus, check_table_transition

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from robodine_edge.actors.base import SupervisedActor
 from robodine_edge.actors.supervisor import ChildSpec, Supervisor
-
 from robodine_edge.http import bridge
 from robodine_edge.systemd_notify import SystemdNotifier, feed_watchdog
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from peewee import SqliteDatabase
+
 from robodine_edge.actors.journal import Journal
 from robodine_edge.actors.store import Store, StoreActor
 from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, SupervisionEvent, Supervisor

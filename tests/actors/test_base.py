@@ -7,6 +7,7 @@ from typing import Any
 
 import pykka
 import pytest
+
 from robodine_edge.actors.base import ActorFuture, Ping, SupervisedActor
 
 

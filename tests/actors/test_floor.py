@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from robodine_edge.actors.floor import FloorActor, TableDirectory, table_actor_name
 from robodine_edge.actors.store import Store
 from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, Supervisor
 from robodine_edge.actors.table import TableActor
-
 from robodine_edge.domain.lifecycle import TableStatus
 from robodine_edge.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from tests.actors.conftest import EventLog, Published

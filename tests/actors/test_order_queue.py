@@ -6,11 +6,11 @@ import threading
 from typing import Any
 
 import pytest
+
 from robodine_edge.actors.journal import Journal
 from robodine_edge.actors.order_queue import OrderQueueActor
 from robodine_edge.actors.store import Store
 from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, Supervisor
-
 from robodine_edge.data.orders import get_order
 from robodine_edge.domain.lifecycle import OrderStatus
 from robodine_edge.errors import Conflict, Forbidden, InvalidTransition, NotFound, OutOfStock, ValidationFailed

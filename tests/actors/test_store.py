@@ -8,9 +8,9 @@ from pathlib import Path
 import pykka
 import pytest
 from peewee import IntegrityError, SqliteDatabase
+
 from robodine_edge.actors.store import Store, StoreActor
 from robodine_edge.actors.supervisor import ActorSlot
-
 from robodine_edge.db import database_path
 from robodine_edge.errors import Unavailable
 from robodine_edge.models import Event, Setting

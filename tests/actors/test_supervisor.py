@@ -8,6 +8,7 @@ from typing import Any
 import pykka
 import pytest
 from peewee import SqliteDatabase
+
 from robodine_edge.actors.base import CrashListener, SupervisedActor
 from robodine_edge.actors.store import Store, StoreActor
 from robodine_edge.actors.supervisor import (
@@ -16,7 +17,6 @@ from robodine_edge.actors.supervisor import (
     RestartBudget,
     Supervisor,
 )
-
 from robodine_edge.models import Setting
 from tests.actors.conftest import EventLog
 

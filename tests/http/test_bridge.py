@@ -8,8 +8,8 @@ import time
 from collections.abc import Awaitable, Callable
 
 import pytest
-from robodine_edge.actors.base import SupervisedActor
 
+from robodine_edge.actors.base import SupervisedActor
 from robodine_edge.errors import TimedOut, Unavailable
 from robodine_edge.http import bridge
 
