@@ -12,11 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from robodine_edge.actors.base import CrashListener, SupervisedActor
+from robodine_edge.actors.base import CrashListener
 from robodine_edge.actors.directory import Directory
 from robodine_edge.actors.robot import RobotActor, RobotSnapshot
 from robodine_edge.actors.store import Store
 from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, Supervisor
+from robodine_edge.actors.views import ListViews, ViewOwner
 from robodine_edge.data import robots as data
 from robodine_edge.errors import NotFound
 from robodine_edge.types import Publish
@@ -43,8 +44,10 @@ def robot_actor_name(robot_id: str) -> str:
     return f"robot-{robot_id}"
 
 
-class FleetActor(SupervisedActor):
+class FleetActor(ViewOwner):
     """All methods run in the fleet's own thread."""
+
+    READS = frozenset({"list_robots", "robots_body", "get", "robots_online"})
 
     def __init__(
         self,
@@ -55,8 +58,9 @@ class FleetActor(SupervisedActor):
         publish: Publish,
         *,
         crash_listener: CrashListener | None = None,
+        views: ListViews | None = None,
     ) -> None:
-        super().__init__(crash_listener=crash_listener)
+        super().__init__(views, crash_listener=crash_listener)
         self._store = store
         self._supervisor = supervisor
         self._directory = directory
@@ -106,6 +110,10 @@ class FleetActor(SupervisedActor):
 
     def list_robots(self, kind: str | None = None) -> list[dict[str, Any]]:
         return [s.json() for s in self._view.values() if kind is None or s.kind == kind]
+
+    def robots_body(self, kind: str | None = None) -> bytes:
+        """`list_robots` encoded, kept in `views` until the next change."""
+        return self.views.build(("robots", kind), lambda: self.list_robots(kind))
 
     def get(self, robot_id: str, kind: str | None = None) -> dict[str, Any]:
         snapshot = self._view.get(robot_id)

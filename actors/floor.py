@@ -13,11 +13,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from robodine_edge.actors.base import CrashListener, SupervisedActor
+from robodine_edge.actors.base import CrashListener
 from robodine_edge.actors.directory import Directory
 from robodine_edge.actors.store import Store
 from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, Supervisor
 from robodine_edge.actors.table import TableActor
+from robodine_edge.actors.views import ListViews, ViewOwner
 from robodine_edge.clock import to_unix
 from robodine_edge.data import tables as data
 from robodine_edge.data.settings import StoreSettings, load_settings
@@ -42,8 +43,10 @@ def table_actor_name(table_id: int) -> str:
     return f"table-{table_id}"
 
 
-class FloorActor(SupervisedActor):
+class FloorActor(ViewOwner):
     """All methods run in the floor's own thread."""
+
+    READS = frozenset({"list_tables", "tables_body", "get_table", "waiting_info", "open_parties"})
 
     def __init__(
         self,
@@ -56,8 +59,9 @@ class FloorActor(SupervisedActor):
         *,
         crash_listener: CrashListener | None = None,
         clock: Callable[[], float] = time.time,
+        views: ListViews | None = None,
     ) -> None:
-        super().__init__(crash_listener=crash_listener)
+        super().__init__(views, crash_listener=crash_listener)
         self._on_table = on_table
         self._store = store
         self._supervisor = supervisor
@@ -80,6 +84,10 @@ class FloorActor(SupervisedActor):
 
     def list_tables(self) -> list[dict[str, Any]]:
         return [self._view[table_id].json() for table_id in sorted(self._view)]
+
+    def tables_body(self) -> bytes:
+        """`list_tables` encoded, kept in `views` until the next change."""
+        return self.views.build("tables", self.list_tables)
 
     def get_table(self, table_id: int) -> dict[str, Any]:
         return self._table(table_id).json()

@@ -22,9 +22,10 @@ from typing import Any
 
 import pykka
 
-from robodine_edge.actors.base import ActorFuture, CrashListener, SupervisedActor
+from robodine_edge.actors.base import ActorFuture, CrashListener
 from robodine_edge.actors.journal import Journal
 from robodine_edge.actors.store import Store
+from robodine_edge.actors.views import ListViews, ViewOwner
 from robodine_edge.data import kitchen, orders
 from robodine_edge.data.idempotency import IdempotencyClaim
 from robodine_edge.data.kitchen import MenuEntry, StockEntry
@@ -53,8 +54,12 @@ def load_kitchen() -> tuple[list[MenuEntry], list[StockEntry], list[ActiveOrder]
     return kitchen.load_menu(), kitchen.load_inventory(), orders.load_active_orders()
 
 
-class OrderQueueActor(SupervisedActor):
+class OrderQueueActor(ViewOwner):
     """All methods run in the order queue's own thread."""
+
+    READS = frozenset(
+        {"list_menu", "menu_body", "get_menu_item", "list_inventory", "get_inventory_item", "active_orders", "queued"}
+    )
 
     def __init__(
         self,
@@ -64,8 +69,9 @@ class OrderQueueActor(SupervisedActor):
         on_order: Callable[[dict[str, Any]], None] = lambda order: None,
         *,
         crash_listener: CrashListener | None = None,
+        views: ListViews | None = None,
     ) -> None:
-        super().__init__(crash_listener=crash_listener)
+        super().__init__(views, crash_listener=crash_listener)
         self._store = store
         self._journal = journal
         self._publish = publish
@@ -101,6 +107,10 @@ class OrderQueueActor(SupervisedActor):
             for entry in self._menu.values()
             if category is None or entry.category == category
         ]
+
+    def menu_body(self, category: str | None = None) -> bytes:
+        """`list_menu` encoded, kept in `views` until the next change."""
+        return self.views.build(("menu", category), lambda: self.list_menu(category))
 
     def get_menu_item(self, item_id: int) -> dict[str, Any]:
         return self._menu_json(self._menu_entry(item_id))

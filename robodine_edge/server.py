@@ -168,6 +168,7 @@ class Service:
             dispatcher=actors.dispatcher,
             hub=self.hub,
             robots=actors.robots,
+            views=actors.views,
             started_at=self._started,
         )
         app = create_app(api)

@@ -29,6 +29,7 @@ from robodine_edge.actors.robot import RobotActor, RobotSnapshot
 from robodine_edge.actors.store import Store, StoreActor
 from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, SupervisionEvent, Supervisor
 from robodine_edge.actors.table import TableActor
+from robodine_edge.actors.views import ListedViews
 from robodine_edge.config import Config
 from robodine_edge.metrics import Metrics
 from robodine_edge.types import Publish
@@ -49,6 +50,7 @@ class ActorTree:
     robots: RobotDirectory
     fleet: ActorSlot[Any]
     dispatcher: ActorSlot[Any]
+    views: ListedViews
     named: dict[str, ActorSlot[Any]] = field(default_factory=dict)
 
     def mailbox_depths(self) -> dict[str, float]:
@@ -101,6 +103,7 @@ def start_actor_tree(
     journal = Journal(store, publish)
 
     tables = TableDirectory()
+    views = ListedViews()
 
     def table_spec(table_id: int) -> ChildSpec[TableActor]:
         return ChildSpec(
@@ -119,12 +122,18 @@ def start_actor_tree(
             publish,
             lambda table_id, table: tell_dispatcher(TableChanged(table, table_id)),
             crash_listener=crash,
+            views=views.tables,
         ),
     )
     orders = start(
         "orders",
         lambda crash: OrderQueueActor.start(
-            store, journal, publish, lambda order: tell_dispatcher(OrderChanged(order)), crash_listener=crash
+            store,
+            journal,
+            publish,
+            lambda order: tell_dispatcher(OrderChanged(order)),
+            crash_listener=crash,
+            views=views.menu,
         ),
     )
 
@@ -164,7 +173,9 @@ def start_actor_tree(
         robots.add(robot_id, supervisor.proxy.start_child(robot_spec(robot_id)).get(timeout=START_TIMEOUT_S))
     start(
         "fleet",
-        lambda crash: FleetActor.start(store, supervisor, robots, robot_spec, publish, crash_listener=crash),
+        lambda crash: FleetActor.start(
+            store, supervisor, robots, robot_spec, publish, crash_listener=crash, views=views.robots
+        ),
         fleet,
     )
     start(
@@ -172,4 +183,4 @@ def start_actor_tree(
         lambda crash: DispatcherActor.start(store, journal, robots, orders, floor, legacy_cook, crash_listener=crash),
         dispatcher,
     )
-    return ActorTree(supervisor, store, journal, tables, floor, orders, robots, fleet, dispatcher, named)
+    return ActorTree(supervisor, store, journal, tables, floor, orders, robots, fleet, dispatcher, views, named)

@@ -19,12 +19,13 @@ from robodine_edge import __version__
 from robodine_edge.actors.journal import Journal
 from robodine_edge.actors.store import Store
 from robodine_edge.actors.supervisor import ActorSlot
+from robodine_edge.actors.views import ListedViews
 from robodine_edge.config import Config
 from robodine_edge.db import ReadPool
 from robodine_edge.http.auth import AuthGate, LoginLimiter
 from robodine_edge.http.errors import ApiErrorHandler
 from robodine_edge.http.hub import Hub
-from robodine_edge.http.middleware import install_middleware
+from robodine_edge.http.middleware import ResponseFinisher, install_preflight
 from robodine_edge.http.openapi import build_openapi
 from robodine_edge.http.routes import (
     auth,
@@ -92,6 +93,8 @@ class ApiContext:
     hub: Hub
     robots: Any
     """The robot actors' directory (`actors.fleet.RobotDirectory`)."""
+    views: ListedViews
+    """Encoded list bodies, read here without asking their owners (`actors.views`)."""
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
     inflight: dict[tuple[str, str], Any] = field(default_factory=dict)
     """Creating requests running now, by idempotency key (loop-owned)."""
@@ -126,13 +129,15 @@ def create_app(api: ApiContext, *, name: str = "robodine_edge") -> Sanic:
         MOTD=False,
         KEEP_ALIVE_TIMEOUT=75,
     )
-    app.error_handler = ApiErrorHandler()
+    finish = ResponseFinisher(api.metrics, api.config.http.cors_origins)
+    app.error_handler = ApiErrorHandler(finish)
     specs = route_specs()
     app.ctx.api = api
+    app.ctx.finish = finish
     app.ctx.specs = specs
     app.ctx.openapi_json = orjson.dumps(build_openapi(specs, title="robodine-edge", version=__version__))
     app.ctx.hub = api.hub
     install(app, specs)
     install_websockets(app)
-    install_middleware(app, specs, api.config.http.cors_origins)
+    install_preflight(app, specs, finish)
     return app

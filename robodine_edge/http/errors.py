@@ -8,6 +8,7 @@ logged with their traceback and answered 500 without one.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import orjson
 from sanic import HTTPResponse, Request
@@ -73,9 +74,23 @@ def error_response(error: errors.RobodineError) -> HTTPResponse:
 
 
 class ApiErrorHandler(ErrorHandler):
-    """Sanic's error handler, answering in the SPEC's error shape. Runs on the loop."""
+    """Sanic's error handler, answering in the SPEC's error shape. Runs on the loop.
+
+    `finish` (CORS, gzip, metrics) is applied here because routes' wrappers apply it
+    only to the responses they return: a browser must be able to read a 401 too.
+    """
+
+    def __init__(self, finish: Callable[[Request, HTTPResponse], HTTPResponse] | None = None) -> None:
+        super().__init__()
+        self._finish = finish
 
     def default(self, request: Request, exception: Exception) -> HTTPResponse:
+        response = self._answer(request, exception)
+        if self._finish is not None and request is not None:
+            self._finish(request, response)
+        return response
+
+    def _answer(self, request: Request, exception: Exception) -> HTTPResponse:
         if isinstance(exception, errors.RobodineError):
             return error_response(exception)
         if isinstance(exception, sanic_exceptions.SanicException):

@@ -12,15 +12,16 @@ import asyncio
 import hashlib
 import inspect
 import re
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Hashable
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any, get_args, get_origin
 
 import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from sanic import HTTPResponse, Request, Sanic
 
+from robodine_edge.actors.views import ListViews
 from robodine_edge.data import idempotency
 from robodine_edge.data.idempotency import IdempotencyClaim
 from robodine_edge.errors import BadRequest, IdempotencyConflict, ValidationFailed
@@ -142,8 +143,10 @@ def _endpoint(spec: RouteSpec) -> Handler:
             params["body"] = parse_body(request, spec.body, spec.form)
         key = request.headers.get("idempotency-key") if spec.creates else None
         if key is not None:
-            return await _once(request, spec, params, key)
-        return _render(request, spec, await spec.handler(request, **params))
+            response = await _once(request, spec, params, key)
+        else:
+            response = _render(request, spec, await spec.handler(request, **params))
+        return request.app.ctx.finish(request, response)  # type: ignore[no-any-return]
 
     endpoint.__name__ = spec.handler.__name__
     endpoint.__doc__ = spec.handler.__doc__
@@ -151,12 +154,15 @@ def _endpoint(spec: RouteSpec) -> Handler:
 
 
 def _render(request: Request, spec: RouteSpec, result: Any) -> HTTPResponse:
+    validate = request.app.ctx.api.validate_responses and spec.response_adapter is not None
     if isinstance(result, HTTPResponse):
+        if validate and result.status == 200 and result.content_type == "application/json":
+            spec.response_adapter.validate_json(bytes(result.body or b""))  # type: ignore[union-attr]
         return result
     if spec.status == 204:
         return HTTPResponse(status=204)
-    if request.app.ctx.api.validate_responses and spec.response_adapter is not None:
-        spec.response_adapter.validate_python(result)
+    if validate:
+        spec.response_adapter.validate_python(result)  # type: ignore[union-attr]
     return HTTPResponse(orjson.dumps(result), status=spec.status, content_type="application/json")
 
 
@@ -205,6 +211,10 @@ def json_response(data: Any, status: int = 200) -> HTTPResponse:
 
 
 def parse_query(request: Request, model: type[BaseModel]) -> Any:
+    if not request.query_string:  # the usual case: one frozen instance of the defaults
+        defaults = _defaults(model)
+        if defaults is not None:
+            return defaults
     raw: dict[str, Any] = {}
     for name, info in model.model_fields.items():
         values = request.args.getlist(info.alias or name)
@@ -214,6 +224,16 @@ def parse_query(request: Request, model: type[BaseModel]) -> Any:
         return model.model_validate(raw)
     except ValidationError as exc:
         raise ValidationFailed("invalid query parameters", fields=error_fields(exc)) from None
+
+
+@cache
+def _defaults(model: type[BaseModel]) -> Any:
+    """`model` with no parameters given (query models are frozen, so one is shared),
+    or None if it has required parameters."""
+    try:
+        return model.model_validate({})
+    except ValidationError:
+        return None
 
 
 def parse_body(request: Request, model: type[BaseModel], form: type[BaseModel] | None = None) -> Any:
@@ -263,3 +283,12 @@ def _is_list(annotation: Any) -> bool:
 async def answer(request: Request, future: Any) -> Any:
     """Await an actor reply or pool future with the service's ask timeout (504 past it)."""
     return await bridge.wait(future, request.app.ctx.api.ask_timeout_s)
+
+
+async def listed(request: Request, views: ListViews, key: Hashable, build: Callable[[], Any]) -> HTTPResponse:
+    """A list read answered from its owner's encoded view (`actors.views`); only when
+    the view is missing (first read after a change) is the owner asked to `build` it."""
+    body = views.get(key)
+    if body is None:
+        body = await answer(request, build())
+    return HTTPResponse(body, content_type="application/json")

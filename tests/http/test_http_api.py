@@ -127,6 +127,10 @@ def test_cors_simple_and_preflight(service: ServiceProcess) -> None:
     assert set(preflight.headers["access-control-allow-methods"].split(", ")) == {"GET", "PATCH", "DELETE", "OPTIONS"}
     assert preflight.headers["access-control-allow-headers"] == "authorization, content-type"
     assert preflight.headers["access-control-allow-origin"] == "*"
+    for path in ("/api/users", "/api/nowhere"):  # a browser must be able to read errors too
+        refused = service.http.get(path, headers={"Origin": "http://tablet.local"})
+        assert refused.status_code in (401, 404) and refused.headers["access-control-allow-origin"] == "*"
+        assert refused.json()["error"]["code"] in ("unauthorized", "not_found")
 
 
 def test_large_responses_are_gzipped_for_clients_that_ask(service: ServiceProcess) -> None:
@@ -178,6 +182,25 @@ def test_metrics_count_requests_and_show_actor_mailboxes(service: ServiceProcess
     assert 'robodine_actor_mailbox_depth{actor="store"}' in text
     assert "robodine_db_commit_seconds_bucket" in text
     assert "_created" not in text
+
+
+def _sample(text: str, name: str) -> float:
+    line = next((line for line in text.splitlines() if line.startswith(name + " ")), None)
+    return float(line.split()[-1]) if line else 0.0
+
+
+def test_metrics_time_each_request_and_bound_invented_methods(service: ServiceProcess) -> None:
+    count = 'robodine_http_request_duration_seconds_count{route="/api/users"}'
+    total = 'robodine_http_request_duration_seconds_sum{route="/api/users"}'
+    before = service.http.get("/metrics").text
+    for _ in range(3):
+        service.http.get("/api/users")
+    after = service.http.get("/metrics").text
+    assert _sample(after, count) == _sample(before, count) + 3
+    assert 0 < _sample(after, total) - _sample(before, total) < 3.0
+    service.http.request("BREW", "/nowhere")
+    text = service.http.get("/metrics").text
+    assert 'method="BREW"' not in text and 'method="OTHER",route="unmatched"' in text
 
 
 def test_public_routes_need_no_token(service: ServiceProcess) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from pydantic import Field, field_validator
-from sanic import Request
+from sanic import HTTPResponse, Request
 
 from robodine_edge.errors import Forbidden
-from robodine_edge.http.routing import ApiRouter, answer
+from robodine_edge.http.routing import ApiRouter, answer, listed
 from robodine_edge.http.schemas import QueryModel, RequestModel, ResponseModel
 from robodine_edge.types import ADMIN_ONLY, ALL_ROLES, STAFF_ROLES, Principal, Role
 
@@ -89,8 +89,9 @@ def _recipe(ingredients: list[Ingredient] | None) -> list[tuple[int, int]] | Non
 
 
 @router.get("", roles=ALL_ROLES, summary="The menu", query=MenuQuery, response=list[MenuOut])
-async def list_menu(request: Request, user: Principal, query: MenuQuery) -> list[dict[str, Any]]:
-    return await answer(request, _queue(request).list_menu(query.category))
+async def list_menu(request: Request, user: Principal, query: MenuQuery) -> HTTPResponse:
+    views = request.app.ctx.api.views.menu
+    return await listed(request, views, ("menu", query.category), lambda: _queue(request).menu_body(query.category))
 
 
 @router.post("", roles=ADMIN_ONLY, summary="Add a dish", body=MenuCreate, response=MenuOut, status=201, errors=(409,))

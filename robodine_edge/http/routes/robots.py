@@ -7,12 +7,12 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
-from sanic import Request
+from sanic import HTTPResponse, Request
 
 from robodine_edge.clock import parse_iso
 from robodine_edge.data import robots as data
 from robodine_edge.errors import ValidationFailed
-from robodine_edge.http.routing import ApiRouter, answer, error_fields
+from robodine_edge.http.routing import ApiRouter, answer, error_fields, listed
 from robodine_edge.http.schemas import IsoTime, PageQuery, QueryModel, RequestModel, ResponseModel
 from robodine_edge.types import ADMIN_ONLY, STAFF_ROLES, Principal
 
@@ -177,8 +177,13 @@ def _fleet(request: Request) -> Any:
 @router.get(
     "", roles=STAFF_ROLES, summary="List robots with their live state", query=KindQuery, response=list[RobotOut]
 )
-async def list_robots(request: Request, user: Principal, query: KindQuery) -> list[dict[str, Any]]:
-    return await answer(request, _fleet(request).list_robots(query.kind))
+async def list_robots(request: Request, user: Principal, query: KindQuery) -> HTTPResponse:
+    return await _robot_list(request, query.kind)
+
+
+async def _robot_list(request: Request, kind: str | None) -> HTTPResponse:
+    views = request.app.ctx.api.views.robots
+    return await listed(request, views, ("robots", kind), lambda: _fleet(request).robots_body(kind))
 
 
 @router.post(
@@ -262,8 +267,8 @@ async def list_commands(request: Request, user: Principal, robot_id: str, query:
 
 
 @albabot.get("", roles=STAFF_ROLES, summary="Serving robots", response=list[RobotOut])
-async def list_albabots(request: Request, user: Principal) -> list[dict[str, Any]]:
-    return await answer(request, _fleet(request).list_robots("albabot"))
+async def list_albabots(request: Request, user: Principal) -> HTTPResponse:
+    return await _robot_list(request, "albabot")
 
 
 @albabot.get("/<robot_id:str>", roles=STAFF_ROLES, summary="A serving robot", response=RobotOut)
@@ -284,8 +289,8 @@ async def trail(request: Request, user: Principal, robot_id: str, query: History
 
 
 @cookbot.get("", roles=STAFF_ROLES, summary="Cooking robots", response=list[RobotOut])
-async def list_cookbots(request: Request, user: Principal) -> list[dict[str, Any]]:
-    return await answer(request, _fleet(request).list_robots("cookbot"))
+async def list_cookbots(request: Request, user: Principal) -> HTTPResponse:
+    return await _robot_list(request, "cookbot")
 
 
 @cookbot.get("/<robot_id:str>", roles=STAFF_ROLES, summary="A cooking robot", response=RobotOut)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from pydantic import Field
-from sanic import Request
+from sanic import HTTPResponse, Request
 
 from robodine_edge.domain.lifecycle import TableStatus
 from robodine_edge.errors import Forbidden
-from robodine_edge.http.routing import ApiRouter, answer
+from robodine_edge.http.routing import ApiRouter, answer, listed
 from robodine_edge.http.schemas import RequestModel, ResponseModel, not_strict
 from robodine_edge.types import ADMIN_ONLY, ALL_ROLES, STAFF_ROLES, EventLevel, Principal, Role
 
@@ -74,8 +74,8 @@ def _floor(request: Request) -> Any:
 
 
 @router.get("", roles=STAFF_ROLES, summary="List tables", response=list[TableOut])
-async def list_tables(request: Request, user: Principal) -> list[dict[str, Any]]:
-    return await answer(request, _floor(request).list_tables())
+async def list_tables(request: Request, user: Principal) -> HTTPResponse:
+    return await listed(request, request.app.ctx.api.views.tables, "tables", _floor(request).tables_body)
 
 
 @router.post(

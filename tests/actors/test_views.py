@@ -1,0 +1,89 @@
+"""Encoded list views: kept until the owner handles anything but a read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import orjson
+import pytest
+
+from robodine_edge.actors.base import Ping
+from robodine_edge.actors.views import MAX_VIEWS, ListViews, ViewOwner
+
+
+@dataclass(frozen=True)
+class Poke:
+    value: int
+
+
+class Counter(ViewOwner):
+    READS: ClassVar[frozenset[str]] = frozenset({"body", "peek"})
+
+    def __init__(self, views: ListViews) -> None:
+        super().__init__(views)
+        self.value = 0
+
+    def body(self) -> bytes:
+        return self.views.build("value", lambda: {"value": self.value})
+
+    def peek(self) -> int:
+        return self.value
+
+    def bump(self) -> None:
+        self.value += 1
+
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, Poke):
+            self.value = message.value
+            return None
+        return super().on_receive(message)
+
+
+@pytest.fixture
+def views() -> ListViews:
+    return ListViews()
+
+
+@pytest.fixture
+def counter(views: ListViews) -> Any:
+    ref = Counter.start(views)
+    yield ref.proxy()
+    ref.stop()
+
+
+def test_a_built_body_is_served_until_a_change(counter: Any, views: ListViews) -> None:
+    assert views.get("value") is None
+    assert orjson.loads(counter.body().get(timeout=5)) == {"value": 0}
+    assert views.get("value") == b'{"value":0}'
+    counter.peek().get(timeout=5)
+    counter.actor_ref.ask(Ping(), timeout=5)
+    assert views.get("value") == b'{"value":0}', "reads and pings must keep the view"
+    counter.bump().get(timeout=5)
+    assert views.get("value") is None, "a proxy call that is not a read drops the view"
+    assert orjson.loads(counter.body().get(timeout=5)) == {"value": 1}
+
+
+def test_a_tell_drops_the_views_before_the_change_is_answered(counter: Any, views: ListViews) -> None:
+    counter.body().get(timeout=5)
+    counter.actor_ref.ask(Poke(7), timeout=5)
+    assert views.get("value") is None
+    assert orjson.loads(counter.body().get(timeout=5)) == {"value": 7}
+
+
+def test_a_new_owner_starts_without_the_old_views(views: ListViews) -> None:
+    """A restarted actor reloads its state; bodies built by the crashed one must go."""
+    views.build("value", lambda: {"value": 41})
+    ref = Counter.start(views)
+    try:
+        assert views.get("value") is None
+    finally:
+        ref.stop()
+
+
+def test_only_so_many_bodies_are_kept(views: ListViews) -> None:
+    for key in range(MAX_VIEWS + 5):
+        assert views.build(key, lambda: [1]) == b"[1]"  # still answered
+    assert sum(views.get(key) is not None for key in range(MAX_VIEWS + 5)) == MAX_VIEWS
+    views.drop()
+    assert views.get(0) is None

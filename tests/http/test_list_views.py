@@ -1,0 +1,63 @@
+"""List reads come from encoded views; a change answered to a client is always in the
+next list it reads (read-your-writes), for every way the lists change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.http.conftest import make_user
+from tests.http.store_setup import make_dish, make_stock, make_table
+from tests.net.conftest import register
+from tests.service import ServiceProcess
+
+
+def listed(service: ServiceProcess, headers: dict[str, str], path: str, **params: Any) -> list[dict[str, Any]]:
+    response = service.http.get(path, headers=headers, params=params)
+    assert response.status_code == 200 and response.headers["content-type"] == "application/json", response.text
+    return response.json()
+
+
+def test_the_menu_follows_dishes_and_stock(service: ServiceProcess, admin: dict[str, str]) -> None:
+    _, staff = make_user(service, admin, "staff")
+    table = make_table(service, admin)
+    stock = make_stock(service, admin, count=2)
+    before = listed(service, staff, "/api/menu")
+    assert listed(service, staff, "/api/menu") == before  # the cached body, twice
+    dish = make_dish(service, admin, {stock["id"]: 2})
+    menu = {entry["id"]: entry for entry in listed(service, staff, "/api/menu")}
+    assert menu[dish["id"]]["sold_out"] is False
+    assert dish["id"] in {e["id"] for e in listed(service, staff, "/api/menu", category="main")}
+    placed = service.http.post(
+        "/api/orders",
+        headers=staff,
+        json={"table_id": table["id"], "items": [{"menu_item_id": dish["id"], "quantity": 1}]},
+    )
+    assert placed.status_code == 201, placed.text
+    menu = {entry["id"]: entry for entry in listed(service, staff, "/api/menu")}
+    assert menu[dish["id"]]["sold_out"] is True, "stock taken by an order shows at once"
+    service.http.patch(f"/api/menu/{dish['id']}", headers=admin, json={"name": "renamed-dish"})
+    assert {e["id"]: e["name"] for e in listed(service, staff, "/api/menu")}[dish["id"]] == "renamed-dish"
+    assert service.http.delete(f"/api/menu/{dish['id']}", headers=admin).status_code == 204
+    assert dish["id"] not in {e["id"] for e in listed(service, staff, "/api/menu")}
+
+
+def test_tables_follow_every_change(service: ServiceProcess, admin: dict[str, str]) -> None:
+    listed(service, admin, "/api/tables")
+    table = make_table(service, admin, seats=2)
+    assert {t["id"]: t["seats"] for t in listed(service, admin, "/api/tables")}[table["id"]] == 2
+    assert service.http.patch(f"/api/tables/{table['id']}", headers=admin, json={"seats": 6}).status_code == 200
+    assert {t["id"]: t["seats"] for t in listed(service, admin, "/api/tables")}[table["id"]] == 6
+    assert service.http.delete(f"/api/tables/{table['id']}", headers=admin).status_code == 204
+    assert table["id"] not in {t["id"] for t in listed(service, admin, "/api/tables")}
+
+
+def test_robots_follow_registration_and_changes(service: ServiceProcess, admin: dict[str, str]) -> None:
+    assert listed(service, admin, "/api/albabot") == listed(service, admin, "/api/robots", kind="albabot")
+    robot_id, _ = register(service, admin)
+    for path, params in (("/api/robots", {}), ("/api/robots", {"kind": "albabot"}), ("/api/albabot", {})):
+        assert robot_id in {r["robot_id"] for r in listed(service, admin, path, **params)}
+    assert robot_id not in {r["robot_id"] for r in listed(service, admin, "/api/cookbot")}
+    assert service.http.patch(f"/api/robots/{robot_id}", headers=admin, json={"name": "Rosie"}).status_code == 200
+    assert {r["robot_id"]: r["name"] for r in listed(service, admin, "/api/robots")}[robot_id] == "Rosie"
+    assert service.http.delete(f"/api/robots/{robot_id}", headers=admin).status_code == 204
+    assert robot_id not in {r["robot_id"] for r in listed(service, admin, "/api/albabot")}
