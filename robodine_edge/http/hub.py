@@ -3,8 +3,14 @@ bounded per-connection queues.
 
 Actors publish committed changes from their threads with `publish_threadsafe`; the
 changes cross into the event loop in batches (one `call_soon_threadsafe` per burst,
-not per change) and fan out to subscribers there. Every message is encoded once; a
-multiplexed subscription only has its `"id"` spliced in front.
+not per change) and fan out to subscribers there. Every message is encoded and framed
+once (`wsframe`); a multiplexed subscription only has its `"id"` spliced in front.
+
+Sending is not a task per socket: a connection given a message schedules one flush
+for the end of the loop turn, which writes everything it has queued to the transport
+in one `write` without awaiting. Only a client whose transport is backed up past
+`HIGH_WATER` waits (a small task polls until it drains), its messages held in its
+bounded queue, where coalescing and the 5-second slow-client rule apply.
 
 A new subscription starts buffering *before* it asks the owning actor for a snapshot.
 Any change published before that moment is in the snapshot (the actor changed its
@@ -26,7 +32,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from websockets.protocol import State
 
+from robodine_edge.http.wsframe import text_frame
 from robodine_edge.metrics import Metrics
 from robodine_edge.types import Principal, Role
 
@@ -48,6 +56,11 @@ KIOSK_TOPICS = frozenset({"orders", "notifications"})
 REPLAY = 2000
 QUEUE_CAP = 1000
 SLOW_CLIENT_S = 5.0
+HIGH_WATER = 64 * 1024
+"""Bytes waiting in a transport above which a client is behind: stop writing to it."""
+LOW_WATER = 16 * 1024
+"""...and below which writing resumes."""
+DRAIN_POLL_S = 0.01
 
 Snapshot = Callable[[str, Principal], Awaitable[list[dict[str, Any]]]]
 
@@ -59,15 +72,28 @@ class Message:
     kind: str
     key: Any
     data: Any
-    text: str
-    """The whole message as JSON text, without a subscription id."""
+    payload: bytes
+    """The whole message as JSON, without a subscription id."""
+    frame: bytes
+    """`payload` as a WebSocket text frame, ready for any transport."""
 
-    def for_subscription(self, sub_id: int | None) -> str:
-        return self.text if sub_id is None else '{"id":' + str(sub_id) + "," + self.text[1:]
+    def for_subscription(self, sub_id: int | None) -> bytes:
+        """The frame this subscription is sent."""
+        return self.frame if sub_id is None else text_frame(with_id(sub_id, self.payload))
 
 
-def encode(topic: str, seq: int, kind: str, data: Any) -> str:
-    return orjson.dumps({"topic": topic, "seq": seq, "type": kind, "data": data}).decode()
+def encode(topic: str, seq: int, kind: str, data: Any) -> bytes:
+    return orjson.dumps({"topic": topic, "seq": seq, "type": kind, "data": data})
+
+
+def with_id(sub_id: int, payload: bytes) -> bytes:
+    """A multiplexed subscription's messages start with its id."""
+    return b'{"id":' + str(sub_id).encode() + b"," + payload[1:]
+
+
+def make_message(topic: str, seq: int, kind: str, key: Any, data: Any) -> Message:
+    payload = encode(topic, seq, kind, data)
+    return Message(topic, seq, kind, key, data, payload, text_frame(payload))
 
 
 class TopicLog:
@@ -81,9 +107,9 @@ class TopicLog:
     def append(self, kind: str, data: Any) -> Message:
         self.seq += 1
         key = data.get(TOPIC_KEYS[self.name]) if isinstance(data, dict) else None
-        message = Message(self.name, self.seq, kind, key, data, encode(self.name, self.seq, kind, data))
-        self.replay.append(message)
-        return message
+        appended = make_message(self.name, self.seq, kind, key, data)
+        self.replay.append(appended)
+        return appended
 
     def since(self, seq: int) -> list[Message] | None:
         """Messages after `seq`, or None when some of them are no longer kept."""
@@ -97,7 +123,7 @@ class TopicLog:
 
 
 class OutboundQueue:
-    """A connection's messages waiting to be sent. Event loop only.
+    """A connection's frames waiting to be written. Event loop only.
 
     Bounded: past `cap`, a new upsert of an entity already waiting replaces it (the old
     one is dropped, the new one goes to the back, so `seq` still only grows).
@@ -105,38 +131,33 @@ class OutboundQueue:
 
     def __init__(self, cap: int = QUEUE_CAP) -> None:
         self.cap = cap
-        self._items: OrderedDict[int, tuple[Any, str]] = OrderedDict()
+        self._items: OrderedDict[int, tuple[Any, bytes]] = OrderedDict()
         self._by_key: dict[Any, int] = {}
         self._counter = 0
-        self._ready = asyncio.Event()
         self.over_since: float | None = None
         self.coalesced = 0
 
     def __len__(self) -> int:
         return len(self._items)
 
-    def put(self, text: str, key: Any = None) -> None:
+    def put(self, frame: bytes, key: Any = None) -> None:
         if key is not None and len(self._items) >= self.cap and key in self._by_key:
             del self._items[self._by_key.pop(key)]
             self.coalesced += 1
         self._counter += 1
-        self._items[self._counter] = (key, text)
+        self._items[self._counter] = (key, frame)
         if key is not None:
             self._by_key[key] = self._counter
         if len(self._items) >= self.cap and self.over_since is None:
             self.over_since = time.monotonic()
-        self._ready.set()
 
-    async def get(self) -> str:
-        while not self._items:
-            self._ready.clear()
-            await self._ready.wait()
-        number, (key, text) = self._items.popitem(last=False)
-        if key is not None and self._by_key.get(key) == number:
-            del self._by_key[key]
-        if len(self._items) < self.cap:
-            self.over_since = None
-        return text
+    def take_all(self) -> list[bytes]:
+        """Everything queued, oldest first; the queue is empty afterwards."""
+        frames = [frame for _, frame in self._items.values()]
+        self._items.clear()
+        self._by_key.clear()
+        self.over_since = None
+        return frames
 
 
 @dataclass(eq=False)
@@ -145,20 +166,61 @@ class Connection:
 
     ws: Any
     principal: Principal
+    metrics: Metrics | None = None
     queue: OutboundQueue = field(default_factory=OutboundQueue)
     subscriptions: dict[int | None, Subscription] = field(default_factory=dict)
     closed: bool = False
+    _flush_due: bool = False
+    _waiter: asyncio.Task[None] | None = None
 
-    async def pump(self, metrics: Metrics) -> None:
-        """Send what is queued, in order, until the socket closes."""
-        while not self.closed:
-            text = await self.queue.get()
-            await self.ws.send(text)
-            metrics.ws_messages.inc()
+    def put(self, frame: bytes, key: Any = None) -> None:
+        """Queue a frame; it is written at the end of this loop turn."""
+        self.queue.put(frame, key)
+        if not self._flush_due:
+            self._flush_due = True
+            asyncio.get_running_loop().call_soon(self.flush)
 
     def send_now(self, text: str) -> None:
         """Replies to commands go through the same queue, so order is kept."""
-        self.queue.put(text)
+        self.put(text_frame(text.encode()))
+
+    def flush(self) -> None:
+        """Write everything queued in one go, unless the client is behind or gone."""
+        self._flush_due = False
+        if self.closed or self._waiter is not None or not len(self.queue):
+            return
+        transport = self._open_transport()
+        if transport is None:
+            return
+        if transport.get_write_buffer_size() > HIGH_WATER:
+            self._waiter = asyncio.get_running_loop().create_task(self._wait_for_room(transport))
+            return
+        frames = self.queue.take_all()
+        transport.write(b"".join(frames))
+        if self.metrics is not None:
+            self.metrics.ws_messages.inc(len(frames))
+
+    async def _wait_for_room(self, transport: asyncio.WriteTransport) -> None:
+        try:
+            while transport.get_write_buffer_size() > LOW_WATER and not transport.is_closing():
+                await asyncio.sleep(DRAIN_POLL_S)
+        finally:
+            self._waiter = None
+        self.flush()
+
+    def _open_transport(self) -> asyncio.WriteTransport | None:
+        """The socket's transport while frames may still be sent (not after a close frame)."""
+        io_proto = getattr(self.ws, "io_proto", None)
+        transport = getattr(io_proto, "transport", None)
+        if transport is None or transport.is_closing() or self.ws.ws_proto.state is not State.OPEN:
+            return None
+        return transport  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        """The socket is done: no more writes."""
+        self.closed = True
+        if self._waiter is not None:
+            self._waiter.cancel()
 
 
 @dataclass(eq=False)
@@ -184,7 +246,7 @@ class Subscription:
         key = (
             (self.sub_id, message.topic, message.key) if message.kind == "upsert" and message.key is not None else None
         )
-        self.connection.queue.put(_strip(message).for_subscription(self.sub_id), key)
+        self.connection.put(_strip(message).for_subscription(self.sub_id), key)
 
 
 def _strip(message: Message) -> Message:
@@ -192,14 +254,7 @@ def _strip(message: Message) -> Message:
     if message.topic != "notifications" or not isinstance(message.data, dict) or "user_id" not in message.data:
         return message
     data = {k: v for k, v in message.data.items() if k != "user_id"}
-    return Message(
-        message.topic,
-        message.seq,
-        message.kind,
-        message.key,
-        data,
-        encode(message.topic, message.seq, message.kind, data),
-    )
+    return make_message(message.topic, message.seq, message.kind, message.key, data)
 
 
 class Hub:
@@ -276,7 +331,7 @@ class Hub:
             self.unsubscribe(subscription)
             raise
         snapshot = encode(topic, at, "snapshot", data)
-        connection.queue.put(snapshot if sub_id is None else '{"id":' + str(sub_id) + "," + snapshot[1:])
+        connection.put(text_frame(snapshot if sub_id is None else with_id(sub_id, snapshot)))
         buffered, subscription.buffer = subscription.buffer or [], None
         for message in buffered:
             subscription.deliver(message)
@@ -293,7 +348,7 @@ class Hub:
         self._metrics.ws_clients.set(len(self.connections))
 
     def disconnect(self, connection: Connection) -> None:
-        connection.closed = True
+        connection.stop()
         for subscription in list(connection.subscriptions.values()):
             self.unsubscribe(subscription)
         self.connections.discard(connection)
@@ -327,7 +382,7 @@ class Hub:
 
 
 def _fail(connection: Connection, code: int, reason: str) -> None:
-    connection.closed = True
+    connection.stop()
     try:
         connection.ws.fail_connection(code, reason)
     except Exception:  # the socket is already gone

@@ -2,8 +2,8 @@
 
 `/ws/{topic}?token=...` — one topic per socket. `/ws` — many subscriptions on one
 socket, Home Assistant style: authenticate first, then `subscribe` / `unsubscribe` /
-`ping` with increasing integer ids. Both run on the event loop; each socket has a
-pump task that sends its queue in order.
+`ping` with increasing integer ids. Both run on the event loop; what a socket is sent
+goes through its hub `Connection`, which writes frames in order.
 """
 
 from __future__ import annotations
@@ -86,17 +86,16 @@ async def _authenticate(ws: Any, api: Any) -> Principal | None:
 
 
 class _connected:
-    """Register a connection with the hub, run its pump, and clean up however it ends."""
+    """Register a connection with the hub and clean up however it ends."""
 
     def __init__(self, hub: Hub, ws: Any, principal: Principal, api: Any) -> None:
         self.hub, self.ws, self.principal, self.api = hub, ws, principal, api
 
     async def __aenter__(self) -> Connection:
         _cap_send_buffer(self.ws)
-        self.connection = Connection(self.ws, self.principal)
+        self.connection = Connection(self.ws, self.principal, self.api.metrics)
         self.hub.connect(self.connection)
         loop = asyncio.get_running_loop()
-        self.pump = loop.create_task(self.connection.pump(self.api.metrics))
         self.expiry = loop.call_later(max(0.0, self.principal.expires_at - time.time()), self._expired)
         return self.connection
 
@@ -106,9 +105,6 @@ class _connected:
     async def __aexit__(self, *exc: object) -> None:
         self.expiry.cancel()
         self.hub.disconnect(self.connection)
-        self.pump.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await self.pump
 
 
 class _Commands:
