@@ -53,6 +53,10 @@ TOPIC_KEYS: dict[str, str] = {
     "telemetry": "robot_id",
 }
 KIOSK_TOPICS = frozenset({"orders", "notifications"})
+AUDIENCE: dict[str, str] = {"notifications": "user_id", "orders": "table_id"}
+"""The field that says who may receive a message of the topic (its user, a kiosk's table)."""
+ROUTING_ONLY = frozenset({"notifications"})
+"""Topics whose audience field is for routing only and is not sent."""
 REPLAY = 2000
 QUEUE_CAP = 1000
 SLOW_CLIENT_S = 5.0
@@ -67,11 +71,16 @@ Snapshot = Callable[[str, Principal], Awaitable[list[dict[str, Any]]]]
 
 @dataclass(frozen=True, slots=True)
 class Message:
+    """A published change, kept (2000 a topic) only as bytes and the facts to route it:
+    the replay buffers hold no nested dicts for the garbage collector to walk."""
+
     topic: str
     seq: int
     kind: str
     key: Any
-    data: Any
+    """The entity's id (`TOPIC_KEYS`): a waiting upsert of the same entity is replaced."""
+    audience: Any
+    """The `AUDIENCE` field's value, if the topic has one."""
     payload: bytes
     """The whole message as JSON, without a subscription id."""
     frame: bytes
@@ -91,9 +100,16 @@ def with_id(sub_id: int, payload: bytes) -> bytes:
     return b'{"id":' + str(sub_id).encode() + b"," + payload[1:]
 
 
-def make_message(topic: str, seq: int, kind: str, key: Any, data: Any) -> Message:
+def make_message(topic: str, seq: int, kind: str, data: Any) -> Message:
+    key = audience = None
+    if isinstance(data, dict):
+        key = data.get(TOPIC_KEYS[topic])
+        if topic in AUDIENCE:
+            audience = data.get(AUDIENCE[topic])
+            if topic in ROUTING_ONLY:
+                data = {k: v for k, v in data.items() if k != AUDIENCE[topic]}
     payload = encode(topic, seq, kind, data)
-    return Message(topic, seq, kind, key, data, payload, text_frame(payload))
+    return Message(topic, seq, kind, key, audience, payload, text_frame(payload))
 
 
 class TopicLog:
@@ -106,8 +122,7 @@ class TopicLog:
 
     def append(self, kind: str, data: Any) -> Message:
         self.seq += 1
-        key = data.get(TOPIC_KEYS[self.name]) if isinstance(data, dict) else None
-        appended = make_message(self.name, self.seq, kind, key, data)
+        appended = make_message(self.name, self.seq, kind, data)
         self.replay.append(appended)
         return appended
 
@@ -232,11 +247,10 @@ class Subscription:
 
     def wants(self, message: Message) -> bool:
         principal = self.connection.principal
-        data = message.data
         if self.topic == "notifications":
-            return isinstance(data, dict) and data.get("user_id") == principal.user_id
+            return message.audience is not None and message.audience == principal.user_id
         if self.topic == "orders" and principal.role is Role.KIOSK:
-            return isinstance(data, dict) and data.get("table_id") == principal.table_id
+            return message.audience is not None and message.audience == principal.table_id
         return True
 
     def deliver(self, message: Message) -> None:
@@ -246,15 +260,7 @@ class Subscription:
         key = (
             (self.sub_id, message.topic, message.key) if message.kind == "upsert" and message.key is not None else None
         )
-        self.connection.put(_strip(message).for_subscription(self.sub_id), key)
-
-
-def _strip(message: Message) -> Message:
-    """Notifications carry their owner for routing; the owner does not need it back."""
-    if message.topic != "notifications" or not isinstance(message.data, dict) or "user_id" not in message.data:
-        return message
-    data = {k: v for k, v in message.data.items() if k != "user_id"}
-    return make_message(message.topic, message.seq, message.kind, message.key, data)
+        self.connection.put(message.for_subscription(self.sub_id), key)
 
 
 class Hub:
