@@ -14,6 +14,7 @@ what it holds), close the database, release the lock.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -63,6 +64,16 @@ from robodine_edge.wiring import ActorTree, start_actor_tree
 log = logging.getLogger(__name__)
 HOUSEKEEPING_INTERVAL_S = 3600.0
 TICK_INTERVAL_S = 1.0
+
+
+def _freeze_start_up_objects() -> None:
+    """Everything alive once the service is up (modules, the app, routes, pydantic
+    schemas: ~66k objects) lives until exit; moved out of the collector's reach, a full
+    collection no longer walks them. Found with a gc callback under order load: a 57 ms
+    gen2 pass stalled every request in flight (make bench: POST p99 at 1,000/s went
+    from 36-87 ms to 6 ms with this and the slimmer hub replay)."""
+    gc.collect()
+    gc.freeze()
 
 
 class StopRequested(BaseException):
@@ -233,6 +244,7 @@ class Service:
                 )
             )  # fmt: skip
             await self._advertiser.start()
+        _freeze_start_up_objects()
         write_runtime(
             self.data_dir, {"pid": os.getpid(), **ports, "version": __version__, "started_at": to_iso(utcnow())}
         )
