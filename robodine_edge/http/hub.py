@@ -81,10 +81,14 @@ class Message:
     """The entity's id (`TOPIC_KEYS`): a waiting upsert of the same entity is replaced."""
     audience: Any
     """The `AUDIENCE` field's value, if the topic has one."""
-    payload: bytes
-    """The whole message as JSON, without a subscription id."""
     frame: bytes
-    """`payload` as a WebSocket text frame, ready for any transport."""
+    """The whole message (without a subscription id) as a WebSocket text frame."""
+    header: int
+    """Where the JSON starts in `frame`."""
+
+    @property
+    def payload(self) -> bytes:
+        return self.frame[self.header :]
 
     def for_subscription(self, sub_id: int | None) -> bytes:
         """The frame this subscription is sent."""
@@ -109,7 +113,8 @@ def make_message(topic: str, seq: int, kind: str, data: Any) -> Message:
             if topic in ROUTING_ONLY:
                 data = {k: v for k, v in data.items() if k != AUDIENCE[topic]}
     payload = encode(topic, seq, kind, data)
-    return Message(topic, seq, kind, key, audience, payload, text_frame(payload))
+    frame = text_frame(payload)  # a right-sized copy: orjson's own buffer is >= 4 KiB
+    return Message(topic, seq, kind, key, audience, frame, len(frame) - len(payload))
 
 
 class TopicLog:

@@ -15,7 +15,11 @@ FIN_TEXT = 0x81
 
 
 def text_frame(payload: bytes) -> bytes:
-    """One unfragmented, unmasked text frame carrying `payload` (UTF-8 JSON)."""
+    """One unfragmented, unmasked text frame carrying `payload` (UTF-8 JSON).
+
+    A new bytes object of exactly the frame's size: orjson hands out its output in a
+    buffer of at least 4 KiB, so keeping the frame instead of orjson's bytes (the hub
+    keeps 2000 messages a topic) saves ~4 KiB a message."""
     size = len(payload)
     if size < 126:
         return bytes((FIN_TEXT, size)) + payload
