@@ -47,6 +47,8 @@ from robodine_edge.types import Role
 
 log = logging.getLogger(__name__)
 ASK_TIMEOUT_S = 10.0
+MAX_BATCH = 500
+"""Placed orders taken together at most: their cook tasks share one commit."""
 CONFLICTING = frozenset({"cook", "serve", "clean", "go_to", "dock"})
 SAFETY = frozenset({"stop", "resume", "emergency_stop"})
 
@@ -144,6 +146,8 @@ class DispatcherActor(SupervisedActor):
         self._by_order: dict[int, set[int]] = {}
         self._by_robot: dict[str, int] = {}
         self._queued: dict[str, set[int]] = {"cook": set(), "serve": set(), "clean": set()}
+        self._wanted: dict[data.TaskKey, int] = {}  # tasks to create (with their priority), in one unit
+        self._dispatch_owed = False
         self._charging: set[str] = set()
         self._emergency = False
         self._ranks = count(1)
@@ -232,9 +236,21 @@ class DispatcherActor(SupervisedActor):
     # -- what others tell ------------------------------------------------------------------------
 
     def on_receive(self, message: Any) -> Any:
+        """A run of placed orders (a rush, one tell each) is taken as one: their cook tasks
+        are created in one commit and dispatched once, when the run ends. Any other
+        message ends the run first, so it sees every task."""
         try:
+            if isinstance(message, OrderChanged) and message.order["status"] == OrderStatus.PLACED:
+                self._order_changed(message.order)
+                self._dispatch_owed = True
+                if self.actor_inbox.empty() or len(self._wanted) >= MAX_BATCH:
+                    self._dispatch()
+                return None
+            if self._dispatch_owed:
+                self._dispatch()
             if isinstance(message, OrderChanged):
                 self._order_changed(message.order)
+                self._dispatch()
             elif isinstance(message, TableChanged):
                 self._table_changed(message.table_id, message.table)
             elif isinstance(message, RobotUpdate):
@@ -264,7 +280,6 @@ class DispatcherActor(SupervisedActor):
                     job.priority = order.get("priority", 0)
             if not order.get("flagged"):
                 self._order_needs(order["id"], status, order.get("priority", 0))
-        self._dispatch()
 
     def _order_needs(self, order_id: int, status: OrderStatus, priority: int) -> None:
         """An order placed or cooking needs a cook task; ready or serving, a serve task.
@@ -351,6 +366,8 @@ class DispatcherActor(SupervisedActor):
     # -- dispatching -----------------------------------------------------------------------
 
     def _dispatch(self) -> None:
+        self._create_wanted()
+        self._dispatch_owed = False
         if self._emergency:
             return
         busy = self._by_robot
@@ -505,10 +522,16 @@ class DispatcherActor(SupervisedActor):
     # -- helpers -------------------------------------------------------------------------------
 
     def _ensure(self, kind: str, order_id: int | None, table_id: int | None, priority: int) -> None:
-        if (kind, order_id, table_id) in self._by_key:
+        """Want a task for this key unless one is open; `_create_wanted` creates them."""
+        if (kind, order_id, table_id) not in self._by_key:
+            self._wanted[(kind, order_id, table_id)] = priority
+
+    def _create_wanted(self) -> None:
+        if not self._wanted:
             return
-        record = self._write(data.create_task, kind, order_id, table_id, priority)
-        self._add(Job(record.id, kind, order_id, table_id, priority, next(self._ranks)))
+        wanted, self._wanted = list(self._wanted.items()), {}
+        for record in self._write(data.create_tasks, wanted):
+            self._add(Job(record.id, record.kind, record.order_id, record.table_id, record.priority, next(self._ranks)))
 
     def _job_of(self, robot_id: str) -> Job | None:
         job_id = self._by_robot.get(robot_id)

@@ -328,3 +328,40 @@ def _legacy_cookbot(service: ServiceProcess, status: str) -> None:
         sock.sendall(orjson.dumps(frame))
         sock.shutdown(socket.SHUT_WR)
         assert sock.recv(16) == b"OK"
+
+
+def test_a_rush_of_orders_gets_one_cook_task_each_and_none_for_those_cancelled(tmp_path: Path) -> None:
+    """Placed orders reach the dispatcher in a run it takes as one; a cancel in the middle
+    of the run must still find (and cancel) its order's task."""
+    with ServiceProcess(tmp_path) as service:
+        store = Store(service)
+        cancelled: list[int] = []
+        placed: list[int] = []
+        lock = threading.Lock()
+
+        def rush(worker: int) -> None:
+            for n in range(30):
+                order = store.order(worker % 4)
+                if n % 3 == 0:
+                    answer = service.http.post(f"/api/orders/{order['id']}/cancel", headers=store.admin)
+                    assert answer.status_code == 200, answer.text
+                with lock:
+                    (cancelled if n % 3 == 0 else placed).append(order["id"])
+
+        workers = [threading.Thread(target=rush, args=(w,)) for w in range(4)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+
+        def cook_tasks() -> dict[int, list[str]]:
+            found: dict[int, list[str]] = {}
+            for task in store.tasks():
+                if task["kind"] == "cook":
+                    found.setdefault(task["order_id"], []).append(task["state"])
+            return found
+
+        eventually(lambda: set(cook_tasks()) >= set(placed), what="a cook task for every placed order")
+        tasks = cook_tasks()
+        assert all(tasks[order_id] == ["queued"] for order_id in placed)
+        assert all(state == "cancelled" for order_id in cancelled for state in tasks.get(order_id, []))
