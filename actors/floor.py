@@ -169,9 +169,7 @@ class FloorActor(ViewOwner):
         return self._party_json(self._parties.get(party.id, party))
 
     def party_leaves(self, party_id: int) -> dict[str, Any]:
-        party = self._parties.get(party_id)
-        if party is None:
-            raise InvalidTransition(f"customer {party_id} is not waiting or seated")
+        party = self._open_party(party_id)
         if party.status is PartyStatus.SEATED and party.table_id is not None:
             self.release(party.table_id)
             left = self._write(data.load_party, party_id)
@@ -234,11 +232,17 @@ class FloorActor(ViewOwner):
     def _waiting(self) -> list[PartyState]:
         return sorted((p for p in self._parties.values() if p.status is PartyStatus.WAITING), key=lambda p: p.id)
 
-    def _waiting_party(self, party_id: int) -> PartyState:
+    def _open_party(self, party_id: int) -> PartyState:
+        """A waiting or seated party; `NotFound` if it never existed, `InvalidTransition`
+        if it has left (only then is SQLite asked, through the store)."""
         party = self._parties.get(party_id)
         if party is None:
             self._write(data.load_party, party_id)  # NotFound if it never existed
             raise InvalidTransition(f"customer {party_id} has left")
+        return party
+
+    def _waiting_party(self, party_id: int) -> PartyState:
+        party = self._open_party(party_id)
         if party.status is not PartyStatus.WAITING:
             raise InvalidTransition(f"customer {party_id} is already seated")
         return party

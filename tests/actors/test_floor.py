@@ -104,6 +104,8 @@ def test_leaving_frees_the_party_or_its_table(floor: Any) -> None:
     assert floor.proxy.get_table(table["id"]).get(timeout=5)["status"] == "cleaning"
     with pytest.raises(InvalidTransition):
         floor.proxy.party_leaves(seated["id"]).get(timeout=5)
+    with pytest.raises(NotFound):
+        floor.proxy.party_leaves(999).get(timeout=5)
 
 
 def test_tables_in_use_cannot_be_deleted(floor: Any) -> None:

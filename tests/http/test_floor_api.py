@@ -118,7 +118,8 @@ def test_staff_seat_by_hand_and_reserve(tmp_path: Path) -> None:
         gone = service.http.post(f"/api/customers/{party['id']}/leave", headers=admin)
         assert gone.status_code == 200
         assert service.http.post(f"/api/customers/{party['id']}/leave", headers=admin).status_code == 409
-        assert service.http.post("/api/customers/999/leave", headers=admin).status_code == 409
+        unknown = service.http.post("/api/customers/999/leave", headers=admin)
+        assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
         assert service.http.get("/api/customers/999", headers=admin).status_code == 404
 
 
