@@ -102,7 +102,9 @@ class FloorActor(ViewOwner):
         return self._view[state.id].json()
 
     def update_table(self, table_id: int, changes: dict[str, Any]) -> dict[str, Any]:
-        self._table(table_id)
+        table = self._table(table_id)
+        if "seats" in changes:
+            self._check_seats_fit_party(table, changes["seats"])
         self._set(self._ask(table_id, "update", changes))
         self._seat_waiting()
         return self._view[table_id].json()
@@ -251,6 +253,14 @@ class FloorActor(ViewOwner):
         """Keep a table's committed state and tell the dispatcher (it cleans tables)."""
         self._view[table.id] = table
         self._on_table(table.id, table.json())
+
+    def _check_seats_fit_party(self, table: TableState, seats: int) -> None:
+        """A table cannot shrink under the party sitting at it (`Conflict`)."""
+        party = self._parties.get(table.party_id) if table.party_id is not None else None
+        if party is not None and seats < party.party_size:
+            raise Conflict(
+                f"table {table.name} has a party of {party.party_size} seated; it cannot seat {seats} until they leave"
+            )
 
     def _table(self, table_id: int) -> TableState:
         table = self._view.get(table_id)

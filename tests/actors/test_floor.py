@@ -108,6 +108,17 @@ def test_leaving_frees_the_party_or_its_table(floor: Any) -> None:
         floor.proxy.party_leaves(999).get(timeout=5)
 
 
+def test_a_table_cannot_shrink_under_its_seated_party(floor: Any) -> None:
+    table = add_table(floor, "Long", 10)
+    floor.proxy.add_party(8, None).get(timeout=5)
+    with pytest.raises(Conflict, match="party of 8"):
+        floor.proxy.update_table(table["id"], {"seats": 2}).get(timeout=5)
+    assert floor.proxy.get_table(table["id"]).get(timeout=5)["seats"] == 10
+    assert floor.proxy.update_table(table["id"], {"seats": 8}).get(timeout=5)["seats"] == 8
+    floor.proxy.release(table["id"]).get(timeout=5)
+    assert floor.proxy.update_table(table["id"], {"seats": 2}).get(timeout=5)["seats"] == 2
+
+
 def test_tables_in_use_cannot_be_deleted(floor: Any) -> None:
     table = add_table(floor, "Busy", 2)
     floor.proxy.add_party(2, None).get(timeout=5)

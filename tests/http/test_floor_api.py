@@ -123,6 +123,20 @@ def test_staff_seat_by_hand_and_reserve(tmp_path: Path) -> None:
         assert service.http.get("/api/customers/999", headers=admin).status_code == 404
 
 
+def test_a_table_cannot_shrink_under_its_seated_party(tmp_path: Path) -> None:
+    with ServiceProcess(tmp_path) as service:
+        admin = service.auth(service.token())
+        table = make_table(service, admin, seats=10)
+        party = service.http.post("/api/customers", headers=admin, json={"party_size": 10}).json()
+        assert party["table_id"] == table["id"]
+        refused = service.http.patch(f"/api/tables/{table['id']}", headers=admin, json={"seats": 2})
+        assert refused.status_code == 409 and refused.json()["error"]["code"] == "conflict"
+        assert "party of 10" in refused.json()["error"]["message"]
+        assert service.http.get(f"/api/tables/{table['id']}", headers=admin).json()["seats"] == 10
+        renamed = service.http.patch(f"/api/tables/{table['id']}", headers=admin, json={"name": "long-table"})
+        assert renamed.status_code == 200 and renamed.json()["seats"] == 10
+
+
 def test_presence_and_call_staff(service: ServiceProcess, admin: dict[str, str], staff: dict[str, str]) -> None:
     table = make_table(service, admin)
     present = service.http.post(
