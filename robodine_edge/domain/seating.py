@@ -53,16 +53,15 @@ def estimate_waits(
     """Seconds until each waiting party can expect a table (None: no table is big enough).
 
     Each table that fits is expected free when its guests have dined `dining_s` and it
-    has been cleaned; parties take those moments in arrival order, and a table serves
-    again `dining_s + cleaning_s` after it turns.
+    has been cleaned; a reserved table counts as held for one sitting from now (its
+    booking dines and it is cleaned). Parties take those moments in arrival order, and
+    a table serves again `dining_s + cleaning_s` after it turns.
     """
     tables = list(tables)
-    free_at = {
-        t.id: _expected_free(t, now, dining_s, cleaning_s) for t in tables if t.status is not TableStatus.RESERVED
-    }
+    free_at = {t.id: _expected_free(t, now, dining_s, cleaning_s) for t in tables}
     estimates: dict[int, float | None] = {}
     for party in waiting:
-        fitting = [t.id for t in tables if t.id in free_at and t.seats >= party.size]
+        fitting = [t.id for t in tables if t.seats >= party.size]
         if not fitting:
             estimates[party.id] = None
             continue
@@ -77,5 +76,7 @@ def _expected_free(table: TableFit, now: float, dining_s: float, cleaning_s: flo
         return now
     if table.status is TableStatus.CLEANING:
         return now + cleaning_s
+    if table.status is TableStatus.RESERVED:
+        return now + dining_s + cleaning_s
     seated_at = table.seated_at if table.seated_at is not None else now
     return max(now, seated_at + dining_s) + cleaning_s

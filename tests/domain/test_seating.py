@@ -71,3 +71,24 @@ def test_estimates_follow_the_expected_turnover() -> None:
 
 def test_a_free_table_means_no_wait() -> None:
     assert estimate_waits([WaitingParty(1, 2)], [TableFit(1, 2, A)], 0.0, 1800, 300) == {1: 0.0}
+
+
+def test_a_reserved_table_is_expected_free_after_one_sitting() -> None:
+    """A party whose only fitting table is reserved still gets an estimate: the booking
+    dines and the table is cleaned."""
+    tables = [TableFit(1, 6, TableStatus.RESERVED), TableFit(2, 2, TableStatus.OCCUPIED, seated_at=0.0)]
+    estimates = estimate_waits([WaitingParty(1, 6), WaitingParty(2, 6)], tables, 100.0, 1800, 300)
+    assert estimates == {1: 2100.0, 2: 4200.0}
+
+
+def test_an_occupied_table_comes_before_a_reserved_one() -> None:
+    tables = [TableFit(1, 4, TableStatus.RESERVED), TableFit(2, 4, TableStatus.OCCUPIED, seated_at=0.0)]
+    assert estimate_waits([WaitingParty(1, 4)], tables, 600.0, 1800, 300) == {1: 1500.0}
+
+
+@given(waiting_strategy, tables_strategy)
+def test_every_party_some_table_seats_gets_an_estimate(waiting: list[WaitingParty], tables: list[TableFit]) -> None:
+    estimates = estimate_waits(waiting, tables, 1000.0, 1800, 300)
+    for party in waiting:
+        fits = any(t.seats >= party.size for t in tables)
+        assert (estimates[party.id] is not None) == fits

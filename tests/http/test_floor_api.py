@@ -105,6 +105,7 @@ def test_staff_seat_by_hand_and_reserve(tmp_path: Path) -> None:
         assert reserved.json()["status"] == "reserved"
         party = service.http.post("/api/customers", headers=admin, json={"party_size": 4}).json()
         assert party["status"] == "waiting"
+        assert party["estimated_wait_s"] == 2700 + 300  # the reservation dines, then the table is cleaned
         seat = service.http.post(f"/api/tables/{table['id']}/seat", headers=admin, json={"customer_id": party["id"]})
         assert seat.status_code == 200 and seat.json()["party_id"] == party["id"]
         again = service.http.post(f"/api/tables/{table['id']}/seat", headers=admin, json={"customer_id": party["id"]})
