@@ -117,7 +117,7 @@ class Service:
 
     def run(self) -> int:
         """Run until SIGTERM/SIGINT; returns the process exit code."""
-        memory.limit_arenas()  # before the actors' threads exist
+        memory.configure()  # before the actors' threads exist
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, _stop_during_start_up)  # Sanic installs its own once serving
         self._lock.acquire()
