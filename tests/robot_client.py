@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import select
 import socket
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
@@ -106,6 +109,27 @@ class RobotClient:
         sample = Telemetry(robot_id, session or self.session or "", seq, Pose(x, y), 77.0, "idle", None)
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
             udp.sendto(encode_telemetry(sample), ("127.0.0.1", udp_port))
+
+    @contextmanager
+    def sending_every(self, interval_s: float, data: bytes = b'{"type":"ping"}\n') -> Iterator[None]:
+        """Send `data` every `interval_s` from a thread while the block runs (a robot that
+        keeps talking whatever it reads); stops quietly once the edge has closed the link."""
+        stop = threading.Event()
+
+        def keep_sending() -> None:
+            while not stop.wait(interval_s):
+                try:
+                    self.send_raw(data)
+                except OSError:
+                    return
+
+        thread = threading.Thread(target=keep_sending, name="robot-sender")
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
     def close(self) -> None:
         if self.sock is not None:

@@ -6,8 +6,8 @@ later frame goes to that actor as a message. Frames the actor sends before the
 `welcome` has been written are held back, so a robot always sees `welcome` first.
 
 Bad input never crashes anything: each bad line is answered with `bad_frame`, and the
-10th in a row closes the link. A link silent for 3 heartbeats is closed and its robot
-goes offline. With `legacy.enabled`, a connection whose first object carries
+10th in a row closes the link. A link with no complete line for 3 heartbeats is closed
+and its robot goes offline. With `legacy.enabled`, a connection whose first object carries
 `msg_type` is handed to `LegacyHandler` instead.
 """
 
@@ -76,7 +76,6 @@ class LinkProtocol(asyncio.Protocol):
         self._timer = asyncio.get_running_loop().call_later(HELLO_TIMEOUT_S, self._hello_timeout)
 
     def data_received(self, data: bytes) -> None:
-        self._last_rx = time.monotonic()
         if self._mode == "detect":
             self._detect(data)
         elif self._mode == "legacy":
@@ -124,8 +123,11 @@ class LinkProtocol(asyncio.Protocol):
     # -- frames -------------------------------------------------------------------------
 
     def _line(self, line: bytes | wire.TooLong) -> None:
+        """One complete line (or the mark of an over-long one). Only a whole line counts as
+        hearing from the robot: bytes that never end a line are no heartbeat (SPEC 4)."""
         if isinstance(line, wire.TooLong):
             return self._bad_frame("frame over 64 KiB")
+        self._last_rx = time.monotonic()
         try:
             frame = wire.decode_frame(line)
         except wire.BadFrame as exc:

@@ -232,3 +232,15 @@ def test_deleting_a_robot_closes_its_link(edge: ServiceProcess, admin: dict[str,
     assert edge.http.get(f"/api/robots/{robot_id}", headers=admin).status_code == 404
     with RobotClient(robot_port(edge)) as robot:
         assert robot.hello(robot_id, token)["code"] == "auth_failed"
+
+
+def test_bytes_without_a_newline_are_no_heartbeat(edge: ServiceProcess, admin: dict[str, str]) -> None:
+    """SPEC 4: the robot sends a *frame* every heartbeat; a line that never ends is none."""
+    robot_id, token = register(edge, admin)
+    with RobotClient(robot_port(edge)) as robot:
+        robot.hello(robot_id, token)
+        started = time.monotonic()
+        with robot.sending_every(0.2, b" "):
+            assert robot.closed_by_edge(timeout=6)
+        assert 2.9 <= time.monotonic() - started < 5.0
+    eventually(lambda: not edge.http.get(f"/api/robots/{robot_id}", headers=admin).json()["online"])
