@@ -142,8 +142,9 @@ class OrderQueueActor(ViewOwner):
         return self._stock_entry(item_id).json()
 
     def create_inventory_item(self, fields: dict[str, Any]) -> dict[str, Any]:
-        entry: StockEntry = self._write(kitchen.create_inventory_item, fields)
+        entry, recorded = self._write(kitchen.create_inventory_item, fields)
         self._stock_changed([entry])
+        self._journal.publish(recorded)
         return entry.json()
 
     def update_inventory_item(self, item_id: int, changes: dict[str, Any]) -> dict[str, Any]:

@@ -112,13 +112,16 @@ def delete_menu_item(item_id: int) -> None:
         raise NotFound(f"menu item {item_id} not found")
 
 
-def create_inventory_item(fields: dict[str, Any]) -> StockEntry:
-    return _stock_entry(create_named(InventoryItem, fields, "inventory item"))
+def create_inventory_item(fields: dict[str, Any]) -> tuple[StockEntry, list[Recorded]]:
+    """A new shelf counts as in stock before: one created low or empty raises its event."""
+    entry = _stock_entry(create_named(InventoryItem, fields, "inventory item"))
+    return entry, record_stock_change(entry, StockStatus.IN_STOCK)
 
 
 def update_inventory_item(item_id: int, changes: dict[str, Any]) -> tuple[StockEntry, list[Recorded]]:
+    """A corrected count or a new threshold may each put the shelf into low or out of stock."""
     row = one(InventoryItem, item_id, "inventory item")
-    before = row.count
+    before = stock_status(row.count, row.low_threshold)
     save_changes(row, changes, "inventory item")
     entry = _stock_entry(row)
     return entry, record_stock_change(entry, before)
@@ -138,13 +141,13 @@ def add_stock(item_id: int, quantity: int) -> tuple[StockEntry, list[Recorded]]:
         InventoryItem.id == item_id
     ).execute()
     entry = _stock_entry(InventoryItem.get_by_id(row.id))
-    return entry, record_stock_change(entry, row.count)
+    return entry, record_stock_change(entry, stock_status(row.count, row.low_threshold))
 
 
-def record_stock_change(entry: StockEntry, count_before: int) -> list[Recorded]:
-    """Store thread, inside the unit that changed the count: a `low_stock` or
-    `out_of_stock` event when the shelf crosses into that state."""
-    before, now = stock_status(count_before, entry.low_threshold), stock_status(entry.count, entry.low_threshold)
+def record_stock_change(entry: StockEntry, before: StockStatus) -> list[Recorded]:
+    """Store thread, inside the unit that changed the shelf: a `low_stock` or
+    `out_of_stock` event when it crosses from `before` into that state."""
+    now = stock_status(entry.count, entry.low_threshold)
     if now is before or now is StockStatus.IN_STOCK:
         return []
     out = now is StockStatus.OUT_OF_STOCK

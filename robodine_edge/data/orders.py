@@ -17,6 +17,7 @@ from robodine_edge.data.kitchen import StockEntry, record_stock_change
 from robodine_edge.data.rows import newest_first, one
 from robodine_edge.data.statements import column, insert_sql, params
 from robodine_edge.domain.lifecycle import ACTIVE_ORDER, STAMPED_AT, OrderStatus, PartyStatus
+from robodine_edge.domain.stock import stock_status
 from robodine_edge.errors import OutOfStock, ValidationFailed
 from robodine_edge.models import DiningTable, InventoryItem, Order, OrderItem, Party, StockReservation
 
@@ -202,7 +203,8 @@ def _take_stock(db: Any, needed: Mapping[int, int]) -> tuple[dict[int, int], lis
     recorded: list[Recorded] = []
     for item, quantity in needed.items():
         _, name, unit, count, max_count, low = rows[item]
-        recorded.extend(record_stock_change(StockEntry(item, name, unit, count - quantity, max_count, low), count))
+        entry = StockEntry(item, name, unit, count - quantity, max_count, low)
+        recorded.extend(record_stock_change(entry, stock_status(count, low)))
     return {item: rows[item][3] - quantity for item, quantity in needed.items()}, recorded
 
 

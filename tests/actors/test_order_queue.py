@@ -101,6 +101,20 @@ def test_the_menu_goes_sold_out_with_its_ingredient(
     assert queue.proxy.get_menu_item(rice_bowl["id"]).get(timeout=5)["available"] is True
 
 
+def test_shelves_created_or_changed_into_low_or_empty_raise_their_events(
+    queue: ActorSlot[Any], published: Published
+) -> None:
+    def shelf(name: str, count: int, low: int) -> int:
+        fields = {"name": name, "unit": "pcs", "count": count, "max_count": 10, "low_threshold": low}
+        return queue.proxy.create_inventory_item(fields).get(timeout=5)["id"]
+
+    empty, low, full = shelf("salt", 0, 0), shelf("basil", 2, 5), shelf("flour", 9, 2)
+    queue.proxy.update_inventory_item(full, {"low_threshold": 10}).get(timeout=5)
+    queue.proxy.update_inventory_item(low, {"name": "thai basil"}).get(timeout=5)  # still low: no new event
+    raised = [(d["type"], int(d["entity_id"])) for d in published.topic("events")]
+    assert raised == [("out_of_stock", empty), ("low_stock", low), ("low_stock", full)]
+
+
 def test_the_lifecycle_and_its_rules(queue: ActorSlot[Any], rice_bowl: dict[str, Any]) -> None:
     order = place(queue, rice_bowl["id"])
     for status in ("cooking", "ready", "serving", "served"):

@@ -235,6 +235,21 @@ def test_stock_events_notify_staff(
     assert service.http.get(f"/api/menu/{dish['id']}", headers=staff).json()["available"] is True
 
 
+def test_a_shelf_created_low_or_empty_notifies_staff(
+    service: ServiceProcess, admin: dict[str, str], staff: dict[str, str]
+) -> None:
+    empty, low = make_stock(service, admin, 0), make_stock(service, admin, 2, low=5)
+    full = make_stock(service, admin, 9, low=2)
+    patched = service.http.patch(f"/api/inventory/{full['id']}", headers=admin, json={"low_threshold": 9})
+    assert patched.json()["status"] == "low_stock"
+    events = service.http.get("/api/events", headers=staff, params={"limit": 50}).json()
+    raised = {(e["type"], e["entity_id"]) for e in events if e["entity_type"] == "inventory"}
+    assert {("out_of_stock", str(empty["id"])), ("low_stock", str(low["id"])), ("low_stock", str(full["id"]))} <= raised
+    notes = [n["message"] for n in service.http.get("/api/notifications", headers=staff).json()]
+    for item in (empty, low, full):
+        assert any(item["name"] in message for message in notes), item["name"]
+
+
 def test_menu_crud_and_rules(service: ServiceProcess, admin: dict[str, str], staff: dict[str, str]) -> None:
     rice = make_stock(service, admin, 10)
     dish = make_dish(service, admin, {rice["id"]: 1}, price=7.5)
