@@ -104,9 +104,17 @@ class RobotClient:
         return answer
 
     def telemetry(
-        self, udp_port: int, robot_id: str, seq: int, *, session: str | None = None, x: float = 1.0, y: float = 2.0
+        self,
+        udp_port: int,
+        robot_id: str,
+        seq: int,
+        *,
+        session: str | None = None,
+        x: float = 1.0,
+        y: float = 2.0,
+        state: str = "idle",
     ) -> None:
-        sample = Telemetry(robot_id, session or self.session or "", seq, Pose(x, y), 77.0, "idle", None)
+        sample = Telemetry(robot_id, session or self.session or "", seq, Pose(x, y), 77.0, state, None)
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
             udp.sendto(encode_telemetry(sample), ("127.0.0.1", udp_port))
 

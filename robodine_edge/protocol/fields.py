@@ -28,6 +28,17 @@ def text(obj: Mapping[str, Any], key: str, *, max_len: int = 256, required: bool
     return value
 
 
+def word(obj: Mapping[str, Any], key: str, *, max_len: int = 32, required: bool = True) -> str | None:
+    """A lower-case ASCII word (`_` allowed), such as a robot's state: it is shown and
+    compared as is, so free text ("DANCE PARTY") is refused wherever it arrives."""
+    value = text(obj, key, max_len=max_len, required=required)
+    if value is None:
+        return None
+    if not (value.isascii() and value.replace("_", "").isalpha() and value.islower()):
+        raise FieldError(f"{key} must be a lower-case word")
+    return value
+
+
 def identifier(obj: Mapping[str, Any], key: str) -> str:
     value = obj.get(key)
     if not isinstance(value, str) or not ID.match(value):

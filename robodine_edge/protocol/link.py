@@ -170,17 +170,10 @@ def _hello(obj: dict[str, Any]) -> Hello:
 def _status(obj: dict[str, Any]) -> Status:
     pose = fields.mapping(obj, "pose", required=False)
     return Status(
-        state=_state(obj),
+        state=fields.word(obj, "state") or "",
         battery=fields.optional_number(obj, "battery", lo=0, hi=100),
         pose=parse_pose(pose) if pose is not None else None,
     )
-
-
-def _state(obj: dict[str, Any]) -> str:
-    state = fields.text(obj, "state", max_len=32) or ""
-    if not state.replace("_", "").isalpha() or not state.islower():
-        raise fields.FieldError("state must be a lower-case word")
-    return state
 
 
 def _event(obj: dict[str, Any]) -> RobotEvent:

@@ -33,7 +33,8 @@ class Telemetry:
 
 
 def decode_telemetry(data: bytes) -> Telemetry:
-    """Raises `BadDatagram` with reason `oversized`, `invalid_json` or `invalid`."""
+    """Raises `BadDatagram` with reason `oversized`, `invalid_json` or `invalid` (any field
+    wrong, a `state` that is not a lower-case word included)."""
     if len(data) > MAX_DATAGRAM:
         raise BadDatagram("oversized")
     try:
@@ -51,7 +52,7 @@ def decode_telemetry(data: bytes) -> Telemetry:
             seq=fields.integer(obj, "seq"),
             pose=parse_pose(pose),
             battery=fields.optional_number(obj, "battery", lo=0, hi=100),
-            state=fields.text(obj, "state", max_len=32, required=False),
+            state=fields.word(obj, "state", required=False),  # as the TCP `status` frame checks it
             joints=_joints(obj.get("joints")),
         )
     except fields.FieldError as exc:

@@ -244,3 +244,17 @@ def test_bytes_without_a_newline_are_no_heartbeat(edge: ServiceProcess, admin: d
             assert robot.closed_by_edge(timeout=6)
         assert 2.9 <= time.monotonic() - started < 5.0
     eventually(lambda: not edge.http.get(f"/api/robots/{robot_id}", headers=admin).json()["online"])
+
+
+def test_telemetry_whose_state_is_no_word_is_dropped_and_counted(edge: ServiceProcess, admin: dict[str, str]) -> None:
+    robot_id, token = register(edge, admin)
+    with RobotClient(robot_port(edge)) as robot:
+        robot.hello(robot_id, token)
+        invalid = metric(edge, 'robodine_telemetry_datagrams_total{result="invalid"}')
+        accepted = metric(edge, 'robodine_telemetry_datagrams_total{result="accepted"}')
+        robot.telemetry(udp_port(edge), robot_id, 1, state="DANCE PARTY", x=9, y=9)
+        robot.telemetry(udp_port(edge), robot_id, 2, state="cleaning", x=3, y=4)
+        eventually(lambda: metric(edge, 'robodine_telemetry_datagrams_total{result="accepted"}') >= accepted + 1)
+        assert metric(edge, 'robodine_telemetry_datagrams_total{result="invalid"}') == invalid + 1
+        shown = eventually(lambda: (r := edge.http.get(f"/api/robots/{robot_id}", headers=admin).json())["pose"] and r)
+        assert shown["state"] == "cleaning" and (shown["pose"]["x"], shown["pose"]["y"]) == (3, 4)

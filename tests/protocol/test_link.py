@@ -63,6 +63,8 @@ def test_every_robot_frame_type() -> None:
         (b'{"type": "hello", "robot_id": "a", "kind": "albabot", "token": "", "proto": 1}', "hello: token"),
         (b'{"type": "hello", "robot_id": "a", "kind": "albabot", "token": "t", "proto": "1"}', "hello: proto"),
         (b'{"type": "status", "state": "Idle"}', "status: state"),
+        (b'{"type": "status", "state": "DANCE PARTY"}', "status: state"),
+        ('{"type": "status", "state": "\u00eddle"}'.encode(), "status: state"),
         (b'{"type": "status", "state": "idle", "battery": 101}', "status: battery"),
         (b'{"type": "status", "state": "idle", "pose": {"x": 1}}', "status: y"),
         (b'{"type": "status", "state": "idle", "pose": {"x": true, "y": 1}}', "status: x"),

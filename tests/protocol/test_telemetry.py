@@ -41,6 +41,28 @@ def test_drop_reasons(data: bytes, reason: str) -> None:
     assert caught.value.reason == reason
 
 
+def datagram(**fields: object) -> bytes:
+    return orjson.dumps(
+        {"type": "telemetry", "robot_id": "a", "session": "s", "seq": 1, "pose": {"x": 0, "y": 0}, **fields}
+    )
+
+
+@pytest.mark.parametrize(
+    "state",
+    ["DANCE PARTY", "Idle", "idle!", "", " idle", "idle\n", "x" * 33, "ídle", "serving;drop", 5, True, ["idle"], {}],
+)
+def test_a_state_that_is_not_a_lower_case_word_drops_the_datagram(state: object) -> None:
+    """The same rule as the TCP `status` frame: a robot's state is a lower-case word."""
+    with pytest.raises(BadDatagram) as caught:
+        decode_telemetry(datagram(state=state))
+    assert caught.value.reason == "invalid" and "state" in str(caught.value)
+
+
+@pytest.mark.parametrize("state", ["idle", "cooking", "emergency_stop", None])
+def test_a_lower_case_word_or_no_state_is_taken(state: str | None) -> None:
+    assert decode_telemetry(datagram(state=state)).state == state
+
+
 @settings(max_examples=500)
 @given(
     st.one_of(
