@@ -33,7 +33,7 @@ JOBS ?= 3
 test: $(TEST_INSTALLED)
 	$(BIN)/python -m pytest -n $(JOBS) $(PYTEST_ARGS)
 
-bench: $(INSTALLED)
+bench: $(TEST_INSTALLED)
 	$(BIN)/python -m bench $(ARGS)
 
 lint: $(TEST_INSTALLED)

@@ -1,0 +1,109 @@
+"""WebSocket subscribers for the fan-out bench: `python -m bench.fanout_client URL COUNT SECONDS`.
+
+Opens COUNT sockets on the `robots` topic and prints, as JSON, each socket's first
+arrival of every (robot id, pose x) with its receive time on the monotonic clock
+(shared by every process on the machine), which the driver matches to its send times.
+
+Deliberately lean, so the clients do not take the CPU the service needs on a small
+machine: plain non-blocking sockets on one epoll, and while measuring each read only
+stores its bytes and the time; frames are parsed after the run. A frame's time is that
+of the read that completed it.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import select
+import socket
+import sys
+import time
+from urllib.parse import urlsplit
+
+import orjson
+
+
+def handshake(host: str, port: int, target: str) -> tuple[socket.socket, bytes]:
+    sock = socket.create_connection((host, port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        f"GET {target} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise SystemExit("the service closed a WebSocket during the handshake")
+        data += chunk
+    head, rest = data.split(b"\r\n\r\n", 1)
+    if not head.startswith(b"HTTP/1.1 101"):
+        raise SystemExit(f"handshake refused: {head[:80]!r}")
+    return sock, rest
+
+
+def frames(data: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
+    """Complete server frames in `data` as (end offset, payload); and the leftover bytes."""
+    out, at = [], 0
+    while len(data) - at >= 2:
+        size, head = data[at + 1] & 0x7F, 2
+        if size == 126:
+            if len(data) - at < 4:
+                break
+            size, head = int.from_bytes(data[at + 2 : at + 4], "big"), 4
+        elif size == 127:
+            if len(data) - at < 10:
+                break
+            size, head = int.from_bytes(data[at + 2 : at + 10], "big"), 10
+        if len(data) - at < head + size:
+            break
+        out.append((at + head + size, data[at + head : at + head + size]))
+        at += head + size
+    return out, data[at:]
+
+
+def main() -> None:
+    url, count, seconds = urlsplit(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+    target = url.path + (f"?{url.query}" if url.query else "")
+    sockets = [handshake(url.hostname or "127.0.0.1", url.port or 80, target) for _ in range(count)]
+    buffers = {sock.fileno(): rest for sock, rest in sockets}
+    for sock, _ in sockets:  # wait for each snapshot, then start from a clean buffer
+        while not frames(buffers[sock.fileno()])[0]:
+            buffers[sock.fileno()] += sock.recv(65536)
+        buffers[sock.fileno()] = frames(buffers[sock.fileno()])[1]
+        sock.setblocking(False)
+    print("ready", file=sys.stderr, flush=True)
+    reads: dict[int, list[tuple[float, bytes]]] = {fd: [] for fd in buffers}
+    poller = select.epoll()
+    for fd in buffers:
+        poller.register(fd, select.EPOLLIN)
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        for fd, _ in poller.poll(left):
+            now = time.monotonic()
+            try:
+                chunk = os.read(fd, 1 << 20)
+            except BlockingIOError:
+                continue
+            if chunk:
+                reads[fd].append((now, chunk))
+    out: list[tuple[str, float, float]] = []
+    for fd, chunks in reads.items():
+        seen: set[tuple[str, float]] = set()
+        pending = buffers[fd]
+        for received, chunk in chunks:
+            parsed, pending = frames(pending + chunk)
+            for _, payload in parsed:
+                message = orjson.loads(payload)
+                if message.get("type") == "upsert" and message["data"].get("pose"):
+                    key = (message["data"]["robot_id"], message["data"]["pose"]["x"])
+                    if key not in seen:
+                        seen.add(key)
+                        out.append((*key, received))
+    for sock, _ in sockets:
+        sock.close()
+    sys.stdout.buffer.write(orjson.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,398 @@
+"""The measurements of `make bench`, each with its baseline from the same run."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from robodine_edge.protocol.pose import Pose
+from robodine_edge.protocol.telemetry import Telemetry, encode_telemetry
+from tests.robot_client import RobotClient
+from tests.service import ServiceProcess, service_env
+
+CONNECTIONS = 32
+READ_SECONDS = 5
+ORDER_SECONDS = 8
+WRK_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+PERIOD_S = 0.2
+"""Fan-out: each robot's pose changes every 200 ms (5 Hz, under the robots topic's 10 Hz)."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def ensure_wrk() -> str:
+    """wrk from Debian's packages, installed if missing (needs root or sudo)."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    for command in (["apt-get", "install", "-y", "-q", "wrk"], ["sudo", "-n", "apt-get", "install", "-y", "-q", "wrk"]):
+        if subprocess.run(command, capture_output=True).returncode == 0 and shutil.which("wrk"):
+            return str(shutil.which("wrk"))
+    raise SystemExit("make bench needs wrk: apt-get install wrk")
+
+
+def wrk(
+    url: str, *, token: str | None = None, script: Path | None = None, seconds: int = READ_SECONDS
+) -> dict[str, float]:
+    command = [ensure_wrk(), "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency"]
+    if token:
+        command += ["-H", f"Authorization: Bearer {token}"]
+    if script:
+        command += ["-s", str(script)]
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}  # type: ignore[union-attr]
+    for pct in ("50", "99"):
+        value, unit = re.search(rf"\s{pct}%\s+([\d.]+)(us|ms|s)", output).groups()  # type: ignore[union-attr]
+        result[f"p{pct}_ms"] = round(float(value) * WRK_UNITS[unit], 2)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    result["errors"] = float(errors.group(1)) if errors else 0.0
+    result["rps"] = round(result["rps"])
+    return result
+
+
+def post_script(directory: Path, token: str, body: dict[str, Any]) -> Path:
+    """A wrk script POSTing `body` as fast as the service answers."""
+    lines = [
+        'wrk.method = "POST"',
+        f"wrk.body = '{orjson.dumps(body).decode()}'",
+        'wrk.headers["Content-Type"] = "application/json"',
+        f'wrk.headers["Authorization"] = "Bearer {token}"',
+    ]
+    path = directory / "post.lua"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+class Bench:
+    """One service under test (and its baselines), measured part by part."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        data = workdir / "service"
+        data.mkdir()
+        env = service_env(data, ROBODINE_ROBOTS_HEARTBEAT_S="2.0", ROBODINE_HTTP_VALIDATE_RESPONSES="0")
+        self.service = ServiceProcess(data, env)
+        self.service.start()
+        self.token = self.service.token()
+        self.admin = self.service.auth(self.token)
+        self.table = self._post("/api/tables", {"name": "Bench", "seats": 4})
+        stock = self._post("/api/inventory", {"name": "rice", "count": 10_000_000})
+        self.dish = self._post(
+            "/api/menu", {"name": "Bowl", "price": 9.5, "ingredients": [{"inventory_id": stock["id"], "quantity": 1}]}
+        )
+        for n in range(19):
+            self._post("/api/menu", {"name": f"Dish {n}", "price": 7.0})
+        self.robots: list[tuple[str, RobotClient]] = []
+        self._next_seq = 1
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._pinger = threading.Thread(target=self._ping_robots, name="bench-pinger")
+        self._pinger.start()
+
+    def _ping_robots(self) -> None:
+        """Keep every robot link alive (its only writer, so frames never interleave)."""
+        while not self._stop.wait(0.5):
+            with self._lock:
+                robots = list(self.robots)
+            for _, client in robots:
+                client.send(type="ping")
+
+    def _post(self, path: str, body: dict[str, Any]) -> Any:
+        response = self.service.http.post(path, headers=self.admin, json=body)
+        response.raise_for_status()
+        return response.json()
+
+    # -- HTTP -----------------------------------------------------------------------------
+
+    def reads(self) -> dict[str, Any]:
+        """Each route against the bare app serving that route's own body (fetched just
+        before), runs interleaved so a pair shares the machine's mood."""
+        self.link_robots(20)
+        routes = {"menu": "/api/menu", "robots": "/api/robots", "tables": "/api/tables"}
+        bodies = self.workdir / "bodies"
+        bodies.mkdir(exist_ok=True)
+        for name, path in routes.items():
+            response = self.service.http.get(path, headers=self.admin)
+            response.raise_for_status()
+            (bodies / f"{name}.json").write_bytes(response.content)
+        port = free_port()
+        command = [sys.executable, "-m", "bench.baseline_app", str(port), str(bodies)]
+        baseline = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        results: dict[str, Any] = {}
+        try:
+            bare_url = f"http://127.0.0.1:{port}"
+            _wait_http(bare_url + "/constant")
+            results["bare_sanic"] = wrk(bare_url + "/constant")
+            for name, path in routes.items():
+                bare = wrk(f"{bare_url}/{name}", token=self.token)  # the same header to parse
+                result = wrk(self.service.url + path, token=self.token)
+                result["body_bytes"] = (bodies / f"{name}.json").stat().st_size
+                result["bare_rps"] = bare["rps"]
+                result["ratio"] = round(result["rps"] / bare["rps"], 2)
+                results[name] = result
+        finally:
+            baseline.terminate()
+            baseline.wait(10)
+        return results
+
+    def orders(self) -> dict[str, Any]:
+        body = {"table_id": self.table["id"], "items": [{"menu_item_id": self.dish["id"], "quantity": 1}]}
+        top = wrk(
+            self.service.url + "/api/orders", script=post_script(self.workdir, self.token, body), seconds=ORDER_SECONDS
+        )
+        body_file = self.workdir / "order.json"
+        body_file.write_bytes(orjson.dumps(body))
+        port = str(self.service.runtime["http_port"])
+        command = [sys.executable, "-m", "bench.paced_post", port, "/api/orders", self.token, str(body_file)]
+        paced = orjson.loads(
+            subprocess.run([*command, str(top["rps"] / 2), str(ORDER_SECONDS)], capture_output=True, check=True).stdout
+        )
+        return {"max": top, "half": paced}
+
+    def bridge(self) -> dict[str, Any]:
+        no_ask = wrk(self.service.url + "/api/auth/me", token=self.token)
+        one_ask = wrk(self.service.url + f"/api/tables/{self.table['id']}", token=self.token)
+        return {"no_actor": no_ask, "one_actor_ask": one_ask, "ratio": round(one_ask["rps"] / no_ask["rps"], 2)}
+
+    # -- robots: links, telemetry, fan-out ---------------------------------------------------
+
+    def link_robots(self, count: int) -> None:
+        while len(self.robots) < count:
+            robot_id = f"bench-{len(self.robots) + 1}"
+            created = self._post("/api/robots", {"robot_id": robot_id, "kind": "albabot"})
+            client = RobotClient(int(self.service.runtime["robot_port"]))
+            client.hello(robot_id, created["token"])
+            with self._lock:
+                self.robots.append((robot_id, client))
+
+    def telemetry(self) -> dict[str, Any]:
+        self.link_robots(50)
+        templates = self.workdir / "telemetry.txt"
+        templates.write_text(
+            "\n".join(_template(robot_id, client.session or "") for robot_id, client in self.robots) + "\n"
+        )
+        port = int(self.service.runtime["telemetry_port"])
+        at_2500 = self._udp_step(templates, port, 2500, 4.0, service_pid=self.service.pid)
+        steps = {}
+        for rate in (5000, 10000, 20000, 30000, 40000):
+            steps[rate] = self._udp_step(templates, port, rate, 2.0, service_pid=self.service.pid)
+        best = max((rate for rate, step in steps.items() if step["loss"] == 0), default=0)
+        sink = self._baseline_udp(templates)
+        return {"at_2500": at_2500, "steps": steps, "max_lossless_rate": best, "bare_asyncio": sink}
+
+    def _udp_step(self, templates: Path, port: int, rate: int, seconds: float, *, service_pid: int) -> dict[str, Any]:
+        before = self._accepted()
+        cpu_before = _cpu_seconds(service_pid)
+        first = self._next_seq  # a robot's seq only grows: every run carries on from the last
+        self._next_seq += int(rate * seconds) // len(self.robots) + 2
+        command = [
+            sys.executable,
+            "-m",
+            "bench.udp_sender",
+            str(templates),
+            str(port),
+            str(rate),
+            str(seconds),
+            str(first),
+        ]
+        sender = subprocess.run(command, capture_output=True, text=True, check=True)
+        sent, took = sender.stdout.split()
+        time.sleep(0.5)  # let the last datagrams be read
+        cpu = (_cpu_seconds(service_pid) - cpu_before) / (float(took) + 0.5)
+        accepted = self._accepted() - before
+        return {
+            "sent": int(sent),
+            "accepted": int(accepted),
+            "loss": int(sent) - int(accepted),
+            "cpu_of_one_core": round(cpu, 3),
+        }
+
+    def _accepted(self) -> int:
+        text = httpx.get(self.service.url + "/metrics").text
+        found = re.search(r'robodine_telemetry_datagrams_total\{result="accepted"\} ([\d.e+]+)', text)
+        return int(float(found.group(1))) if found else 0
+
+    def _baseline_udp(self, templates: Path) -> dict[str, Any]:
+        data_port, control_port = free_port(), free_port()
+        sink = subprocess.Popen([sys.executable, "-m", "bench.udp_sink", str(data_port), str(control_port)])
+        try:
+            time.sleep(0.5)
+            results = {}
+            for rate in (2500, 40000):
+                before = _udp_count(control_port)
+                cpu_before = _cpu_seconds(sink.pid)
+                out = subprocess.run([sys.executable, "-m", "bench.udp_sender", str(templates), str(data_port), str(rate), "2"],
+                                     capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
+                time.sleep(0.3)
+                got = _udp_count(control_port) - before
+                cpu = (_cpu_seconds(sink.pid) - cpu_before) / (float(out[1]) + 0.3)
+                results[rate] = {
+                    "sent": int(out[0]),
+                    "received": got,
+                    "loss": int(out[0]) - got,
+                    "cpu_of_one_core": round(cpu, 3),
+                }
+            return results
+        finally:
+            sink.terminate()
+            sink.wait(10)
+
+    def fanout(self, clients: int = 200, robots: int = 10, seconds: float = 8.0) -> dict[str, Any]:
+        self.link_robots(robots)
+        url = self.service.url.replace("http", "ws") + f"/ws/robots?token={self.token}"
+        per_process = clients // 4
+        procs = [subprocess.Popen([sys.executable, "-m", "bench.fanout_client", url, str(per_process), str(seconds + 4)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)]  # fmt: skip
+        for proc in procs:
+            assert proc.stderr is not None
+            proc.stderr.readline()  # "ready"
+        sent: dict[tuple[str, float], float] = {}
+        port = int(self.service.runtime["telemetry_port"])
+        steps = int(seconds / PERIOD_S)
+        first_seq, self._next_seq = self._next_seq, self._next_seq + steps + 1
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            started = time.monotonic()
+            for step in range(steps):  # 5 Hz per robot: under the robots topic's 10 Hz limit
+                for index, (robot_id, client) in enumerate(self.robots[:robots]):
+                    # robots are not phase-locked: each sends at its own offset in the period
+                    at = started + (step + index / robots) * PERIOD_S
+                    time.sleep(max(0.0, at - time.monotonic()))
+                    x = float((first_seq + step) * 1000 + index)  # unique across runs
+                    sample = Telemetry(
+                        robot_id, client.session or "", first_seq + step, Pose(x, 1.0), 90.0, "idle", None
+                    )
+                    sent[(robot_id, x)] = time.monotonic()
+                    udp.sendto(encode_telemetry(sample), ("127.0.0.1", port))
+        latencies = []
+        for proc in procs:
+            out, _ = proc.communicate(timeout=60)
+            for robot_id, x, received in orjson.loads(out):
+                if (robot_id, x) in sent:
+                    latencies.append(received - sent[(robot_id, x)])
+        latencies.sort()
+        expected = len(sent) * per_process * 4
+        return {
+            "clients": per_process * 4,
+            "messages": len(latencies),
+            "expected": expected,
+            "p50_ms": round(latencies[len(latencies) // 2] * 1000, 2),
+            "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 2),
+        }
+
+    def rss_mb(self) -> float:
+        return _rss_mb(self.service.pid)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._pinger.join()
+        for _, client in self.robots:
+            client.close()
+        self.service.stop()
+
+
+def footprint(workdir: Path) -> dict[str, Any]:
+    """Idle RSS with the demo store and 20 simulated robots; start-up times."""
+    data = workdir / "demo"
+    data.mkdir()
+    service = ServiceProcess(data, service_env(data), args=("--demo",)).start()
+    simulator = subprocess.Popen(
+        [str(Path(sys.executable).parent / "robodine-edge"), "simulate", "--edge", f"127.0.0.1:{service.runtime['robot_port']}",
+         "--api", service.url, "--admin-password", "admin-password-for-tests", "--albabots", "10", "--cookbots", "5"],
+        env={k: v for k, v in os.environ.items() if not k.startswith("ROBODINE_")}, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        admin = service.auth(service.token())
+        deadline = time.monotonic() + 30
+        while sum(r["online"] for r in service.http.get("/api/robots", headers=admin).json()) < 20:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        time.sleep(5)
+        online = sum(r["online"] for r in service.http.get("/api/robots", headers=admin).json())
+        idle = _rss_mb(service.pid)
+    finally:
+        simulator.terminate()
+        simulator.wait(10)
+        service.stop()
+    return {"idle_rss_mb": idle, "robots_online": online, **startup_times(workdir)}
+
+
+def startup_times(workdir: Path, runs: int = 3) -> dict[str, Any]:
+    def ready_s(mdns: bool) -> float:
+        times = []
+        for n in range(runs):
+            data = workdir / f"start-{mdns}-{n}"
+            data.mkdir()
+            env = service_env(data, ROBODINE_MDNS="1" if mdns else "0", ROBODINE_STORE_ID=f"bench-{os.getpid()}-{n}")
+            started = time.monotonic()
+            service = ServiceProcess(data, env).start()
+            times.append(time.monotonic() - started)
+            service.stop()
+        return round(statistics.median(times), 3)
+
+    bare: list[float] = []
+    for _ in range(runs):
+        started = time.monotonic()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        bare.append(time.monotonic() - started)
+    return {
+        "ready_s": ready_s(False),
+        "ready_with_mdns_s": ready_s(True),
+        "bare_python_s": round(statistics.median(bare), 3),
+    }
+
+
+def _template(robot_id: str, session: str) -> str:
+    text = encode_telemetry(Telemetry(robot_id, session, 123456789, Pose(1.5, 2.5), 80.0, "idle", None)).decode()
+    return text.replace("123456789", "{seq}")
+
+
+def _wait_http(url: str) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def _udp_count(port: int) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(2)
+        sock.sendto(b"?", ("127.0.0.1", port))
+        return int(sock.recv(64))
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def temporary() -> tempfile.TemporaryDirectory[str]:
+    return tempfile.TemporaryDirectory(prefix="robodine-bench-")
