@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import socket
 import threading
 import time
@@ -12,6 +14,7 @@ import orjson
 import pytest
 
 from robodine_edge.protocol.pose import AXES
+from robodine_edge.simulate.robot import SimRobot
 from tests.http.store_setup import make_dish, make_stock, make_table
 from tests.net.conftest import register
 from tests.robot_client import RobotClient
@@ -61,6 +64,15 @@ class Store:
 
     def events(self, kind: str) -> list[dict[str, Any]]:
         return self.service.http.get("/api/events", headers=self.admin, params={"type": kind, "limit": 1000}).json()
+
+    def robot(self, robot_id: str) -> dict[str, Any]:
+        return self.service.http.get(f"/api/robots/{robot_id}", headers=self.admin).json()
+
+    def commands(self, robot_id: str) -> list[dict[str, Any]]:
+        """The robot's commands, oldest first."""
+        params = {"limit": 1000}
+        listed = self.service.http.get(f"/api/robots/{robot_id}/commands", headers=self.admin, params=params).json()
+        return sorted(listed, key=lambda c: c["id"])
 
 
 def test_fifty_orders_with_two_cookbots_and_three_albabots_are_all_served(tmp_path: Path) -> None:
@@ -193,16 +205,12 @@ def test_emergency_stop_reaches_every_robot_within_a_second_and_resume_continues
             while time.monotonic() < frozen_for:
                 assert store.status(order["id"]) == "cooking"
                 time.sleep(0.2)
-            robot = service.http.get("/api/robots/sim-cook-1", headers=store.admin).json()
-            assert robot["state"] == "emergency"
+            assert store.robot("sim-cook-1")["state"] == "emergency"
             service.http.post(f"/api/emergencies/{declared.json()['id']}/resolve", headers=store.admin)
-            eventually(
-                lambda: any(
-                    c["name"] == "resume"
-                    for c in service.http.get("/api/robots/sim-cook-1/commands", headers=store.admin).json()
-                ),
-                timeout=2,
-            )
+            eventually(lambda: any(c["name"] == "resume" for c in store.commands("sim-cook-1")), timeout=2)
+            # back to its task, not left showing `emergency` while it cooks
+            eventually(lambda: store.robot("sim-cook-1")["state"] == "cooking", timeout=2, what="cooking again")
+            assert store.status(order["id"]) == "cooking"
             eventually(lambda: store.status(order["id"]) == "served", timeout=60, what="finishing after the resume")
 
 
@@ -365,3 +373,33 @@ def test_a_rush_of_orders_gets_one_cook_task_each_and_none_for_those_cancelled(t
         tasks = cook_tasks()
         assert all(tasks[order_id] == ["queued"] for order_id in placed)
         assert all(state == "cancelled" for order_id in cancelled for state in tasks.get(order_id, []))
+
+
+def test_a_robot_told_to_stop_drops_its_task_and_takes_the_next(tmp_path: Path) -> None:
+    """`stop` (sent when a cooking order is cancelled) abandons the task and leaves the
+    robot idle, not frozen: the next order is cooked."""
+    with ServiceProcess(tmp_path) as service:
+        store = Store(service)
+        with Simulator(service, albabots=0, cookbots=1, speed=2):
+            store.robots_online(1)
+            first = store.order(quantity=5)  # 6.5 s of cooking at speed 2
+            eventually(lambda: store.status(first["id"]) == "cooking", timeout=20)
+            assert service.http.post(f"/api/orders/{first['id']}/cancel", headers=store.admin).status_code == 200
+            second = store.order()
+            eventually(lambda: store.status(second["id"]) == "ready", timeout=20, what="cooking the next order")
+            cooks = {c["args"]["order_id"]: c for c in store.commands("sim-cook-1") if c["name"] == "cook"}
+            assert cooks[first["id"]]["status"] == "failed" and cooks[first["id"]]["reason"] == "stopped"
+            assert any(c["name"] == "stop" for c in store.commands("sim-cook-1"))
+
+
+def test_a_simulated_robot_refused_at_hello_stops_instead_of_retrying(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with ServiceProcess(tmp_path) as service:
+        admin = service.auth(service.token())
+        robot_id, _ = register(service, admin, "albabot")
+        robot = SimRobot(robot_id, "albabot", "not-its-token", (0.0, 0.0))
+        port = int(service.runtime["robot_port"])
+        with caplog.at_level(logging.ERROR, logger="robodine_edge.simulate.robot"):
+            asyncio.run(asyncio.wait_for(robot.run("127.0.0.1", port, asyncio.Event()), 5))
+        assert f"{robot_id}: the edge refused the hello (auth_failed); this robot stops" in caplog.text

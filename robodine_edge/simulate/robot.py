@@ -22,6 +22,14 @@ from robodine_edge.simulate.motion import DOCK, KITCHEN_PASS, Body, arm_joints, 
 
 log = logging.getLogger(__name__)
 STEP_S = 0.1
+FINAL_REFUSALS = frozenset({"auth_failed", "unsupported_proto"})
+"""Hello answers that no retry can change: the robot stops instead of reconnecting."""
+
+
+class HelloRefused(Exception):
+    """The edge refused this robot's hello for good (wrong token or kind, or protocol).
+
+    Not an `OSError`: a lost link is retried, a refusal is not."""
 
 
 @dataclass
@@ -66,6 +74,8 @@ class SimRobot:
     state: str = "idle"
     body: Body = field(init=False)
     frozen: bool = False
+    held_state: str = "idle"
+    """What the robot was doing when an emergency stop froze it, to return to on resume."""
     seen: set[int] = field(default_factory=set)
     task: asyncio.Task[None] | None = None
     writer: asyncio.StreamWriter | None = None
@@ -88,11 +98,11 @@ class SimRobot:
                 if dropped:
                     log.warning("%s: dropped off as told", self.robot_id)
                     return
+            except HelloRefused as exc:
+                log.error("%s: %s; this robot stops (check its token and kind)", self.robot_id, exc)
+                return
             except (OSError, asyncio.IncompleteReadError, ConnectionError) as exc:
                 log.info("%s: link lost (%s); reconnecting", self.robot_id, exc)
-            except PermissionError as exc:
-                log.error("%s: %s", self.robot_id, exc)
-                return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), backoff)
             backoff = min(backoff * 2, 10.0)
@@ -112,7 +122,10 @@ class SimRobot:
         welcome = orjson.loads(await reader.readline() or b"{}")
         if welcome.get("type") != "welcome":
             writer.close()
-            raise PermissionError(f"hello refused: {welcome.get('code', 'no answer')}")
+            code = welcome.get("code", "no answer")
+            if code in FINAL_REFUSALS:
+                raise HelloRefused(f"the edge refused the hello ({code})")
+            raise ConnectionError(f"hello not welcomed ({code})")
         loop = asyncio.get_running_loop()
         udp, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, remote_addr=(host, welcome["udp_port"]))
         log.info("%s: linked (session %s)", self.robot_id, welcome["session"])
@@ -189,22 +202,56 @@ class SimRobot:
             self._control(name)
             self._send({"type": "task_update", "task_id": command_id, "state": "done"})
             return
-        if self.behaviour.nack_tasks or (self.task is not None and not self.task.done()):
-            self._send({"type": "nack", "id": command_id, "reason": "busy" if self.task else "refused"})
+        refusal = self._refusal()
+        if refusal is not None:
+            self._send({"type": "nack", "id": command_id, "reason": refusal})
             return
         self._send({"type": "ack", "id": command_id})
         self.task = asyncio.get_running_loop().create_task(self._perform(command_id, name, args))
 
+    def _refusal(self) -> str | None:
+        """Why a new task cannot start now (a real robot refuses work while on a task or e-stopped)."""
+        if self.behaviour.nack_tasks:
+            return "refused"
+        if self.frozen:
+            return "emergency stop"
+        if self._busy():
+            return "busy"
+        return None
+
+    def _busy(self) -> bool:
+        return self.task is not None and not self.task.done()
+
     def _control(self, name: str) -> None:
-        if name == "resume":
-            self.frozen = False
-            self.state = "idle" if self.task is None or self.task.done() else self.state
+        """`emergency_stop` freezes the robot where it is until `resume`, task and all;
+        `stop` abandons the task and leaves the robot standing, ready for the next command."""
+        if name == "emergency_stop":
+            if not self.frozen:
+                self.held_state = self.state
+            self.frozen, self.state = True, "emergency"
+        elif name == "resume":
+            self._resume()
         else:
-            self.frozen = True
-            self.state = "emergency" if name == "emergency_stop" else "idle"
-            if name == "stop" and self.task is not None:
-                self.task.cancel()
+            self._abandon_task()
         self._status()
+
+    def _resume(self) -> None:
+        if not self.frozen:
+            return
+        self.frozen = False
+        charging = self.held_state == "charging"
+        self.state = self.held_state if self._busy() or charging else "idle"
+        if charging:
+            asyncio.get_running_loop().create_task(self._charge())
+
+    def _abandon_task(self) -> None:
+        if self.task is not None:
+            self.task.cancel()  # it reports `failed: stopped` for its own command
+        self.task = None
+        if self.frozen:
+            self.held_state = "idle"
+        else:
+            self.state = "idle"
 
     async def _perform(self, command_id: int, name: str, args: dict[str, Any]) -> None:
         def update(state: str, detail: Any = None) -> None:
@@ -224,9 +271,10 @@ class SimRobot:
             update("failed", "stopped")
             raise
         finally:
-            if self.state not in ("emergency", "charging"):
-                self.state = "idle"
-            self._status()
+            if self.task is asyncio.current_task():  # not a task abandoned for another
+                if self.state not in ("emergency", "charging"):
+                    self.state = "idle"
+                self._status()
 
     async def _do(self, name: str, args: dict[str, Any], update: Any) -> None:
         if name == "cook":
