@@ -69,8 +69,21 @@ class Metrics:
         )
         self.link_frames = Counter(
             "robodine_link_frames",
-            "Frames received on robot links (TCP and serial), by result.",
+            "Lines received on robot links (TCP and serial): ok (handed on), or dropped by reason.",
             ["result"],
+            registry=self.registry,
+        )
+        self.legacy_frames = Counter(
+            "robodine_legacy_frames",
+            "Legacy msg_type frames: ok (applied), not_applied, skipped (after one that was not), "
+            "unreadable or too_long (a whole stream, counted once).",
+            ["result"],
+            registry=self.registry,
+        )
+        self.legacy_answers = Counter(
+            "robodine_legacy_answers",
+            "Answers to legacy connections (ok = OK, error = ERROR).",
+            ["answer"],
             registry=self.registry,
         )
         self.telemetry_datagrams = Counter(

@@ -9,6 +9,7 @@ frames apply in order and the first one that cannot be applied makes the answer 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from robodine_edge.actors.store import Store
@@ -29,6 +30,26 @@ from robodine_edge.protocol.legacy import (
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class LegacyOutcome:
+    """What became of one legacy stream, for the answer and the frame counters."""
+
+    applied: int = 0
+    not_applied: int = 0
+    skipped: int = 0
+    unreadable: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """`OK` only when every frame applied (and there was one)."""
+        return self.applied > 0 and not (self.not_applied or self.unreadable)
+
+    def counts(self) -> dict[str, int]:
+        """Frames by result, as `robodine_legacy_frames_total` labels them."""
+        found = {"ok": self.applied, "not_applied": self.not_applied, "skipped": self.skipped}
+        return {result: n for result, n in (found | {"unreadable": int(self.unreadable)}).items() if n}
+
+
 class LegacyHandler:
     """Event loop only."""
 
@@ -38,19 +59,22 @@ class LegacyHandler:
         self._store = store
         self._timeout_s = timeout_s
 
-    async def handle(self, stream: bytes) -> bool:
+    async def handle(self, stream: bytes) -> LegacyOutcome:
+        """Apply a whole stream's frames in order, up to the first that cannot apply."""
         try:
             frames = decode_stream(stream)
         except BadLegacyFrame as exc:
             log.warning("legacy frames refused: %s", exc)
-            return False
-        for frame in frames:
+            return LegacyOutcome(unreadable=True)
+        if not frames:
+            return LegacyOutcome(unreadable=True)
+        for done, frame in enumerate(frames):
             try:
                 await self._apply(frame)
             except (RobodineError, LookupError) as exc:
                 log.warning("legacy frame not applied: %s", exc)
-                return False
-        return bool(frames)
+                return LegacyOutcome(applied=done, not_applied=1, skipped=len(frames) - done - 1)
+        return LegacyOutcome(applied=len(frames))
 
     async def _apply(self, frame: LegacyFrame) -> None:
         if isinstance(frame, LegacyAlbabot | LegacyCookbot):

@@ -81,6 +81,7 @@ class LinkProtocol(asyncio.Protocol):
         elif self._mode == "legacy":
             self._prefix += data
             if len(self._prefix) > MAX_STREAM:
+                self._ctx.metrics.legacy_frames.labels("too_long").inc()
                 self._legacy_reply(b"ERROR")
         else:
             for line in self._splitter.feed(data):
@@ -124,39 +125,42 @@ class LinkProtocol(asyncio.Protocol):
 
     def _line(self, line: bytes | wire.TooLong) -> None:
         """One complete line (or the mark of an over-long one). Only a whole line counts as
-        hearing from the robot: bytes that never end a line are no heartbeat (SPEC 4)."""
+        hearing from the robot: bytes that never end a line are no heartbeat (SPEC 4).
+        Every line is counted once in `robodine_link_frames_total`, by what became of it."""
         if isinstance(line, wire.TooLong):
-            return self._bad_frame("frame over 64 KiB")
+            return self._bad_frame("too_long", "frame over 64 KiB")
         self._last_rx = time.monotonic()
         try:
             frame = wire.decode_frame(line)
         except wire.BadFrame as exc:
-            return self._bad_frame(exc.reason)
+            return self._bad_frame(exc.cause, exc.reason)
         self._bad = 0
-        self._ctx.metrics.link_frames.labels("ok").inc()
         if self._session is None:
             self._before_welcome(frame)
         elif isinstance(frame, wire.Hello):
+            self._count("already_linked")
             self._write(wire.error_frame("already_linked", "this link already said hello"))
         else:
             slot = self._ctx.robots.find(self._robot_id)
-            if slot is not None:
-                slot.tell(LinkFrame(self._session, frame))
+            told = slot is not None and slot.tell(LinkFrame(self._session, frame))
+            self._count("ok" if told else "no_robot")
         return None
 
     def _before_welcome(self, frame: wire.Frame) -> None:
         if not isinstance(frame, wire.Hello):
+            self._count("hello_required")
             self._write(wire.error_frame("hello_required", "the first frame must be hello"))
             return
         if self._authenticating:
+            self._count("already_linked")
             return
         self._authenticating = True
         self._transport.pause_reading()
         asyncio.get_running_loop().create_task(self._authenticate(frame))
 
-    def _bad_frame(self, reason: str) -> None:
+    def _bad_frame(self, cause: str, reason: str) -> None:
         self._bad += 1
-        self._ctx.metrics.link_frames.labels("bad_frame").inc()
+        self._count(cause)
         self._write(wire.error_frame("bad_frame", reason))
         if self._bad >= MAX_BAD_IN_A_ROW:
             self.close_link(f"{MAX_BAD_IN_A_ROW} bad frames in a row")
@@ -176,6 +180,7 @@ class LinkProtocol(asyncio.Protocol):
             return self._refuse("auth_failed")
         except RobodineError as exc:
             return self._refuse("unavailable", exc.message)
+        self._count("ok")
         self._robot_id, self._session = hello.robot_id, session
         if self._transport.is_closing():
             self._tell_actor_closed("closed during the handshake")
@@ -196,6 +201,8 @@ class LinkProtocol(asyncio.Protocol):
         self._watch()
 
     def _refuse(self, code: str, message: str | None = None) -> None:
+        """The hello is refused: counted by its error code, answered, and the link closed."""
+        self._count(code)
         self._write(wire.error_frame(code, message))
         self.close_link(f"hello refused: {code}")
 
@@ -231,10 +238,13 @@ class LinkProtocol(asyncio.Protocol):
             self._line(line)
 
     async def _run_legacy(self, stream: bytes) -> None:
-        ok = await self._ctx.legacy.handle(stream)
-        self._legacy_reply(b"OK" if ok else b"ERROR")
+        outcome = await self._ctx.legacy.handle(stream)
+        for result, count in outcome.counts().items():
+            self._ctx.metrics.legacy_frames.labels(result).inc(count)
+        self._legacy_reply(b"OK" if outcome.ok else b"ERROR")
 
     def _legacy_reply(self, answer: bytes) -> None:
+        self._ctx.metrics.legacy_answers.labels(answer.decode().lower()).inc()
         self._write(answer)
         self.close_link("legacy frames answered")
 
@@ -243,6 +253,9 @@ class LinkProtocol(asyncio.Protocol):
     def _write(self, data: bytes) -> None:
         if self._transport is not None and not self._transport.is_closing():
             self._transport.write(data)
+
+    def _count(self, result: str) -> None:
+        self._ctx.metrics.link_frames.labels(result).inc()
 
     def _tell_actor_closed(self, reason: str) -> None:
         slot = self._ctx.robots.find(self._robot_id)

@@ -24,11 +24,13 @@ COMMANDS = frozenset({"cook", "serve", "clean", "go_to", "dock", "stop", "resume
 
 
 class BadFrame(ValueError):
-    """A line that is not a valid frame; `reason` says why (sent back to the robot)."""
+    """A line that is not a valid frame. `reason` says why (sent back to the robot);
+    `cause` is its drop counter's label: `too_long`, `unknown_type` or `bad_frame`."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, cause: str = "bad_frame") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.cause = cause
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +134,7 @@ class LineSplitter:
 def decode_frame(line: bytes) -> Frame:
     """One line to a frame. Raises `BadFrame` for anything else."""
     if len(line) > MAX_LINE:
-        raise BadFrame("frame over 64 KiB")
+        raise BadFrame("frame over 64 KiB", "too_long")
     try:
         obj = orjson.loads(line)
     except orjson.JSONDecodeError:
@@ -142,7 +144,7 @@ def decode_frame(line: bytes) -> Frame:
     kind = obj.get("type")
     decoder = _DECODERS.get(kind) if isinstance(kind, str) else None
     if decoder is None:
-        raise BadFrame(f"unknown frame type {kind!r}"[:120])
+        raise BadFrame(f"unknown frame type {kind!r}"[:120], "unknown_type")
     try:
         return decoder(obj)
     except fields.FieldError as exc:

@@ -17,7 +17,7 @@ from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
 from robodine_edge.protocol.pose import AXES
 from tests.http.conftest import seed_table
-from tests.net.conftest import register, robot_port
+from tests.net.conftest import metric, register, robot_port
 from tests.robot_client import RobotClient
 from tests.service import ADMIN_PASSWORD, EXECUTABLE, ServiceProcess, service_env
 from tests.waiting import eventually
@@ -102,6 +102,28 @@ def test_legacy_cookbot_and_ingredient(legacy_edge: ServiceProcess) -> None:
 def test_legacy_frames_that_cannot_apply_answer_error(legacy_edge: ServiceProcess, payload: bytes) -> None:
     assert legacy_send(legacy_edge, payload) == b"ERROR"
     assert legacy_edge.http.get("/health").json()["status"] == "ok"
+
+
+def test_legacy_frames_and_answers_are_counted(legacy_edge: ServiceProcess) -> None:
+    def counts() -> dict[str, float]:
+        found = {
+            f"frames {r}": metric(legacy_edge, f'robodine_legacy_frames_total{{result="{r}"}}')
+            for r in ("ok", "not_applied", "skipped", "unreadable")
+        }
+        for answer in ("ok", "error"):
+            found[f"answers {answer}"] = metric(legacy_edge, f'robodine_legacy_answers_total{{answer="{answer}"}}')
+        return found
+
+    before = counts()
+    face = {"msg_type": "Face", "table_id": 1, "history": "[]", "nowdetected": "", "reliability": 50, "exist": 0}
+    assert legacy_send(legacy_edge, orjson.dumps(face)) == b"OK"
+    stopped = orjson.dumps(face) + orjson.dumps({**face, "table_id": 99}) + orjson.dumps(face)
+    assert legacy_send(legacy_edge, stopped) == b"ERROR"
+    assert legacy_send(legacy_edge, b'{"msg_type": "Toaster"}') == b"ERROR"
+    assert {k: v - before[k] for k, v in counts().items()} == {
+        "frames ok": 2, "frames not_applied": 1, "frames skipped": 1, "frames unreadable": 1,
+        "answers ok": 1, "answers error": 2,
+    }  # fmt: skip
 
 
 def test_a_registered_non_legacy_robot_is_not_fed_by_legacy_frames(legacy_edge: ServiceProcess) -> None:

@@ -73,7 +73,7 @@ def test_bad_frames_are_answered_and_ten_in_a_row_close_the_link(edge: ServicePr
         for _ in range(10):
             robot.send_raw(b"\x00\xff garbage\n")
         assert robot.closed_by_edge()
-    assert metric(edge, 'robodine_link_frames_total{result="bad_frame"}') >= before + 23
+    assert metric(edge, 'robodine_link_frames_total{result="bad_frame"}') >= before + 22  # and one unknown_type
     assert edge.http.get("/health").json()["status"] == "ok"
 
 
@@ -258,3 +258,31 @@ def test_telemetry_whose_state_is_no_word_is_dropped_and_counted(edge: ServicePr
         assert metric(edge, 'robodine_telemetry_datagrams_total{result="invalid"}') == invalid + 1
         shown = eventually(lambda: (r := edge.http.get(f"/api/robots/{robot_id}", headers=admin).json())["pose"] and r)
         assert shown["state"] == "cleaning" and (shown["pose"]["x"], shown["pose"]["y"]) == (3, 4)
+
+
+LINK_RESULTS = ("ok", "hello_required", "bad_frame", "unknown_type", "too_long", "already_linked", "auth_failed")
+
+
+def link_frames(edge: ServiceProcess) -> dict[str, float]:
+    return {result: metric(edge, f'robodine_link_frames_total{{result="{result}"}}') for result in LINK_RESULTS}
+
+
+def test_link_frames_are_counted_by_result(edge: ServiceProcess, admin: dict[str, str]) -> None:
+    """SPEC 8: frames received, and dropped by reason."""
+    robot_id, token = register(edge, admin)
+    before = link_frames(edge)
+    with RobotClient(robot_port(edge)) as robot:
+        robot.send(type="ping")
+        assert robot.read()["code"] == "hello_required"
+        robot.hello(robot_id, token)
+        for line in (b"not json\n", b'{"type":"dance"}\n', b'{"type":"ping","pad":"' + b"x" * (70 * 1024) + b'"}\n'):
+            robot.send_raw(line)
+            assert robot.read()["code"] == "bad_frame"
+        assert robot.hello(robot_id, token)["code"] == "already_linked"
+        robot.send(type="status", state="idle")
+        robot.send(type="ping")
+        with RobotClient(robot_port(edge)) as intruder:
+            assert intruder.hello(robot_id, token + "x")["code"] == "auth_failed"
+        expected = {"ok": 3, "hello_required": 1, "bad_frame": 1, "unknown_type": 1, "too_long": 1}
+        expected |= {"already_linked": 1, "auth_failed": 1}
+        eventually(lambda: {k: v - before[k] for k, v in link_frames(edge).items()} == expected, what="the counts")

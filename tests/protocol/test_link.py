@@ -80,6 +80,23 @@ def test_bad_frames_say_why(line: bytes, reason: str) -> None:
     assert caught.value.reason.startswith(reason)
 
 
+@pytest.mark.parametrize(
+    ("line", "cause"),
+    [
+        (b"not json", "bad_frame"),
+        (b"[1]", "bad_frame"),
+        (b'{"type": "ack", "id": 0}', "bad_frame"),
+        (b'{"type": "dance"}', "unknown_type"),
+        (b'{"type": 7}', "unknown_type"),
+        (b'{"type": "ping", "pad": "' + b"x" * MAX_LINE + b'"}', "too_long"),
+    ],
+)
+def test_bad_frames_name_their_cause_for_the_metrics(line: bytes, cause: str) -> None:
+    with pytest.raises(BadFrame) as caught:
+        decode_frame(line)
+    assert caught.value.cause == cause
+
+
 def test_the_splitter_cuts_lines_across_chunks() -> None:
     splitter = LineSplitter()
     assert splitter.feed(b'{"type":"pi') == []
@@ -154,7 +171,7 @@ def test_any_input_decodes_or_raises_bad_frame(line: bytes) -> None:
     try:
         decode_frame(line)
     except BadFrame as exc:
-        assert exc.reason
+        assert exc.reason and exc.cause in {"bad_frame", "unknown_type", "too_long"}
 
 
 @settings(max_examples=300)
