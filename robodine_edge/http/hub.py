@@ -57,6 +57,9 @@ AUDIENCE: dict[str, str] = {"notifications": "user_id", "orders": "table_id"}
 """The field that says who may receive a message of the topic (its user, a kiosk's table)."""
 ROUTING_ONLY = frozenset({"notifications"})
 """Topics whose audience field is for routing only and is not sent."""
+KEEP_LATEST = frozenset({"telemetry"})
+"""Topics whose snapshot is the latest message of each entity, held here: their owner
+(the telemetry endpoint, on the loop) keeps no other copy at full rate."""
 REPLAY = 2000
 QUEUE_CAP = 1000
 SLOW_CLIENT_S = 5.0
@@ -124,11 +127,17 @@ class TopicLog:
         self.name = name
         self.seq = 0
         self.replay: deque[Message] = deque(maxlen=REPLAY)
+        self.latest: dict[Any, Any] | None = {} if name in KEEP_LATEST else None
 
     def append(self, kind: str, data: Any) -> Message:
         self.seq += 1
         appended = make_message(self.name, self.seq, kind, data)
         self.replay.append(appended)
+        if self.latest is not None and appended.key is not None:
+            if kind == "delete":
+                self.latest.pop(appended.key, None)
+            else:
+                self.latest[appended.key] = data
         return appended
 
     def since(self, seq: int) -> list[Message] | None:

@@ -24,8 +24,12 @@ class Snapshots:
         if topic == "robots":
             return await bridge.wait(api.fleet.proxy.list_robots(), timeout)
         if topic == "telemetry":
+            # The last datagram of each online robot, read after the await: never older
+            # than the snapshot's seq (the fleet's view is coalesced, so it may be).
             fleet = await bridge.wait(api.fleet.proxy.list_robots(), timeout)
-            return [{k: r[k] for k in ("robot_id", "pose", "battery", "state")} for r in fleet if r["online"]]
+            online = {r["robot_id"] for r in fleet if r["online"]}
+            latest = api.hub.topics["telemetry"].latest
+            return [sample for robot_id, sample in latest.items() if robot_id in online]
         if topic == "tables":
             return await bridge.wait(api.floor.proxy.list_tables(), timeout)
         if topic == "customers":

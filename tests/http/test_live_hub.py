@@ -403,3 +403,34 @@ def test_robots_topic_is_coalesced_while_telemetry_is_full_rate(tmp_path: Path) 
                     await ws.close()
 
             run(scenario())
+
+
+def test_a_telemetry_snapshot_holds_the_latest_datagram_of_its_seq(tmp_path: Path) -> None:
+    """Datagrams faster than the robots topic's 10 Hz: the telemetry snapshot must still
+    show the last one its seq covers, as no later message will correct it."""
+    with ServiceProcess(tmp_path) as service:
+        admin = service.auth(service.token())
+        robot_id, robot_token = register(service, admin)
+        with RobotClient(int(service.runtime["robot_port"])) as robot:
+            robot.hello(robot_id, robot_token)
+
+            async def scenario() -> None:
+                token = service.token()
+                async with websockets.connect(ws_url(service.url, f"/ws/telemetry?token={token}")) as ws:
+                    before = await recv(ws)
+                for seq in range(1, 6):
+                    robot.telemetry(int(service.runtime["telemetry_port"]), robot_id, seq, x=float(seq))
+                await asyncio.to_thread(eventually, lambda: accepted_telemetry(service) == 5, what="5 accepted")
+                async with websockets.connect(ws_url(service.url, f"/ws/telemetry?token={token}")) as ws:
+                    snapshot = await recv(ws)
+                assert snapshot["seq"] == before["seq"] + 5
+                assert [(s["robot_id"], s["pose"]["x"], s["seq"]) for s in snapshot["data"]] == [(robot_id, 5.0, 5)]
+
+            run(scenario())
+
+
+def accepted_telemetry(service: ServiceProcess) -> int:
+    text = service.http.get("/metrics").text
+    name = 'robodine_telemetry_datagrams_total{result="accepted"}'
+    found = next((line for line in text.splitlines() if line.startswith(name)), None)
+    return int(float(found.split()[-1])) if found else 0
