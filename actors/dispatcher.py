@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from itertools import count
@@ -149,6 +149,7 @@ class DispatcherActor(SupervisedActor):
         self._wanted: dict[data.TaskKey, int] = {}  # tasks to create (with their priority), in one unit
         self._dispatch_owed = False
         self._charging: set[str] = set()
+        self._staff_commands: dict[str, tuple[int, float]] = {}  # robot → (command id, sent at): busy with it
         self._emergency = False
         self._ranks = count(1)
         self._head = count(-1, -1)
@@ -198,13 +199,20 @@ class DispatcherActor(SupervisedActor):
     def direct_command(
         self, robot_id: str, name: str, args: dict[str, Any], user_id: int | None, force: bool
     ) -> dict[str, Any]:
+        """A staff command. One that conflicts with the robot's task overrides it only when
+        forced: the robot is told `stop` first (so it drops the task rather than finishing
+        it beside whoever gets it next), and the task goes back to the queue."""
         job = self._job_of(robot_id)
         if job is not None and name in CONFLICTING:
             if not force:
                 raise Conflict(f"robot {robot_id} is on {job.kind} task {job.id}; send force: true to override it")
+            self._command(robot_id, "stop", {})
             self._requeue(job, f"overridden by a staff command ({name})", count_attempt=False)
         slot = self._robot_slots.get(robot_id)
-        return slot.proxy.command(name, args, user_id).get(timeout=ASK_TIMEOUT_S)
+        command: dict[str, Any] = slot.proxy.command(name, args, user_id).get(timeout=ASK_TIMEOUT_S)
+        if name in CONFLICTING:
+            self._staff_commands[robot_id] = (command["id"], self._clock())
+        return command
 
     def retry_order(self, order_id: int) -> None:
         """Staff take a flagged order back to the robots: attempts start again."""
@@ -308,6 +316,7 @@ class DispatcherActor(SupervisedActor):
         before = self._robots.get(snapshot.robot_id)
         robot = self._robots_seen(snapshot)
         if before is not None and before.online and not robot.online:
+            self._staff_commands.pop(robot.robot_id, None)
             job = self._job_of(robot.robot_id)
             if job is not None:
                 self._lose(job, "the robot went offline")
@@ -325,8 +334,13 @@ class DispatcherActor(SupervisedActor):
         self._dispatch()
 
     def _task_event(self, event: TaskEvent) -> None:
+        freed = event.state in ("done", "failed", "nacked") and self._staff_command_over(
+            event.robot_id, event.command_id
+        )
         job = self._jobs.get(self._by_command.get(event.command_id, -1))
         if job is None or job.robot_id != event.robot_id:
+            if freed:
+                self._dispatch()
             return
         job.progress_at = self._clock()
         if event.state == "started" and job.state == "assigned":
@@ -351,10 +365,14 @@ class DispatcherActor(SupervisedActor):
             self._dispatch()
 
     def _tick(self) -> None:
-        """Every second: tasks without progress for `stuck_timeout_s` lose their robot."""
+        """Every second: tasks without progress for `stuck_timeout_s` lose their robot, and
+        a staff command never reported on stops holding its robot back."""
         if self._emergency:
             return
         now = self._clock()
+        for robot_id, (command_id, sent_at) in list(self._staff_commands.items()):
+            if now - sent_at > self._settings.stuck_timeout_s:
+                self._staff_command_over(robot_id, command_id)
         for job in [self._jobs[job_id] for job_id in self._by_robot.values()]:  # the tasks robots hold
             if now - job.progress_at > self._settings.stuck_timeout_s:
                 robot_id = job.robot_id
@@ -370,7 +388,7 @@ class DispatcherActor(SupervisedActor):
         self._dispatch_owed = False
         if self._emergency:
             return
-        busy = self._by_robot
+        busy = self._busy()
         self._send_low_robots_to_dock(busy)
         free = [r for r in self._robots.values() if available(r, busy, self._charging)]
         cooks = [r for r in free if r.kind == "cookbot"]
@@ -388,7 +406,20 @@ class DispatcherActor(SupervisedActor):
             if self._assign(job, robot):
                 albas.remove(robot)
 
-    def _send_low_robots_to_dock(self, busy: set[str]) -> None:
+    def _busy(self) -> Collection[str]:
+        """Robots on a task, or on a staff command (they may still look idle for a moment)."""
+        if not self._staff_commands:
+            return self._by_robot.keys()
+        return self._by_robot.keys() | self._staff_commands.keys()
+
+    def _staff_command_over(self, robot_id: str, command_id: int) -> bool:
+        """True when this ends the staff command the robot was busy with."""
+        if self._staff_commands.get(robot_id, (None, 0.0))[0] != command_id:
+            return False
+        del self._staff_commands[robot_id]
+        return True
+
+    def _send_low_robots_to_dock(self, busy: Collection[str]) -> None:
         for robot in self._robots.values():
             if available(robot, busy, self._charging) and needs_charge(robot, self._settings.battery_low):
                 log.info("robot %s is low (%.0f%%): sending it to dock", robot.robot_id, robot.battery or 0)
@@ -485,7 +516,9 @@ class DispatcherActor(SupervisedActor):
         job.rank = next(self._head)  # back to the head of its queue
         if not count_attempt:
             job.attempts = max(0, job.attempts - 1)
-        self._journal.publish([self._write(data.requeue_task, job.id, reason, robot_id, job.kind, job.order_id)])
+        self._journal.publish(
+            [self._write(data.requeue_task, job.id, reason, robot_id, job.kind, job.order_id, job.attempts)]
+        )
 
     def _add(self, job: Job) -> None:
         self._jobs[job.id] = job

@@ -286,7 +286,36 @@ def test_direct_commands_yield_to_tasks_unless_forced(tmp_path: Path) -> None:
         assert forced.status_code == 202
         task_after = next(t for t in store.tasks(order_id=order["id"]) if t["kind"] == "cook")
         assert task_after["state"] in ("queued", "assigned") and "overridden" in (task_after["detail"] or "")
+        assert task_after["attempts"] == 0  # an override is not a failed attempt
+        received = [robot.read_until("command", keepalive_s=0.5) for _ in range(3)]
+        # the staff's own stop, then the override's stop for the task, then the forced command
+        assert [c["name"] for c in received] == ["stop", "stop", "go_to"]
+        assert received[2]["id"] == forced.json()["id"]
         robot.close()
+
+
+def test_a_forced_command_stops_the_task_first_so_it_is_not_done_twice(tmp_path: Path) -> None:
+    with ServiceProcess(tmp_path) as service:
+        store = Store(service)
+        with Simulator(service, albabots=0, cookbots=1, speed=2):
+            store.robots_online(1)
+            order = store.order(quantity=5)  # 6.5 s of cooking at speed 2
+            eventually(lambda: store.status(order["id"]) == "cooking", timeout=20)
+            forced = service.http.post(
+                "/api/robots/sim-cook-1/commands",
+                headers=store.admin,
+                json={"name": "go_to", "args": {"x": 1, "y": -1}, "force": True},
+            )
+            assert forced.status_code == 202
+
+            def go_to_status() -> str:
+                return next(c["status"] for c in store.commands("sim-cook-1") if c["id"] == forced.json()["id"])
+
+            eventually(lambda: go_to_status() in ("done", "nacked"), timeout=20, what="the forced command ending")
+            assert go_to_status() == "done"
+            eventually(lambda: store.status(order["id"]) == "ready", timeout=30, what="cooking the order again")
+            cooks = [c for c in store.commands("sim-cook-1") if c["name"] == "cook"]
+            assert [(c["status"], c["reason"]) for c in cooks] == [("failed", "stopped"), ("done", None)]
 
 
 def test_a_legacy_arm_gets_plain_text_dish_names(tmp_path: Path) -> None:

@@ -143,9 +143,11 @@ def set_task_state(task_id: int, state: str, detail: str | None = None) -> None:
     Task.update(changes).where(Task.id == task_id).execute()
 
 
-def requeue_task(task_id: int, reason: str, robot_id: str, kind: str, order_id: int | None) -> Recorded:
-    """A robot lost the task: back in the queue, with a `task_reassigned` event."""
+def requeue_task(task_id: int, reason: str, robot_id: str, kind: str, order_id: int | None, attempts: int) -> Recorded:
+    """A robot lost the task: back in the queue, with a `task_reassigned` event. `attempts`
+    is the count the dispatcher keeps (an override by staff gives its attempt back)."""
     set_task_state(task_id, "queued", reason)
+    Task.update(attempts=attempts).where(Task.id == task_id).execute()
     subject = f"order {order_id}" if order_id else kind
     return record_event(
         "task_reassigned",
