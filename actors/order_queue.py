@@ -4,12 +4,17 @@ Menu and inventory live here rather than in actors of their own because placing 
 order must check and take stock atomically: with one owner, the check is a lookup in
 memory and the take is part of the order's own transaction.
 
-Placing is pipelined. The actor checks and reserves stock in memory, hands the order's
-unit to the store and goes on to the next request without waiting for the commit, so
-concurrent orders share a commit (group commit). The caller awaits the commit; the
-store's callback tells this actor the outcome (`OrderCommitted`, or `PlacementFailed`,
-after which the inventory is reloaded from SQLite through the store so memory and
-disk agree again).
+Placing is pipelined. The actor checks the table against the ids it knows, checks and
+reserves stock in memory, hands the order's unit to the store and goes on to the next
+request without waiting for the commit, so concurrent orders share a commit (group
+commit). The caller awaits the commit; the store's callback tells this actor the
+outcome (`OrderCommitted`, or `PlacementFailed`, after which the inventory is reloaded
+from SQLite through the store so memory and disk agree again).
+
+The table is checked before anything is reserved, so an order for a table that does
+not exist never holds stock another order needs. The known ids are loaded at start; a
+table created since is looked up through the store once, without blocking this thread
+(`TableChecked`), and one deleted since is caught by the order's own transaction.
 """
 
 from __future__ import annotations
@@ -26,13 +31,21 @@ from robodine_edge.actors.base import ActorFuture, CrashListener
 from robodine_edge.actors.journal import Journal
 from robodine_edge.actors.store import Store
 from robodine_edge.actors.views import ListViews, ViewOwner
-from robodine_edge.data import kitchen, orders
+from robodine_edge.data import kitchen, orders, tables
 from robodine_edge.data.idempotency import IdempotencyClaim
 from robodine_edge.data.kitchen import MenuEntry, StockEntry
 from robodine_edge.data.orders import ActiveOrder, Moved, OrderLine, Placed
 from robodine_edge.domain.lifecycle import ACTIVE_ORDER, OrderStatus, check_order_transition
 from robodine_edge.domain.stock import can_make, requirements, shortages
-from robodine_edge.errors import Conflict, InvalidTransition, NotFound, OutOfStock, ValidationFailed
+from robodine_edge.errors import (
+    Conflict,
+    InvalidTransition,
+    NotFound,
+    OutOfStock,
+    RobodineError,
+    Unavailable,
+    ValidationFailed,
+)
 from robodine_edge.types import Publish, Role
 
 log = logging.getLogger(__name__)
@@ -46,12 +59,31 @@ class OrderCommitted:
 
 @dataclass(frozen=True, slots=True)
 class PlacementFailed:
+    table_id: int
     error: str
 
 
-def load_kitchen() -> tuple[list[MenuEntry], list[StockEntry], list[ActiveOrder]]:
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """An order being placed; `result` is the future its caller awaits."""
+
+    table_id: int
+    items: list[tuple[int, int, str | None]]
+    user_id: int | None
+    claim: IdempotencyClaim | None
+    result: ActorFuture[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class TableChecked:
+    """The store found the table of a `Placement` this actor did not know."""
+
+    placement: Placement
+
+
+def load_kitchen() -> tuple[list[MenuEntry], list[StockEntry], list[ActiveOrder], list[int]]:
     """One consistent snapshot, read through the store so it follows every queued write."""
-    return kitchen.load_menu(), kitchen.load_inventory(), orders.load_active_orders()
+    return kitchen.load_menu(), kitchen.load_inventory(), orders.load_active_orders(), tables.table_ids()
 
 
 class OrderQueueActor(ViewOwner):
@@ -80,9 +112,11 @@ class OrderQueueActor(ViewOwner):
         self._stock: dict[int, StockEntry] = {}
         self._active: dict[int, ActiveOrder] = {}
         self._queue: deque[int] = deque()
+        self._tables: set[int] = set()
 
     def on_start(self) -> None:
-        menu, stock, active = self._write(load_kitchen)
+        menu, stock, active, table_ids = self._write(load_kitchen)
+        self._tables = set(table_ids)
         self._menu = {entry.id: entry for entry in menu}
         self._stock = {entry.id: entry for entry in stock}
         self._active = {order.id: order for order in active}
@@ -92,8 +126,11 @@ class OrderQueueActor(ViewOwner):
     def on_receive(self, message: Any) -> Any:
         if isinstance(message, OrderCommitted):
             return self._order_committed(message)
+        if isinstance(message, TableChecked):
+            return self._place_checked(message.placement)
         if isinstance(message, PlacementFailed):
             log.warning("an order failed to commit (%s); reloading the inventory", message.error)
+            self._tables.discard(message.table_id)  # looked up again if it is ordered for once more
             self._stock = {entry.id: entry for entry in self._write(kitchen.load_inventory)}
             return None
         return super().on_receive(message)
@@ -176,8 +213,21 @@ class OrderQueueActor(ViewOwner):
         user_id: int | None,
         claim: IdempotencyClaim | None,
     ) -> ActorFuture[dict[str, Any]]:
-        """Check and reserve, then hand the order to the store; returns the commit's future."""
-        lines = self._lines(items)
+        """Check the table, check and reserve stock, then hand the order to the store;
+        returns the commit's future. A table this actor does not know is looked up first
+        through the store (the answer comes back as `TableChecked`), so this thread never
+        waits and nothing is reserved for a table that does not exist."""
+        placement = Placement(table_id, items, user_id, claim, ActorFuture())
+        if table_id in self._tables:
+            self._admit(placement)
+        else:
+            found = self._store.write(tables.table_exists, table_id)
+            found.add_done_callback(lambda done: self._table_found(done, placement))
+        return placement.result
+
+    def _admit(self, placement: Placement) -> None:
+        """Check the items and the stock (raising), reserve it and hand the unit to the store."""
+        lines = self._lines(placement.items)
         needed = requirements(
             ((line.menu_item_id, line.quantity) for line in lines), {e.id: e.recipe for e in self._menu.values()}
         )
@@ -186,10 +236,10 @@ class OrderQueueActor(ViewOwner):
             raise self._out_of_stock(lines, short)
         for item, quantity in needed.items():
             self._stock[item] = replace(self._stock[item], count=self._stock[item].count - quantity)
-        committed = self._store.write(orders.place_order, table_id, tuple(lines), needed, user_id, claim)
-        result: ActorFuture[dict[str, Any]] = ActorFuture()
-        committed.add_done_callback(lambda done: self._placement_done(done, result))
-        return result
+        committed = self._store.write(
+            orders.place_order, placement.table_id, tuple(lines), needed, placement.user_id, placement.claim
+        )
+        committed.add_done_callback(lambda done: self._placement_done(done, placement))
 
     def cancel(self, order_id: int, role: Role) -> dict[str, Any]:
         return self._move(order_id, OrderStatus.CANCELLED, role)
@@ -220,22 +270,48 @@ class OrderQueueActor(ViewOwner):
 
     # -- internals ------------------------------------------------------------------------
 
-    def _placement_done(self, done: ActorFuture[Placed], result: ActorFuture[dict[str, Any]]) -> None:
+    def _table_found(self, done: ActorFuture[bool], placement: Placement) -> None:
+        """Runs on the store's thread: an unknown table is refused here, a found one goes
+        back to this actor to be placed."""
+        try:
+            exists = done.get(timeout=0)
+        except Exception as exc:
+            placement.result.fail(exc)
+            return
+        if not exists:
+            placement.result.fail(orders.no_such_table(placement.table_id))
+        elif not self._tell_self(TableChecked(placement)):
+            placement.result.fail(Unavailable("the order queue restarted; place the order again"))
+
+    def _place_checked(self, placement: Placement) -> None:
+        """A tell handler: a refusal answers the caller instead of stopping this actor."""
+        self._tables.add(placement.table_id)
+        try:
+            self._admit(placement)
+        except Exception as exc:
+            placement.result.fail(exc)
+            if not isinstance(exc, RobodineError):
+                raise
+
+    def _placement_done(self, done: ActorFuture[Placed], placement: Placement) -> None:
         """Runs on the store's thread: tell this actor first, then answer the caller."""
         try:
             placed = done.get(timeout=0)
         except Exception as exc:
-            self._tell_self(PlacementFailed(repr(exc)))
-            result.fail(exc)
+            self._tell_self(PlacementFailed(placement.table_id, repr(exc)))
+            placement.result.fail(exc)
             return
         self._tell_self(OrderCommitted(placed))
-        result.set(placed.order.json)
+        placement.result.set(placed.order.json)
 
-    def _tell_self(self, message: Any) -> None:
+    def _tell_self(self, message: Any) -> bool:
+        """Any thread; False when this instance is gone (its successor reloads from SQLite)."""
         try:
             self.actor_ref.tell(message)
         except pykka.ActorDeadError:
-            log.info("order queue restarted while an order committed; its state comes from SQLite")
+            log.info("order queue restarted while an order was placed; its state comes from SQLite")
+            return False
+        return True
 
     def _order_committed(self, message: OrderCommitted) -> None:
         order = message.placed.order

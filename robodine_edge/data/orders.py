@@ -124,6 +124,12 @@ TAKE = (
 )
 
 
+def no_such_table(table_id: int) -> ValidationFailed:
+    """The answer to an order for a table that does not exist (checked before any stock
+    is reserved, and again in the order's own transaction)."""
+    return ValidationFailed(f"table {table_id} does not exist", fields={"table_id": "no such table"})
+
+
 def place_order(
     table_id: int,
     lines: tuple[OrderLine, ...],
@@ -137,7 +143,7 @@ def place_order(
     db = Order._meta.database
     found = db.execute_sql(TABLE_AND_PARTY, (PartyStatus.SEATED.value, table_id)).fetchone()
     if found is None:
-        raise ValidationFailed(f"table {table_id} does not exist", fields={"table_id": "no such table"})
+        raise no_such_table(table_id)
     counts, recorded = _take_stock(db, needed)
     now = utcnow()
     total = sum(line.price_cents * line.quantity for line in lines)

@@ -110,6 +110,10 @@ def table_ids() -> list[int]:
     return [row.id for row in DiningTable.select(DiningTable.id).order_by(DiningTable.id)]
 
 
+def table_exists(table_id: int) -> bool:
+    return DiningTable.select(DiningTable.id).where(DiningTable.id == table_id).exists()
+
+
 def load_open_parties() -> list[PartyState]:
     """Waiting and seated parties, in arrival order."""
     query = Party.select().where(Party.status != PartyStatus.LEFT.value).order_by(Party.id)

@@ -88,6 +88,50 @@ def test_an_unknown_table_is_refused_and_the_reservation_undone(
     assert [i["count"] for i in queue.proxy.list_inventory().get(timeout=5)] == [10, 3]
 
 
+def held_store(store: Store) -> threading.Event:
+    """Keep the store busy until the returned event is set: what actors hand it meanwhile
+    waits in its mailbox, as under load."""
+    gate, busy = threading.Event(), threading.Event()
+    store.write(lambda: busy.set() or gate.wait(5))
+    assert busy.wait(5)
+    return gate
+
+
+def test_an_order_for_no_table_never_holds_stock_a_good_order_needs(
+    queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store
+) -> None:
+    """Three eggs, three bowls: an order for a missing table placed just before, while the
+    store is still busy, must not make the valid one run out."""
+    gate = held_store(store)
+    bad = queue.proxy.place(9999, [(rice_bowl["id"], 3, None)], None, None).get(timeout=5)
+    good = queue.proxy.place(1, [(rice_bowl["id"], 3, None)], None, None).get(timeout=5)
+    gate.set()
+    assert good.get(timeout=5)["status"] == "placed"
+    with pytest.raises(ValidationFailed) as caught:
+        bad.get(timeout=5)
+    assert caught.value.fields == {"table_id": "no such table"}
+
+
+def test_no_table_and_too_little_stock_is_the_table_error(queue: ActorSlot[Any], rice_bowl: dict[str, Any]) -> None:
+    with pytest.raises(ValidationFailed):
+        queue.proxy.place(9999, [(rice_bowl["id"], 40, None)], None, None).get(timeout=5).get(timeout=5)
+
+
+def test_tables_created_or_deleted_after_start(queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store) -> None:
+    """The queue learns new tables through the store; a deleted one is refused by the
+    order's own transaction and its reservation given back."""
+    new = store.write(lambda: DiningTable.create(name="T2", seats=2).id).get(timeout=5)
+    order = queue.proxy.place(new, [(rice_bowl["id"], 1, None)], None, None).get(timeout=5).get(timeout=5)
+    assert order["table_id"] == new
+    store.write(lambda: DiningTable.delete().where(DiningTable.name == "T1").execute()).get(timeout=5)
+    with pytest.raises(ValidationFailed):
+        place(queue, rice_bowl["id"])
+    assert [i["count"] for i in queue.proxy.list_inventory().get(timeout=5)] == [8, 2]
+    with pytest.raises(ValidationFailed):
+        place(queue, rice_bowl["id"])
+    assert [i["count"] for i in queue.proxy.list_inventory().get(timeout=5)] == [8, 2]
+
+
 def test_the_menu_goes_sold_out_with_its_ingredient(
     queue: ActorSlot[Any], rice_bowl: dict[str, Any], published: Published
 ) -> None:

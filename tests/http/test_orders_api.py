@@ -214,6 +214,31 @@ def test_fifty_concurrent_orders_never_drive_stock_negative(tmp_path: Path) -> N
         assert len(service.http.get("/api/orders", headers=admin).json()) == 3
 
 
+def test_orders_for_no_table_never_make_a_good_one_run_out(
+    service: ServiceProcess, staff: dict[str, str], admin: dict[str, str], table: dict[str, Any]
+) -> None:
+    """Two eggs, a dish of two: orders for a missing table sent alongside a valid one are
+    422 and the valid one is placed."""
+    eggs = make_stock(service, admin, 2)
+    dish = make_dish(service, admin, {eggs["id"]: 2})
+    lines = [{"menu_item_id": dish["id"], "quantity": 1}]
+
+    async def rush() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=service.url, timeout=20) as client:
+            bad = [
+                client.post("/api/orders", headers=staff, json={"table_id": 9999, "items": lines}) for _ in range(30)
+            ]
+            good = client.post("/api/orders", headers=staff, json={"table_id": table["id"], "items": lines})
+            return await asyncio.gather(*bad[:15], good, *bad[15:])
+
+    answers = asyncio.run(rush())
+    assert answers[15].status_code == 201, answers[15].text
+    assert {r.status_code for i, r in enumerate(answers) if i != 15} == {422}
+    assert counts(service, admin, eggs) == [0]
+    both = service.http.post("/api/orders", headers=staff, json={"table_id": 9999, "items": lines})
+    assert both.status_code == 422 and both.json()["error"]["fields"] == {"table_id": "no such table"}
+
+
 def test_stock_events_notify_staff(
     service: ServiceProcess, admin: dict[str, str], staff: dict[str, str], table: dict[str, Any]
 ) -> None:
