@@ -62,6 +62,9 @@ KEEP_LATEST = frozenset({"telemetry"})
 (the telemetry endpoint, on the loop) keeps no other copy at full rate."""
 REPLAY = 2000
 QUEUE_CAP = 1000
+QUEUE_LIMIT = 4 * QUEUE_CAP
+"""What cannot coalesce (new entities, deletes, replies) still queues past the cap; a
+client this far behind is closed (1013) at once rather than after `SLOW_CLIENT_S`."""
 SLOW_CLIENT_S = 5.0
 HIGH_WATER = 64 * 1024
 """Bytes waiting in a transport above which a client is behind: stop writing to it."""
@@ -204,7 +207,15 @@ class Connection:
 
     def put(self, frame: bytes, key: Any = None) -> None:
         """Queue a frame; it is written at the end of this loop turn."""
+        if self.closed:
+            return
         self.queue.put(frame, key)
+        if len(self.queue) > QUEUE_LIMIT:
+            log.warning("closing a WebSocket client %d messages behind", len(self.queue))
+            if self.metrics is not None:
+                self.metrics.ws_slow_closed.inc()
+            _fail(self, 1013, "too slow: messages were piling up")
+            return
         if not self._flush_due:
             self._flush_due = True
             asyncio.get_running_loop().call_soon(self.flush)
@@ -246,8 +257,9 @@ class Connection:
         return transport  # type: ignore[no-any-return]
 
     def stop(self) -> None:
-        """The socket is done: no more writes."""
+        """The socket is done: no more writes, and nothing held for it."""
         self.closed = True
+        self.queue.take_all()
         if self._waiter is not None:
             self._waiter.cancel()
 

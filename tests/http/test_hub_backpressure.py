@@ -17,7 +17,7 @@ from typing import Any
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
-from robodine_edge.http.hub import HIGH_WATER, Connection
+from robodine_edge.http.hub import HIGH_WATER, QUEUE_LIMIT, Connection
 from robodine_edge.http.wsframe import text_frame
 from robodine_edge.metrics import Metrics
 from robodine_edge.types import Principal, Role, UserId
@@ -95,6 +95,38 @@ def test_nothing_is_written_after_the_close_frame() -> None:
         await asyncio.sleep(0.05)
         peer.settimeout(1)
         assert peer.recv(1024) == text_frame(b'{"first":1}')
+        transport.close()
+        peer.close()
+        listener.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_client_too_far_behind_is_closed_at_once_and_its_queue_dropped() -> None:
+    """New entities do not coalesce: past the hard limit the client goes (1013) now,
+    not after five seconds of memory growing."""
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        listener = socket.create_server(("127.0.0.1", 0))
+        transport, _ = await loop.create_connection(asyncio.Protocol, *listener.getsockname())
+        peer, _ = listener.accept()
+        transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
+        closes: list[int] = []
+        ws = SimpleNamespace(
+            io_proto=SimpleNamespace(transport=transport),
+            ws_proto=ServerProtocol(state=State.OPEN),
+            fail_connection=lambda code, reason: closes.append(code),
+        )
+        metrics = Metrics()
+        connection = Connection(ws, principal(), metrics)
+        for n in range(QUEUE_LIMIT + 200):  # a new key each: nothing to coalesce
+            connection.put(text_frame(payload(n)), key=("events", n))
+            if n % 100 == 0:
+                await asyncio.sleep(0)
+        assert closes == [1013]
+        assert connection.closed and len(connection.queue) == 0
+        assert metrics.registry.get_sample_value("robodine_websocket_slow_closed_total") == 1
         transport.close()
         peer.close()
         listener.close()
