@@ -8,8 +8,14 @@ Placing is pipelined. The actor checks the table against the ids it knows, check
 reserves stock in memory, hands the order's unit to the store and goes on to the next
 request without waiting for the commit, so concurrent orders share a commit (group
 commit). The caller awaits the commit; the store's callback tells this actor the
-outcome (`OrderCommitted`, or `PlacementFailed`, after which the inventory is reloaded
-from SQLite through the store so memory and disk agree again).
+outcome (`OrderCommitted`, or `PlacementFailed`, which gives back exactly that order's
+reservation).
+
+Counts in memory are what is left to order: the database's counts less what orders in
+flight reserved. So every change is applied as a move (`StockChange.delta`, stock given
+back by a cancel), never by copying a count the database had at some point: with other
+orders in flight, that count is already out of date. Only if the database ever refuses
+stock that memory said was there are the counts reloaded (`_resync`).
 
 The table is checked before anything is reserved, so an order for a table that does
 not exist never holds stock another order needs. The known ids are loaded at start; a
@@ -19,9 +25,10 @@ table created since is looked up through the store once, without blocking this t
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -33,7 +40,7 @@ from robodine_edge.actors.store import Store
 from robodine_edge.actors.views import ListViews, ViewOwner
 from robodine_edge.data import kitchen, orders, tables
 from robodine_edge.data.idempotency import IdempotencyClaim
-from robodine_edge.data.kitchen import MenuEntry, StockEntry
+from robodine_edge.data.kitchen import MenuEntry, StockChange, StockEntry
 from robodine_edge.data.orders import ActiveOrder, Moved, OrderLine, Placed
 from robodine_edge.domain.lifecycle import ACTIVE_ORDER, OrderStatus, check_order_transition
 from robodine_edge.domain.stock import can_make, requirements, shortages
@@ -55,12 +62,16 @@ WRITE_TIMEOUT_S = 10.0
 @dataclass(frozen=True, slots=True)
 class OrderCommitted:
     placed: Placed
+    ticket: int
 
 
 @dataclass(frozen=True, slots=True)
 class PlacementFailed:
+    """An order's unit was rolled back; `ticket` names its reservation."""
+
+    ticket: int
     table_id: int
-    error: str
+    error: BaseException
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +124,9 @@ class OrderQueueActor(ViewOwner):
         self._active: dict[int, ActiveOrder] = {}
         self._queue: deque[int] = deque()
         self._tables: set[int] = set()
+        self._reserved: dict[int, dict[int, int]] = {}
+        """Stock held by orders in flight, by ticket, until their unit commits or fails."""
+        self._tickets = itertools.count(1)
 
     def on_start(self) -> None:
         menu, stock, active, table_ids = self._write(load_kitchen)
@@ -129,10 +143,7 @@ class OrderQueueActor(ViewOwner):
         if isinstance(message, TableChecked):
             return self._place_checked(message.placement)
         if isinstance(message, PlacementFailed):
-            log.warning("an order failed to commit (%s); reloading the inventory", message.error)
-            self._tables.discard(message.table_id)  # looked up again if it is ordered for once more
-            self._stock = {entry.id: entry for entry in self._write(kitchen.load_inventory)}
-            return None
+            return self._placement_failed(message)
         return super().on_receive(message)
 
     # -- menu -------------------------------------------------------------------------
@@ -179,17 +190,11 @@ class OrderQueueActor(ViewOwner):
         return self._stock_entry(item_id).json()
 
     def create_inventory_item(self, fields: dict[str, Any]) -> dict[str, Any]:
-        entry, recorded = self._write(kitchen.create_inventory_item, fields)
-        self._stock_changed([entry])
-        self._journal.publish(recorded)
-        return entry.json()
+        return self._apply(self._write(kitchen.create_inventory_item, fields))
 
     def update_inventory_item(self, item_id: int, changes: dict[str, Any]) -> dict[str, Any]:
         self._stock_entry(item_id)
-        entry, recorded = self._write(kitchen.update_inventory_item, item_id, changes)
-        self._stock_changed([entry])
-        self._journal.publish(recorded)
-        return entry.json()
+        return self._apply(self._write(kitchen.update_inventory_item, item_id, changes))
 
     def delete_inventory_item(self, item_id: int) -> None:
         self._stock_entry(item_id)
@@ -199,10 +204,7 @@ class OrderQueueActor(ViewOwner):
 
     def restock(self, item_id: int, quantity: int) -> dict[str, Any]:
         self._stock_entry(item_id)
-        entry, recorded = self._write(kitchen.add_stock, item_id, quantity)
-        self._stock_changed([entry])
-        self._journal.publish(recorded)
-        return entry.json()
+        return self._apply(self._write(kitchen.add_stock, item_id, quantity))
 
     # -- orders -------------------------------------------------------------------------
 
@@ -234,12 +236,13 @@ class OrderQueueActor(ViewOwner):
         short = shortages(needed, self._counts())
         if short:
             raise self._out_of_stock(lines, short)
-        for item, quantity in needed.items():
-            self._stock[item] = replace(self._stock[item], count=self._stock[item].count - quantity)
+        ticket = next(self._tickets)
+        self._reserved[ticket] = needed
+        self._shift({item: -quantity for item, quantity in needed.items()})
         committed = self._store.write(
             orders.place_order, placement.table_id, tuple(lines), needed, placement.user_id, placement.claim
         )
-        committed.add_done_callback(lambda done: self._placement_done(done, placement))
+        committed.add_done_callback(lambda done: self._placement_done(done, placement, ticket))
 
     def cancel(self, order_id: int, role: Role) -> dict[str, Any]:
         return self._move(order_id, OrderStatus.CANCELLED, role)
@@ -293,15 +296,15 @@ class OrderQueueActor(ViewOwner):
             if not isinstance(exc, RobodineError):
                 raise
 
-    def _placement_done(self, done: ActorFuture[Placed], placement: Placement) -> None:
+    def _placement_done(self, done: ActorFuture[Placed], placement: Placement, ticket: int) -> None:
         """Runs on the store's thread: tell this actor first, then answer the caller."""
         try:
             placed = done.get(timeout=0)
         except Exception as exc:
-            self._tell_self(PlacementFailed(placement.table_id, repr(exc)))
+            self._tell_self(PlacementFailed(ticket, placement.table_id, exc))
             placement.result.fail(exc)
             return
-        self._tell_self(OrderCommitted(placed))
+        self._tell_self(OrderCommitted(placed, ticket))
         placement.result.set(placed.order.json)
 
     def _tell_self(self, message: Any) -> bool:
@@ -314,13 +317,35 @@ class OrderQueueActor(ViewOwner):
         return True
 
     def _order_committed(self, message: OrderCommitted) -> None:
+        """The reservation is now stock taken: memory already counts it, so only tell."""
+        self._reserved.pop(message.ticket, None)
         order = message.placed.order
         self._queue.append(order.id)
         self._announce(order)
-        self._stock_changed(
-            [replace(self._stock[i], count=c) for i, c in message.placed.counts.items() if i in self._stock]
-        )
+        self._publish_stock(message.placed.counts)
         self._journal.publish(message.placed.recorded)
+
+    def _placement_failed(self, message: PlacementFailed) -> None:
+        """Give back exactly this order's reservation; the unit changed nothing on disk.
+        The table is forgotten (it may have been deleted) and looked up again when next
+        ordered for."""
+        log.warning("an order for table %d was not placed: %r", message.table_id, message.error)
+        self._tables.discard(message.table_id)
+        needed = self._reserved.pop(message.ticket, None)
+        if isinstance(message.error, OutOfStock):
+            self._resync()
+        elif needed is not None:
+            self._shift(needed)
+            self._publish_stock(needed)
+
+    def _resync(self) -> None:
+        """The database refused stock memory said was there: take its counts. Read through
+        the store, after every unit handed to it so far, so they already hold the outcome
+        of every order in flight; no reservation is left to give back."""
+        log.warning("inventory in memory disagreed with the database; reloading it")
+        self._reserved.clear()
+        self._stock = {entry.id: entry for entry in self._write(kitchen.load_inventory)}
+        self._publish_stock(self._stock)
 
     def _move(self, order_id: int, target: OrderStatus, role: Role) -> dict[str, Any]:
         order = self._active.get(order_id)
@@ -329,7 +354,8 @@ class OrderQueueActor(ViewOwner):
             raise InvalidTransition(f"order {order_id} is {current.value}")
         check_order_transition(order.status, target, role)
         moved: Moved = self._write(orders.move_order, order_id, target)
-        self._stock_changed([replace(self._stock[i], count=c) for i, c in moved.counts.items() if i in self._stock])
+        self._shift(moved.returned)
+        self._publish_stock(moved.returned)
         if moved.order.status is not OrderStatus.PLACED and order_id in self._queue:
             self._queue.remove(order_id)
         self._announce(moved.order)
@@ -369,11 +395,27 @@ class OrderQueueActor(ViewOwner):
         }
         return OutOfStock(f"not enough {names} for this order", fields=fields)
 
-    def _stock_changed(self, entries: list[StockEntry]) -> None:
-        """Keep committed counts and publish them (their events came with their unit)."""
-        for entry in entries:
-            self._stock[entry.id] = entry
-            self._publish("inventory", "upsert", entry.json())
+    def _apply(self, change: StockChange) -> dict[str, Any]:
+        """Keep a committed change to one shelf: its fields as written, its count moved by
+        what the unit moved it (orders in flight still hold their reservations)."""
+        held = self._stock.get(change.entry.id)
+        entry = replace(change.entry, count=(held.count if held is not None else 0) + change.delta)
+        self._stock[entry.id] = entry
+        self._publish("inventory", "upsert", entry.json())
+        self._journal.publish(change.recorded)
+        return entry.json()
+
+    def _shift(self, deltas: Mapping[int, int]) -> None:
+        """Move counts in memory (a reservation taken or given back, stock returned)."""
+        for item, delta in deltas.items():
+            if item in self._stock:
+                self._stock[item] = replace(self._stock[item], count=self._stock[item].count + delta)
+
+    def _publish_stock(self, items: Iterable[int]) -> None:
+        """Tell the hub what is left of these shelves (their events came with their unit)."""
+        for item in items:
+            if item in self._stock:
+                self._publish("inventory", "upsert", self._stock[item].json())
 
     def _menu_json(self, entry: MenuEntry) -> dict[str, Any]:
         return entry.json(not can_make(entry.recipe, self._counts()))

@@ -62,6 +62,17 @@ class StockEntry:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class StockChange:
+    """What one unit did to one shelf: the row as written, how far its count moved
+    (`count - count before`), and the events it raised. The order queue applies the
+    move, not the count, because orders still in flight have reserved from the shelf."""
+
+    entry: StockEntry
+    delta: int
+    recorded: list[Recorded]
+
+
 def _menu_entry(row: MenuItem, recipe: Recipe | None = None) -> MenuEntry:
     if recipe is None:
         lines = RecipeLine.select().where(RecipeLine.menu_item == row.id).order_by(RecipeLine.id)
@@ -112,19 +123,19 @@ def delete_menu_item(item_id: int) -> None:
         raise NotFound(f"menu item {item_id} not found")
 
 
-def create_inventory_item(fields: dict[str, Any]) -> tuple[StockEntry, list[Recorded]]:
+def create_inventory_item(fields: dict[str, Any]) -> StockChange:
     """A new shelf counts as in stock before: one created low or empty raises its event."""
     entry = _stock_entry(create_named(InventoryItem, fields, "inventory item"))
-    return entry, record_stock_change(entry, StockStatus.IN_STOCK)
+    return StockChange(entry, entry.count, record_stock_change(entry, StockStatus.IN_STOCK))
 
 
-def update_inventory_item(item_id: int, changes: dict[str, Any]) -> tuple[StockEntry, list[Recorded]]:
+def update_inventory_item(item_id: int, changes: dict[str, Any]) -> StockChange:
     """A corrected count or a new threshold may each put the shelf into low or out of stock."""
     row = one(InventoryItem, item_id, "inventory item")
-    before = stock_status(row.count, row.low_threshold)
+    count, before = row.count, stock_status(row.count, row.low_threshold)
     save_changes(row, changes, "inventory item")
     entry = _stock_entry(row)
-    return entry, record_stock_change(entry, before)
+    return StockChange(entry, entry.count - count, record_stock_change(entry, before))
 
 
 def delete_inventory_item(item_id: int) -> None:
@@ -135,13 +146,13 @@ def delete_inventory_item(item_id: int) -> None:
     row.delete_instance()
 
 
-def add_stock(item_id: int, quantity: int) -> tuple[StockEntry, list[Recorded]]:
+def add_stock(item_id: int, quantity: int) -> StockChange:
     row = one(InventoryItem, item_id, "inventory item")
     InventoryItem.update(count=InventoryItem.count + quantity, updated_at=utcnow()).where(
         InventoryItem.id == item_id
     ).execute()
     entry = _stock_entry(InventoryItem.get_by_id(row.id))
-    return entry, record_stock_change(entry, stock_status(row.count, row.low_threshold))
+    return StockChange(entry, quantity, record_stock_change(entry, stock_status(row.count, row.low_threshold)))
 
 
 def record_stock_change(entry: StockEntry, before: StockStatus) -> list[Recorded]:

@@ -47,14 +47,15 @@ class ActiveOrder:
 class Placed:
     order: ActiveOrder
     counts: dict[int, int]
+    """Inventory counts in the database right after this order took its stock."""
     recorded: list[Recorded]
 
 
 @dataclass(frozen=True, slots=True)
 class Moved:
     order: ActiveOrder
-    counts: dict[int, int]
-    """Inventory counts given back by a cancellation."""
+    returned: dict[int, int]
+    """Inventory given back by a cancellation: {inventory id: quantity}."""
     recorded: list[Recorded]
 
 
@@ -238,13 +239,14 @@ def move_order(order_id: int, target: OrderStatus) -> Moved:
 
 def _return_stock(order_id: int) -> dict[int, int]:
     reservations = list(StockReservation.select().where(StockReservation.order == order_id))
+    returned: dict[int, int] = {}
     for reservation in reservations:
         InventoryItem.update(count=InventoryItem.count + reservation.quantity).where(
             InventoryItem.id == reservation.inventory_id
         ).execute()
+        returned[reservation.inventory_id] = returned.get(reservation.inventory_id, 0) + reservation.quantity
     StockReservation.delete().where(StockReservation.order == order_id).execute()
-    ids = [r.inventory_id for r in reservations]
-    return {row.id: row.count for row in InventoryItem.select().where(InventoryItem.id.in_(ids))}
+    return returned
 
 
 # -- readers -----------------------------------------------------------------------------

@@ -132,6 +132,76 @@ def test_tables_created_or_deleted_after_start(queue: ActorSlot[Any], rice_bowl:
     assert [i["count"] for i in queue.proxy.list_inventory().get(timeout=5)] == [8, 2]
 
 
+def db_counts(store: Store) -> list[int]:
+    return store.write(lambda: [i.count for i in InventoryItem.select().order_by(InventoryItem.id)]).get(timeout=5)
+
+
+def test_a_failed_order_gives_back_only_its_own_reservation(
+    queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store
+) -> None:
+    """Table 1 is deleted behind the queue's back: its order fails in its transaction while
+    a good order is in flight beside it."""
+    other = store.write(lambda: DiningTable.create(name="T2", seats=2).id).get(timeout=5)
+    queue.proxy.place(other, [(rice_bowl["id"], 1, None)], None, None).get(timeout=5).get(timeout=5)
+    store.write(lambda: DiningTable.delete().where(DiningTable.id == 1).execute()).get(timeout=5)
+    gate = held_store(store)
+    doomed = queue.proxy.place(1, [(rice_bowl["id"], 1, None)], None, None).get(timeout=5)
+    good = queue.proxy.place(other, [(rice_bowl["id"], 1, None)], None, None).get(timeout=5)
+    gate.set()
+    assert good.get(timeout=5)["table_id"] == other
+    with pytest.raises(ValidationFailed):
+        doomed.get(timeout=5)
+    assert [i["count"] for i in queue.proxy.list_inventory().get(timeout=5)] == db_counts(store) == [6, 1]
+
+
+def test_memory_takes_the_database_counts_if_they_ever_disagree(
+    queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store
+) -> None:
+    """Eggs taken behind the queue's back: the database refuses the order, and memory
+    follows it from then on."""
+    store.write(lambda: InventoryItem.update(count=0).where(InventoryItem.name == "egg").execute()).get(timeout=5)
+    with pytest.raises(OutOfStock):
+        place(queue, rice_bowl["id"])
+    assert [i["count"] for i in queue.proxy.list_inventory().get(timeout=5)] == db_counts(store) == [10, 0]
+    assert queue.proxy.get_menu_item(rice_bowl["id"]).get(timeout=5)["sold_out"] is True
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda queue, egg: queue.proxy.restock(egg, 5), [8, 7]),
+        (lambda queue, egg: queue.proxy.update_inventory_item(egg, {"count": 10}), [8, 10]),
+    ],
+    ids=["restock", "count-correction"],
+)
+def test_stock_changed_while_an_order_is_in_flight_is_kept(
+    queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store, change: Any, expected: list[int]
+) -> None:
+    """The order's commit comes back after the change: it must not put back the count the
+    database had before the change."""
+    egg = rice_bowl["ingredients"][1]["inventory_id"]
+    gate = held_store(store)
+    placed = queue.proxy.place(1, [(rice_bowl["id"], 1, None)], None, None).get(timeout=5)
+    changed = change(queue, egg)
+    gate.set()
+    placed.get(timeout=5)
+    assert changed.get(timeout=5)["count"] == expected[1]
+    assert [i["count"] for i in queue.proxy.list_inventory().get(timeout=5)] == db_counts(store) == expected
+
+
+def test_a_cancel_while_another_order_is_in_flight_is_kept(
+    queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store
+) -> None:
+    first = place(queue, rice_bowl["id"])
+    gate = held_store(store)
+    second = queue.proxy.place(1, [(rice_bowl["id"], 1, None)], None, None).get(timeout=5)
+    cancelled = queue.proxy.cancel(first["id"], Role.STAFF)
+    gate.set()
+    second.get(timeout=5)
+    assert cancelled.get(timeout=5)["status"] == "cancelled"
+    assert [i["count"] for i in queue.proxy.list_inventory().get(timeout=5)] == db_counts(store) == [8, 2]
+
+
 def test_the_menu_goes_sold_out_with_its_ingredient(
     queue: ActorSlot[Any], rice_bowl: dict[str, Any], published: Published
 ) -> None:
