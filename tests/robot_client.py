@@ -20,12 +20,20 @@ from robodine_edge.protocol.telemetry import Telemetry, encode_telemetry
 class RobotClient:
     """One robot connection. `frames()` yields what the edge sends, line by line."""
 
-    def __init__(self, port: int | None = None, *, fd: int | None = None, timeout: float = 5.0) -> None:
+    def __init__(
+        self, port: int | None = None, *, fd: int | None = None, timeout: float = 5.0, rcvbuf: int | None = None
+    ) -> None:
+        """`rcvbuf` shrinks the socket's receive buffer (set before connecting, so the
+        window the edge sees is small too): a robot that stops reading fills it at once."""
         self.timeout = timeout
         self.sock: socket.socket | None = None
         self.fd = fd
         if port is not None:
-            self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            if rcvbuf is not None:
+                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            self.sock.settimeout(timeout)
+            self.sock.connect(("127.0.0.1", port))
         self._buffer = b""
         self.session: str | None = None
         self.welcome: dict[str, Any] = {}

@@ -14,7 +14,9 @@ and its robot goes offline. With `legacy.enabled`, a connection whose first obje
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +33,12 @@ log = logging.getLogger(__name__)
 HELLO_TIMEOUT_S = 10.0
 MAX_BAD_IN_A_ROW = 10
 MAX_WRITE_BUFFER = 1024 * 1024
+"""Unsent bytes to one robot past which it counts as not reading: the link is cut."""
+SEND_BUFFER_BYTES = 256 * 1024
+"""The kernel's send buffer per robot socket: fixed, so what a stalled robot costs is
+`MAX_WRITE_BUFFER` plus this, and its stall is noticed after that much, not 4 MiB more."""
+CLOSE_GRACE_S = 2.0
+"""How long a closing link may take to flush before it is cut anyway."""
 
 
 @dataclass
@@ -67,12 +75,19 @@ class LinkProtocol(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
         self._closing_reason = "connection lost"
         self._authenticating = False
+        self._lost = False
+        self._aborted = False
+        self._cut_timer: asyncio.TimerHandle | None = None
 
     # -- asyncio callbacks ----------------------------------------------------------------
 
     def connection_made(self, transport: Any) -> None:
         self._transport = transport
         self._peer = str(transport.get_extra_info("peername") or self._name)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:  # TCP; a serial transport has none
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
         self._timer = asyncio.get_running_loop().call_later(HELLO_TIMEOUT_S, self._hello_timeout)
 
     def data_received(self, data: bytes) -> None:
@@ -97,29 +112,47 @@ class LinkProtocol(asyncio.Protocol):
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
+        self._lost = True
+        for timer in (self._timer, self._cut_timer):
+            if timer is not None:
+                timer.cancel()
         if self._robot_id is not None and self._session is not None:
             self._ctx.registry.detach(self._robot_id, self._session)
             self._tell_actor_closed(self._closing_reason)
 
     def pause_writing(self) -> None:
-        if self._transport.get_write_buffer_size() > MAX_WRITE_BUFFER:
-            self.close_link("robot is not reading its link")
+        """The transport's buffer passed its high-water mark (asyncio says so once, not on
+        every write after it); the bound itself is checked at each write, in `_write`."""
+        self._check_backlog()
 
     # -- what actors call (through LoopLink, on the loop) --------------------------------
 
     def send_bytes(self, data: bytes) -> None:
         if not self._welcomed:
             self._held.append(data)
-        elif self._transport is not None and not self._transport.is_closing():
-            self._transport.write(data)
+        else:
+            self._write(data)
 
     def close_link(self, reason: str) -> None:
+        """Close after flushing what is queued; a peer that does not read within
+        `CLOSE_GRACE_S` is cut, so the link always ends (and the robot goes offline)."""
         if self._transport is not None and not self._transport.is_closing():
             log.info("closing robot link %s (%s): %s", self._robot_id or "?", self._peer, reason)
             self._closing_reason = reason
             self._transport.close()
+            self._cut_timer = asyncio.get_running_loop().call_later(CLOSE_GRACE_S, self._cut, reason)
+
+    def _cut(self, reason: str) -> None:
+        """Drop the connection at once, discarding what is unsent."""
+        if self._transport is not None and not (self._lost or self._aborted):
+            log.warning("cutting robot link %s (%s): %s", self._robot_id or "?", self._peer, reason)
+            self._aborted = True
+            self._closing_reason = reason
+            self._transport.abort()
+
+    def _check_backlog(self) -> None:
+        if self._transport.get_write_buffer_size() > MAX_WRITE_BUFFER:
+            self._cut(f"robot is not reading its link (over {MAX_WRITE_BUFFER // 1024} KiB unsent)")
 
     # -- frames -------------------------------------------------------------------------
 
@@ -251,8 +284,10 @@ class LinkProtocol(asyncio.Protocol):
     # -- helpers --------------------------------------------------------------------------
 
     def _write(self, data: bytes) -> None:
+        """Every write to the robot goes here, so the bound on unsent bytes holds for all."""
         if self._transport is not None and not self._transport.is_closing():
             self._transport.write(data)
+            self._check_backlog()
 
     def _count(self, result: str) -> None:
         self._ctx.metrics.link_frames.labels(result).inc()

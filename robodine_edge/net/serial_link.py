@@ -27,7 +27,9 @@ MAX_BACKOFF_S = 30.0
 class SerialTransport:
     """The part of `asyncio.Transport` a `LinkProtocol` uses, over a serial port.
 
-    Called on the event loop; hands writes to the port's writer thread.
+    Called on the event loop; hands writes to the port's writer thread. What waits for
+    that thread is counted (`get_write_buffer_size`), so the protocol bounds it the way
+    it bounds a TCP transport's buffer, and `abort` drops it.
     """
 
     def __init__(self, url: str) -> None:
@@ -37,19 +39,36 @@ class SerialTransport:
         self.reading.set()
         self.closed = threading.Event()
         self._queued = 0
+        self._lock = threading.Lock()  # the loop adds to `_queued`, the writer thread takes away
 
     def write(self, data: bytes) -> None:
         if not self.closed.is_set():
-            self._queued += len(data)
+            with self._lock:
+                self._queued += len(data)
             self.outgoing.put(data)
 
     def written(self, count: int) -> None:
-        self._queued = max(0, self._queued - count)
+        """Writer thread: `count` bytes reached the port."""
+        with self._lock:
+            self._queued = max(0, self._queued - count)
 
     def close(self) -> None:
+        """Stop once what is queued is written."""
         if not self.closed.is_set():
             self.closed.set()
             self.outgoing.put(None)
+
+    def abort(self) -> None:
+        """Stop now: what is queued is dropped (the writer finishes at most its current write)."""
+        self.closed.set()
+        try:
+            while True:
+                self.outgoing.get_nowait()
+        except queue.Empty:
+            pass
+        with self._lock:
+            self._queued = 0
+        self.outgoing.put(None)
 
     def is_closing(self) -> bool:
         return self.closed.is_set()

@@ -48,3 +48,23 @@ def metric(service: ServiceProcess, sample: str) -> float:
         if line.rsplit(" ", 1)[0] == sample:
             return float(line.rsplit(" ", 1)[1])
     return 0.0
+
+
+def flood_of_cook_commands(service: ServiceProcess, admin: dict[str, str], robot_id: str, count: int = 40) -> None:
+    """`count` cook commands of ~55 KiB each (50 items with long notes): ~2 MiB to send."""
+    items = [{"menu_item_id": n, "quantity": 1, "note": "x" * 1000} for n in range(50)]
+    for _ in range(count):
+        response = service.http.post(
+            f"/api/robots/{robot_id}/commands",
+            headers=admin,
+            json={"name": "cook", "args": {"order_id": 1, "items": items}},
+        )
+        assert response.status_code == 202, response.text
+
+
+def offline_because(service: ServiceProcess, admin: dict[str, str], robot_id: str, reason: str) -> bool:
+    """Whether the robot is offline and its last `robot_offline` event gives `reason`."""
+    if service.http.get(f"/api/robots/{robot_id}", headers=admin).json()["online"]:
+        return False
+    events = service.http.get("/api/events", headers=admin, params={"type": "robot_offline"}).json()
+    return any(e["entity_id"] == robot_id and reason in e["message"] for e in events)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import select
 import socket
 import subprocess
+import threading
 import tty
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +19,7 @@ from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
 from robodine_edge.protocol.pose import AXES
 from tests.http.conftest import seed_table
-from tests.net.conftest import metric, register, robot_port
+from tests.net.conftest import flood_of_cook_commands, metric, offline_because, register, robot_port
 from tests.robot_client import RobotClient
 from tests.service import ADMIN_PASSWORD, EXECUTABLE, ServiceProcess, service_env
 from tests.waiting import eventually
@@ -170,6 +172,40 @@ def test_a_robot_on_a_serial_port(tmp_path: Path) -> None:
             robot.send(type="status", state="idle", battery=64)
             robot.send(type="ping")
             eventually(lambda: service.http.get(f"/api/robots/{robot_id}", headers=admin).json()["battery"] == 64)
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_a_robot_on_a_serial_port_that_reads_too_slowly_is_cut_off(tmp_path: Path) -> None:
+    """A serial write that keeps moving never times out, so only the 1 MiB bound on what
+    waits to be written stops a robot that reads slower than commands come."""
+    master, slave = os.openpty()
+    tty.setraw(master)
+    tty.setraw(slave)
+    env = service_env(tmp_path, ROBODINE_SERIAL=orjson.dumps([{"port": os.ttyname(slave), "baud": 115200}]).decode())
+    stop = threading.Event()
+
+    def read_slowly() -> None:  # ~300 KiB/s: each frame is written well within the 2 s write timeout
+        while not stop.wait(0.05):
+            if select.select([master], [], [], 0)[0]:
+                os.read(master, 16 * 1024)
+
+    try:
+        with ServiceProcess(tmp_path, env) as service:
+            admin = service.auth(service.token())
+            robot_id, token = register(service, admin, "cookbot")
+            robot = RobotClient(fd=master)
+            assert robot.hello(robot_id, token, kind="cookbot")["type"] == "welcome"
+            reader = threading.Thread(target=read_slowly, name="slow-reader")
+            reader.start()
+            try:
+                with robot.sending_every(0.2):
+                    flood_of_cook_commands(service, admin, robot_id)
+                    eventually(lambda: offline_because(service, admin, robot_id, "not reading"), timeout=10)
+            finally:
+                stop.set()
+                reader.join()
     finally:
         os.close(master)
         os.close(slave)

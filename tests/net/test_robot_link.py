@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.net.conftest import metric, register, robot_port, udp_port
+from tests.net.conftest import flood_of_cook_commands, metric, offline_because, register, robot_port, udp_port
 from tests.robot_client import RobotClient
 from tests.service import ServiceProcess
 from tests.waiting import eventually
@@ -286,3 +286,23 @@ def test_link_frames_are_counted_by_result(edge: ServiceProcess, admin: dict[str
         expected = {"ok": 3, "hello_required": 1, "bad_frame": 1, "unknown_type": 1, "too_long": 1}
         expected |= {"already_linked": 1, "auth_failed": 1}
         eventually(lambda: {k: v - before[k] for k, v in link_frames(edge).items()} == expected, what="the counts")
+
+
+def test_a_robot_that_pings_but_never_reads_is_closed(edge: ServiceProcess, admin: dict[str, str]) -> None:
+    """The edge's unsent bytes to a robot are bounded (1 MiB): past that the link is cut."""
+    robot_id, token = register(edge, admin, "cookbot")
+    with RobotClient(robot_port(edge), rcvbuf=4096) as robot:
+        robot.hello(robot_id, token, kind="cookbot")
+        with robot.sending_every(0.2):  # alive, but it never reads again
+            flood_of_cook_commands(edge, admin, robot_id)
+            eventually(lambda: offline_because(edge, admin, robot_id, "not reading"), what="the link being cut")
+
+
+def test_a_silent_robot_that_stopped_reading_still_goes_offline(edge: ServiceProcess, admin: dict[str, str]) -> None:
+    """A close waits to flush what is unsent; to a peer that never reads, that is for ever,
+    unless the edge cuts the connection after a grace period."""
+    robot_id, token = register(edge, admin, "cookbot")
+    with RobotClient(robot_port(edge), rcvbuf=4096) as robot:
+        robot.hello(robot_id, token, kind="cookbot")
+        flood_of_cook_commands(edge, admin, robot_id, count=8)  # more than the kernel holds, under 1 MiB
+        eventually(lambda: offline_because(edge, admin, robot_id, "3 heartbeats"), timeout=8)
