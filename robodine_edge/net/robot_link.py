@@ -3,7 +3,9 @@
 A connection starts waiting for `hello` (10 s at most). The robot's actor checks the
 token; then the edge answers `welcome`, the registry records the session, and every
 later frame goes to that actor as a message. Frames the actor sends before the
-`welcome` has been written are held back, so a robot always sees `welcome` first.
+`welcome` has been written are held back, so a robot always sees `welcome` first; and
+lines the robot sent right behind its hello wait (reading paused, at most
+`MAX_HELD_LINES`) until the hello is settled, then are handled in order.
 
 Bad input never crashes anything: each bad line is answered with `bad_frame`, and the
 10th in a row closes the link. A link with no complete line for 3 heartbeats is closed
@@ -18,6 +20,7 @@ import contextlib
 import logging
 import socket
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +35,8 @@ from robodine_edge.protocol.legacy import MAX_STREAM, starts_legacy
 log = logging.getLogger(__name__)
 HELLO_TIMEOUT_S = 10.0
 MAX_BAD_IN_A_ROW = 10
+MAX_HELD_LINES = 64
+"""Lines kept while a hello is checked (reading is paused meanwhile); more are dropped."""
 MAX_WRITE_BUFFER = 1024 * 1024
 """Unsent bytes to one robot past which it counts as not reading: the link is cut."""
 SEND_BUFFER_BYTES = 256 * 1024
@@ -75,6 +80,8 @@ class LinkProtocol(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
         self._closing_reason = "connection lost"
         self._authenticating = False
+        self._waiting = False  # the hello is being checked: lines wait in `_early`
+        self._early: deque[bytes | wire.TooLong] = deque()
         self._lost = False
         self._aborted = False
         self._cut_timer: asyncio.TimerHandle | None = None
@@ -99,8 +106,7 @@ class LinkProtocol(asyncio.Protocol):
                 self._ctx.metrics.legacy_frames.labels("too_long").inc()
                 self._legacy_reply(b"ERROR")
         else:
-            for line in self._splitter.feed(data):
-                self._line(line)
+            self._feed(data)
 
     def eof_received(self) -> bool:
         if self._mode == "legacy" or (self._mode == "detect" and self._prefix.strip()):
@@ -108,7 +114,7 @@ class LinkProtocol(asyncio.Protocol):
             asyncio.get_running_loop().create_task(self._run_legacy(bytes(self._prefix)))
             return True  # keep the socket open to answer OK / ERROR
         if self._splitter.pending.strip():
-            self._line(self._splitter.pending)
+            self._take(self._splitter.pending)
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -156,6 +162,29 @@ class LinkProtocol(asyncio.Protocol):
 
     # -- frames -------------------------------------------------------------------------
 
+    def _feed(self, data: bytes) -> None:
+        for line in self._splitter.feed(data):
+            self._take(line)
+
+    def _take(self, line: bytes | wire.TooLong) -> None:
+        """Handle a line now, or keep it for after the welcome while the hello is checked
+        (a robot may write hello and its first frames in one go; the welcome comes first)."""
+        if not self._waiting:
+            self._line(line)
+        elif len(self._early) < MAX_HELD_LINES:
+            self._early.append(line)
+        else:
+            self._count("held_over")
+
+    def _stop_waiting(self) -> None:
+        """The hello is settled: take the lines that came meanwhile, in order, then read on."""
+        self._waiting = False
+        while self._early and not self._transport.is_closing():
+            self._line(self._early.popleft())
+        self._early.clear()
+        if not self._transport.is_closing():
+            self._transport.resume_reading()
+
     def _line(self, line: bytes | wire.TooLong) -> None:
         """One complete line (or the mark of an over-long one). Only a whole line counts as
         hearing from the robot: bytes that never end a line are no heartbeat (SPEC 4).
@@ -184,10 +213,7 @@ class LinkProtocol(asyncio.Protocol):
             self._count("hello_required")
             self._write(wire.error_frame("hello_required", "the first frame must be hello"))
             return
-        if self._authenticating:
-            self._count("already_linked")
-            return
-        self._authenticating = True
+        self._authenticating = self._waiting = True
         self._transport.pause_reading()
         asyncio.get_running_loop().create_task(self._authenticate(frame))
 
@@ -230,12 +256,15 @@ class LinkProtocol(asyncio.Protocol):
             self._write(data)
         self._held.clear()
         log.info("robot %s linked over %s (%s)", self._robot_id, self._name, self._peer)
-        self._transport.resume_reading()
+        self._stop_waiting()
         self._watch()
 
     def _refuse(self, code: str, message: str | None = None) -> None:
         """The hello is refused: counted by its error code, answered, and the link closed."""
         self._count(code)
+        for _ in range(len(self._early)):  # what came behind a refused hello is never handled
+            self._count("hello_required")
+        self._early.clear()
         self._write(wire.error_frame(code, message))
         self.close_link(f"hello refused: {code}")
 
@@ -267,8 +296,7 @@ class LinkProtocol(asyncio.Protocol):
             return
         self._mode = "link"
         prefix, self._prefix = bytes(self._prefix), bytearray()
-        for line in self._splitter.feed(prefix):
-            self._line(line)
+        self._feed(prefix)
 
     async def _run_legacy(self, stream: bytes) -> None:
         outcome = await self._ctx.legacy.handle(stream)

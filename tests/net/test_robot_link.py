@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 
+import orjson
 import pytest
 
+from robodine_edge.net.robot_link import MAX_HELD_LINES
 from tests.net.conftest import flood_of_cook_commands, metric, offline_because, register, robot_port, udp_port
 from tests.robot_client import RobotClient
 from tests.service import ServiceProcess
@@ -306,3 +308,33 @@ def test_a_silent_robot_that_stopped_reading_still_goes_offline(edge: ServicePro
         robot.hello(robot_id, token, kind="cookbot")
         flood_of_cook_commands(edge, admin, robot_id, count=8)  # more than the kernel holds, under 1 MiB
         eventually(lambda: offline_because(edge, admin, robot_id, "3 heartbeats"), timeout=8)
+
+
+def hello_line(robot_id: str, token: str) -> bytes:
+    return orjson.dumps({"type": "hello", "robot_id": robot_id, "kind": "albabot", "token": token, "proto": 1}) + b"\n"
+
+
+def test_frames_sent_with_the_hello_are_handled_after_the_welcome(edge: ServiceProcess, admin: dict[str, str]) -> None:
+    """A robot may write hello and its first status in one go: welcome comes first, then
+    the rest is taken in order (the bad line's answer follows the welcome)."""
+    robot_id, token = register(edge, admin)
+    with RobotClient(robot_port(edge)) as robot:
+        status = orjson.dumps({"type": "status", "state": "serving", "battery": 42}) + b"\n"
+        robot.send_raw(hello_line(robot_id, token) + status + b'{"type":"ping"}\nnot json\n')
+        assert robot.read()["type"] == "welcome"
+        assert robot.read()["code"] == "bad_frame"
+        shown = eventually(
+            lambda: (r := edge.http.get(f"/api/robots/{robot_id}", headers=admin).json())["online"] and r
+        )
+        assert (shown["state"], shown["battery"]) == ("serving", 42)
+
+
+def test_what_waits_for_the_welcome_is_bounded(edge: ServiceProcess, admin: dict[str, str]) -> None:
+    robot_id, token = register(edge, admin)
+    before = metric(edge, 'robodine_link_frames_total{result="held_over"}')
+    with RobotClient(robot_port(edge)) as robot:
+        robot.send_raw(hello_line(robot_id, token) + b'{"type":"ping"}\n' * (MAX_HELD_LINES + 10))
+        assert robot.read()["type"] == "welcome"
+        eventually(lambda: metric(edge, 'robodine_link_frames_total{result="held_over"}') == before + 10)
+        robot.send(type="status", state="cleaning")
+        eventually(lambda: edge.http.get(f"/api/robots/{robot_id}", headers=admin).json()["state"] == "cleaning")
