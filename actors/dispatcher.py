@@ -151,6 +151,7 @@ class DispatcherActor(SupervisedActor):
         self._charging: set[str] = set()
         self._staff_commands: dict[str, tuple[int, float]] = {}  # robot → (command id, sent at): busy with it
         self._emergency = False
+        self._stopping = False
         self._ranks = count(1)
         self._head = count(-1, -1)
 
@@ -224,6 +225,14 @@ class DispatcherActor(SupervisedActor):
             job.attempts, job.tried = 0, set()
         self._order_needs(order_id, OrderStatus(order["status"]), order.get("priority", 0))
         self._dispatch()
+
+    def service_stopping(self) -> None:
+        """Asked by the composition root before it closes the robot links: the robots that
+        drop from now on are the service stopping, not robots lost. They keep their tasks
+        (a restart resumes them with the same robots), no attempt is spent, no one is
+        notified, and no new work is handed out. Progress reported meanwhile still counts."""
+        self._stopping = True
+        log.info("dispatcher: the service is stopping; tasks stay with their robots")
 
     def settings_changed(self, settings: StoreSettings) -> None:
         self._settings = settings
@@ -318,7 +327,7 @@ class DispatcherActor(SupervisedActor):
         if before is not None and before.online and not robot.online:
             self._staff_commands.pop(robot.robot_id, None)
             job = self._job_of(robot.robot_id)
-            if job is not None:
+            if job is not None and not self._stopping:
                 self._lose(job, "the robot went offline")
         if robot.online and (before is None or not before.online) and self._emergency:
             self._command(robot.robot_id, "emergency_stop", {})
@@ -367,7 +376,7 @@ class DispatcherActor(SupervisedActor):
     def _tick(self) -> None:
         """Every second: tasks without progress for `stuck_timeout_s` lose their robot, and
         a staff command never reported on stops holding its robot back."""
-        if self._emergency:
+        if self._emergency or self._stopping:
             return
         now = self._clock()
         for robot_id, (command_id, sent_at) in list(self._staff_commands.items()):
@@ -386,7 +395,7 @@ class DispatcherActor(SupervisedActor):
     def _dispatch(self) -> None:
         self._create_wanted()
         self._dispatch_owed = False
-        if self._emergency:
+        if self._emergency or self._stopping:
             return
         busy = self._busy()
         self._send_low_robots_to_dock(busy)

@@ -42,6 +42,7 @@ from robodine_edge.datadir import DataDirLock, remove_runtime, token_key, write_
 from robodine_edge.db import ReadPool, database_path, open_database
 from robodine_edge.demo import DEMO_ROBOTS_FILE, seed_demo
 from robodine_edge.discovery import Advertisement, Advertiser
+from robodine_edge.errors import RobodineError
 from robodine_edge.http import bridge
 from robodine_edge.http.app import ApiContext, create_app
 from robodine_edge.http.auth import AuthGate, Revocations
@@ -64,6 +65,7 @@ from robodine_edge.wiring import ActorTree, start_actor_tree
 log = logging.getLogger(__name__)
 HOUSEKEEPING_INTERVAL_S = 3600.0
 TICK_INTERVAL_S = 1.0
+STOPPING_TIMEOUT_S = 2.0
 
 
 def _freeze_start_up_objects() -> None:
@@ -299,6 +301,7 @@ class Service:
         await self._stop_simulator()
         if self._advertiser is not None:
             await self._advertiser.stop()
+        await self._tell_dispatcher_stopping()
         if self._link_server is not None:
             self._link_server.close()
         self.registry.close_all("service stopping")
@@ -306,6 +309,16 @@ class Service:
             self._telemetry.close()
         loop = asyncio.get_running_loop()
         await asyncio.gather(*(loop.run_in_executor(None, link.stop) for link in self._serial))
+
+    async def _tell_dispatcher_stopping(self) -> None:
+        """Event loop, before the robot links close: robots dropping then are the service
+        stopping, so the dispatcher must not take their tasks as lost (and redo them)."""
+        if self._actors is None:
+            return
+        try:
+            await bridge.wait(self._actors.dispatcher.proxy.service_stopping(), STOPPING_TIMEOUT_S)
+        except (RobodineError, pykka.ActorDeadError) as exc:
+            log.warning("the dispatcher did not hear of the stop (%s); robot tasks may be redone", exc)
 
     async def _tick_robots(self) -> None:
         """Every second: a `Tick` for each robot actor (re-sends, state saves, timeouts)

@@ -79,6 +79,8 @@ class SimRobot:
     seen: set[int] = field(default_factory=set)
     task: asyncio.Task[None] | None = None
     writer: asyncio.StreamWriter | None = None
+    unsent: list[dict[str, Any]] = field(default_factory=list)
+    """Task updates made while unlinked (the edge restarting): sent after the next welcome."""
 
     def __post_init__(self) -> None:
         self.body = Body(*self.home)
@@ -130,6 +132,9 @@ class SimRobot:
         udp, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, remote_addr=(host, welcome["udp_port"]))
         log.info("%s: linked (session %s)", self.robot_id, welcome["session"])
         self._status()
+        unsent, self.unsent = self.unsent, []
+        for frame in unsent:  # what happened while the edge was away, in order
+            self._send(frame)
         background = [
             loop.create_task(self._heartbeat(float(welcome["heartbeat_s"]))),
             loop.create_task(self._telemetry(udp, welcome["session"])),
@@ -160,8 +165,12 @@ class SimRobot:
         return dropped
 
     def _send(self, frame: dict[str, Any]) -> None:
+        """Write a frame if linked; a task update made while unlinked is kept for later,
+        so a task finished while the edge restarts is not done again."""
         if self.writer is not None and not self.writer.is_closing():
             self.writer.write(wire.encode(frame))
+        elif frame.get("type") == "task_update":
+            self.unsent.append(frame)
 
     def _status(self) -> None:
         self._send(
