@@ -15,13 +15,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+import pykka
+from peewee import PeeweeException
+
 from robodine_edge.actors.base import CrashListener, SupervisedActor
 from robodine_edge.actors.journal import Journal
 from robodine_edge.actors.store import Store
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data import robots as data
 from robodine_edge.data.robots import RobotRecord, token_matches
-from robodine_edge.errors import AuthFailed
+from robodine_edge.errors import AuthFailed, RobodineError, TimedOut
 from robodine_edge.protocol import link as wire
 from robodine_edge.protocol.legacy import LegacyAlbabot, LegacyCookbot
 from robodine_edge.protocol.pose import Pose
@@ -32,6 +35,9 @@ log = logging.getLogger(__name__)
 RESEND_AFTER_S = 5.0
 LAST_SEEN_EVERY_S = 5.0
 WRITE_TIMEOUT_S = 10.0
+WRITE_ERRORS = (RobodineError, PeeweeException)
+"""What a blocking write can fail with: the store gone or late (`Unavailable`,
+`TimedOut`), or the database refusing the unit."""
 
 
 class RobotLink(Protocol):
@@ -302,7 +308,12 @@ class RobotActor(SupervisedActor):
         self._went_offline(message.reason)
 
     def _went_offline(self, reason: str) -> None:
-        self._link_event(False, reason)
+        """Reached by tell (link loss, legacy silence): a write that fails must not kill
+        the actor, and the robot is offline whether or not its event could be recorded."""
+        try:
+            self._link_event(False, reason)
+        except WRITE_ERRORS as exc:
+            log.error("robot %s: could not record going offline (%s): %s", self._robot_id, reason, exc)
         self._change(online=False)
 
     def _link_event(self, online: bool, reason: str) -> None:
@@ -395,7 +406,11 @@ class RobotActor(SupervisedActor):
         )
 
     def _write(self, unit: Any, *args: Any) -> Any:
-        return self._store.write(unit, *args).get(timeout=WRITE_TIMEOUT_S)
+        """A committed write, waited for; raises one of `WRITE_ERRORS`."""
+        try:
+            return self._store.write(unit, *args).get(timeout=WRITE_TIMEOUT_S)
+        except pykka.Timeout:
+            raise TimedOut(f"the database writer did not answer within {WRITE_TIMEOUT_S:g} s") from None
 
 
 def _or(value: float | None, fallback: float | None) -> float | None:

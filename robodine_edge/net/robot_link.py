@@ -24,6 +24,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+import pykka
+
 from robodine_edge.actors.robot import LinkClosed, LinkFrame
 from robodine_edge.errors import AuthFailed, RobodineError
 from robodine_edge.http import bridge
@@ -44,6 +46,8 @@ SEND_BUFFER_BYTES = 256 * 1024
 `MAX_WRITE_BUFFER` plus this, and its stall is noticed after that much, not 4 MiB more."""
 CLOSE_GRACE_S = 2.0
 """How long a closing link may take to flush before it is cut anyway."""
+RESTART_POLL_S = 0.02
+"""How often a link whose actor died looks for the supervisor's new instance."""
 
 
 @dataclass
@@ -80,7 +84,9 @@ class LinkProtocol(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
         self._closing_reason = "connection lost"
         self._authenticating = False
-        self._waiting = False  # the hello is being checked: lines wait in `_early`
+        self._waiting = False  # the hello is being checked (or the link re-attached): lines wait in `_early`
+        self._hello: wire.Hello | None = None
+        self._actor: Any = None  # the pykka ref of the robot actor instance that took this link
         self._early: deque[bytes | wire.TooLong] = deque()
         self._lost = False
         self._aborted = False
@@ -177,10 +183,13 @@ class LinkProtocol(asyncio.Protocol):
             self._count("held_over")
 
     def _stop_waiting(self) -> None:
-        """The hello is settled: take the lines that came meanwhile, in order, then read on."""
+        """The hello is settled: take the lines that came meanwhile, in order, then read on
+        (unless one of them found the actor restarted, and the wait begins again)."""
         self._waiting = False
-        while self._early and not self._transport.is_closing():
+        while self._early and not self._waiting and not self._transport.is_closing():
             self._line(self._early.popleft())
+        if self._waiting:
+            return
         self._early.clear()
         if not self._transport.is_closing():
             self._transport.resume_reading()
@@ -203,9 +212,22 @@ class LinkProtocol(asyncio.Protocol):
             self._count("already_linked")
             self._write(wire.error_frame("already_linked", "this link already said hello"))
         else:
-            slot = self._ctx.robots.find(self._robot_id)
-            told = slot is not None and slot.tell(LinkFrame(self._session, frame))
-            self._count("ok" if told else "no_robot")
+            self._deliver(line, frame)
+        return None
+
+    def _deliver(self, line: bytes, frame: wire.Frame) -> None:
+        """Tell the frame to the actor instance that holds this link. If the supervisor
+        replaced it, the frame waits (first in line) until the new one has the link."""
+        if self._ctx.robots.find(self._robot_id) is None:
+            return self._count("no_robot")
+        if not self._actor_replaced():
+            try:
+                self._actor.tell(LinkFrame(self._session, frame))
+                return self._count("ok")
+            except pykka.ActorDeadError:
+                pass
+        self._early.appendleft(line)
+        self._reattach()
         return None
 
     def _before_welcome(self, frame: wire.Frame) -> None:
@@ -231,21 +253,88 @@ class LinkProtocol(asyncio.Protocol):
         if slot is None:
             return self._refuse("auth_failed")
         session = self._ctx.registry.new_session()
-        loop_link = LoopLink(asyncio.get_running_loop(), self, session)
-        try:
-            await bridge.wait(slot.proxy.connect(hello, loop_link), self._ctx.ask_timeout_s)
-        except AuthFailed:
-            log.warning("robot link %s: hello refused for %s", self._peer, hello.robot_id)
-            return self._refuse("auth_failed")
-        except RobodineError as exc:
-            return self._refuse("unavailable", exc.message)
+        refused = await self._hand_over(slot, hello, session)
+        if refused is not None:
+            return self._refuse(*refused)
         self._count("ok")
-        self._robot_id, self._session = hello.robot_id, session
+        self._robot_id, self._session, self._hello = hello.robot_id, session, hello
         if self._transport.is_closing():
             self._tell_actor_closed("closed during the handshake")
             return None
         self._welcome()
         return None
+
+    async def _hand_over(self, slot: Any, hello: wire.Hello, session: str) -> tuple[str, str | None] | None:
+        """Ask the robot's actor (its current instance) to check `hello` and take this link
+        as `session`. None when it did; else the error code and message to refuse with."""
+        try:
+            proxy = slot.proxy
+            await bridge.wait(
+                proxy.connect(hello, LoopLink(asyncio.get_running_loop(), self, session)), self._ctx.ask_timeout_s
+            )
+        except AuthFailed:
+            log.warning("robot link %s: hello refused for %s", self._peer, hello.robot_id)
+            return "auth_failed", None
+        except RobodineError as exc:
+            return "unavailable", exc.message
+        except pykka.ActorDeadError:
+            return "unavailable", "the robot's actor is not running"
+        self._actor = proxy.actor_ref
+        return None
+
+    # -- a restarted robot actor ----------------------------------------------------------
+
+    def _actor_replaced(self) -> bool:
+        """Whether the actor instance that took this link is no longer the robot's: the
+        supervisor restarted it (or is about to), and the new one knows of no link."""
+        slot = self._ctx.robots.find(self._robot_id)
+        if slot is None:
+            return False  # deleted: stopping its actor closes this link
+        return slot.ref is not self._actor or not self._actor.is_alive()
+
+    def _reattach(self) -> None:
+        """Hand the live link to the robot actor's new instance: reading pauses and lines
+        wait, as during the hello, so none reaches an actor that would drop it."""
+        if self._waiting or self._transport.is_closing():
+            return
+        log.info("robot %s: its actor was restarted; handing it the live link", self._robot_id)
+        self._waiting = True
+        self._transport.pause_reading()
+        asyncio.get_running_loop().create_task(self._run_reattach())
+
+    async def _run_reattach(self) -> None:
+        """The same hello, checked again by the new instance (a token rotated meanwhile
+        refuses it), and the same session, so telemetry goes on. If no new instance comes
+        within the ask timeout (the actor was given up), the link is closed instead."""
+        assert self._hello is not None and self._session is not None
+        slot = await self._new_instance()
+        refused = ("unavailable", "the robot's actor is not running") if slot is None else None
+        refused = refused or await self._hand_over(slot, self._hello, self._session)
+        if refused is not None:
+            self._early.clear()
+            self._write(wire.error_frame(*refused))
+            return self.close_link(f"the robot's restarted actor did not take the link ({refused[0]})")
+        if self._transport.is_closing():
+            self._tell_actor_closed(self._closing_reason)
+            return None
+        log.info("robot %s: link handed to its restarted actor", self._robot_id)
+        self._stop_waiting()
+        return None
+
+    async def _new_instance(self) -> Any:
+        """The robot's slot once it holds a live instance other than the old one; None if
+        the robot was deleted or none came within the ask timeout. The supervisor installs
+        a restarted actor within milliseconds; slots announce nothing, so this looks."""
+        deadline = time.monotonic() + self._ctx.ask_timeout_s
+        while True:
+            slot = self._ctx.robots.find(self._robot_id)
+            if slot is None:
+                return None
+            if slot.is_alive() and slot.ref is not self._actor:
+                return slot
+            if time.monotonic() >= deadline:
+                return None
+            await asyncio.sleep(RESTART_POLL_S)
 
     def _welcome(self) -> None:
         assert self._robot_id is not None and self._session is not None
@@ -276,13 +365,18 @@ class LinkProtocol(asyncio.Protocol):
             self.close_link("no hello")
 
     def _watch(self) -> None:
-        """Close the link once it has been silent for 3 heartbeats."""
+        """Every heartbeat: hand the link to a restarted actor even if the robot sent nothing
+        since (so the robot's commands and its eventual loss reach the new instance), and
+        close the link once it has been silent for 3 heartbeats."""
+        if not self._waiting and self._actor_replaced():
+            self._reattach()
         silent = time.monotonic() - self._last_rx
         limit = 3 * self._ctx.heartbeat_s
         if silent > limit:
             self.close_link(f"no frame for {silent:.1f} s (3 heartbeats)")
             return
-        self._timer = asyncio.get_running_loop().call_later(limit - silent + 0.05, self._watch)
+        wait = min(self._ctx.heartbeat_s, limit - silent + 0.05)
+        self._timer = asyncio.get_running_loop().call_later(wait, self._watch)
 
     # -- legacy ---------------------------------------------------------------------------
 

@@ -1,0 +1,150 @@
+"""Robot actors restarted by the supervisor while their robot is linked, and tell handlers
+that meet a store they cannot write to.
+
+Real parts throughout: the actor tree on a SQLite file, the link protocol served from an
+event loop on 127.0.0.1 port 0, and `tests/robot_client.py` as the robot. A crash is a
+tell the actor cannot handle (as `test_supervisor` provokes them): here a telemetry batch
+holding something that is no telemetry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from peewee import SqliteDatabase
+
+from robodine_edge.actors.robot import TelemetryIn
+from robodine_edge.config import load_config
+from robodine_edge.metrics import Metrics
+from robodine_edge.net.links import LinkRegistry
+from robodine_edge.net.robot_link import LinkContext, LinkProtocol
+from robodine_edge.wiring import ActorTree, start_actor_tree
+from tests.actors.conftest import EventLog, Published
+from tests.robot_client import RobotClient
+from tests.waiting import eventually
+
+
+class LinkServer:
+    """The robot link of the service (`LinkProtocol`), on an event loop in its own thread."""
+
+    def __init__(self, tree: ActorTree, *, heartbeat_s: float = 2.0, ask_timeout_s: float = 5.0) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.registry = LinkRegistry()
+        self.metrics = Metrics()
+        context = LinkContext(self.registry, tree.robots, self.metrics, heartbeat_s, None, None, ask_timeout_s)
+        self._thread = threading.Thread(target=self.loop.run_forever, name="link-loop")
+        self._thread.start()
+        serving = self.loop.create_server(lambda: LinkProtocol(context), "127.0.0.1", 0)
+        self._server = asyncio.run_coroutine_threadsafe(serving, self.loop).result(5)
+        self.port: int = self._server.sockets[0].getsockname()[1]
+
+    def session_of(self, robot_id: str) -> str | None:
+        async def read() -> str | None:
+            entry = self.registry.session_of(robot_id)
+            return entry.session if entry is not None else None
+
+        return asyncio.run_coroutine_threadsafe(read(), self.loop).result(5)
+
+    def close(self) -> None:
+        async def shut() -> None:
+            self._server.close()
+            self.registry.close_all("test over")
+            await asyncio.sleep(0.05)  # let the closed links report to their actors
+
+        asyncio.run_coroutine_threadsafe(shut(), self.loop).result(5)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
+        self.loop.close()
+
+
+@pytest.fixture
+def tree(db: SqliteDatabase, published: Published, events: EventLog) -> Iterator[ActorTree]:
+    actors = start_actor_tree(db, load_config(None, {}), Metrics(), published, events, table_ids=[], robot_ids=[])
+    yield actors
+    actors.stop()
+
+
+@pytest.fixture
+def server(tree: ActorTree) -> Iterator[LinkServer]:
+    running = LinkServer(tree, ask_timeout_s=1.0)
+    yield running
+    running.close()
+
+
+def register(tree: ActorTree, robot_id: str = "alba-1") -> str:
+    _, token = tree.fleet.proxy.register(robot_id, "albabot", None, False, None).get(timeout=5)
+    return str(token)
+
+
+def crash(tree: ActorTree, robot_id: str, events: EventLog, expect: str = "actor_restarted") -> None:
+    seen = len(events)
+    tree.robots.get(robot_id).tell(TelemetryIn(("not telemetry",)))  # type: ignore[arg-type]
+    assert events.wait_for(seen + 1), "the robot actor did not crash"
+    assert events[-1].type == expect and events[-1].actor == "robot-alba-1"
+
+
+def snapshot(tree: ActorTree, robot_id: str = "alba-1") -> Any:
+    return tree.robots.get(robot_id).proxy.snapshot().get(timeout=5)
+
+
+def test_a_restarted_robot_actor_gets_the_live_link_back(tree: ActorTree, server: LinkServer, events: EventLog) -> None:
+    token = register(tree)
+    with RobotClient(server.port) as robot:
+        robot.hello("alba-1", token)
+        first = tree.robots.get("alba-1").ref
+        crash(tree, "alba-1", events)
+        assert tree.robots.get("alba-1").ref is not first
+        sent = tree.robots.get("alba-1").proxy.command("go_to", {"x": 1.0, "y": 2.0}, None).get(timeout=5)
+        assert robot.read_until("command", timeout=4)["id"] == sent["id"]  # the robot said nothing meanwhile
+        robot.send(type="ack", id=sent["id"])
+        robot.send(type="status", state="serving", battery=80)
+        eventually(lambda: snapshot(tree).state == "serving", what="the status reaching the new actor")
+        assert snapshot(tree).online and snapshot(tree).battery == 80
+        assert server.session_of("alba-1") == robot.session  # same link, same session: telemetry goes on
+
+
+def test_frames_sent_during_the_restart_reach_the_new_actor(
+    tree: ActorTree, server: LinkServer, events: EventLog
+) -> None:
+    token = register(tree)
+    with RobotClient(server.port) as robot:
+        robot.hello("alba-1", token)
+        crash(tree, "alba-1", events)
+        robot.send(type="status", state="cleaning", battery=70)  # the first frame after the restart
+        eventually(lambda: snapshot(tree).state == "cleaning", what="the status reaching the new actor")
+        assert snapshot(tree).online
+
+
+def test_a_link_whose_robot_actor_was_given_up_is_closed(tree: ActorTree, server: LinkServer, events: EventLog) -> None:
+    """Past its restart budget the actor stays dead: the robot is told by losing its link."""
+    token = register(tree)
+    with RobotClient(server.port) as robot:
+        robot.hello("alba-1", token)
+        for _ in range(3):
+            crash(tree, "alba-1", events)
+        crash(tree, "alba-1", events, expect="actor_failed")
+        with robot.sending_every(0.2):
+            assert robot.closed_by_edge(timeout=5)
+
+
+def test_a_robot_actor_survives_a_link_loss_it_cannot_record(
+    tree: ActorTree, server: LinkServer, events: EventLog, published: Published
+) -> None:
+    """The `robot_offline` event is a blocking write inside a tell handler: when the store
+    cannot take it, the robot still goes offline and its actor lives on."""
+    token = register(tree)
+    with RobotClient(server.port) as robot:
+        robot.hello("alba-1", token)
+        eventually(lambda: any(r["online"] for r in published.topic("robots")), what="the robot online")
+        linked = len(published.topic("robots"))
+        tree.supervisor.proxy.stop_child("store").get(timeout=5)
+    eventually(
+        lambda: any(not r["online"] for r in published.topic("robots")[linked:]) or events,
+        what="the robot going offline (or its actor crashing)",
+    )
+    assert not events, "the robot actor crashed"
+    assert tree.robots.get("alba-1").is_alive() and not snapshot(tree).online
