@@ -36,9 +36,11 @@ from robodine_edge.domain.dispatch import (
     RobotView,
     available,
     charged,
+    is_behind,
     needs_charge,
     pick_albabot,
     pick_cookbot,
+    steps_to,
     table_centre,
 )
 from robodine_edge.domain.lifecycle import OrderStatus
@@ -51,6 +53,8 @@ MAX_BATCH = 500
 """Placed orders taken together at most: their cook tasks share one commit."""
 CONFLICTING = frozenset({"cook", "serve", "clean", "go_to", "dock"})
 SAFETY = frozenset({"stop", "resume", "emergency_stop"})
+STARTED_MOVES = {"cook": OrderStatus.COOKING, "serve": OrderStatus.SERVING}
+DONE_MOVES = {"cook": OrderStatus.READY, "serve": OrderStatus.SERVED}
 
 LegacyCook = Callable[[str, list[str]], "Future[None]"]
 """Sends plain-text dish names to a legacy arm's address (host:port)."""
@@ -286,6 +290,9 @@ class DispatcherActor(SupervisedActor):
 
     def _order_changed(self, order: dict[str, Any]) -> None:
         status = OrderStatus(order["status"])
+        known = self._orders.get(order["id"])
+        if known is not None and is_behind(status, OrderStatus(known["status"])):
+            return  # the echo of a step this dispatcher already walked the order past
         if status in (OrderStatus.SERVED, OrderStatus.CANCELLED):
             self._orders.pop(order["id"], None)
             for job in self._jobs_of(order["id"]):
@@ -355,17 +362,25 @@ class DispatcherActor(SupervisedActor):
         if event.state == "started" and job.state == "assigned":
             self._set(job, "running", job.robot_id, job.command_id)
             self._write(data.set_task_state, job.id, "running")
-            self._move_order(job, {"cook": OrderStatus.COOKING, "serve": OrderStatus.SERVING})
+            self._move_order(job, STARTED_MOVES)
         elif event.state == "done":
-            # The order moves first: if the service stops in between, a ready order with an
-            # open cook task is finished at restart, not cooked again.
-            self._move_order(job, {"cook": OrderStatus.READY, "serve": OrderStatus.SERVED})
-            self._finish(job)
-            if job.kind == "clean" and job.table_id is not None:
-                self._ask_quietly(self._floor_slot.proxy.cleaned(job.table_id))
+            self._complete(job)
         elif event.state in ("failed", "nacked"):
             self._lose(job, f"{event.state}: {event.detail}" if event.detail else event.state)
         self._dispatch()
+
+    def _complete(self, job: Job) -> None:
+        """The robot did the work. The order moves first: if the service stops in between,
+        a ready order with an open cook task is finished at restart, not cooked again. If
+        it cannot move, staff are told (the order is flagged) rather than the order being
+        left behind a closed task."""
+        if not self._move_order(job, DONE_MOVES) and job.order_id is not None:
+            reason = f"{job.kind} task {job.id} was done but the order could not move on"
+            self._journal.publish([self._write(data.flag_order, job.order_id, reason)])
+            self._ask_quietly(self._orders_slot.proxy.reload(job.order_id))
+        self._finish(job)
+        if job.kind == "clean" and job.table_id is not None:
+            self._ask_quietly(self._floor_slot.proxy.cleaned(job.table_id))
 
     def _legacy_sent(self, message: LegacySent) -> None:
         job = self._jobs.get(message.task_id)
@@ -589,10 +604,9 @@ class DispatcherActor(SupervisedActor):
             job.progress_at = self._clock()
             self._set(job, "running", job.robot_id, job.command_id)
             self._write(data.set_task_state, job.id, "running")
-            self._move_order(job, {"cook": OrderStatus.COOKING})
+            self._move_order(job, STARTED_MOVES)
         elif robot.state == "idle" and job.saw_cooking:
-            self._move_order(job, {"cook": OrderStatus.READY})
-            self._finish(job)
+            self._complete(job)
 
     def _robots_seen(self, snapshot: RobotSnapshot) -> RobotView:
         pose = (snapshot.pose.x, snapshot.pose.y) if snapshot.pose is not None else None
@@ -603,9 +617,26 @@ class DispatcherActor(SupervisedActor):
         self._robots[view.robot_id] = view
         return view
 
-    def _move_order(self, job: Job, moves: dict[str, OrderStatus]) -> None:
-        if job.order_id is not None and job.kind in moves:
-            self._ask_quietly(self._orders_slot.proxy.set_status(job.order_id, moves[job.kind], Role.ADMIN))
+    def _move_order(self, job: Job, moves: dict[str, OrderStatus]) -> bool:
+        """Walk the job's order to where this step of its task leaves it, one legal step at
+        a time from where it is now; False if a step failed."""
+        if job.order_id is None or job.kind not in moves:
+            return True
+        target = moves[job.kind]
+        for status in steps_to(self._order_status(job.order_id), target):
+            moved = self._ask_quietly(self._orders_slot.proxy.set_status(job.order_id, status, Role.ADMIN))
+            if moved is None:  # unless someone else moved it meanwhile (staff, a cancel)
+                return not steps_to(self._order_status(job.order_id), target)
+            self._orders[job.order_id] = moved  # its echo, and those of the steps before, are old news
+        return True
+
+    def _order_status(self, order_id: int) -> OrderStatus:
+        """As committed (the order queue writes through the same store before it answers)."""
+        try:
+            status: OrderStatus = self._write(data.order_status, order_id)
+        except NotFound:
+            return OrderStatus.CANCELLED  # deleted: nothing left to move
+        return status
 
     def _command(
         self, robot_id: str, name: str, args: dict[str, Any], task_id: int | None = None

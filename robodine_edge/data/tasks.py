@@ -162,20 +162,25 @@ def give_up_task(task_id: int, reason: str, order_id: int | None) -> Recorded:
     """Retries are spent: the task fails, its order is flagged for staff (never dropped)."""
     set_task_state(task_id, "failed", reason)
     if order_id is not None:
-        Order.update(flagged=True, flag_reason=reason[:250], updated_at=utcnow()).where(Order.id == order_id).execute()
-        return record_event(
-            "order_unserved",
-            f"order {order_id} could not be handled by the robots ({reason}); staff, please take over",
-            level=EventLevel.ERROR,
-            entity_type="order",
-            entity_id=order_id,
-        )
+        return flag_order(order_id, reason)
     return record_event(
         "task_failed",
         f"task {task_id} failed: {reason}",
         level=EventLevel.WARNING,
         entity_type="task",
         entity_id=task_id,
+    )
+
+
+def flag_order(order_id: int, reason: str) -> Recorded:
+    """The robots cannot take this order further: flagged, and staff told (`order_unserved`)."""
+    Order.update(flagged=True, flag_reason=reason[:250], updated_at=utcnow()).where(Order.id == order_id).execute()
+    return record_event(
+        "order_unserved",
+        f"order {order_id} could not be handled by the robots ({reason}); staff, please take over",
+        level=EventLevel.ERROR,
+        entity_type="order",
+        entity_id=order_id,
     )
 
 

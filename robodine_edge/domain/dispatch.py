@@ -13,7 +13,11 @@ import math
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
+from robodine_edge.domain.lifecycle import OrderStatus
+
 IDLE = "idle"
+ORDER_PATH = (OrderStatus.PLACED, OrderStatus.COOKING, OrderStatus.READY, OrderStatus.SERVING, OrderStatus.SERVED)
+"""The order's way through the robots, one legal step after another."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,3 +66,17 @@ def _distance(position: tuple[float, float] | None, target: tuple[float, float])
 
 def table_centre(table: dict[str, float]) -> tuple[float, float]:
     return (table["x"] + table["width"] / 2, table["y"] + table["height"] / 2)
+
+
+def steps_to(current: OrderStatus, target: OrderStatus) -> list[OrderStatus]:
+    """The statuses an order at `current` passes through to reach `target`, in order
+    (a robot's `done` may come without its `started`); none once it is there or past it,
+    or cancelled."""
+    if current not in ORDER_PATH:
+        return []
+    return list(ORDER_PATH[ORDER_PATH.index(current) + 1 : ORDER_PATH.index(target) + 1])
+
+
+def is_behind(status: OrderStatus, known: OrderStatus) -> bool:
+    """An order change saying `status` is older news than `known` (orders only move on)."""
+    return status in ORDER_PATH and known in ORDER_PATH and ORDER_PATH.index(status) < ORDER_PATH.index(known)

@@ -1,18 +1,28 @@
-"""The dispatcher inside the real actor tree (store, order queue, floor, fleet) on a SQLite file."""
+"""The dispatcher inside the real actor tree (store, order queue, floor, fleet) on a SQLite file.
+
+Robots are linked through their actors' own door (`connect`, then frames told to the
+robot actor, as the network room does); what the edge writes to a robot arrives on its
+`WireEnd`, decoded.
+"""
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import pytest
 from peewee import SqliteDatabase
 
 from robodine_edge.actors.dispatcher import OrderChanged
+from robodine_edge.actors.robot import LinkFrame
 from robodine_edge.config import load_config
 from robodine_edge.metrics import Metrics
 from robodine_edge.models import DiningTable, Order, Task
+from robodine_edge.protocol import link as wire
+from robodine_edge.protocol.pose import Pose
 from robodine_edge.wiring import ActorTree, start_actor_tree
 from tests.actors.conftest import EventLog, Published
 from tests.waiting import eventually
@@ -23,6 +33,78 @@ def tree(db: SqliteDatabase, published: Published, events: EventLog) -> Iterator
     actors = start_actor_tree(db, load_config(None, {}), Metrics(), published, events, table_ids=[], robot_ids=[])
     yield actors
     actors.stop()
+
+
+class WireEnd:
+    """The robot's end of its link: frames the edge sends, decoded (robot actor thread)."""
+
+    def __init__(self, session: str) -> None:
+        self.session = session
+        self.frames: queue.Queue[dict[str, Any]] = queue.Queue()
+
+    def send(self, data: bytes) -> None:
+        for line in data.splitlines():
+            self.frames.put(orjson.loads(line))
+
+    def close(self, reason: str) -> None:
+        self.frames.put({"type": "closed", "reason": reason})
+
+
+class LinkedRobot:
+    """A registered robot, linked, that does exactly what the test says."""
+
+    def __init__(self, tree: ActorTree, robot_id: str, kind: str) -> None:
+        _, token = tree.fleet.proxy.register(robot_id, kind, robot_id, False, None).get(timeout=5)
+        self.slot = tree.robots.get(robot_id)
+        self.wire = WireEnd(f"session-{robot_id}")
+        self.slot.proxy.connect(wire.Hello(robot_id, kind, token, 1), self.wire).get(timeout=5)
+
+    def send(self, frame: wire.Frame) -> None:
+        self.slot.tell(LinkFrame(self.wire.session, frame))
+
+    def status(self, state: str, battery: float = 100.0) -> None:
+        self.send(wire.Status(state, battery, Pose(1.0, 1.0)))
+
+    def command(self, timeout: float = 5.0) -> dict[str, Any]:
+        """The next command the edge sends (acknowledged, as a robot does)."""
+        while True:
+            frame = self.wire.frames.get(timeout=timeout)
+            if frame["type"] == "command":
+                self.send(wire.Ack(frame["id"]))
+                return frame
+
+    def task(self, command: dict[str, Any], state: str) -> None:
+        self.send(wire.TaskUpdate(command["id"], state))
+
+    def sent_nothing(self) -> bool:
+        return self.wire.frames.empty()
+
+
+class Kitchen:
+    """A table and a dish, made through the floor and the order queue."""
+
+    def __init__(self, tree: ActorTree) -> None:
+        self.tree = tree
+        fields = {"name": "T1", "seats": 4, "x": 3.0, "y": 2.0, "width": 1.0, "height": 1.0}
+        self.table = tree.floor.proxy.create_table(fields).get(timeout=5)
+        rice = tree.orders.proxy.create_inventory_item(
+            {"name": "rice", "unit": "portion", "count": 1000, "max_count": 1000, "low_threshold": 1}
+        ).get(timeout=5)
+        dish = {"name": "Rice bowl", "price_cents": 850, "prepare_time_s": 60, "category": "main"}
+        self.dish = tree.orders.proxy.create_menu_item(dish, [(rice["id"], 1)]).get(timeout=5)
+
+    def order(self) -> dict[str, Any]:
+        placed = self.tree.orders.proxy.place(self.table["id"], [(self.dish["id"], 1, None)], None, None)
+        order: dict[str, Any] = placed.get(timeout=5).get(timeout=5)
+        return order
+
+    def status(self, order_id: int) -> str:
+        status: str = self.tree.store.write(lambda: Order.get_by_id(order_id).status).get(timeout=5)
+        return status
+
+
+def stored_tasks(tree: ActorTree, kind: str) -> list[Task]:
+    return tree.store.write(lambda: list(Task.select().where(Task.kind == kind).order_by(Task.id))).get(timeout=5)
 
 
 def order_row(tree: ActorTree, table_id: int) -> dict[str, Any]:
@@ -53,3 +135,24 @@ def test_a_cancel_inside_a_run_of_placed_orders_cancels_that_orders_task(tree: A
     assert open_cook_tasks(tree) == {first["id"]: "queued", third["id"]: "queued"}
     stored = {t.order_id: t.state for t in Task.select().where(Task.kind == "cook")}
     assert stored == {first["id"]: "queued", second["id"]: "cancelled", third["id"]: "queued"}
+
+
+def test_done_without_started_walks_the_order_through_every_status(tree: ActorTree) -> None:
+    """A robot may report `done` with no `started` before it (lost, or never sent): the
+    order still goes placed → cooking → ready (and ready → serving → served) one legal
+    step at a time, and the echo of a step walked past makes no new task."""
+    kitchen = Kitchen(tree)
+    cook, alba = LinkedRobot(tree, "cook-1", "cookbot"), LinkedRobot(tree, "alba-1", "albabot")
+    cook.status("idle")
+    alba.status("idle")
+    order = kitchen.order()
+    cooking = cook.command()
+    assert cooking["name"] == "cook" and cooking["args"]["order_id"] == order["id"]
+    cook.task(cooking, "done")
+    serving = alba.command()
+    assert serving["name"] == "serve" and kitchen.status(order["id"]) == "ready"
+    alba.task(serving, "done")
+    eventually(lambda: kitchen.status(order["id"]) == "served", what="the order served")
+    assert [t.state for t in stored_tasks(tree, "cook")] == ["done"]
+    assert [t.state for t in stored_tasks(tree, "serve")] == ["done"]
+    assert cook.sent_nothing()  # no second cook task from the `cooking` echo

@@ -6,11 +6,14 @@ from robodine_edge.domain.dispatch import (
     RobotView,
     available,
     charged,
+    is_behind,
     needs_charge,
     pick_albabot,
     pick_cookbot,
+    steps_to,
     table_centre,
 )
+from robodine_edge.domain.lifecycle import OrderStatus as S
 
 
 def robot(
@@ -58,3 +61,16 @@ def test_charging_thresholds_and_table_centre() -> None:
     assert not needs_charge(robot("c", "cookbot", battery=5.0), 20.0)
     assert charged(robot("a", battery=80.0), 80.0) and not charged(robot("a", battery=79.9), 80.0)
     assert table_centre({"x": 2.0, "y": 1.0, "width": 1.0, "height": 0.5}) == (2.5, 1.25)
+
+
+def test_an_order_walks_every_status_between_where_it_is_and_where_a_task_leaves_it() -> None:
+    assert steps_to(S.PLACED, S.READY) == [S.COOKING, S.READY]
+    assert steps_to(S.COOKING, S.READY) == [S.READY]
+    assert steps_to(S.READY, S.SERVED) == [S.SERVING, S.SERVED]
+    assert steps_to(S.READY, S.READY) == [] and steps_to(S.SERVING, S.READY) == []
+    assert steps_to(S.CANCELLED, S.READY) == []
+
+
+def test_an_older_status_is_behind_a_newer_one() -> None:
+    assert is_behind(S.COOKING, S.READY) and not is_behind(S.READY, S.READY)
+    assert not is_behind(S.READY, S.COOKING) and not is_behind(S.CANCELLED, S.READY)
