@@ -18,7 +18,7 @@ from robodine_edge.actors.directory import Directory
 from robodine_edge.actors.store import Store
 from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, Supervisor
 from robodine_edge.actors.table import TableActor
-from robodine_edge.actors.views import ListViews, ViewOwner
+from robodine_edge.actors.views import ListViews, PageKey, ViewOwner
 from robodine_edge.clock import to_unix
 from robodine_edge.data import tables as data
 from robodine_edge.data.settings import StoreSettings, load_settings
@@ -83,11 +83,12 @@ class FloorActor(ViewOwner):
     # -- tables -----------------------------------------------------------------------
 
     def list_tables(self) -> list[dict[str, Any]]:
+        """Every table in id order (the `tables` WebSocket snapshot)."""
         return [self._view[table_id].json() for table_id in sorted(self._view)]
 
-    def tables_body(self) -> bytes:
-        """`list_tables` encoded, kept in `views` until the next change."""
-        return self.views.build("tables", self.list_tables)
+    def tables_body(self, page: PageKey) -> bytes:
+        """A page of `list_tables`, newest first; the list stays in `views` until the next change."""
+        return self.views.build(page, self.list_tables)
 
     def get_table(self, table_id: int) -> dict[str, Any]:
         return self._table(table_id).json()

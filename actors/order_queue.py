@@ -37,7 +37,7 @@ import pykka
 from robodine_edge.actors.base import ActorFuture, CrashListener
 from robodine_edge.actors.journal import Journal
 from robodine_edge.actors.store import Store
-from robodine_edge.actors.views import ListViews, ViewOwner
+from robodine_edge.actors.views import ListViews, PageKey, ViewOwner
 from robodine_edge.data import kitchen, orders, tables
 from robodine_edge.data.idempotency import IdempotencyClaim
 from robodine_edge.data.kitchen import MenuEntry, StockChange, StockEntry
@@ -101,7 +101,16 @@ class OrderQueueActor(ViewOwner):
     """All methods run in the order queue's own thread."""
 
     READS = frozenset(
-        {"list_menu", "menu_body", "get_menu_item", "list_inventory", "get_inventory_item", "active_orders", "queued"}
+        {
+            "list_menu",
+            "menu_body",
+            "get_menu_item",
+            "list_inventory",
+            "inventory_body",
+            "get_inventory_item",
+            "active_orders",
+            "queued",
+        }
     )
 
     def __init__(
@@ -156,9 +165,10 @@ class OrderQueueActor(ViewOwner):
             if category is None or entry.category == category
         ]
 
-    def menu_body(self, category: str | None = None) -> bytes:
-        """`list_menu` encoded, kept in `views` until the next change."""
-        return self.views.build(("menu", category), lambda: self.list_menu(category))
+    def menu_body(self, page: PageKey) -> bytes:
+        """A page of `list_menu(page.filter)` (a category or None), newest first; the
+        list stays in `views` until the next change."""
+        return self.views.build(page, lambda: self.list_menu(page.filter))
 
     def get_menu_item(self, item_id: int) -> dict[str, Any]:
         return self._menu_json(self._menu_entry(item_id))
@@ -184,7 +194,12 @@ class OrderQueueActor(ViewOwner):
     # -- inventory ----------------------------------------------------------------------
 
     def list_inventory(self) -> list[dict[str, Any]]:
+        """Every item (the `inventory` WebSocket snapshot)."""
         return [entry.json() for entry in self._stock.values()]
+
+    def inventory_body(self, page: PageKey) -> bytes:
+        """A page of `list_inventory`, newest first; the list stays in `views` until the next change."""
+        return self.views.build(page, self.list_inventory)
 
     def get_inventory_item(self, item_id: int) -> dict[str, Any]:
         return self._stock_entry(item_id).json()

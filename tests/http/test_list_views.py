@@ -61,3 +61,45 @@ def test_robots_follow_registration_and_changes(service: ServiceProcess, admin: 
     assert {r["robot_id"]: r["name"] for r in listed(service, admin, "/api/robots")}[robot_id] == "Rosie"
     assert service.http.delete(f"/api/robots/{robot_id}", headers=admin).status_code == 204
     assert robot_id not in {r["robot_id"] for r in listed(service, admin, "/api/albabot")}
+
+
+def ids(service: ServiceProcess, headers: dict[str, str], path: str, **params: Any) -> list[int]:
+    return [row["id"] for row in listed(service, headers, path, **params)]
+
+
+def test_tables_menu_and_inventory_are_newest_first_and_paged(service: ServiceProcess, admin: dict[str, str]) -> None:
+    """SPEC section 2: lists are newest first, with `limit` and `before=<id>`."""
+    stock = [make_stock(service, admin, count=5)["id"] for _ in range(3)]
+    made = {
+        "/api/tables": [make_table(service, admin)["id"] for _ in range(3)],
+        "/api/inventory": stock,
+        "/api/menu": [make_dish(service, admin, {item: 1})["id"] for item in stock],
+    }
+    for path, created in made.items():
+        everything = ids(service, admin, path)
+        assert everything == sorted(everything, reverse=True), path
+        assert everything[:3] == created[::-1], path
+        assert ids(service, admin, path, limit=2) == created[:0:-1], path
+        assert ids(service, admin, path, limit=2, before=created[2]) == created[1::-1], path
+        assert ids(service, admin, path, before=created[0]) == everything[3:], path
+        assert ids(service, admin, path, before=1) == [], path
+    assert ids(service, admin, "/api/menu", category="main", limit=1) == made["/api/menu"][-1:]
+
+
+def test_a_page_read_after_a_change_shows_it(service: ServiceProcess, admin: dict[str, str]) -> None:
+    listed(service, admin, "/api/tables", limit=1)
+    table = make_table(service, admin, seats=3)
+    assert listed(service, admin, "/api/tables", limit=1) == [table]
+    item = make_stock(service, admin, count=4)
+    assert service.http.post(f"/api/inventory/{item['id']}/restock", headers=admin, json={"quantity": 2}).is_success
+    assert [row["count"] for row in listed(service, admin, "/api/inventory", limit=1)] == [6]
+
+
+def test_bad_paging_is_422_with_fields(service: ServiceProcess, admin: dict[str, str]) -> None:
+    for path in ("/api/tables", "/api/inventory", "/api/menu"):
+        for params, field in (({"limit": 0}, "limit"), ({"limit": 1001}, "limit"), ({"limit": "abc"}, "limit")):
+            response = service.http.get(path, headers=admin, params=params)
+            assert response.status_code == 422, (path, params, response.text)
+            assert set(response.json()["error"]["fields"]) == {field}, (path, params)
+        response = service.http.get(path, headers=admin, params={"before": 0})
+        assert response.status_code == 422 and "before" in response.json()["error"]["fields"], path

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from pydantic import Field
-from sanic import Request
+from sanic import HTTPResponse, Request
 
+from robodine_edge.actors.views import PageKey
 from robodine_edge.domain.stock import StockStatus
 from robodine_edge.errors import Forbidden
-from robodine_edge.http.routing import ApiRouter, answer
-from robodine_edge.http.schemas import RequestModel, ResponseModel
+from robodine_edge.http.routing import ApiRouter, answer, listed
+from robodine_edge.http.schemas import PageQuery, RequestModel, ResponseModel
 from robodine_edge.types import ADMIN_ONLY, STAFF_ROLES, Principal, Role
 
 router = ApiRouter(tag="inventory", prefix="/api/inventory")
@@ -54,9 +55,11 @@ def _queue(request: Request) -> Any:
     return request.app.ctx.api.orders.proxy
 
 
-@router.get("", roles=STAFF_ROLES, summary="List inventory", response=list[InventoryOut])
-async def list_inventory(request: Request, user: Principal) -> list[dict[str, Any]]:
-    return await answer(request, _queue(request).list_inventory())
+@router.get("", roles=STAFF_ROLES, summary="List inventory", query=PageQuery, response=list[InventoryOut])
+async def list_inventory(request: Request, user: Principal, query: PageQuery) -> HTTPResponse:
+    """Newest first; `before=<id>` continues after the last id of the previous page."""
+    page = PageKey("inventory", None, query.limit, query.before)
+    return await listed(request, request.app.ctx.api.views.menu, page, lambda: _queue(request).inventory_body(page))
 
 
 @router.post(

@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator
 from sanic import HTTPResponse, Request
 
+from robodine_edge.actors.views import PageKey
 from robodine_edge.errors import Forbidden
 from robodine_edge.http.routing import ApiRouter, answer, listed
-from robodine_edge.http.schemas import QueryModel, RequestModel, ResponseModel
+from robodine_edge.http.schemas import PageQuery, RequestModel, ResponseModel
 from robodine_edge.types import ADMIN_ONLY, ALL_ROLES, STAFF_ROLES, Principal, Role
 
 router = ApiRouter(tag="menu", prefix="/api/menu")
@@ -52,7 +53,7 @@ class MenuPatch(_PriceCheck):
     ingredients: Annotated[list[Ingredient], Field(max_length=50)] | None = None
 
 
-class MenuQuery(QueryModel):
+class MenuQuery(PageQuery):
     category: Category | None = None
 
 
@@ -90,8 +91,9 @@ def _recipe(ingredients: list[Ingredient] | None) -> list[tuple[int, int]] | Non
 
 @router.get("", roles=ALL_ROLES, summary="The menu", query=MenuQuery, response=list[MenuOut])
 async def list_menu(request: Request, user: Principal, query: MenuQuery) -> HTTPResponse:
-    views = request.app.ctx.api.views.menu
-    return await listed(request, views, ("menu", query.category), lambda: _queue(request).menu_body(query.category))
+    """Newest first; `before=<id>` continues after the last id of the previous page."""
+    page = PageKey("menu", query.category, query.limit, query.before)
+    return await listed(request, request.app.ctx.api.views.menu, page, lambda: _queue(request).menu_body(page))
 
 
 @router.post("", roles=ADMIN_ONLY, summary="Add a dish", body=MenuCreate, response=MenuOut, status=201, errors=(409,))

@@ -7,10 +7,11 @@ from typing import Annotated, Any
 from pydantic import Field
 from sanic import HTTPResponse, Request
 
+from robodine_edge.actors.views import PageKey
 from robodine_edge.domain.lifecycle import TableStatus
 from robodine_edge.errors import Forbidden
 from robodine_edge.http.routing import ApiRouter, answer, listed
-from robodine_edge.http.schemas import RequestModel, ResponseModel, not_strict
+from robodine_edge.http.schemas import PageQuery, RequestModel, ResponseModel, not_strict
 from robodine_edge.types import ADMIN_ONLY, ALL_ROLES, STAFF_ROLES, EventLevel, Principal, Role
 
 router = ApiRouter(tag="tables", prefix="/api/tables")
@@ -73,9 +74,11 @@ def _floor(request: Request) -> Any:
     return request.app.ctx.api.floor.proxy
 
 
-@router.get("", roles=STAFF_ROLES, summary="List tables", response=list[TableOut])
-async def list_tables(request: Request, user: Principal) -> HTTPResponse:
-    return await listed(request, request.app.ctx.api.views.tables, "tables", _floor(request).tables_body)
+@router.get("", roles=STAFF_ROLES, summary="List tables", query=PageQuery, response=list[TableOut])
+async def list_tables(request: Request, user: Principal, query: PageQuery) -> HTTPResponse:
+    """Newest first; `before=<id>` continues after the last id of the previous page."""
+    page = PageKey("tables", None, query.limit, query.before)
+    return await listed(request, request.app.ctx.api.views.tables, page, lambda: _floor(request).tables_body(page))
 
 
 @router.post(
