@@ -175,6 +175,8 @@ class DispatcherActor(SupervisedActor):
             if record.robot_id is not None and record.state != "queued":
                 self._set(job, record.state, record.robot_id, command_id)
                 job.tried.add(record.robot_id)
+        for order in self._orders.values():  # the order's priority wins (rows bumped before it was stored too)
+            self._reprioritise(order["id"], order.get("priority", 0))
         self._reconcile()
         self._dispatch()
 
@@ -299,9 +301,7 @@ class DispatcherActor(SupervisedActor):
                 self._cancel(job, f"order {status.value}")
         else:
             self._orders[order["id"]] = order
-            for job in self._jobs_of(order["id"]):
-                if job.state == "queued":
-                    job.priority = order.get("priority", 0)
+            self._reprioritise(order["id"], order.get("priority", 0))
             if not order.get("flagged"):
                 self._order_needs(order["id"], status, order.get("priority", 0))
 
@@ -316,6 +316,16 @@ class DispatcherActor(SupervisedActor):
             for job in [j for j in self._jobs_of(order_id) if j.kind == "cook"]:
                 self._finish(job)  # cooked: staff marked it ready, or the service stopped in between
             self._ensure("serve", order_id, None, priority)
+
+    def _reprioritise(self, order_id: int, priority: int) -> None:
+        """A bump reaches every open task of the order, in memory and in SQLite, so it
+        still holds after a restart (or after the task is taken from a robot)."""
+        jobs = [job for job in self._jobs_of(order_id) if job.priority != priority]
+        if not jobs:
+            return
+        for job in jobs:
+            job.priority = priority
+        self._write(data.set_task_priority, [job.id for job in jobs], priority)
 
     def _table_changed(self, table_id: int, table: dict[str, Any] | None) -> None:
         if table is None:

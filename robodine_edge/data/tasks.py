@@ -129,6 +129,11 @@ def assign_task(task_id: int, robot_id: str) -> None:
     ).where(Task.id == task_id).execute()
 
 
+def set_task_priority(task_ids: list[int], priority: int) -> None:
+    """Staff bumped the tasks' order: its open tasks follow."""
+    Task.update(priority=priority, updated_at=utcnow()).where(Task.id.in_(task_ids)).execute()
+
+
 def set_task_state(task_id: int, state: str, detail: str | None = None) -> None:
     now = utcnow()
     changes: dict[Any, Any] = {Task.state: state, Task.updated_at: now}

@@ -16,7 +16,7 @@ import orjson
 import pytest
 from peewee import SqliteDatabase
 
-from robodine_edge.actors.dispatcher import OrderChanged
+from robodine_edge.actors.dispatcher import OrderChanged, RobotUpdate
 from robodine_edge.actors.robot import LinkFrame
 from robodine_edge.config import load_config
 from robodine_edge.metrics import Metrics
@@ -103,6 +103,14 @@ class Kitchen:
         return status
 
 
+def restart_dispatcher(tree: ActorTree, events: EventLog) -> None:
+    """Crash the dispatcher (a handler that raises ends a pykka actor); the supervisor
+    starts a new one, which rebuilds from SQLite and the actors that own the rest."""
+    seen = len(events)
+    tree.dispatcher.tell(RobotUpdate(None))  # type: ignore[arg-type]  # no snapshot: its handler raises
+    assert events.wait_for(seen + 1) and events[-1].type == "actor_restarted"
+
+
 def stored_tasks(tree: ActorTree, kind: str) -> list[Task]:
     return tree.store.write(lambda: list(Task.select().where(Task.kind == kind).order_by(Task.id))).get(timeout=5)
 
@@ -156,3 +164,19 @@ def test_done_without_started_walks_the_order_through_every_status(tree: ActorTr
     assert [t.state for t in stored_tasks(tree, "cook")] == ["done"]
     assert [t.state for t in stored_tasks(tree, "serve")] == ["done"]
     assert cook.sent_nothing()  # no second cook task from the `cooking` echo
+
+
+@pytest.mark.parametrize("restart", [False, True], ids=["running", "after-a-restart"])
+def test_a_bumped_order_is_cooked_first(tree: ActorTree, events: EventLog, restart: bool) -> None:
+    kitchen = Kitchen(tree)
+    first, second = kitchen.order(), kitchen.order()
+    assert tree.orders.proxy.set_priority(second["id"], 5).get(timeout=5)["priority"] == 5
+    eventually(
+        lambda: [(t.order_id, t.priority) for t in stored_tasks(tree, "cook")] == [(first["id"], 0), (second["id"], 5)],
+        what="the bump stored on the task",
+    )
+    if restart:
+        restart_dispatcher(tree, events)
+    cook = LinkedRobot(tree, "cook-1", "cookbot")
+    cook.status("idle")
+    assert cook.command()["args"]["order_id"] == second["id"]
