@@ -173,8 +173,9 @@ class LinkProtocol(asyncio.Protocol):
             self._take(line)
 
     def _take(self, line: bytes | wire.TooLong) -> None:
-        """Handle a line now, or keep it for after the welcome while the hello is checked
-        (a robot may write hello and its first frames in one go; the welcome comes first)."""
+        """Handle a line now, or keep it while the hello is checked (a robot may write hello
+        and its first frames in one go; the welcome comes first) or while the link is being
+        handed to a restarted actor."""
         if not self._waiting:
             self._line(line)
         elif len(self._early) < MAX_HELD_LINES:
@@ -183,7 +184,7 @@ class LinkProtocol(asyncio.Protocol):
             self._count("held_over")
 
     def _stop_waiting(self) -> None:
-        """The hello is settled: take the lines that came meanwhile, in order, then read on
+        """The hello (or hand-over) is settled: take the lines that came meanwhile, in order, then read on
         (unless one of them found the actor restarted, and the wait begins again)."""
         self._waiting = False
         while self._early and not self._waiting and not self._transport.is_closing():
