@@ -537,7 +537,7 @@ class DispatcherActor(SupervisedActor):
 
     def _lose(self, job: Job, reason: str) -> None:
         if job.attempts >= self._settings.max_task_attempts:
-            self._journal.publish([self._write(data.give_up_task, job.id, reason, job.order_id)])
+            self._journal.publish([self._write(data.give_up_task, job.id, reason, job.order_id, job.table_id)])
             self._forget(job)
             if job.order_id is not None:
                 self._ask_quietly(self._orders_slot.proxy.reload(job.order_id))

@@ -29,6 +29,7 @@ NOTIFY_TYPES = frozenset(
         "robot_offline",
         "task_reassigned",
         "order_unserved",
+        "table_not_cleaned",
         "emergency",
         "staff_called",
         "actor_failed",

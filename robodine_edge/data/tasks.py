@@ -163,11 +163,14 @@ def requeue_task(task_id: int, reason: str, robot_id: str, kind: str, order_id: 
     )
 
 
-def give_up_task(task_id: int, reason: str, order_id: int | None) -> Recorded:
-    """Retries are spent: the task fails, its order is flagged for staff (never dropped)."""
+def give_up_task(task_id: int, reason: str, order_id: int | None, table_id: int | None = None) -> Recorded:
+    """Retries are spent: the task fails, and staff are told what is left for them (an
+    order flagged, never dropped; a table still to clean)."""
     set_task_state(task_id, "failed", reason)
     if order_id is not None:
         return flag_order(order_id, reason)
+    if table_id is not None:
+        return table_not_cleaned(table_id, reason)
     return record_event(
         "task_failed",
         f"task {task_id} failed: {reason}",
@@ -186,6 +189,20 @@ def flag_order(order_id: int, reason: str) -> Recorded:
         level=EventLevel.ERROR,
         entity_type="order",
         entity_id=order_id,
+    )
+
+
+def table_not_cleaned(table_id: int, reason: str) -> Recorded:
+    """The robots could not clean the table: it stays `cleaning` for staff to clean and
+    mark `cleaned` (`table_not_cleaned`, notified like an order that cannot be served)."""
+    table = DiningTable.get_or_none(DiningTable.id == table_id)
+    name = table.name if table is not None else str(table_id)
+    return record_event(
+        "table_not_cleaned",
+        f"table {name} could not be cleaned by the robots ({reason}); staff, please clean it and mark it cleaned",
+        level=EventLevel.ERROR,
+        entity_type="table",
+        entity_id=table_id,
     )
 
 

@@ -20,7 +20,7 @@ from robodine_edge.actors.dispatcher import OrderChanged, RobotUpdate
 from robodine_edge.actors.robot import LinkFrame
 from robodine_edge.config import load_config
 from robodine_edge.metrics import Metrics
-from robodine_edge.models import DiningTable, Order, Task
+from robodine_edge.models import DiningTable, Event, Notification, Order, Task, User
 from robodine_edge.protocol import link as wire
 from robodine_edge.protocol.pose import Pose
 from robodine_edge.wiring import ActorTree, start_actor_tree
@@ -180,3 +180,30 @@ def test_a_bumped_order_is_cooked_first(tree: ActorTree, events: EventLog, resta
     cook = LinkedRobot(tree, "cook-1", "cookbot")
     cook.status("idle")
     assert cook.command()["args"]["order_id"] == second["id"]
+
+
+def test_a_table_the_robots_could_not_clean_is_flagged_to_staff(tree: ActorTree) -> None:
+    """Retries spent on a clean task: staff get a notification (as for an order that
+    could not be served), and the table stays `cleaning` for them to clean by hand."""
+    staff = tree.store.write(lambda: User.create(username="sam", password_hash="-", role="staff").id).get(timeout=5)
+    table = Kitchen(tree).table
+    party = tree.floor.proxy.add_party(2, None).get(timeout=5)
+    assert party["table_id"] == table["id"]
+    alba = LinkedRobot(tree, "alba-1", "albabot")
+    alba.status("idle")
+    tree.floor.proxy.release(table["id"]).get(timeout=5)
+    for _ in range(3):  # max_task_attempts
+        command = alba.command()
+        assert command["name"] == "clean"
+        alba.send(wire.Nack(command["id"], "mop missing"))
+    eventually(lambda: [t.state for t in stored_tasks(tree, "clean")] == ["failed"], what="the clean task given up")
+
+    def notes() -> list[tuple[int, str]]:
+        query = Notification.select().where(Notification.type == "table_not_cleaned")
+        return tree.store.write(lambda: [(n.user_id, n.message) for n in query]).get(timeout=5)
+
+    ((user_id, message),) = notes()
+    assert user_id == staff and "T1" in message and "mop missing" in message
+    event = tree.store.write(lambda: Event.get(Event.type == "table_not_cleaned")).get(timeout=5)
+    assert (event.entity_type, event.entity_id, event.level) == ("table", str(table["id"]), "error")
+    assert tree.floor.proxy.get_table(table["id"]).get(timeout=5)["status"] == "cleaning"
