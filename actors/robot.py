@@ -4,7 +4,9 @@ The network room hands this actor what arrives for its robot (frames, telemetry,
 link loss) as messages, legacy frames as an ask, and a `RobotLink` to write through; the actor
 never touches a socket. A `Tick` every second drives what needs time: re-sending
 commands not acknowledged within 5 s, saving the last known state and a pose sample
-(1 Hz by default), and noticing that a legacy robot went quiet.
+(1 Hz by default), and noticing that a legacy robot went quiet. The `robots` topic is
+rate-limited per robot; a move held by the limit is announced when the interval ends,
+by an `Announce` the shared `Timer` tells back (actors/timer.py).
 """
 
 from __future__ import annotations
@@ -75,6 +77,15 @@ class Tick:
 
 
 @dataclass(frozen=True, slots=True)
+class Announce:
+    """The end of a rate-limit interval during which a motion change was held."""
+
+
+Wake = Callable[[float, Any, Any], None]
+"""Tell (delay in seconds, actor ref, message): `Timer.after`."""
+
+
+@dataclass(frozen=True, slots=True)
 class RobotSnapshot:
     """The robot as the API shows it (last known values kept while offline)."""
 
@@ -133,10 +144,13 @@ class RobotActor(SupervisedActor):
         persist_interval_s: float = 1.0,
         publish_interval_s: float = 0.1,
         clock: Callable[[], float] = time.monotonic,
+        wake: Wake | None = None,
         crash_listener: CrashListener | None = None,
     ) -> None:
         super().__init__(crash_listener=crash_listener)
         self._robot_id = robot_id
+        self._wake = wake
+        self._announce_due = False
         self._store = store
         self._journal = journal
         self._publish = publish
@@ -232,6 +246,10 @@ class RobotActor(SupervisedActor):
             self._link_closed(message)
         elif isinstance(message, Tick):
             self._tick()
+        elif isinstance(message, Announce):
+            self._announce_due = False
+            if self.snap != self._published:
+                self._announce()
         else:
             return super().on_receive(message)
         return None
@@ -366,6 +384,8 @@ class RobotActor(SupervisedActor):
         self._dirty = True
         if self._worth_announcing(before, self.snap, self._clock()):
             self._announce()
+        elif self._moved(before, self.snap):
+            self._announce_later()
 
     def _worth_announcing(self, before: RobotSnapshot, after: RobotSnapshot, now: float) -> bool:
         """A change of link, state, task or name at once; motion at most every
@@ -375,17 +395,31 @@ class RobotActor(SupervisedActor):
         ):  # fmt: skip
             return True
         since = now - self._last_publish
-        if (before.pose, before.battery, before.joints) != (after.pose, after.battery, after.joints):
+        if self._moved(before, after):
             return since >= self._publish_interval_s
         return before.last_seen != after.last_seen and since >= LAST_SEEN_EVERY_S
+
+    @staticmethod
+    def _moved(before: RobotSnapshot, after: RobotSnapshot) -> bool:
+        return (before.pose, before.battery, before.joints) != (after.pose, after.battery, after.joints)
+
+    def _announce_later(self) -> None:
+        """A motion change held by the rate limit is announced when the interval ends
+        (the trailing edge), so the last pose of a burst never waits for the next tick."""
+        if self._announce_due or self._wake is None:
+            return
+        self._announce_due = True
+        self._wake(self._last_publish + self._publish_interval_s - self._clock(), self.actor_ref, Announce())
 
     def _announce(self) -> None:
         """Tell the hub and the fleet; the dispatcher only what it chooses robots by."""
         now = self._clock()
         self._last_publish = now
         self._published = self.snap
-        self._publish("robots", "upsert", self.snap.json())
+        # The fleet first: a robots snapshot (read from the fleet) taken after the hub
+        # numbered this change must already include it.
         self._on_change(self.snap)
+        self._publish("robots", "upsert", self.snap.json())
         key = (self.snap.online, self.snap.state, self.snap.current_task, int(self.snap.battery or 0))
         if key != self._state_key or now - self._state_told >= 1.0:
             self._state_key, self._state_told = key, now

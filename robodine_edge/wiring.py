@@ -29,6 +29,7 @@ from robodine_edge.actors.robot import RobotActor, RobotSnapshot
 from robodine_edge.actors.store import Store, StoreActor
 from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, SupervisionEvent, Supervisor
 from robodine_edge.actors.table import TableActor
+from robodine_edge.actors.timer import Timer
 from robodine_edge.actors.views import ListedViews
 from robodine_edge.config import Config
 from robodine_edge.metrics import Metrics
@@ -51,6 +52,7 @@ class ActorTree:
     fleet: ActorSlot[Any]
     dispatcher: ActorSlot[Any]
     views: ListedViews
+    timer: Timer
     named: dict[str, ActorSlot[Any]] = field(default_factory=dict)
 
     def mailbox_depths(self) -> dict[str, float]:
@@ -61,11 +63,14 @@ class ActorTree:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Main thread, at shutdown: children in reverse order (the store commits last)."""
-        if self.supervisor.is_alive():
-            try:
-                self.supervisor.proxy.stop_children().get(timeout=timeout)
-            finally:
-                self.supervisor.ref.stop(block=True, timeout=5)
+        try:
+            if self.supervisor.is_alive():
+                try:
+                    self.supervisor.proxy.stop_children().get(timeout=timeout)
+                finally:
+                    self.supervisor.ref.stop(block=True, timeout=5)
+        finally:
+            self.timer.stop()
 
 
 def start_actor_tree(
@@ -85,6 +90,7 @@ def start_actor_tree(
         )
     )
     named: dict[str, ActorSlot[Any]] = {"supervisor": supervisor}
+    timer = Timer()
 
     def start(name: str, launch: Any, slot: ActorSlot[Any] | None = None) -> ActorSlot[Any]:
         named[name] = supervisor.proxy.start_child(ChildSpec(name, launch), slot).get(timeout=START_TIMEOUT_S)
@@ -165,6 +171,7 @@ def start_actor_tree(
                 heartbeat_s=config.robots.heartbeat_s,
                 persist_interval_s=1.0 / config.telemetry.persist_hz,
                 publish_interval_s=1.0 / config.telemetry.ws_rate_hz,
+                wake=timer.after,
                 crash_listener=crash,
             ),
         )
@@ -183,4 +190,4 @@ def start_actor_tree(
         lambda crash: DispatcherActor.start(store, journal, robots, orders, floor, legacy_cook, crash_listener=crash),
         dispatcher,
     )
-    return ActorTree(supervisor, store, journal, tables, floor, orders, robots, fleet, dispatcher, views, named)
+    return ActorTree(supervisor, store, journal, tables, floor, orders, robots, fleet, dispatcher, views, timer, named)

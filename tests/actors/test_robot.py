@@ -148,3 +148,22 @@ def test_a_robot_actor_survives_a_link_loss_it_cannot_record(
     )
     assert not events, "the robot actor crashed"
     assert tree.robots.get("alba-1").is_alive() and not snapshot(tree).online
+
+
+def test_the_last_move_of_a_burst_is_announced_without_waiting_for_a_tick(
+    tree: ActorTree, server: LinkServer, published: Published
+) -> None:
+    """Two moves inside the robots topic's 100 ms interval: the second is held, then
+    announced when the interval ends. Nothing ticks the actors here, so without that
+    trailing edge the second would never show."""
+    token = register(tree)
+    with RobotClient(server.port) as robot:
+        robot.hello("alba-1", token)
+        robot.send(type="status", state="idle", battery=50)
+        robot.send(type="status", state="idle", battery=40)
+
+        def announced(topic: str, kind: str, data: Any) -> bool:
+            return topic == "robots" and data["robot_id"] == "alba-1" and data["battery"] == 40
+
+        assert published.wait_for(announced, timeout=2), [d["battery"] for d in published.topic("robots")]
+        assert snapshot(tree).battery == 40
