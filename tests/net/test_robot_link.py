@@ -155,6 +155,26 @@ def test_pending_commands_are_delivered_on_reconnect(edge: ServiceProcess, admin
         assert (command["id"], command["name"]) == (queued.json()["id"], "dock")
 
 
+def test_a_command_sent_but_not_acked_is_sent_again_when_the_robot_comes_back(
+    edge: ServiceProcess, admin: dict[str, str]
+) -> None:
+    robot_id, token = register(edge, admin)
+    with RobotClient(robot_port(edge)) as robot:
+        robot.hello(robot_id, token)
+        sent = edge.http.post(f"/api/robots/{robot_id}/commands", headers=admin, json={"name": "dock", "args": {}})
+        assert sent.status_code == 202 and sent.json()["status"] == "sent"
+        assert robot.read_until("command")["id"] == sent.json()["id"]  # read, never acked: the link drops
+    with RobotClient(robot_port(edge)) as robot:
+        robot.hello(robot_id, token)
+        again = robot.read_until("command")
+        assert (again["id"], again["name"]) == (sent.json()["id"], "dock")  # same id: the robot de-duplicates
+        robot.send(type="ack", id=again["id"])
+        robot.send(type="ping")
+        eventually(
+            lambda: edge.http.get(f"/api/robots/{robot_id}/commands", headers=admin).json()[0]["status"] == "acked"
+        )
+
+
 def test_nack_and_failed_tasks_are_recorded(edge: ServiceProcess, admin: dict[str, str]) -> None:
     robot_id, token = register(edge, admin)
     with RobotClient(robot_port(edge)) as robot:
