@@ -352,8 +352,29 @@ def test_a_client_that_never_reads_does_not_delay_the_others(tmp_path: Path) -> 
                 timeout=15,
                 what="closing the stalled client",
             )
+            assert _close_code(stalled) == 1013
         finally:
             stalled.close()
+
+
+def _close_code(sock: socket.socket) -> int | None:
+    """Read a raw WebSocket to its end; the code of the close frame it ends with."""
+    data = bytearray()
+    sock.settimeout(10)
+    while chunk := sock.recv(1 << 20):
+        data.extend(chunk)
+    at = data.index(b"\r\n\r\n") + 4
+    code = None
+    while at + 2 <= len(data):
+        opcode, size, head = data[at] & 0x0F, data[at + 1] & 0x7F, 2
+        if size == 126:
+            size, head = int.from_bytes(data[at + 2 : at + 4], "big"), 4
+        elif size == 127:
+            size, head = int.from_bytes(data[at + 2 : at + 10], "big"), 10
+        if opcode == 0x8:
+            code = int.from_bytes(data[at + head : at + head + 2], "big")
+        at += head + size
+    return code
 
 
 def _flood(robot: RobotClient, udp: int, robot_id: str, total: int) -> None:
