@@ -52,6 +52,7 @@ ASK_TIMEOUT_S = 10.0
 MAX_BATCH = 500
 """Placed orders taken together at most: their cook tasks share one commit."""
 CONFLICTING = frozenset({"cook", "serve", "clean", "go_to", "dock"})
+"""Commands that move a robot (and so conflict with its task)."""
 SAFETY = frozenset({"stop", "resume", "emergency_stop"})
 STARTED_MOVES = {"cook": OrderStatus.COOKING, "serve": OrderStatus.SERVING}
 DONE_MOVES = {"cook": OrderStatus.READY, "serve": OrderStatus.SERVED}
@@ -166,6 +167,9 @@ class DispatcherActor(SupervisedActor):
         self._emergency = self._write(active_emergency) is not None
         for _, slot in self._robot_slots.items():
             self._robots_seen(slot.proxy.snapshot().get(timeout=ASK_TIMEOUT_S))
+        self._charging = set(self._write(data.robots_sent_to_dock, sorted(CONFLICTING)))
+        for robot in list(self._robots.values()):
+            self._charged_yet(robot)
         self._orders = {o["id"]: o for o in self._orders_slot.proxy.active_orders().get(timeout=ASK_TIMEOUT_S)}
         self._tables = {t["id"]: t for t in self._floor_slot.proxy.list_tables().get(timeout=ASK_TIMEOUT_S)}
         for record, command_id in self._write(data.open_tasks_with_commands):
@@ -219,7 +223,17 @@ class DispatcherActor(SupervisedActor):
         command: dict[str, Any] = slot.proxy.command(name, args, user_id).get(timeout=ASK_TIMEOUT_S)
         if name in CONFLICTING:
             self._staff_commands[robot_id] = (command["id"], self._clock())
+            self._staff_moved(robot_id, name)
         return command
+
+    def _staff_moved(self, robot_id: str, name: str) -> None:
+        """Sent to dock by staff is sent to dock (as a restart would read the command log);
+        any other move takes the robot off the dock on purpose."""
+        robot = self._robots.get(robot_id)
+        if name == "dock" and robot is not None and robot.kind == "albabot":
+            self._charging.add(robot_id)
+        elif name != "dock":
+            self._charging.discard(robot_id)
 
     def retry_order(self, order_id: int) -> None:
         """Staff take a flagged order back to the robots: attempts start again."""
@@ -351,13 +365,14 @@ class DispatcherActor(SupervisedActor):
         job = self._job_of(robot.robot_id)
         if job is not None and job.kind == "cook" and robot.legacy:
             self._legacy_progress(job, robot)
-        if (
-            robot.robot_id in self._charging
-            and charged(robot, self._settings.battery_resume)
-            and robot.state != "charging"
-        ):
-            self._charging.discard(robot.robot_id)
+        self._charged_yet(robot)
         self._dispatch()
+
+    def _charged_yet(self, robot: RobotView) -> None:
+        """A robot sent to dock is back in service once it reports `battery_resume`,
+        whether it says `idle` or stays on the dock `charging` (then it is sent off it)."""
+        if robot.robot_id in self._charging and charged(robot, self._settings.battery_resume):
+            self._charging.discard(robot.robot_id)
 
     def _task_event(self, event: TaskEvent) -> None:
         freed = event.state in ("done", "failed", "nacked") and self._staff_command_over(
@@ -424,7 +439,8 @@ class DispatcherActor(SupervisedActor):
             return
         busy = self._busy()
         self._send_low_robots_to_dock(busy)
-        free = [r for r in self._robots.values() if available(r, busy, self._charging)]
+        resume = self._settings.battery_resume
+        free = [r for r in self._robots.values() if available(r, busy, self._charging, resume)]
         cooks = [r for r in free if r.kind == "cookbot"]
         albas = [r for r in free if r.kind == "albabot"]
         for job in self._queue("cook") if cooks else []:  # sort only when a robot can take work
@@ -455,7 +471,9 @@ class DispatcherActor(SupervisedActor):
 
     def _send_low_robots_to_dock(self, busy: Collection[str]) -> None:
         for robot in self._robots.values():
-            if available(robot, busy, self._charging) and needs_charge(robot, self._settings.battery_low):
+            if available(robot, busy, self._charging, self._settings.battery_resume) and needs_charge(
+                robot, self._settings.battery_low
+            ):
                 log.info("robot %s is low (%.0f%%): sending it to dock", robot.robot_id, robot.battery or 0)
                 if self._command(robot.robot_id, "dock", {}) is not None:
                     self._charging.add(robot.robot_id)

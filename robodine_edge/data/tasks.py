@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from peewee import fn
+
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data.events import Recorded, record_event
 from robodine_edge.data.rows import one
@@ -86,6 +88,26 @@ def orders_needing_work() -> list[tuple[int, str, int, bool]]:
 
 def tables_being_cleaned() -> list[int]:
     return [t.id for t in DiningTable.select(DiningTable.id).where(DiningTable.status == "cleaning")]
+
+
+def robots_sent_to_dock(moves: list[str]) -> list[str]:
+    """Albabots whose latest move command (one of `moves`) is a `dock` they did not
+    refuse: on their way to the dock or charging there, as far as the edge knows. So a
+    restart does not hand work to a docked robot at 50 % because it says `idle`."""
+    latest = (
+        RobotCommand.select(fn.MAX(RobotCommand.id)).where(RobotCommand.name.in_(moves)).group_by(RobotCommand.robot)
+    )
+    query = (
+        RobotCommand.select(Robot.robot_id)
+        .join(Robot)
+        .where(
+            RobotCommand.id.in_(latest),
+            RobotCommand.name == "dock",
+            RobotCommand.status.not_in(["nacked", "failed"]),
+            Robot.kind == "albabot",
+        )
+    )
+    return [row.robot.robot_id for row in query]
 
 
 def list_tasks(limit: int, state: str | None, order_id: int | None) -> list[dict[str, Any]]:

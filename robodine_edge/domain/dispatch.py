@@ -1,10 +1,11 @@
 """Which robot gets which task: pure rules, tested without any actor.
 
-A robot is available when it is online, reports `idle`, has no task, is not charging
-and no emergency is on. Cookbots take cook tasks in order; albabots are chosen by
-distance to where the work starts (the kitchen pass for serving, the table for
-cleaning), among those with battery above `battery_low`. Robots that have not tried
-the task yet come first.
+A robot is available when it is online, has no task, is not charging and no emergency
+is on, and reports `idle` — or `charging` with at least `battery_resume`: a robot that
+stays on the dock once it is full enough is taken back like an idle one. Cookbots take
+cook tasks in order; albabots are chosen by distance to where the work starts (the
+kitchen pass for serving, the table for cleaning), among those with battery above
+`battery_low`. Robots that have not tried the task yet come first.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from robodine_edge.domain.lifecycle import OrderStatus
 
 IDLE = "idle"
+CHARGING = "charging"
 ORDER_PATH = (OrderStatus.PLACED, OrderStatus.COOKING, OrderStatus.READY, OrderStatus.SERVING, OrderStatus.SERVED)
 """The order's way through the robots, one legal step after another."""
 
@@ -32,8 +34,21 @@ class RobotView:
     legacy_cook_addr: str | None = None
 
 
-def available(robot: RobotView, busy: Collection[str], charging: Collection[str]) -> bool:
-    return robot.online and robot.state == IDLE and robot.robot_id not in busy and robot.robot_id not in charging
+def available(
+    robot: RobotView, busy: Collection[str], charging: Collection[str], battery_resume: float = 100.0
+) -> bool:
+    """`charging` holds the robots sent to dock that have not yet reported `battery_resume`."""
+    return (
+        robot.online
+        and ready_for_work(robot, battery_resume)
+        and robot.robot_id not in busy
+        and robot.robot_id not in charging
+    )
+
+
+def ready_for_work(robot: RobotView, battery_resume: float) -> bool:
+    """Idle, or charging with enough battery to be taken off the dock."""
+    return robot.state == IDLE or (robot.state == CHARGING and charged(robot, battery_resume))
 
 
 def pick_cookbot(robots: Iterable[RobotView], tried: Collection[str] = ()) -> RobotView | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,7 +18,7 @@ import pytest
 from peewee import SqliteDatabase
 
 from robodine_edge.actors.dispatcher import OrderChanged, RobotUpdate
-from robodine_edge.actors.robot import LinkFrame
+from robodine_edge.actors.robot import LinkFrame, Tick
 from robodine_edge.config import load_config
 from robodine_edge.metrics import Metrics
 from robodine_edge.models import DiningTable, Event, Notification, Order, Task, User
@@ -33,6 +34,9 @@ def tree(db: SqliteDatabase, published: Published, events: EventLog) -> Iterator
     actors = start_actor_tree(db, load_config(None, {}), Metrics(), published, events, table_ids=[], robot_ids=[])
     yield actors
     actors.stop()
+
+
+TICK_S = 0.1
 
 
 class WireEnd:
@@ -66,9 +70,18 @@ class LinkedRobot:
         self.send(wire.Status(state, battery, Pose(1.0, 1.0)))
 
     def command(self, timeout: float = 5.0) -> dict[str, Any]:
-        """The next command the edge sends (acknowledged, as a robot does)."""
+        """The next command the edge sends (acknowledged, as a robot does). Meanwhile the
+        robot actor gets the `Tick`s the loop would send: a change of battery alone is
+        passed on at the next one."""
+        deadline = time.monotonic() + timeout
         while True:
-            frame = self.wire.frames.get(timeout=timeout)
+            try:
+                frame = self.wire.frames.get(timeout=TICK_S)
+            except queue.Empty:
+                if time.monotonic() > deadline:
+                    raise
+                self.slot.tell(Tick())
+                continue
             if frame["type"] == "command":
                 self.send(wire.Ack(frame["id"]))
                 return frame
@@ -78,6 +91,13 @@ class LinkedRobot:
 
     def sent_nothing(self) -> bool:
         return self.wire.frames.empty()
+
+    def settled(self, tree: ActorTree) -> None:
+        """Wait until what this robot sent has reached the dispatcher and been acted on:
+        its actor tells the dispatcher in frame order, and the dispatcher's own commands
+        are written to the link before it takes its next message."""
+        self.slot.proxy.snapshot().get(timeout=5)
+        tree.dispatcher.proxy.overview().get(timeout=5)
 
 
 class Kitchen:
@@ -207,3 +227,42 @@ def test_a_table_the_robots_could_not_clean_is_flagged_to_staff(tree: ActorTree)
     event = tree.store.write(lambda: Event.get(Event.type == "table_not_cleaned")).get(timeout=5)
     assert (event.entity_type, event.entity_id, event.level) == ("table", str(table["id"]), "error")
     assert tree.floor.proxy.get_table(table["id"]).get(timeout=5)["status"] == "cleaning"
+
+
+def docked_albabot(tree: ActorTree) -> LinkedRobot:
+    """An albabot that reported 12 %, was sent to dock and is charging there; a table
+    waits to be cleaned meanwhile."""
+    table = Kitchen(tree).table
+    tree.floor.proxy.add_party(2, None).get(timeout=5)
+    alba = LinkedRobot(tree, "alba-1", "albabot")
+    alba.status("idle", battery=12.0)
+    dock = alba.command()
+    assert dock["name"] == "dock"
+    alba.task(dock, "started")
+    alba.task(dock, "done")
+    alba.status("charging", battery=50.0)
+    tree.floor.proxy.release(table["id"]).get(timeout=5)
+    alba.settled(tree)
+    assert alba.sent_nothing()  # under battery_resume: left to charge
+    return alba
+
+
+def test_a_charging_albabot_above_battery_resume_is_taken_back(tree: ActorTree) -> None:
+    """A robot that stays on the dock reporting `charging` once it is full enough is
+    given work as usual (before, only `idle` counted, and it could charge for ever)."""
+    alba = docked_albabot(tree)
+    alba.status("charging", battery=85.0)
+    assert alba.command()["name"] == "clean"
+
+
+def test_a_docked_albabot_takes_no_work_after_a_restart_until_charged(tree: ActorTree, events: EventLog) -> None:
+    """Being sent to dock outlives the dispatcher: a docked robot at 50 % that reports
+    `idle` gets nothing after a restart either, until it reports battery_resume."""
+    alba = docked_albabot(tree)
+    alba.status("idle", battery=50.0)
+    alba.settled(tree)
+    restart_dispatcher(tree, events)
+    assert tree.dispatcher.proxy.overview().get(timeout=5)["charging"] == ["alba-1"]
+    assert alba.sent_nothing()
+    alba.status("idle", battery=85.0)
+    assert alba.command()["name"] == "clean"

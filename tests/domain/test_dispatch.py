@@ -74,3 +74,10 @@ def test_an_order_walks_every_status_between_where_it_is_and_where_a_task_leaves
 def test_an_older_status_is_behind_a_newer_one() -> None:
     assert is_behind(S.COOKING, S.READY) and not is_behind(S.READY, S.READY)
     assert not is_behind(S.READY, S.COOKING) and not is_behind(S.CANCELLED, S.READY)
+
+
+def test_a_charging_robot_is_available_again_at_battery_resume() -> None:
+    assert not available(robot("a", state="charging", battery=50.0), (), (), battery_resume=80.0)
+    assert available(robot("a", state="charging", battery=80.0), (), (), battery_resume=80.0)
+    assert not available(robot("a", state="charging", battery=None), (), ("a",), battery_resume=80.0)
+    assert not available(robot("a", state="moving", battery=90.0), (), (), battery_resume=80.0)
