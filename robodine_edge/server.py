@@ -14,7 +14,6 @@ what it holds), close the database, release the lock.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import os
 import signal
@@ -31,7 +30,7 @@ import pykka
 from peewee import SqliteDatabase
 from sanic import Sanic
 
-from robodine_edge import __version__, memory
+from robodine_edge import __version__, collector, memory
 from robodine_edge.actors.dispatcher import DispatchTick
 from robodine_edge.actors.robot import Tick
 from robodine_edge.actors.supervisor import SupervisionEvent
@@ -66,17 +65,6 @@ log = logging.getLogger(__name__)
 HOUSEKEEPING_INTERVAL_S = 3600.0
 TICK_INTERVAL_S = 1.0
 STOPPING_TIMEOUT_S = 2.0
-
-
-def _freeze_start_up_objects() -> None:
-    """Everything alive once the service is up (modules, the app, routes, pydantic
-    schemas: ~66k objects) lives until exit; moved out of the collector's reach, a full
-    collection no longer walks them. Found with a gc callback under order load: a 57 ms
-    gen2 pass stalled every request in flight (make bench: POST p99 at 1,000/s went
-    from 36-87 ms to 6 ms with this and the slimmer hub replay)."""
-    gc.collect()
-    gc.freeze()
-    memory.trim()
 
 
 class StopRequested(BaseException):
@@ -248,7 +236,8 @@ class Service:
                 )
             )  # fmt: skip
             await self._advertiser.start()
-        _freeze_start_up_objects()
+        collector.freeze_survivors()  # start-up's objects live until exit
+        memory.trim()
         write_runtime(
             self.data_dir, {"pid": os.getpid(), **ports, "version": __version__, "started_at": to_iso(utcnow())}
         )
@@ -331,11 +320,12 @@ class Service:
             self._actors.dispatcher.tell(DispatchTick())
 
     async def _housekeeping(self) -> None:
-        """Hourly: forget expired sessions and idempotency records older than 48 h, and
-        hand freed memory back to the kernel."""
+        """Hourly: forget expired sessions and idempotency records older than 48 h, collect
+        cycles among frozen objects, and hand freed memory back to the kernel."""
         assert self._actors is not None
         while True:
             await asyncio.sleep(HOUSEKEEPING_INTERVAL_S)
+            collector.collect_all()
             memory.trim()
             for unit in (accounts.prune_sessions, idempotency.prune):
                 try:
@@ -387,6 +377,7 @@ class Service:
         for sock in self._sockets.values():
             sock.close()
         remove_runtime(self.data_dir)
+        collector.stop()
         self.notifier.close()
         self._lock.release()
 
