@@ -31,7 +31,7 @@ from robodine_edge.protocol import link as wire
 from robodine_edge.protocol.legacy import LegacyAlbabot, LegacyCookbot
 from robodine_edge.protocol.pose import Pose
 from robodine_edge.protocol.telemetry import Telemetry
-from robodine_edge.types import Publish
+from robodine_edge.types import SERVICE_STOPPING, Publish
 
 log = logging.getLogger(__name__)
 RESEND_AFTER_S = 5.0
@@ -188,7 +188,7 @@ class RobotActor(SupervisedActor):
 
     def on_stop(self) -> None:
         if self._link is not None:
-            self._link.close("service stopping")
+            self._link.close(SERVICE_STOPPING)
         self._persist(force=True)
 
     # -- commands (ask) -----------------------------------------------------------------

@@ -58,7 +58,7 @@ from robodine_edge.net.sockets import bind_tcp, bind_udp, bound_port
 from robodine_edge.net.telemetry import TelemetryEndpoint
 from robodine_edge.systemd_notify import SystemdNotifier, feed_watchdog
 from robodine_edge.tokens import TokenCodec
-from robodine_edge.types import EventLevel, Publish
+from robodine_edge.types import SERVICE_STOPPING, EventLevel, Publish
 from robodine_edge.wiring import ActorTree, start_actor_tree
 
 log = logging.getLogger(__name__)
@@ -286,14 +286,14 @@ class Service:
         self.notifier.notify("STOPPING=1")
         for task in self._tasks:
             task.cancel()
-        self.hub.close_all(1001, "service stopping")
+        self.hub.close_all(1001, SERVICE_STOPPING)
         await self._stop_simulator()
         if self._advertiser is not None:
             await self._advertiser.stop()
         await self._tell_dispatcher_stopping()
         if self._link_server is not None:
             self._link_server.close()
-        self.registry.close_all("service stopping")
+        self.registry.close_all(SERVICE_STOPPING)
         if self._telemetry is not None:
             self._telemetry.close()
         loop = asyncio.get_running_loop()

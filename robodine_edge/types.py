@@ -14,6 +14,9 @@ from typing import Any, NewType
 UserId = NewType("UserId", int)
 TableId = NewType("TableId", int)
 
+SERVICE_STOPPING = "service stopping"
+"""Why links and sockets close at shutdown: robots dropping for it are not trouble."""
+
 
 class Role(StrEnum):
     """What a user may do: `admin` everything, `staff` the floor, `kiosk` one table."""

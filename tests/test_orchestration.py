@@ -256,6 +256,11 @@ def _restart_in_the_middle_of_the_flow(tmp_path: Path, services: list[ServicePro
         for kind, robots in (("cook", ("sim-cook-1", "sim-cook-2")), ("serve", ("sim-alba-1", "sim-alba-2"))):
             sent = [c["args"]["order_id"] for r in robots for c in store.commands(r) if c["name"] == kind]
             assert sorted(sent) == sorted(ids), kind
+        # ...nor trouble to tell staff of: the robots' drop at the stop is logged, not notified
+        stopping = [e for e in store.events("robot_offline") if "service stopping" in e["message"]]
+        assert len(stopping) == 4 and {e["level"] for e in stopping} == {"info"}
+        notes = service.http.get("/api/notifications", headers=store.admin, params={"limit": 1000}).json()
+        assert [n for n in notes if n["type"] == "robot_offline"] == []
 
 
 def test_released_tables_are_cleaned_and_the_waiting_list_moves(tmp_path: Path) -> None:

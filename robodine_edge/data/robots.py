@@ -21,7 +21,7 @@ from robodine_edge.errors import Conflict, NotFound
 from robodine_edge.models import Pose as PoseRow
 from robodine_edge.models import Robot, RobotCommand
 from robodine_edge.protocol.pose import Pose
-from robodine_edge.types import EventLevel
+from robodine_edge.types import SERVICE_STOPPING, EventLevel
 
 OPEN_COMMANDS = ("pending", "sent")
 
@@ -218,14 +218,15 @@ def add_poses(robot_id: str | None, ingredient_id: int | None, poses: list[tuple
 
 
 def link_event(robot_id: str, online: bool, reason: str) -> Recorded:
-    """`robot_online` / `robot_offline` (the latter notifies staff)."""
+    """`robot_online` / `robot_offline`. Going offline is a warning (staff are notified)
+    unless the service itself is stopping, which every robot does at each restart."""
     Robot.update(last_seen=utcnow()).where(Robot.robot_id == robot_id).execute()
     if online:
         return record_event("robot_online", f"robot {robot_id} is online", entity_type="robot", entity_id=robot_id)
     return record_event(
         "robot_offline",
         f"robot {robot_id} went offline ({reason})",
-        level=EventLevel.WARNING,
+        level=EventLevel.INFO if reason == SERVICE_STOPPING else EventLevel.WARNING,
         entity_type="robot",
         entity_id=robot_id,
     )
