@@ -9,8 +9,9 @@ once (`wsframe`); a multiplexed subscription only has its `"id"` spliced in fron
 Sending is not a task per socket: a connection given a message schedules one flush
 for the end of the loop turn, which writes everything it has queued to the transport
 in one `write` without awaiting. Only a client whose transport is backed up past
-`HIGH_WATER` waits (a small task polls until it drains), its messages held in its
-bounded queue, where coalescing and the 5-second slow-client rule apply.
+`HIGH_WATER` waits (a small task, woken by the transport's own flow control when it
+has drained), its messages held in its bounded queue, where coalescing and the
+5-second slow-client rule apply.
 
 A new subscription starts buffering *before* it asks the owning actor for a snapshot.
 Any change published before that moment is in the snapshot (the actor changed its
@@ -67,10 +68,8 @@ QUEUE_LIMIT = 4 * QUEUE_CAP
 client this far behind is closed (1013) at once rather than after `SLOW_CLIENT_S`."""
 SLOW_CLIENT_S = 5.0
 HIGH_WATER = 64 * 1024
-"""Bytes waiting in a transport above which a client is behind: stop writing to it."""
-LOW_WATER = 16 * 1024
-"""...and below which writing resumes."""
-DRAIN_POLL_S = 0.01
+"""Bytes waiting in a transport above which a client is behind: stop writing to it
+(asyncio's default high-water mark, at which the transport pauses its protocol)."""
 
 Snapshot = Callable[[str, Principal], Awaitable[list[dict[str, Any]]]]
 
@@ -233,17 +232,19 @@ class Connection:
         if transport is None:
             return
         if transport.get_write_buffer_size() > HIGH_WATER:
-            self._waiter = asyncio.get_running_loop().create_task(self._wait_for_room(transport))
+            self._waiter = asyncio.get_running_loop().create_task(self._wait_for_room())
             return
         frames = self.queue.take_all()
         transport.write(b"".join(frames))
         if self.metrics is not None:
             self.metrics.ws_messages.inc(len(frames))
 
-    async def _wait_for_room(self, transport: asyncio.WriteTransport) -> None:
+    async def _wait_for_room(self) -> None:
+        """Until the transport resumes writing (it paused its protocol past the high-water
+        mark and resumes it below the low one): Sanic's protocol `send` waits for exactly
+        that, and writing nothing sends nothing."""
         try:
-            while transport.get_write_buffer_size() > LOW_WATER and not transport.is_closing():
-                await asyncio.sleep(DRAIN_POLL_S)
+            await self.ws.io_proto.send(b"")  # raises a CancelledError if the socket went away
         finally:
             self._waiter = None
         self.flush()

@@ -2,7 +2,8 @@
 behind, and resumes once it catches up: nothing lost, nothing reordered.
 
 Real sockets on 127.0.0.1; the only stand-in is the object holding the transport and
-the protocol state, which Sanic's WebSocket gives the hub in the service.
+the protocol state, which Sanic's WebSocket gives the hub in the service, and a protocol
+doing with the transport's flow control what Sanic's does (`FlowControlled`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,28 @@ from robodine_edge.types import Principal, Role, UserId
 
 FRAME_COUNT = 600
 PAYLOAD = 4000
+
+
+class FlowControlled(asyncio.Protocol):
+    """As Sanic's `SanicProtocol`: the transport pauses and resumes it, `send` waits."""
+
+    def __init__(self) -> None:
+        self.can_write = asyncio.Event()
+        self.can_write.set()
+        self.transport: Any = None
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+
+    def pause_writing(self) -> None:
+        self.can_write.clear()
+
+    def resume_writing(self) -> None:
+        self.can_write.set()
+
+    async def send(self, data: bytes) -> None:
+        await self.can_write.wait()
+        self.transport.write(data)
 
 
 def principal() -> Principal:
@@ -50,10 +73,10 @@ def test_a_client_that_falls_behind_gets_everything_in_order_once_it_reads() -> 
     async def scenario() -> None:
         loop = asyncio.get_running_loop()
         listener = socket.create_server(("127.0.0.1", 0))
-        transport, _ = await loop.create_connection(asyncio.Protocol, *listener.getsockname())
+        transport, protocol = await loop.create_connection(FlowControlled, *listener.getsockname())
         peer, _ = listener.accept()
         transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)  # as the service caps
-        ws = SimpleNamespace(io_proto=SimpleNamespace(transport=transport), ws_proto=ServerProtocol(state=State.OPEN))
+        ws = SimpleNamespace(io_proto=protocol, ws_proto=ServerProtocol(state=State.OPEN))
         metrics = Metrics()
         connection = Connection(ws, principal(), metrics)
         frames = [text_frame(payload(n)) for n in range(FRAME_COUNT)]
@@ -83,10 +106,10 @@ def test_nothing_is_written_after_the_close_frame() -> None:
     async def scenario() -> None:
         loop = asyncio.get_running_loop()
         listener = socket.create_server(("127.0.0.1", 0))
-        transport, _ = await loop.create_connection(asyncio.Protocol, *listener.getsockname())
+        transport, protocol = await loop.create_connection(FlowControlled, *listener.getsockname())
         peer, _ = listener.accept()
         proto: Any = ServerProtocol(state=State.OPEN)
-        ws = SimpleNamespace(io_proto=SimpleNamespace(transport=transport), ws_proto=proto)
+        ws = SimpleNamespace(io_proto=protocol, ws_proto=proto)
         connection = Connection(ws, principal())
         connection.put(text_frame(b'{"first":1}'))
         await asyncio.sleep(0.05)
@@ -109,12 +132,12 @@ def test_a_client_too_far_behind_is_closed_at_once_and_its_queue_dropped() -> No
     async def scenario() -> None:
         loop = asyncio.get_running_loop()
         listener = socket.create_server(("127.0.0.1", 0))
-        transport, _ = await loop.create_connection(asyncio.Protocol, *listener.getsockname())
+        transport, protocol = await loop.create_connection(FlowControlled, *listener.getsockname())
         peer, _ = listener.accept()
         transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
         closes: list[int] = []
         ws = SimpleNamespace(
-            io_proto=SimpleNamespace(transport=transport),
+            io_proto=protocol,
             ws_proto=ServerProtocol(state=State.OPEN),
             fail_connection=lambda code, reason: closes.append(code),
         )

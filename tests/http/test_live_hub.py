@@ -14,6 +14,8 @@ import orjson
 import pytest
 import websockets
 
+from robodine_edge.protocol.pose import Pose
+from robodine_edge.protocol.telemetry import Telemetry, encode_telemetry
 from tests.http.conftest import make_user
 from tests.http.store_setup import make_dish, make_kiosk, make_stock, make_table
 from tests.net.conftest import register
@@ -455,3 +457,71 @@ def accepted_telemetry(service: ServiceProcess) -> int:
     name = 'robodine_telemetry_datagrams_total{result="accepted"}'
     found = next((line for line in text.splitlines() if line.startswith(name)), None)
     return int(float(found.split()[-1])) if found else 0
+
+
+def test_a_client_that_pauses_reading_gets_everything_in_order_when_it_reads_again(tmp_path: Path) -> None:
+    """Its transport backs up past 64 KiB: the hub holds the rest in the client's queue
+    until the transport's flow control says it drained, then writes it all, in order."""
+    with ServiceProcess(tmp_path) as service:
+        admin = service.auth(service.token())
+        robot_id, robot_token = register(service, admin)
+        with RobotClient(int(service.runtime["robot_port"])) as robot:
+            robot.hello(robot_id, robot_token)
+            paused = socket.create_connection(("127.0.0.1", service.runtime["http_port"]))
+            paused.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+            paused.sendall(
+                f"GET /ws/telemetry?token={service.token()} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+            )
+            # ~800 B a message, 1.2 MB in all: more than the socket buffers (64 KiB here and
+            # the service's 256 KiB, both doubled by Linux) and the transport's 64 KiB hold,
+            # and the rest, ~600 messages, fewer than the queue cap (nothing coalesced)
+            total, joints = 1500, tuple(123456.0 + n / 7 for n in range(32))
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                for seq in range(1, total + 1):
+                    sample = Telemetry(robot_id, robot.session or "", seq, Pose(seq / 10, 1.0), 80.0, "idle", joints)
+                    udp.sendto(encode_telemetry(sample), ("127.0.0.1", int(service.runtime["telemetry_port"])))
+                    if seq % 50 == 0:
+                        time.sleep(0.02)
+            eventually(lambda: accepted_telemetry(service) == total, what="every datagram accepted")
+            messages = _read_messages(paused, until=lambda message: message["seq"] == total)
+            paused.close()
+            snapshot, updates = messages[0], messages[1:]
+            assert snapshot["type"] == "snapshot"
+            assert [m["seq"] for m in updates] == list(range(snapshot["seq"] + 1, total + 1))
+            assert updates[-1]["data"]["pose"]["x"] == total / 10
+
+
+def _read_messages(sock: socket.socket, until: Any) -> list[dict[str, Any]]:
+    """Text messages from a raw WebSocket (after its 101 answer), to the first `until`
+    accepts; control frames (Sanic's pings) are skipped."""
+    data = bytearray()
+    sock.settimeout(10)
+    while b"\r\n\r\n" not in data:
+        data.extend(sock.recv(65536))
+    at, messages = data.index(b"\r\n\r\n") + 4, []
+    while not messages or not until(messages[-1]):
+        frame = _next_frame(data, at)
+        if frame is None:
+            data.extend(sock.recv(1 << 20))
+            continue
+        opcode, (payload, at) = data[at] & 0x0F, frame
+        if opcode == 0x1:
+            messages.append(orjson.loads(payload))
+    return messages
+
+
+def _next_frame(data: bytearray, at: int) -> tuple[bytes, int] | None:
+    """(payload, end) of the server frame at `at`, or None while it is incomplete."""
+    if len(data) - at < 2:
+        return None
+    size, head = data[at + 1] & 0x7F, 2
+    if size >= 126:
+        head = 4 if size == 126 else 10
+        if len(data) - at < head:
+            return None
+        size = int.from_bytes(data[at + 2 : at + head], "big")
+    if len(data) - at < head + size:
+        return None
+    return bytes(data[at + head : at + head + size]), at + head + size
