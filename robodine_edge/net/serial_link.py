@@ -4,8 +4,11 @@ Each configured port gets a `SerialLink` with two device threads: a reader that 
 bytes to a `LinkProtocol` on the event loop, and a writer that drains what the
 protocol writes (a slow port never blocks the loop). Any pyserial URL works
 (`/dev/ttyUSB0`, `socket://host:port`, `loop://`). When the device goes away, or the
-protocol closes the link, the port is reopened with backoff (0.5 s doubling to 30 s),
-and the robot says hello again.
+protocol closes the link, the port is reopened with backoff (0.5 s doubling to 30 s,
+back to 0.5 s once a port has stayed open `STEADY_S`), and the robot says hello again.
+An outage is logged once at warning (the loss, the first failed reopen) and once at
+info when the port is back; the retries in between are debug, so an adapter left
+unplugged over a weekend is one line in the journal, not one every 30 s.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +25,28 @@ import serial
 
 log = logging.getLogger(__name__)
 READ_TIMEOUT_S = 0.05
+FIRST_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 30.0
+STEADY_S = 5.0
+"""A port that stayed open this long was working: its next loss starts the backoff afresh."""
+
+
+class Backoff:
+    """The waits between reopens: `first_s`, doubling up to `max_s`. Owned by one device thread."""
+
+    def __init__(self, first_s: float = FIRST_BACKOFF_S, max_s: float = MAX_BACKOFF_S) -> None:
+        self.first_s = first_s
+        self.max_s = max_s
+        self._next_s = first_s
+
+    def next(self) -> float:
+        """The wait before the next attempt; the one after it is twice as long."""
+        delay = self._next_s
+        self._next_s = min(delay * 2, self.max_s)
+        return delay
+
+    def reset(self) -> None:
+        self._next_s = self.first_s
 
 
 class SerialTransport:
@@ -112,21 +137,37 @@ class SerialLink:
 
     def _run(self) -> None:
         """Device thread: open, serve, and reopen the port until stopped."""
-        backoff = 0.5
+        backoff = Backoff()
+        failures = 0
         while not self._stop.is_set():
             try:
                 port = serial.serial_for_url(self.url, baudrate=self._baud, timeout=READ_TIMEOUT_S, write_timeout=2)
             except (serial.SerialException, OSError, ValueError) as exc:
-                log.warning("serial %s: cannot open (%s); retrying in %.1f s", self.url, exc, backoff)
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_S)
+                failures += 1
+                self._wait_after_failed_open(exc, failures, backoff.next())
                 continue
-            log.info("serial %s: open at %d baud", self.url, self._baud)
+            if failures:
+                log.info("serial %s: open at %d baud, after %d failed attempts", self.url, self._baud, failures)
+            else:
+                log.info("serial %s: open at %d baud", self.url, self._baud)
+            failures = 0
+            opened = time.monotonic()
             lost = self._serve(port)
-            backoff = 0.5 if not lost else backoff
+            if not lost or time.monotonic() - opened >= STEADY_S:
+                backoff.reset()
             if not self._stop.is_set():
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_S) if lost else backoff
+                self._stop.wait(backoff.next())
+
+    def _wait_after_failed_open(self, exc: Exception, failures: int, delay: float) -> None:
+        """Device thread: say so once per outage (warning), later attempts only at debug; then wait."""
+        if failures == 1:
+            log.warning(
+                "serial %s: cannot open (%s); retrying in %.1f s, backing off to %.0f s",
+                self.url, exc, delay, MAX_BACKOFF_S,
+            )  # fmt: skip
+        else:
+            log.debug("serial %s: still cannot open (%s); retrying in %.1f s", self.url, exc, delay)
+        self._stop.wait(delay)
 
     def _serve(self, port: Any) -> bool:
         """Run one protocol over an open port; True if the device went away."""
@@ -144,7 +185,7 @@ class SerialLink:
                 if data:
                     self._loop.call_soon_threadsafe(protocol.data_received, data)
         except (serial.SerialException, OSError) as exc:
-            log.warning("serial %s: device lost (%s)", self.url, exc)
+            log.warning("serial %s: device lost (%s); reopening with backoff", self.url, exc)
             lost = True
         finally:
             transport.close()
