@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import ifaddr
-from zeroconf import IPVersion
+from zeroconf import InterfaceChoice, IPVersion
 from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
 log = logging.getLogger(__name__)
@@ -41,17 +41,68 @@ def instance_name(store_id: str) -> str:
     return f"robodine-edge {store_id}"
 
 
-def advertised_addresses(host: str) -> list[str]:
-    """The IPv4 addresses to announce for a listener bound to `host`."""
-    if host in ("0.0.0.0", "", "::"):
-        found = [
-            str(ip.ip)
-            for adapter in ifaddr.get_adapters()
-            for ip in adapter.ips
-            if isinstance(ip.ip, str) and not ipaddress.ip_address(ip.ip).is_loopback
-        ]
-        return sorted(set(found)) or ["127.0.0.1"]
-    return [host]
+WILDCARD_V4 = ("0.0.0.0", "")
+WILDCARD_V6 = "::"
+
+
+def local_addresses() -> list[str]:
+    """Every address of this machine's interfaces, IPv4 and IPv6 (without a `%scope`).
+
+    Reads the interfaces afresh (a Pi's Wi-Fi may have come up since the last call);
+    quick enough for the event loop, which is where `Advertiser.start` calls it."""
+    found: list[str] = []
+    for adapter in ifaddr.get_adapters():
+        for ip in adapter.ips:
+            found.append(ip.ip if isinstance(ip.ip, str) else ip.ip[0].split("%")[0])
+    return found
+
+
+def advertised_addresses(host: str, interfaces: list[str]) -> list[str]:
+    """The addresses to announce for listeners bound to `host` (an IP literal or a
+    wildcard), given the machine's interface addresses. Pure, so each case is tested.
+
+    `0.0.0.0` (or empty) listens on every IPv4 interface, `::` on every IPv4 and IPv6
+    one (Linux binds it dual-stack): each non-loopback address of those families.
+    A specific address is itself, loopback included (then only loopback is reachable,
+    which is what tests on one host need). A wildcard on a machine with no network
+    yet falls back to `127.0.0.1`, so the edge is still found on the machine itself."""
+    if host in WILDCARD_V4 or host == WILDCARD_V6:
+        families = (4, 6) if host == WILDCARD_V6 else (4,)
+        found = {
+            ip
+            for ip in map(ipaddress.ip_address, interfaces)
+            if ip.version in families and not ip.is_loopback and not ip.is_unspecified
+        }
+        ordered = sorted(found, key=lambda ip: (ip.version, ip.packed))
+        return [str(ip) for ip in ordered] or ["127.0.0.1"]
+    return [str(ipaddress.ip_address(host))]
+
+
+def zeroconf_interfaces(addresses: list[str]) -> tuple[list[str] | InterfaceChoice, IPVersion]:
+    """Where zeroconf itself sends and listens, for records carrying `addresses`. Pure.
+
+    Loopback only: loopback only (multicast works on `lo`, and nothing leaves the
+    host). IPv4 only: exactly those interfaces. With IPv6 (zeroconf names IPv6
+    interfaces by index, not address): every interface, both families."""
+    ips = [ipaddress.ip_address(a) for a in addresses]
+    if all(ip.is_loopback for ip in ips):
+        return ["127.0.0.1"], IPVersion.V4Only
+    if all(ip.version == 4 for ip in ips):
+        return [str(ip) for ip in ips], IPVersion.V4Only
+    return InterfaceChoice.All, IPVersion.All
+
+
+async def bound_address(host: str) -> str:
+    """`host` as the IP the listeners bound: a name (`localhost`) is resolved the way
+    `bind` resolves it (IPv4 unless it contains `:`, see `net.sockets`). Event loop."""
+    if host in WILDCARD_V4 or host == WILDCARD_V6:
+        return host
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None, family=family, type=socket.SOCK_STREAM)
+        return str(infos[0][4][0])
 
 
 class Advertiser:
@@ -67,9 +118,9 @@ class Advertiser:
         self.infos: list[AsyncServiceInfo] = []
 
     async def start(self) -> None:
-        addresses = advertised_addresses(self._ad.host)
-        loopback_only = all(ipaddress.ip_address(a).is_loopback for a in addresses)
-        self._zc = AsyncZeroconf(interfaces=["127.0.0.1"] if loopback_only else addresses, ip_version=IPVersion.V4Only)
+        addresses = advertised_addresses(await bound_address(self._ad.host), local_addresses())
+        interfaces, ip_version = zeroconf_interfaces(addresses)
+        self._zc = AsyncZeroconf(interfaces=interfaces, ip_version=ip_version)
         self.infos = self._records(addresses)
         # Both records probe at once: one ~1.1 s wait (the protocol's), not two. Once
         # probed they are ours and answered; the announcements go out in the background.
@@ -95,7 +146,6 @@ class Advertiser:
         ad = self._ad
         name = instance_name(ad.store_id)
         server = re.sub(r"[^A-Za-z0-9-]", "-", f"robodine-edge-{ad.store_id}") + ".local."
-        packed = [socket.inet_aton(address) for address in addresses]
         txt = {
             "proto": PROTO_VERSION,
             "http": str(ad.http_port),
@@ -111,7 +161,7 @@ class Advertiser:
                 port=ad.robot_port,
                 properties=txt,
                 server=server,
-                addresses=packed,
+                parsed_addresses=addresses,
             ),
             AsyncServiceInfo(
                 HTTP_TYPE,
@@ -119,6 +169,6 @@ class Advertiser:
                 port=ad.http_port,
                 properties={"path": "/"},
                 server=server,
-                addresses=packed,
+                parsed_addresses=addresses,
             ),
         ]

@@ -1,8 +1,7 @@
-"""Legacy frames, a robot on a real pty, mDNS browsing, and the fleet simulator."""
+"""Legacy frames, a robot on a real pty, and the fleet simulator (mDNS itself: test_discovery)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import select
 import socket
@@ -14,8 +13,6 @@ from pathlib import Path
 
 import orjson
 import pytest
-from zeroconf import IPVersion
-from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
 from robodine_edge.protocol.pose import AXES
 from tests.http.conftest import seed_table
@@ -209,35 +206,6 @@ def test_a_robot_on_a_serial_port_that_reads_too_slowly_is_cut_off(tmp_path: Pat
     finally:
         os.close(master)
         os.close(slave)
-
-
-def test_the_edge_is_found_over_mdns(tmp_path: Path) -> None:
-    env = service_env(tmp_path, ROBODINE_MDNS="1", ROBODINE_STORE_ID="mdns-test-store")
-    with ServiceProcess(tmp_path, env) as service:
-
-        async def browse() -> AsyncServiceInfo:
-            zc = AsyncZeroconf(interfaces=["127.0.0.1"], ip_version=IPVersion.V4Only)
-            try:
-                info = AsyncServiceInfo("_robodine._tcp.local.", "robodine-edge mdns-test-store._robodine._tcp.local.")
-                assert await info.async_request(zc.zeroconf, 5000)
-                http = AsyncServiceInfo("_http._tcp.local.", "robodine-edge mdns-test-store._http._tcp.local.")
-                assert await http.async_request(zc.zeroconf, 5000)
-                assert http.port == service.runtime["http_port"] and http.properties[b"path"] == b"/"
-                return info
-            finally:
-                await zc.async_close()
-
-        info = asyncio.run(browse())
-        assert info.port == service.runtime["robot_port"]
-        assert info.parsed_addresses() == ["127.0.0.1"]
-        assert info.properties == {
-            b"proto": b"1",
-            b"http": str(service.runtime["http_port"]).encode(),
-            b"udp": str(service.runtime["telemetry_port"]).encode(),
-            b"video": b"",
-            b"store": b"mdns-test-store",
-            b"version": service.runtime["version"].encode(),
-        }
 
 
 def test_the_simulator_finds_the_edge_registers_and_works(tmp_path: Path) -> None:
