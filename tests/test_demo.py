@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import stat
 from pathlib import Path
 
+import orjson
 import pytest
 
 from tests.service import ServiceProcess
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -37,3 +40,41 @@ def test_the_demo_store_is_seeded_once_and_usable(data_dir: Path) -> None:
         staff = service.auth(service.token("staff", users["staff"]))
         assert len(service.http.get("/api/tables", headers=staff).json()) == 12
         assert "not seeded" in service.log
+
+
+def test_the_demo_fleet_comes_online_and_serves_an_order(data_dir: Path) -> None:
+    """The simulated robots link over the real TCP port and work the order through
+    cooking and serving, at the simulator's own (believable) speed."""
+    with ServiceProcess(data_dir, args=("--demo",)) as service:
+        admin = service.auth(service.token())
+        robots = orjson.loads((data_dir / "demo-robots.json").read_bytes())
+
+        def online() -> set[str]:
+            return {r["robot_id"] for r in service.http.get("/api/robots", headers=admin).json() if r["online"]}
+
+        eventually(lambda: online() == set(robots), timeout=15, what="the demo robots coming online")
+        fleet = {r["robot_id"]: r for r in service.http.get("/api/robots", headers=admin).json()}
+        assert {r["kind"] for r in fleet.values()} == {"albabot", "cookbot"}
+
+        # The table nearest the kitchen pass (the origin): the robot drives at a walking
+        # pace, and the far corner of the floor is a 40 s round trip.
+        tables = service.http.get("/api/tables", headers=admin).json()
+        table = min(tables, key=lambda t: math.hypot(t["x"] + t["width"] / 2, t["y"] + t["height"] / 2))
+        drink = next(item for item in service.http.get("/api/menu", headers=admin).json() if item["name"] == "Cola")
+        placed = service.http.post(
+            "/api/orders",
+            headers=admin,
+            json={"table_id": table["id"], "items": [{"menu_item_id": drink["id"], "quantity": 1}]},
+        )
+        assert placed.status_code == 201, placed.text
+        order_id = placed.json()["id"]
+        seen: list[str] = []
+
+        def status() -> str:
+            current = service.http.get(f"/api/orders/{order_id}", headers=admin).json()["status"]
+            if not seen or seen[-1] != current:
+                seen.append(current)
+            return current
+
+        eventually(lambda: status() == "served", timeout=30, interval=0.2, what="the demo fleet serving the order")
+        assert [step for step in seen if step in ("cooking", "serving", "served")] == ["cooking", "serving", "served"]
