@@ -4,6 +4,8 @@ Request bodies are strict (a string is not an int, unknown fields are refused);
 enumerations are still accepted as their string values. Response models document the
 API (they feed /openapi.json); handlers return plain dicts, checked against these
 models when `http.validate_responses` is on (the test suite turns it on).
+
+Ids are `RowId`, so an id past SQLite's integer range is a 422, not a driver overflow.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 IsoTime = Annotated[str, Field(json_schema_extra={"format": "date-time"}, examples=["2026-11-26T09:00:00.123Z"])]
 Name = Annotated[str, Field(min_length=1, max_length=128)]
+
+MAX_ID = 2**63 - 1  # SQLite's INTEGER: a larger id names no row (and would overflow the driver)
+RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class RequestModel(BaseModel):
@@ -36,7 +41,7 @@ class PageQuery(QueryModel):
     """Newest first; `before=<id>` continues after the last row of the previous page."""
 
     limit: Annotated[int, Field(ge=1, le=1000)] = 100
-    before: Annotated[int | None, Field(ge=1)] = None
+    before: RowId | None = None
 
 
 class ErrorDetail(ResponseModel):

@@ -10,7 +10,7 @@ from sanic import Request
 
 from robodine_edge.data import kiosks as data
 from robodine_edge.http.routing import ApiRouter, answer
-from robodine_edge.http.schemas import IsoTime, PageQuery, RequestModel, ResponseModel
+from robodine_edge.http.schemas import IsoTime, PageQuery, RequestModel, ResponseModel, RowId
 from robodine_edge.passwords import hash_password
 from robodine_edge.types import ADMIN_ONLY, Principal
 
@@ -18,7 +18,7 @@ router = ApiRouter(tag="kiosks", prefix="/api/kiosks")
 
 
 class KioskCreate(RequestModel):
-    table_id: Annotated[int, Field(ge=1)]
+    table_id: RowId
     name: Annotated[str, Field(min_length=1, max_length=64)] | None = None
 
 

@@ -10,7 +10,7 @@ from sanic import HTTPResponse, Request
 from robodine_edge.actors.views import PageKey
 from robodine_edge.errors import Forbidden
 from robodine_edge.http.routing import ApiRouter, answer, listed
-from robodine_edge.http.schemas import PageQuery, RequestModel, ResponseModel
+from robodine_edge.http.schemas import PageQuery, RequestModel, ResponseModel, RowId
 from robodine_edge.types import ADMIN_ONLY, ALL_ROLES, STAFF_ROLES, Principal, Role
 
 router = ApiRouter(tag="menu", prefix="/api/menu")
@@ -22,7 +22,7 @@ PrepareTime = Annotated[int, Field(ge=0, le=4 * 3600)]
 
 
 class Ingredient(RequestModel):
-    inventory_id: Annotated[int, Field(ge=1)]
+    inventory_id: RowId
     quantity: Annotated[int, Field(ge=1, le=100_000)]
 
 

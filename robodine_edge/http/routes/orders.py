@@ -15,20 +15,20 @@ from robodine_edge.data.idempotency import IdempotencyClaim
 from robodine_edge.domain.lifecycle import OrderStatus
 from robodine_edge.errors import Forbidden
 from robodine_edge.http.routing import ApiRouter, answer
-from robodine_edge.http.schemas import IsoTime, PageQuery, RequestModel, ResponseModel, not_strict
+from robodine_edge.http.schemas import IsoTime, PageQuery, RequestModel, ResponseModel, RowId, not_strict
 from robodine_edge.types import ALL_ROLES, STAFF_ROLES, Principal, Role
 
 router = ApiRouter(tag="orders", prefix="/api/orders")
 
 
 class OrderLineIn(RequestModel):
-    menu_item_id: Annotated[int, Field(ge=1)]
+    menu_item_id: RowId
     quantity: Annotated[int, Field(ge=1, le=50)]
     note: Annotated[str, Field(max_length=200)] | None = None
 
 
 class OrderCreate(RequestModel):
-    table_id: Annotated[int, Field(ge=1)]
+    table_id: RowId
     items: Annotated[list[OrderLineIn], Field(min_length=1, max_length=50)]
 
 
@@ -42,7 +42,7 @@ class PriorityBody(RequestModel):
 
 class OrderQuery(PageQuery):
     status: OrderStatus | None = None
-    table_id: Annotated[int, Field(ge=1)] | None = None
+    table_id: RowId | None = None
 
 
 class OrderLineOut(ResponseModel):

@@ -11,7 +11,7 @@ from robodine_edge.actors.views import PageKey
 from robodine_edge.domain.lifecycle import TableStatus
 from robodine_edge.errors import Forbidden
 from robodine_edge.http.routing import ApiRouter, answer, listed
-from robodine_edge.http.schemas import PageQuery, RequestModel, ResponseModel, not_strict
+from robodine_edge.http.schemas import PageQuery, RequestModel, ResponseModel, RowId, not_strict
 from robodine_edge.types import ADMIN_ONLY, ALL_ROLES, STAFF_ROLES, EventLevel, Principal, Role
 
 router = ApiRouter(tag="tables", prefix="/api/tables")
@@ -41,7 +41,7 @@ class TablePatch(RequestModel):
 
 
 class SeatBody(RequestModel):
-    customer_id: Annotated[int, Field(ge=1)]
+    customer_id: RowId
 
 
 class TableStatusBody(RequestModel):

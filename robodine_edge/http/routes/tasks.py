@@ -9,7 +9,7 @@ from sanic import Request
 
 from robodine_edge.data import tasks as data
 from robodine_edge.http.routing import ApiRouter, answer
-from robodine_edge.http.schemas import IsoTime, QueryModel, ResponseModel
+from robodine_edge.http.schemas import IsoTime, QueryModel, ResponseModel, RowId
 from robodine_edge.types import STAFF_ROLES, Principal
 
 router = ApiRouter(tag="tasks", prefix="/api/tasks")
@@ -19,7 +19,7 @@ TaskState = Literal["queued", "assigned", "running", "done", "failed", "cancelle
 class TaskQuery(QueryModel):
     limit: Annotated[int, Field(ge=1, le=1000)] = 100
     state: TaskState | None = None
-    order_id: Annotated[int, Field(ge=1)] | None = None
+    order_id: RowId | None = None
 
 
 class TaskOut(ResponseModel):
