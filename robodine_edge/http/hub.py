@@ -7,8 +7,9 @@ not per change) and fan out to subscribers there. Every message is encoded and f
 once (`wsframe`); a multiplexed subscription only has its `"id"` spliced in front.
 
 Sending is not a task per socket: a connection given a message schedules one flush
-for the end of the loop turn, which writes everything it has queued to the transport
-in one `write` without awaiting. Only a client whose transport is backed up past
+for the end of the loop turn, which writes what it has queued to the transport in one
+`write` without awaiting (up to the transport's 64 KiB high-water mark; the rest
+stays queued, where it can still coalesce). Only a client whose transport is backed up past
 `HIGH_WATER` waits (a small task, woken by the transport's own flow control when it
 has drained), its messages held in its bounded queue, where coalescing and the
 5-second slow-client rule apply.
@@ -182,6 +183,21 @@ class OutboundQueue:
         if len(self._items) >= self.cap and self.over_since is None:
             self.over_since = time.monotonic()
 
+    def take(self, limit: int) -> list[bytes]:
+        """Frames from the front until `limit` bytes are reached (the one crossing it
+        included); the rest stay queued, where they may still coalesce."""
+        frames: list[bytes] = []
+        size = 0
+        while self._items and size < limit:
+            counter, (key, frame) = self._items.popitem(last=False)
+            if key is not None and self._by_key.get(key) == counter:
+                del self._by_key[key]
+            frames.append(frame)
+            size += len(frame)
+        if len(self._items) < self.cap:
+            self.over_since = None
+        return frames
+
     def take_all(self) -> list[bytes]:
         """Everything queued, oldest first; the queue is empty afterwards."""
         frames = [frame for _, frame in self._items.values()]
@@ -224,20 +240,28 @@ class Connection:
         self.put(text_frame(text.encode()))
 
     def flush(self) -> None:
-        """Write everything queued in one go, unless the client is behind or gone."""
+        """Write what fits under the transport's high-water mark, in one go; the rest
+        waits in the queue (where it can still coalesce) until the transport drains."""
         self._flush_due = False
         if self.closed or self._waiter is not None or not len(self.queue):
             return
         transport = self._open_transport()
         if transport is None:
             return
-        if transport.get_write_buffer_size() > HIGH_WATER:
+        room = HIGH_WATER - transport.get_write_buffer_size()
+        if room <= 0:
             self._waiter = asyncio.get_running_loop().create_task(self._wait_for_room())
             return
-        frames = self.queue.take_all()
+        frames = self.queue.take(room)
         transport.write(b"".join(frames))
         if self.metrics is not None:
             self.metrics.ws_messages.inc(len(frames))
+        if len(self.queue):  # more than fitted: on once the transport took it
+            if transport.get_write_buffer_size() > HIGH_WATER:
+                self._waiter = asyncio.get_running_loop().create_task(self._wait_for_room())
+            else:
+                self._flush_due = True
+                asyncio.get_running_loop().call_soon(self.flush)
 
     async def _wait_for_room(self) -> None:
         """Until the transport resumes writing (it paused its protocol past the high-water

@@ -18,7 +18,7 @@ from typing import Any
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
-from robodine_edge.http.hub import HIGH_WATER, QUEUE_LIMIT, Connection
+from robodine_edge.http.hub import HIGH_WATER, QUEUE_LIMIT, Connection, OutboundQueue
 from robodine_edge.http.wsframe import text_frame
 from robodine_edge.metrics import Metrics
 from robodine_edge.types import Principal, Role, UserId
@@ -155,3 +155,17 @@ def test_a_client_too_far_behind_is_closed_at_once_and_its_queue_dropped() -> No
         listener.close()
 
     asyncio.run(scenario())
+
+
+def test_a_partial_take_leaves_the_rest_queued_and_still_coalescing() -> None:
+    queue = OutboundQueue(cap=3)
+    for n in range(5):
+        queue.put(bytes([n]) * 100, key=("robots", n % 2))  # keys 0 and 1 alternate
+    assert len(queue) == 3  # past the cap, frames 1 and 2 were replaced by 3 and 4 (same keys)
+    taken = queue.take(150)  # the frame crossing 150 bytes goes too
+    assert [frame[0] for frame in taken] == [0, 3]
+    assert len(queue) == 1 and queue.over_since is None
+    queue.put(bytes([7]) * 100, key=("robots", 7))
+    queue.put(bytes([8]) * 100, key=("robots", 8))
+    queue.put(bytes([9]) * 100, key=("robots", 0))  # at the cap: replaces frame 4, the waiting key 0
+    assert [frame[0] for frame in queue.take(10_000)] == [7, 8, 9]
