@@ -19,6 +19,7 @@ Name = Annotated[str, Field(min_length=1, max_length=128)]
 
 MAX_ID = 2**63 - 1  # SQLite's INTEGER: a larger id names no row (and would overflow the driver)
 RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
+Metres = Annotated[float, Field(ge=-10_000, le=10_000)]
 
 
 class RequestModel(BaseModel):

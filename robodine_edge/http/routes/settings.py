@@ -7,13 +7,21 @@ from typing import Annotated, Any
 from pydantic import Field
 from sanic import Request
 
-from robodine_edge.data.settings import WEEKDAYS, Point, StoreSettings, load_settings, update_settings
+from robodine_edge.data.settings import WEEKDAYS, StoreSettings, load_settings, update_settings
 from robodine_edge.http.routing import ApiRouter, answer
-from robodine_edge.http.schemas import RequestModel
+from robodine_edge.http.schemas import Metres, RequestModel
 from robodine_edge.types import ADMIN_ONLY, STAFF_ROLES, EventLevel, Principal
 
 router = ApiRouter(tag="settings", prefix="/api/settings")
 Percent = Annotated[float, Field(ge=0, le=100)]
+
+
+class KitchenPass(RequestModel):
+    """Where the albabots pick dishes up, in floor metres. Strict like every body (the
+    stored `Point` is lax because it also reads settings back from the database)."""
+
+    x: Metres
+    y: Metres
 
 
 class SettingsPatch(RequestModel):
@@ -28,7 +36,7 @@ class SettingsPatch(RequestModel):
     battery_resume: Percent | None = None
     average_dining_s: int | None = None
     cleaning_s: int | None = None
-    kitchen_pass: Point | None = None
+    kitchen_pass: KitchenPass | None = None
     stuck_timeout_s: int | None = None
     max_task_attempts: int | None = None
 

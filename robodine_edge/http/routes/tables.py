@@ -11,12 +11,11 @@ from robodine_edge.actors.views import PageKey
 from robodine_edge.domain.lifecycle import TableStatus
 from robodine_edge.errors import Forbidden
 from robodine_edge.http.routing import ApiRouter, answer, listed
-from robodine_edge.http.schemas import PageQuery, RequestModel, ResponseModel, RowId, not_strict
+from robodine_edge.http.schemas import Metres, PageQuery, RequestModel, ResponseModel, RowId, not_strict
 from robodine_edge.types import ADMIN_ONLY, ALL_ROLES, STAFF_ROLES, EventLevel, Principal, Role
 
 router = ApiRouter(tag="tables", prefix="/api/tables")
 
-Metres = Annotated[float, Field(ge=-10_000, le=10_000)]
 Size = Annotated[float, Field(gt=0, le=1_000)]
 Seats = Annotated[int, Field(ge=1, le=50)]
 TableName = Annotated[str, Field(min_length=1, max_length=64)]
