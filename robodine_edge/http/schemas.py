@@ -5,21 +5,55 @@ enumerations are still accepted as their string values. Response models document
 API (they feed /openapi.json); handlers return plain dicts, checked against these
 models when `http.validate_responses` is on (the test suite turns it on).
 
-Ids are `RowId`, so an id past SQLite's integer range is a 422, not a driver overflow.
+Every name a client sends is `OneLine` and every free text `FreeText` (see `Name`,
+`ShortName`, `Note`), so no route stores a NUL or a terminal escape that a kitchen
+screen, a log line or an export would trip over; ids are `RowId`, so an id past
+SQLite's integer range is a 422, not a driver overflow.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 IsoTime = Annotated[str, Field(json_schema_extra={"format": "date-time"}, examples=["2026-11-26T09:00:00.123Z"])]
-Name = Annotated[str, Field(min_length=1, max_length=128)]
 
 MAX_ID = 2**63 - 1  # SQLite's INTEGER: a larger id names no row (and would overflow the driver)
 RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 Metres = Annotated[float, Field(ge=-10_000, le=10_000)]
+
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc: C0, DEL, C1
+TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # Cc but tab, newline, CR
+
+
+def _one_line(value: str) -> str:
+    if CONTROL.search(value):
+        raise PydanticCustomError("control_character", "must not contain control characters")
+    if not value.strip():
+        raise PydanticCustomError("blank", "must not be blank")
+    return value
+
+
+def _free_text(value: str) -> str:
+    if TEXT_CONTROL.search(value):
+        raise PydanticCustomError("control_character", "must not contain control characters but tab and newline")
+    return value
+
+
+OneLine = AfterValidator(_one_line)
+"""A name or label: no control characters, not only spaces. Put it after the length
+`Field` in the `Annotated`, so a length error keeps pydantic's usual wording."""
+FreeText = AfterValidator(_free_text)
+"""Free text (a note, a message): tabs and line breaks, no other control characters."""
+Name = Annotated[str, Field(min_length=1, max_length=128), OneLine]
+"""A name of up to 128 characters (a camera, a store)."""
+ShortName = Annotated[str, Field(min_length=1, max_length=64), OneLine]
+"""The name of a table, party, kiosk, dish or inventory item."""
+Note = Annotated[str, Field(max_length=200), FreeText]
+"""A note on an order line, a message to staff, the reason for an emergency."""
 
 
 class RequestModel(BaseModel):

@@ -10,7 +10,7 @@ from sanic import Request
 from robodine_edge.data import tables as data
 from robodine_edge.domain.lifecycle import PartyStatus
 from robodine_edge.http.routing import ApiRouter, answer
-from robodine_edge.http.schemas import IsoTime, PageQuery, RequestModel, ResponseModel
+from robodine_edge.http.schemas import IsoTime, PageQuery, RequestModel, ResponseModel, ShortName
 from robodine_edge.types import STAFF_ROLES, Principal
 
 router = ApiRouter(tag="customers", prefix="/api/customers")
@@ -18,7 +18,7 @@ router = ApiRouter(tag="customers", prefix="/api/customers")
 
 class PartyCreate(RequestModel):
     party_size: Annotated[int, Field(ge=1, le=50)]
-    name: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    name: ShortName | None = None
 
 
 class PartyQuery(PageQuery):

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import Field
 from sanic import Request
 
 from robodine_edge.data import emergencies as data
 from robodine_edge.http.routing import ApiRouter, answer
-from robodine_edge.http.schemas import IsoTime, PageQuery, RequestModel, ResponseModel
+from robodine_edge.http.schemas import IsoTime, Note, PageQuery, RequestModel, ResponseModel
 from robodine_edge.types import STAFF_ROLES, Principal
 
 router = ApiRouter(tag="emergencies", prefix="/api/emergencies")
 
 
 class EmergencyCreate(RequestModel):
-    reason: Annotated[str, Field(max_length=200)] | None = None
+    reason: Note | None = None
 
 
 class EmergencyOut(ResponseModel):

@@ -11,18 +11,17 @@ from robodine_edge.actors.views import PageKey
 from robodine_edge.domain.stock import StockStatus
 from robodine_edge.errors import Forbidden
 from robodine_edge.http.routing import ApiRouter, answer, listed
-from robodine_edge.http.schemas import PageQuery, RequestModel, ResponseModel
+from robodine_edge.http.schemas import OneLine, PageQuery, RequestModel, ResponseModel, ShortName
 from robodine_edge.types import ADMIN_ONLY, STAFF_ROLES, Principal, Role
 
 router = ApiRouter(tag="inventory", prefix="/api/inventory")
 
 Count = Annotated[int, Field(ge=0, le=10_000_000)]
-ItemName = Annotated[str, Field(min_length=1, max_length=64)]
-Unit = Annotated[str, Field(min_length=1, max_length=16)]
+Unit = Annotated[str, Field(min_length=1, max_length=16), OneLine]
 
 
 class InventoryCreate(RequestModel):
-    name: ItemName
+    name: ShortName
     unit: Unit = "pcs"
     count: Count = 0
     max_count: Count = 0
@@ -30,7 +29,7 @@ class InventoryCreate(RequestModel):
 
 
 class InventoryPatch(RequestModel):
-    name: ItemName | None = None
+    name: ShortName | None = None
     unit: Unit | None = None
     count: Count | None = None
     max_count: Count | None = None

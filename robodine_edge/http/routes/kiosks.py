@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import Field
 from sanic import Request
 
 from robodine_edge.data import kiosks as data
 from robodine_edge.http.routing import ApiRouter, answer
-from robodine_edge.http.schemas import IsoTime, PageQuery, RequestModel, ResponseModel, RowId
+from robodine_edge.http.schemas import IsoTime, PageQuery, RequestModel, ResponseModel, RowId, ShortName
 from robodine_edge.passwords import hash_password
 from robodine_edge.types import ADMIN_ONLY, Principal
 
@@ -19,7 +18,7 @@ router = ApiRouter(tag="kiosks", prefix="/api/kiosks")
 
 class KioskCreate(RequestModel):
     table_id: RowId
-    name: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    name: ShortName | None = None
 
 
 class KioskOut(ResponseModel):

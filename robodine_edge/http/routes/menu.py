@@ -10,14 +10,13 @@ from sanic import HTTPResponse, Request
 from robodine_edge.actors.views import PageKey
 from robodine_edge.errors import Forbidden
 from robodine_edge.http.routing import ApiRouter, answer, listed
-from robodine_edge.http.schemas import PageQuery, RequestModel, ResponseModel, RowId
+from robodine_edge.http.schemas import OneLine, PageQuery, RequestModel, ResponseModel, RowId, ShortName
 from robodine_edge.types import ADMIN_ONLY, ALL_ROLES, STAFF_ROLES, Principal, Role
 
 router = ApiRouter(tag="menu", prefix="/api/menu")
 
 Price = Annotated[float, Field(ge=0, le=100_000)]
-DishName = Annotated[str, Field(min_length=1, max_length=64)]
-Category = Annotated[str, Field(min_length=1, max_length=32)]
+Category = Annotated[str, Field(min_length=1, max_length=32), OneLine]
 PrepareTime = Annotated[int, Field(ge=0, le=4 * 3600)]
 
 
@@ -36,7 +35,7 @@ class _PriceCheck(RequestModel):
 
 
 class MenuCreate(_PriceCheck):
-    name: DishName
+    name: ShortName
     price: Price
     prepare_time_s: PrepareTime = 300
     category: Category = "main"
@@ -45,7 +44,7 @@ class MenuCreate(_PriceCheck):
 
 
 class MenuPatch(_PriceCheck):
-    name: DishName | None = None
+    name: ShortName | None = None
     price: Price | None = None
     prepare_time_s: PrepareTime | None = None
     category: Category | None = None

@@ -15,7 +15,7 @@ from robodine_edge.data.idempotency import IdempotencyClaim
 from robodine_edge.domain.lifecycle import OrderStatus
 from robodine_edge.errors import Forbidden
 from robodine_edge.http.routing import ApiRouter, answer
-from robodine_edge.http.schemas import IsoTime, PageQuery, RequestModel, ResponseModel, RowId, not_strict
+from robodine_edge.http.schemas import IsoTime, Note, PageQuery, RequestModel, ResponseModel, RowId, not_strict
 from robodine_edge.types import ALL_ROLES, STAFF_ROLES, Principal, Role
 
 router = ApiRouter(tag="orders", prefix="/api/orders")
@@ -24,7 +24,7 @@ router = ApiRouter(tag="orders", prefix="/api/orders")
 class OrderLineIn(RequestModel):
     menu_item_id: RowId
     quantity: Annotated[int, Field(ge=1, le=50)]
-    note: Annotated[str, Field(max_length=200)] | None = None
+    note: Note | None = None
 
 
 class OrderCreate(RequestModel):

@@ -9,7 +9,7 @@ from sanic import Request
 
 from robodine_edge.data.settings import WEEKDAYS, StoreSettings, load_settings, update_settings
 from robodine_edge.http.routing import ApiRouter, answer
-from robodine_edge.http.schemas import Metres, RequestModel
+from robodine_edge.http.schemas import Metres, Name, RequestModel
 from robodine_edge.types import ADMIN_ONLY, STAFF_ROLES, EventLevel, Principal
 
 router = ApiRouter(tag="settings", prefix="/api/settings")
@@ -27,7 +27,7 @@ class KitchenPass(RequestModel):
 class SettingsPatch(RequestModel):
     """Any subset of the settings; the result must be valid as a whole."""
 
-    store_name: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    store_name: Name | None = None
     opening_hours: dict[str, list[str]] | None = Field(
         None, description=f"days {', '.join(WEEKDAYS)} → 'HH:MM-HH:MM' ranges"
     )

@@ -11,18 +11,26 @@ from robodine_edge.actors.views import PageKey
 from robodine_edge.domain.lifecycle import TableStatus
 from robodine_edge.errors import Forbidden
 from robodine_edge.http.routing import ApiRouter, answer, listed
-from robodine_edge.http.schemas import Metres, PageQuery, RequestModel, ResponseModel, RowId, not_strict
+from robodine_edge.http.schemas import (
+    Metres,
+    Note,
+    PageQuery,
+    RequestModel,
+    ResponseModel,
+    RowId,
+    ShortName,
+    not_strict,
+)
 from robodine_edge.types import ADMIN_ONLY, ALL_ROLES, STAFF_ROLES, EventLevel, Principal, Role
 
 router = ApiRouter(tag="tables", prefix="/api/tables")
 
 Size = Annotated[float, Field(gt=0, le=1_000)]
 Seats = Annotated[int, Field(ge=1, le=50)]
-TableName = Annotated[str, Field(min_length=1, max_length=64)]
 
 
 class TableCreate(RequestModel):
-    name: TableName
+    name: ShortName
     seats: Seats
     x: Metres = 0.0
     y: Metres = 0.0
@@ -31,7 +39,7 @@ class TableCreate(RequestModel):
 
 
 class TablePatch(RequestModel):
-    name: TableName | None = None
+    name: ShortName | None = None
     seats: Seats | None = None
     x: Metres | None = None
     y: Metres | None = None
@@ -53,7 +61,7 @@ class PresenceBody(RequestModel):
 
 
 class CallBody(RequestModel):
-    message: Annotated[str, Field(max_length=200)] | None = None
+    message: Note | None = None
 
 
 class TableOut(ResponseModel):
