@@ -129,6 +129,18 @@ class Metrics:
             ["result"],
             registry=self.registry,
         )
+        self.video_datagrams = Counter(
+            "robodine_video_datagrams",
+            "Camera datagrams received: accepted, or dropped by reason.",
+            ["result"],
+            registry=self.registry,
+        )
+        self.video_frames = Counter(
+            "robodine_video_frames",
+            "Camera frames: complete (handed to the camera), or dropped by reason.",
+            ["result"],
+            registry=self.registry,
+        )
         self.robots_online = Gauge(
             "robodine_robots_online", "Robots online now (set when scraped).", registry=self.registry
         )

@@ -31,12 +31,13 @@ from peewee import SqliteDatabase
 from sanic import Sanic
 
 from robodine_edge import __version__, collector, memory
+from robodine_edge.actors.camera import CameraTick
 from robodine_edge.actors.dispatcher import DispatchTick
 from robodine_edge.actors.robot import Tick
 from robodine_edge.actors.supervisor import SupervisionEvent
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.config import Config
-from robodine_edge.data import accounts, idempotency, robots, tables
+from robodine_edge.data import accounts, idempotency, robots, tables, video
 from robodine_edge.datadir import DataDirLock, remove_runtime, token_key, write_runtime
 from robodine_edge.db import ReadPool, database_path, open_database
 from robodine_edge.demo import DEMO_ROBOTS_FILE, seed_demo
@@ -46,6 +47,7 @@ from robodine_edge.http import bridge
 from robodine_edge.http.app import ApiContext, create_app
 from robodine_edge.http.auth import AuthGate, Revocations
 from robodine_edge.http.hub import Hub
+from robodine_edge.http.live import LiveFeed
 from robodine_edge.http.snapshots import Snapshots
 from robodine_edge.metrics import Metrics
 from robodine_edge.migrations import migrate
@@ -56,6 +58,7 @@ from robodine_edge.net.robot_link import LinkContext, LinkProtocol
 from robodine_edge.net.serial_link import SerialLink
 from robodine_edge.net.sockets import bind_tcp, bind_udp, bound_port
 from robodine_edge.net.telemetry import TelemetryEndpoint
+from robodine_edge.net.video import VideoEndpoint
 from robodine_edge.systemd_notify import SystemdNotifier, feed_watchdog
 from robodine_edge.tokens import TokenCodec
 from robodine_edge.types import SERVICE_STOPPING, EventLevel, Publish
@@ -86,6 +89,7 @@ class Service:
         self.metrics = Metrics()
         self.notifier = SystemdNotifier(self.env)
         self.hub = Hub(self.metrics)
+        self.live = LiveFeed()
         self.publish: Publish = self.hub.publish_threadsafe
         self.registry = LinkRegistry()
         self._legacy_cook = LegacyCookSender()
@@ -98,6 +102,7 @@ class Service:
         self._tasks: list[asyncio.Task[None]] = []
         self._link_server: asyncio.Server | None = None
         self._telemetry: asyncio.DatagramTransport | None = None
+        self._video: asyncio.DatagramTransport | None = None
         self._serial: list[SerialLink] = []
         self._advertiser: Advertiser | None = None
         self._simulator: asyncio.subprocess.Process | None = None
@@ -112,12 +117,12 @@ class Service:
             signal.signal(sig, _stop_during_start_up)  # Sanic installs its own once serving
         self._lock.acquire()
         try:
-            revoked, table_ids, robot_ids = self._open_database()
+            revoked, table_ids, robot_ids, camera_ids = self._open_database()
             self._bind()
             assert self._db is not None
             self._actors = start_actor_tree(
                 self._db, self.config, self.metrics, self.publish, self._on_supervision, table_ids, robot_ids,
-                self._legacy_cook,
+                self._legacy_cook, camera_ids=camera_ids, frames_out=self.live.offer_threadsafe,
             )  # fmt: skip
             self.metrics.watch_mailboxes(self._actors.mailbox_depths)
             app = self._build_app(self._actors, revoked)
@@ -129,7 +134,7 @@ class Service:
         log.info("stopped")
         return 0
 
-    def _open_database(self) -> tuple[list[tuple[str, float]], list[int], list[str]]:
+    def _open_database(self) -> tuple[list[tuple[str, float]], list[int], list[str], list[str]]:
         self._db = open_database(database_path(self.data_dir))
         migrate(self._db)
         accounts.ensure_admin(self.data_dir, self.env.get("ROBODINE_ADMIN_PASSWORD") or None)
@@ -139,7 +144,7 @@ class Service:
             accounts.prune_sessions(utcnow())
             idempotency.prune(utcnow())
         revoked = accounts.revoked_sessions(utcnow())
-        found = (revoked, tables.table_ids(), robots.robot_ids())
+        found = (revoked, tables.table_ids(), robots.robot_ids(), video.camera_ids())
         self._db.close()
         return found
 
@@ -148,6 +153,7 @@ class Service:
         self._sockets["http"] = bind_tcp(host, self.config.http.port)
         self._sockets["robot"] = bind_tcp(host, self.config.robots.port)
         self._sockets["telemetry"] = bind_udp(host, self.config.telemetry.port)
+        self._sockets["video"] = bind_udp(host, self.config.video.port)
 
     def _build_app(self, actors: ActorTree, revoked: list[tuple[str, float]]) -> Sanic:
         assert self._db is not None
@@ -172,6 +178,10 @@ class Service:
             hub=self.hub,
             robots=actors.robots,
             views=actors.views,
+            cameras=actors.cameras,
+            camera_actors=actors.camera_actors,
+            live=self.live,
+            videos_dir=self.data_dir / "videos",
             started_at=self._started,
         )
         app = create_app(api)
@@ -188,7 +198,7 @@ class Service:
             "http_port": bound_port(self._sockets["http"]),
             "robot_port": bound_port(self._sockets["robot"]),
             "telemetry_port": bound_port(self._sockets["telemetry"]),
-            "video_port": None,
+            "video_port": bound_port(self._sockets["video"]),
         }
 
     async def _before_start(self, app: Sanic) -> None:
@@ -196,6 +206,7 @@ class Service:
         assert self._actors is not None
         loop = asyncio.get_running_loop()
         self.hub.attach(loop, Snapshots(app.ctx.api))
+        self.live.attach(loop)
         self._legacy_cook.attach(loop)
         self._tasks.append(loop.create_task(self.hub.watch_slow_clients()))
         actors, ports = self._actors, self.ports
@@ -218,6 +229,14 @@ class Service:
             sock=self._sockets["telemetry"],
         )
         self._telemetry = transport  # type: ignore[assignment]
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: VideoEndpoint(
+                actors.camera_actors, self.metrics, legacy=self.config.legacy.enabled,
+                register_legacy=partial(self._register_legacy_camera, app.ctx.api),
+            ),
+            sock=self._sockets["video"],
+        )  # fmt: skip
+        self._video = transport  # type: ignore[assignment]
         for port in self.config.serial:
             link = SerialLink(port.port, port.baud, partial(LinkProtocol, context, "serial"), loop)
             link.start()
@@ -287,6 +306,7 @@ class Service:
         for task in self._tasks:
             task.cancel()
         self.hub.close_all(1001, SERVICE_STOPPING)
+        self.live.close_all()
         await self._stop_simulator()
         if self._advertiser is not None:
             await self._advertiser.stop()
@@ -294,8 +314,9 @@ class Service:
         if self._link_server is not None:
             self._link_server.close()
         self.registry.close_all(SERVICE_STOPPING)
-        if self._telemetry is not None:
-            self._telemetry.close()
+        for transport in (self._telemetry, self._video):
+            if transport is not None:
+                transport.close()
         loop = asyncio.get_running_loop()
         await asyncio.gather(*(loop.run_in_executor(None, link.stop) for link in self._serial))
 
@@ -310,14 +331,20 @@ class Service:
             log.warning("the dispatcher did not hear of the stop (%s); robot tasks may be redone", exc)
 
     async def _tick_robots(self) -> None:
-        """Every second: a `Tick` for each robot actor (re-sends, state saves, timeouts)
-        and for the dispatcher (stuck tasks)."""
+        """Every second: a `Tick` for each robot actor (re-sends, state saves, timeouts),
+        each camera (rates, status) and the dispatcher (stuck tasks)."""
         assert self._actors is not None
         while True:
             await asyncio.sleep(TICK_INTERVAL_S)
             for _, slot in self._actors.robots.items():
                 slot.tell(Tick())
+            for _, slot in self._actors.camera_actors.items():
+                slot.tell(CameraTick())
             self._actors.dispatcher.tell(DispatchTick())
+
+    async def _register_legacy_camera(self, api: ApiContext, camera_id: str, host: str) -> None:
+        """The first frame of a legacy camera registers it (SPEC section 6)."""
+        await bridge.wait(api.cameras.proxy.ensure_legacy(camera_id, host), self.config.http.ask_timeout_s)
 
     async def _housekeeping(self) -> None:
         """Hourly: forget expired sessions and idempotency records older than 48 h, collect

@@ -1,18 +1,22 @@
 """The actor tree, built in order by the composition root (`robodine_edge.server`).
 
 supervisor → store → one actor per table → floor → order queue → one actor per robot
-→ fleet. Each is started by the supervisor and answers a ping before the next starts;
-the supervisor stops them in reverse.
+→ fleet → one actor per camera → cameras → dispatcher. Each is started by the
+supervisor and answers a ping before the next starts; the supervisor stops them in
+reverse.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from peewee import SqliteDatabase
 
+from robodine_edge.actors.camera import CameraActor, FrameSink
+from robodine_edge.actors.cameras import CameraDirectory, CamerasActor, camera_actor_name
 from robodine_edge.actors.dispatcher import (
     DispatcherActor,
     LegacyCook,
@@ -53,12 +57,15 @@ class ActorTree:
     dispatcher: ActorSlot[Any]
     views: ListedViews
     timer: Timer
+    cameras: ActorSlot[Any]
+    camera_actors: CameraDirectory
     named: dict[str, ActorSlot[Any]] = field(default_factory=dict)
 
     def mailbox_depths(self) -> dict[str, float]:
         """Queued messages per actor; read at /metrics scrape time (event loop)."""
         slots = {**self.named, **{table_actor_name(k): s for k, s in self.tables.items()}}
         slots.update({robot_actor_name(k): s for k, s in self.robots.items()})
+        slots.update({camera_actor_name(k): s for k, s in self.camera_actors.items()})
         return {name: float(slot.ref.actor_inbox.qsize()) for name, slot in slots.items() if slot.is_alive()}
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -82,6 +89,9 @@ def start_actor_tree(
     table_ids: list[int],
     robot_ids: list[str],
     legacy_cook: LegacyCook | None = None,
+    *,
+    camera_ids: Sequence[str] = (),
+    frames_out: FrameSink = lambda camera_id, jpeg: None,
 ) -> ActorTree:
     supervisor: ActorSlot[Supervisor] = ActorSlot("supervisor")
     supervisor.install(
@@ -185,9 +195,29 @@ def start_actor_tree(
         ),
         fleet,
     )
+    camera_actors = CameraDirectory()
+    videos_dir = Path(db.database).parent / "videos"  # beside the database, in DATA_DIR
+
+    def camera_spec(camera_id: str) -> ChildSpec[CameraActor]:
+        return ChildSpec(
+            camera_actor_name(camera_id),
+            lambda crash: CameraActor.start(
+                camera_id, store, journal, publish, frames_out, videos_dir, crash_listener=crash
+            ),
+        )
+
+    for camera_id in camera_ids:
+        camera_actors.add(camera_id, supervisor.proxy.start_child(camera_spec(camera_id)).get(timeout=START_TIMEOUT_S))
+    cameras = start(
+        "cameras",
+        lambda crash: CamerasActor.start(store, supervisor, camera_actors, camera_spec, publish, crash_listener=crash),
+    )
     start(
         "dispatcher",
         lambda crash: DispatcherActor.start(store, journal, robots, orders, floor, legacy_cook, crash_listener=crash),
         dispatcher,
     )
-    return ActorTree(supervisor, store, journal, tables, floor, orders, robots, fleet, dispatcher, views, timer, named)
+    return ActorTree(
+        supervisor, store, journal, tables, floor, orders, robots, fleet, dispatcher, views, timer,
+        cameras=cameras, camera_actors=camera_actors, named=named,
+    )  # fmt: skip

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -25,6 +26,7 @@ from robodine_edge.db import ReadPool
 from robodine_edge.http.auth import AuthGate, LoginLimiter
 from robodine_edge.http.errors import ApiErrorHandler
 from robodine_edge.http.hub import Hub
+from robodine_edge.http.live import LiveFeed
 from robodine_edge.http.middleware import ResponseFinisher, install_preflight
 from robodine_edge.http.openapi import build_openapi
 from robodine_edge.http.routes import (
@@ -44,6 +46,7 @@ from robodine_edge.http.routes import (
     tables,
     tasks,
     users,
+    video_streams,
 )
 from robodine_edge.http.routing import RouteSpec, install
 from robodine_edge.http.ws import install_websockets
@@ -70,6 +73,8 @@ ROUTERS = (
     robots.cookbot,
     robots.poses,
     tasks.router,
+    video_streams.router,
+    video_streams.videos,
 )
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -95,6 +100,12 @@ class ApiContext:
     """The robot actors' directory (`actors.fleet.RobotDirectory`)."""
     views: ListedViews
     """Encoded list bodies, read here without asking their owners (`actors.views`)."""
+    cameras: ActorSlot[Any]
+    """The cameras actor: registration and the list (`actors.cameras`)."""
+    camera_actors: Any
+    """The camera actors' directory (`actors.cameras.CameraDirectory`)."""
+    live: LiveFeed
+    videos_dir: Path
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
     inflight: dict[tuple[str, str], Any] = field(default_factory=dict)
     """Creating requests running now, by idempotency key (loop-owned)."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 import gzip
 import time
 from collections import defaultdict
+from typing import Any
 
 from sanic import HTTPResponse, Request, Sanic
 
@@ -44,6 +45,10 @@ class ResponseFinisher:
         _gzip(request, response)
         self._count(request, response)
         return response
+
+    def count(self, request: Request, response: Any) -> None:
+        """A response the handler streamed itself: only counted (its headers are sent)."""
+        self._count(request, response)
 
 
 def install_preflight(app: Sanic, specs: list[RouteSpec], finish: ResponseFinisher) -> None:

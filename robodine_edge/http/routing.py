@@ -132,7 +132,7 @@ def install(app: Sanic, specs: list[RouteSpec]) -> None:
 
 
 def _endpoint(spec: RouteSpec) -> Handler:
-    async def endpoint(request: Request, **params: Any) -> HTTPResponse:
+    async def endpoint(request: Request, **params: Any) -> HTTPResponse | None:
         """Runs on the event loop for every request to this route."""
         api = request.app.ctx.api
         if spec.roles is not None:
@@ -145,7 +145,11 @@ def _endpoint(spec: RouteSpec) -> Handler:
         if key is not None:
             response = await _once(request, spec, params, key)
         else:
-            response = _render(request, spec, await spec.handler(request, **params))
+            result = await spec.handler(request, **params)
+            if request.responded:  # the handler streamed its answer itself (a live feed, a file)
+                request.app.ctx.finish.count(request, request.stream.response)
+                return None
+            response = _render(request, spec, result)
         return request.app.ctx.finish(request, response)  # type: ignore[no-any-return]
 
     endpoint.__name__ = spec.handler.__name__

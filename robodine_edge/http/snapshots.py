@@ -48,4 +48,6 @@ class Snapshots:
             return await bridge.wait(mine, timeout)
         if topic == "commands":
             return await bridge.wait(api.reads.submit(robots.recent_commands, RECENT), timeout)
-        return []  # video_streams: no camera is registered with this edge yet
+        if topic == "video_streams":
+            return await bridge.wait(api.cameras.proxy.list_cameras(), timeout)
+        return []

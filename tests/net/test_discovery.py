@@ -139,7 +139,6 @@ def test_a_browser_finds_both_records_with_every_txt_key_and_sees_them_withdrawn
 
 
 @pytest.mark.e2e
-@pytest.mark.xfail(strict=False, reason="the video UDP listener is being added to server.py; video is empty until then")
 def test_the_txt_video_key_is_the_bound_video_port(advertised: ServiceProcess) -> None:
     found: dict[str, object] = {}
 

@@ -1,0 +1,227 @@
+"""Cameras against the real process: registration, frames over UDP, snapshot, live MJPEG,
+recordings and their files, the video_streams topic, restarts and legacy cameras."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+from robodine_edge.protocol.video import encode_chunks, encode_legacy
+from tests.http.conftest import make_user, unique
+from tests.net.conftest import register
+from tests.service import ServiceProcess, service_env
+from tests.waiting import eventually
+from tests.ws_client import recv, recv_until, ws_url
+
+pytestmark = pytest.mark.e2e
+
+
+def jpeg(n: int) -> bytes:
+    return b"\xff\xd8" + f"frame {n} ".encode() * 300 + b"\xff\xd9"
+
+
+def send_frames(service: ServiceProcess, camera_id: str, numbers: range, fps: float = 50.0) -> list[bytes]:
+    sent = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        for n in numbers:
+            for datagram in encode_chunks(camera_id, time.time(), n, jpeg(n)):
+                udp.sendto(datagram, ("127.0.0.1", service.runtime["video_port"]))
+            sent.append(jpeg(n))
+            time.sleep(1 / fps)
+    return sent
+
+
+def camera(service: ServiceProcess, admin: dict[str, str], **body: Any) -> dict[str, Any]:
+    created = service.http.post("/api/video-streams", headers=admin, json={"camera_id": unique("cam-"), **body})
+    assert created.status_code == 201, created.text
+    return created.json()
+
+
+def metric(service: ServiceProcess, name: str, result: str) -> float:
+    found = re.search(rf'{name}_total\{{result="{result}"\}} ([\d.e+]+)', service.http.get("/metrics").text)
+    return float(found.group(1)) if found else 0.0
+
+
+def test_registering_cameras_and_what_is_refused(service: ServiceProcess, admin: dict[str, str]) -> None:
+    created = camera(service, admin, name="Kitchen pass")
+    assert created == {
+        "id": created["id"], "camera_id": created["camera_id"], "name": "Kitchen pass", "source": "fixed",
+        "robot_id": None, "status": "inactive", "fps": 0.0, "latency_ms": None, "last_frame_at": None,
+        "recording": False,
+    }  # fmt: skip
+    listed = service.http.get("/api/video-streams", headers=admin).json()
+    assert listed[0]["camera_id"] == created["camera_id"]
+    again = service.http.post("/api/video-streams", headers=admin, json={"camera_id": created["camera_id"]})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"
+    for body, field in [
+        ({"camera_id": "no spaces"}, "camera_id"),
+        ({"camera_id": "x" * 65}, "camera_id"),
+        ({"camera_id": 7}, "camera_id"),
+        ({"camera_id": unique("cam-"), "source": "drone"}, "source"),
+        ({"camera_id": unique("cam-"), "source": "robot"}, "robot_id"),
+        ({"camera_id": unique("cam-"), "source": "robot", "robot_id": "no-such-robot"}, "robot_id"),
+        ({"camera_id": unique("cam-"), "robot_id": "alba-1"}, "robot_id"),
+        ({"camera_id": unique("cam-"), "name": "bad\x00name"}, "name"),
+    ]:
+        refused = service.http.post("/api/video-streams", headers=admin, json=body)
+        assert refused.status_code == 422, (body, refused.text)
+        assert field in refused.json()["error"]["fields"], (body, refused.text)
+    robot_id, _ = register(service, admin)
+    on_robot = camera(service, admin, source="robot", robot_id=robot_id)
+    assert (on_robot["source"], on_robot["robot_id"]) == ("robot", robot_id)
+    patched = service.http.patch(f"/api/video-streams/{on_robot['camera_id']}", headers=admin, json={"name": "Nose"})
+    assert patched.status_code == 200 and patched.json()["name"] == "Nose"
+    _, staff = make_user(service, admin, "staff")
+    assert service.http.post("/api/video-streams", headers=staff, json={"camera_id": unique("c")}).status_code == 403
+
+
+def test_frames_make_the_camera_active_and_the_snapshot_its_latest(
+    service: ServiceProcess, admin: dict[str, str]
+) -> None:
+    cam = camera(service, admin)["camera_id"]
+    unknown_before = metric(service, "robodine_video_datagrams", "unknown_camera")
+    sent = send_frames(service, cam, range(1, 21))
+    send_frames(service, "not-registered", range(1, 3))
+
+    def active() -> dict[str, Any] | None:
+        view = service.http.get(f"/api/video-streams/{cam}", headers=admin).json()
+        return view if view["status"] == "active" and view["fps"] > 0 else None
+
+    view = eventually(active, what="the camera active")
+    assert view["last_frame_at"].endswith("Z") and view["latency_ms"] is not None and view["latency_ms"] >= 0
+    shot = service.http.get(f"/api/video-streams/{cam}/snapshot.jpg", headers=admin)
+    assert shot.status_code == 200 and shot.headers["content-type"] == "image/jpeg" and shot.content == sent[-1]
+    token = admin["Authorization"].split()[1]
+    by_query = httpx.get(f"{service.url}/api/video-streams/{cam}/snapshot.jpg?token={token}")
+    assert by_query.status_code == 200 and by_query.content == sent[-1]
+    assert httpx.get(f"{service.url}/api/video-streams/{cam}/snapshot.jpg").status_code == 401
+    assert metric(service, "robodine_video_datagrams", "unknown_camera") > unknown_before
+    quiet = camera(service, admin)["camera_id"]
+    missing = service.http.get(f"/api/video-streams/{quiet}/snapshot.jpg", headers=admin)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+def test_live_sends_each_new_frame_as_a_jpeg_part(service: ServiceProcess, admin: dict[str, str]) -> None:
+    cam = camera(service, admin)["camera_id"]
+    send_frames(service, cam, range(1, 3))
+    eventually(lambda: service.http.get(f"/api/video-streams/{cam}/snapshot.jpg", headers=admin).status_code == 200)
+    parts: list[bytes] = []
+    with httpx.stream("GET", f"{service.url}/api/video-streams/{cam}/live", headers=admin, timeout=10) as live:
+        assert live.status_code == 200
+        assert live.headers["content-type"] == "multipart/x-mixed-replace; boundary=frame"
+        sender = threading.Thread(target=send_frames, args=(service, cam, range(3, 30), 20.0))
+        sender.start()
+        buffer = b""
+        for chunk in live.iter_bytes():
+            buffer += chunk
+            parts = re.findall(rb"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: (\d+)\r\n\r\n", buffer)
+            if len(parts) >= 5:
+                break
+        sender.join()
+    bodies = re.findall(rb"Content-Length: \d+\r\n\r\n(\xff\xd8.*?\xff\xd9)\r\n", buffer, re.S)
+    assert bodies[0] == jpeg(2)  # the latest frame first
+    numbers = [int(re.match(rb"\xff\xd8frame (\d+)", b).group(1)) for b in bodies]  # type: ignore[union-attr]
+    assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers), numbers  # newer each time, never repeated
+
+
+def test_recordings_are_files_of_the_frames_served_under_videos(service: ServiceProcess, admin: dict[str, str]) -> None:
+    cam = camera(service, admin)["camera_id"]
+    started = service.http.post(f"/api/video-streams/{cam}/recordings/start", headers=admin)
+    assert started.status_code == 200 and started.json()["recording"] is True
+    twice = service.http.post(f"/api/video-streams/{cam}/recordings/start", headers=admin)
+    assert twice.status_code == 409
+    sent = send_frames(service, cam, range(1, 11))
+    eventually(lambda: service.http.get(f"/api/video-streams/{cam}/recordings", headers=admin).json()[0]["bytes"]
+               == sum(map(len, sent)), what="every frame written")  # fmt: skip
+    stopped = service.http.post(f"/api/video-streams/{cam}/recordings/stop", headers=admin)
+    assert stopped.status_code == 200 and stopped.json()["recording"] is False
+    assert service.http.post(f"/api/video-streams/{cam}/recordings/stop", headers=admin).status_code == 409
+    [recording] = service.http.get(f"/api/video-streams/{cam}/recordings", headers=admin).json()
+    assert recording["file"].startswith(f"{cam}/") and recording["file"].endswith(".mjpeg")
+    assert recording["ended_at"] >= recording["started_at"] and recording["bytes"] == sum(map(len, sent))
+    video = service.http.get(f"/videos/{recording['file']}", headers=admin)
+    assert video.status_code == 200 and video.content == b"".join(sent)
+    token = admin["Authorization"].split()[1]
+    assert httpx.get(f"{service.url}/videos/{recording['file']}?token={token}").content == b"".join(sent)
+    assert httpx.get(f"{service.url}/videos/{recording['file']}").status_code == 401
+    for hostile in ["../robodine.sqlite3", f"{cam}/../../token-key", "%2e%2e/robodine.sqlite3", ".hidden.mjpeg",
+                    f"{cam}/missing.mjpeg", cam, "runtime.json"]:  # fmt: skip
+        refused = service.http.get(f"/videos/{hostile}", headers=admin)
+        assert refused.status_code == 404, (hostile, refused.status_code)
+
+
+def test_a_removed_camera_ends_its_live_viewers(service: ServiceProcess, admin: dict[str, str]) -> None:
+    cam = camera(service, admin)["camera_id"]
+    send_frames(service, cam, range(1, 3))
+    eventually(lambda: service.http.get(f"/api/video-streams/{cam}/snapshot.jpg", headers=admin).status_code == 200)
+    with httpx.stream("GET", f"{service.url}/api/video-streams/{cam}/live", headers=admin, timeout=10) as live:
+        stream = live.iter_bytes()
+        assert next(stream).startswith(b"--frame")
+        assert service.http.delete(f"/api/video-streams/{cam}", headers=admin).status_code == 204
+        rest = b"".join(stream)  # ends, instead of waiting for ever
+    assert rest.endswith(b"--frame--\r\n")
+    assert service.http.get(f"/api/video-streams/{cam}", headers=admin).status_code == 404
+    assert service.http.get(f"/api/video-streams/{cam}/live", headers=admin).status_code == 404
+
+
+def test_the_video_streams_topic_follows_cameras(service: ServiceProcess, admin: dict[str, str]) -> None:
+    async def scenario() -> None:
+        async with websockets.connect(ws_url(service.url, f"/ws/video_streams?token={service.token()}")) as ws:
+            snapshot = await recv(ws)
+            assert snapshot["type"] == "snapshot" and isinstance(snapshot["data"], list)
+            cam = await asyncio.to_thread(camera, service, admin)
+            added = await recv_until(ws, lambda m: m["data"].get("camera_id") == cam["camera_id"])
+            assert added["type"] == "upsert" and added["data"]["status"] == "inactive"
+            await asyncio.to_thread(send_frames, service, cam["camera_id"], range(1, 4))
+            live = await recv_until(ws, lambda m: m["data"].get("status") == "active")
+            assert live["data"]["camera_id"] == cam["camera_id"] and live["seq"] > added["seq"]
+            await asyncio.to_thread(service.http.delete, f"/api/video-streams/{cam['camera_id']}", headers=admin)
+            gone = await recv_until(ws, lambda m: m["type"] == "delete")
+            assert gone["data"] == {"camera_id": cam["camera_id"]}
+
+    asyncio.run(scenario())
+
+
+def test_a_recording_goes_on_in_a_new_file_after_a_restart(tmp_path: Path) -> None:
+    env = service_env(tmp_path)
+    with ServiceProcess(tmp_path, env) as service:
+        admin = service.auth(service.token())
+        cam = camera(service, admin)["camera_id"]
+        assert service.http.post(f"/api/video-streams/{cam}/recordings/start", headers=admin).status_code == 200
+        first = send_frames(service, cam, range(1, 6))
+        eventually(lambda: service.http.get(f"/api/video-streams/{cam}/recordings", headers=admin).json()[0]["bytes"]
+                   == sum(map(len, first)))  # fmt: skip
+    with ServiceProcess(tmp_path, env) as service:
+        admin = service.auth(service.token())
+        assert service.http.get(f"/api/video-streams/{cam}", headers=admin).json()["recording"] is True
+        second = send_frames(service, cam, range(1, 4))
+        eventually(lambda: service.http.get(f"/api/video-streams/{cam}/recordings", headers=admin).json()[0]["bytes"]
+                   == sum(map(len, second)))  # fmt: skip
+        newest, before = service.http.get(f"/api/video-streams/{cam}/recordings", headers=admin).json()
+        assert before["ended_at"] is not None and before["bytes"] == sum(map(len, first))
+        assert newest["ended_at"] is None and newest["file"] != before["file"]
+        assert (tmp_path / "videos" / before["file"]).read_bytes() == b"".join(first)
+
+
+def test_a_legacy_camera_is_registered_by_its_first_frame(tmp_path: Path) -> None:
+    with ServiceProcess(tmp_path, service_env(tmp_path, ROBODINE_LEGACY="1")) as service:
+        admin = service.auth(service.token())
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+
+            def frame_shown() -> bool:
+                udp.sendto(encode_legacy(time.time(), jpeg(1)), ("127.0.0.1", service.runtime["video_port"]))
+                shot = service.http.get("/api/video-streams/legacy-127-0-0-1/snapshot.jpg", headers=admin)
+                return shot.status_code == 200 and shot.content == jpeg(1)
+
+            eventually(frame_shown, what="the legacy camera registered and showing its frame")
+        listed = service.http.get("/api/video-streams", headers=admin).json()
+        assert [c["camera_id"] for c in listed] == ["legacy-127-0-0-1"] and listed[0]["source"] == "fixed"
