@@ -24,8 +24,9 @@ from sanic import HTTPResponse, Request, Sanic
 from robodine_edge.actors.views import ListViews
 from robodine_edge.data import idempotency
 from robodine_edge.data.idempotency import IdempotencyClaim
-from robodine_edge.errors import BadRequest, IdempotencyConflict, ValidationFailed
+from robodine_edge.errors import BadRequest, IdempotencyConflict, NotFound, ValidationFailed
 from robodine_edge.http import bridge
+from robodine_edge.http.schemas import MAX_ID
 from robodine_edge.types import Principal, Role
 
 Handler = Callable[..., Awaitable[Any]]
@@ -132,8 +133,13 @@ def install(app: Sanic, specs: list[RouteSpec]) -> None:
 
 
 def _endpoint(spec: RouteSpec) -> Handler:
+    ids = [name for name, kind in spec.path_params if kind == "int"]
+
     async def endpoint(request: Request, **params: Any) -> HTTPResponse | None:
         """Runs on the event loop for every request to this route."""
+        for name in ids:  # Sanic's <x:int> is any integer; a row id is 1..2**63-1 (SQLite)
+            if not 0 < params[name] <= MAX_ID:
+                raise NotFound(f"no {name.removesuffix('_id')} {params[name]}")
         api = request.app.ctx.api
         if spec.roles is not None:
             params["user"] = api.gate.require(request, spec.roles, allow_query_token=spec.query_token)

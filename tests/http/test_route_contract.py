@@ -625,14 +625,11 @@ def test_the_largest_id_is_still_an_id(service: ServiceProcess, admin: dict[str,
     refused(seat, 404, "not_found")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="path ids reach SQLite unbounded (OverflowError → 500); the fix belongs in http/routing.py: "
-    "an int path parameter outside 1..2**63-1 names no row → 404",
-)
 @pytest.mark.parametrize(
-    "path", ["/api/orders/{}", "/api/customers/{}", "/api/kiosks/{}", "/api/emergencies/{}", "/api/users/{}"]
-)
+    "path",
+    ["/api/orders/{}", "/api/customers/{}", "/api/kiosks/{}", "/api/emergencies/{}", "/api/users/{}",
+     "/api/tables/{}", "/api/menu/{}", "/api/inventory/{}"],
+)  # fmt: skip
 def test_a_path_id_past_sqlite_is_404(service: ServiceProcess, admin: dict[str, str], path: str) -> None:
     refused(service.http.get(path.format(TOO_BIG_ID), headers=admin), 404, "not_found")
 
@@ -797,3 +794,8 @@ def test_an_empty_query_parameter_is_no_filter(
     assert service.http.post(f"/api/tables/{ids['table']}/call-staff", headers=admin, json={}).status_code == 200
     everything = service.http.get("/api/events", headers=admin).json()
     assert everything and service.http.get("/api/events?level=&since=&type=", headers=admin).json() == everything
+
+
+def test_a_user_bound_to_a_table_past_sqlite_is_422(service: ServiceProcess, admin: dict[str, str]) -> None:
+    body = {"username": "kiosk-huge", "password": "a-good-password", "role": "kiosk", "table_id": TOO_BIG_ID}
+    refused(service.http.post("/api/users", headers=admin, json=body), 422, "validation_error", {"table_id"})

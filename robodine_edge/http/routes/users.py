@@ -11,7 +11,7 @@ from sanic import Request
 from robodine_edge.data import accounts
 from robodine_edge.http import bridge
 from robodine_edge.http.routing import ApiRouter
-from robodine_edge.http.schemas import IsoTime, PageQuery, RequestModel, ResponseModel, not_strict
+from robodine_edge.http.schemas import IsoTime, PageQuery, RequestModel, ResponseModel, RowId, not_strict
 from robodine_edge.passwords import hash_password
 from robodine_edge.types import ADMIN_ONLY, Principal, Role
 
@@ -25,14 +25,14 @@ class UserCreate(RequestModel):
     username: Username
     password: NewPassword
     role: not_strict(Role)  # type: ignore[valid-type]
-    table_id: int | None = None
+    table_id: RowId | None = None
 
 
 class UserPatch(RequestModel):
     username: Username | None = None
     password: NewPassword | None = None
     role: not_strict(Role | None) = None  # type: ignore[valid-type]
-    table_id: int | None = None
+    table_id: RowId | None = None
 
 
 class UserQuery(PageQuery):
