@@ -453,3 +453,24 @@ def test_a_simulated_robot_refused_at_hello_stops_instead_of_retrying(
         with caplog.at_level(logging.ERROR, logger="robodine_edge.simulate.robot"):
             asyncio.run(asyncio.wait_for(robot.run("127.0.0.1", port, asyncio.Event()), 5))
         assert f"{robot_id}: the edge refused the hello (auth_failed); this robot stops" in caplog.text
+
+
+def test_an_order_is_served_when_handed_over_not_when_the_robot_is_back_home(tmp_path: Path) -> None:
+    with ServiceProcess(tmp_path) as service:
+        store = Store(service)
+        far = make_table(service, store.admin, x=14.0, y=9.0, width=1.0, height=1.0)
+
+        def albabot_pose() -> dict[str, float]:
+            robots = service.http.get("/api/robots", headers=store.admin).json()
+            return next(r["pose"] for r in robots if r["kind"] == "albabot")
+
+        with Simulator(service, albabots=1, cookbots=1, speed=10):
+            store.robots_online(2)
+            body = {"table_id": far["id"], "items": [{"menu_item_id": store.dish["id"], "quantity": 1}]}
+            order = service.http.post("/api/orders", headers=store.admin, json=body).json()
+            eventually(lambda: store.status(order["id"]) == "served", timeout=60, interval=0.05)
+            pose = albabot_pose()
+            to_table = (pose["x"] - 14.5) ** 2 + (pose["y"] - 9.5) ** 2
+            to_home = (pose["x"] - 1.0) ** 2 + (pose["y"] - 0.5) ** 2
+            assert to_table < to_home, pose  # served at the table, not once back
+            eventually(lambda: albabot_pose()["x"] < 2.0, timeout=30, what="the robot driving home after")

@@ -78,6 +78,8 @@ class SimRobot:
     """What the robot was doing when an emergency stop froze it, to return to on resume."""
     seen: set[int] = field(default_factory=set)
     task: asyncio.Task[None] | None = None
+    trip_home: asyncio.Task[None] | None = None
+    """The drive back after a delivery: the robot is idle meanwhile, and a new task ends it."""
     writer: asyncio.StreamWriter | None = None
     unsent: list[dict[str, Any]] = field(default_factory=list)
     """Task updates made while unlinked (the edge restarting): sent after the next welcome."""
@@ -216,6 +218,8 @@ class SimRobot:
             self._send({"type": "nack", "id": command_id, "reason": refusal})
             return
         self._send({"type": "ack", "id": command_id})
+        if self.trip_home is not None:
+            self.trip_home.cancel()
         self.task = asyncio.get_running_loop().create_task(self._perform(command_id, name, args))
 
     def _refusal(self) -> str | None:
@@ -256,6 +260,8 @@ class SimRobot:
     def _abandon_task(self) -> None:
         if self.task is not None:
             self.task.cancel()  # it reports `failed: stopped` for its own command
+        if self.trip_home is not None:
+            self.trip_home.cancel()
         self.task = None
         if self.frozen:
             self.held_state = "idle"
@@ -296,8 +302,8 @@ class SimRobot:
             table = args.get("table") or {}
             await self._move((float(table.get("x", 0)), float(table.get("y", 0))))
             update("progress", "at the table")
-            await self._pause(1.0)
-            await self._move(self.home)
+            await self._pause(1.0)  # handed over: served (the drive home is no part of the task)
+            self.trip_home = asyncio.get_running_loop().create_task(self._move(self.home))
         elif name == "clean":
             self._set_state("cleaning")
             await self._pause(4.0)
