@@ -30,7 +30,7 @@ import pykka
 from peewee import SqliteDatabase
 from sanic import Sanic
 
-from robodine_edge import __version__, collector, memory
+from robodine_edge import __version__, collector, memory, system_log
 from robodine_edge.actors.camera import CameraTick
 from robodine_edge.actors.dispatcher import DispatchTick
 from robodine_edge.actors.robot import Tick
@@ -103,6 +103,7 @@ class Service:
         self._link_server: asyncio.Server | None = None
         self._telemetry: asyncio.DatagramTransport | None = None
         self._video: asyncio.DatagramTransport | None = None
+        self._system_log: system_log.SystemLogHandler | None = None
         self._serial: list[SerialLink] = []
         self._advertiser: Advertiser | None = None
         self._simulator: asyncio.subprocess.Process | None = None
@@ -125,6 +126,7 @@ class Service:
                 self._legacy_cook, camera_ids=camera_ids, frames_out=self.live.offer_threadsafe,
             )  # fmt: skip
             self.metrics.watch_mailboxes(self._actors.mailbox_depths)
+            self._system_log = system_log.install(self._actors.journal)
             app = self._build_app(self._actors, revoked)
             app.run(sock=self._sockets["http"], single_process=True, access_log=False, motd=False)
         except StopRequested:
@@ -391,6 +393,8 @@ class Service:
 
     def _stop(self) -> None:
         """Stop in reverse order of start; safe after a partial start."""
+        if self._system_log is not None:
+            system_log.uninstall(self._system_log)
         if self._actors is not None:
             self._actors.stop()
         # A start-up cut short leaves actors no tree knows of; their threads are not daemons.

@@ -44,6 +44,21 @@ def test_auth_failure_closes_the_link(edge: ServiceProcess, admin: dict[str, str
     assert edge.http.get(f"/api/robots/{robot_id}", headers=admin).json()["online"] is False
 
 
+def test_a_refused_hello_is_in_the_event_log_as_a_system_log(edge: ServiceProcess, admin: dict[str, str]) -> None:
+    robot_id, token = register(edge, admin)
+    with RobotClient(robot_port(edge)) as robot:
+        assert robot.hello(robot_id, token + "x") == {"type": "error", "code": "auth_failed"}
+
+    def logged() -> list[dict[str, object]]:
+        found = edge.http.get("/api/events", headers=admin, params={"type": "system_log", "limit": 1000}).json()
+        return [e for e in found if robot_id in str(e["message"]) and "hello refused" in str(e["message"])]
+
+    [event] = eventually(logged, what="the warning recorded as an event")
+    assert (event["level"], event["entity_type"], event["entity_id"]) == (
+        "warning", "logger", "robodine_edge.net.robot_link",
+    )  # fmt: skip
+
+
 def test_unsupported_protocol_version(edge: ServiceProcess, admin: dict[str, str]) -> None:
     robot_id, token = register(edge, admin)
     with RobotClient(robot_port(edge)) as robot:
