@@ -63,9 +63,13 @@ class EncodedRows:
         newest_first = sorted(rows, key=lambda row: row["id"], reverse=True)
         self._ascending_keys = [-row["id"] for row in newest_first]
         self._encoded = [orjson.dumps(row) for row in newest_first]
+        self._whole = b"[" + b",".join(self._encoded) + b"]"
+        """The usual read (a first page holding every row), joined once."""
 
     def page(self, limit: int, before: int | None) -> bytes:
         """Any thread: the JSON array of the page (`orjson.dumps` of the same rows)."""
+        if before is None and limit >= len(self._encoded):
+            return self._whole
         start = 0 if before is None else bisect_right(self._ascending_keys, -before)
         return b"[" + b",".join(self._encoded[start : start + limit]) + b"]"
 
