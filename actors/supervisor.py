@@ -16,6 +16,7 @@ docs/ARCHITECTURE.md).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -42,6 +43,8 @@ class ActorSlot(Generic[A]):
         self.name = name
         self._ref: pykka.ActorRef[A] | None = None
         self._proxy: tuple[pykka.ActorRef[A], pykka.ActorProxy[A]] | None = None
+        self._watchers: list[Callable[[pykka.ActorRef[A]], None]] = []
+        self._watch_lock = threading.Lock()
 
     @property
     def ref(self) -> pykka.ActorRef[A]:
@@ -86,6 +89,21 @@ class ActorSlot(Generic[A]):
     def install(self, ref: pykka.ActorRef[A]) -> None:
         """Point the slot at a newly started actor. Supervisor thread only."""
         self._ref = ref
+        with self._watch_lock:
+            watchers, self._watchers = self._watchers, []
+        for watcher in watchers:
+            watcher(ref)
+
+    def when_installed(self, watcher: Callable[[pykka.ActorRef[A]], None]) -> None:
+        """Any thread: call `watcher(ref)` once, on the supervisor's thread, when the next
+        instance is installed (a restart), so nobody has to poll the slot for it."""
+        with self._watch_lock:
+            self._watchers.append(watcher)
+
+    def unwatch(self, watcher: Callable[[pykka.ActorRef[A]], None]) -> None:
+        with self._watch_lock:
+            if watcher in self._watchers:
+                self._watchers.remove(watcher)
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,6 @@ SEND_BUFFER_BYTES = 256 * 1024
 `MAX_WRITE_BUFFER` plus this, and its stall is noticed after that much, not 4 MiB more."""
 CLOSE_GRACE_S = 2.0
 """How long a closing link may take to flush before it is cut anyway."""
-RESTART_POLL_S = 0.02
 """How often a link whose actor died looks for the supervisor's new instance."""
 
 
@@ -324,18 +323,29 @@ class LinkProtocol(asyncio.Protocol):
 
     async def _new_instance(self) -> Any:
         """The robot's slot once it holds a live instance other than the old one; None if
-        the robot was deleted or none came within the ask timeout. The supervisor installs
-        a restarted actor within milliseconds; slots announce nothing, so this looks."""
-        deadline = time.monotonic() + self._ctx.ask_timeout_s
+        the robot was deleted or none came within the ask timeout. The slot says when
+        the supervisor installs one (`ActorSlot.when_installed`): no polling."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._ctx.ask_timeout_s
         while True:
             slot = self._ctx.robots.find(self._robot_id)
             if slot is None:
                 return None
-            if slot.is_alive() and slot.ref is not self._actor:
-                return slot
-            if time.monotonic() >= deadline:
+            installed: asyncio.Future[None] = loop.create_future()
+
+            def wake(_ref: Any, installed: asyncio.Future[None] = installed) -> None:
+                """The supervisor's thread."""
+                loop.call_soon_threadsafe(lambda: installed.done() or installed.set_result(None))
+
+            slot.when_installed(wake)
+            try:
+                if slot.is_alive() and slot.ref is not self._actor:  # checked after watching: none missed
+                    return slot
+                await asyncio.wait_for(installed, max(0.0, deadline - loop.time()))
+            except TimeoutError:
                 return None
-            await asyncio.sleep(RESTART_POLL_S)
+            finally:
+                slot.unwatch(wake)
 
     def _welcome(self) -> None:
         assert self._robot_id is not None and self._session is not None

@@ -90,6 +90,23 @@ def test_a_crashed_actor_is_restarted_with_its_state_reloaded(supervisor: Any, s
     assert [e.type for e in events] == ["actor_restarted"] and "counter crashed" in events[0].error
 
 
+def test_a_watcher_hears_of_the_restarted_instance_once(supervisor: Any, store: Store, events: EventLog) -> None:
+    slot = start_counter(supervisor, store)
+    first = slot.ref
+    heard: list[Any] = []
+    installed = threading.Event()
+    slot.when_installed(lambda ref: (heard.append(ref), installed.set()))
+    gone: list[Any] = []
+    forgotten = gone.append
+    slot.when_installed(forgotten)
+    slot.unwatch(forgotten)
+    crash_and_wait_for_restart(slot, events)
+    assert installed.wait(5)
+    assert heard == [slot.ref] and heard[0] is not first and gone == []
+    crash_and_wait_for_restart(slot, events)
+    assert len(heard) == 1  # once: watchers are for the next install only
+
+
 def test_too_many_crashes_give_the_actor_up_and_degrade(supervisor: Any, store: Store, events: EventLog) -> None:
     slot = start_counter(supervisor, store)
     crash_and_wait_for_restart(slot, events)
