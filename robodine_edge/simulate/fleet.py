@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from zeroconf import IPVersion, ServiceStateChange
+from zeroconf import InterfaceChoice, IPVersion, ServiceStateChange
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
 from robodine_edge.simulate.robot import Behaviour, SimRobot
@@ -51,7 +51,8 @@ class Found:
 
 async def discover(interface: str | None, timeout: float = DISCOVERY_TIMEOUT_S) -> Found:
     """The first robodine edge advertised over mDNS."""
-    zc = AsyncZeroconf(interfaces=[interface] if interface else None, ip_version=IPVersion.V4Only)  # type: ignore[arg-type]
+    interfaces: Any = [interface] if interface else InterfaceChoice.All
+    zc = AsyncZeroconf(interfaces=interfaces, ip_version=IPVersion.V4Only)
     found: asyncio.Future[Found] = asyncio.get_running_loop().create_future()
 
     async def resolve(name: str) -> None:
