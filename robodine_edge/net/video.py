@@ -112,7 +112,8 @@ class VideoEndpoint(asyncio.DatagramProtocol):
         self._frames = FrameAssembler(metrics)
         self._legacy = legacy
         self._register_legacy = register_legacy
-        self._registering: set[str] = set()
+        self._registering: dict[str, Frame] = {}
+        """Legacy cameras being registered, with the newest frame each sent meanwhile."""
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
         received_at = time.time()
@@ -139,16 +140,14 @@ class VideoEndpoint(asyncio.DatagramProtocol):
             return self._drop(exc.reason)
         host = str(addr[0])
         camera_id = "legacy-" + host.replace(".", "-").replace(":", "-")
+        frame = Frame(camera_id, 0, sent_at, received_at, jpeg)
         slot = self._cameras.find(camera_id)
         if slot is None:
-            self._drop("unknown_camera")
             if camera_id not in self._registering:
-                self._registering.add(camera_id)
                 asyncio.get_running_loop().create_task(self._register(camera_id, host))
+            self._registering[camera_id] = frame  # shown once registered: the first frame counts
             return None
-        self._accepted.inc()
-        self._complete.inc()
-        slot.tell(Frame(camera_id, 0, sent_at, received_at, jpeg))
+        self._deliver(slot, frame)
         return None
 
     async def _register(self, camera_id: str, host: str) -> None:
@@ -156,8 +155,17 @@ class VideoEndpoint(asyncio.DatagramProtocol):
             await self._register_legacy(camera_id, host)
         except Exception as exc:  # the next frame tries again
             log.warning("could not register legacy camera %s: %s", camera_id, exc)
+            self._drop("unknown_camera")
         finally:
-            self._registering.discard(camera_id)
+            frame = self._registering.pop(camera_id, None)
+        slot = self._cameras.find(camera_id)
+        if slot is not None and frame is not None:
+            self._deliver(slot, frame)
+
+    def _deliver(self, slot: Any, frame: Frame) -> None:
+        self._accepted.inc()
+        self._complete.inc()
+        slot.tell(frame)
 
     def _drop(self, reason: str) -> None:
         self._counter.labels(reason).inc()

@@ -215,13 +215,15 @@ def test_a_recording_goes_on_in_a_new_file_after_a_restart(tmp_path: Path) -> No
 def test_a_legacy_camera_is_registered_by_its_first_frame(tmp_path: Path) -> None:
     with ServiceProcess(tmp_path, service_env(tmp_path, ROBODINE_LEGACY="1")) as service:
         admin = service.auth(service.token())
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:  # one frame, no more
+            udp.sendto(encode_legacy(time.time(), jpeg(1)), ("127.0.0.1", service.runtime["video_port"]))
 
-            def frame_shown() -> bool:
-                udp.sendto(encode_legacy(time.time(), jpeg(1)), ("127.0.0.1", service.runtime["video_port"]))
-                shot = service.http.get("/api/video-streams/legacy-127-0-0-1/snapshot.jpg", headers=admin)
-                return shot.status_code == 200 and shot.content == jpeg(1)
+        def shown() -> bool:
+            shot = service.http.get("/api/video-streams/legacy-127-0-0-1/snapshot.jpg", headers=admin)
+            return shot.status_code == 200 and shot.content == jpeg(1)
 
-            eventually(frame_shown, what="the legacy camera registered and showing its frame")
+        eventually(shown, what="the legacy camera registered, showing its first frame")
         listed = service.http.get("/api/video-streams", headers=admin).json()
         assert [c["camera_id"] for c in listed] == ["legacy-127-0-0-1"] and listed[0]["source"] == "fixed"
+        assert listed[0]["last_frame_at"] is not None
+        assert metric(service, "robodine_video_datagrams", "unknown_camera") == 0
