@@ -173,7 +173,7 @@ def _pose(obj: Mapping[str, Any], prefix: str) -> Pose:
 def _albabot(obj: Mapping[str, Any]) -> LegacyAlbabot:
     battery = fields.optional_number(obj, "battery_level", lo=0, hi=100)
     if battery is not None and battery <= 1.0:
-        battery *= 100.0
+        battery = round(battery * 100.0, 6)  # a 0-1 fraction; 0.56 is 56, not 56.00000000000001
     poses = {frame: _pose(obj, f"{frame}_") for frame in ("pinky", "global", "world")}
     return LegacyAlbabot(_robot_id(obj), _state(obj), battery, poses)
 

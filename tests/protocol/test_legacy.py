@@ -68,6 +68,11 @@ def test_all_four_frame_kinds_back_to_back() -> None:
     assert face == LegacyFace(4, True, 93.0, "[]", "person")
 
 
+def test_a_battery_fraction_is_an_exact_percent() -> None:
+    for fraction, percent in ((0.56, 56.0), (0.07, 7.0), (0.333, 33.3), (1.0, 100.0), (0.0, 0.0)):
+        assert decode_stream(orjson.dumps(albabot(battery_level=fraction)))[0].battery == percent  # type: ignore[union-attr]
+
+
 def test_battery_as_percent_stays_percent() -> None:
     assert decode_stream(orjson.dumps(albabot(battery_level=87)))[0].battery == 87.0  # type: ignore[union-attr]
 
