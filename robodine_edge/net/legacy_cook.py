@@ -1,8 +1,10 @@
 """Cook commands for legacy arms (SPEC section 4): plain-text dish names over TCP.
 
-The dispatcher hands over `(address, dish names)` from its thread; the connection is
-made on the event loop, one name per line, and the returned future tells whether it
-got through. Attached to the loop once the service starts.
+The dispatcher hands over `(address, dish names)` from its thread; on the event loop
+each name goes in a connection of its own, as the bytes of the name and nothing else
+(the old arms read one dish per connection, to its end), one after the other. The
+returned future tells whether all got through. Attached to the loop once the service
+starts.
 """
 
 from __future__ import annotations
@@ -32,11 +34,13 @@ class LegacyCookSender:
 
     async def _send(self, address: str, names: list[str]) -> None:
         host, _, port = address.rpartition(":")
-        async with asyncio.timeout(CONNECT_TIMEOUT_S):
-            _, writer = await asyncio.open_connection(host, int(port))
-            try:
-                writer.write("".join(f"{name}\n" for name in names).encode())
-                await writer.drain()
-            finally:
-                writer.close()
+        for name in names:
+            async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                _, writer = await asyncio.open_connection(host, int(port))
+                try:
+                    writer.write(name.encode())
+                    await writer.drain()
+                finally:
+                    writer.close()
+                    await writer.wait_closed()
         log.info("sent %d dish(es) to the legacy arm at %s", len(names), address)
