@@ -318,6 +318,7 @@ class RobotActor(SupervisedActor):
         else:
             self._change(online=True, state=frame.state, joints=frame.joints, pose=frame.endpoint, last_seen=now)
             self._samples.append(("cookbot", frame.endpoint, now))
+        self._persist(force=True, wait=True)  # stored before `OK`: the old robots send seldom
 
     def _link_closed(self, message: LinkClosed) -> None:
         if self._link is None or message.session != self._link.session:
@@ -425,7 +426,9 @@ class RobotActor(SupervisedActor):
             self._state_key, self._state_told = key, now
             self._on_state(self.snap)
 
-    def _persist(self, force: bool = False) -> None:
+    def _persist(self, force: bool = False, wait: bool = False) -> None:
+        """Save the state and the pose samples: at most every `persist_interval_s` (a
+        store write not waited for), or now and committed (`force`, `wait`)."""
         now = self._clock()
         if not self._dirty or (not force and now - self._last_persist < self._persist_interval_s):
             return
@@ -435,9 +438,11 @@ class RobotActor(SupervisedActor):
         samples, self._samples = self._samples, []
         self._dirty, self._last_persist = False, now
         snap = self.snap
-        self._store.write(
-            data.save_state, self._robot_id, snap.state, snap.battery, snap.pose, snap.joints, snap.last_seen, samples
-        )
+        args = (self._robot_id, snap.state, snap.battery, snap.pose, snap.joints, snap.last_seen, samples)
+        if wait:
+            self._write(data.save_state, *args)
+        else:
+            self._store.write(data.save_state, *args)
 
     def _write(self, unit: Any, *args: Any) -> Any:
         """A committed write, waited for; raises one of `WRITE_ERRORS`."""
