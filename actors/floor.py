@@ -25,7 +25,7 @@ from robodine_edge.data.settings import StoreSettings, load_settings
 from robodine_edge.data.tables import PartyState, TableState
 from robodine_edge.domain.lifecycle import PartyStatus, TableStatus
 from robodine_edge.domain.seating import TableFit, WaitingParty, assign, estimate_waits
-from robodine_edge.errors import Conflict, InvalidTransition, NotFound, RobodineError, ValidationFailed
+from robodine_edge.errors import Conflict, InvalidTransition, NotFound, RobodineError
 from robodine_edge.types import Publish
 
 log = logging.getLogger(__name__)
@@ -160,11 +160,10 @@ class FloorActor(ViewOwner):
     # -- parties ----------------------------------------------------------------------
 
     def add_party(self, party_size: int, name: str | None) -> dict[str, Any]:
-        largest = max((table.seats for table in self._view.values()), default=0)
-        if party_size > largest:
-            raise ValidationFailed(
-                f"no table seats {party_size}", fields={"party_size": f"the largest table seats {largest}"}
-            )
+        """A party arrives: seated at once if a free table fits, else `waiting`. A party
+        bigger than every table (or with no table yet) waits too, with no estimate, and is
+        seated when a table that fits is created or grows (SPEC §2): refusing it would
+        turn away guests the staff can still make room for. The route bounds the size."""
         party: PartyState = self._write(data.create_party, party_size, name)
         self._parties[party.id] = party
         self._publish("customers", "upsert", self._party_json(party))

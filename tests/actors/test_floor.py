@@ -11,7 +11,7 @@ from robodine_edge.actors.store import Store
 from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, Supervisor
 from robodine_edge.actors.table import TableActor
 from robodine_edge.domain.lifecycle import TableStatus
-from robodine_edge.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from robodine_edge.errors import Conflict, InvalidTransition, NotFound
 from tests.actors.conftest import EventLog, Published
 
 
@@ -71,9 +71,35 @@ def test_a_new_or_bigger_table_seats_the_waiting(floor: Any) -> None:
     assert waiting["status"] == "waiting"
     added = add_table(floor, "Another", 2)
     assert added["status"] == "occupied" and added["party_id"] == waiting["id"]
-    with pytest.raises(ValidationFailed):
-        floor.proxy.add_party(5, None).get(timeout=5)
     assert floor.proxy.update_table(table["id"], {"seats": 6}).get(timeout=5)["seats"] == 6
+
+
+def test_a_party_bigger_than_every_table_waits_until_one_fits(floor: Any) -> None:
+    """SPEC: not refused, but `waiting` in arrival order (no estimate: no table seats it),
+    seated once a table that fits is created or grows; smaller parties behind it are
+    seated meanwhile."""
+    table = add_table(floor, "Four", 4)
+    big = floor.proxy.add_party(5, None).get(timeout=5)
+    assert (big["status"], big["position"], big["estimated_wait_s"]) == ("waiting", 1, None)
+    small = floor.proxy.add_party(2, None).get(timeout=5)
+    assert small["status"] == "seated" and small["table_id"] == table["id"]
+    other = add_table(floor, "Two", 2)
+    assert other["status"] == "available"
+    grown = floor.proxy.update_table(other["id"], {"seats": 6}).get(timeout=5)
+    assert grown["status"] == "occupied" and grown["party_id"] == big["id"]
+    assert floor.proxy.waiting_info().get(timeout=5) == {}
+
+
+def test_with_no_tables_every_party_waits_and_the_first_table_seats_one(floor: Any) -> None:
+    first = floor.proxy.add_party(2, None).get(timeout=5)
+    second = floor.proxy.add_party(3, None).get(timeout=5)
+    assert [(p["status"], p["position"], p["estimated_wait_s"]) for p in (first, second)] == [
+        ("waiting", 1, None),
+        ("waiting", 2, None),
+    ]
+    table = add_table(floor, "First", 4)
+    assert table["status"] == "occupied" and table["party_id"] == first["id"]
+    assert floor.proxy.waiting_info().get(timeout=5) == {second["id"]: (1, pytest.approx(2700 + 300, abs=5))}
 
 
 def test_staff_seat_by_hand_and_the_rules_hold(floor: Any) -> None:

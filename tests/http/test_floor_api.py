@@ -115,13 +115,42 @@ def test_staff_seat_by_hand_and_reserve(tmp_path: Path) -> None:
         wrong = service.http.post(f"/api/tables/{table['id']}/status", headers=admin, json={"status": "dirty"})
         assert wrong.status_code == 422
         too_big = service.http.post("/api/customers", headers=admin, json={"party_size": 9})
-        assert too_big.status_code == 422 and "party_size" in too_big.json()["error"]["fields"]
+        assert too_big.status_code == 201 and (too_big.json()["status"], too_big.json()["estimated_wait_s"]) == (
+            "waiting",
+            None,
+        )
         gone = service.http.post(f"/api/customers/{party['id']}/leave", headers=admin)
         assert gone.status_code == 200
         assert service.http.post(f"/api/customers/{party['id']}/leave", headers=admin).status_code == 409
         unknown = service.http.post("/api/customers/999/leave", headers=admin)
         assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
         assert service.http.get("/api/customers/999", headers=admin).status_code == 404
+
+
+def test_a_party_no_table_seats_waits_and_is_seated_when_one_fits(tmp_path: Path) -> None:
+    """SPEC §2: `waiting` in arrival order, seated as soon as a table fits, when one is
+    created (here the first) or grows; not refused. Only the size bound (1..50) is 422."""
+    with ServiceProcess(tmp_path) as service:
+        admin = service.auth(service.token())
+        early = service.http.post("/api/customers", headers=admin, json={"party_size": 2})
+        assert early.status_code == 201
+        assert (early.json()["status"], early.json()["position"], early.json()["estimated_wait_s"]) == (
+            "waiting",
+            1,
+            None,
+        )
+        table = make_table(service, admin, seats=4)
+        assert (table["status"], table["party_id"]) == ("occupied", early.json()["id"])
+        big = service.http.post("/api/customers", headers=admin, json={"party_size": 6}).json()
+        assert (big["status"], big["position"], big["estimated_wait_s"]) == ("waiting", 1, None)
+        small = make_table(service, admin, seats=2)
+        assert small["status"] == "available"  # too small for the party waiting
+        grown = service.http.patch(f"/api/tables/{small['id']}", headers=admin, json={"seats": 6})
+        assert grown.status_code == 200 and grown.json()["party_id"] == big["id"]
+        seated = service.http.get(f"/api/customers/{big['id']}", headers=admin).json()
+        assert (seated["status"], seated["table_id"], seated["position"]) == ("seated", small["id"], None)
+        refused = service.http.post("/api/customers", headers=admin, json={"party_size": 51})
+        assert refused.status_code == 422 and "party_size" in refused.json()["error"]["fields"]
 
 
 def test_a_table_cannot_shrink_under_its_seated_party(tmp_path: Path) -> None:
