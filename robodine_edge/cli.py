@@ -50,6 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     simulate.add_argument("--mdns-interface", metavar="ADDR", help="look for the edge on this interface only")
     simulate.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    simulate.add_argument(
+        "--guests-every", type=float, metavar="S",
+        help="a party of guests arrives every S (simulated) seconds: seated, orders, eats, leaves",
+    )  # fmt: skip
+    simulate.add_argument(
+        "--credentials", type=Path, metavar="FILE", help="'username password' lines; guests act as `staff`"
+    )
     _config_option(simulate)
 
     check = commands.add_parser("check-config", help="validate and print the effective configuration")
@@ -102,7 +109,8 @@ def _simulate(config: Config, args: argparse.Namespace) -> int:
     import asyncio
     import os
 
-    from robodine_edge.simulate.fleet import FleetPlan, SimulationError, run_fleet
+    from robodine_edge.simulate.api import SimulationError
+    from robodine_edge.simulate.fleet import FleetPlan, run_fleet
     from robodine_edge.simulate.robot import Behaviour
 
     try:
@@ -119,6 +127,8 @@ def _simulate(config: Config, args: argparse.Namespace) -> int:
             behaviours={robot: Behaviour.parse(what) for robot, _, what in (b.partition("=") for b in args.behave)},
             mdns_interface=args.mdns_interface,
             duration_s=args.duration,
+            guests_every_s=args.guests_every,
+            credentials_file=args.credentials,
         )
         return asyncio.run(run_fleet(plan))
     except (SimulationError, ValueError) as exc:

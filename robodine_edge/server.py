@@ -40,7 +40,7 @@ from robodine_edge.config import Config
 from robodine_edge.data import accounts, idempotency, robots, tables, video
 from robodine_edge.datadir import DataDirLock, remove_runtime, token_key, write_runtime
 from robodine_edge.db import ReadPool, database_path, open_database
-from robodine_edge.demo import DEMO_ROBOTS_FILE, seed_demo
+from robodine_edge.demo import CREDENTIALS_FILE, DEMO_ROBOTS_FILE, seed_demo
 from robodine_edge.discovery import Advertisement, Advertiser
 from robodine_edge.errors import RobodineError
 from robodine_edge.http import bridge
@@ -68,6 +68,8 @@ log = logging.getLogger(__name__)
 HOUSEKEEPING_INTERVAL_S = 3600.0
 TICK_INTERVAL_S = 1.0
 STOPPING_TIMEOUT_S = 2.0
+DEMO_GUESTS_EVERY_S = 20.0
+"""In the demo, a party of guests comes this often."""
 
 
 class StopRequested(BaseException):
@@ -367,15 +369,17 @@ class Service:
         return bool(await bridge.wait(self._actors.supervisor.proxy.responsive(timeout / 2), timeout))
 
     async def _start_simulator(self, robot_port: int | None, http_port: int | None) -> None:
-        """`--demo`: the demo robots, simulated beside the service, speaking the real protocols."""
+        """`--demo`: the demo robots, simulated beside the service, speaking the real protocols,
+        and guests who come, order, eat and leave, so the whole flow moves."""
         tokens = self.data_dir / DEMO_ROBOTS_FILE
         if not tokens.is_file():
             log.warning("no %s: the demo fleet is not simulated", tokens)
             return
         host = "127.0.0.1" if self.config.net.host in ("0.0.0.0", "") else self.config.net.host
+        guests = ["--guests-every", str(DEMO_GUESTS_EVERY_S), "--credentials", str(self.data_dir / CREDENTIALS_FILE)]
         self._simulator = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "robodine_edge", "simulate",
-            "--edge", f"{host}:{robot_port}", "--api", f"http://{host}:{http_port}", "--tokens", str(tokens),
+            "--edge", f"{host}:{robot_port}", "--api", f"http://{host}:{http_port}", "--tokens", str(tokens), *guests,
         )  # fmt: skip
         log.info("started the demo fleet simulator (pid %d)", self._simulator.pid)
 

@@ -477,3 +477,22 @@ def test_an_order_is_served_when_handed_over_not_when_the_robot_is_back_home(tmp
             to_home = (pose["x"] - 1.0) ** 2 + (pose["y"] - 0.5) ** 2
             assert to_table < to_home, pose  # served at the table, not once back
             eventually(lambda: albabot_pose()["x"] < 2.0, timeout=30, what="the robot driving home after")
+
+
+def test_simulated_guests_come_order_eat_and_leave(tmp_path: Path) -> None:
+    """`simulate --guests-every`: what makes the demo's flow move, end to end."""
+    with ServiceProcess(tmp_path) as service:
+        store = Store(service)
+        with Simulator(service, "--guests-every", "10", albabots=2, cookbots=2, speed=40):
+            store.robots_online(4)
+
+            def parties(status: str) -> list[dict[str, Any]]:
+                found = service.http.get("/api/customers", headers=store.admin, params={"limit": 1000}).json()
+                return [p for p in found if p["status"] == status]
+
+            eventually(lambda: parties("left"), timeout=60, interval=0.5, what="a party that came, ate and left")
+            served = [o for o in service.http.get("/api/orders", headers=store.admin, params={"limit": 1000}).json()
+                      if o["status"] == "served"]  # fmt: skip
+            assert served and {o["table_id"] for o in served} <= {t["id"] for t in store.tables}
+            eventually(lambda: [t for t in store.tasks(state="done") if t["kind"] == "clean"], timeout=30,
+                       what="the table the party left cleaned by a robot")  # fmt: skip

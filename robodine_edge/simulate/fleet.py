@@ -6,7 +6,6 @@ import asyncio
 import logging
 import signal
 import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,15 +14,13 @@ import orjson
 from zeroconf import InterfaceChoice, IPVersion, ServiceStateChange
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
+from robodine_edge.simulate.api import SimulationError, http_json
+from robodine_edge.simulate.diners import Guests, run_guests, staff_login
 from robodine_edge.simulate.robot import Behaviour, SimRobot
 
 log = logging.getLogger(__name__)
 ROBODINE_TYPE = "_robodine._tcp.local."
 DISCOVERY_TIMEOUT_S = 15.0
-
-
-class SimulationError(Exception):
-    """The fleet cannot start: no edge found, no tokens, registration refused."""
 
 
 @dataclass
@@ -40,6 +37,10 @@ class FleetPlan:
     behaviours: dict[str, Behaviour] = field(default_factory=dict)
     mdns_interface: str | None = None
     duration_s: float | None = None
+    guests_every_s: float | None = None
+    """A party of guests arrives this often (simulated seconds), or none come."""
+    credentials_file: Path | None = None
+    """`username password` lines; the guests log in as `staff` (else as admin)."""
 
 
 @dataclass(frozen=True)
@@ -89,30 +90,20 @@ def load_tokens(path: Path) -> dict[str, dict[str, str]]:
 
 def register_fleet(api: str, password: str, plan: FleetPlan) -> dict[str, dict[str, str]]:
     """Register (or re-key) the planned robots through the HTTP API. Blocking: run in a thread."""
-    token = _http(api, "POST", "/api/auth/login", {"username": "admin", "password": password}, None)["access_token"]
+    token = http_json(api, "POST", "/api/auth/login", {"username": "admin", "password": password}, None)["access_token"]
     wanted = [(f"{plan.prefix}alba-{n}", "albabot") for n in range(1, plan.albabots + 1)]
     wanted += [(f"{plan.prefix}cook-{n}", "cookbot") for n in range(1, plan.cookbots + 1)]
     tokens = {}
     for robot_id, kind in wanted:
         try:
-            created = _http(api, "POST", "/api/robots", {"robot_id": robot_id, "kind": kind, "name": robot_id}, token)
+            body = {"robot_id": robot_id, "kind": kind, "name": robot_id}
+            created = http_json(api, "POST", "/api/robots", body, token)
         except urllib.error.HTTPError as exc:
             if exc.code != 409:
                 raise
-            created = _http(api, "POST", f"/api/robots/{robot_id}/token", None, token)
+            created = http_json(api, "POST", f"/api/robots/{robot_id}/token", None, token)
         tokens[robot_id] = {"kind": kind, "token": created["token"]}
     return tokens
-
-
-def _http(api: str, method: str, path: str, body: Any, token: str | None) -> Any:
-    request = urllib.request.Request(
-        api.rstrip("/") + path, method=method, data=orjson.dumps(body) if body is not None else None
-    )
-    request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return orjson.loads(response.read())
 
 
 def build_robots(tokens: dict[str, dict[str, str]], plan: FleetPlan) -> list[SimRobot]:
@@ -159,5 +150,21 @@ async def run_fleet(plan: FleetPlan) -> int:
     if plan.duration_s is not None:
         loop.call_later(plan.duration_s, stop.set)
     log.info("simulating %d robots against %s:%d", len(robots), *edge)
-    await asyncio.gather(*(robot.run(edge[0], edge[1], stop) for robot in robots))
+    running = [robot.run(edge[0], edge[1], stop) for robot in robots]
+    if plan.guests_every_s is not None:
+        running.append(run_guests(_guests(plan, api), stop))
+    await asyncio.gather(*running)
     return 0
+
+
+def _guests(plan: FleetPlan, api: str | None) -> Guests:
+    assert plan.guests_every_s is not None
+    if api is None:
+        raise SimulationError("guests need the API: use --api")
+    if plan.credentials_file is not None:
+        username, password = staff_login(plan.credentials_file)
+    elif plan.admin_password:
+        username, password = "admin", plan.admin_password
+    else:
+        raise SimulationError("guests log in: --credentials FILE or --admin-password")
+    return Guests(api, username, password, plan.guests_every_s, plan.speed)
