@@ -3,6 +3,11 @@
 Robot actors tell the fleet every change worth showing (`robot_changed`), so listing
 robots is one ask here instead of one per robot. Commands to a robot go to its own
 actor, reached through the directory.
+
+The API's robot lists are newest first by registration (the robots table's row id,
+SPEC section 2), paged with `before=<robot_id>`; the fleet keeps each robot's row id
+for that. `list_robots` (the WebSocket snapshot, the dispatcher's view) keeps its own
+order: first registered first.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from robodine_edge.actors.directory import Directory
 from robodine_edge.actors.robot import RobotActor, RobotSnapshot
 from robodine_edge.actors.store import Store
 from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, Supervisor
-from robodine_edge.actors.views import ListViews, ViewOwner
+from robodine_edge.actors.views import ListViews, PageKey, RowOrder, ViewOwner
 from robodine_edge.data import robots as data
 from robodine_edge.errors import NotFound
 from robodine_edge.types import Publish
@@ -67,8 +72,11 @@ class FleetActor(ViewOwner):
         self._robot_spec = robot_spec
         self._publish = publish
         self._view: dict[str, RobotSnapshot] = {}
+        self._row_ids: dict[str, int] = {}
+        """Every registered robot's row id (registration order), for paging lists."""
 
     def on_start(self) -> None:
+        self._row_ids = self._write(data.registration_order)
         for robot_id, slot in self._directory.items():
             self._view[robot_id] = slot.proxy.snapshot().get(timeout=ASK_TIMEOUT_S)
 
@@ -79,7 +87,8 @@ class FleetActor(ViewOwner):
     ) -> tuple[dict[str, Any], str]:
         """Returns the robot and its token (shown once; only its digest is kept)."""
         token, digest = data.new_token()
-        self._write(data.register_robot, robot_id, kind, name, legacy, legacy_cook_addr, digest)
+        record = self._write(data.register_robot, robot_id, kind, name, legacy, legacy_cook_addr, digest)
+        self._row_ids[robot_id] = record.row_id
         slot = self._supervisor.proxy.start_child(self._robot_spec(robot_id)).get(timeout=ASK_TIMEOUT_S)
         self._directory.add(robot_id, slot)
         snapshot = slot.proxy.snapshot().get(timeout=ASK_TIMEOUT_S)
@@ -106,14 +115,19 @@ class FleetActor(ViewOwner):
         self._directory.remove(robot_id)
         self._write(data.delete_robot, robot_id)
         del self._view[robot_id]
+        self._row_ids.pop(robot_id, None)
         self._publish("robots", "delete", {"robot_id": robot_id})
 
     def list_robots(self, kind: str | None = None) -> list[dict[str, Any]]:
         return [s.json() for s in self._view.values() if kind is None or s.kind == kind]
 
-    def robots_body(self, kind: str | None = None) -> bytes:
-        """`list_robots` encoded, kept in `views` until the next change."""
-        return self.views.build(("robots", kind), lambda: self.list_robots(kind))
+    def robots_body(self, page: PageKey) -> bytes:
+        """A page of `list_robots(page.filter)`, newest registered first. The whole list
+        is kept in `views` until the next change, so the loop serves every other page of
+        it without asking (`before` is a robot id: `RowOrder`). Raises `UnknownCursor`
+        for a `before` that names no registered robot."""
+        order = RowOrder("robot_id", dict(self._row_ids))
+        return self.views.build(page, lambda: self.list_robots(page.filter), order)
 
     def get(self, robot_id: str, kind: str | None = None) -> dict[str, Any]:
         snapshot = self._view.get(robot_id)

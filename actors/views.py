@@ -18,7 +18,9 @@ cannot miss a change path added later.
 Paged lists (`PageKey`: newest first, `limit`, `before=<id>`, as every API list) are
 kept whole, one row encoded at a time, once per list and filter: any page is then a
 slice and a join on the loop (a few microseconds for 100 rows), with no ask, and a
-client paging through cannot fill the views with one body per page.
+client paging through cannot fill the views with one body per page. A list whose rows
+carry no integer `id` (robots, named by `robot_id`) is ordered by a `RowOrder` instead:
+its rows' row ids by key, and `before` is then one of those keys.
 
 Threads: the owner's thread builds and drops; the event loop reads. A dict lookup and
 the swap of the dict attribute are each atomic under the GIL.
@@ -27,7 +29,7 @@ the swap of the dict attribute are each atomic under the GIL.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -35,6 +37,7 @@ import orjson
 from pykka.messages import ProxyCall
 
 from robodine_edge.actors.base import Ping, SupervisedActor
+from robodine_edge.errors import ValidationFailed
 
 MAX_VIEWS = 16
 """Bodies kept per owner: the unfiltered lists and a few filters (menu categories are
@@ -49,29 +52,64 @@ class PageKey:
     name: str
     filter: Hashable
     limit: int
-    before: int | None
+    before: int | str | None
+    """A row id; for a list ordered by a `RowOrder`, one of its keys (a robot id)."""
 
     @property
     def list_key(self) -> tuple[str, Hashable]:
         return self.name, self.filter
 
 
+@dataclass(frozen=True, slots=True)
+class RowOrder:
+    """The order of a list whose rows are named by a key, not an integer `id` (robots
+    by `robot_id`): `ids` maps every key the owner knows, in or out of this list's
+    filter, to its row id. Give the owner's own mapping copied: views are read on the
+    event loop while the owner goes on changing."""
+
+    field: str
+    ids: Mapping[Hashable, int]
+
+
+class UnknownCursor(ValidationFailed):
+    """`before` names no row of a list ordered by key (a robot id nobody registered, or
+    one since removed): 422 rather than an empty page, so a client paging through
+    learns that its cursor is gone instead of taking it for the end of the list."""
+
+
 class EncodedRows:
     """A list's rows, newest first, each encoded once: any page is a slice and a join."""
 
-    def __init__(self, rows: Iterable[dict[str, Any]]) -> None:
-        newest_first = sorted(rows, key=lambda row: row["id"], reverse=True)
-        self._ascending_keys = [-row["id"] for row in newest_first]
+    def __init__(self, rows: Iterable[dict[str, Any]], order: RowOrder | None = None) -> None:
+        def row_id(row: dict[str, Any]) -> int:
+            return row["id"] if order is None else order.ids[row[order.field]]  # type: ignore[no-any-return]
+
+        newest_first = sorted(rows, key=row_id, reverse=True)
+        self._order = order
+        self._ascending_keys = [-row_id(row) for row in newest_first]
         self._encoded = [orjson.dumps(row) for row in newest_first]
         self._whole = b"[" + b",".join(self._encoded) + b"]"
         """The usual read (a first page holding every row), joined once."""
 
-    def page(self, limit: int, before: int | None) -> bytes:
-        """Any thread: the JSON array of the page (`orjson.dumps` of the same rows)."""
-        if before is None and limit >= len(self._encoded):
-            return self._whole
-        start = 0 if before is None else bisect_right(self._ascending_keys, -before)
+    def page(self, limit: int, before: int | str | None) -> bytes:
+        """Any thread: the JSON array of the page (`orjson.dumps` of the same rows).
+        Raises `UnknownCursor` for a key `before` that the list's `RowOrder` lacks."""
+        if before is None:
+            if limit >= len(self._encoded):
+                return self._whole
+            start = 0
+        else:
+            start = bisect_right(self._ascending_keys, -self._row_id(before))
         return b"[" + b",".join(self._encoded[start : start + limit]) + b"]"
+
+    def _row_id(self, before: int | str) -> int:
+        if self._order is None:
+            return int(before)
+        row_id = self._order.ids.get(before)
+        if row_id is None:
+            field = self._order.field
+            raise UnknownCursor(f"no {field} {before!r} to page before", fields={"before": f"unknown {field}"})
+        return row_id
 
 
 class ListViews:
@@ -82,18 +120,21 @@ class ListViews:
         self._bodies: dict[Hashable, bytes | EncodedRows] = {}
 
     def get(self, key: Hashable) -> bytes | None:
-        """Any thread (the event loop): the body, or None if it must be asked for."""
+        """Any thread (the event loop): the body, or None if it must be asked for.
+        A page whose `before` its list's `RowOrder` lacks raises `UnknownCursor`."""
         if isinstance(key, PageKey):
             rows = self._bodies.get(key.list_key)
             return rows.page(key.limit, key.before) if isinstance(rows, EncodedRows) else None
         body = self._bodies.get(key)
         return body if isinstance(body, bytes) else None
 
-    def build(self, key: Hashable, make: Callable[[], Any]) -> bytes:
+    def build(self, key: Hashable, make: Callable[[], Any], order: RowOrder | None = None) -> bytes:
         """Owner's thread: encode `make()` and keep it until the next change. For a
-        `PageKey`, `make()` is the whole list (any order) and the page is answered."""
+        `PageKey`, `make()` is the whole list (any order, sorted by row `id` or by
+        `order`) and the page is answered; the list is kept even when that page is an
+        `UnknownCursor`, which the next pages need not ask for again."""
         if isinstance(key, PageKey):
-            rows = EncodedRows(make())
+            rows = EncodedRows(make(), order)
             self._keep(key.list_key, rows)
             return rows.page(key.limit, key.before)
         body = orjson.dumps(make())
@@ -120,7 +161,7 @@ class ListedViews:
     tables: ListViews = field(default_factory=ListViews)
     """The floor's: pages of `("tables", None)`."""
     robots: ListViews = field(default_factory=ListViews)
-    """The fleet's: `("robots", kind)`."""
+    """The fleet's: pages of `("robots", kind)`, ordered by registration (`RowOrder`)."""
 
 
 class ViewOwner(SupervisedActor):

@@ -24,6 +24,8 @@ from robodine_edge.protocol.pose import Pose
 from robodine_edge.types import SERVICE_STOPPING, EventLevel
 
 OPEN_COMMANDS = ("pending", "sent")
+WITHDRAWABLE = (*OPEN_COMMANDS, "acked", "running")
+"""Commands not yet ended: the edge may still take them back (`withdraw_command`)."""
 
 
 def new_token() -> tuple[str, str]:
@@ -55,6 +57,8 @@ class RobotRecord:
     pose: Pose | None
     joints: tuple[float, ...] | None
     last_seen: datetime | None
+    row_id: int
+    """The robots table's id: registration order, which robot lists are sorted by."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +81,7 @@ def _record(row: Robot) -> RobotRecord:
         pose=Pose(**row.pose) if row.pose else None,
         joints=tuple(row.joints) if row.joints else None,
         last_seen=row.last_seen,
+        row_id=row.id,
     )
 
 
@@ -108,6 +113,11 @@ def command_json(command: RobotCommand, robot_id: str) -> dict[str, Any]:
 
 def robot_ids() -> list[str]:
     return [row.robot_id for row in Robot.select(Robot.robot_id).order_by(Robot.id)]
+
+
+def registration_order() -> dict[str, int]:
+    """Every robot's row id by robot id: the order robot lists are newest first in."""
+    return {row.robot_id: row.id for row in Robot.select(Robot.id, Robot.robot_id)}
 
 
 def load_robot(robot_id: str) -> tuple[RobotRecord, list[OpenCommand]]:
@@ -256,12 +266,27 @@ def create_command(
 
 
 def update_command(robot_id: str, command_id: int, changes: dict[str, Any]) -> dict[str, Any] | None:
-    """Apply `changes` (status, reason, timestamps, sends) to one of this robot's commands."""
+    """Apply `changes` (status, reason, timestamps, sends) to one of this robot's commands.
+
+    A `cancelled` command was withdrawn by the edge and keeps that outcome: what its robot
+    reports about it later (a late ack, `done`, `failed`) changes nothing (None)."""
     command = RobotCommand.get_or_none(RobotCommand.id == command_id, RobotCommand.robot == _row(robot_id).id)
-    if command is None:
+    if command is None or command.status == "cancelled":
         return None
     for key, value in changes.items():
         setattr(command, key, value)
+    command.save()
+    return command_json(command, robot_id)
+
+
+def withdraw_command(robot_id: str, command_id: int, reason: str) -> dict[str, Any] | None:
+    """The edge takes a command back (its task went to another robot, or was dropped):
+    `cancelled` with the reason. One that already ended (`done`, `failed`, `nacked`) keeps
+    its outcome (None)."""
+    command = RobotCommand.get_or_none(RobotCommand.id == command_id, RobotCommand.robot == _row(robot_id).id)
+    if command is None or command.status not in WITHDRAWABLE:
+        return None
+    command.status, command.reason, command.finished_at = "cancelled", reason[:250], utcnow()
     command.save()
     return command_json(command, robot_id)
 

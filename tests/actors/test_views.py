@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from robodine_edge.actors.base import Ping
-from robodine_edge.actors.views import MAX_VIEWS, ListViews, ViewOwner
+from robodine_edge.actors.views import MAX_VIEWS, ListViews, PageKey, RowOrder, UnknownCursor, ViewOwner
 
 
 @dataclass(frozen=True)
@@ -87,3 +87,28 @@ def test_only_so_many_bodies_are_kept(views: ListViews) -> None:
     assert sum(views.get(key) is not None for key in range(MAX_VIEWS + 5)) == MAX_VIEWS
     views.drop()
     assert views.get(0) is None
+
+
+def robots(*names: str) -> list[dict[str, str]]:
+    return [{"robot_id": name} for name in names]
+
+
+def test_a_list_ordered_by_key_pages_by_that_key(views: ListViews) -> None:
+    """Robots: newest registered first by row id, `before` a robot id of any kind."""
+    order = RowOrder("robot_id", {"a": 1, "c": 2, "b": 3, "other-kind": 4, "d": 5})
+    body = views.build(PageKey("robots", None, 2, None), lambda: robots("a", "b", "c", "d"), order)
+    assert orjson.loads(body) == robots("d", "b")
+    assert orjson.loads(views.get(PageKey("robots", None, 100, None)) or b"") == robots("d", "b", "c", "a")
+    assert orjson.loads(views.get(PageKey("robots", None, 2, "b")) or b"") == robots("c", "a")
+    assert orjson.loads(views.get(PageKey("robots", None, 9, "other-kind")) or b"") == robots("b", "c", "a")
+    assert views.get(PageKey("robots", None, 9, "a")) == b"[]"
+
+
+def test_an_unknown_key_is_refused_and_the_list_is_still_kept(views: ListViews) -> None:
+    order = RowOrder("robot_id", {"a": 1})
+    with pytest.raises(UnknownCursor) as refused:
+        views.build(PageKey("robots", "albabot", 100, "gone"), lambda: robots("a"), order)
+    assert refused.value.code == "validation_error" and refused.value.fields == {"before": "unknown robot_id"}
+    assert views.get(PageKey("robots", "albabot", 100, None)) == orjson.dumps(robots("a"))
+    with pytest.raises(UnknownCursor):
+        views.get(PageKey("robots", "albabot", 100, "gone"))

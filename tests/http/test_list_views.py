@@ -103,3 +103,52 @@ def test_bad_paging_is_422_with_fields(service: ServiceProcess, admin: dict[str,
             assert set(response.json()["error"]["fields"]) == {field}, (path, params)
         response = service.http.get(path, headers=admin, params={"before": 0})
         assert response.status_code == 422 and "before" in response.json()["error"]["fields"], path
+
+
+def robot_ids(service: ServiceProcess, headers: dict[str, str], path: str, **params: Any) -> list[str]:
+    return [row["robot_id"] for row in listed(service, headers, path, **params)]
+
+
+def test_robots_are_newest_registered_first_and_paged_by_robot_id(
+    service: ServiceProcess, admin: dict[str, str]
+) -> None:
+    """SPEC section 2: newest first (by registration), `limit`, `before=<robot_id>`."""
+    albabots = [register(service, admin)[0] for _ in range(3)]
+    cookbot, _ = register(service, admin, "cookbot")
+    everything = robot_ids(service, admin, "/api/robots")
+    assert everything[:4] == [cookbot, *albabots[::-1]]
+    assert robot_ids(service, admin, "/api/robots", limit=2) == [cookbot, albabots[2]]
+    assert robot_ids(service, admin, "/api/robots", before=albabots[2], limit=1) == [albabots[1]]
+    assert robot_ids(service, admin, "/api/robots", before=albabots[0]) == everything[4:]
+    for path, params in (("/api/albabot", {}), ("/api/robots", {"kind": "albabot"})):
+        assert robot_ids(service, admin, path, **params)[:3] == albabots[::-1], path
+        assert robot_ids(service, admin, path, limit=2, **params) == albabots[:0:-1], path
+        assert robot_ids(service, admin, path, before=cookbot, limit=1, **params) == albabots[-1:], path
+    assert robot_ids(service, admin, "/api/cookbot", limit=1) == [cookbot]
+    assert robot_ids(service, admin, "/api/cookbot", before=albabots[0]) == robot_ids(
+        service, admin, "/api/cookbot", before=albabots[0], limit=1000
+    )
+    assert service.http.delete(f"/api/robots/{albabots[1]}", headers=admin).status_code == 204
+    assert robot_ids(service, admin, "/api/robots", before=albabots[2], limit=1) == [albabots[0]]
+
+
+def test_bad_robot_paging_is_422_with_fields(service: ServiceProcess, admin: dict[str, str]) -> None:
+    """An unknown (or removed) `before` robot is 422, not an empty page that would look
+    like the end of the list."""
+    gone, _ = register(service, admin)
+    assert service.http.delete(f"/api/robots/{gone}", headers=admin).status_code == 204
+    refusals = [
+        ({"limit": 0}, "limit"),
+        ({"limit": 1001}, "limit"),
+        ({"limit": "abc"}, "limit"),
+        ({"before": "has space"}, "before"),
+        ({"before": "never-registered"}, "before"),
+        ({"before": gone}, "before"),
+    ]
+    for path in ("/api/robots", "/api/albabot", "/api/cookbot"):
+        for params, field in refusals:
+            for _ in range(2):  # the first read builds the view, the second is served from it
+                response = service.http.get(path, headers=admin, params=params)
+                assert response.status_code == 422, (path, params, response.text)
+                error = response.json()["error"]
+                assert error["code"] == "validation_error" and set(error["fields"]) == {field}, (path, params)

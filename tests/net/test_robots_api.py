@@ -120,3 +120,19 @@ def test_robot_routes_are_for_staff(edge: ServiceProcess, admin: dict[str, str])
     assert edge.http.get("/api/robots", headers=staff).status_code == 200
     assert edge.http.post("/api/robots", headers=staff, json={"robot_id": "x", "kind": "albabot"}).status_code == 403
     assert edge.http.get("/api/robots").status_code == 401
+
+
+def test_robot_lists_keep_registration_order_across_restarts(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Newest registered first, from the robots table's row ids, not from a name sort
+    or the order robot actors happened to start in."""
+    with ServiceProcess(tmp_path) as service:
+        admin = service.auth(service.token())
+        for robot_id in ("zed", "amy", "mid"):
+            created = service.http.post("/api/robots", headers=admin, json={"robot_id": robot_id, "kind": "albabot"})
+            assert created.status_code == 201, created.text
+    with ServiceProcess(tmp_path) as service:
+        admin = service.auth(service.token())
+        listed = service.http.get("/api/robots", headers=admin).json()
+        assert [r["robot_id"] for r in listed] == ["mid", "amy", "zed"]
+        page = service.http.get("/api/albabot", headers=admin, params={"before": "amy"}).json()
+        assert [r["robot_id"] for r in page] == ["zed"]

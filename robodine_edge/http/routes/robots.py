@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from sanic import HTTPResponse, Request
 
+from robodine_edge.actors.views import PageKey
 from robodine_edge.clock import parse_iso
 from robodine_edge.data import robots as data
 from robodine_edge.errors import ValidationFailed
@@ -133,7 +134,15 @@ class CommandOut(ResponseModel):
     finished_at: IsoTime | None
 
 
-class KindQuery(QueryModel):
+class RobotPage(QueryModel):
+    """Robot lists are newest registered first; `before` is the robot id that ended
+    the previous page (an unknown one is 422)."""
+
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    before: RobotId | None = None
+
+
+class KindQuery(RobotPage):
     kind: Kind | None = None
 
 
@@ -178,12 +187,16 @@ def _fleet(request: Request) -> Any:
     "", roles=STAFF_ROLES, summary="List robots with their live state", query=KindQuery, response=list[RobotOut]
 )
 async def list_robots(request: Request, user: Principal, query: KindQuery) -> HTTPResponse:
-    return await _robot_list(request, query.kind)
+    """Newest registered first, `limit` and `before=<robot_id>`."""
+    return await _robot_list(request, query.kind, query)
 
 
-async def _robot_list(request: Request, kind: str | None) -> HTTPResponse:
+async def _robot_list(request: Request, kind: str | None, query: RobotPage) -> HTTPResponse:
+    """Event loop: served from the fleet's encoded view (any page of a list kept
+    whole); the fleet is asked only for the first read after a change."""
+    page = PageKey("robots", kind, query.limit, query.before)
     views = request.app.ctx.api.views.robots
-    return await listed(request, views, ("robots", kind), lambda: _fleet(request).robots_body(kind))
+    return await listed(request, views, page, lambda: _fleet(request).robots_body(page))
 
 
 @router.post(
@@ -266,9 +279,10 @@ async def list_commands(request: Request, user: Principal, robot_id: str, query:
 # -- kind-specific live views ------------------------------------------------------------------
 
 
-@albabot.get("", roles=STAFF_ROLES, summary="Serving robots", response=list[RobotOut])
-async def list_albabots(request: Request, user: Principal) -> HTTPResponse:
-    return await _robot_list(request, "albabot")
+@albabot.get("", roles=STAFF_ROLES, summary="Serving robots", query=RobotPage, response=list[RobotOut])
+async def list_albabots(request: Request, user: Principal, query: RobotPage) -> HTTPResponse:
+    """Newest registered first, `limit` and `before=<robot_id>`."""
+    return await _robot_list(request, "albabot", query)
 
 
 @albabot.get("/<robot_id:str>", roles=STAFF_ROLES, summary="A serving robot", response=RobotOut)
@@ -288,9 +302,10 @@ async def trail(request: Request, user: Principal, robot_id: str, query: History
     )
 
 
-@cookbot.get("", roles=STAFF_ROLES, summary="Cooking robots", response=list[RobotOut])
-async def list_cookbots(request: Request, user: Principal) -> HTTPResponse:
-    return await _robot_list(request, "cookbot")
+@cookbot.get("", roles=STAFF_ROLES, summary="Cooking robots", query=RobotPage, response=list[RobotOut])
+async def list_cookbots(request: Request, user: Principal, query: RobotPage) -> HTTPResponse:
+    """Newest registered first, `limit` and `before=<robot_id>`."""
+    return await _robot_list(request, "cookbot", query)
 
 
 @cookbot.get("/<robot_id:str>", roles=STAFF_ROLES, summary="A cooking robot", response=RobotOut)
