@@ -4,6 +4,11 @@ Events are the append-only history staff see in /api/events: robots coming and g
 orders moving, stock running low, actors restarted. An event of a type staff must act
 on (`NOTIFY_TYPES`), at a level chosen in the settings (`alert_levels`), also becomes
 a notification for every staff and admin user, in the same transaction.
+
+An event names what it is about by `entity_type` and `entity_id`. The column is text
+(robots, cameras, loggers and actors are named by strings), but the ids of stored rows
+are integers (SPEC "Names"), so `entity_id` is shown as an integer for `ROW_ENTITIES`,
+in the API and the `events` WebSocket topic alike.
 """
 
 from __future__ import annotations
@@ -20,6 +25,24 @@ from robodine_edge.errors import NotFound
 from robodine_edge.models import Event, Notification, User
 from robodine_edge.types import STAFF_ROLES, EventLevel
 
+ROW_ENTITIES = frozenset(
+    {
+        "order",
+        "table",
+        "task",
+        "emergency",
+        "customer",
+        "party",
+        "inventory",
+        "menu_item",
+        "user",
+        "kiosk",
+        "command",
+        "notification",
+    }
+)
+"""Entity types that are stored rows named by their integer id. Every other type keeps
+its string id: `robot` (robot id), `camera` (camera id), `logger` (its name), `actor`."""
 EVENT_FIELDS = ("type", "level", "entity_type", "entity_id", "message", "data", "created_at")
 INSERT_EVENT = insert_sql(Event, EVENT_FIELDS)
 NOTIFY_TYPES = frozenset(
@@ -44,13 +67,22 @@ class Recorded:
     """(user id, notification) pairs, for publishing to each user."""
 
 
+def entity_ref(entity_type: str | None, stored: str | None) -> int | str | None:
+    """The `entity_id` to show for what the text column holds: an integer for a stored
+    row (`ROW_ENTITIES`), else the string as given. Any thread. A row's id that is not
+    all digits (never written so) stays a string rather than failing a whole list."""
+    if stored is not None and entity_type in ROW_ENTITIES and stored.isascii() and stored.isdigit():
+        return int(stored)
+    return stored
+
+
 def event_json(event: Event) -> dict[str, Any]:
     return {
         "id": event.id,
         "type": event.type,
         "level": event.level,
         "entity_type": event.entity_type,
-        "entity_id": event.entity_id,
+        "entity_id": entity_ref(event.entity_type, event.entity_id),
         "message": event.message,
         "created_at": to_iso(event.created_at),
     }
@@ -76,7 +108,8 @@ def record_event(
     data: dict[str, Any] | None = None,
 ) -> Recorded:
     """Append one event and the notifications it raises. Store thread (inside the unit
-    that makes the change); one of the hot statements (`statements`)."""
+    that makes the change); one of the hot statements (`statements`). The `event`
+    published (the `events` topic) shows `entity_id` as `event_json` reads it back."""
     now = utcnow()
     entity = str(entity_id) if entity_id is not None else None
     values = (type, level.value, entity_type, entity, message, data, now)
@@ -86,7 +119,7 @@ def record_event(
         "type": type,
         "level": level.value,
         "entity_type": entity_type,
-        "entity_id": entity,
+        "entity_id": entity_ref(entity_type, entity),
         "message": message,
         "created_at": to_iso(now),
     }

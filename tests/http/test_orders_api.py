@@ -248,7 +248,7 @@ def test_stock_events_notify_staff(
     order(service, staff, table["id"], dish["id"], 1)
     assert service.http.get(f"/api/menu/{dish['id']}", headers=staff).json()["available"] is False
     events = service.http.get("/api/events", headers=staff, params={"limit": 50}).json()
-    mine = [e for e in events if e["entity_type"] == "inventory" and e["entity_id"] == str(item["id"])]
+    mine = [e for e in events if e["entity_type"] == "inventory" and e["entity_id"] == item["id"]]
     assert [e["type"] for e in mine] == ["out_of_stock", "low_stock"]
     notes = service.http.get("/api/notifications", headers=staff, params={"unread": "true"}).json()
     note = next(n for n in notes if n["type"] == "out_of_stock" and item["name"] in n["message"])
@@ -269,7 +269,7 @@ def test_a_shelf_created_low_or_empty_notifies_staff(
     assert patched.json()["status"] == "low_stock"
     events = service.http.get("/api/events", headers=staff, params={"limit": 50}).json()
     raised = {(e["type"], e["entity_id"]) for e in events if e["entity_type"] == "inventory"}
-    assert {("out_of_stock", str(empty["id"])), ("low_stock", str(low["id"])), ("low_stock", str(full["id"]))} <= raised
+    assert {("out_of_stock", empty["id"]), ("low_stock", low["id"]), ("low_stock", full["id"])} <= raised
     notes = [n["message"] for n in service.http.get("/api/notifications", headers=staff).json()]
     for item in (empty, low, full):
         assert any(item["name"] in message for message in notes), item["name"]

@@ -34,7 +34,9 @@ class EventOut(ResponseModel):
     type: str
     level: EventLevel
     entity_type: str | None
-    entity_id: str | None
+    entity_id: int | str | None
+    """An integer for a stored row (order, table, task, ...); a string for a robot,
+    camera, logger or actor (`data.events.ROW_ENTITIES`)."""
     message: str
     created_at: IsoTime
 
