@@ -147,6 +147,8 @@ def _endpoint(spec: RouteSpec) -> Handler:
             params["query"] = parse_query(request, spec.query)
         if spec.body is not None:
             params["body"] = parse_body(request, spec.body, spec.form)
+        elif request.body:  # the usual request has none: no parse on the hot path
+            refuse_malformed(request.body)
         key = request.headers.get("idempotency-key") if spec.creates else None
         if key is not None:
             response = await _once(request, spec, params, key)
@@ -247,13 +249,19 @@ def _defaults(model: type[BaseModel]) -> Any:
 
 
 def parse_body(request: Request, model: type[BaseModel], form: type[BaseModel] | None = None) -> Any:
+    """Event loop: the body as `model` (or the OAuth2 `form`). No body and no JSON
+    content type counts as `{}`; malformed JSON, an empty body declared JSON and any
+    other content type are 400; JSON that is not an object, or wrong fields, 422."""
     media_type = (request.content_type or "").split(";", 1)[0].strip().lower()
     if form is not None and media_type == FORM_TYPE:
         data: Any = {key: values[0] for key, values in request.get_form(keep_blank_values=True).items()}
         return _validate(form, data)
+    json_type = media_type in JSON_TYPES or media_type.endswith("+json")
     if not request.body:
+        if json_type:  # declared JSON, sent nothing: an empty body is not JSON (`{}` is)
+            raise BadRequest("malformed JSON: the body is empty (send {} for no fields)")
         data = {}
-    elif media_type in JSON_TYPES or media_type.endswith("+json"):
+    elif json_type:
         try:
             data = orjson.loads(request.body)
         except orjson.JSONDecodeError as exc:
@@ -264,6 +272,17 @@ def parse_body(request: Request, model: type[BaseModel], form: type[BaseModel] |
     if not isinstance(data, dict):
         raise ValidationFailed("the body must be a JSON object", fields={"body": "expected a JSON object"})
     return _validate(model, data)
+
+
+def refuse_malformed(body: bytes) -> None:
+    """Event loop: a route without a body model ignores a body that is JSON (of any
+    content type, so a client that always sends `{}` keeps working) and refuses one
+    that is not with 400, before the handler runs: a client that sent `{bad` meant
+    something, and acting as if it had sent nothing would hide its mistake."""
+    try:
+        orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"malformed JSON: {exc} (this route takes no body)") from None
 
 
 def _validate(model: type[BaseModel], data: dict[str, Any]) -> Any:

@@ -555,6 +555,8 @@ def test_malformed_bodies_are_400_or_422_and_change_nothing(
         assert refused(response, 422, "validation_error", {"body"})["fields"]["body"] == "expected a JSON object"
     for raw in NOT_JSON:
         refused(service.http.request(method, url, headers=json_type, content=raw), 400, "bad_request")
+    empty = refused(service.http.request(method, url, headers=json_type, content=b""), 400, "bad_request")
+    assert "empty" in empty["message"], "declared JSON, sent nothing: not JSON, not a body with fields missing"
     for content_type in ("text/plain", "application/x-www-form-urlencoded", "application/xml"):
         sent = service.http.request(method, url, headers={**admin, "content-type": content_type}, content=b"{}")
         refused(sent, 400, "bad_request")
@@ -563,6 +565,37 @@ def test_malformed_bodies_are_400_or_422_and_change_nothing(
     assert error["code"] == "validation_error", error
     assert any(key == field or key.startswith(f"{field}.") for key in error["fields"]), error
     assert state(service, admin, probe.format(**ids)) == before
+
+
+def test_an_action_without_a_body_refuses_malformed_json_and_changes_nothing(
+    service: ServiceProcess, admin: dict[str, str], ids: dict[str, int]
+) -> None:
+    """Routes that take no body ignore an empty one or any JSON, but `{bad` is 400
+    `bad_request` (SPEC: malformed JSON), and the action is not taken."""
+    party = service.http.post("/api/customers", headers=admin, json={"party_size": 1}).json()
+    assert party["status"] == "seated", party
+    table, order = f"/api/tables/{party['table_id']}", place(service, admin, ids["table"], ids["dish"])
+    actions = {
+        f"{table}/release": table,
+        f"/api/orders/{order['id']}/cancel": f"/api/orders/{order['id']}",
+        f"/api/customers/{party['id']}/leave": f"/api/customers/{party['id']}",
+    }
+    json_type = {**admin, "content-type": "application/json"}
+    for url, probe in actions.items():
+        before = state(service, admin, probe)
+        for raw in (b"{bad", *NOT_JSON):
+            refused(service.http.post(url, headers=json_type, content=raw), 400, "bad_request")
+        for content_type in ("text/plain", "application/x-www-form-urlencoded", "application/xml"):
+            sent = service.http.post(url, headers={**admin, "content-type": content_type}, content=b"{bad")
+            refused(sent, 400, "bad_request")
+        refused(service.http.post(url, headers=admin, content=b"{bad"), 400, "bad_request")
+        assert state(service, admin, probe) == before, url
+    released = service.http.post(f"{table}/release", headers=json_type, content=b'{"ignored": [1, 2]}')
+    assert released.status_code == 200 and released.json()["status"] == "cleaning", released.text
+    cleaned = service.http.post(f"{table}/cleaned", headers=json_type, content=b"")
+    assert cleaned.status_code == 200, cleaned.text
+    cancelled = service.http.post(f"/api/orders/{order['id']}/cancel", headers=admin, content=b"[]")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled", cancelled.text
 
 
 # --- 422: query strings ---
