@@ -328,6 +328,7 @@ class DispatcherActor(SupervisedActor):
             self._ensure("cook", order_id, None, priority)
         elif status in (OrderStatus.READY, OrderStatus.SERVING):
             for job in [j for j in self._jobs_of(order_id) if j.kind == "cook"]:
+                self._withdraw(job, f"order {status.value}")  # not re-sent to a robot that has not acked
                 self._finish(job)  # cooked: staff marked it ready, or the service stopped in between
             self._ensure("serve", order_id, None, priority)
 
@@ -360,6 +361,8 @@ class DispatcherActor(SupervisedActor):
             job = self._job_of(robot.robot_id)
             if job is not None and not self._stopping:
                 self._lose(job, "the robot went offline")
+                if not robot.legacy:  # queued until it links again: it may have started the task
+                    self._command(robot.robot_id, "stop", {})
         if robot.online and (before is None or not before.online) and self._emergency:
             self._command(robot.robot_id, "emergency_stop", {})
         job = self._job_of(robot.robot_id)
@@ -550,11 +553,13 @@ class DispatcherActor(SupervisedActor):
     def _cancel(self, job: Job, reason: str) -> None:
         if job.robot_id is not None and job.state != "queued":
             self._command(job.robot_id, "stop", {})
+        self._withdraw(job, reason)
         self._write(data.set_task_state, job.id, "cancelled", reason)
         self._forget(job)
 
     def _lose(self, job: Job, reason: str) -> None:
         if job.attempts >= self._settings.max_task_attempts:
+            self._withdraw(job, reason)
             self._journal.publish([self._write(data.give_up_task, job.id, reason, job.order_id, job.table_id)])
             self._forget(job)
             if job.order_id is not None:
@@ -564,6 +569,7 @@ class DispatcherActor(SupervisedActor):
 
     def _requeue(self, job: Job, reason: str, *, count_attempt: bool) -> None:
         robot_id = job.robot_id or "?"
+        self._withdraw(job, reason)
         self._set(job, "queued", None, None)
         job.rank = next(self._head)  # back to the head of its queue
         if not count_attempt:
@@ -571,6 +577,18 @@ class DispatcherActor(SupervisedActor):
         self._journal.publish(
             [self._write(data.requeue_task, job.id, reason, robot_id, job.kind, job.order_id, job.attempts)]
         )
+
+    def _withdraw(self, job: Job, reason: str) -> None:
+        """The task leaves its robot: the command that carried it is taken back first, so
+        the robot's outbox never re-sends it (every 5 s, or when it links again) beside
+        the robot that gets the task next. Before the task's own write: a crash in
+        between leaves a task with no command, which the stuck timer requeues, rather than
+        a command still owed to a robot for a task given to another."""
+        if job.robot_id is None or job.command_id is None:
+            return
+        slot = self._robot_slots.find(job.robot_id)
+        if slot is not None:
+            self._ask_quietly(slot.proxy.withdraw(job.command_id, reason))
 
     def _add(self, job: Job) -> None:
         self._jobs[job.id] = job

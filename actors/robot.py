@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 RESEND_AFTER_S = 5.0
 LAST_SEEN_EVERY_S = 5.0
 WRITE_TIMEOUT_S = 10.0
+WITHDRAWN_KEPT = 256
+"""Withdrawn command ids remembered, to ignore what the robot reports about them late."""
 WRITE_ERRORS = (RobodineError, PeeweeException)
 """What a blocking write can fail with: the store gone or late (`Unavailable`,
 `TimedOut`), or the database refusing the unit."""
@@ -165,6 +167,7 @@ class RobotActor(SupervisedActor):
         self._clock = clock
         self._link: RobotLink | None = None
         self._outbox: dict[int, _Outbox] = {}
+        self._withdrawn: dict[int, None] = {}  # oldest first, at most WITHDRAWN_KEPT
         self._samples: list[tuple[str, Pose, Any]] = []
         self._sampled: Pose | None = None
         self._dirty = False
@@ -222,6 +225,22 @@ class RobotActor(SupervisedActor):
         self._publish("commands", "upsert", created)
         return created
 
+    def withdraw(self, command_id: int, reason: str) -> None:
+        """The dispatcher took this command's task from the robot (offline, nack, failed,
+        stuck, overridden, cancelled): drop the command from the outbox, so neither the 5 s
+        re-send nor a reconnect sends it again (the task may be another robot's by now),
+        and record it `cancelled` with the reason. What the robot reports about it later
+        is ignored. Asked from the dispatcher's thread; runs in this robot's, and waits on
+        no one (the write is committed behind it and published from the store's thread)."""
+        self._outbox.pop(command_id, None)
+        self._withdrawn[command_id] = None
+        if len(self._withdrawn) > WITHDRAWN_KEPT:
+            del self._withdrawn[next(iter(self._withdrawn))]
+        if self.snap.current_task == command_id:
+            self._change(current_task=None)
+        future = self._store.write(data.withdraw_command, self._robot_id, command_id, reason)
+        future.add_done_callback(self._publish_command)
+
     def update(self, changes: dict[str, Any]) -> RobotSnapshot:
         self._record = self._write(data.update_robot, self._robot_id, changes)
         self._change(name=self._record.name, legacy=self._record.legacy, legacy_cook_addr=self._record.legacy_cook_addr)
@@ -267,14 +286,24 @@ class RobotActor(SupervisedActor):
             if self._outbox.pop(frame.id, None) is not None:
                 self._command_changed(frame.id, {"status": "acked", "acked_at": now})
         elif isinstance(frame, wire.Nack):
-            self._outbox.pop(frame.id, None)
-            self._command_changed(frame.id, {"status": "nacked", "reason": frame.reason, "finished_at": now})
-            self._on_task(self._robot_id, frame.id, "nacked", frame.reason)
+            if not self._late(frame.id, "nack"):
+                self._outbox.pop(frame.id, None)
+                self._command_changed(frame.id, {"status": "nacked", "reason": frame.reason, "finished_at": now})
+                self._on_task(self._robot_id, frame.id, "nacked", frame.reason)
         elif isinstance(frame, wire.TaskUpdate):
-            self._task_update(frame, now)
+            if not self._late(frame.task_id, frame.state):
+                self._task_update(frame, now)
         elif isinstance(frame, wire.RobotEvent):
             self._journal.commit(data.robot_event, self._robot_id, frame.code, frame.level, frame.message)
         self._change(last_seen=now)
+
+    def _late(self, command_id: int, what: str) -> bool:
+        """True for a report on a command withdrawn from this robot: it changes nothing
+        (no task state, no order moved; the dispatcher is not even told)."""
+        if command_id not in self._withdrawn:
+            return False
+        log.info("robot %s: %s for withdrawn command %d ignored", self._robot_id, what, command_id)
+        return True
 
     def _task_update(self, update: wire.TaskUpdate, now: Any) -> None:
         self._outbox.pop(update.task_id, None)

@@ -65,12 +65,13 @@ def load_open_tasks() -> list[TaskRecord]:
 
 
 def open_tasks_with_commands() -> list[tuple[TaskRecord, int | None]]:
-    """Open tasks and the id of each one's latest command (to match task updates)."""
+    """Open tasks and the id of each one's latest command (to match task updates); a
+    command the edge withdrew (`cancelled`) no longer carries its task."""
     out = []
     for record in load_open_tasks():
         latest = (
             RobotCommand.select(RobotCommand.id)
-            .where(RobotCommand.task == record.id)
+            .where(RobotCommand.task == record.id, RobotCommand.status != "cancelled")
             .order_by(RobotCommand.id.desc())
             .first()
         )

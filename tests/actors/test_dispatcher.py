@@ -18,12 +18,13 @@ import pytest
 from peewee import SqliteDatabase
 
 from robodine_edge.actors.dispatcher import OrderChanged, RobotUpdate
-from robodine_edge.actors.robot import LinkFrame, Tick
+from robodine_edge.actors.robot import LinkClosed, LinkFrame, Tick
 from robodine_edge.config import load_config
 from robodine_edge.metrics import Metrics
-from robodine_edge.models import DiningTable, Event, Notification, Order, Task, User
+from robodine_edge.models import DiningTable, Event, Notification, Order, RobotCommand, Task, User
 from robodine_edge.protocol import link as wire
 from robodine_edge.protocol.pose import Pose
+from robodine_edge.types import Role
 from robodine_edge.wiring import ActorTree, start_actor_tree
 from tests.actors.conftest import EventLog, Published
 from tests.waiting import eventually
@@ -59,9 +60,29 @@ class LinkedRobot:
 
     def __init__(self, tree: ActorTree, robot_id: str, kind: str) -> None:
         _, token = tree.fleet.proxy.register(robot_id, kind, robot_id, False, None).get(timeout=5)
+        self.hello = wire.Hello(robot_id, kind, token, 1)
         self.slot = tree.robots.get(robot_id)
-        self.wire = WireEnd(f"session-{robot_id}")
-        self.slot.proxy.connect(wire.Hello(robot_id, kind, token, 1), self.wire).get(timeout=5)
+        self.links = 0
+        self.wire = self.link()
+
+    def link(self) -> WireEnd:
+        """Say hello on a new link; the edge re-sends what is still unacknowledged at once."""
+        self.links += 1
+        self.wire = WireEnd(f"session-{self.hello.robot_id}-{self.links}")
+        self.slot.proxy.connect(self.hello, self.wire).get(timeout=5)
+        return self.wire
+
+    def drop(self) -> None:
+        """The socket closes, as the network room reports it."""
+        self.slot.tell(LinkClosed(self.wire.session, "connection lost"))
+        self.slot.proxy.snapshot().get(timeout=5)
+
+    def received(self) -> list[dict[str, Any]]:
+        """The commands written to the link so far (none acknowledged)."""
+        frames = []
+        while not self.wire.frames.empty():
+            frames.append(self.wire.frames.get_nowait())
+        return [frame for frame in frames if frame["type"] == "command"]
 
     def send(self, frame: wire.Frame) -> None:
         self.slot.tell(LinkFrame(self.wire.session, frame))
@@ -69,8 +90,9 @@ class LinkedRobot:
     def status(self, state: str, battery: float = 100.0) -> None:
         self.send(wire.Status(state, battery, Pose(1.0, 1.0)))
 
-    def command(self, timeout: float = 5.0) -> dict[str, Any]:
-        """The next command the edge sends (acknowledged, as a robot does). Meanwhile the
+    def command(self, timeout: float = 5.0, *, ack: bool = True) -> dict[str, Any]:
+        """The next command the edge sends (acknowledged, as a robot does, unless `ack`
+        is false: a robot that drops before it acks). Meanwhile the
         robot actor gets the `Tick`s the loop would send: a change of battery alone is
         passed on at the next one."""
         deadline = time.monotonic() + timeout
@@ -83,7 +105,8 @@ class LinkedRobot:
                 self.slot.tell(Tick())
                 continue
             if frame["type"] == "command":
-                self.send(wire.Ack(frame["id"]))
+                if ack:
+                    self.send(wire.Ack(frame["id"]))
                 return frame
 
     def task(self, command: dict[str, Any], state: str) -> None:
@@ -266,3 +289,102 @@ def test_a_docked_albabot_takes_no_work_after_a_restart_until_charged(tree: Acto
     assert alba.sent_nothing()
     alba.status("idle", battery=85.0)
     assert alba.command()["name"] == "clean"
+
+
+def command_row(tree: ActorTree, command_id: int) -> tuple[str, str | None]:
+    row = tree.store.write(lambda: RobotCommand.get_by_id(command_id)).get(timeout=5)
+    return row.status, row.reason
+
+
+def cook_of(frames: list[dict[str, Any]], order_id: int) -> list[int]:
+    return [f["id"] for f in frames if f["name"] == "cook" and f["args"]["order_id"] == order_id]
+
+
+def test_a_task_taken_from_a_robot_that_dropped_is_not_re_sent_to_it(tree: ActorTree) -> None:
+    """The conformance repro: cook-a gets `cook` for order 1, never acks, drops; cook-b
+    takes the task. When cook-a links again it must not be re-sent that cook (two robots
+    cooking one order): the command was withdrawn, and cook-a is told `stop` instead in
+    case it had started it. Its late `done` moves nothing."""
+    kitchen = Kitchen(tree)
+    cook_a = LinkedRobot(tree, "cook-a", "cookbot")
+    cook_a.status("idle")
+    order = kitchen.order()
+    first = cook_a.command(ack=False)
+    assert (first["name"], first["args"]["order_id"]) == ("cook", order["id"])
+    cook_a.drop()
+    eventually(lambda: open_cook_tasks(tree) == {order["id"]: "queued"}, what="the task back in the queue")
+    assert command_row(tree, first["id"]) == ("cancelled", "the robot went offline")
+    cook_b = LinkedRobot(tree, "cook-b", "cookbot")
+    cook_b.status("idle")
+    second = cook_b.command()
+    assert second["args"]["order_id"] == order["id"] and second["id"] != first["id"]
+    cook_b.task(second, "started")
+    eventually(lambda: kitchen.status(order["id"]) == "cooking", what="cook-b cooking")
+
+    cook_a.link()
+    resent = cook_a.received()
+    assert cook_of(resent, order["id"]) == [] and [f["name"] for f in resent] == ["stop"]
+    cook_a.status("idle")
+    cook_a.task(first, "done")  # late, for the withdrawn command
+    cook_a.settled(tree)
+    assert kitchen.status(order["id"]) == "cooking" and command_row(tree, first["id"])[0] == "cancelled"
+    assert open_cook_tasks(tree) == {order["id"]: "running"}
+    assert cook_of(cook_a.received(), order["id"]) == []
+    cook_b.task(second, "done")
+    eventually(lambda: kitchen.status(order["id"]) == "ready", what="cook-b's done")
+
+
+def test_an_acked_task_taken_from_a_dropped_robot_is_stopped_when_it_links_again(tree: ActorTree) -> None:
+    """cook-a acked and started, then dropped: the task goes to cook-b. cook-a, back,
+    is told `stop` (not the cook again), and its late `started`/`done` are ignored."""
+    kitchen = Kitchen(tree)
+    cook_a = LinkedRobot(tree, "cook-a", "cookbot")
+    cook_a.status("idle")
+    order = kitchen.order()
+    first = cook_a.command()
+    cook_a.task(first, "started")
+    eventually(lambda: kitchen.status(order["id"]) == "cooking", what="cook-a cooking")
+    cook_a.drop()
+    cook_b = LinkedRobot(tree, "cook-b", "cookbot")
+    cook_b.status("idle")
+    second = cook_b.command()
+    assert second["args"]["order_id"] == order["id"]
+    assert command_row(tree, first["id"]) == ("cancelled", "the robot went offline")
+
+    cook_a.link()
+    assert [f["name"] for f in cook_a.received()] == ["stop"]
+    cook_a.status("cooking")
+    cook_a.task(first, "progress")
+    cook_a.task(first, "done")
+    cook_a.settled(tree)
+    assert kitchen.status(order["id"]) == "cooking"
+    assert tree.robots.get("cook-a").proxy.snapshot().get(timeout=5).current_task is None
+    assert command_row(tree, first["id"]) == ("cancelled", "the robot went offline")
+    cook_b.task(second, "done")
+    eventually(lambda: kitchen.status(order["id"]) == "ready", what="cook-b's done")
+
+
+@pytest.mark.parametrize("how", ["cancelled", "forced", "nacked"])
+def test_a_withdrawn_command_is_never_re_sent(tree: ActorTree, how: str) -> None:
+    """Whatever takes the task from the robot while its command is unacknowledged, the
+    command leaves the robot's outbox: neither the 5 s re-send nor a reconnect sends it."""
+    kitchen = Kitchen(tree)
+    cook = LinkedRobot(tree, "cook-1", "cookbot")
+    cook.status("idle")
+    order = kitchen.order()
+    first = cook.command(ack=False)["id"]
+    if how == "cancelled":
+        tree.orders.proxy.cancel(order["id"], Role.ADMIN).get(timeout=5)
+        reason = "order cancelled"
+    elif how == "forced":
+        tree.dispatcher.proxy.direct_command("cook-1", "go_to", {"x": 1, "y": 1}, None, True).get(timeout=5)
+        reason = "overridden by a staff command (go_to)"
+    else:
+        cook.send(wire.Nack(first, "busy"))
+        reason = "busy"
+    cook.settled(tree)
+    eventually(lambda: command_row(tree, first)[0] in ("cancelled", "nacked"), what="the command withdrawn")
+    assert command_row(tree, first) == ("nacked", reason) if how == "nacked" else ("cancelled", reason)
+    cook.drop()
+    cook.link()
+    assert first not in [f["id"] for f in cook.received()]
