@@ -12,10 +12,9 @@ outcome (`OrderCommitted`, or `PlacementFailed`, which gives back exactly that o
 reservation).
 
 Counts in memory are what is left to order: the database's counts less what orders in
-flight reserved. So every change is applied as a move (`StockChange.delta`, stock given
-back by a cancel), never by copying a count the database had at some point: with other
-orders in flight, that count is already out of date. Only if the database ever refuses
-stock that memory said was there are the counts reloaded (`_resync`).
+flight reserved, kept by a `StockLedger` (actors/stock_ledger.py) that moves them only by
+amounts. Only if the database ever refuses stock that memory said was there are the
+counts reloaded (`_resync`).
 
 The table is checked before anything is reserved, so an order for a table that does
 not exist never holds stock another order needs. The known ids are loaded at start; a
@@ -25,17 +24,17 @@ table created since is looked up through the store once, without blocking this t
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import pykka
 
 from robodine_edge.actors.base import ActorFuture, CrashListener
 from robodine_edge.actors.journal import Journal
+from robodine_edge.actors.stock_ledger import StockLedger
 from robodine_edge.actors.store import Store
 from robodine_edge.actors.views import ListViews, PageKey, ViewOwner
 from robodine_edge.data import kitchen, orders, tables
@@ -43,7 +42,7 @@ from robodine_edge.data.idempotency import IdempotencyClaim
 from robodine_edge.data.kitchen import MenuEntry, StockChange, StockEntry
 from robodine_edge.data.orders import ActiveOrder, Moved, OrderLine, Placed
 from robodine_edge.domain.lifecycle import ACTIVE_ORDER, OrderStatus, check_order_transition
-from robodine_edge.domain.stock import can_make, requirements, shortages
+from robodine_edge.domain.stock import can_make, requirements
 from robodine_edge.errors import (
     Conflict,
     InvalidTransition,
@@ -129,19 +128,16 @@ class OrderQueueActor(ViewOwner):
         self._publish = publish
         self._on_order = on_order
         self._menu: dict[int, MenuEntry] = {}
-        self._stock: dict[int, StockEntry] = {}
+        self._stock = StockLedger()
         self._active: dict[int, ActiveOrder] = {}
         self._queue: deque[int] = deque()
         self._tables: set[int] = set()
-        self._reserved: dict[int, dict[int, int]] = {}
-        """Stock held by orders in flight, by ticket, until their unit commits or fails."""
-        self._tickets = itertools.count(1)
 
     def on_start(self) -> None:
         menu, stock, active, table_ids = self._write(load_kitchen)
         self._tables = set(table_ids)
         self._menu = {entry.id: entry for entry in menu}
-        self._stock = {entry.id: entry for entry in stock}
+        self._stock.reload(stock)
         self._active = {order.id: order for order in active}
         placed = [o for o in active if o.status is OrderStatus.PLACED]
         self._queue = deque(o.id for o in sorted(placed, key=lambda o: (-o.priority, o.id)))
@@ -158,7 +154,7 @@ class OrderQueueActor(ViewOwner):
     # -- menu -------------------------------------------------------------------------
 
     def list_menu(self, category: str | None = None) -> list[dict[str, Any]]:
-        counts = self._counts()
+        counts = self._stock.counts()
         return [
             entry.json(not can_make(entry.recipe, counts))
             for entry in self._menu.values()
@@ -195,7 +191,7 @@ class OrderQueueActor(ViewOwner):
 
     def list_inventory(self) -> list[dict[str, Any]]:
         """Every item (the `inventory` WebSocket snapshot)."""
-        return [entry.json() for entry in self._stock.values()]
+        return [entry.json() for entry in self._stock.entries()]
 
     def inventory_body(self, page: PageKey) -> bytes:
         """A page of `list_inventory`, newest first; the list stays in `views` until the next change."""
@@ -214,7 +210,7 @@ class OrderQueueActor(ViewOwner):
     def delete_inventory_item(self, item_id: int) -> None:
         self._stock_entry(item_id)
         self._write(kitchen.delete_inventory_item, item_id)
-        del self._stock[item_id]
+        self._stock.remove(item_id)
         self._publish("inventory", "delete", {"id": item_id})
 
     def restock(self, item_id: int, quantity: int) -> dict[str, Any]:
@@ -248,12 +244,10 @@ class OrderQueueActor(ViewOwner):
         needed = requirements(
             ((line.menu_item_id, line.quantity) for line in lines), {e.id: e.recipe for e in self._menu.values()}
         )
-        short = shortages(needed, self._counts())
+        short = self._stock.shortages(needed)
         if short:
             raise self._out_of_stock(lines, short)
-        ticket = next(self._tickets)
-        self._reserved[ticket] = needed
-        self._shift({item: -quantity for item, quantity in needed.items()})
+        ticket = self._stock.reserve(needed)
         committed = self._store.write(
             orders.place_order, placement.table_id, tuple(lines), needed, placement.user_id, placement.claim
         )
@@ -333,7 +327,7 @@ class OrderQueueActor(ViewOwner):
 
     def _order_committed(self, message: OrderCommitted) -> None:
         """The reservation is now stock taken: memory already counts it, so only tell."""
-        self._reserved.pop(message.ticket, None)
+        self._stock.settle(message.ticket)
         order = message.placed.order
         self._queue.append(order.id)
         self._announce(order)
@@ -346,21 +340,20 @@ class OrderQueueActor(ViewOwner):
         ordered for."""
         log.warning("an order for table %d was not placed: %r", message.table_id, message.error)
         self._tables.discard(message.table_id)
-        needed = self._reserved.pop(message.ticket, None)
         if isinstance(message.error, OutOfStock):
             self._resync()
-        elif needed is not None:
-            self._shift(needed)
-            self._publish_stock(needed)
+            return
+        returned = self._stock.give_back(message.ticket)
+        if returned is not None:
+            self._publish_stock(returned)
 
     def _resync(self) -> None:
         """The database refused stock memory said was there: take its counts. Read through
         the store, after every unit handed to it so far, so they already hold the outcome
         of every order in flight; no reservation is left to give back."""
         log.warning("inventory in memory disagreed with the database; reloading it")
-        self._reserved.clear()
-        self._stock = {entry.id: entry for entry in self._write(kitchen.load_inventory)}
-        self._publish_stock(self._stock)
+        self._stock.reload(self._write(kitchen.load_inventory))
+        self._publish_stock(self._stock.counts())
 
     def _move(self, order_id: int, target: OrderStatus, role: Role) -> dict[str, Any]:
         order = self._active.get(order_id)
@@ -369,7 +362,7 @@ class OrderQueueActor(ViewOwner):
             raise InvalidTransition(f"order {order_id} is {current.value}")
         check_order_transition(order.status, target, role)
         moved: Moved = self._write(orders.move_order, order_id, target)
-        self._shift(moved.returned)
+        self._stock.move(moved.returned)
         self._publish_stock(moved.returned)
         if moved.order.status is not OrderStatus.PLACED and order_id in self._queue:
             self._queue.remove(order_id)
@@ -402,7 +395,7 @@ class OrderQueueActor(ViewOwner):
         ]
 
     def _out_of_stock(self, lines: list[OrderLine], short: dict[int, tuple[int, int]]) -> OutOfStock:
-        names = ", ".join(sorted(self._stock[item].name if item in self._stock else str(item) for item in short))
+        names = ", ".join(sorted(self._stock.name(item) for item in short))
         fields = {
             f"items.{n}": f"not enough {names}"
             for n, line in enumerate(lines)
@@ -411,29 +404,20 @@ class OrderQueueActor(ViewOwner):
         return OutOfStock(f"not enough {names} for this order", fields=fields)
 
     def _apply(self, change: StockChange) -> dict[str, Any]:
-        """Keep a committed change to one shelf: its fields as written, its count moved by
-        what the unit moved it (orders in flight still hold their reservations)."""
-        held = self._stock.get(change.entry.id)
-        entry = replace(change.entry, count=(held.count if held is not None else 0) + change.delta)
-        self._stock[entry.id] = entry
+        """Keep a committed change to one shelf (the ledger moves its count by the unit's
+        delta), then tell the hub and publish its events."""
+        entry = self._stock.apply(change)
         self._publish("inventory", "upsert", entry.json())
         self._journal.publish(change.recorded)
         return entry.json()
 
-    def _shift(self, deltas: Mapping[int, int]) -> None:
-        """Move counts in memory (a reservation taken or given back, stock returned)."""
-        for item, delta in deltas.items():
-            if item in self._stock:
-                self._stock[item] = replace(self._stock[item], count=self._stock[item].count + delta)
-
     def _publish_stock(self, items: Iterable[int]) -> None:
         """Tell the hub what is left of these shelves (their events came with their unit)."""
-        for item in items:
-            if item in self._stock:
-                self._publish("inventory", "upsert", self._stock[item].json())
+        for entry in self._stock.known(items):
+            self._publish("inventory", "upsert", entry.json())
 
     def _menu_json(self, entry: MenuEntry) -> dict[str, Any]:
-        return entry.json(not can_make(entry.recipe, self._counts()))
+        return entry.json(not can_make(entry.recipe, self._stock.counts()))
 
     def _menu_entry(self, item_id: int) -> MenuEntry:
         entry = self._menu.get(item_id)
@@ -446,9 +430,6 @@ class OrderQueueActor(ViewOwner):
         if entry is None:
             raise NotFound(f"inventory item {item_id} not found")
         return entry
-
-    def _counts(self) -> dict[int, int]:
-        return {item: entry.count for item, entry in self._stock.items()}
 
     def _write(self, unit: Any, *args: Any) -> Any:
         return self._store.write(unit, *args).get(timeout=WRITE_TIMEOUT_S)
