@@ -3,8 +3,9 @@
 The network room hands this actor what arrives for its robot (frames, telemetry,
 link loss) as messages, legacy frames as an ask, and a `RobotLink` to write through; the actor
 never touches a socket. A `Tick` every second drives what needs time: re-sending
-commands not acknowledged within 5 s, saving the last known state and a pose sample
-(1 Hz by default), and noticing that a legacy robot went quiet. The `robots` topic is
+commands not acknowledged within 5 s (what is owed is kept by the `Outbox`,
+actors/outbox.py), saving the last known state and a pose sample (1 Hz by default),
+and noticing that a legacy robot went quiet. The `robots` topic is
 rate-limited per robot; a move held by the limit is announced when the interval ends,
 by an `Announce` the shared `Timer` tells back (actors/timer.py).
 """
@@ -22,6 +23,7 @@ from peewee import PeeweeException
 
 from robodine_edge.actors.base import CrashListener, SupervisedActor
 from robodine_edge.actors.journal import Journal
+from robodine_edge.actors.outbox import Outbox, PendingCommand
 from robodine_edge.actors.store import Store
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data import robots as data
@@ -34,11 +36,8 @@ from robodine_edge.protocol.telemetry import Telemetry
 from robodine_edge.types import SERVICE_STOPPING, Publish
 
 log = logging.getLogger(__name__)
-RESEND_AFTER_S = 5.0
 LAST_SEEN_EVERY_S = 5.0
 WRITE_TIMEOUT_S = 10.0
-WITHDRAWN_KEPT = 256
-"""Withdrawn command ids remembered, to ignore what the robot reports about them late."""
 WRITE_ERRORS = (RobodineError, PeeweeException)
 """What a blocking write can fail with: the store gone or late (`Unavailable`,
 `TimedOut`), or the database refusing the unit."""
@@ -120,15 +119,6 @@ class RobotSnapshot:
         }
 
 
-@dataclass
-class _Outbox:
-    """A command sent (or to send) and not yet acknowledged."""
-
-    id: int
-    frame: bytes
-    sent_at: float | None
-
-
 class RobotActor(SupervisedActor):
     """All methods run in this robot's own thread."""
 
@@ -166,8 +156,7 @@ class RobotActor(SupervisedActor):
         self._publish_interval_s = publish_interval_s
         self._clock = clock
         self._link: RobotLink | None = None
-        self._outbox: dict[int, _Outbox] = {}
-        self._withdrawn: dict[int, None] = {}  # oldest first, at most WITHDRAWN_KEPT
+        self._outbox = Outbox()
         self._samples: list[tuple[str, Pose, Any]] = []
         self._sampled: Pose | None = None
         self._dirty = False
@@ -185,9 +174,7 @@ class RobotActor(SupervisedActor):
             False, record.state, record.battery, record.pose, record.joints, None, record.last_seen,
         )  # fmt: skip
         for command in open_commands:
-            self._outbox[command.id] = _Outbox(
-                command.id, wire.command_frame(command.id, command.name, command.args), None
-            )
+            self._outbox.add(command.id, wire.command_frame(command.id, command.name, command.args))
 
     def on_stop(self) -> None:
         if self._link is not None:
@@ -209,7 +196,7 @@ class RobotActor(SupervisedActor):
             self._link_event(True, "hello")
         self._link = link
         self._change(online=True, last_seen=utcnow(), name=hello.name or self.snap.name)
-        for entry in self._outbox.values():
+        for entry in self._outbox.pending():
             self._send(entry)
 
     def command(
@@ -218,8 +205,7 @@ class RobotActor(SupervisedActor):
         """Record a command, send it now if the robot is connected, else on reconnect."""
         online = self._link is not None
         created = self._write(data.create_command, self._robot_id, name, args, user_id, task_id, online)
-        entry = _Outbox(created["id"], wire.command_frame(created["id"], name, args), None)
-        self._outbox[entry.id] = entry
+        entry = self._outbox.add(created["id"], wire.command_frame(created["id"], name, args))
         if online:
             self._send(entry)
         self._publish("commands", "upsert", created)
@@ -232,10 +218,7 @@ class RobotActor(SupervisedActor):
         and record it `cancelled` with the reason. What the robot reports about it later
         is ignored. Asked from the dispatcher's thread; runs in this robot's, and waits on
         no one (the write is committed behind it and published from the store's thread)."""
-        self._outbox.pop(command_id, None)
-        self._withdrawn[command_id] = None
-        if len(self._withdrawn) > WITHDRAWN_KEPT:
-            del self._withdrawn[next(iter(self._withdrawn))]
+        self._outbox.withdraw(command_id)
         if self.snap.current_task == command_id:
             self._change(current_task=None)
         future = self._store.write(data.withdraw_command, self._robot_id, command_id, reason)
@@ -283,11 +266,11 @@ class RobotActor(SupervisedActor):
                 last_seen=now,
             )
         elif isinstance(frame, wire.Ack):
-            if self._outbox.pop(frame.id, None) is not None:
+            if self._outbox.answered(frame.id):
                 self._command_changed(frame.id, {"status": "acked", "acked_at": now})
         elif isinstance(frame, wire.Nack):
             if not self._late(frame.id, "nack"):
-                self._outbox.pop(frame.id, None)
+                self._outbox.answered(frame.id)
                 self._command_changed(frame.id, {"status": "nacked", "reason": frame.reason, "finished_at": now})
                 self._on_task(self._robot_id, frame.id, "nacked", frame.reason)
         elif isinstance(frame, wire.TaskUpdate):
@@ -300,13 +283,13 @@ class RobotActor(SupervisedActor):
     def _late(self, command_id: int, what: str) -> bool:
         """True for a report on a command withdrawn from this robot: it changes nothing
         (no task state, no order moved; the dispatcher is not even told)."""
-        if command_id not in self._withdrawn:
+        if not self._outbox.withdrawn(command_id):
             return False
         log.info("robot %s: %s for withdrawn command %d ignored", self._robot_id, what, command_id)
         return True
 
     def _task_update(self, update: wire.TaskUpdate, now: Any) -> None:
-        self._outbox.pop(update.task_id, None)
+        self._outbox.answered(update.task_id)
         if update.state == "started":
             self._change(current_task=update.task_id)
             self._command_changed(update.task_id, {"status": "running"})
@@ -372,9 +355,8 @@ class RobotActor(SupervisedActor):
     def _tick(self) -> None:
         now = self._clock()
         if self._link is not None:
-            for entry in self._outbox.values():
-                if entry.sent_at is None or now - entry.sent_at >= RESEND_AFTER_S:
-                    self._send(entry)
+            for entry in self._outbox.due(now):
+                self._send(entry)
         elif self.snap.online and self._record.legacy and now - self._legacy_heard > 3 * self._heartbeat_s:
             self._went_offline("no legacy frame for 3 heartbeats")
         if self._published is not None and self._worth_announcing(self._published, self.snap, now):
@@ -383,12 +365,10 @@ class RobotActor(SupervisedActor):
 
     # -- helpers -------------------------------------------------------------------------
 
-    def _send(self, entry: _Outbox) -> None:
+    def _send(self, entry: PendingCommand) -> None:
         assert self._link is not None
-        resend = entry.sent_at is not None
         self._link.send(entry.frame)
-        entry.sent_at = self._clock()
-        if resend:
+        if self._outbox.sent(entry, self._clock()):
             log.info("robot %s: re-sent command %d (no ack)", self._robot_id, entry.id)
         self._command_changed(entry.id, {"status": "sent", "sent_at": utcnow()})
 
