@@ -6,8 +6,9 @@ never touches a socket. A `Tick` every second drives what needs time: re-sending
 commands not acknowledged within 5 s (what is owed is kept by the `Outbox`,
 actors/outbox.py), saving the last known state and a pose sample (1 Hz by default),
 and noticing that a legacy robot went quiet. The `robots` topic is
-rate-limited per robot; a move held by the limit is announced when the interval ends,
-by an `Announce` the shared `Timer` tells back (actors/timer.py).
+rate-limited per robot (the rules are `RobotPace`'s, actors/robot_pace.py); a move held
+by the limit is announced when the interval ends, by an `Announce` the shared `Timer`
+tells back (actors/timer.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from peewee import PeeweeException
 from robodine_edge.actors.base import CrashListener, SupervisedActor
 from robodine_edge.actors.journal import Journal
 from robodine_edge.actors.outbox import Outbox, PendingCommand
+from robodine_edge.actors.robot_pace import RobotPace, moved
 from robodine_edge.actors.store import Store
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data import robots as data
@@ -36,7 +38,6 @@ from robodine_edge.protocol.telemetry import Telemetry
 from robodine_edge.types import SERVICE_STOPPING, Publish
 
 log = logging.getLogger(__name__)
-LAST_SEEN_EVERY_S = 5.0
 WRITE_TIMEOUT_S = 10.0
 WRITE_ERRORS = (RobodineError, PeeweeException)
 """What a blocking write can fail with: the store gone or late (`Unavailable`,
@@ -142,27 +143,19 @@ class RobotActor(SupervisedActor):
         super().__init__(crash_listener=crash_listener)
         self._robot_id = robot_id
         self._wake = wake
-        self._announce_due = False
         self._store = store
         self._journal = journal
         self._publish = publish
         self._on_change = on_change
         self._on_task = on_task
         self._on_state = on_state
-        self._state_key: tuple[Any, ...] | None = None
-        self._state_told = 0.0
+        self._pace = RobotPace(publish_interval_s, persist_interval_s)
         self._heartbeat_s = heartbeat_s
-        self._persist_interval_s = persist_interval_s
-        self._publish_interval_s = publish_interval_s
         self._clock = clock
         self._link: RobotLink | None = None
         self._outbox = Outbox()
         self._samples: list[tuple[str, Pose, Any]] = []
         self._sampled: Pose | None = None
-        self._dirty = False
-        self._last_persist = 0.0
-        self._last_publish = 0.0
-        self._published: RobotSnapshot | None = None
         self._legacy_heard = 0.0
         self._legacy_sampled_at = float("-inf")
 
@@ -249,8 +242,7 @@ class RobotActor(SupervisedActor):
         elif isinstance(message, Tick):
             self._tick()
         elif isinstance(message, Announce):
-            self._announce_due = False
-            if self.snap != self._published:
+            if self._pace.trailing_ended(self.snap):
                 self._announce()
         else:
             return super().on_receive(message)
@@ -359,7 +351,7 @@ class RobotActor(SupervisedActor):
                 self._send(entry)
         elif self.snap.online and self._record.legacy and now - self._legacy_heard > 3 * self._heartbeat_s:
             self._went_offline("no legacy frame for 3 heartbeats")
-        if self._published is not None and self._worth_announcing(self._published, self.snap, now):
+        if self._pace.worth_repeating(self.snap, now):
             self._announce()
         self._persist()
 
@@ -391,61 +383,39 @@ class RobotActor(SupervisedActor):
         self.snap = replace(before, **changes)
         if self.snap == before:
             return
-        self._dirty = True
-        if self._worth_announcing(before, self.snap, self._clock()):
+        self._pace.changed()
+        if self._pace.worth_announcing(before, self.snap, self._clock()):
             self._announce()
-        elif self._moved(before, self.snap):
+        elif moved(before, self.snap):
             self._announce_later()
-
-    def _worth_announcing(self, before: RobotSnapshot, after: RobotSnapshot, now: float) -> bool:
-        """A change of link, state, task or name at once; motion at most every
-        `publish_interval_s`; a mere `last_seen` (pings) every `LAST_SEEN_EVERY_S`."""
-        if (before.online, before.state, before.current_task, before.name) != (
-            after.online, after.state, after.current_task, after.name,
-        ):  # fmt: skip
-            return True
-        since = now - self._last_publish
-        if self._moved(before, after):
-            return since >= self._publish_interval_s
-        return before.last_seen != after.last_seen and since >= LAST_SEEN_EVERY_S
-
-    @staticmethod
-    def _moved(before: RobotSnapshot, after: RobotSnapshot) -> bool:
-        return (before.pose, before.battery, before.joints) != (after.pose, after.battery, after.joints)
 
     def _announce_later(self) -> None:
         """A motion change held by the rate limit is announced when the interval ends
         (the trailing edge), so the last pose of a burst never waits for the next tick."""
-        if self._announce_due or self._wake is None:
+        if self._wake is None or not self._pace.hold():
             return
-        self._announce_due = True
-        self._wake(self._last_publish + self._publish_interval_s - self._clock(), self.actor_ref, Announce())
+        self._wake(self._pace.trailing_delay(self._clock()), self.actor_ref, Announce())
 
     def _announce(self) -> None:
         """Tell the hub and the fleet; the dispatcher only what it chooses robots by."""
         now = self._clock()
-        self._last_publish = now
-        self._published = self.snap
+        self._pace.announced(self.snap, now)
         # The fleet first: a robots snapshot (read from the fleet) taken after the hub
         # numbered this change must already include it.
         self._on_change(self.snap)
         self._publish("robots", "upsert", self.snap.json())
-        key = (self.snap.online, self.snap.state, self.snap.current_task, int(self.snap.battery or 0))
-        if key != self._state_key or now - self._state_told >= 1.0:
-            self._state_key, self._state_told = key, now
+        if self._pace.worth_telling_state(self.snap, now):
             self._on_state(self.snap)
 
     def _persist(self, force: bool = False, wait: bool = False) -> None:
         """Save the state and the pose samples: at most every `persist_interval_s` (a
         store write not waited for), or now and committed (`force`, `wait`)."""
-        now = self._clock()
-        if not self._dirty or (not force and now - self._last_persist < self._persist_interval_s):
+        if not self._pace.persist_due(self._clock(), force):
             return
         if self.snap.pose is not None and self.snap.pose != self._sampled and not self._record.legacy:
             self._samples.append(("world", self.snap.pose, utcnow()))
             self._sampled = self.snap.pose
         samples, self._samples = self._samples, []
-        self._dirty, self._last_persist = False, now
         snap = self.snap
         args = (self._robot_id, snap.state, snap.battery, snap.pose, snap.joints, snap.last_seen, samples)
         if wait:
