@@ -6,13 +6,17 @@ stays on the dock once it is full enough is taken back like an idle one. Cookbot
 cook tasks in order; albabots are chosen by distance to where the work starts (the
 kitchen pass for serving, the table for cleaning), among those with battery above
 `battery_low`. Robots that have not tried the task yet come first.
+
+What a task sends is built here too (`task_command`), as is how a task's start and end
+move its order and how a legacy arm's reported state reads as progress.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any, Literal
 
 from robodine_edge.domain.lifecycle import OrderStatus
 
@@ -20,6 +24,13 @@ IDLE = "idle"
 CHARGING = "charging"
 ORDER_PATH = (OrderStatus.PLACED, OrderStatus.COOKING, OrderStatus.READY, OrderStatus.SERVING, OrderStatus.SERVED)
 """The order's way through the robots, one legal step after another."""
+STARTED_MOVES = {"cook": OrderStatus.COOKING, "serve": OrderStatus.SERVING}
+"""Where a task's `started` leaves its order."""
+DONE_MOVES = {"cook": OrderStatus.READY, "serve": OrderStatus.SERVED}
+"""Where a task's `done` leaves its order."""
+
+TaskCommand = tuple[str, dict[str, Any]]
+"""A command's name and args, as sent to a robot."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +90,17 @@ def _distance(position: tuple[float, float] | None, target: tuple[float, float])
     return math.hypot(position[0] - target[0], position[1] - target[1])
 
 
-def table_centre(table: dict[str, float]) -> tuple[float, float]:
+def table_centre(table: Mapping[str, Any]) -> tuple[float, float]:
     return (table["x"] + table["width"] / 2, table["y"] + table["height"] / 2)
+
+
+def work_start(
+    kind: str, table_id: int | None, tables: Mapping[int, Mapping[str, Any]], kitchen_pass: tuple[float, float]
+) -> tuple[float, float]:
+    """Where an albabot's task starts: at its table for cleaning, at the kitchen pass for serving."""
+    if kind == "clean" and table_id is not None and table_id in tables:
+        return table_centre(tables[table_id])
+    return kitchen_pass
 
 
 def steps_to(current: OrderStatus, target: OrderStatus) -> list[OrderStatus]:
@@ -95,3 +115,52 @@ def steps_to(current: OrderStatus, target: OrderStatus) -> list[OrderStatus]:
 def is_behind(status: OrderStatus, known: OrderStatus) -> bool:
     """An order change saying `status` is older news than `known` (orders only move on)."""
     return status in ORDER_PATH and known in ORDER_PATH and ORDER_PATH.index(status) < ORDER_PATH.index(known)
+
+
+def task_command(
+    kind: str,
+    order_id: int | None,
+    table_id: int | None,
+    orders: Mapping[int, Mapping[str, Any]],
+    tables: Mapping[int, Mapping[str, Any]],
+) -> TaskCommand | None:
+    """The command that carries a task: `cook` with every item of its order, `serve` to the
+    centre of the order's table, `clean` of its table; None while what it needs is not
+    known (the order or the table is gone)."""
+    if kind == "clean":
+        return ("clean", {"table_id": table_id}) if table_id in tables else None
+    order = orders.get(order_id or -1)
+    if order is None:
+        return None
+    if kind == "cook":
+        return "cook", {"order_id": order["id"], "items": _cook_items(order)}
+    if kind == "serve" and (table := tables.get(order["table_id"])) is not None:
+        return "serve", _serve_args(order, table)
+    return None
+
+
+def _cook_items(order: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {"menu_item_id": i["menu_item_id"], "name": i["name"], "quantity": i["quantity"], "note": i["note"]}
+        for i in order["items"]
+    ]
+
+
+def _serve_args(order: Mapping[str, Any], table: Mapping[str, Any]) -> dict[str, Any]:
+    x, y = table_centre(table)
+    return {"order_id": order["id"], "table_id": table["id"], "table": {"x": x, "y": y}}
+
+
+def dish_names(items: Iterable[Mapping[str, Any]]) -> list[str]:
+    """What a legacy arm is sent for a cook task: each dish's name in lower case, once per
+    portion."""
+    return [item["name"].lower() for item in items for _ in range(item["quantity"])]
+
+
+def legacy_step(state: str, saw_cooking: bool) -> Literal["started", "done"] | None:
+    """A legacy arm has no task updates: `cooking` means started, `idle` again means done."""
+    if state == "cooking" and not saw_cooking:
+        return "started"
+    if state == "idle" and saw_cooking:
+        return "done"
+    return None

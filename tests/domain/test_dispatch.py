@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from robodine_edge.domain.dispatch import (
+    DONE_MOVES,
+    STARTED_MOVES,
     RobotView,
     available,
     charged,
+    dish_names,
     is_behind,
+    legacy_step,
     needs_charge,
     pick_albabot,
     pick_cookbot,
     steps_to,
     table_centre,
+    task_command,
+    work_start,
 )
 from robodine_edge.domain.lifecycle import OrderStatus as S
 
@@ -81,3 +87,65 @@ def test_a_charging_robot_is_available_again_at_battery_resume() -> None:
     assert available(robot("a", state="charging", battery=80.0), (), (), battery_resume=80.0)
     assert not available(robot("a", state="charging", battery=None), (), ("a",), battery_resume=80.0)
     assert not available(robot("a", state="moving", battery=90.0), (), (), battery_resume=80.0)
+
+
+ITEMS = [
+    {"menu_item_id": 3, "name": "Bibimbap", "quantity": 2, "note": "no egg", "price": 9.5},
+    {"menu_item_id": 4, "name": "Tea", "quantity": 1, "note": None, "price": 2.0},
+]
+ORDER = {"id": 7, "table_id": 2, "status": "placed", "items": ITEMS}
+TABLE = {"id": 2, "x": 2.0, "y": 1.0, "width": 1.0, "height": 0.5, "status": "occupied"}
+
+
+def test_a_cook_task_carries_every_item_of_its_order() -> None:
+    assert task_command("cook", 7, None, {7: ORDER}, {}) == (
+        "cook",
+        {
+            "order_id": 7,
+            "items": [
+                {"menu_item_id": 3, "name": "Bibimbap", "quantity": 2, "note": "no egg"},
+                {"menu_item_id": 4, "name": "Tea", "quantity": 1, "note": None},
+            ],
+        },
+    )
+    assert task_command("cook", 8, None, {7: ORDER}, {}) is None
+    assert task_command("cook", None, None, {7: ORDER}, {}) is None
+
+
+def test_a_serve_task_goes_to_the_centre_of_the_orders_table() -> None:
+    assert task_command("serve", 7, None, {7: ORDER}, {2: TABLE}) == (
+        "serve",
+        {"order_id": 7, "table_id": 2, "table": {"x": 2.5, "y": 1.25}},
+    )
+    assert task_command("serve", 7, None, {7: ORDER}, {}) is None  # the table is gone
+    assert task_command("serve", 8, None, {7: ORDER}, {2: TABLE}) is None
+
+
+def test_a_clean_task_needs_its_table_known() -> None:
+    assert task_command("clean", None, 2, {}, {2: TABLE}) == ("clean", {"table_id": 2})
+    assert task_command("clean", None, 3, {}, {2: TABLE}) is None
+    assert task_command("dance", 7, 2, {7: ORDER}, {2: TABLE}) is None
+
+
+def test_an_albabots_work_starts_at_the_table_to_clean_or_the_kitchen_pass() -> None:
+    assert work_start("clean", 2, {2: TABLE}, (0.0, 9.0)) == (2.5, 1.25)
+    assert work_start("clean", 3, {2: TABLE}, (0.0, 9.0)) == (0.0, 9.0)
+    assert work_start("serve", 2, {2: TABLE}, (0.0, 9.0)) == (0.0, 9.0)
+
+
+def test_a_task_moves_its_order_when_it_starts_and_when_it_is_done() -> None:
+    assert STARTED_MOVES == {"cook": S.COOKING, "serve": S.SERVING}
+    assert DONE_MOVES == {"cook": S.READY, "serve": S.SERVED}
+
+
+def test_a_legacy_arm_gets_each_portion_by_name_in_lower_case() -> None:
+    assert dish_names(ITEMS) == ["bibimbap", "bibimbap", "tea"]
+    assert dish_names([]) == []
+
+
+def test_a_legacy_arm_has_started_when_it_cooks_and_is_done_when_idle_again() -> None:
+    assert legacy_step("cooking", saw_cooking=False) == "started"
+    assert legacy_step("cooking", saw_cooking=True) is None
+    assert legacy_step("idle", saw_cooking=True) == "done"
+    assert legacy_step("idle", saw_cooking=False) is None  # not begun yet
+    assert legacy_step("error", saw_cooking=True) is None
