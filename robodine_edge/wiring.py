@@ -17,17 +17,12 @@ from peewee import SqliteDatabase
 
 from robodine_edge.actors.camera import CameraActor, FrameSink
 from robodine_edge.actors.cameras import CameraDirectory, CamerasActor, camera_actor_name
-from robodine_edge.actors.dispatcher import (
-    DispatcherActor,
-    LegacyCook,
-    OrderChanged,
-    RobotUpdate,
-    TableChanged,
-    TaskEvent,
-)
+from robodine_edge.actors.dispatch_messages import OrderChanged, RobotUpdate, TableChanged, TaskEvent
+from robodine_edge.actors.dispatcher import DispatcherActor
 from robodine_edge.actors.fleet import FleetActor, RobotChanged, RobotDirectory, robot_actor_name
 from robodine_edge.actors.floor import FloorActor, TableDirectory, table_actor_name
 from robodine_edge.actors.journal import Journal
+from robodine_edge.actors.legacy_arms import LegacyCook
 from robodine_edge.actors.order_queue import OrderQueueActor
 from robodine_edge.actors.robot import RobotActor, RobotSnapshot
 from robodine_edge.actors.store import Store, StoreActor

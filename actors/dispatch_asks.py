@@ -1,0 +1,108 @@
+"""Everything the dispatcher asks of others, in one place, each ask bounded by a timeout.
+
+The dispatcher asks robots to run and withdraw commands, the order queue to move and
+reload orders, the floor to mark tables clean, and the store to write. None of them
+asks the dispatcher back, so waiting on them cannot deadlock. Asks made while handling
+a tell are quiet: a robot gone, an actor restarting or a refused step is logged and
+answered None, since an exception there would kill the dispatcher.
+
+Called only on the dispatcher's thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pykka
+
+from robodine_edge.actors.journal import Journal
+from robodine_edge.actors.robot import RobotSnapshot
+from robodine_edge.actors.store import Store
+from robodine_edge.actors.supervisor import ActorSlot
+from robodine_edge.data import tasks as data
+from robodine_edge.domain.lifecycle import OrderStatus
+from robodine_edge.errors import NotFound, RobodineError
+from robodine_edge.types import Role
+
+log = logging.getLogger(__name__)
+ASK_TIMEOUT_S = 10.0
+
+
+class DispatchAsks:
+    def __init__(self, store: Store, journal: Journal, robots: Any, orders: ActorSlot[Any], floor: ActorSlot[Any]):
+        self._store = store
+        self._journal = journal
+        self._robots = robots
+        self._orders = orders
+        self._floor = floor
+
+    # -- the store -----------------------------------------------------------------------------
+
+    def write(self, unit: Any, *args: Any) -> Any:
+        return self._store.write(unit, *args).get(timeout=ASK_TIMEOUT_S)
+
+    def record(self, unit: Any, *args: Any) -> None:
+        """A write that records an event, published once it is committed."""
+        self._journal.publish([self.write(unit, *args)])
+
+    def order_status(self, order_id: int) -> OrderStatus:
+        """As committed (the order queue writes through the same store before it answers)."""
+        try:
+            status: OrderStatus = self.write(data.order_status, order_id)
+        except NotFound:
+            return OrderStatus.CANCELLED  # deleted: nothing left to move
+        return status
+
+    # -- at start ------------------------------------------------------------------------------
+
+    def snapshots(self) -> list[RobotSnapshot]:
+        return [slot.proxy.snapshot().get(timeout=ASK_TIMEOUT_S) for _, slot in self._robots.items()]
+
+    def active_orders(self) -> list[dict[str, Any]]:
+        orders: list[dict[str, Any]] = self._orders.proxy.active_orders().get(timeout=ASK_TIMEOUT_S)
+        return orders
+
+    def tables(self) -> list[dict[str, Any]]:
+        tables: list[dict[str, Any]] = self._floor.proxy.list_tables().get(timeout=ASK_TIMEOUT_S)
+        return tables
+
+    # -- robots --------------------------------------------------------------------------------
+
+    def staff_command(self, robot_id: str, name: str, args: dict[str, Any], user_id: int | None) -> dict[str, Any]:
+        """Not quiet: staff are told why it failed."""
+        slot = self._robots.get(robot_id)
+        command: dict[str, Any] = slot.proxy.command(name, args, user_id).get(timeout=ASK_TIMEOUT_S)
+        return command
+
+    def command(
+        self, robot_id: str, name: str, args: dict[str, Any], task_id: int | None = None
+    ) -> dict[str, Any] | None:
+        slot = self._robots.find(robot_id)
+        if slot is None:
+            return None
+        return self._quietly(slot.proxy.command(name, args, None, task_id))
+
+    def withdraw(self, robot_id: str, command_id: int, reason: str) -> None:
+        slot = self._robots.find(robot_id)
+        if slot is not None:
+            self._quietly(slot.proxy.withdraw(command_id, reason))
+
+    # -- orders and tables ---------------------------------------------------------------------
+
+    def set_status(self, order_id: int, status: OrderStatus) -> dict[str, Any] | None:
+        moved: dict[str, Any] | None = self._quietly(self._orders.proxy.set_status(order_id, status, Role.ADMIN))
+        return moved
+
+    def reload_order(self, order_id: int) -> None:
+        self._quietly(self._orders.proxy.reload(order_id))
+
+    def cleaned(self, table_id: int) -> None:
+        self._quietly(self._floor.proxy.cleaned(table_id))
+
+    def _quietly(self, future: Any) -> Any:
+        try:
+            return future.get(timeout=ASK_TIMEOUT_S)
+        except (RobodineError, pykka.ActorDeadError, pykka.Timeout) as exc:
+            log.info("dispatcher: %s", exc)
+            return None
