@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,17 @@ pytestmark = pytest.mark.e2e
 
 def run(coro: Any) -> Any:
     return asyncio.run(coro)
+
+
+@contextlib.contextmanager
+def service_with_robot(tmp_path: Path) -> Iterator[tuple[ServiceProcess, dict[str, str], str, RobotClient]]:
+    """A fresh service with one robot registered and linked (a test of its own may flood it)."""
+    with ServiceProcess(tmp_path) as service:
+        admin = service.auth(service.token())
+        robot_id, token = register(service, admin)
+        with RobotClient(int(service.runtime["robot_port"])) as robot:
+            robot.hello(robot_id, token)
+            yield service, admin, robot_id, robot
 
 
 def test_topic_socket_snapshot_then_updates_in_sequence(service: ServiceProcess, admin: dict[str, str]) -> None:
@@ -152,33 +164,29 @@ def test_resume_with_and_without_the_buffer(service: ServiceProcess, admin: dict
 
 
 def test_resume_after_the_buffer_moved_on_gets_a_snapshot(tmp_path: Path) -> None:
-    with ServiceProcess(tmp_path) as service:
-        admin = service.auth(service.token())
-        robot_id, token = register(service, admin)
-        with RobotClient(int(service.runtime["robot_port"])) as robot:
-            robot.hello(robot_id, token)
+    with service_with_robot(tmp_path) as (service, admin, robot_id, robot):
 
-            async def scenario() -> None:
-                ws_token = service.token()
-                async with websockets.connect(ws_url(service.url, f"/ws/telemetry?token={ws_token}")) as ws:
-                    first = await recv(ws)
-                for seq in range(1, 2201):
-                    robot.telemetry(int(service.runtime["telemetry_port"]), robot_id, seq, x=seq / 100)
-                    if seq % 400 == 0:
-                        robot.send(type="ping")
+        async def scenario() -> None:
+            ws_token = service.token()
+            async with websockets.connect(ws_url(service.url, f"/ws/telemetry?token={ws_token}")) as ws:
+                first = await recv(ws)
+            for seq in range(1, 2201):
+                robot.telemetry(int(service.runtime["telemetry_port"]), robot_id, seq, x=seq / 100)
+                if seq % 400 == 0:
+                    robot.send(type="ping")
 
-                def moved_on() -> bool:
-                    return service.http.get(f"/api/robots/{robot_id}", headers=admin).json()["pose"]["x"] == 22.0
+            def moved_on() -> bool:
+                return service.http.get(f"/api/robots/{robot_id}", headers=admin).json()["pose"]["x"] == 22.0
 
-                await asyncio.to_thread(eventually, moved_on)
-                async with websockets.connect(
-                    ws_url(service.url, f"/ws/telemetry?token={ws_token}&since={first['seq']}")
-                ) as ws:
-                    fresh = await recv(ws)
-                    assert fresh["type"] == "snapshot" and fresh["seq"] >= first["seq"] + 2200
-                    assert fresh["data"][0]["pose"]["x"] == 22.0
+            await asyncio.to_thread(eventually, moved_on)
+            async with websockets.connect(
+                ws_url(service.url, f"/ws/telemetry?token={ws_token}&since={first['seq']}")
+            ) as ws:
+                fresh = await recv(ws)
+                assert fresh["type"] == "snapshot" and fresh["seq"] >= first["seq"] + 2200
+                assert fresh["data"][0]["pose"]["x"] == 22.0
 
-            run(scenario())
+        run(scenario())
 
 
 def test_kiosks_see_only_their_table_and_their_notifications(service: ServiceProcess, admin: dict[str, str]) -> None:
@@ -395,61 +403,53 @@ def _metric(service: ServiceProcess, name: str) -> float:
 
 
 def test_robots_topic_is_coalesced_while_telemetry_is_full_rate(tmp_path: Path) -> None:
-    with ServiceProcess(tmp_path) as service:
-        admin = service.auth(service.token())
-        robot_id, robot_token = register(service, admin)
-        with RobotClient(int(service.runtime["robot_port"])) as robot:
-            robot.hello(robot_id, robot_token)
+    with service_with_robot(tmp_path) as (service, _admin, robot_id, robot):
 
-            async def scenario() -> None:
-                ws = await multiplexed(service.url, service.token())
-                try:
-                    await ws.send('{"id": 1, "type": "subscribe", "topic": "robots"}')
-                    await ws.send('{"id": 2, "type": "subscribe", "topic": "telemetry"}')
-                    for _ in range(4):
-                        await recv(ws)
-                    started = time.monotonic()
-                    for seq in range(1, 101):  # 50 Hz for 2 s
-                        robot.telemetry(int(service.runtime["telemetry_port"]), robot_id, seq, x=seq / 10)
-                        if seq % 25 == 0:
-                            robot.send(type="ping")
-                        await asyncio.sleep(max(0.0, started + seq / 50 - time.monotonic()))
-                    counts = {1: 0, 2: 0}
-                    with contextlib.suppress(TimeoutError):
-                        while True:
-                            message = await recv(ws, timeout=1.5)
-                            counts[message["id"]] += 1
-                    elapsed = time.monotonic() - started
-                    assert counts[2] == 100
-                    assert 10 <= counts[1] <= 10 * elapsed + 2, counts
-                finally:
-                    await ws.close()
+        async def scenario() -> None:
+            ws = await multiplexed(service.url, service.token())
+            try:
+                await ws.send('{"id": 1, "type": "subscribe", "topic": "robots"}')
+                await ws.send('{"id": 2, "type": "subscribe", "topic": "telemetry"}')
+                for _ in range(4):
+                    await recv(ws)
+                started = time.monotonic()
+                for seq in range(1, 101):  # 50 Hz for 2 s
+                    robot.telemetry(int(service.runtime["telemetry_port"]), robot_id, seq, x=seq / 10)
+                    if seq % 25 == 0:
+                        robot.send(type="ping")
+                    await asyncio.sleep(max(0.0, started + seq / 50 - time.monotonic()))
+                counts = {1: 0, 2: 0}
+                with contextlib.suppress(TimeoutError):
+                    while True:
+                        message = await recv(ws, timeout=1.5)
+                        counts[message["id"]] += 1
+                elapsed = time.monotonic() - started
+                assert counts[2] == 100
+                assert 10 <= counts[1] <= 10 * elapsed + 2, counts
+            finally:
+                await ws.close()
 
-            run(scenario())
+        run(scenario())
 
 
 def test_a_telemetry_snapshot_holds_the_latest_datagram_of_its_seq(tmp_path: Path) -> None:
     """Datagrams faster than the robots topic's 10 Hz: the telemetry snapshot must still
     show the last one its seq covers, as no later message will correct it."""
-    with ServiceProcess(tmp_path) as service:
-        admin = service.auth(service.token())
-        robot_id, robot_token = register(service, admin)
-        with RobotClient(int(service.runtime["robot_port"])) as robot:
-            robot.hello(robot_id, robot_token)
+    with service_with_robot(tmp_path) as (service, _admin, robot_id, robot):
 
-            async def scenario() -> None:
-                token = service.token()
-                async with websockets.connect(ws_url(service.url, f"/ws/telemetry?token={token}")) as ws:
-                    before = await recv(ws)
-                for seq in range(1, 6):
-                    robot.telemetry(int(service.runtime["telemetry_port"]), robot_id, seq, x=float(seq))
-                await asyncio.to_thread(eventually, lambda: accepted_telemetry(service) == 5, what="5 accepted")
-                async with websockets.connect(ws_url(service.url, f"/ws/telemetry?token={token}")) as ws:
-                    snapshot = await recv(ws)
-                assert snapshot["seq"] == before["seq"] + 5
-                assert [(s["robot_id"], s["pose"]["x"], s["seq"]) for s in snapshot["data"]] == [(robot_id, 5.0, 5)]
+        async def scenario() -> None:
+            token = service.token()
+            async with websockets.connect(ws_url(service.url, f"/ws/telemetry?token={token}")) as ws:
+                before = await recv(ws)
+            for seq in range(1, 6):
+                robot.telemetry(int(service.runtime["telemetry_port"]), robot_id, seq, x=float(seq))
+            await asyncio.to_thread(eventually, lambda: accepted_telemetry(service) == 5, what="5 accepted")
+            async with websockets.connect(ws_url(service.url, f"/ws/telemetry?token={token}")) as ws:
+                snapshot = await recv(ws)
+            assert snapshot["seq"] == before["seq"] + 5
+            assert [(s["robot_id"], s["pose"]["x"], s["seq"]) for s in snapshot["data"]] == [(robot_id, 5.0, 5)]
 
-            run(scenario())
+        run(scenario())
 
 
 def accepted_telemetry(service: ServiceProcess) -> int:
@@ -462,35 +462,31 @@ def accepted_telemetry(service: ServiceProcess) -> int:
 def test_a_client_that_pauses_reading_gets_everything_in_order_when_it_reads_again(tmp_path: Path) -> None:
     """Its transport backs up past 64 KiB: the hub holds the rest in the client's queue
     until the transport's flow control says it drained, then writes it all, in order."""
-    with ServiceProcess(tmp_path) as service:
-        admin = service.auth(service.token())
-        robot_id, robot_token = register(service, admin)
-        with RobotClient(int(service.runtime["robot_port"])) as robot:
-            robot.hello(robot_id, robot_token)
-            paused = socket.create_connection(("127.0.0.1", service.runtime["http_port"]))
-            paused.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
-            paused.sendall(
-                f"GET /ws/telemetry?token={service.token()} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-                "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                "Sec-WebSocket-Version: 13\r\n\r\n".encode()
-            )
-            # ~800 B a message, 1.2 MB in all: more than the socket buffers (64 KiB here and
-            # the service's 256 KiB, both doubled by Linux) and the transport's 64 KiB hold,
-            # and the rest, ~600 messages, fewer than the queue cap (nothing coalesced)
-            total, joints = 1500, tuple(123456.0 + n / 7 for n in range(32))
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                for seq in range(1, total + 1):
-                    sample = Telemetry(robot_id, robot.session or "", seq, Pose(seq / 10, 1.0), 80.0, "idle", joints)
-                    udp.sendto(encode_telemetry(sample), ("127.0.0.1", int(service.runtime["telemetry_port"])))
-                    if seq % 50 == 0:
-                        time.sleep(0.02)
-            eventually(lambda: accepted_telemetry(service) == total, what="every datagram accepted")
-            messages = _read_messages(paused, until=lambda message: message["seq"] == total)
-            paused.close()
-            snapshot, updates = messages[0], messages[1:]
-            assert snapshot["type"] == "snapshot"
-            assert [m["seq"] for m in updates] == list(range(snapshot["seq"] + 1, total + 1))
-            assert updates[-1]["data"]["pose"]["x"] == total / 10
+    with service_with_robot(tmp_path) as (service, _admin, robot_id, robot):
+        paused = socket.create_connection(("127.0.0.1", service.runtime["http_port"]))
+        paused.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        paused.sendall(
+            f"GET /ws/telemetry?token={service.token()} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        # ~800 B a message, 1.2 MB in all: more than the socket buffers (64 KiB here and
+        # the service's 256 KiB, both doubled by Linux) and the transport's 64 KiB hold,
+        # and the rest, ~600 messages, fewer than the queue cap (nothing coalesced)
+        total, joints = 1500, tuple(123456.0 + n / 7 for n in range(32))
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            for seq in range(1, total + 1):
+                sample = Telemetry(robot_id, robot.session or "", seq, Pose(seq / 10, 1.0), 80.0, "idle", joints)
+                udp.sendto(encode_telemetry(sample), ("127.0.0.1", int(service.runtime["telemetry_port"])))
+                if seq % 50 == 0:
+                    time.sleep(0.02)
+        eventually(lambda: accepted_telemetry(service) == total, what="every datagram accepted")
+        messages = _read_messages(paused, until=lambda message: message["seq"] == total)
+        paused.close()
+        snapshot, updates = messages[0], messages[1:]
+        assert snapshot["type"] == "snapshot"
+        assert [m["seq"] for m in updates] == list(range(snapshot["seq"] + 1, total + 1))
+        assert updates[-1]["data"]["pose"]["x"] == total / 10
 
 
 def _read_messages(sock: socket.socket, until: Any) -> list[dict[str, Any]]:
