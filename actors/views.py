@@ -40,8 +40,8 @@ from robodine_edge.actors.base import Ping, SupervisedActor
 from robodine_edge.errors import ValidationFailed
 
 MAX_VIEWS = 16
-"""Bodies kept per owner: the unfiltered lists and a few filters (menu categories are
-free text, so a client cannot make the owner keep one body per string it sends)."""
+"""Lists kept per owner: the unfiltered lists and a few filters (menu categories are
+free text, so a client cannot make the owner keep one list per string it sends)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,43 +113,35 @@ class EncodedRows:
 
 
 class ListViews:
-    """One owner's encoded bodies by key: a list name and its filter, or a `PageKey`
-    (served from the whole list, kept once under its `list_key`)."""
+    """One owner's encoded lists, each kept whole under its `PageKey.list_key`: every
+    page of a list is served from the one `EncodedRows`."""
 
     def __init__(self) -> None:
-        self._bodies: dict[Hashable, bytes | EncodedRows] = {}
+        self._lists: dict[tuple[str, Hashable], EncodedRows] = {}
 
-    def get(self, key: Hashable) -> bytes | None:
-        """Any thread (the event loop): the body, or None if it must be asked for.
+    def get(self, page: PageKey) -> bytes | None:
+        """Any thread (the event loop): the page, or None if it must be asked for.
         A page whose `before` its list's `RowOrder` lacks raises `UnknownCursor`."""
-        if isinstance(key, PageKey):
-            rows = self._bodies.get(key.list_key)
-            return rows.page(key.limit, key.before) if isinstance(rows, EncodedRows) else None
-        body = self._bodies.get(key)
-        return body if isinstance(body, bytes) else None
+        rows = self._lists.get(page.list_key)
+        return rows.page(page.limit, page.before) if rows is not None else None
 
-    def build(self, key: Hashable, make: Callable[[], Any], order: RowOrder | None = None) -> bytes:
-        """Owner's thread: encode `make()` and keep it until the next change. For a
-        `PageKey`, `make()` is the whole list (any order, sorted by row `id` or by
-        `order`) and the page is answered; the list is kept even when that page is an
-        `UnknownCursor`, which the next pages need not ask for again."""
-        if isinstance(key, PageKey):
-            rows = EncodedRows(make(), order)
-            self._keep(key.list_key, rows)
-            return rows.page(key.limit, key.before)
-        body = orjson.dumps(make())
-        self._keep(key, body)
-        return body
-
-    def _keep(self, key: Hashable, view: bytes | EncodedRows) -> None:
-        if len(self._bodies) < MAX_VIEWS:
-            self._bodies[key] = view
+    def build(
+        self, page: PageKey, make: Callable[[], Iterable[dict[str, Any]]], order: RowOrder | None = None
+    ) -> bytes:
+        """Owner's thread: encode the whole list `make()` (any order, sorted by row `id`
+        or by `order`), keep it until the next change and answer the page; the list is
+        kept even when that page is an `UnknownCursor`, which the next pages need not
+        ask for again."""
+        rows = EncodedRows(make(), order)
+        if len(self._lists) < MAX_VIEWS:
+            self._lists[page.list_key] = rows
+        return rows.page(page.limit, page.before)
 
     def drop(self) -> None:
         """Owner's thread, before a message that may change what the views show (or the
         supervisor's, building a replacement owner once the old one is dead)."""
-        if self._bodies:
-            self._bodies = {}
+        if self._lists:
+            self._lists = {}
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,9 @@ class Poke:
     value: int
 
 
+VALUE = PageKey("value", None, 100, None)
+
+
 class Counter(ViewOwner):
     READS: ClassVar[frozenset[str]] = frozenset({"body", "peek"})
 
@@ -25,7 +28,7 @@ class Counter(ViewOwner):
         self.value = 0
 
     def body(self) -> bytes:
-        return self.views.build("value", lambda: {"value": self.value})
+        return self.views.build(VALUE, lambda: [{"id": 1, "value": self.value}])
 
     def peek(self) -> int:
         return self.value
@@ -53,40 +56,41 @@ def counter(views: ListViews) -> Any:
 
 
 def test_a_built_body_is_served_until_a_change(counter: Any, views: ListViews) -> None:
-    assert views.get("value") is None
-    assert orjson.loads(counter.body().get(timeout=5)) == {"value": 0}
-    assert views.get("value") == b'{"value":0}'
+    assert views.get(VALUE) is None
+    assert orjson.loads(counter.body().get(timeout=5)) == [{"id": 1, "value": 0}]
+    assert views.get(VALUE) == b'[{"id":1,"value":0}]'
     counter.peek().get(timeout=5)
     counter.actor_ref.ask(Ping(), timeout=5)
-    assert views.get("value") == b'{"value":0}', "reads and pings must keep the view"
+    assert views.get(VALUE) == b'[{"id":1,"value":0}]', "reads and pings must keep the view"
     counter.bump().get(timeout=5)
-    assert views.get("value") is None, "a proxy call that is not a read drops the view"
-    assert orjson.loads(counter.body().get(timeout=5)) == {"value": 1}
+    assert views.get(VALUE) is None, "a proxy call that is not a read drops the view"
+    assert orjson.loads(counter.body().get(timeout=5)) == [{"id": 1, "value": 1}]
 
 
 def test_a_tell_drops_the_views_before_the_change_is_answered(counter: Any, views: ListViews) -> None:
     counter.body().get(timeout=5)
     counter.actor_ref.ask(Poke(7), timeout=5)
-    assert views.get("value") is None
-    assert orjson.loads(counter.body().get(timeout=5)) == {"value": 7}
+    assert views.get(VALUE) is None
+    assert orjson.loads(counter.body().get(timeout=5)) == [{"id": 1, "value": 7}]
 
 
 def test_a_new_owner_starts_without_the_old_views(views: ListViews) -> None:
     """A restarted actor reloads its state; bodies built by the crashed one must go."""
-    views.build("value", lambda: {"value": 41})
+    views.build(VALUE, lambda: [{"id": 1, "value": 41}])
     ref = Counter.start(views)
     try:
-        assert views.get("value") is None
+        assert views.get(VALUE) is None
     finally:
         ref.stop()
 
 
-def test_only_so_many_bodies_are_kept(views: ListViews) -> None:
-    for key in range(MAX_VIEWS + 5):
-        assert views.build(key, lambda: [1]) == b"[1]"  # still answered
-    assert sum(views.get(key) is not None for key in range(MAX_VIEWS + 5)) == MAX_VIEWS
+def test_only_so_many_lists_are_kept(views: ListViews) -> None:
+    pages = [PageKey("menu", category, 100, None) for category in range(MAX_VIEWS + 5)]
+    for page in pages:
+        assert views.build(page, lambda: [{"id": 1}]) == b'[{"id":1}]'  # still answered
+    assert sum(views.get(page) is not None for page in pages) == MAX_VIEWS
     views.drop()
-    assert views.get(0) is None
+    assert views.get(pages[0]) is None
 
 
 def robots(*names: str) -> list[dict[str, str]]:
