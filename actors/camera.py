@@ -16,6 +16,7 @@ a new file: a restart does not end a recording someone started.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections import deque
@@ -97,7 +98,6 @@ class CameraActor(SupervisedActor):
         self._arrivals: deque[float] = deque()
         self._heard_at = float("-inf")
         self._latency_ms: float | None = None
-        self._last_frame_at: datetime | None = None
         self._error: str | None = None
         self._recording: _Recording | None = None
         self._announced: dict[str, Any] | None = None
@@ -107,7 +107,8 @@ class CameraActor(SupervisedActor):
         unfinished = self._write(data.unfinished_recording, self._camera_id)
         if unfinished is not None:
             self._close_unfinished(unfinished)
-            self._open_recording()
+            with contextlib.suppress(Conflict):  # cannot write there now: shown as `error`, the camera still runs
+                self._open_recording()
 
     def on_stop(self) -> None:
         """The file is closed with its size recorded; the row stays unfinished, so the next
@@ -131,7 +132,7 @@ class CameraActor(SupervisedActor):
             "status": self._status(),
             "fps": self._fps(),
             "latency_ms": None if self._latency_ms is None else round(self._latency_ms, 1),
-            "last_frame_at": to_iso(self._last_frame_at),
+            "last_frame_at": to_iso(self._last_frame_at()),
             "recording": self._recording is not None,
         }
 
@@ -186,7 +187,6 @@ class CameraActor(SupervisedActor):
         self._latency_ms = (
             latency if self._latency_ms is None else self._latency_ms + LATENCY_WEIGHT * (latency - self._latency_ms)
         )
-        self._last_frame_at = datetime.fromtimestamp(frame.received_at, UTC).replace(tzinfo=None)
         self._frames_out(self._camera_id, frame.jpeg)
         if self._recording is not None:
             self._append(frame.jpeg)
@@ -194,13 +194,17 @@ class CameraActor(SupervisedActor):
             self._announce()
 
     def _tick(self) -> None:
-        self._prune(self._clock())
         view = self.view()
         if view != self._announced:
             self._announced = view
             self._publish("video_streams", "upsert", view)
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def _last_frame_at(self) -> datetime | None:
+        if self._latest is None:
+            return None
+        return datetime.fromtimestamp(self._latest.received_at, UTC).replace(tzinfo=None)
 
     def _status(self) -> str:
         if self._error is not None:

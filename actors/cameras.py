@@ -58,7 +58,11 @@ class CamerasActor(SupervisedActor):
 
     def register(self, camera_id: str, name: str | None, source: str, robot_id: str | None) -> dict[str, Any]:
         self._write(data.create_stream, camera_id, name, source, robot_id)
-        slot = self._supervisor.proxy.start_child(self._camera_spec(camera_id)).get(timeout=ASK_TIMEOUT_S)
+        try:
+            slot = self._supervisor.proxy.start_child(self._camera_spec(camera_id)).get(timeout=ASK_TIMEOUT_S)
+        except Exception:  # no actor for it: no row either, or the next start would try again
+            self._write(data.delete_stream, camera_id)
+            raise
         self._directory.add(camera_id, slot)
         view: dict[str, Any] = slot.proxy.view().get(timeout=ASK_TIMEOUT_S)
         self._publish("video_streams", "upsert", view)

@@ -227,3 +227,22 @@ def test_a_legacy_camera_is_registered_by_its_first_frame(tmp_path: Path) -> Non
         assert [c["camera_id"] for c in listed] == ["legacy-127-0-0-1"] and listed[0]["source"] == "fixed"
         assert listed[0]["last_frame_at"] is not None
         assert metric(service, "robodine_video_datagrams", "unknown_camera") == 0
+
+
+def test_a_recording_that_cannot_go_on_after_a_restart_leaves_the_service_up(tmp_path: Path) -> None:
+    env = service_env(tmp_path)
+    with ServiceProcess(tmp_path, env) as service:
+        admin = service.auth(service.token())
+        cam = camera(service, admin)["camera_id"]
+        assert service.http.post(f"/api/video-streams/{cam}/recordings/start", headers=admin).status_code == 200
+    folder = tmp_path / "videos" / cam
+    for old in folder.iterdir():
+        old.unlink()
+    folder.rmdir()
+    folder.write_bytes(b"")  # a file where the camera's folder was: no new recording can start there
+    with ServiceProcess(tmp_path, env) as service:  # starts (it did not before: the camera actor failed)
+        admin = service.auth(service.token())
+        view = service.http.get(f"/api/video-streams/{cam}", headers=admin).json()
+        assert (view["status"], view["recording"]) == ("error", False)
+        errors = service.http.get("/api/events", headers=admin, params={"type": "camera_error"}).json()
+        assert errors and cam in errors[0]["message"]
