@@ -46,7 +46,6 @@ SEND_BUFFER_BYTES = 256 * 1024
 `MAX_WRITE_BUFFER` plus this, and its stall is noticed after that much, not 4 MiB more."""
 CLOSE_GRACE_S = 2.0
 """How long a closing link may take to flush before it is cut anyway."""
-"""How often a link whose actor died looks for the supervisor's new instance."""
 
 
 @dataclass
