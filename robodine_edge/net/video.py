@@ -22,9 +22,15 @@ from robodine_edge.metrics import Metrics
 from robodine_edge.protocol.video import JPEG_START, BadVideoDatagram, VideoChunk, decode_chunk, decode_legacy, is_v1
 
 log = logging.getLogger(__name__)
-MAX_FRAME_BYTES = 8 * 1024 * 1024
+MAX_FRAME_BYTES = 2 * 1024 * 1024
+"""A 1080p JPEG is 0.2-0.5 MB; a frame past this is dropped (`too_large`)."""
 MAX_PARTIAL_FRAMES = 4
-"""Frames of one camera being put together at once; past it the oldest is dropped."""
+"""Frames of one camera being put together at once; past it the oldest is dropped (so a
+camera costs at most 8 MiB of chunks in the making)."""
+MAX_LEGACY_CAMERAS = 16
+"""Legacy cameras register themselves by sending: past this many, frames of new ones are
+dropped (`legacy_limit`), so spoofed senders cannot fill the store with cameras."""
+FRAME_RESULTS = ("complete", "incomplete", "inconsistent", "too_large", "not_jpeg")
 RESTART_GAP = 1000
 """A frame number this far below the last complete one means the camera started over."""
 
@@ -53,7 +59,7 @@ class FrameAssembler:
 
     def __init__(self, metrics: Metrics) -> None:
         self._cameras: dict[str, _CameraFrames] = {}
-        self._frames = metrics.video_frames
+        self._frames = {result: metrics.video_frames.labels(result) for result in FRAME_RESULTS}
         self._stale = metrics.video_datagrams.labels("stale")
 
     def add(self, chunk: VideoChunk, received_at: float) -> Frame | None:
@@ -91,14 +97,14 @@ class FrameAssembler:
         camera.last_complete = number
         jpeg = b"".join(partial.chunks[i] for i in range(partial.count))
         if not jpeg.startswith(JPEG_START):
-            self._frames.labels("not_jpeg").inc()
+            self._frames["not_jpeg"].inc()
             return None
-        self._frames.labels("complete").inc()
+        self._frames["complete"].inc()
         return Frame(camera_id, number, partial.sent_at, received_at, jpeg)
 
     def _drop(self, camera: _CameraFrames, number: int, reason: str) -> None:
         if camera.partial.pop(number, None) is not None:
-            self._frames.labels(reason).inc()
+            self._frames[reason].inc()
 
 
 class VideoEndpoint(asyncio.DatagramProtocol):
@@ -114,6 +120,7 @@ class VideoEndpoint(asyncio.DatagramProtocol):
         self._register_legacy = register_legacy
         self._registering: dict[str, Frame] = {}
         """Legacy cameras being registered, with the newest frame each sent meanwhile."""
+        self._registrations: set[asyncio.Task[None]] = set()
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
         received_at = time.time()
@@ -144,11 +151,19 @@ class VideoEndpoint(asyncio.DatagramProtocol):
         slot = self._cameras.find(camera_id)
         if slot is None:
             if camera_id not in self._registering:
-                asyncio.get_running_loop().create_task(self._register(camera_id, host))
+                if self._legacy_cameras() + len(self._registering) >= MAX_LEGACY_CAMERAS:
+                    return self._drop("legacy_limit")
+                task = asyncio.get_running_loop().create_task(self._register(camera_id, host))
+                self._registrations.add(task)
+                task.add_done_callback(self._registrations.discard)
             self._registering[camera_id] = frame  # shown once registered: the first frame counts
             return None
         self._deliver(slot, frame)
         return None
+
+    def _legacy_cameras(self) -> int:
+        """Legacy cameras registered (only counted when a new one asks to be)."""
+        return sum(1 for camera_id, _ in self._cameras.items() if camera_id.startswith("legacy-"))
 
     async def _register(self, camera_id: str, host: str) -> None:
         try:
@@ -172,3 +187,8 @@ class VideoEndpoint(asyncio.DatagramProtocol):
 
     def error_received(self, exc: Exception) -> None:
         log.debug("video socket error: %s", exc)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """The endpoint closed (the service stopping): registrations under way end."""
+        for task in list(self._registrations):
+            task.cancel()

@@ -15,6 +15,7 @@ import httpx
 import pytest
 import websockets
 
+from robodine_edge.net.video import MAX_LEGACY_CAMERAS
 from robodine_edge.protocol.video import encode_chunks, encode_legacy
 from tests.http.conftest import make_user, unique
 from tests.net.conftest import register
@@ -246,3 +247,21 @@ def test_a_recording_that_cannot_go_on_after_a_restart_leaves_the_service_up(tmp
         assert (view["status"], view["recording"]) == ("error", False)
         errors = service.http.get("/api/events", headers=admin, params={"type": "camera_error"}).json()
         assert errors and cam in errors[0]["message"]
+
+
+def test_legacy_cameras_that_register_themselves_are_bounded(tmp_path: Path) -> None:
+    with ServiceProcess(tmp_path, service_env(tmp_path, ROBODINE_LEGACY="1")) as service:
+        admin = service.auth(service.token())
+        senders = [f"127.0.0.{n}" for n in range(2, MAX_LEGACY_CAMERAS + 6)]
+        for address in senders:  # each its own address, as spoofed senders would be
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                udp.bind((address, 0))
+                udp.sendto(encode_legacy(time.time(), jpeg(1)), ("127.0.0.1", service.runtime["video_port"]))
+                time.sleep(0.02)
+
+        def listed() -> list[str]:
+            return [c["camera_id"] for c in service.http.get("/api/video-streams", headers=admin).json()]
+
+        eventually(lambda: len(listed()) == MAX_LEGACY_CAMERAS, what="the first cameras registered")
+        assert metric(service, "robodine_video_datagrams", "legacy_limit") == len(senders) - MAX_LEGACY_CAMERAS
+        assert len(listed()) == MAX_LEGACY_CAMERAS
