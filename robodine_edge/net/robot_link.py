@@ -21,7 +21,7 @@ import logging
 import socket
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pykka
@@ -48,6 +48,20 @@ CLOSE_GRACE_S = 2.0
 """How long a closing link may take to flush before it is cut anyway."""
 
 
+class LabelChildren(dict[str, Any]):
+    """A counter's children by label, each made on its first use and kept: `labels()`
+    takes a lock and looks the child up on every call, too much for every line. Event
+    loop only."""
+
+    def __init__(self, counter: Any) -> None:
+        super().__init__()
+        self._counter = counter
+
+    def __missing__(self, label: str) -> Any:
+        child = self[label] = self._counter.labels(label)
+        return child
+
+
 @dataclass
 class LinkContext:
     """What every link needs from the service; built once by the composition root."""
@@ -60,6 +74,11 @@ class LinkContext:
     video_port: int | None
     ask_timeout_s: float
     legacy: Any = None  # LegacyHandler when legacy frames are accepted
+    frames: LabelChildren = field(init=False, repr=False)
+    """`robodine_link_frames_total` by result, shared by every link."""
+
+    def __post_init__(self) -> None:
+        self.frames = LabelChildren(self.metrics.link_frames)
 
 
 class LinkProtocol(asyncio.Protocol):
@@ -217,9 +236,10 @@ class LinkProtocol(asyncio.Protocol):
     def _deliver(self, line: bytes, frame: wire.Frame) -> None:
         """Tell the frame to the actor instance that holds this link. If the supervisor
         replaced it, the frame waits (first in line) until the new one has the link."""
-        if self._ctx.robots.find(self._robot_id) is None:
+        slot = self._ctx.robots.find(self._robot_id)
+        if slot is None:
             return self._count("no_robot")
-        if not self._actor_replaced():
+        if not self._actor_replaced(slot):
             try:
                 self._actor.tell(LinkFrame(self._session, frame))
                 return self._count("ok")
@@ -283,12 +303,10 @@ class LinkProtocol(asyncio.Protocol):
 
     # -- a restarted robot actor ----------------------------------------------------------
 
-    def _actor_replaced(self) -> bool:
-        """Whether the actor instance that took this link is no longer the robot's: the
-        supervisor restarted it (or is about to), and the new one knows of no link."""
-        slot = self._ctx.robots.find(self._robot_id)
-        if slot is None:
-            return False  # deleted: stopping its actor closes this link
+    def _actor_replaced(self, slot: Any) -> bool:
+        """Whether the actor instance that took this link is no longer the one in the
+        robot's `slot`: the supervisor restarted it (or is about to), and the new one
+        knows of no link."""
         return slot.ref is not self._actor or not self._actor.is_alive()
 
     def _reattach(self) -> None:
@@ -378,7 +396,8 @@ class LinkProtocol(asyncio.Protocol):
         """Every heartbeat: hand the link to a restarted actor even if the robot sent nothing
         since (so the robot's commands and its eventual loss reach the new instance), and
         close the link once it has been silent for 3 heartbeats."""
-        if not self._waiting and self._actor_replaced():
+        slot = None if self._waiting else self._ctx.robots.find(self._robot_id)
+        if slot is not None and self._actor_replaced(slot):  # a deleted robot's actor stopping closes this link
             self._reattach()
         silent = time.monotonic() - self._last_rx
         limit = 3 * self._ctx.heartbeat_s
@@ -422,7 +441,7 @@ class LinkProtocol(asyncio.Protocol):
             self._check_backlog()
 
     def _count(self, result: str) -> None:
-        self._ctx.metrics.link_frames.labels(result).inc()
+        self._ctx.frames[result].inc()
 
     def _tell_actor_closed(self, reason: str) -> None:
         slot = self._ctx.robots.find(self._robot_id)
