@@ -156,11 +156,11 @@ class CameraActor(SupervisedActor):
         self._close_recording()
         return self._announce()
 
-    def recordings(self) -> list[dict[str, Any]]:
+    def recordings(self, limit: int = 100) -> list[dict[str, Any]]:
         """Newest first; the one running now with the bytes written so far."""
         running = self._recording
         out = []
-        for record in self._write(data.list_recordings, self._camera_id):
+        for record in self._write(data.list_recordings, self._camera_id, limit):
             item = record.json()
             if running is not None and record.id == running.record.id:
                 item["bytes"] = running.size

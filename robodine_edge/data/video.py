@@ -120,7 +120,7 @@ def unfinished_recording(camera_id: str) -> RecordingRecord | None:
     return _recording(row, camera_id) if row is not None else None
 
 
-def list_recordings(camera_id: str) -> list[RecordingRecord]:
-    """Newest first."""
-    rows = Recording.select().where(Recording.stream == _row(camera_id).id).order_by(Recording.id.desc())
+def list_recordings(camera_id: str, limit: int) -> list[RecordingRecord]:
+    """Newest first, at most `limit`."""
+    rows = Recording.select().where(Recording.stream == _row(camera_id).id).order_by(Recording.id.desc()).limit(limit)
     return [_recording(row, camera_id) for row in rows]

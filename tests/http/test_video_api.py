@@ -265,3 +265,23 @@ def test_legacy_cameras_that_register_themselves_are_bounded(tmp_path: Path) -> 
         eventually(lambda: len(listed()) == MAX_LEGACY_CAMERAS, what="the first cameras registered")
         assert metric(service, "robodine_video_datagrams", "legacy_limit") == len(senders) - MAX_LEGACY_CAMERAS
         assert len(listed()) == MAX_LEGACY_CAMERAS
+
+
+def test_a_recording_read_while_it_grows_is_as_long_as_announced(
+    service: ServiceProcess, admin: dict[str, str]
+) -> None:
+    cam = camera(service, admin)["camera_id"]
+    assert service.http.post(f"/api/video-streams/{cam}/recordings/start", headers=admin).status_code == 200
+    send_frames(service, cam, range(1, 150), 500.0)  # ~400 KB: more than one read of the file
+    [recording] = service.http.get(f"/api/video-streams/{cam}/recordings", headers=admin).json()
+    sender = threading.Thread(target=send_frames, args=(service, cam, range(150, 400), 250.0))
+    sender.start()
+    try:
+        for _ in range(10):
+            video = service.http.get(f"/videos/{recording['file']}", headers=admin)
+            assert video.status_code == 200 and len(video.content) == int(video.headers["content-length"])
+    finally:
+        sender.join()
+    assert (service.data_dir / "videos" / recording["file"]).read_bytes().startswith(video.content)
+    pages = service.http.get(f"/api/video-streams/{cam}/recordings", headers=admin, params={"limit": 0})
+    assert pages.status_code == 422 and "limit" in pages.json()["error"]["fields"]

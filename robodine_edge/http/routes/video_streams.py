@@ -19,7 +19,7 @@ from sanic import HTTPResponse, Request
 
 from robodine_edge.errors import NotFound
 from robodine_edge.http.routing import ApiRouter, answer
-from robodine_edge.http.schemas import IsoTime, Name, PageQuery, RequestModel, ResponseModel
+from robodine_edge.http.schemas import IsoTime, Name, PageQuery, QueryModel, RequestModel, ResponseModel
 from robodine_edge.types import ADMIN_ONLY, STAFF_ROLES, Principal
 
 router = ApiRouter(tag="video-streams", prefix="/api/video-streams")
@@ -171,14 +171,19 @@ async def stop_recording(request: Request, user: Principal, camera_id: str) -> d
     return await answer(request, _camera(request, camera_id).stop_recording())
 
 
+class RecordingsQuery(QueryModel):
+    """Recordings carry no id (SPEC), so their list pages by `limit` only."""
+
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+
+
 @router.get(
-    "/<camera_id:str>/recordings", roles=STAFF_ROLES, summary="A camera's recordings", query=PageQuery,
+    "/<camera_id:str>/recordings", roles=STAFF_ROLES, summary="A camera's recordings", query=RecordingsQuery,
     response=list[RecordingOut],
 )  # fmt: skip
-async def recordings(request: Request, user: Principal, camera_id: str, query: PageQuery) -> list[dict[str, Any]]:
+async def recordings(request: Request, user: Principal, camera_id: str, query: RecordingsQuery) -> list[dict[str, Any]]:
     """Newest first; `file` is the path under `/videos/`."""
-    found: list[dict[str, Any]] = await answer(request, _camera(request, camera_id).recordings())
-    return found[: query.limit]
+    return await answer(request, _camera(request, camera_id).recordings(query.limit))  # type: ignore[no-any-return]
 
 
 @videos.get(
@@ -193,8 +198,10 @@ async def recorded(request: Request, user: Principal, file: str) -> None:
             content_type="video/x-motion-jpeg",
             headers={"Content-Length": str(size), "Content-Disposition": f'attachment; filename="{Path(file).name}"'},
         )
-        while chunk := await loop.run_in_executor(None, handle.read, CHUNK_BYTES):
+        left = size  # as long as announced: a recording still running grows meanwhile
+        while left and (chunk := await loop.run_in_executor(None, handle.read, min(CHUNK_BYTES, left))):
             await response.send(chunk)
+            left -= len(chunk)
         await response.send(end_stream=True)
     finally:
         handle.close()
