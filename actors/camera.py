@@ -32,6 +32,7 @@ from robodine_edge.actors.store import Store
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data import video as data
 from robodine_edge.errors import Conflict
+from robodine_edge.logs import ALREADY_RECORDED
 from robodine_edge.types import EventLevel, Publish
 
 log = logging.getLogger(__name__)
@@ -275,7 +276,7 @@ class CameraActor(SupervisedActor):
 
     def _fail(self, reason: str) -> None:
         self._error = reason
-        log.warning("camera %s: %s", self._camera_id, reason)
+        log.warning("camera %s: %s", self._camera_id, reason, extra=ALREADY_RECORDED)
         self._journal.record(
             "camera_error", f"camera {self._camera_id}: {reason}", level=EventLevel.ERROR,
             entity_type="camera", entity_id=self._camera_id,

@@ -26,6 +26,7 @@ from typing import Any, Generic, TypeVar
 import pykka
 
 from robodine_edge.actors.base import ActorFuture, CrashListener, Ping, SupervisedActor
+from robodine_edge.logs import ALREADY_RECORDED
 
 log = logging.getLogger(__name__)
 
@@ -280,7 +281,7 @@ class Supervisor(SupervisedActor):
         slot = self._slots.get(crash.name)
         if slot is None or slot._ref is None or slot._ref.actor_urn != crash.urn:
             return  # a child we already replaced or stopped
-        log.error("actor %s crashed: %s", crash.name, crash.error)
+        log.error("actor %s crashed: %s", crash.name, crash.error, extra=ALREADY_RECORDED)
         self._restart(crash.name, crash.error)
 
     def _restart(self, name: str, error: str) -> None:
@@ -293,11 +294,11 @@ class Supervisor(SupervisedActor):
                 log.error("restart of actor %s failed: %s", name, exc)
                 error = str(exc)
                 continue
-            log.warning("restarted actor %s", name)
+            log.warning("restarted actor %s", name, extra=ALREADY_RECORDED)
             self._emit(SupervisionEvent("actor_restarted", name, error, self._restarts))
             return
         self._failed.add(name)
-        log.error("actor %s crashed too often; giving up (service degraded)", name)
+        log.error("actor %s crashed too often; giving up (service degraded)", name, extra=ALREADY_RECORDED)
         self._emit(SupervisionEvent("actor_failed", name, error, self._restarts))
 
     def _emit(self, event: SupervisionEvent) -> None:

@@ -16,6 +16,9 @@ import orjson
 
 from robodine_edge.clock import to_iso
 
+ALREADY_RECORDED = {"recorded": True}
+"""`extra=` for a warning or error whose event the code writes itself (an actor restart,
+a camera error): `system_log` leaves it out, so the event log does not say it twice."""
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 QUIET_LOGGERS = ("sanic.access", "sanic.server", "sanic.root", "pykka", "zeroconf", "peewee")
 

@@ -33,7 +33,6 @@ class SystemLogHandler(logging.Handler):
         super().__init__(logging.WARNING)
         self._journal = journal
         self._clock = clock
-        self._lock = threading.Lock()
         self._tokens = float(BURST)
         self._refilled = self._clock()
         self._left_out = 0
@@ -41,6 +40,8 @@ class SystemLogHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         if not record.name.startswith(OURS) or record.name.startswith(NOT_RECORDED):
+            return
+        if getattr(record, "recorded", False):  # its own event says it (`logs.ALREADY_RECORDED`)
             return
         if getattr(self._busy, "on", False):
             return
@@ -61,16 +62,15 @@ class SystemLogHandler(logging.Handler):
 
     def _admit(self) -> int | None:
         """None if the record is left out (over the rate); else how many were before it."""
-        with self._lock:
-            now = self._clock()
-            self._tokens = min(float(BURST), self._tokens + (now - self._refilled) * PER_SECOND)
-            self._refilled = now
-            if self._tokens < 1:
-                self._left_out += 1
-                return None
-            self._tokens -= 1
-            left_out, self._left_out = self._left_out, 0
-            return left_out
+        now = self._clock()  # under the handler's own lock (`logging.Handler.handle`)
+        self._tokens = min(float(BURST), self._tokens + (now - self._refilled) * PER_SECOND)
+        self._refilled = now
+        if self._tokens < 1:
+            self._left_out += 1
+            return None
+        self._tokens -= 1
+        left_out, self._left_out = self._left_out, 0
+        return left_out
 
 
 def install(journal: Journal) -> SystemLogHandler:

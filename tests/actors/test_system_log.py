@@ -9,6 +9,7 @@ import pytest
 
 from robodine_edge.actors.journal import Journal
 from robodine_edge.actors.store import Store
+from robodine_edge.logs import ALREADY_RECORDED
 from robodine_edge.models import Event
 from robodine_edge.system_log import BURST, PER_SECOND, SystemLogHandler
 from tests.actors.conftest import Published
@@ -49,6 +50,7 @@ def test_warnings_and_errors_of_the_service_become_events(
     logging.getLogger("robodine_edge.net.robot_link").info("routine")  # below warning
     logging.getLogger("sanic.error").warning("not ours")
     logging.getLogger("robodine_edge.actors.store").error("commit of 3 writes failed")  # would write to log a write
+    logging.getLogger("robodine_edge.actors.supervisor").error("actor x crashed", extra=ALREADY_RECORDED)  # has one
     eventually(lambda: len(recorded(store)) >= 2)
     assert recorded(store) == [
         ("warning", "robodine_edge.net.robot_link", "cutting robot link alba-1: not reading"),
