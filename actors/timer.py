@@ -27,14 +27,17 @@ class Timer:
         self._order = itertools.count()
         self._changed = threading.Condition()
         self._stopped = False
-        # A daemon: it holds nothing that must finish, so a start-up cut short (before
-        # anyone could stop it) does not keep the process alive.
+        # Started by the first `after`, so a start-up cut short leaves no thread behind; a
+        # daemon, since it holds nothing that must finish.
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
 
     def after(self, delay_s: float, actor_ref: pykka.ActorRef[Any], message: Any) -> None:
         """Tell `message` to `actor_ref` in `delay_s` seconds (at once if not positive)."""
         with self._changed:
+            if self._stopped:
+                return
+            if not self._thread.is_alive():
+                self._thread.start()
             heapq.heappush(self._due, (time.monotonic() + delay_s, next(self._order), actor_ref, message))
             self._changed.notify()
 
@@ -43,7 +46,8 @@ class Timer:
         with self._changed:
             self._stopped = True
             self._changed.notify()
-        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
 
     def _run(self) -> None:
         """The timer's thread: sleep until the earliest message is due, tell it, repeat."""

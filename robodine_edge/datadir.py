@@ -66,6 +66,11 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
     os.replace(tmp, path)
 
 
+def videos_dir(data_dir: Path) -> Path:
+    """Where camera recordings go, and what `/videos/` serves."""
+    return data_dir / "videos"
+
+
 def write_runtime(data_dir: Path, info: dict[str, Any]) -> Path:
     path = data_dir / RUNTIME_FILE
     write_atomic(path, orjson.dumps(info, option=orjson.OPT_INDENT_2))

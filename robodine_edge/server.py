@@ -38,7 +38,7 @@ from robodine_edge.actors.supervisor import SupervisionEvent
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.config import Config
 from robodine_edge.data import accounts, idempotency, robots, tables, video
-from robodine_edge.datadir import DataDirLock, remove_runtime, token_key, write_runtime
+from robodine_edge.datadir import DataDirLock, remove_runtime, token_key, videos_dir, write_runtime
 from robodine_edge.db import ReadPool, database_path, open_database
 from robodine_edge.demo import CREDENTIALS_FILE, DEMO_ROBOTS_FILE, seed_demo
 from robodine_edge.discovery import Advertisement, Advertiser
@@ -126,6 +126,7 @@ class Service:
             self._actors = start_actor_tree(
                 self._db, self.config, self.metrics, self.publish, self._on_supervision, table_ids, robot_ids,
                 self._legacy_cook, camera_ids=camera_ids, frames_out=self.live.offer_threadsafe,
+                videos=videos_dir(self.data_dir),
             )  # fmt: skip
             self.metrics.watch_mailboxes(self._actors.mailbox_depths)
             self._system_log = system_log.install(self._actors.journal)
@@ -185,7 +186,7 @@ class Service:
             cameras=actors.cameras,
             camera_actors=actors.camera_actors,
             live=self.live,
-            videos_dir=self.data_dir / "videos",
+            videos_dir=videos_dir(self.data_dir),
             started_at=self._started,
         )
         app = create_app(api)

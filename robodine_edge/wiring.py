@@ -31,6 +31,7 @@ from robodine_edge.actors.table import TableActor
 from robodine_edge.actors.timer import Timer
 from robodine_edge.actors.views import ListedViews
 from robodine_edge.config import Config
+from robodine_edge.datadir import videos_dir
 from robodine_edge.metrics import Metrics
 from robodine_edge.types import Publish
 
@@ -87,6 +88,7 @@ def start_actor_tree(
     *,
     camera_ids: Sequence[str] = (),
     frames_out: FrameSink = lambda camera_id, jpeg: None,
+    videos: Path | None = None,
 ) -> ActorTree:
     supervisor: ActorSlot[Supervisor] = ActorSlot("supervisor")
     supervisor.install(
@@ -191,13 +193,13 @@ def start_actor_tree(
         fleet,
     )
     camera_actors = CameraDirectory()
-    videos_dir = Path(db.database).parent / "videos"  # beside the database, in DATA_DIR
+    recordings = videos if videos is not None else videos_dir(Path(db.database).parent)  # DATA_DIR's
 
     def camera_spec(camera_id: str) -> ChildSpec[CameraActor]:
         return ChildSpec(
             camera_actor_name(camera_id),
             lambda crash: CameraActor.start(
-                camera_id, store, journal, publish, frames_out, videos_dir, crash_listener=crash
+                camera_id, store, journal, publish, frames_out, recordings, crash_listener=crash
             ),
         )
 

@@ -69,3 +69,13 @@ def test_stop_drops_what_is_not_due_and_ends_the_thread() -> None:
     timer.stop()
     assert not any(t.name == "timer-under-test" for t in threading.enumerate())
     assert ref.ask("arrived?") == []
+
+
+def test_no_thread_runs_until_something_is_due_and_none_after_stop() -> None:
+    before = {t.name for t in threading.enumerate()}
+    timer = Timer(name="timer-lazy")
+    assert "timer-lazy" not in {t.name for t in threading.enumerate()} - before
+    timer.stop()  # never started: nothing to join
+    ref = Recorder.start(threading.Event(), 1)
+    timer.after(0.0, ref, "too late")  # after stop: dropped, no thread
+    assert "timer-lazy" not in {t.name for t in threading.enumerate()}
