@@ -61,7 +61,8 @@ ROUTING_ONLY = frozenset({"notifications"})
 """Topics whose audience field is for routing only and is not sent."""
 KEEP_LATEST = frozenset({"telemetry"})
 """Topics whose snapshot is the latest message of each entity, held here: their owner
-(the telemetry endpoint, on the loop) keeps no other copy at full rate."""
+(the telemetry endpoint, on the loop) keeps no other copy at full rate, and publishes
+an entity's `delete` when it goes (a robot's link), which drops it here."""
 REPLAY = 2000
 QUEUE_CAP = 1000
 QUEUE_LIMIT = 4 * QUEUE_CAP

@@ -1,6 +1,7 @@
 """Where each WebSocket topic's snapshot comes from: the actor (or table) that owns it.
 
-Runs on the event loop; every source is an ask through the bridge or a read-pool query.
+Runs on the event loop; every source is an ask through the bridge or a read-pool query,
+but `telemetry`, which the hub holds itself.
 """
 
 from __future__ import annotations
@@ -24,12 +25,9 @@ class Snapshots:
         if topic == "robots":
             return await bridge.wait(api.fleet.proxy.list_robots(), timeout)
         if topic == "telemetry":
-            # The last datagram of each online robot, read after the await: never older
-            # than the snapshot's seq (the fleet's view is coalesced, so it may be).
-            fleet = await bridge.wait(api.fleet.proxy.list_robots(), timeout)
-            online = {r["robot_id"] for r in fleet if r["online"]}
-            latest = api.hub.topics["telemetry"].latest
-            return [sample for robot_id, sample in latest.items() if robot_id in online]
+            # The last datagram of each robot with a live link: the telemetry endpoint
+            # deletes a robot's when its link goes. Read on the loop, so exactly at the seq.
+            return list(api.hub.topics["telemetry"].latest.values())
         if topic == "tables":
             return await bridge.wait(api.floor.proxy.list_tables(), timeout)
         if topic == "customers":

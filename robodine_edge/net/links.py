@@ -2,7 +2,7 @@
 
 The registry lives on the loop: the TCP and serial links write to it at handshake and
 close, and the telemetry endpoint reads it for every datagram (session check, seq
-order) without a round trip to any actor.
+order) without a round trip to any actor, and hears from it when a robot's link goes.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -34,6 +35,9 @@ class LinkRegistry:
     """robot id → its current link and session. Event-loop thread only."""
 
     links: dict[str, LinkEntry] = field(default_factory=dict)
+    detach_listeners: list[Callable[[str], None]] = field(default_factory=list)
+    """Called with the robot id when a robot's current link goes (not when a newer link
+    of the robot replaced it): what is kept per linked robot elsewhere can go with it."""
 
     @staticmethod
     def new_session() -> str:
@@ -47,9 +51,12 @@ class LinkRegistry:
             old.link.close_link("replaced by a new connection")
 
     def detach(self, robot_id: str, session: str) -> None:
+        """The link of `session` closed; the robot has no link now if it was its current one."""
         entry = self.links.get(robot_id)
         if entry is not None and entry.session == session:
             del self.links[robot_id]
+            for listener in self.detach_listeners:
+                listener(robot_id)
 
     def session_of(self, robot_id: str) -> LinkEntry | None:
         return self.links.get(robot_id)

@@ -11,6 +11,10 @@ most one tell per robot per `TELL_INTERVAL_S`. A robot that sends slower than th
 told of each datagram at the end of the loop turn it arrived in; a faster one gets
 what arrived in the interval, in order, when the interval ends (at most 10 ms later).
 Everything dropped is counted by reason in `/metrics`.
+
+When a robot's link goes, what is kept for it goes too: its tell time here, and its
+last datagram in the hub (a telemetry `delete`), so the topic's snapshot is the robots
+with a live session and neither grows with every robot that ever linked.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ class TelemetryEndpoint(asyncio.DatagramProtocol):
         self._pending: dict[str, list[Telemetry]] = {}
         self._told_at: dict[str, float] = {}
         self._due_now: list[str] = []
+        registry.detach_listeners.append(self._forget)
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
         try:
@@ -94,12 +99,21 @@ class TelemetryEndpoint(asyncio.DatagramProtocol):
         batch = self._pending.pop(robot_id, None)
         if not batch:
             return
-        self._told_at[robot_id] = asyncio.get_running_loop().time()
+        if self._registry.session_of(robot_id) is not None:  # else forgotten with its link
+            self._told_at[robot_id] = asyncio.get_running_loop().time()
         slot = self._robots.find(robot_id)
         if slot is not None and slot.tell(TelemetryIn(tuple(batch))):
             self._accepted.inc(len(batch))
         else:
             self._no_robot.inc(len(batch))
+
+    def _forget(self, robot_id: str) -> None:
+        """The robot's link went (the registry's detach): drop its tell time and, if it
+        sent telemetry on that link, its last datagram from the topic. A batch still
+        waiting is told all the same: those datagrams came while the link was live."""
+        told = self._told_at.pop(robot_id, None) is not None
+        if told or robot_id in self._pending:
+            self._publish("telemetry", "delete", {"robot_id": robot_id})
 
     def _drop(self, reason: str) -> None:
         self._counter.labels(reason).inc()

@@ -452,6 +452,36 @@ def test_a_telemetry_snapshot_holds_the_latest_datagram_of_its_seq(tmp_path: Pat
         run(scenario())
 
 
+def test_a_robot_whose_link_closed_is_not_in_the_next_telemetry_snapshot(
+    service: ServiceProcess, admin: dict[str, str]
+) -> None:
+    """Its last datagram leaves the hub with the link (a telemetry `delete`): the snapshot
+    is the robots with a live session, without asking the fleet who is online."""
+    robot_id, token = register(service, admin)
+    udp_port = int(service.runtime["telemetry_port"])
+
+    async def scenario() -> None:
+        path = f"/ws/telemetry?token={service.token()}"
+        async with websockets.connect(ws_url(service.url, path)) as ws:
+            await recv(ws)
+            with RobotClient(int(service.runtime["robot_port"])) as robot:
+                robot.hello(robot_id, token)
+                robot.telemetry(udp_port, robot_id, 1)
+                sample = await recv(ws)
+                assert (sample["type"], sample["data"]["robot_id"]) == ("upsert", robot_id)
+                async with websockets.connect(ws_url(service.url, path)) as linked:
+                    assert robot_id in [s["robot_id"] for s in (await recv(linked))["data"]]
+            deleted = await recv(ws)
+            assert (deleted["type"], deleted["data"]) == ("delete", {"robot_id": robot_id})
+            assert deleted["seq"] == sample["seq"] + 1
+        async with websockets.connect(ws_url(service.url, path)) as ws:
+            snapshot = await recv(ws)
+        assert robot_id not in [s["robot_id"] for s in snapshot["data"]]
+        assert snapshot["seq"] >= deleted["seq"]
+
+    run(scenario())
+
+
 def accepted_telemetry(service: ServiceProcess) -> int:
     text = service.http.get("/metrics").text
     name = 'robodine_telemetry_datagrams_total{result="accepted"}'

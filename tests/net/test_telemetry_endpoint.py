@@ -18,6 +18,7 @@ from robodine_edge.net.links import LinkRegistry
 from robodine_edge.net.telemetry import TELL_INTERVAL_S, TelemetryEndpoint
 from robodine_edge.protocol.pose import Pose
 from robodine_edge.protocol.telemetry import Telemetry, encode_telemetry
+from tests.waiting import eventually
 
 
 class Recorder(pykka.ThreadingActor):
@@ -44,8 +45,12 @@ def datagram(robot_id: str, seq: int) -> bytes:
     return encode_telemetry(Telemetry(robot_id, "s-" + robot_id, seq, Pose(seq / 10, 0.0), 90.0, "idle", None))
 
 
-async def serve(robots: list[str]) -> tuple[asyncio.DatagramTransport, dict[str, pykka.ActorRef[Any]], list[Any]]:
-    registry, directory, published = LinkRegistry(), Directory[str]("robot"), []
+async def serve(
+    robots: list[str], registry: LinkRegistry | None = None
+) -> tuple[asyncio.DatagramTransport, dict[str, pykka.ActorRef[Any]], list[Any]]:
+    registry = registry if registry is not None else LinkRegistry()
+    directory: Directory[str] = Directory("robot")
+    published: list[Any] = []
     refs = {}
     for robot_id in robots:
         registry.attach(robot_id, "s-" + robot_id, Link())
@@ -84,3 +89,28 @@ def test_a_fast_robot_is_told_in_batches_and_a_slow_one_of_each_datagram() -> No
     asyncio.run(scenario())
     assert time.monotonic() - started < 10
     pykka.ActorRegistry.stop_all()
+
+
+def test_a_robot_whose_link_goes_is_deleted_from_the_topic_and_forgotten() -> None:
+    """Nothing kept per robot outlives its link: its last datagram in the hub goes with a
+    `delete`, and so does its tell time here; a batch still waiting is told all the same."""
+
+    async def scenario() -> None:
+        registry = LinkRegistry()
+        transport, refs, published = await serve(["gone", "late", "quiet", "stays"], registry)
+        endpoint = transport.get_protocol()
+        for robot_id in ("gone", "late", "stays"):
+            endpoint.datagram_received(datagram(robot_id, 1), None)
+        await asyncio.to_thread(eventually, lambda: all(refs[r].ask("batches?") for r in ("gone", "late")))
+        endpoint.datagram_received(datagram("late", 2), None)  # waits for the end of this turn at least
+        for robot_id in ("gone", "late", "quiet"):  # quiet sent nothing: nothing to delete
+            registry.detach(robot_id, "s-" + robot_id)
+        registry.detach("stays", "an older session")  # not its current link
+        deletes = [data for _topic, kind, data in published if kind == "delete"]
+        assert deletes == [{"robot_id": "gone"}, {"robot_id": "late"}]
+        told = await asyncio.to_thread(eventually, lambda: refs["late"].ask("batches?") == [(1,), (2,)])
+        assert told, "the batch that came while the link was live"
+        assert set(endpoint._told_at) == {"stays"}, "tell times go with their links"  # type: ignore[attr-defined]
+        transport.close()
+
+    asyncio.run(scenario())
