@@ -20,9 +20,9 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from robodine_edge.errors import ConfigError
+from robodine_edge.protocol.fields import ID_PATTERN
 
 Port = Annotated[int, Field(ge=0, le=65535)]
-ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 
 CHECKOUT_CONFIG = Path("config/robodine.toml")
 SYSTEM_CONFIG = Path("/etc/robodine/robodine.toml")

@@ -19,10 +19,14 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from robodine_edge.protocol.fields import ID_PATTERN
+
 IsoTime = Annotated[str, Field(json_schema_extra={"format": "date-time"}, examples=["2026-11-26T09:00:00.123Z"])]
 
 MAX_ID = 2**63 - 1  # SQLite's INTEGER: a larger id names no row (and would overflow the driver)
 RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
+Identifier = Annotated[str, Field(pattern=ID_PATTERN)]
+"""A robot or camera id: 1 to 64 of `[A-Za-z0-9._-]` (SPEC)."""
 Metres = Annotated[float, Field(ge=-10_000, le=10_000)]
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc: C0, DEL, C1

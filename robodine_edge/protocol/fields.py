@@ -12,7 +12,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+"""Robot, camera and store ids (SPEC): the one definition (pydantic fields use it too)."""
+ID = re.compile(ID_PATTERN)
+"""Use `fullmatch`: with `match`, `$` would let a trailing newline through."""
 
 
 class FieldError(ValueError):
@@ -41,7 +44,7 @@ def word(obj: Mapping[str, Any], key: str, *, max_len: int = 32, required: bool 
 
 def identifier(obj: Mapping[str, Any], key: str) -> str:
     value = obj.get(key)
-    if not isinstance(value, str) or not ID.match(value):
+    if not isinstance(value, str) or not ID.fullmatch(value):
         raise FieldError(f"{key} must be 1-64 characters of [A-Za-z0-9._-]")
     return value
 

@@ -8,15 +8,15 @@ JPEG. Legacy (when enabled): f64 little-endian send time + a whole JPEG.
 from __future__ import annotations
 
 import math
-import re
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from robodine_edge.protocol import fields
+
 MAGIC = b"RDV1"
 MAX_DATAGRAM = 65507
 """The largest UDP payload over IPv4."""
-CAMERA_ID = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")
 JPEG_START = b"\xff\xd8"
 _TIMES = struct.Struct("<d")
 _NUMBERS = struct.Struct(">IHH")
@@ -55,8 +55,8 @@ def decode_chunk(data: bytes) -> VideoChunk:
     header_end = 5 + id_len + _TIMES.size + _NUMBERS.size
     if len(data) <= header_end:
         raise BadVideoDatagram("malformed", "shorter than its header")
-    raw_id = data[5 : 5 + id_len]
-    if not CAMERA_ID.match(raw_id):
+    camera_id = data[5 : 5 + id_len].decode("ascii", errors="replace")
+    if not fields.ID.fullmatch(camera_id):
         raise BadVideoDatagram("bad_camera_id")
     (sent_at,) = _TIMES.unpack_from(data, 5 + id_len)
     frame, index, count = _NUMBERS.unpack_from(data, 5 + id_len + _TIMES.size)
@@ -64,7 +64,7 @@ def decode_chunk(data: bytes) -> VideoChunk:
         raise BadVideoDatagram("malformed", "send time is not a number")
     if count == 0 or index >= count:
         raise BadVideoDatagram("bad_chunk", f"chunk {index} of {count}")
-    return VideoChunk(raw_id.decode("ascii"), sent_at, frame, index, count, data[header_end:])
+    return VideoChunk(camera_id, sent_at, frame, index, count, data[header_end:])
 
 
 def decode_legacy(data: bytes) -> tuple[float, bytes]:

@@ -59,6 +59,7 @@ def test_every_robot_frame_type() -> None:
         (b'{"type": "dance"}', "unknown frame type 'dance'"),
         (b'{"no": "type"}', "unknown frame type None"),
         (b'{"type": "hello", "robot_id": "a b", "kind": "albabot", "token": "t", "proto": 1}', "hello: robot_id"),
+        (b'{"type": "hello", "robot_id": "a\\n", "kind": "albabot", "token": "t", "proto": 1}', "hello: robot_id"),
         (b'{"type": "hello", "robot_id": "a", "kind": "toaster", "token": "t", "proto": 1}', "hello: kind"),
         (b'{"type": "hello", "robot_id": "a", "kind": "albabot", "token": "", "proto": 1}', "hello: token"),
         (b'{"type": "hello", "robot_id": "a", "kind": "albabot", "token": "t", "proto": "1"}', "hello: proto"),

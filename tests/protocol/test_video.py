@@ -57,6 +57,8 @@ def test_the_spec_layout_byte_for_byte() -> None:
         (header(camera_id=b"../etc") + b"x", "bad_camera_id"),
         (header(camera_id="cám".encode()) + b"x", "bad_camera_id"),
         (header(camera_id=b"c" * 65) + b"x", "bad_camera_id"),
+        (header(camera_id=b"cam-1\n") + b"x", "bad_camera_id"),  # `$` alone would let it through
+        (header(camera_id=b"\xffcam") + b"x", "bad_camera_id"),
         (header(sent_at=float("nan")) + b"x", "malformed"),
         (header(sent_at=float("inf")) + b"x", "malformed"),
         (header(count=0) + b"x", "bad_chunk"),

@@ -14,7 +14,7 @@ from robodine_edge.clock import parse_iso
 from robodine_edge.data import robots as data
 from robodine_edge.errors import ValidationFailed
 from robodine_edge.http.routing import ApiRouter, answer, error_fields, listed
-from robodine_edge.http.schemas import IsoTime, PageQuery, QueryModel, RequestModel, ResponseModel
+from robodine_edge.http.schemas import Identifier, IsoTime, PageQuery, RequestModel, ResponseModel
 from robodine_edge.types import ADMIN_ONLY, STAFF_ROLES, Principal
 
 router = ApiRouter(tag="robots", prefix="/api/robots")
@@ -22,7 +22,7 @@ albabot = ApiRouter(tag="albabot", prefix="/api/albabot")
 cookbot = ApiRouter(tag="cookbot", prefix="/api/cookbot")
 poses = ApiRouter(tag="poses", prefix="/api/poses")
 
-RobotId = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
+RobotId = Identifier
 Kind = Literal["albabot", "cookbot"]
 HostPort = Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]{1,253}:\d{1,5}$")]
 Metres = Annotated[float, Field(ge=-10_000, le=10_000)]
@@ -134,12 +134,11 @@ class CommandOut(ResponseModel):
     finished_at: IsoTime | None
 
 
-class RobotPage(QueryModel):
+class RobotPage(PageQuery):
     """Robot lists are newest registered first; `before` is the robot id that ended
     the previous page (an unknown one is 422)."""
 
-    limit: Annotated[int, Field(ge=1, le=1000)] = 100
-    before: RobotId | None = None
+    before: RobotId | None = None  # type: ignore[assignment]
 
 
 class KindQuery(RobotPage):

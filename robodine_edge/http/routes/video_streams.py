@@ -19,14 +19,14 @@ from sanic import HTTPResponse, Request
 
 from robodine_edge.errors import NotFound
 from robodine_edge.http.routing import ApiRouter, answer
-from robodine_edge.http.schemas import IsoTime, Name, PageQuery, QueryModel, RequestModel, ResponseModel
+from robodine_edge.http.schemas import Identifier, IsoTime, Name, PageQuery, QueryModel, RequestModel, ResponseModel
 from robodine_edge.types import ADMIN_ONLY, STAFF_ROLES, Principal
 
 router = ApiRouter(tag="video-streams", prefix="/api/video-streams")
 videos = ApiRouter(tag="video-streams", prefix="/videos")
 
-CameraId = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
-RobotId = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
+CameraId = Identifier
+RobotId = Identifier
 Source = Literal["robot", "fixed"]
 BOUNDARY = "frame"
 CHUNK_BYTES = 256 * 1024
