@@ -12,7 +12,7 @@ import asyncio
 import hashlib
 import inspect
 import re
-from collections.abc import Awaitable, Callable, Collection, Hashable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import Any, get_args, get_origin
@@ -21,7 +21,7 @@ import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from sanic import HTTPResponse, Request, Sanic
 
-from robodine_edge.actors.views import ListViews
+from robodine_edge.actors.views import ListViews, PageKey
 from robodine_edge.data import idempotency
 from robodine_edge.data.idempotency import IdempotencyClaim
 from robodine_edge.errors import BadRequest, IdempotencyConflict, NotFound, ValidationFailed
@@ -314,7 +314,7 @@ async def answer(request: Request, future: Any) -> Any:
     return await bridge.wait(future, request.app.ctx.api.ask_timeout_s)
 
 
-async def listed(request: Request, views: ListViews, key: Hashable, build: Callable[[], Any]) -> HTTPResponse:
+async def listed(request: Request, views: ListViews, key: PageKey, build: Callable[[], Any]) -> HTTPResponse:
     """A list read answered from its owner's encoded view (`actors.views`); only when
     the view is missing (first read after a change) is the owner asked to `build` it."""
     body = views.get(key)
