@@ -33,7 +33,9 @@ JOBS ?= 3
 test: $(TEST_INSTALLED)
 	$(BIN)/python -m pytest -n $(JOBS) $(PYTEST_ARGS)
 
+# wrk (Debian's package) is the load generator; installed here, not mid-measurement.
 bench: $(TEST_INSTALLED)
+	command -v wrk >/dev/null || apt-get install -y -q wrk || sudo -n apt-get install -y -q wrk
 	$(BIN)/python -m bench $(ARGS)
 
 lint: $(TEST_INSTALLED)

@@ -7,6 +7,7 @@ is answered with the count so far.
 from __future__ import annotations
 
 import asyncio
+import socket
 import sys
 from typing import Any
 
@@ -38,7 +39,7 @@ async def main() -> None:
     sink = Sink()
     transport, _ = await loop.create_datagram_endpoint(lambda: sink, local_addr=("127.0.0.1", int(sys.argv[1])))
     sock = transport.get_extra_info("socket")
-    sock.setsockopt(__import__("socket").SOL_SOCKET, __import__("socket").SO_RCVBUF, 4 * 1024 * 1024)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
     await loop.create_datagram_endpoint(lambda: Control(sink), local_addr=("127.0.0.1", int(sys.argv[2])))
     await asyncio.Event().wait()
 
