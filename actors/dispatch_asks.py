@@ -1,10 +1,10 @@
 """Everything the dispatcher asks of others, in one place, each ask bounded by a timeout.
 
-The dispatcher asks robots to run and withdraw commands, the order queue to move and
-reload orders, the floor to mark tables clean, and the store to write. None of them
+The dispatcher asks robots to run and withdraw commands, the order queue to move, flag
+and reload orders, the floor to mark tables clean, and the store to write. None of them
 asks the dispatcher back, so waiting on them cannot deadlock. Asks made while handling
 a tell are quiet: a robot gone, an actor restarting or a refused step is logged and
-answered None, since an exception there would kill the dispatcher.
+answered None (a step, False), since an exception there would kill the dispatcher.
 
 Called only on the dispatcher's thread.
 """
@@ -20,10 +20,8 @@ from robodine_edge.actors.journal import Journal
 from robodine_edge.actors.robot import RobotSnapshot
 from robodine_edge.actors.store import Store
 from robodine_edge.actors.supervisor import ActorSlot
-from robodine_edge.data import tasks as data
 from robodine_edge.domain.lifecycle import OrderStatus
 from robodine_edge.errors import NotFound, RobodineError
-from robodine_edge.types import Role
 
 log = logging.getLogger(__name__)
 ASK_TIMEOUT_S = 10.0
@@ -45,14 +43,6 @@ class DispatchAsks:
     def record(self, unit: Any, *args: Any) -> None:
         """A write that records an event, published once it is committed."""
         self._journal.publish([self.write(unit, *args)])
-
-    def order_status(self, order_id: int) -> OrderStatus:
-        """As committed (the order queue writes through the same store before it answers)."""
-        try:
-            status: OrderStatus = self.write(data.order_status, order_id)
-        except NotFound:
-            return OrderStatus.CANCELLED  # deleted: nothing left to move
-        return status
 
     # -- at start ------------------------------------------------------------------------------
 
@@ -90,9 +80,21 @@ class DispatchAsks:
 
     # -- orders and tables ---------------------------------------------------------------------
 
-    def set_status(self, order_id: int, status: OrderStatus) -> dict[str, Any] | None:
-        moved: dict[str, Any] | None = self._quietly(self._orders.proxy.set_status(order_id, status, Role.ADMIN))
-        return moved
+    def advance(self, order_id: int, target: OrderStatus) -> tuple[bool, dict[str, Any] | None]:
+        """Walk the order to `target` in one ask (the order queue holds its status): True
+        and the order as it is now (None once it is no longer active), or False if a step
+        failed and the order is left behind `target`."""
+        try:
+            order: dict[str, Any] | None = self._orders.proxy.advance(order_id, target).get(timeout=ASK_TIMEOUT_S)
+        except NotFound:
+            return True, None  # deleted: nothing left to move
+        except (RobodineError, pykka.ActorDeadError, pykka.Timeout) as exc:
+            log.info("dispatcher: %s", exc)
+            return False, None
+        return True, order
+
+    def flag(self, order_id: int, reason: str) -> None:
+        self._quietly(self._orders.proxy.flag(order_id, reason))
 
     def reload_order(self, order_id: int) -> None:
         self._quietly(self._orders.proxy.reload(order_id))

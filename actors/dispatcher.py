@@ -295,9 +295,7 @@ class DispatcherActor(SupervisedActor):
         it cannot move, staff are told (the order is flagged) rather than the order being
         left behind a closed task."""
         if not self._move_order(job, DONE_MOVES) and job.order_id is not None:
-            reason = f"{job.kind} task {job.id} was done but the order could not move on"
-            self._asks.record(data.flag_order, job.order_id, reason)
-            self._asks.reload_order(job.order_id)
+            self._asks.flag(job.order_id, f"{job.kind} task {job.id} was done but the order could not move on")
         self._tasks.finish(job)
         if job.kind == "clean" and job.table_id is not None:
             self._asks.cleaned(job.table_id)
@@ -407,14 +405,11 @@ class DispatcherActor(SupervisedActor):
     # -- helpers -------------------------------------------------------------------------------
 
     def _move_order(self, job: Job, moves: dict[str, OrderStatus]) -> bool:
-        """Walk the job's order to where this step of its task leaves it, one legal step at
-        a time from where it is now; False if a step failed."""
+        """Walk the job's order to where this step of its task leaves it (the order queue
+        takes it one legal step at a time from where it is now); False if a step failed."""
         if job.order_id is None or job.kind not in moves:
             return True
-        target = moves[job.kind]
-        for status in rules.steps_to(self._asks.order_status(job.order_id), target):
-            moved = self._asks.set_status(job.order_id, status)
-            if moved is None:  # unless someone else moved it meanwhile (staff, a cancel)
-                return not rules.steps_to(self._asks.order_status(job.order_id), target)
-            self._orders[job.order_id] = moved  # its echo, and those of the steps before, are old news
-        return True
+        moved, order = self._asks.advance(job.order_id, moves[job.kind])
+        if order is not None:
+            self._orders[job.order_id] = order  # the echoes of the steps it took are old news
+        return moved

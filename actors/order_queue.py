@@ -41,6 +41,7 @@ from robodine_edge.data import kitchen, orders, tables
 from robodine_edge.data.idempotency import IdempotencyClaim
 from robodine_edge.data.kitchen import MenuEntry, StockChange, StockEntry
 from robodine_edge.data.orders import ActiveOrder, Moved, OrderLine, Placed
+from robodine_edge.domain.dispatch import steps_to
 from robodine_edge.domain.lifecycle import ACTIVE_ORDER, OrderStatus, check_order_transition
 from robodine_edge.domain.stock import can_make, requirements
 from robodine_edge.errors import (
@@ -259,6 +260,29 @@ class OrderQueueActor(ViewOwner):
     def set_status(self, order_id: int, status: OrderStatus, role: Role) -> dict[str, Any]:
         return self._move(order_id, status, role)
 
+    def advance(self, order_id: int, target: OrderStatus) -> dict[str, Any] | None:
+        """Walk an order to `target` one legal step at a time from where it is (a robot's
+        `done` may come without its `started`), each step written and announced as
+        `set_status` does; for the dispatcher, in one ask. Returns the order as it is now
+        (unmoved if it is there or past it already), or None if it is no longer active.
+        A step refused raises, the steps before it taken."""
+        order = self._active.get(order_id)
+        if order is None:
+            return None
+        moved = order.json
+        for status in steps_to(order.status, target):
+            moved = self._move(order_id, status, Role.ADMIN)
+        return moved
+
+    def flag(self, order_id: int, reason: str) -> dict[str, Any] | None:
+        """The robots cannot take this order further (asked by the dispatcher): flagged,
+        staff told (`order_unserved`), and the order announced again; None if it is no
+        longer active."""
+        self._journal.publish([self._write(orders.flag_order, order_id, reason)])
+        self.reload(order_id)
+        order = self._active.get(order_id)
+        return order.json if order is not None else None
+
     def set_priority(self, order_id: int, priority: int) -> dict[str, Any]:
         """Staff bump an order: a higher priority is cooked and served first."""
         order = self._active.get(order_id)
@@ -269,7 +293,8 @@ class OrderQueueActor(ViewOwner):
         return self._active[order_id].json
 
     def reload(self, order_id: int) -> None:
-        """Re-read one order after a change made outside this actor (a flag from the dispatcher)."""
+        """Re-read one order after a change made outside this actor (a task given up flags
+        its order in the task's own unit)."""
         if order_id in self._active:
             self._announce(self._write(orders.load_active_order, order_id))
 

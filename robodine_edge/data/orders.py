@@ -20,6 +20,7 @@ from robodine_edge.domain.lifecycle import ACTIVE_ORDER, STAMPED_AT, OrderStatus
 from robodine_edge.domain.stock import stock_status
 from robodine_edge.errors import OutOfStock, ValidationFailed
 from robodine_edge.models import DiningTable, InventoryItem, Order, OrderItem, Party, StockReservation
+from robodine_edge.types import EventLevel
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +248,19 @@ def _return_stock(order_id: int) -> dict[int, int]:
         returned[reservation.inventory_id] = returned.get(reservation.inventory_id, 0) + reservation.quantity
     StockReservation.delete().where(StockReservation.order == order_id).execute()
     return returned
+
+
+def flag_order(order_id: int, reason: str) -> Recorded:
+    """The robots cannot take this order further: flagged, and staff told (`order_unserved`).
+    Written by the order queue (`flag`), or in the unit of a task given up."""
+    Order.update(flagged=True, flag_reason=reason[:250], updated_at=utcnow()).where(Order.id == order_id).execute()
+    return record_event(
+        "order_unserved",
+        f"order {order_id} could not be handled by the robots ({reason}); staff, please take over",
+        level=EventLevel.ERROR,
+        entity_type="order",
+        entity_id=order_id,
+    )
 
 
 # -- readers -----------------------------------------------------------------------------

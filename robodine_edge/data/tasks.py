@@ -10,9 +10,9 @@ from peewee import fn
 
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data.events import Recorded, record_event
-from robodine_edge.data.rows import one
+from robodine_edge.data.orders import flag_order
 from robodine_edge.data.statements import insert_sql, params
-from robodine_edge.domain.lifecycle import ACTIVE_ORDER, OrderStatus
+from robodine_edge.domain.lifecycle import ACTIVE_ORDER
 from robodine_edge.models import DiningTable, Order, Robot, RobotCommand, Task
 from robodine_edge.types import EventLevel
 
@@ -203,18 +203,6 @@ def give_up_task(task_id: int, reason: str, order_id: int | None, table_id: int 
     )
 
 
-def flag_order(order_id: int, reason: str) -> Recorded:
-    """The robots cannot take this order further: flagged, and staff told (`order_unserved`)."""
-    Order.update(flagged=True, flag_reason=reason[:250], updated_at=utcnow()).where(Order.id == order_id).execute()
-    return record_event(
-        "order_unserved",
-        f"order {order_id} could not be handled by the robots ({reason}); staff, please take over",
-        level=EventLevel.ERROR,
-        entity_type="order",
-        entity_id=order_id,
-    )
-
-
 def table_not_cleaned(table_id: int, reason: str) -> Recorded:
     """The robots could not clean the table: it stays `cleaning` for staff to clean and
     mark `cleaned` (`table_not_cleaned`, notified like an order that cannot be served)."""
@@ -235,7 +223,3 @@ def unflag_order(order_id: int) -> None:
 
 def reset_attempts(task_id: int) -> None:
     Task.update(attempts=0, state="queued", robot=None, updated_at=utcnow()).where(Task.id == task_id).execute()
-
-
-def order_status(order_id: int) -> OrderStatus:
-    return OrderStatus(one(Order, order_id, "order").status)

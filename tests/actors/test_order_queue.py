@@ -245,6 +245,71 @@ def test_the_lifecycle_and_its_rules(queue: ActorSlot[Any], rice_bowl: dict[str,
         queue.proxy.cancel(12345, Role.STAFF).get(timeout=5)
 
 
+def published_since(published: Published, start: int) -> list[tuple[str, str, Any]]:
+    """What was published from `start` on, as (topic, kind, the order's status or the event's type)."""
+    return [(t, k, d.get("status", d.get("type"))) for t, k, d in published.items[start:]]
+
+
+def test_advance_walks_every_step_as_set_status_does(
+    queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store, published: Published
+) -> None:
+    """A robot's `done` with no `started`: one ask takes the order through each legal step,
+    written, announced and recorded exactly as one `set_status` per step."""
+    by_steps, walked = place(queue, rice_bowl["id"]), place(queue, rice_bowl["id"])
+    assert queue.proxy.queued().get(timeout=5) == [by_steps["id"], walked["id"]]  # both announced
+    start = len(published.items)
+    for status in (OrderStatus.COOKING, OrderStatus.READY):
+        queue.proxy.set_status(by_steps["id"], status, Role.ADMIN).get(timeout=5)
+    middle = len(published.items)
+    moved = queue.proxy.advance(walked["id"], OrderStatus.READY).get(timeout=5)
+    assert moved["status"] == "ready" and moved["id"] == walked["id"]
+    assert published_since(published, middle) == published_since(published, start)[: middle - start]
+    assert [e for t, _, e in published_since(published, middle) if t == "events"] == ["order_status"] * 2
+    assert store.write(get_order, walked["id"]).get(timeout=5) == moved
+    assert queue.proxy.queued().get(timeout=5) == []
+
+
+def test_advance_leaves_an_order_at_or_past_its_target_and_skips_one_no_longer_active(
+    queue: ActorSlot[Any], rice_bowl: dict[str, Any], published: Published
+) -> None:
+    order = place(queue, rice_bowl["id"])
+    ready = queue.proxy.advance(order["id"], OrderStatus.READY).get(timeout=5)
+    start = len(published.items)
+    assert queue.proxy.advance(order["id"], OrderStatus.READY).get(timeout=5) == ready
+    assert queue.proxy.advance(order["id"], OrderStatus.COOKING).get(timeout=5) == ready
+    assert published.items[start:] == []
+    assert queue.proxy.advance(order["id"], OrderStatus.SERVED).get(timeout=5)["status"] == "served"
+    assert queue.proxy.advance(order["id"], OrderStatus.SERVED).get(timeout=5) is None
+    cancelled = place(queue, rice_bowl["id"])
+    queue.proxy.cancel(cancelled["id"], Role.STAFF).get(timeout=5)
+    assert queue.proxy.advance(cancelled["id"], OrderStatus.READY).get(timeout=5) is None
+    assert queue.proxy.advance(12345, OrderStatus.READY).get(timeout=5) is None
+
+
+def test_advance_raises_a_step_the_store_refuses(
+    queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store
+) -> None:
+    order = place(queue, rice_bowl["id"])
+    store.write(lambda: Order.delete().where(Order.id == order["id"]).execute()).get(timeout=5)
+    with pytest.raises(NotFound):
+        queue.proxy.advance(order["id"], OrderStatus.READY).get(timeout=5)
+
+
+def test_flag_tells_staff_and_announces_the_order(
+    queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store, published: Published
+) -> None:
+    order = place(queue, rice_bowl["id"])
+    assert queue.proxy.queued().get(timeout=5) == [order["id"]]  # announced
+    start = len(published.items)
+    flagged = queue.proxy.flag(order["id"], "the arm dropped it").get(timeout=5)
+    assert flagged["flagged"] is True and flagged["flag_reason"] == "the arm dropped it"
+    assert published_since(published, start) == [("events", "upsert", "order_unserved"), ("orders", "upsert", "placed")]
+    assert published.topic("orders")[-1] == flagged == store.write(get_order, order["id"]).get(timeout=5)
+    assert queue.proxy.active_orders().get(timeout=5) == [flagged]
+    queue.proxy.cancel(order["id"], Role.STAFF).get(timeout=5)
+    assert queue.proxy.flag(order["id"], "too late").get(timeout=5) is None
+
+
 def test_fifty_concurrent_orders_for_the_last_portions(
     queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store
 ) -> None:
