@@ -20,6 +20,7 @@ from typing import Any
 from robodine_edge.data.tasks import TaskKey, TaskRecord
 
 KINDS = ("cook", "serve", "clean")
+"""Every kind of task, each with its queue from the start."""
 
 
 @dataclass
@@ -85,7 +86,7 @@ class TaskBoard:
         self._by_key[job.key] = job.id
         if job.order_id is not None:
             self._by_order.setdefault(job.order_id, set()).add(job.id)
-        self._queued.setdefault(job.kind, set()).add(job.id)
+        self._queued[job.kind].add(job.id)
         return job
 
     def restore(self, record: TaskRecord, command_id: int | None, now: float) -> Job:
@@ -104,7 +105,7 @@ class TaskBoard:
             del self._by_robot[job.robot_id]
         if job.command_id is not None:
             self._by_command.pop(job.command_id, None)
-        self._queued.setdefault(job.kind, set()).discard(job.id)
+        self._queued[job.kind].discard(job.id)
         job.state, job.robot_id, job.command_id = state, robot_id, command_id
         if state == "queued":
             self._queued[job.kind].add(job.id)
@@ -138,12 +139,6 @@ class TaskBoard:
 
     def __iter__(self) -> Iterator[Job]:
         return iter(self._jobs.values())
-
-    def __len__(self) -> int:
-        return len(self._jobs)
-
-    def has(self, key: TaskKey) -> bool:
-        return key in self._by_key
 
     def of_key(self, key: TaskKey) -> Job | None:
         job_id = self._by_key.get(key)
