@@ -36,9 +36,9 @@ class LegacyArms:
         return robot.legacy_cook_addr if self._cook is not None and robot.legacy_cook_addr else None
 
     def send(self, address: str, names: list[str], task_id: int, reply_to: Any) -> None:
-        """Hand the names over; how it went is told to `reply_to` when the send ends."""
-        if self._cook is None:
-            return
+        """Hand the names over to an `address()` gave (so there is a sender); how it went
+        is told to `reply_to` when the send ends."""
+        assert self._cook is not None
         sent = self._cook(address, names)
         sent.add_done_callback(lambda f: _tell(reply_to, LegacySent(task_id, _error(f))))
 

@@ -270,7 +270,7 @@ def update_command(robot_id: str, command_id: int, changes: dict[str, Any]) -> d
 
     A `cancelled` command was withdrawn by the edge and keeps that outcome: what its robot
     reports about it later (a late ack, `done`, `failed`) changes nothing (None)."""
-    command = RobotCommand.get_or_none(RobotCommand.id == command_id, RobotCommand.robot == _row(robot_id).id)
+    command = _command(robot_id, command_id)
     if command is None or command.status == "cancelled":
         return None
     for key, value in changes.items():
@@ -283,12 +283,17 @@ def withdraw_command(robot_id: str, command_id: int, reason: str) -> dict[str, A
     """The edge takes a command back (its task went to another robot, or was dropped):
     `cancelled` with the reason. One that already ended (`done`, `failed`, `nacked`) keeps
     its outcome (None)."""
-    command = RobotCommand.get_or_none(RobotCommand.id == command_id, RobotCommand.robot == _row(robot_id).id)
+    command = _command(robot_id, command_id)
     if command is None or command.status not in WITHDRAWABLE:
         return None
     command.status, command.reason, command.finished_at = "cancelled", reason[:250], utcnow()
     command.save()
     return command_json(command, robot_id)
+
+
+def _command(robot_id: str, command_id: int) -> RobotCommand | None:
+    """One of this robot's commands (NotFound for an unknown robot)."""
+    return RobotCommand.get_or_none(RobotCommand.id == command_id, RobotCommand.robot == _row(robot_id).id)
 
 
 def get_command(command_id: int) -> dict[str, Any]:

@@ -158,6 +158,11 @@ def set_task_priority(task_ids: list[int], priority: int) -> None:
 
 
 def set_task_state(task_id: int, state: str, detail: str | None = None) -> None:
+    Task.update(_state_changes(state, detail)).where(Task.id == task_id).execute()
+
+
+def _state_changes(state: str, detail: str | None) -> dict[Any, Any]:
+    """The columns a move to `state` sets (its stamps; a queued task has no robot)."""
     now = utcnow()
     changes: dict[Any, Any] = {Task.state: state, Task.updated_at: now}
     if detail is not None:
@@ -168,14 +173,13 @@ def set_task_state(task_id: int, state: str, detail: str | None = None) -> None:
         changes[Task.finished_at] = now
     if state == "queued":
         changes[Task.robot] = None
-    Task.update(changes).where(Task.id == task_id).execute()
+    return changes
 
 
 def requeue_task(task_id: int, reason: str, robot_id: str, kind: str, order_id: int | None, attempts: int) -> Recorded:
     """A robot lost the task: back in the queue, with a `task_reassigned` event. `attempts`
     is the count the dispatcher keeps (an override by staff gives its attempt back)."""
-    set_task_state(task_id, "queued", reason)
-    Task.update(attempts=attempts).where(Task.id == task_id).execute()
+    Task.update({**_state_changes("queued", reason), Task.attempts: attempts}).where(Task.id == task_id).execute()
     subject = f"order {order_id}" if order_id else kind
     return record_event(
         "task_reassigned",

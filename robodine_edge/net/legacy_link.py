@@ -46,8 +46,13 @@ class LegacyOutcome:
 
     def counts(self) -> dict[str, int]:
         """Frames by result, as `robodine_legacy_frames_total` labels them."""
-        found = {"ok": self.applied, "not_applied": self.not_applied, "skipped": self.skipped}
-        return {result: n for result, n in (found | {"unreadable": int(self.unreadable)}).items() if n}
+        found = {
+            "ok": self.applied,
+            "not_applied": self.not_applied,
+            "skipped": self.skipped,
+            "unreadable": int(self.unreadable),
+        }
+        return {result: n for result, n in found.items() if n}
 
 
 class LegacyHandler:
