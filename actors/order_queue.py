@@ -40,7 +40,7 @@ from robodine_edge.actors.views import ListViews, PageKey, ViewOwner
 from robodine_edge.data import kitchen, orders, tables
 from robodine_edge.data.idempotency import IdempotencyClaim
 from robodine_edge.data.kitchen import MenuEntry, StockChange, StockEntry
-from robodine_edge.data.orders import ActiveOrder, Moved, OrderLine, Placed
+from robodine_edge.data.orders import ActiveOrder, Moved, NoSuchTable, OrderLine, Placed
 from robodine_edge.domain.dispatch import steps_to
 from robodine_edge.domain.lifecycle import ACTIVE_ORDER, OrderStatus, check_order_transition
 from robodine_edge.domain.stock import can_make, requirements
@@ -316,7 +316,7 @@ class OrderQueueActor(ViewOwner):
             placement.result.fail(exc)
             return
         if not exists:
-            placement.result.fail(orders.no_such_table(placement.table_id))
+            placement.result.fail(NoSuchTable(placement.table_id))
         elif not self._tell_self(TableChecked(placement)):
             placement.result.fail(Unavailable("the order queue restarted; place the order again"))
 
@@ -361,10 +361,11 @@ class OrderQueueActor(ViewOwner):
 
     def _placement_failed(self, message: PlacementFailed) -> None:
         """Give back exactly this order's reservation; the unit changed nothing on disk.
-        The table is forgotten (it may have been deleted) and looked up again when next
-        ordered for."""
+        A table deleted since is forgotten, and looked up again when next ordered for; any
+        other failure (stock, an idempotency conflict) leaves it known."""
         log.warning("an order for table %d was not placed: %r", message.table_id, message.error)
-        self._tables.discard(message.table_id)
+        if isinstance(message.error, NoSuchTable):
+            self._tables.discard(message.table_id)
         if isinstance(message.error, OutOfStock):
             self._resync()
             return

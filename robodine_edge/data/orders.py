@@ -126,10 +126,12 @@ TAKE = (
 )
 
 
-def no_such_table(table_id: int) -> ValidationFailed:
+class NoSuchTable(ValidationFailed):
     """The answer to an order for a table that does not exist (checked before any stock
     is reserved, and again in the order's own transaction)."""
-    return ValidationFailed(f"table {table_id} does not exist", fields={"table_id": "no such table"})
+
+    def __init__(self, table_id: int) -> None:
+        super().__init__(f"table {table_id} does not exist", fields={"table_id": "no such table"})
 
 
 def place_order(
@@ -145,7 +147,7 @@ def place_order(
     db = Order._meta.database
     found = db.execute_sql(TABLE_AND_PARTY, (PartyStatus.SEATED.value, table_id)).fetchone()
     if found is None:
-        raise no_such_table(table_id)
+        raise NoSuchTable(table_id)
     counts, recorded = _take_stock(db, needed)
     now = utcnow()
     total = sum(line.price_cents * line.quantity for line in lines)

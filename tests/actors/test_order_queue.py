@@ -166,6 +166,35 @@ def test_memory_takes_the_database_counts_if_they_ever_disagree(
     assert queue.proxy.get_menu_item(rice_bowl["id"]).get(timeout=5)["sold_out"] is True
 
 
+def test_only_a_table_gone_is_looked_up_again_after_a_failed_order(
+    queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store
+) -> None:
+    """A known table's order reserves at once, before the store answers; an unknown one's
+    waits for the store to find the table. An order refused for stock leaves its table
+    known; one refused because the table was deleted makes it unknown."""
+    table = store.write(lambda: DiningTable.create(name="T2", seats=2).id).get(timeout=5)
+
+    def reserved_at_once(*, deleted_first: bool = False) -> bool:
+        before = [i["count"] for i in queue.proxy.list_inventory().get(timeout=5)]
+        gate = held_store(store)
+        if deleted_first:  # queued ahead of the order's own unit
+            store.write(lambda: DiningTable.delete().where(DiningTable.id == table).execute())
+        pending = queue.proxy.place(table, [(rice_bowl["id"], 1, None)], None, None).get(timeout=5)
+        reserved = [i["count"] for i in queue.proxy.list_inventory().get(timeout=5)] != before
+        gate.set()
+        with pytest.raises(ValidationFailed):
+            pending.get(timeout=5)
+        return reserved
+
+    store.write(lambda: InventoryItem.update(count=0).where(InventoryItem.name == "egg").execute()).get(timeout=5)
+    with pytest.raises(OutOfStock):  # the table is learned, then the database refuses the stock
+        queue.proxy.place(table, [(rice_bowl["id"], 1, None)], None, None).get(timeout=5).get(timeout=5)
+    queue.proxy.restock(rice_bowl["ingredients"][1]["inventory_id"], 3).get(timeout=5)
+    assert reserved_at_once(deleted_first=True)
+    assert not reserved_at_once()
+    assert [i["count"] for i in queue.proxy.list_inventory().get(timeout=5)] == db_counts(store) == [10, 3]
+
+
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
