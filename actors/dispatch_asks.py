@@ -96,6 +96,11 @@ class DispatchAsks:
     def flag(self, order_id: int, reason: str) -> None:
         self._quietly(self._orders.proxy.flag(order_id, reason))
 
+    def unflag(self, order_id: int) -> dict[str, Any] | None:
+        """Not quiet: a staff retry is told if the order queue did not take it."""
+        order: dict[str, Any] | None = self._orders.proxy.unflag(order_id).get(timeout=ASK_TIMEOUT_S)
+        return order
+
     def reload_order(self, order_id: int) -> None:
         self._quietly(self._orders.proxy.reload(order_id))
 

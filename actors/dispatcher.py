@@ -132,14 +132,15 @@ class DispatcherActor(SupervisedActor):
         self, robot_id: str, name: str, args: dict[str, Any], user_id: int | None, force: bool
     ) -> dict[str, Any]:
         """A staff command. One that conflicts with the robot's task overrides it only when
-        forced: the robot is told `stop` first (so it drops the task rather than finishing
-        it beside whoever gets it next), and the task goes back to the queue."""
+        forced: the task goes back to the queue (its command withdrawn, so the robot's
+        `failed: stopped` for it changes nothing) and the robot is told `stop` (so it drops
+        the task rather than finishing it beside whoever gets it next), then the command."""
         job = self._board.of_robot(robot_id)
         if job is not None and name in CONFLICTING:
             if not force:
                 raise Conflict(f"robot {robot_id} is on {job.kind} task {job.id}; send force: true to override it")
-            self._asks.command(robot_id, "stop", {})
             self._tasks.requeue(job, f"overridden by a staff command ({name})", count_attempt=False)
+            self._asks.command(robot_id, "stop", {})
         command = self._asks.staff_command(robot_id, name, args, user_id)
         if name in CONFLICTING:
             self._robots.staff_command(robot_id, name, command["id"], self._clock())
@@ -150,7 +151,8 @@ class DispatcherActor(SupervisedActor):
         order = self._orders.get(order_id)
         if order is None:
             raise NotFound(f"order {order_id} is not active")
-        self._asks.write(data.unflag_order, order_id)
+        order = self._asks.unflag(order_id) or order
+        self._orders[order_id] = order
         for job in self._board.of_order(order_id):
             job.attempts, job.tried = 0, set()
         self._order_needs(order_id, OrderStatus(order["status"]), order.get("priority", 0))

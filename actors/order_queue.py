@@ -283,6 +283,14 @@ class OrderQueueActor(ViewOwner):
         order = self._active.get(order_id)
         return order.json if order is not None else None
 
+    def unflag(self, order_id: int) -> dict[str, Any] | None:
+        """Staff give a flagged order back to the robots (asked by the dispatcher); the order
+        is announced again, no longer flagged. None if it is no longer active."""
+        self._write(orders.unflag_order, order_id)
+        self.reload(order_id)
+        order = self._active.get(order_id)
+        return order.json if order is not None else None
+
     def set_priority(self, order_id: int, priority: int) -> dict[str, Any]:
         """Staff bump an order: a higher priority is cooked and served first."""
         order = self._active.get(order_id)

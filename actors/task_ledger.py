@@ -66,10 +66,12 @@ class TaskLedger:
         self._board.forget(job)
 
     def cancel(self, job: Job, reason: str) -> None:
-        """A robot on the task is told `stop` as well: the work is no longer wanted."""
-        if job.robot_id is not None and job.state != "queued":
-            self._asks.command(job.robot_id, "stop", {})
+        """A robot on the task is told `stop` as well: the work is no longer wanted. The
+        command is withdrawn first, so the robot's `failed: stopped` for it is ignored."""
+        robot_id = job.robot_id if job.state != "queued" else None
         self.withdraw(job, reason)
+        if robot_id is not None:
+            self._asks.command(robot_id, "stop", {})
         self._asks.write(data.set_task_state, job.id, "cancelled", reason)
         self._board.forget(job)
 

@@ -252,6 +252,11 @@ def _return_stock(order_id: int) -> dict[int, int]:
     return returned
 
 
+def unflag_order(order_id: int) -> None:
+    """Staff gave a flagged order back to the robots. Written by the order queue (`unflag`)."""
+    Order.update(flagged=False, flag_reason=None, updated_at=utcnow()).where(Order.id == order_id).execute()
+
+
 def flag_order(order_id: int, reason: str) -> Recorded:
     """The robots cannot take this order further: flagged, and staff told (`order_unserved`).
     Written by the order queue (`flag`), or in the unit of a task given up."""

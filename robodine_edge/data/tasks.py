@@ -219,11 +219,3 @@ def table_not_cleaned(table_id: int, reason: str) -> Recorded:
         entity_type="table",
         entity_id=table_id,
     )
-
-
-def unflag_order(order_id: int) -> None:
-    Order.update(flagged=False, flag_reason=None, updated_at=utcnow()).where(Order.id == order_id).execute()
-
-
-def reset_attempts(task_id: int) -> None:
-    Task.update(attempts=0, state="queued", robot=None, updated_at=utcnow()).where(Task.id == task_id).execute()

@@ -339,6 +339,18 @@ def test_flag_tells_staff_and_announces_the_order(
     assert queue.proxy.flag(order["id"], "too late").get(timeout=5) is None
 
 
+def test_unflag_gives_the_order_back_in_memory_too(
+    queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store, published: Published
+) -> None:
+    order = place(queue, rice_bowl["id"])
+    queue.proxy.flag(order["id"], "the arm dropped it").get(timeout=5)
+    retried = queue.proxy.unflag(order["id"]).get(timeout=5)
+    assert (retried["flagged"], retried["flag_reason"]) == (False, None)
+    stored = store.write(get_order, order["id"]).get(timeout=5)
+    assert queue.proxy.active_orders().get(timeout=5) == [retried] == [stored]
+    assert published.topic("orders")[-1] == retried
+
+
 def test_fifty_concurrent_orders_for_the_last_portions(
     queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store
 ) -> None:
