@@ -117,6 +117,7 @@ class DispatcherActor(SupervisedActor):
 
     def emergency(self, active: bool) -> None:
         """Stop (or resume) every connected robot now; tasks and orders stay as they are."""
+        self._end_run()
         self._emergency = active
         name = "emergency_stop" if active else "resume"
         for robot in self._robots:
@@ -135,6 +136,7 @@ class DispatcherActor(SupervisedActor):
         forced: the task goes back to the queue (its command withdrawn, so the robot's
         `failed: stopped` for it changes nothing) and the robot is told `stop` (so it drops
         the task rather than finishing it beside whoever gets it next), then the command."""
+        self._end_run()
         job = self._board.of_robot(robot_id)
         if job is not None and name in CONFLICTING:
             if not force:
@@ -148,6 +150,7 @@ class DispatcherActor(SupervisedActor):
 
     def retry_order(self, order_id: int) -> None:
         """Staff take a flagged order back to the robots: attempts start again."""
+        self._end_run()
         order = self._orders.get(order_id)
         if order is None:
             raise NotFound(f"order {order_id} is not active")
@@ -172,6 +175,7 @@ class DispatcherActor(SupervisedActor):
 
     def overview(self) -> dict[str, Any]:
         """What the dispatcher holds now (for staff and tests)."""
+        self._end_run()
         return {
             "emergency": self._emergency,
             "charging": self._robots.charging(),
@@ -191,8 +195,7 @@ class DispatcherActor(SupervisedActor):
                 if self.actor_inbox.empty() or self._board.wanted() >= MAX_BATCH:
                     self._dispatch()
                 return None
-            if self._dispatch_owed:
-                self._dispatch()
+            self._end_run()
             if isinstance(message, OrderChanged):
                 self._order_changed(message.order)
                 self._dispatch()
@@ -211,6 +214,13 @@ class DispatcherActor(SupervisedActor):
         except RobodineError as exc:  # expected trouble: log it, keep dispatching
             log.warning("dispatcher: %s", exc)
         return None
+
+    def _end_run(self) -> None:
+        """Create and hand out the tasks of a run of placed orders still owed. Any message
+        but the next placed order ends the run — asks (proxy calls) included, which pykka
+        hands to the method, not to `on_receive` — so no one sees the board without them."""
+        if self._dispatch_owed:
+            self._dispatch()
 
     def _order_changed(self, order: dict[str, Any]) -> None:
         status = OrderStatus(order["status"])
@@ -236,8 +246,11 @@ class DispatcherActor(SupervisedActor):
             self._board.want(("cook", order_id, None), priority)
         elif status in (OrderStatus.READY, OrderStatus.SERVING):
             for job in [j for j in self._board.of_order(order_id) if j.kind == "cook"]:
+                cooking = job.robot_id if job.state != "queued" else None
                 self._tasks.withdraw(job, f"order {status.value}")  # not re-sent to a robot that has not acked
                 self._tasks.finish(job)  # cooked: staff marked it ready, or the service stopped in between
+                if cooking is not None:  # still on it: the work is no longer wanted
+                    self._asks.command(cooking, "stop", {})
             self._board.want(("serve", order_id, None), priority)
 
     def _table_changed(self, table_id: int, table: dict[str, Any] | None) -> None:

@@ -20,6 +20,7 @@ from peewee import SqliteDatabase
 from robodine_edge.actors.dispatcher import OrderChanged, RobotUpdate
 from robodine_edge.actors.robot import LinkClosed, LinkFrame, Tick
 from robodine_edge.config import load_config
+from robodine_edge.domain.lifecycle import OrderStatus
 from robodine_edge.metrics import Metrics
 from robodine_edge.models import DiningTable, Event, Notification, Order, RobotCommand, Task, User
 from robodine_edge.protocol import link as wire
@@ -388,3 +389,46 @@ def test_a_withdrawn_command_is_never_re_sent(tree: ActorTree, how: str) -> None
     cook.drop()
     cook.link()
     assert first not in [f["id"] for f in cook.received()]
+
+
+def test_a_cookbot_still_cooking_an_order_staff_marked_ready_is_told_stop(tree: ActorTree) -> None:
+    """Staff mark an order ready by hand while its cookbot is still cooking it: the
+    work is no longer wanted, so the robot is told `stop` (its cook command withdrawn, so
+    its `failed: stopped` or late `done` moves nothing) and it is free for the next order;
+    the order goes on to be served."""
+    kitchen = Kitchen(tree)
+    cook, alba = LinkedRobot(tree, "cook-1", "cookbot"), LinkedRobot(tree, "alba-1", "albabot")
+    cook.status("idle")
+    alba.status("idle")
+    order = kitchen.order()
+    cooking = cook.command()
+    cook.task(cooking, "started")
+    eventually(lambda: kitchen.status(order["id"]) == "cooking", what="the cookbot cooking")
+
+    tree.orders.proxy.set_status(order["id"], OrderStatus.READY, Role.STAFF).get(timeout=5)
+    stop = cook.command()
+    assert stop["name"] == "stop"
+    assert command_row(tree, cooking["id"]) == ("cancelled", "order ready")
+    cook.task(cooking, "failed")
+    cook.settled(tree)
+    assert kitchen.status(order["id"]) == "ready"
+    serving = alba.command()
+    assert (serving["name"], serving["args"]["order_id"]) == ("serve", order["id"])
+
+    cook.status("idle")
+    second = kitchen.order()
+    assert cook_of([cook.command()], second["id"]) != []
+
+
+def test_a_queued_cook_task_for_an_order_staff_marked_ready_tells_no_robot_stop(tree: ActorTree) -> None:
+    """No cookbot had the task yet: nobody is told `stop`. (Also: an ask arriving while a
+    run of placed orders is owed its dispatch, here `overview`, sees their tasks.)"""
+    kitchen = Kitchen(tree)
+    order = kitchen.order()
+    eventually(lambda: open_cook_tasks(tree) == {order["id"]: "queued"}, what="the task queued")
+    tree.orders.proxy.set_status(order["id"], OrderStatus.COOKING, Role.STAFF).get(timeout=5)
+    tree.orders.proxy.set_status(order["id"], OrderStatus.READY, Role.STAFF).get(timeout=5)
+    cook = LinkedRobot(tree, "cook-1", "cookbot")
+    cook.status("idle")
+    cook.settled(tree)
+    assert open_cook_tasks(tree) == {} and cook.received() == []
