@@ -11,6 +11,9 @@ commit). The caller awaits the commit; the store's callback tells this actor the
 outcome (`OrderCommitted`, or `PlacementFailed`, which gives back exactly that order's
 reservation).
 
+The menu is held by a `MenuBook` (actors/menu_book.py), which turns an order's items into
+priced lines and what they need from the shelves.
+
 Counts in memory are what is left to order: the database's counts less what orders in
 flight reserved, kept by a `StockLedger` (actors/stock_ledger.py) that moves them only by
 amounts. Only if the database ever refuses stock that memory said was there are the
@@ -34,24 +37,22 @@ import pykka
 
 from robodine_edge.actors.base import ActorFuture, CrashListener
 from robodine_edge.actors.journal import Journal
+from robodine_edge.actors.menu_book import MenuBook
 from robodine_edge.actors.stock_ledger import StockLedger
 from robodine_edge.actors.store import Store
 from robodine_edge.actors.views import ListViews, PageKey, ViewOwner
 from robodine_edge.data import kitchen, orders, tables
 from robodine_edge.data.idempotency import IdempotencyClaim
 from robodine_edge.data.kitchen import MenuEntry, StockChange, StockEntry
-from robodine_edge.data.orders import ActiveOrder, Moved, NoSuchTable, OrderLine, Placed
+from robodine_edge.data.orders import ActiveOrder, Moved, NoSuchTable, Placed
 from robodine_edge.domain.dispatch import steps_to
 from robodine_edge.domain.lifecycle import ACTIVE_ORDER, OrderStatus, check_order_transition
-from robodine_edge.domain.stock import can_make, requirements
 from robodine_edge.errors import (
-    Conflict,
     InvalidTransition,
     NotFound,
     OutOfStock,
     RobodineError,
     Unavailable,
-    ValidationFailed,
 )
 from robodine_edge.types import Publish, Role
 
@@ -128,7 +129,7 @@ class OrderQueueActor(ViewOwner):
         self._journal = journal
         self._publish = publish
         self._on_order = on_order
-        self._menu: dict[int, MenuEntry] = {}
+        self._menu = MenuBook()
         self._stock = StockLedger()
         self._active: dict[int, ActiveOrder] = {}
         self._queue: deque[int] = deque()
@@ -137,7 +138,7 @@ class OrderQueueActor(ViewOwner):
     def on_start(self) -> None:
         menu, stock, active, table_ids = self._write(load_kitchen)
         self._tables = set(table_ids)
-        self._menu = {entry.id: entry for entry in menu}
+        self._menu = MenuBook(menu)
         self._stock.reload(stock)
         self._active = {order.id: order for order in active}
         placed = [o for o in active if o.status is OrderStatus.PLACED]
@@ -155,12 +156,7 @@ class OrderQueueActor(ViewOwner):
     # -- menu -------------------------------------------------------------------------
 
     def list_menu(self, category: str | None = None) -> list[dict[str, Any]]:
-        counts = self._stock.counts()
-        return [
-            entry.json(not can_make(entry.recipe, counts))
-            for entry in self._menu.values()
-            if category is None or entry.category == category
-        ]
+        return self._menu.listing(self._stock.counts(), category)
 
     def menu_body(self, page: PageKey) -> bytes:
         """A page of `list_menu(page.filter)` (a category or None), newest first; the
@@ -168,25 +164,25 @@ class OrderQueueActor(ViewOwner):
         return self.views.build(page, lambda: self.list_menu(page.filter))
 
     def get_menu_item(self, item_id: int) -> dict[str, Any]:
-        return self._menu_json(self._menu_entry(item_id))
+        return self._menu_json(self._menu.entry(item_id))
 
     def create_menu_item(self, fields: dict[str, Any], ingredients: list[tuple[int, int]]) -> dict[str, Any]:
         entry: MenuEntry = self._write(kitchen.create_menu_item, fields, ingredients)
-        self._menu[entry.id] = entry
+        self._menu.put(entry)
         return self._menu_json(entry)
 
     def update_menu_item(
         self, item_id: int, changes: dict[str, Any], ingredients: list[tuple[int, int]] | None
     ) -> dict[str, Any]:
-        self._menu_entry(item_id)
+        self._menu.entry(item_id)
         entry: MenuEntry = self._write(kitchen.update_menu_item, item_id, changes, ingredients)
-        self._menu[item_id] = entry
+        self._menu.put(entry)
         return self._menu_json(entry)
 
     def delete_menu_item(self, item_id: int) -> None:
-        self._menu_entry(item_id)
+        self._menu.entry(item_id)
         self._write(kitchen.delete_menu_item, item_id)
-        del self._menu[item_id]
+        self._menu.remove(item_id)
 
     # -- inventory ----------------------------------------------------------------------
 
@@ -241,13 +237,11 @@ class OrderQueueActor(ViewOwner):
 
     def _admit(self, placement: Placement) -> None:
         """Check the items and the stock (raising), reserve it and hand the unit to the store."""
-        lines = self._lines(placement.items)
-        needed = requirements(
-            ((line.menu_item_id, line.quantity) for line in lines), {e.id: e.recipe for e in self._menu.values()}
-        )
+        lines = self._menu.lines(placement.items)
+        needed = self._menu.needs(lines)
         short = self._stock.shortages(needed)
         if short:
-            raise self._out_of_stock(lines, short)
+            raise self._menu.out_of_stock(lines, short, ", ".join(sorted(self._stock.name(item) for item in short)))
         ticket = self._stock.reserve(needed)
         committed = self._store.write(
             orders.place_order, placement.table_id, tuple(lines), needed, placement.user_id, placement.claim
@@ -413,30 +407,6 @@ class OrderQueueActor(ViewOwner):
         self._publish("orders", "upsert", order.json)
         self._on_order(order.json)
 
-    def _lines(self, items: list[tuple[int, int, str | None]]) -> list[OrderLine]:
-        unknown = {
-            f"items.{n}.menu_item_id": "no such menu item"
-            for n, (item, _, _) in enumerate(items)
-            if item not in self._menu
-        }
-        if unknown:
-            raise ValidationFailed("the order names unknown menu items", fields=unknown)
-        disabled = sorted({self._menu[item].name for item, _, _ in items if not self._menu[item].enabled})
-        if disabled:
-            raise Conflict(f"not available now: {', '.join(disabled)}")
-        return [
-            OrderLine(item, self._menu[item].name, qty, self._menu[item].price_cents, note) for item, qty, note in items
-        ]
-
-    def _out_of_stock(self, lines: list[OrderLine], short: dict[int, tuple[int, int]]) -> OutOfStock:
-        names = ", ".join(sorted(self._stock.name(item) for item in short))
-        fields = {
-            f"items.{n}": f"not enough {names}"
-            for n, line in enumerate(lines)
-            if any(item in short for item, _ in self._menu[line.menu_item_id].recipe)
-        }
-        return OutOfStock(f"not enough {names} for this order", fields=fields)
-
     def _apply(self, change: StockChange) -> dict[str, Any]:
         """Keep a committed change to one shelf (the ledger moves its count by the unit's
         delta), then tell the hub and publish its events."""
@@ -451,13 +421,7 @@ class OrderQueueActor(ViewOwner):
             self._publish("inventory", "upsert", entry.json())
 
     def _menu_json(self, entry: MenuEntry) -> dict[str, Any]:
-        return entry.json(not can_make(entry.recipe, self._stock.counts()))
-
-    def _menu_entry(self, item_id: int) -> MenuEntry:
-        entry = self._menu.get(item_id)
-        if entry is None:
-            raise NotFound(f"menu item {item_id} not found")
-        return entry
+        return self._menu.json(entry, self._stock.counts())
 
     def _stock_entry(self, item_id: int) -> StockEntry:
         entry = self._stock.get(item_id)

@@ -1,0 +1,68 @@
+"""The menu book: an order's items checked against the menu, as plain data."""
+
+from __future__ import annotations
+
+import pytest
+
+from robodine_edge.actors.menu_book import MenuBook
+from robodine_edge.data.kitchen import MenuEntry
+from robodine_edge.data.orders import OrderLine
+from robodine_edge.errors import Conflict, NotFound, OutOfStock, ValidationFailed
+
+RICE, EGG = 10, 11
+
+
+def dish(item_id: int, name: str, recipe: tuple[tuple[int, int], ...], enabled: bool = True) -> MenuEntry:
+    return MenuEntry(item_id, name, 850, 60, "main", enabled, recipe)
+
+
+@pytest.fixture
+def book() -> MenuBook:
+    return MenuBook([dish(1, "Rice bowl", ((RICE, 1),)), dish(2, "Omelette rice", ((RICE, 1), (EGG, 2)))])
+
+
+def test_lines_are_priced_from_the_menu_and_keep_their_notes(book: MenuBook) -> None:
+    assert book.lines([(2, 3, "no onion"), (1, 1, None)]) == [
+        OrderLine(2, "Omelette rice", 3, 850, "no onion"),
+        OrderLine(1, "Rice bowl", 1, 850, None),
+    ]
+
+
+def test_every_unknown_dish_is_named_by_its_position(book: MenuBook) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        book.lines([(1, 1, None), (7, 1, None), (8, 2, None)])
+    assert refused.value.fields == {
+        "items.1.menu_item_id": "no such menu item",
+        "items.2.menu_item_id": "no such menu item",
+    }
+
+
+def test_a_dish_taken_off_the_menu_is_refused_by_name(book: MenuBook) -> None:
+    book.put(dish(1, "Rice bowl", ((RICE, 1),), enabled=False))
+    with pytest.raises(Conflict, match="Rice bowl"):
+        book.lines([(2, 1, None), (1, 1, None)])
+
+
+def test_needs_add_up_every_line_of_every_recipe(book: MenuBook) -> None:
+    assert book.needs(book.lines([(1, 2, None), (2, 3, None)])) == {RICE: 5, EGG: 6}
+
+
+def test_out_of_stock_names_only_the_lines_that_need_the_short_ingredient(book: MenuBook) -> None:
+    lines = book.lines([(1, 1, None), (2, 1, None)])
+    error = book.out_of_stock(lines, {EGG: (2, 0)}, "egg")
+    assert isinstance(error, OutOfStock) and error.fields == {"items.1": "not enough egg"}
+
+
+def test_listing_shows_a_dish_without_ingredients_unavailable_and_filters_by_category(book: MenuBook) -> None:
+    book.put(MenuEntry(3, "Tea", 300, 10, "drink", True, ()))
+    listed = {d["name"]: d["available"] for d in book.listing({RICE: 5, EGG: 1})}
+    assert listed == {"Rice bowl": True, "Omelette rice": False, "Tea": True}
+    assert [d["name"] for d in book.listing({}, "drink")] == ["Tea"]
+
+
+def test_a_removed_dish_is_not_found_and_no_longer_counted(book: MenuBook) -> None:
+    book.remove(2)
+    with pytest.raises(NotFound):
+        book.entry(2)
+    with pytest.raises(ValidationFailed):
+        book.lines([(2, 1, None)])
