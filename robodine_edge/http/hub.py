@@ -28,43 +28,21 @@ import contextlib
 import logging
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from websockets.protocol import State
 
+from robodine_edge.http.outbound import QUEUE_CAP, OutboundQueue
+from robodine_edge.http.topics import TOPIC_KEYS, Message, TopicLog, encode, with_id
 from robodine_edge.http.wsframe import text_frame
 from robodine_edge.metrics import Metrics
 from robodine_edge.types import Principal, Role
 
 log = logging.getLogger(__name__)
 
-TOPIC_KEYS: dict[str, str] = {
-    "robots": "robot_id",
-    "tables": "id",
-    "customers": "id",
-    "orders": "id",
-    "inventory": "id",
-    "events": "id",
-    "notifications": "id",
-    "commands": "id",
-    "video_streams": "camera_id",
-    "telemetry": "robot_id",
-}
-KIOSK_TOPICS = frozenset({"orders", "notifications"})
-AUDIENCE: dict[str, str] = {"notifications": "user_id", "orders": "table_id"}
-"""The field that says who may receive a message of the topic (its user, a kiosk's table)."""
-ROUTING_ONLY = frozenset({"notifications"})
-"""Topics whose audience field is for routing only and is not sent."""
-KEEP_LATEST = frozenset({"telemetry"})
-"""Topics whose snapshot is the latest message of each entity, held here: their owner
-(the telemetry endpoint, on the loop) keeps no other copy at full rate, and publishes
-an entity's `delete` when it goes (a robot's link), which drops it here."""
-REPLAY = 2000
-QUEUE_CAP = 1000
 QUEUE_LIMIT = 4 * QUEUE_CAP
 """What cannot coalesce (new entities, deletes, replies) still queues past the cap; a
 client this far behind is closed (1013) at once rather than after `SLOW_CLIENT_S`."""
@@ -74,138 +52,6 @@ HIGH_WATER = 64 * 1024
 (asyncio's default high-water mark, at which the transport pauses its protocol)."""
 
 Snapshot = Callable[[str, Principal], Awaitable[list[dict[str, Any]]]]
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """A published change, kept (2000 a topic) only as bytes and the facts to route it:
-    the replay buffers hold no nested dicts for the garbage collector to walk."""
-
-    topic: str
-    seq: int
-    kind: str
-    key: Any
-    """The entity's id (`TOPIC_KEYS`): a waiting upsert of the same entity is replaced."""
-    audience: Any
-    """The `AUDIENCE` field's value, if the topic has one."""
-    frame: bytes
-    """The whole message (without a subscription id) as a WebSocket text frame."""
-    header: int
-    """Where the JSON starts in `frame`."""
-
-    @property
-    def payload(self) -> bytes:
-        return self.frame[self.header :]
-
-    def for_subscription(self, sub_id: int | None) -> bytes:
-        """The frame this subscription is sent."""
-        return self.frame if sub_id is None else text_frame(with_id(sub_id, self.payload))
-
-
-def encode(topic: str, seq: int, kind: str, data: Any) -> bytes:
-    return orjson.dumps({"topic": topic, "seq": seq, "type": kind, "data": data})
-
-
-def with_id(sub_id: int, payload: bytes) -> bytes:
-    """A multiplexed subscription's messages start with its id."""
-    return b'{"id":' + str(sub_id).encode() + b"," + payload[1:]
-
-
-def make_message(topic: str, seq: int, kind: str, data: Any) -> Message:
-    key = audience = None
-    if isinstance(data, dict):
-        key = data.get(TOPIC_KEYS[topic])
-        if topic in AUDIENCE:
-            audience = data.get(AUDIENCE[topic])
-            if topic in ROUTING_ONLY:
-                data = {k: v for k, v in data.items() if k != AUDIENCE[topic]}
-    payload = encode(topic, seq, kind, data)
-    frame = text_frame(payload)  # a right-sized copy: orjson's own buffer is >= 4 KiB
-    return Message(topic, seq, kind, key, audience, frame, len(frame) - len(payload))
-
-
-class TopicLog:
-    """One topic's sequence number and the last `REPLAY` messages. Event loop only."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.seq = 0
-        self.replay: deque[Message] = deque(maxlen=REPLAY)
-        self.latest: dict[Any, Any] | None = {} if name in KEEP_LATEST else None
-
-    def append(self, kind: str, data: Any) -> Message:
-        self.seq += 1
-        appended = make_message(self.name, self.seq, kind, data)
-        self.replay.append(appended)
-        if self.latest is not None and appended.key is not None:
-            if kind == "delete":
-                self.latest.pop(appended.key, None)
-            else:
-                self.latest[appended.key] = data
-        return appended
-
-    def since(self, seq: int) -> list[Message] | None:
-        """Messages after `seq`, or None when some of them are no longer kept."""
-        if seq > self.seq or seq < 0:
-            return None
-        if seq == self.seq:
-            return []
-        if not self.replay or self.replay[0].seq > seq + 1:
-            return None
-        return [m for m in self.replay if m.seq > seq]
-
-
-class OutboundQueue:
-    """A connection's frames waiting to be written. Event loop only.
-
-    Bounded: past `cap`, a new upsert of an entity already waiting replaces it (the old
-    one is dropped, the new one goes to the back, so `seq` still only grows).
-    """
-
-    def __init__(self, cap: int = QUEUE_CAP) -> None:
-        self.cap = cap
-        self._items: OrderedDict[int, tuple[Any, bytes]] = OrderedDict()
-        self._by_key: dict[Any, int] = {}
-        self._counter = 0
-        self.over_since: float | None = None
-        self.coalesced = 0
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def put(self, frame: bytes, key: Any = None) -> None:
-        if key is not None and len(self._items) >= self.cap and key in self._by_key:
-            del self._items[self._by_key.pop(key)]
-            self.coalesced += 1
-        self._counter += 1
-        self._items[self._counter] = (key, frame)
-        if key is not None:
-            self._by_key[key] = self._counter
-        if len(self._items) >= self.cap and self.over_since is None:
-            self.over_since = time.monotonic()
-
-    def take(self, limit: int) -> list[bytes]:
-        """Frames from the front until `limit` bytes are reached (the one crossing it
-        included); the rest stay queued, where they may still coalesce."""
-        frames: list[bytes] = []
-        size = 0
-        while self._items and size < limit:
-            counter, (key, frame) = self._items.popitem(last=False)
-            if key is not None and self._by_key.get(key) == counter:
-                del self._by_key[key]
-            frames.append(frame)
-            size += len(frame)
-        if len(self._items) < self.cap:
-            self.over_since = None
-        return frames
-
-    def take_all(self) -> list[bytes]:
-        """Everything queued, oldest first; the queue is empty afterwards."""
-        frames = [frame for _, frame in self._items.values()]
-        self._items.clear()
-        self._by_key.clear()
-        self.over_since = None
-        return frames
 
 
 @dataclass(eq=False)

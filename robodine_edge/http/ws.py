@@ -19,7 +19,8 @@ import orjson
 from sanic import Request, Sanic
 
 from robodine_edge.errors import Unauthorized
-from robodine_edge.http.hub import KIOSK_TOPICS, TOPIC_KEYS, Connection, Hub
+from robodine_edge.http.hub import Connection, Hub
+from robodine_edge.http.topics import KIOSK_TOPICS, TOPIC_KEYS
 from robodine_edge.types import Principal, Role
 
 log = logging.getLogger(__name__)

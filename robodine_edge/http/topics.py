@@ -1,0 +1,119 @@
+"""The live hub's topics (SPEC section 7): what each publishes, and its numbered log.
+
+A published change is kept as a `Message`: the bytes of its WebSocket text frame,
+encoded once, and the few facts needed to route it (its entity's key, its audience).
+A `TopicLog` numbers a topic's messages and keeps the last `REPLAY` of them for
+`since=` resumes. Event loop only, like the hub (robodine_edge/http/hub.py).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from robodine_edge.http.wsframe import text_frame
+
+TOPIC_KEYS: dict[str, str] = {
+    "robots": "robot_id",
+    "tables": "id",
+    "customers": "id",
+    "orders": "id",
+    "inventory": "id",
+    "events": "id",
+    "notifications": "id",
+    "commands": "id",
+    "video_streams": "camera_id",
+    "telemetry": "robot_id",
+}
+KIOSK_TOPICS = frozenset({"orders", "notifications"})
+AUDIENCE: dict[str, str] = {"notifications": "user_id", "orders": "table_id"}
+"""The field that says who may receive a message of the topic (its user, a kiosk's table)."""
+ROUTING_ONLY = frozenset({"notifications"})
+"""Topics whose audience field is for routing only and is not sent."""
+KEEP_LATEST = frozenset({"telemetry"})
+"""Topics whose snapshot is the latest message of each entity, held here: their owner
+(the telemetry endpoint, on the loop) keeps no other copy at full rate, and publishes
+an entity's `delete` when it goes (a robot's link), which drops it here."""
+REPLAY = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A published change, kept (2000 a topic) only as bytes and the facts to route it:
+    the replay buffers hold no nested dicts for the garbage collector to walk."""
+
+    topic: str
+    seq: int
+    kind: str
+    key: Any
+    """The entity's id (`TOPIC_KEYS`): a waiting upsert of the same entity is replaced."""
+    audience: Any
+    """The `AUDIENCE` field's value, if the topic has one."""
+    frame: bytes
+    """The whole message (without a subscription id) as a WebSocket text frame."""
+    header: int
+    """Where the JSON starts in `frame`."""
+
+    @property
+    def payload(self) -> bytes:
+        return self.frame[self.header :]
+
+    def for_subscription(self, sub_id: int | None) -> bytes:
+        """The frame this subscription is sent."""
+        return self.frame if sub_id is None else text_frame(with_id(sub_id, self.payload))
+
+
+def encode(topic: str, seq: int, kind: str, data: Any) -> bytes:
+    return orjson.dumps({"topic": topic, "seq": seq, "type": kind, "data": data})
+
+
+def with_id(sub_id: int, payload: bytes) -> bytes:
+    """A multiplexed subscription's messages start with its id."""
+    return b'{"id":' + str(sub_id).encode() + b"," + payload[1:]
+
+
+def make_message(topic: str, seq: int, kind: str, data: Any) -> Message:
+    key = audience = None
+    if isinstance(data, dict):
+        key = data.get(TOPIC_KEYS[topic])
+        if topic in AUDIENCE:
+            audience = data.get(AUDIENCE[topic])
+            if topic in ROUTING_ONLY:
+                data = {k: v for k, v in data.items() if k != AUDIENCE[topic]}
+    payload = encode(topic, seq, kind, data)
+    frame = text_frame(payload)  # a right-sized copy: orjson's own buffer is >= 4 KiB
+    return Message(topic, seq, kind, key, audience, frame, len(frame) - len(payload))
+
+
+class TopicLog:
+    """One topic's sequence number and the last `REPLAY` messages. Event loop only."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.seq = 0
+        self.replay: deque[Message] = deque(maxlen=REPLAY)
+        self.latest: dict[Any, Any] | None = {} if name in KEEP_LATEST else None
+
+    def append(self, kind: str, data: Any) -> Message:
+        self.seq += 1
+        appended = make_message(self.name, self.seq, kind, data)
+        self.replay.append(appended)
+        if self.latest is not None and appended.key is not None:
+            if kind == "delete":
+                self.latest.pop(appended.key, None)
+            else:
+                self.latest[appended.key] = data
+        return appended
+
+    def since(self, seq: int) -> list[Message] | None:
+        """Messages after `seq`, or None when some of them are no longer kept."""
+        if seq > self.seq or seq < 0:
+            return None
+        if seq == self.seq:
+            return []
+        if not self.replay or self.replay[0].seq > seq + 1:
+            return None
+        return [m for m in self.replay if m.seq > seq]
