@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -174,3 +175,17 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class LabelChildren(dict[str, Any]):
+    """A counter's children by label, each made on its first use and kept: `labels()`
+    takes a lock and looks the child up on every call, too much for every line. Event
+    loop only."""
+
+    def __init__(self, counter: Any) -> None:
+        super().__init__()
+        self._counter = counter
+
+    def __missing__(self, label: str) -> Any:
+        child = self[label] = self._counter.labels(label)
+        return child

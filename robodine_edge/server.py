@@ -53,8 +53,8 @@ from robodine_edge.metrics import Metrics
 from robodine_edge.migrations import migrate
 from robodine_edge.net.legacy_cook import LegacyCookSender
 from robodine_edge.net.legacy_link import LegacyHandler
-from robodine_edge.net.links import LinkRegistry
-from robodine_edge.net.robot_link import LinkContext, LinkProtocol
+from robodine_edge.net.links import LinkContext, LinkRegistry
+from robodine_edge.net.robot_link import LinkProtocol
 from robodine_edge.net.serial_link import SerialLink
 from robodine_edge.net.sockets import bind_tcp, bind_udp, bound_port
 from robodine_edge.net.telemetry import TelemetryEndpoint

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from robodine_edge.metrics import LabelChildren, Metrics
+
 log = logging.getLogger(__name__)
 
 
@@ -85,3 +87,22 @@ class LoopLink:
             self._loop.call_soon_threadsafe(fn, arg)
         except RuntimeError:
             log.debug("link %s: the event loop is closed", self.session)
+
+
+@dataclass
+class LinkContext:
+    """What every link needs from the service; built once by the composition root."""
+
+    registry: LinkRegistry
+    robots: Any  # RobotDirectory: slots of the robot actors
+    metrics: Metrics
+    heartbeat_s: float
+    udp_port: int | None
+    video_port: int | None
+    ask_timeout_s: float
+    legacy: Any = None  # LegacyHandler when legacy frames are accepted
+    frames: LabelChildren = field(init=False, repr=False)
+    """`robodine_link_frames_total` by result, shared by every link."""
+
+    def __post_init__(self) -> None:
+        self.frames = LabelChildren(self.metrics.link_frames)

@@ -21,7 +21,6 @@ import logging
 import socket
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Any
 
 import pykka
@@ -29,8 +28,7 @@ import pykka
 from robodine_edge.actors.robot import LinkClosed, LinkFrame
 from robodine_edge.errors import AuthFailed, RobodineError
 from robodine_edge.http import bridge
-from robodine_edge.metrics import Metrics
-from robodine_edge.net.links import LinkRegistry, LoopLink
+from robodine_edge.net.links import LinkContext, LoopLink
 from robodine_edge.protocol import link as wire
 from robodine_edge.protocol.legacy import MAX_STREAM, starts_legacy
 
@@ -46,39 +44,6 @@ SEND_BUFFER_BYTES = 256 * 1024
 `MAX_WRITE_BUFFER` plus this, and its stall is noticed after that much, not 4 MiB more."""
 CLOSE_GRACE_S = 2.0
 """How long a closing link may take to flush before it is cut anyway."""
-
-
-class LabelChildren(dict[str, Any]):
-    """A counter's children by label, each made on its first use and kept: `labels()`
-    takes a lock and looks the child up on every call, too much for every line. Event
-    loop only."""
-
-    def __init__(self, counter: Any) -> None:
-        super().__init__()
-        self._counter = counter
-
-    def __missing__(self, label: str) -> Any:
-        child = self[label] = self._counter.labels(label)
-        return child
-
-
-@dataclass
-class LinkContext:
-    """What every link needs from the service; built once by the composition root."""
-
-    registry: LinkRegistry
-    robots: Any  # RobotDirectory: slots of the robot actors
-    metrics: Metrics
-    heartbeat_s: float
-    udp_port: int | None
-    video_port: int | None
-    ask_timeout_s: float
-    legacy: Any = None  # LegacyHandler when legacy frames are accepted
-    frames: LabelChildren = field(init=False, repr=False)
-    """`robodine_link_frames_total` by result, shared by every link."""
-
-    def __post_init__(self) -> None:
-        self.frames = LabelChildren(self.metrics.link_frames)
 
 
 class LinkProtocol(asyncio.Protocol):

@@ -20,8 +20,8 @@ from peewee import SqliteDatabase
 from robodine_edge.actors.robot import TelemetryIn
 from robodine_edge.config import load_config
 from robodine_edge.metrics import Metrics
-from robodine_edge.net.links import LinkRegistry
-from robodine_edge.net.robot_link import LinkContext, LinkProtocol
+from robodine_edge.net.links import LinkContext, LinkRegistry
+from robodine_edge.net.robot_link import LinkProtocol
 from robodine_edge.wiring import ActorTree, start_actor_tree
 from tests.actors.conftest import EventLog, Published
 from tests.robot_client import RobotClient
