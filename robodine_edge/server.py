@@ -18,7 +18,6 @@ import logging
 import os
 import signal
 import socket
-import sys
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -40,7 +39,8 @@ from robodine_edge.config import Config
 from robodine_edge.data import accounts, idempotency, robots, tables, video
 from robodine_edge.datadir import DataDirLock, remove_runtime, token_key, videos_dir, write_runtime
 from robodine_edge.db import ReadPool, database_path, open_database
-from robodine_edge.demo import CREDENTIALS_FILE, DEMO_ROBOTS_FILE, seed_demo
+from robodine_edge.demo import seed_demo
+from robodine_edge.demo_fleet import DemoFleet
 from robodine_edge.discovery import Advertisement, Advertiser
 from robodine_edge.errors import RobodineError
 from robodine_edge.http import bridge
@@ -68,8 +68,6 @@ log = logging.getLogger(__name__)
 HOUSEKEEPING_INTERVAL_S = 3600.0
 TICK_INTERVAL_S = 1.0
 STOPPING_TIMEOUT_S = 2.0
-DEMO_GUESTS_EVERY_S = 20.0
-"""In the demo, a party of guests comes this often."""
 
 
 class StopRequested(BaseException):
@@ -108,7 +106,7 @@ class Service:
         self._system_log: system_log.SystemLogHandler | None = None
         self._serial: list[SerialLink] = []
         self._advertiser: Advertiser | None = None
-        self._simulator: asyncio.subprocess.Process | None = None
+        self._demo_fleet = DemoFleet(self.data_dir, config.net.host) if demo else None
         self._started = time.monotonic()
 
     # -- the whole life (main thread) ---------------------------------------------------
@@ -275,8 +273,8 @@ class Service:
             check = partial(self._actors_responsive, interval)
             self._tasks.append(loop.create_task(feed_watchdog(self.notifier, interval, check)))
         self._tasks.append(loop.create_task(self._housekeeping()))
-        if self.demo:
-            await self._start_simulator(ports["robot_port"], ports["http_port"])
+        if self._demo_fleet is not None:
+            await self._demo_fleet.start(ports["robot_port"], ports["http_port"])
 
     def _take_over_signals(self, app: Sanic) -> None:
         """Sanic stops the loop from its own SIGTERM handler, but runs this listener (and
@@ -312,7 +310,8 @@ class Service:
             task.cancel()
         self.hub.close_all(1001, SERVICE_STOPPING)
         self.live.close_all()
-        await self._stop_simulator()
+        if self._demo_fleet is not None:
+            await self._demo_fleet.stop()
         if self._advertiser is not None:
             await self._advertiser.stop()
         await self._tell_dispatcher_stopping()
@@ -368,31 +367,6 @@ class Service:
     async def _actors_responsive(self, timeout: float) -> bool:
         assert self._actors is not None
         return bool(await bridge.wait(self._actors.supervisor.proxy.responsive(timeout / 2), timeout))
-
-    async def _start_simulator(self, robot_port: int | None, http_port: int | None) -> None:
-        """`--demo`: the demo robots, simulated beside the service, speaking the real protocols,
-        and guests who come, order, eat and leave, so the whole flow moves."""
-        tokens = self.data_dir / DEMO_ROBOTS_FILE
-        if not tokens.is_file():
-            log.warning("no %s: the demo fleet is not simulated", tokens)
-            return
-        host = "127.0.0.1" if self.config.net.host in ("0.0.0.0", "") else self.config.net.host
-        guests = ["--guests-every", str(DEMO_GUESTS_EVERY_S), "--credentials", str(self.data_dir / CREDENTIALS_FILE)]
-        self._simulator = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "robodine_edge", "simulate",
-            "--edge", f"{host}:{robot_port}", "--api", f"http://{host}:{http_port}", "--tokens", str(tokens), *guests,
-        )  # fmt: skip
-        log.info("started the demo fleet simulator (pid %d)", self._simulator.pid)
-
-    async def _stop_simulator(self) -> None:
-        if self._simulator is None or self._simulator.returncode is not None:
-            return
-        self._simulator.terminate()
-        try:
-            await asyncio.wait_for(self._simulator.wait(), 3)
-        except TimeoutError:
-            self._simulator.kill()
-            await self._simulator.wait()
 
     # -- stopping (main thread) -------------------------------------------------------------
 

@@ -1,0 +1,51 @@
+"""`run --demo`'s fleet: the demo robots simulated beside the service, as a child process
+speaking the real protocols (robodine_edge/simulate), and guests who come, order, eat
+and leave, so a newcomer sees the whole flow move. Event loop (the composition root's
+start-up and stop)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from robodine_edge.demo import CREDENTIALS_FILE, DEMO_ROBOTS_FILE
+
+log = logging.getLogger(__name__)
+GUESTS_EVERY_S = 20.0
+"""In the demo, a party of guests comes this often."""
+STOP_TIMEOUT_S = 3.0
+
+
+class DemoFleet:
+    """The simulator process: started once the service is ready, stopped before it stops."""
+
+    def __init__(self, data_dir: Path, host: str) -> None:
+        self._data_dir = data_dir
+        self._host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+        self._process: asyncio.subprocess.Process | None = None
+
+    async def start(self, robot_port: int | None, http_port: int | None) -> None:
+        """Start the simulator with the demo robots' tokens and a staff login for the guests."""
+        tokens = self._data_dir / DEMO_ROBOTS_FILE
+        if not tokens.is_file():
+            log.warning("no %s: the demo fleet is not simulated", tokens)
+            return
+        guests = ["--guests-every", str(GUESTS_EVERY_S), "--credentials", str(self._data_dir / CREDENTIALS_FILE)]
+        self._process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "robodine_edge", "simulate", "--edge", f"{self._host}:{robot_port}",
+            "--api", f"http://{self._host}:{http_port}", "--tokens", str(tokens), *guests,
+        )  # fmt: skip
+        log.info("started the demo fleet simulator (pid %d)", self._process.pid)
+
+    async def stop(self) -> None:
+        """Terminate the simulator (killed if it does not exit within `STOP_TIMEOUT_S`)."""
+        if self._process is None or self._process.returncode is not None:
+            return
+        self._process.terminate()
+        try:
+            await asyncio.wait_for(self._process.wait(), STOP_TIMEOUT_S)
+        except TimeoutError:
+            self._process.kill()
+            await self._process.wait()
