@@ -17,7 +17,7 @@ from typing import Any
 import pykka
 
 from robodine_edge.actors.journal import Journal
-from robodine_edge.actors.robot import RobotSnapshot
+from robodine_edge.actors.robot_messages import RobotSnapshot
 from robodine_edge.actors.store import Store
 from robodine_edge.actors.supervisor import ActorSlot
 from robodine_edge.domain.lifecycle import OrderStatus

@@ -37,7 +37,7 @@ from robodine_edge.actors.dispatch_messages import (
 )
 from robodine_edge.actors.journal import Journal
 from robodine_edge.actors.legacy_arms import LegacyArms, LegacyCook
-from robodine_edge.actors.robot import RobotSnapshot
+from robodine_edge.actors.robot_messages import RobotSnapshot
 from robodine_edge.actors.robot_roster import RobotRoster
 from robodine_edge.actors.store import Store
 from robodine_edge.actors.supervisor import ActorSlot

@@ -19,7 +19,8 @@ from typing import Any
 
 from robodine_edge.actors.base import CrashListener
 from robodine_edge.actors.directory import Directory
-from robodine_edge.actors.robot import RobotActor, RobotSnapshot
+from robodine_edge.actors.robot import RobotActor
+from robodine_edge.actors.robot_messages import RobotSnapshot
 from robodine_edge.actors.store import Store
 from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, Supervisor
 from robodine_edge.actors.views import ListViews, PageKey, RowOrder, ViewOwner

@@ -16,8 +16,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from dataclasses import replace
+from typing import Any
 
 import pykka
 from peewee import PeeweeException
@@ -25,9 +25,19 @@ from peewee import PeeweeException
 from robodine_edge.actors.base import CrashListener, SupervisedActor
 from robodine_edge.actors.journal import Journal
 from robodine_edge.actors.outbox import Outbox, PendingCommand
+from robodine_edge.actors.robot_messages import (
+    Announce,
+    LinkClosed,
+    LinkFrame,
+    RobotLink,
+    RobotSnapshot,
+    TelemetryIn,
+    Tick,
+    Wake,
+)
 from robodine_edge.actors.robot_pace import RobotPace, moved
 from robodine_edge.actors.store import Store
-from robodine_edge.clock import to_iso, utcnow
+from robodine_edge.clock import utcnow
 from robodine_edge.data import robots as data
 from robodine_edge.data.robots import RobotRecord, token_matches
 from robodine_edge.errors import AuthFailed, RobodineError, TimedOut
@@ -42,82 +52,6 @@ WRITE_TIMEOUT_S = 10.0
 WRITE_ERRORS = (RobodineError, PeeweeException)
 """What a blocking write can fail with: the store gone or late (`Unavailable`,
 `TimedOut`), or the database refusing the unit."""
-
-
-class RobotLink(Protocol):
-    """A connection to one robot, safe to use from any thread."""
-
-    session: str
-
-    def send(self, data: bytes) -> None: ...
-
-    def close(self, reason: str) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class LinkFrame:
-    session: str
-    frame: wire.Frame
-
-
-@dataclass(frozen=True, slots=True)
-class LinkClosed:
-    session: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class TelemetryIn:
-    """The datagrams that arrived for this robot during one turn of the event loop."""
-
-    batch: tuple[Telemetry, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Tick:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class Announce:
-    """The end of a rate-limit interval during which a motion change was held."""
-
-
-Wake = Callable[[float, Any, Any], None]
-"""Tell (delay in seconds, actor ref, message): `Timer.after`."""
-
-
-@dataclass(frozen=True, slots=True)
-class RobotSnapshot:
-    """The robot as the API shows it (last known values kept while offline)."""
-
-    robot_id: str
-    kind: str
-    name: str | None
-    legacy: bool
-    legacy_cook_addr: str | None
-    online: bool
-    state: str
-    battery: float | None
-    pose: Pose | None
-    joints: tuple[float, ...] | None
-    current_task: int | None
-    last_seen: Any
-
-    def json(self) -> dict[str, Any]:
-        return {
-            "robot_id": self.robot_id,
-            "kind": self.kind,
-            "name": self.name,
-            "online": self.online,
-            "state": self.state,
-            "battery": self.battery,
-            "pose": self.pose.json() if self.pose else None,
-            "current_task": self.current_task,
-            "last_seen": to_iso(self.last_seen),
-            "legacy": self.legacy,
-            "legacy_cook_addr": self.legacy_cook_addr,
-        }
 
 
 class RobotActor(SupervisedActor):

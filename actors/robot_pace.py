@@ -15,10 +15,9 @@ runs on the owning robot actor's thread.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from robodine_edge.actors.robot import RobotSnapshot
+from robodine_edge.actors.robot_messages import RobotSnapshot
 
 LAST_SEEN_EVERY_S = 5.0
 STATE_TOLD_EVERY_S = 1.0

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, KeysView
 
-from robodine_edge.actors.robot import RobotSnapshot
+from robodine_edge.actors.robot_messages import RobotSnapshot
 from robodine_edge.domain.dispatch import RobotView, available, charged, needs_charge
 
 

@@ -32,7 +32,7 @@ from sanic import Sanic
 from robodine_edge import __version__, collector, memory, system_log
 from robodine_edge.actors.camera import CameraTick
 from robodine_edge.actors.dispatch_messages import DispatchTick
-from robodine_edge.actors.robot import Tick
+from robodine_edge.actors.robot_messages import Tick
 from robodine_edge.actors.supervisor import SupervisionEvent
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.config import Config

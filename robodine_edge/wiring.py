@@ -24,7 +24,8 @@ from robodine_edge.actors.floor import FloorActor, TableDirectory, table_actor_n
 from robodine_edge.actors.journal import Journal
 from robodine_edge.actors.legacy_arms import LegacyCook
 from robodine_edge.actors.order_queue import OrderQueueActor
-from robodine_edge.actors.robot import RobotActor, RobotSnapshot
+from robodine_edge.actors.robot import RobotActor
+from robodine_edge.actors.robot_messages import RobotSnapshot
 from robodine_edge.actors.store import Store, StoreActor
 from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, SupervisionEvent, Supervisor
 from robodine_edge.actors.table import TableActor

@@ -25,7 +25,7 @@ from typing import Any
 
 import pykka
 
-from robodine_edge.actors.robot import LinkClosed, LinkFrame
+from robodine_edge.actors.robot_messages import LinkClosed, LinkFrame
 from robodine_edge.errors import AuthFailed, RobodineError
 from robodine_edge.http import bridge
 from robodine_edge.net.links import LinkContext, LoopLink

@@ -23,7 +23,7 @@ import asyncio
 import logging
 from typing import Any
 
-from robodine_edge.actors.robot import TelemetryIn
+from robodine_edge.actors.robot_messages import TelemetryIn
 from robodine_edge.metrics import Metrics
 from robodine_edge.net.links import LinkRegistry
 from robodine_edge.protocol.telemetry import BadDatagram, Telemetry, decode_telemetry

@@ -18,7 +18,7 @@ import pytest
 from peewee import SqliteDatabase
 
 from robodine_edge.actors.dispatcher import OrderChanged, RobotUpdate
-from robodine_edge.actors.robot import LinkClosed, LinkFrame, Tick
+from robodine_edge.actors.robot_messages import LinkClosed, LinkFrame, Tick
 from robodine_edge.config import load_config
 from robodine_edge.domain.lifecycle import OrderStatus
 from robodine_edge.metrics import Metrics

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from peewee import SqliteDatabase
 
-from robodine_edge.actors.robot import TelemetryIn
+from robodine_edge.actors.robot_messages import TelemetryIn
 from robodine_edge.config import load_config
 from robodine_edge.metrics import Metrics
 from robodine_edge.net.links import LinkContext, LinkRegistry

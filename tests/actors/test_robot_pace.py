@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from robodine_edge.actors.robot import RobotSnapshot
+from robodine_edge.actors.robot_messages import RobotSnapshot
 from robodine_edge.actors.robot_pace import LAST_SEEN_EVERY_S, RobotPace, moved
 from robodine_edge.protocol.pose import Pose
 

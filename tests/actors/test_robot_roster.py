@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from robodine_edge.actors.robot import RobotSnapshot
+from robodine_edge.actors.robot_messages import RobotSnapshot
 from robodine_edge.actors.robot_roster import RobotRoster
 from robodine_edge.protocol.pose import Pose
 

@@ -11,7 +11,7 @@ from typing import Any
 import pykka
 
 from robodine_edge.actors.directory import Directory
-from robodine_edge.actors.robot import TelemetryIn
+from robodine_edge.actors.robot_messages import TelemetryIn
 from robodine_edge.actors.supervisor import ActorSlot
 from robodine_edge.metrics import Metrics
 from robodine_edge.net.links import LinkRegistry
