@@ -14,9 +14,9 @@ SQLite's integer range is a 422, not a driver overflow.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from robodine_edge.protocol.fields import ID_PATTERN
@@ -64,6 +64,21 @@ class RequestModel(BaseModel):
     """Base of JSON request bodies."""
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class PatchModel(RequestModel):
+    """Base of PATCH bodies: a field left out keeps its value; `null` clears a field only
+    where clearing means something (`NULLABLE`), and is a 422 for any other, rather than
+    being taken as "no change" or reaching the database as a NULL it refuses."""
+
+    NULLABLE: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _null_only_where_clearable(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name not in cls.NULLABLE:
+            raise PydanticCustomError("not_nullable", "may not be null (leave the field out to keep its value)")
+        return value
 
 
 class QueryModel(BaseModel):

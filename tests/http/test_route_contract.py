@@ -832,3 +832,75 @@ def test_an_empty_query_parameter_is_no_filter(
 def test_a_user_bound_to_a_table_past_sqlite_is_422(service: ServiceProcess, admin: dict[str, str]) -> None:
     body = {"username": "kiosk-huge", "password": "a-good-password", "role": "kiosk", "table_id": TOO_BIG_ID}
     refused(service.http.post("/api/users", headers=admin, json=body), 422, "validation_error", {"table_id"})
+
+
+# --- PATCH: a field left out keeps its value; null clears only what can be cleared ---
+
+PATCH_TARGETS = {
+    "/api/users/<user_id:int>": "/api/users/{user}",
+    "/api/tables/<table_id:int>": "/api/tables/{table}",
+    "/api/menu/<item_id:int>": "/api/menu/{dish}",
+    "/api/inventory/<item_id:int>": "/api/inventory/{stock}",
+    "/api/settings": "/api/settings",
+    "/api/robots/<robot_id:str>": "/api/robots/{robot}",
+    "/api/video-streams/<camera_id:str>": "/api/video-streams/{camera}",
+}
+PATCH_SPECS = [spec for spec in route_specs() if spec.method == "PATCH"]
+
+
+def _null_cases(clearable: bool) -> list[Any]:
+    return [
+        pytest.param(PATCH_TARGETS[spec.path], field, id=f"{spec.path} {field}")
+        for spec in PATCH_SPECS
+        for field in sorted(spec.body.model_fields)  # type: ignore[union-attr]
+        if (field in spec.body.NULLABLE) == clearable  # type: ignore[union-attr]
+    ]
+
+
+@pytest.fixture(scope="module")
+def patchable(service: ServiceProcess, admin: dict[str, str], ids: dict[str, int]) -> dict[str, Any]:
+    """One of everything a PATCH route changes, beyond `ids`."""
+    user_id, _ = make_user(service, admin, "kiosk", table_id=ids["table"])
+    robot = service.http.post(
+        "/api/robots", headers=admin, json={"robot_id": "patch-arm", "kind": "cookbot", "name": "Arm", "legacy": True}
+    )
+    camera = service.http.post(
+        "/api/video-streams",
+        headers=admin,
+        json={"camera_id": "patch-cam", "name": "Pass", "source": "robot", "robot_id": "patch-arm"},
+    )
+    assert robot.status_code == 201 and camera.status_code == 201, (robot.text, camera.text)
+    return {**ids, "user": user_id, "robot": "patch-arm", "camera": "patch-cam"}
+
+
+def test_every_patch_route_is_a_patch_model_and_has_a_target() -> None:
+    from robodine_edge.http.schemas import PatchModel
+
+    assert {spec.path for spec in PATCH_SPECS} == set(PATCH_TARGETS)
+    assert all(spec.body is not None and issubclass(spec.body, PatchModel) for spec in PATCH_SPECS)
+
+
+@pytest.mark.parametrize(("path", "field"), _null_cases(clearable=False))
+def test_null_for_a_field_that_cannot_be_cleared_is_422_and_changes_nothing(
+    service: ServiceProcess, admin: dict[str, str], patchable: dict[str, Any], path: str, field: str
+) -> None:
+    before = state(service, admin, path.format(**patchable))
+    response = service.http.patch(path.format(**patchable), headers=admin, json={field: None})
+    refused(response, 422, "validation_error", {field})
+    assert "may not be null" in response.json()["error"]["fields"][field]
+    assert state(service, admin, path.format(**patchable)) == before
+
+
+@pytest.mark.parametrize(("path", "field"), _null_cases(clearable=True))
+def test_null_clears_a_field_that_can_be_cleared(
+    service: ServiceProcess, admin: dict[str, str], patchable: dict[str, Any], path: str, field: str
+) -> None:
+    target = path.format(**patchable)
+    body: dict[str, Any] = {field: None}
+    if field == "robot_id":  # a camera without a robot is a fixed one
+        body["source"] = "fixed"
+    if field == "table_id":  # only a kiosk is bound to a table
+        body["role"] = "staff"
+    response = service.http.patch(target, headers=admin, json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()[field] is None and state(service, admin, target)[field] is None

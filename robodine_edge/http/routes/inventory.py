@@ -11,7 +11,7 @@ from robodine_edge.actors.views import PageKey
 from robodine_edge.domain.stock import StockStatus
 from robodine_edge.errors import Forbidden
 from robodine_edge.http.routing import ApiRouter, answer, listed
-from robodine_edge.http.schemas import OneLine, PageQuery, RequestModel, ResponseModel, ShortName
+from robodine_edge.http.schemas import OneLine, PageQuery, PatchModel, RequestModel, ResponseModel, ShortName
 from robodine_edge.types import ADMIN_ONLY, STAFF_ROLES, Principal, Role
 
 router = ApiRouter(tag="inventory", prefix="/api/inventory")
@@ -28,7 +28,7 @@ class InventoryCreate(RequestModel):
     low_threshold: Count = 0
 
 
-class InventoryPatch(RequestModel):
+class InventoryPatch(PatchModel):
     name: ShortName | None = None
     unit: Unit | None = None
     count: Count | None = None
@@ -91,7 +91,7 @@ async def update_item(request: Request, user: Principal, item_id: int, body: Inv
     """Staff may correct the `count` after a stock take; the rest is for admins."""
     if user.role is Role.STAFF and body.model_fields_set - {"count"}:
         raise Forbidden("staff may only correct the count")
-    changes = {key: value for key, value in body.model_dump(exclude_unset=True).items() if value is not None}
+    changes = body.model_dump(exclude_unset=True)
     return await answer(request, _queue(request).update_inventory_item(item_id, changes))
 
 

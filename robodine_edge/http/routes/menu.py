@@ -10,7 +10,7 @@ from sanic import HTTPResponse, Request
 from robodine_edge.actors.views import PageKey
 from robodine_edge.errors import Forbidden
 from robodine_edge.http.routing import ApiRouter, answer, listed
-from robodine_edge.http.schemas import OneLine, PageQuery, RequestModel, ResponseModel, RowId, ShortName
+from robodine_edge.http.schemas import OneLine, PageQuery, PatchModel, RequestModel, ResponseModel, RowId, ShortName
 from robodine_edge.types import ADMIN_ONLY, ALL_ROLES, STAFF_ROLES, Principal, Role
 
 router = ApiRouter(tag="menu", prefix="/api/menu")
@@ -43,7 +43,7 @@ class MenuCreate(_PriceCheck):
     ingredients: Annotated[list[Ingredient], Field(max_length=50)] = []
 
 
-class MenuPatch(_PriceCheck):
+class MenuPatch(_PriceCheck, PatchModel):
     name: ShortName | None = None
     price: Price | None = None
     prepare_time_s: PrepareTime | None = None

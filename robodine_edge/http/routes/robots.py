@@ -14,7 +14,7 @@ from robodine_edge.clock import parse_iso
 from robodine_edge.data import robots as data
 from robodine_edge.errors import ValidationFailed
 from robodine_edge.http.routing import ApiRouter, answer, error_fields, listed
-from robodine_edge.http.schemas import Identifier, IsoTime, PageQuery, RequestModel, ResponseModel
+from robodine_edge.http.schemas import Identifier, IsoTime, PageQuery, PatchModel, RequestModel, ResponseModel
 from robodine_edge.types import ADMIN_ONLY, STAFF_ROLES, Principal
 
 router = ApiRouter(tag="robots", prefix="/api/robots")
@@ -44,7 +44,9 @@ class RobotCreate(RequestModel):
         return value
 
 
-class RobotPatch(RequestModel):
+class RobotPatch(PatchModel):
+    NULLABLE = frozenset({"name", "legacy_cook_addr"})
+
     name: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     legacy: bool | None = None
     legacy_cook_addr: HostPort | None = None
@@ -223,7 +225,6 @@ async def get_robot(request: Request, user: Principal, robot_id: str) -> dict[st
 @router.patch("/<robot_id:str>", roles=ADMIN_ONLY, summary="Change a robot", body=RobotPatch, response=RobotOut)
 async def update_robot(request: Request, user: Principal, robot_id: str, body: RobotPatch) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True)
-    changes = {k: v for k, v in changes.items() if v is not None or k == "legacy_cook_addr"}
     return await answer(request, _fleet(request).update(robot_id, changes))
 
 

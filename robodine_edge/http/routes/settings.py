@@ -9,7 +9,7 @@ from sanic import Request
 
 from robodine_edge.data.settings import WEEKDAYS, StoreSettings, load_settings, update_settings
 from robodine_edge.http.routing import ApiRouter, answer
-from robodine_edge.http.schemas import Metres, Name, RequestModel
+from robodine_edge.http.schemas import Metres, Name, PatchModel, RequestModel
 from robodine_edge.types import ADMIN_ONLY, STAFF_ROLES, EventLevel, Principal
 
 router = ApiRouter(tag="settings", prefix="/api/settings")
@@ -24,7 +24,7 @@ class KitchenPass(RequestModel):
     y: Metres
 
 
-class SettingsPatch(RequestModel):
+class SettingsPatch(PatchModel):
     """Any subset of the settings; the result must be valid as a whole."""
 
     store_name: Name | None = None
@@ -50,7 +50,7 @@ async def get_settings(request: Request, user: Principal) -> dict[str, Any]:
 @router.patch("", roles=ADMIN_ONLY, summary="Change store settings", body=SettingsPatch, response=StoreSettings)
 async def patch_settings(request: Request, user: Principal, body: SettingsPatch) -> dict[str, Any]:
     api = request.app.ctx.api
-    changes = body.model_dump(mode="json", exclude_unset=True, exclude_none=True)
+    changes = body.model_dump(mode="json", exclude_unset=True)
     updated = await answer(request, api.store.write(update_settings, changes))
     settings = StoreSettings.model_validate(updated)
     api.floor.proxy.settings_changed.defer(settings)

@@ -15,6 +15,7 @@ from robodine_edge.http.schemas import (
     Metres,
     Note,
     PageQuery,
+    PatchModel,
     RequestModel,
     ResponseModel,
     RowId,
@@ -38,7 +39,7 @@ class TableCreate(RequestModel):
     height: Size = 1.0
 
 
-class TablePatch(RequestModel):
+class TablePatch(PatchModel):
     name: ShortName | None = None
     seats: Seats | None = None
     x: Metres | None = None
@@ -105,7 +106,7 @@ async def get_table(request: Request, user: Principal, table_id: int) -> dict[st
     "/<table_id:int>", roles=ADMIN_ONLY, summary="Change a table", body=TablePatch, response=TableOut, errors=(409,)
 )
 async def update_table(request: Request, user: Principal, table_id: int, body: TablePatch) -> dict[str, Any]:
-    changes = {key: value for key, value in body.model_dump(exclude_unset=True).items() if value is not None}
+    changes = body.model_dump(exclude_unset=True)
     return await answer(request, _floor(request).update_table(table_id, changes))
 
 

@@ -11,7 +11,7 @@ from sanic import Request
 from robodine_edge.data import accounts
 from robodine_edge.http import bridge
 from robodine_edge.http.routing import ApiRouter
-from robodine_edge.http.schemas import IsoTime, PageQuery, RequestModel, ResponseModel, RowId, not_strict
+from robodine_edge.http.schemas import IsoTime, PageQuery, PatchModel, RequestModel, ResponseModel, RowId, not_strict
 from robodine_edge.passwords import hash_password
 from robodine_edge.types import ADMIN_ONLY, Principal, Role
 
@@ -28,7 +28,9 @@ class UserCreate(RequestModel):
     table_id: RowId | None = None
 
 
-class UserPatch(RequestModel):
+class UserPatch(PatchModel):
+    NULLABLE = frozenset({"table_id"})
+
     username: Username | None = None
     password: NewPassword | None = None
     role: not_strict(Role | None) = None  # type: ignore[valid-type]
@@ -79,8 +81,7 @@ async def get_user(request: Request, user: Principal, user_id: int) -> dict[str,
 async def update_user(request: Request, user: Principal, user_id: int, body: UserPatch) -> dict[str, Any]:
     """A new role or password ends every session of that user (they log in again)."""
     api = request.app.ctx.api
-    given = body.model_dump(exclude_unset=True, exclude={"password"})
-    changes: dict[str, Any] = {k: v for k, v in given.items() if v is not None or k == "table_id"}
+    changes: dict[str, Any] = body.model_dump(exclude_unset=True, exclude={"password"})
     if body.password is not None:
         loop = asyncio.get_running_loop()
         changes["password_hash"] = await loop.run_in_executor(api.kdf, hash_password, body.password)

@@ -19,7 +19,16 @@ from sanic import HTTPResponse, Request
 
 from robodine_edge.errors import NotFound
 from robodine_edge.http.routing import ApiRouter, answer
-from robodine_edge.http.schemas import Identifier, IsoTime, Name, PageQuery, QueryModel, RequestModel, ResponseModel
+from robodine_edge.http.schemas import (
+    Identifier,
+    IsoTime,
+    Name,
+    PageQuery,
+    PatchModel,
+    QueryModel,
+    RequestModel,
+    ResponseModel,
+)
 from robodine_edge.types import ADMIN_ONLY, STAFF_ROLES, Principal
 
 router = ApiRouter(tag="video-streams", prefix="/api/video-streams")
@@ -39,7 +48,9 @@ class StreamCreate(RequestModel):
     robot_id: RobotId | None = None
 
 
-class StreamPatch(RequestModel):
+class StreamPatch(PatchModel):
+    NULLABLE = frozenset({"name", "robot_id"})
+
     name: Name | None = None
     source: Source | None = None
     robot_id: RobotId | None = None
