@@ -67,7 +67,9 @@ def install_preflight(app: Sanic, specs: list[RouteSpec], finish: ResponseFinish
                 headers["Access-Control-Allow-Headers"] = requested or ALLOWED_HEADERS
             return finish(request, HTTPResponse(status=204, headers=headers))
 
-        app.add_route(preflight, path, methods=["OPTIONS"], name=f"preflight_{index}")
+        app.add_route(
+            preflight, path, methods=["OPTIONS"], name=f"preflight_{index}", unquote=True
+        )  # as the API route: Sanic takes a path's flag from one of its routes
 
 
 def _cors(request: Request, response: HTTPResponse, allow_any: bool, allowed: frozenset[str]) -> None:

@@ -127,9 +127,10 @@ class ApiRouter:
 
 
 def install(app: Sanic, specs: list[RouteSpec]) -> None:
-    """Register every spec with Sanic. Runs once, at app creation."""
+    """Register every spec with Sanic. Runs once, at app creation. Path parameters are
+    percent-decoded (`/api/robots/arm%2D1` names `arm-1`), as any HTTP client expects."""
     for spec in specs:
-        app.add_route(_endpoint(spec), spec.path, methods=[spec.method], name=spec.name)
+        app.add_route(_endpoint(spec), spec.path, methods=[spec.method], name=spec.name, unquote=True)
 
 
 def _endpoint(spec: RouteSpec) -> Handler:

@@ -25,8 +25,17 @@ IsoTime = Annotated[str, Field(json_schema_extra={"format": "date-time"}, exampl
 
 MAX_ID = 2**63 - 1  # SQLite's INTEGER: a larger id names no row (and would overflow the driver)
 RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
-Identifier = Annotated[str, Field(pattern=ID_PATTERN)]
-"""A robot or camera id: 1 to 64 of `[A-Za-z0-9._-]` (SPEC)."""
+
+
+def _addressable(value: str) -> str:
+    if value in (".", ".."):
+        raise PydanticCustomError("dot_segment", "may not be . or .. (no URL can name it: clients drop dot segments)")
+    return value
+
+
+Identifier = Annotated[str, Field(pattern=ID_PATTERN), AfterValidator(_addressable)]
+"""A robot or camera id: 1 to 64 of `[A-Za-z0-9._-]` (SPEC), but not `.` or `..`, which
+the SPEC's pattern allows and no HTTP client can put in a path (RFC 3986 removes them)."""
 Metres = Annotated[float, Field(ge=-10_000, le=10_000)]
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc: C0, DEL, C1

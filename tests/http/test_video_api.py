@@ -285,3 +285,41 @@ def test_a_recording_read_while_it_grows_is_as_long_as_announced(
     assert (service.data_dir / "videos" / recording["file"]).read_bytes().startswith(video.content)
     pages = service.http.get(f"/api/video-streams/{cam}/recordings", headers=admin, params={"limit": 0})
     assert pages.status_code == 422 and "limit" in pages.json()["error"]["fields"]
+
+
+def test_a_camera_id_starting_with_a_dot_records_where_its_files_are_served(
+    service: ServiceProcess, admin: dict[str, str]
+) -> None:
+    """The SPEC's id pattern allows a leading dot: its recordings stay under videos/ and
+    download like any other; `.` and `..` themselves are refused (no URL can name them)."""
+    cam = camera(service, admin, camera_id=".pass-cam")["camera_id"]
+    for unreachable in (".", ".."):
+        refused = service.http.post("/api/video-streams", headers=admin, json={"camera_id": unreachable})
+        assert refused.status_code == 422 and "camera_id" in refused.json()["error"]["fields"]
+    assert service.http.post(f"/api/video-streams/{cam}/recordings/start", headers=admin).status_code == 200
+    sent = send_frames(service, cam, range(1, 4))
+    eventually(lambda: service.http.get(f"/api/video-streams/{cam}/recordings", headers=admin).json()[0]["bytes"]
+               == sum(map(len, sent)), what="every frame written")  # fmt: skip
+    assert service.http.post(f"/api/video-streams/{cam}/recordings/stop", headers=admin).status_code == 200
+    [recording] = service.http.get(f"/api/video-streams/{cam}/recordings", headers=admin).json()
+    assert recording["file"].startswith(f"{cam}/{cam}-")
+    assert (service.data_dir / "videos" / recording["file"]).is_file()
+    video = service.http.get(f"/videos/{recording['file']}", headers=admin)
+    assert video.status_code == 200 and video.content == b"".join(sent)
+
+
+def test_path_ids_are_percent_decoded(service: ServiceProcess, admin: dict[str, str]) -> None:
+    cam = camera(service, admin, camera_id=unique("cam-x."))["camera_id"]
+    encoded = cam.replace("-", "%2D").replace(".", "%2e")
+    found = service.http.get(f"/api/video-streams/{encoded}", headers=admin)
+    assert found.status_code == 200 and found.json()["camera_id"] == cam
+    assert service.http.get("/api/video-streams/%2e%2e", headers=admin).status_code == 404
+    robot = unique("arm-x.")
+    assert (
+        service.http.post("/api/robots", headers=admin, json={"robot_id": robot, "kind": "cookbot"}).status_code == 201
+    )
+    found = service.http.get(f"/api/robots/{robot.replace('-', '%2D')}", headers=admin)
+    assert found.status_code == 200 and found.json()["robot_id"] == robot
+    for unreachable in (".", ".."):
+        refused = service.http.post("/api/robots", headers=admin, json={"robot_id": unreachable, "kind": "cookbot"})
+        assert refused.status_code == 422 and "robot_id" in refused.json()["error"]["fields"]

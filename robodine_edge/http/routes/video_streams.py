@@ -220,9 +220,10 @@ async def recorded(request: Request, user: Principal, file: str) -> None:
 
 def _open_video(folder: Path, file: str) -> tuple[IO[bytes], int]:
     """A worker thread: the file under `folder` that `file` names, open, and its size.
-    Anything else (missing, hidden, reaching outside `folder`, not a recording) is 404."""
+    Anything else (missing, reaching outside `folder`, not a recording) is 404. A name may
+    start with a dot: camera ids may (`.cam` records to `.cam/.cam-<time>.mjpeg`)."""
     parts = file.split("/")
-    if any(part in ("", ".", "..") or part.startswith(".") for part in parts) or not file.endswith(".mjpeg"):
+    if any(part in ("", ".", "..") for part in parts) or not file.endswith(".mjpeg"):
         raise NotFound(f"no video {file}")
     path = (folder / file).resolve()
     if not path.is_relative_to(folder.resolve()) or not path.is_file():
