@@ -24,8 +24,9 @@ from sanic import HTTPResponse, Request, Sanic
 from robodine_edge.actors.views import ListViews, PageKey
 from robodine_edge.data import idempotency
 from robodine_edge.data.idempotency import IdempotencyClaim
-from robodine_edge.errors import BadRequest, IdempotencyConflict, NotFound, ValidationFailed
+from robodine_edge.errors import BadRequest, IdempotencyConflict, NotFound, RobodineError, ValidationFailed
 from robodine_edge.http import bridge
+from robodine_edge.http.errors import error_response, status_of
 from robodine_edge.http.schemas import MAX_ID
 from robodine_edge.types import Principal, Role
 
@@ -182,9 +183,13 @@ def _render(request: Request, spec: RouteSpec, result: Any) -> HTTPResponse:
 async def _once(request: Request, spec: RouteSpec, params: dict[str, Any], key: str) -> HTTPResponse:
     """Run a creating request at most once per (caller, route, key); replay it otherwise.
 
-    Only successful answers are remembered: a refused request created nothing, so
-    trying it again is safe and reports the current truth.
-    """
+    The first outcome is the answer for the key (SPEC 2): a success, or a refusal the
+    service decided (out of stock, a conflict, a missing table: a 4xx but 401 and 429).
+    A retry after a refusal gets that refusal again, so a tablet that showed "out of
+    stock" never finds the order placed behind its back after a restock. What decided
+    nothing (a 5xx: the service busy, restarting or slow) is not remembered: the retry
+    runs. An order's own key commits with the order, so a timeout that did commit is
+    found by the retry."""
     if not 0 < len(key) <= 255 or not key.isprintable():
         raise BadRequest("Idempotency-Key must be 1 to 255 printable characters")
     api = request.app.ctx.api
@@ -202,16 +207,26 @@ async def _once(request: Request, spec: RouteSpec, params: dict[str, Any], key: 
                 raise IdempotencyConflict("this Idempotency-Key was used with a different request body")
             headers = {"Idempotent-Replayed": "true"}
             return HTTPResponse(replay.response, status=replay.status, content_type="application/json", headers=headers)
-        if spec.takes_claim:
-            return _render(request, spec, await spec.handler(request, **params, idempotency=claim))
-        response = _render(request, spec, await spec.handler(request, **params))
-        if 200 <= response.status < 300:
+        try:
+            if spec.takes_claim:
+                return _render(request, spec, await spec.handler(request, **params, idempotency=claim))
+            response = _render(request, spec, await spec.handler(request, **params))
+        except RobodineError as exc:
+            if not _decided(status_of(exc)):
+                raise
+            response = error_response(exc)
+        if 200 <= response.status < 300 or _decided(response.status):
             write = api.store.write(idempotency.remember, claim, response.status, bytes(response.body or b""))
             await bridge.wait(write, api.ask_timeout_s)
         return response
     finally:
         del api.inflight[tag]
         done.set_result(None)
+
+
+def _decided(status: int) -> bool:
+    """A refusal that is the request's outcome, not a moment's trouble."""
+    return 400 <= status < 500 and status not in (401, 408, 429)
 
 
 def _body_hash(body: BaseModel | None) -> str:

@@ -165,6 +165,41 @@ def test_idempotency_key_replays_and_conflicts(
     assert order(service, staff, table["id"], dish["id"], 1, **{"Idempotency-Key": "x" * 300}).status_code == 400
 
 
+def test_a_refusal_is_the_keys_answer_until_it_expires(
+    service: ServiceProcess, admin: dict[str, str], staff: dict[str, str], table: dict[str, Any]
+) -> None:
+    """SPEC: a retry gets the first result. A tablet told "out of stock" that retries
+    (its answer lost on the way) is told so again, even after a restock: the order is
+    never placed behind the back of a guest who already saw it refused. Another body
+    under that key is a conflict; a new key places the order."""
+    rice = make_stock(service, admin, 1)
+    dish = make_dish(service, admin, {rice["id"]: 1})
+    key = {"Idempotency-Key": "tablet-9-order-1"}
+    first = order(service, staff, table["id"], dish["id"], 2, **key)
+    assert first.status_code == 409 and first.json()["error"]["code"] == "out_of_stock"
+    assert service.http.post(f"/api/inventory/{rice['id']}/restock", headers=admin, json={"quantity": 10}).is_success
+    retry = order(service, staff, table["id"], dish["id"], 2, **key)
+    assert retry.status_code == 409 and retry.content == first.content
+    assert retry.headers["idempotent-replayed"] == "true" and counts(service, admin, rice) == [11]
+    other = order(service, staff, table["id"], dish["id"], 1, **key)
+    assert other.status_code == 409 and other.json()["error"]["code"] == "idempotency_conflict"
+    fresh = order(service, staff, table["id"], dish["id"], 2, **{"Idempotency-Key": "tablet-9-order-2"})
+    assert fresh.status_code == 201 and counts(service, admin, rice) == [9]
+
+
+def test_a_refusal_on_a_route_without_its_own_unit_is_replayed_too(
+    service: ServiceProcess, admin: dict[str, str]
+) -> None:
+    """The same for any creating POST: a table name taken is the key's answer."""
+    taken = make_table(service, admin)
+    key = {**admin, "Idempotency-Key": "new-table-1"}
+    first = service.http.post("/api/tables", headers=key, json={"name": taken["name"], "seats": 2})
+    assert first.status_code == 409
+    service.http.patch(f"/api/tables/{taken['id']}", headers=admin, json={"name": f"{taken['name']}-moved"})
+    retry = service.http.post("/api/tables", headers=key, json={"name": taken["name"], "seats": 2})
+    assert retry.status_code == 409 and retry.content == first.content
+
+
 def test_concurrent_retries_with_one_key_create_one_order(
     service: ServiceProcess, admin: dict[str, str], staff: dict[str, str], table: dict[str, Any]
 ) -> None:
