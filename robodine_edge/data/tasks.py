@@ -111,8 +111,10 @@ def robots_sent_to_dock(moves: list[str]) -> list[str]:
     return [row.robot.robot_id for row in query]
 
 
-def list_tasks(limit: int, state: str | None, order_id: int | None) -> list[dict[str, Any]]:
+def list_tasks(limit: int, before: int | None, state: str | None, order_id: int | None) -> list[dict[str, Any]]:
     query = Task.select().order_by(Task.id.desc()).limit(limit)
+    if before is not None:
+        query = query.where(Task.id < before)
     if state is not None:
         query = query.where(Task.state == state)
     if order_id is not None:

@@ -159,6 +159,14 @@ def test_docs_pages_load_everything_from_the_service(service: ServiceProcess) ->
     assert_error(service.http.get("/docs/static/unknown.js"), 404, "not_found")
 
 
+def test_the_docs_pages_ask_nothing_of_the_internet(service: ServiceProcess) -> None:
+    """Swagger UI's validator badge and ReDoc's logo are images from outside sites (the
+    badge also sends them the spec's URL): off on a Pi that may have no internet."""
+    assert "validatorUrl: null" in service.http.get("/docs").text
+    redoc = service.http.get("/docs/static/redoc.standalone.js").content
+    assert b"cdn.redoc.ly" not in redoc and b'alt:"redocly logo"' in redoc
+
+
 def test_openapi_documents_every_installed_route(service: ServiceProcess) -> None:
     spec = service.http.get("/openapi.json").json()
     assert spec["openapi"].startswith("3.1")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any, get_args, get_origin
 
 import httpx
 import pytest
@@ -904,3 +904,30 @@ def test_null_clears_a_field_that_can_be_cleared(
     response = service.http.patch(target, headers=admin, json=body)
     assert response.status_code == 200, response.text
     assert response.json()[field] is None and state(service, admin, target)[field] is None
+
+
+# --- every list pages newest first with limit and before ---
+
+UNPAGED = {"/api/video-streams/<camera_id:str>/recordings"}
+"""Recordings carry no id to page by (`file` names them): `limit` only (docs/API.md)."""
+
+
+def test_every_list_route_takes_limit_and_before() -> None:
+    lists = [spec for spec in route_specs() if spec.method == "GET" and get_origin(spec.response) is list]
+    assert len(lists) > 15
+    for spec in lists:
+        fields = spec.query.model_fields if spec.query is not None else {}
+        assert "limit" in fields, spec.path
+        assert ("before" in fields) != (spec.path in UNPAGED), spec.path
+
+
+def test_tasks_page_newest_first(
+    service: ServiceProcess, admin: dict[str, str], staff: dict[str, str], ids: dict[str, int]
+) -> None:
+    for _ in range(3):
+        place(service, staff, ids["table"], ids["dish"])
+    newest = eventually(lambda: [t["id"] for t in service.http.get("/api/tasks", headers=staff).json()][:4])
+    assert newest == sorted(newest, reverse=True) and len(newest) == 4
+    first = service.http.get("/api/tasks?limit=2", headers=staff).json()
+    after = service.http.get(f"/api/tasks?limit=2&before={first[-1]['id']}", headers=staff).json()
+    assert [t["id"] for t in first + after] == newest

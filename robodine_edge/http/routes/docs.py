@@ -36,7 +36,7 @@ SWAGGER_PAGE = """<!DOCTYPE html>
 <script src="/docs/static/swagger-ui-bundle.js"></script>
 <script>
 window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true,
-  persistAuthorization: true, presets: [SwaggerUIBundle.presets.apis], layout: "BaseLayout"});
+  validatorUrl: null, persistAuthorization: true, presets: [SwaggerUIBundle.presets.apis], layout: "BaseLayout"});
 </script></body></html>
 """
 
@@ -49,10 +49,21 @@ REDOC_PAGE = """<!DOCTYPE html>
 """
 
 
+OFFLINE: dict[str, list[tuple[bytes, bytes]]] = {
+    # ReDoc's sidebar logo is an <img> from Redocly's CDN; with a src that fails to load
+    # ReDoc drops the image (its onError), so the page asks nothing of the internet.
+    "redoc.standalone.js": [(b"https://cdn.redoc.ly/redoc/logo-mini.svg", b"data:,")],
+}
+"""URLs outside the store in the bundled assets, and what is served instead. (Swagger
+UI's one, its spec validator badge, is turned off in the page: `validatorUrl: null`.)"""
+
+
 @cache
 def _asset(name: str) -> tuple[bytes, bytes, str]:
     """(raw, gzipped, content type) of one asset. Runs in a worker thread, once per name."""
     raw = ASSETS[name].read_bytes()
+    for outside, inside in OFFLINE.get(name, []):
+        raw = raw.replace(outside, inside)
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     return raw, gzip.compress(raw, compresslevel=6), content_type
 

@@ -24,7 +24,8 @@ class Health(ResponseModel):
     uptime_s: float
     db: Literal["ok", "error"]
     robots_online: int
-    failed_actors: list[str]
+    failed_actors: list[str] | None = None
+    """Only in a degraded answer: the parts not running (the SPEC's body has no such key)."""
 
 
 def _ping_database() -> None:
@@ -51,14 +52,15 @@ async def _health(request: Request) -> HTTPResponse:
     except RobodineError:
         online, failed = 0, [*failed, "fleet"]
     healthy = db_ok and not failed
-    body = {
+    body: dict[str, object] = {
         "status": "ok" if healthy else "degraded",
         "version": __version__,
         "uptime_s": round(time.monotonic() - api.started_at, 3),
         "db": "ok" if db_ok else "error",
         "robots_online": online,
-        "failed_actors": failed,
     }
+    if not healthy:
+        body["failed_actors"] = failed
     return json_response(body, 200 if healthy else 503)
 
 

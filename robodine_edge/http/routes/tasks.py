@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import Field
 from sanic import Request
 
 from robodine_edge.data import tasks as data
 from robodine_edge.http.routing import ApiRouter, answer
-from robodine_edge.http.schemas import IsoTime, QueryModel, ResponseModel, RowId
+from robodine_edge.http.schemas import IsoTime, PageQuery, ResponseModel, RowId
 from robodine_edge.types import STAFF_ROLES, Principal
 
 router = ApiRouter(tag="tasks", prefix="/api/tasks")
 TaskState = Literal["queued", "assigned", "running", "done", "failed", "cancelled"]
 
 
-class TaskQuery(QueryModel):
-    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+class TaskQuery(PageQuery):
     state: TaskState | None = None
     order_id: RowId | None = None
 
@@ -39,6 +37,6 @@ class TaskOut(ResponseModel):
 
 @router.get("", roles=STAFF_ROLES, summary="Robot tasks", query=TaskQuery, response=list[TaskOut])
 async def list_tasks(request: Request, user: Principal, query: TaskQuery) -> list[dict[str, Any]]:
-    """Newest first; `detail` says why a task was taken from a robot or failed."""
+    """Newest first (`before=<id>` pages); `detail` says why a task was taken from a robot or failed."""
     reads = request.app.ctx.api.reads
-    return await answer(request, reads.submit(data.list_tasks, query.limit, query.state, query.order_id))
+    return await answer(request, reads.submit(data.list_tasks, query.limit, query.before, query.state, query.order_id))
