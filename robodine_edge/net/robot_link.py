@@ -92,11 +92,14 @@ class LinkProtocol(asyncio.Protocol):
             self._prefix += data
             if len(self._prefix) > MAX_STREAM:
                 self._ctx.metrics.legacy_frames.labels("too_long").inc()
-                self._legacy_reply(b"ERROR")
-        else:
+                self._legacy_reply(b"ERROR", still_sending=True)
+        elif self._mode == "link":
             self._feed(data)
+        # "drain": a refused legacy stream's rest is read and dropped
 
     def eof_received(self) -> bool:
+        if self._mode == "drain":
+            return False
         if self._mode == "legacy" or (self._mode == "detect" and self._prefix.strip()):
             self._mode = "legacy"
             asyncio.get_running_loop().create_task(self._run_legacy(bytes(self._prefix)))
@@ -392,10 +395,19 @@ class LinkProtocol(asyncio.Protocol):
             self._ctx.metrics.legacy_frames.labels(result).inc(count)
         self._legacy_reply(b"OK" if outcome.ok else b"ERROR")
 
-    def _legacy_reply(self, answer: bytes) -> None:
+    def _legacy_reply(self, answer: bytes, still_sending: bool = False) -> None:
+        """Answer and close. A peer still sending (a stream refused for its size) gets
+        the answer and our end of the stream (half-close), and its rest is read and
+        dropped until it ends (at most `CLOSE_GRACE_S`): closing on unread bytes would
+        reset the connection and could lose the answer on its way."""
         self._ctx.metrics.legacy_answers.labels(answer.decode().lower()).inc()
         self._write(answer)
-        self.close_link("legacy frames answered")
+        if still_sending and self._transport.can_write_eof():
+            self._mode = "drain"
+            self._transport.write_eof()
+            self._cut_timer = asyncio.get_running_loop().call_later(CLOSE_GRACE_S, self._cut, "legacy stream too long")
+        else:
+            self.close_link("legacy frames answered")
 
     # -- helpers --------------------------------------------------------------------------
 

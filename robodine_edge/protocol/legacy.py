@@ -104,23 +104,48 @@ def split_objects(data: bytes) -> tuple[list[bytes], bytes]:
 
 def starts_legacy(prefix: bytes) -> bool | None:
     """Whether a connection's first bytes are a legacy frame: True, False, or None while
-    its first object has not fully arrived."""
+    it cannot tell yet. A first object that names `msg_type` as one of its own keys is
+    legacy as soon as that key has arrived, readable or not (so a broken legacy stream
+    is answered `ERROR`, as legacy robots expect, not with NDJSON errors); one that
+    ends without it is not."""
     text = prefix.lstrip(WHITESPACE)
     if not text:
         return None
     if not text.startswith(b"{"):
         return False
-    try:
-        objects, _ = split_objects(text)
-    except BadLegacyFrame:
+    names, complete = _first_object_names_msg_type(text)
+    if names:
+        return True
+    if complete:
         return False
-    if not objects:
-        return None if len(text) < MAX_STREAM else False
-    try:
-        first = orjson.loads(objects[0])
-    except orjson.JSONDecodeError:
-        return False
-    return isinstance(first, dict) and "msg_type" in first
+    return None if len(text) < MAX_STREAM else False
+
+
+def _first_object_names_msg_type(text: bytes) -> tuple[bool, bool]:
+    """(whether the object starting `text` has the key "msg_type" at its top level,
+    whether that object is complete). Arrays and nested objects are skipped by depth."""
+    depth, in_string, escaped, string_start, after_key = 0, False, False, -1, -1
+    for index, byte in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+                if depth == 1 and text[string_start:index] == b"msg_type":
+                    after_key = index + 1
+        elif byte == 0x22:
+            in_string, string_start = True, index + 1
+        elif byte == 0x3A and after_key >= 0 and not text[after_key:index].strip(WHITESPACE):  # :
+            return True, False
+        elif byte in (0x7B, 0x5B):  # { [
+            depth += 1
+        elif byte in (0x7D, 0x5D):  # } ]
+            depth -= 1
+            if depth == 0:
+                return False, True
+    return False, False
 
 
 def decode_stream(data: bytes) -> list[LegacyFrame]:

@@ -90,7 +90,12 @@ def test_legacy_cookbot_and_ingredient(legacy_edge: ServiceProcess) -> None:
         b'{"msg_type": "Face", "table_id": 99, "exist": 1}',  # no such table
         b'{"msg_type": "Toaster"}',
         b'{"msg_type": "Face", "table_id": 1, "exist": 1} {"broken": ',
+        b'{"msg_type": "Albabot", "robot_id": 41, "x": NaN}',  # unreadable, but legacy by its key
+        orjson.dumps(albabot_frame(41)) + b"xx",
+        b'{"msg_type": "Albabot"' + b" " * (2 * 1024 * 1024),  # past the 1 MiB a stream may take
+        b'{"msg_type": "Albabot", "x": ' + b"[" * 100_000,
     ],
+    ids=lambda payload: repr(payload[:40]),
 )
 def test_legacy_frames_that_cannot_apply_answer_error(legacy_edge: ServiceProcess, payload: bytes) -> None:
     assert legacy_send(legacy_edge, payload) == b"ERROR"

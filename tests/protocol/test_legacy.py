@@ -79,10 +79,43 @@ def test_battery_as_percent_stays_percent() -> None:
 
 def test_recognising_a_legacy_connection() -> None:
     assert starts_legacy(b"") is None
-    assert starts_legacy(b'  {"msg_type": "Face", "tab') is None
+    assert starts_legacy(b'  {"msg_typ') is None
+    assert starts_legacy(b'  {"msg_type"  ') is None  # a key only once its colon is there
+    assert starts_legacy(b'  {"msg_type": "Face", "tab') is True
     assert starts_legacy(orjson.dumps(albabot())) is True
+    assert starts_legacy(b'{"robot_id": 41, "msg_type": "Albabot"}') is True  # wherever the key is
     assert starts_legacy(b'{"type":"hello","robot_id":"a"}\n') is False
     assert starts_legacy(b"GET / HTTP/1.1\r\n") is False
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        b'{"type": "hello", "caps": {"msg_type": "Albabot"}}',  # not a key of the object itself
+        b'{"type": "hello", "note": "msg_type", "x": 1}',  # a value, not a key
+        b'{"type": "hello", "list": [{"msg_type": 1}]}',
+        b'{"type": "hello", "msg\\"_type": 1}',
+    ],
+)
+def test_msg_type_elsewhere_than_a_top_level_key_is_not_legacy(prefix: bytes) -> None:
+    assert starts_legacy(prefix) is False
+
+
+@pytest.mark.parametrize(
+    "stream",
+    [
+        b'{"msg_type":"Albabot","robot_id":41,"x":NaN}',
+        b'{"msg_type":"Albabot","robot_id":41,"x":bad}',
+        orjson.dumps(albabot()) + b"xx",
+        b'{"msg_type":"Albabot"' + b" " * 200_000,
+        b'{"msg_type":"Albabot","x":' + b"[" * 100_000,
+    ],
+)
+def test_a_broken_legacy_stream_is_still_legacy_and_refused(stream: bytes) -> None:
+    """Recognised by its key, so it is answered `ERROR` (not with NDJSON error lines)."""
+    assert starts_legacy(stream[:4096]) is True
+    with pytest.raises(BadLegacyFrame):
+        decode_stream(stream)
 
 
 @pytest.mark.parametrize(
