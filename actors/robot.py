@@ -256,6 +256,7 @@ class RobotActor(SupervisedActor):
         else:
             self._change(online=True, state=frame.state, joints=frame.joints, pose=frame.endpoint, last_seen=now)
             self._samples.append(("cookbot", frame.endpoint, now))
+        self._announce()  # shown before `OK` as well, not at the rate limit's next turn
         self._persist(force=True, wait=True)  # stored before `OK`: the old robots send seldom
 
     def _link_closed(self, message: LinkClosed) -> None:

@@ -190,6 +190,9 @@ class LinkProtocol(asyncio.Protocol):
         try:
             frame = wire.decode_frame(line)
         except wire.BadFrame as exc:
+            if exc.kind == "hello" and self._session is None and not self._authenticating:
+                log.warning("robot link %s: hello refused: %s", self._peer, exc.reason)
+                return self._refuse("auth_failed")  # SPEC 4: a hello gets welcome or auth_failed
             return self._bad_frame(exc.cause, exc.reason)
         self._bad = 0
         if self._session is None:

@@ -25,12 +25,14 @@ COMMANDS = frozenset({"cook", "serve", "clean", "go_to", "dock", "stop", "resume
 
 class BadFrame(ValueError):
     """A line that is not a valid frame. `reason` says why (sent back to the robot);
-    `cause` is its drop counter's label: `too_long`, `unknown_type` or `bad_frame`."""
+    `cause` is its drop counter's label: `too_long`, `unknown_type` or `bad_frame`;
+    `kind` the frame's `type` when it named a known one (its fields were wrong)."""
 
-    def __init__(self, reason: str, cause: str = "bad_frame") -> None:
+    def __init__(self, reason: str, cause: str = "bad_frame", kind: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.cause = cause
+        self.kind = kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +150,7 @@ def decode_frame(line: bytes) -> Frame:
     try:
         return decoder(obj)
     except fields.FieldError as exc:
-        raise BadFrame(f"{kind}: {exc}") from None
+        raise BadFrame(f"{kind}: {exc}", kind=kind) from None
 
 
 def _hello(obj: dict[str, Any]) -> Hello:

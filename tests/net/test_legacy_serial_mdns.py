@@ -64,6 +64,9 @@ def test_legacy_albabot_and_face_frames(legacy_edge: ServiceProcess) -> None:
     assert legacy_edge.http.get("/api/tables/1", headers=admin).json()["present"] is True
     stored = legacy_edge.http.get("/api/poses", headers=admin, params={"robot_id": "41"}).json()
     assert {p["frame"] for p in stored} == {"pinky", "global", "world"}  # stored before the OK
+    for battery in (0.2, 0.3):  # only the battery moves: still shown before the OK, not 1 s later
+        assert legacy_send(legacy_edge, orjson.dumps(albabot_frame(41, battery=battery))) == b"OK"
+        assert legacy_edge.http.get("/api/robots/41", headers=admin).json()["battery"] == battery * 100
 
 
 def test_legacy_cookbot_and_ingredient(legacy_edge: ServiceProcess) -> None:

@@ -29,6 +29,31 @@ def test_handshake_and_welcome(edge: ServiceProcess, admin: dict[str, str]) -> N
         assert any(e["entity_id"] == robot_id for e in events)
 
 
+@pytest.mark.parametrize(
+    "hello",
+    [
+        {"robot_id": "{robot}", "kind": "albabot", "proto": 1},  # no token
+        {"robot_id": "{robot}", "kind": "albabot", "token": 42, "proto": 1},
+        {"robot_id": "{robot}", "kind": "albabot", "token": "", "proto": 1},
+        {"robot_id": "{robot}", "kind": "albabot", "token": "x" * 600, "proto": 1},
+        {"robot_id": "has space", "kind": "albabot", "token": "{token}", "proto": 1},
+        {"robot_id": "{robot}", "kind": "toaster", "token": "{token}", "proto": 1},
+    ],
+    ids=["no token", "token not text", "empty token", "token too long", "bad robot id", "bad kind"],
+)
+def test_a_hello_that_cannot_be_read_is_auth_failed_and_closes(
+    edge: ServiceProcess, admin: dict[str, str], hello: dict[str, object]
+) -> None:
+    """SPEC 4: a hello is answered welcome or auth_failed, so a robot with a broken
+    token set-up learns at once rather than reading bad_frame on an open link."""
+    robot_id, token = register(edge, admin)
+    fields = {k: v.format(robot=robot_id, token=token) if isinstance(v, str) else v for k, v in hello.items()}
+    with RobotClient(robot_port(edge)) as robot:
+        robot.send(type="hello", **fields)
+        assert robot.read() == {"type": "error", "code": "auth_failed"}
+        assert robot.closed_by_edge()
+
+
 @pytest.mark.parametrize("case", ["wrong token", "unknown robot", "wrong kind"])
 def test_auth_failure_closes_the_link(edge: ServiceProcess, admin: dict[str, str], case: str) -> None:
     robot_id, token = register(edge, admin)
