@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from robodine_edge import __version__
-from robodine_edge.config import Config, default_config_path, load_config, render_config
+from robodine_edge.config import Config, config_file, load_config, render_config
 from robodine_edge.errors import ConfigError, RobodineError
 from robodine_edge.logs import setup_logging
 
@@ -96,7 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _load(path: Path | None) -> Config:
-    return load_config(path or default_config_path(), required=path is not None)
+    chosen, named_by = config_file(path)
+    return load_config(chosen, named_by=named_by)
 
 
 def _run(config: Config, args: argparse.Namespace) -> int:

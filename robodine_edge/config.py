@@ -9,7 +9,9 @@ handed only its own section.
 from __future__ import annotations
 
 import copy
+import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from importlib import resources
@@ -17,12 +19,38 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import PydanticCustomError
 
 from robodine_edge.errors import ConfigError
 from robodine_edge.protocol.fields import ID_PATTERN
 
 Port = Annotated[int, Field(ge=0, le=65535)]
+MDNS_INSTANCE_PREFIX = "robodine-edge "
+MAX_STORE_ID = 63 - len(MDNS_INSTANCE_PREFIX)
+"""The mDNS instance `robodine-edge <store id>` is one DNS label: at most 63 bytes."""
+HOSTNAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?")
+
+
+def _host(value: str) -> str:
+    """An address to bind: an IPv4 or IPv6 address, or a host name to resolve."""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        if len(value) > 253 or not HOSTNAME.fullmatch(value):
+            raise PydanticCustomError("host", "not an IP address or host name") from None
+    return value
+
+
+def _store_id(value: str) -> str:
+    if len(value) > MAX_STORE_ID:
+        raise PydanticCustomError(
+            "store_id_length",
+            "at most {limit} characters: the mDNS instance name 'robodine-edge <id>' is one 63-byte DNS label",
+            {"limit": MAX_STORE_ID},
+        )
+    return value
+
 
 CHECKOUT_CONFIG = Path("config/robodine.toml")
 SYSTEM_CONFIG = Path("/etc/robodine/robodine.toml")
@@ -57,7 +85,7 @@ class DataConfig(_Section):
 
 
 class NetConfig(_Section):
-    host: Annotated[str, Field(min_length=1)]
+    host: Annotated[str, Field(min_length=1), AfterValidator(_host)]
 
 
 class HttpConfig(_Section):
@@ -87,7 +115,7 @@ class MdnsConfig(_Section):
 
 
 class StoreConfig(_Section):
-    id: Annotated[str, Field(pattern=ID_PATTERN)]
+    id: Annotated[str, Field(pattern=ID_PATTERN), AfterValidator(_store_id)]
 
 
 class LegacyConfig(_Section):
@@ -138,11 +166,20 @@ def env_name(key: str) -> str:
     return ENV_NAMES.get(key, "ROBODINE_" + key.replace(".", "_").upper())
 
 
+def config_file(cli: Path | None, env: Mapping[str, str] | None = None) -> tuple[Path | None, str | None]:
+    """The config file to read, and who named it (`--config`, else `ROBODINE_CONFIG`;
+    None for the default places). A file named by the user must exist — a typo in its
+    path is an error, not the packaged defaults silently listening on every interface."""
+    env = os.environ if env is None else env
+    if cli is not None:
+        return cli, "--config"
+    if env.get("ROBODINE_CONFIG"):
+        return Path(env["ROBODINE_CONFIG"]), "ROBODINE_CONFIG"
+    return default_config_path(), None
+
+
 def default_config_path(cwd: Path | None = None) -> Path | None:
-    """The config file used without `--config`: `ROBODINE_CONFIG`, the checkout's, /etc's."""
-    explicit = os.environ.get("ROBODINE_CONFIG")
-    if explicit:
-        return Path(explicit)
+    """The config file used when none is named: the checkout's, else /etc's (if there)."""
     checkout = (cwd or Path.cwd()) / CHECKOUT_CONFIG
     if checkout.is_file():
         return checkout
@@ -154,16 +191,18 @@ def load_config(
     env: Mapping[str, str] | None = None,
     *,
     required: bool = False,
+    named_by: str | None = None,
 ) -> Config:
     """Build the effective configuration or raise `ConfigError` listing every problem.
 
-    `required` makes a missing file an error (it was named explicitly by the user).
+    `required` makes a missing file an error (it was named explicitly by the user, as
+    `named_by` says: `--config` or `ROBODINE_CONFIG`).
     """
     env = os.environ if env is None else env
     raw = _packaged_defaults()
     problems: list[str] = []
     if path is not None:
-        _merge_file(raw, path, required, problems)
+        _merge_file(raw, path, required or named_by is not None, problems, named_by)
     overridden = _apply_env(raw, env, problems)
     raw["file"] = str(path) if path is not None and path.is_file() else None
     raw["sources"] = tuple(sorted(overridden.items()))
@@ -182,12 +221,12 @@ def _packaged_defaults() -> dict[str, Any]:
     return tomllib.loads(text)
 
 
-def _merge_file(raw: dict[str, Any], path: Path, required: bool, problems: list[str]) -> None:
+def _merge_file(raw: dict[str, Any], path: Path, required: bool, problems: list[str], named_by: str | None) -> None:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         if required:
-            problems.append(f"{path}: config file not found")
+            problems.append(f"{path}{f' (from {named_by})' if named_by else ''}: config file not found")
         return
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(f"{path}: cannot read config file: {exc}")
@@ -216,7 +255,7 @@ def _apply_env(raw: dict[str, Any], env: Mapping[str, str], problems: list[str])
         if name not in env:
             continue
         try:
-            value = _parse_env_value(env[name], annotation)
+            value = _parse_serial(env[name]) if key == "serial" else _parse_env_value(env[name], annotation)
         except ValueError as exc:
             problems.append(f"{key} (from {name}={env[name]!r}): {exc}")
             continue
@@ -282,6 +321,20 @@ def _parse_env_list(text: str) -> Any:
     return [part.strip() for part in stripped.split(",") if part.strip()]
 
 
+SERIAL_EXAMPLE = '[{"port": "/dev/ttyUSB0", "baud": 115200}]'
+
+
+def _parse_serial(text: str) -> Any:
+    """`ROBODINE_SERIAL`: the `[[serial]]` tables as a JSON list."""
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        value = None
+    if not isinstance(value, list):
+        raise ValueError(f"expected a JSON list of {{port, baud}} objects, e.g. {SERIAL_EXAMPLE}")
+    return value
+
+
 def _strip_annotated(annotation: Any) -> Any:
     while get_origin(annotation) is Annotated:
         annotation = get_args(annotation)[0]
@@ -306,6 +359,8 @@ def _explain(error: Any) -> str:
         return "unknown key"
     if kind == "missing":
         return "required key is missing"
+    if kind == "model_type":
+        return "expected a table of keys"
     got = error.get("input")
     suffix = "" if isinstance(got, dict | list) else f" (got {got!r})"
     return f"{error['msg'][0].lower()}{error['msg'][1:]}{suffix}"

@@ -22,7 +22,7 @@ def service_env(data_dir: Path, **extra: str) -> dict[str, str]:
     """Environment for a test service: loopback only, any free port, no mDNS."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ROBODINE_", "NOTIFY_SOCKET", "WATCHDOG_"))}
     env.update(
-        ROBODINE_CONFIG=str(data_dir / "no-config.toml"),
+        ROBODINE_CONFIG=os.devnull,  # an empty file: no checkout config, the packaged defaults
         ROBODINE_DATA_DIR=str(data_dir),
         ROBODINE_HOST="127.0.0.1",
         ROBODINE_HTTP_PORT="0",

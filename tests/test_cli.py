@@ -79,3 +79,14 @@ def test_restore_of_a_bad_file_exits_1(data_dir: Path, tmp_path: Path) -> None:
     junk.write_text("junk")
     result = cli("restore", "--from", str(junk), env=service_env(data_dir))
     assert result.returncode == 1 and "not a robodine-edge database" in result.stderr
+
+
+def test_a_config_named_by_the_environment_that_is_missing_exits_2(data_dir: Path, tmp_path: Path) -> None:
+    """A typo in ROBODINE_CONFIG must not start the service on the defaults (every interface)."""
+    for command in ("check-config", "run"):
+        env = {**service_env(data_dir), "ROBODINE_CONFIG": str(tmp_path / "typo.toml")}
+        result = cli(command, env=env)
+        assert result.returncode == 2
+        assert result.stderr.strip().splitlines() == [
+            f"robodine-edge: config error: {tmp_path / 'typo.toml'} (from ROBODINE_CONFIG): config file not found"
+        ]

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from robodine_edge.config import env_name, load_config, render_config
+from robodine_edge.config import config_file, env_name, load_config, render_config
 from robodine_edge.errors import ConfigError
 
 
@@ -127,6 +127,44 @@ def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
         load_config(tmp_path / "absent.toml", {}, required=True)
     assert "not found" in caught.value.problems[0]
     assert load_config(tmp_path / "absent.toml", {}).http.port == 8000
+
+
+def test_a_config_file_named_by_the_environment_must_exist(tmp_path: Path) -> None:
+    missing = tmp_path / "typo.toml"
+    assert config_file(None, {"ROBODINE_CONFIG": str(missing)}) == (missing, "ROBODINE_CONFIG")
+    assert config_file(missing, {"ROBODINE_CONFIG": "/elsewhere.toml"}) == (missing, "--config")
+    with pytest.raises(ConfigError) as caught:
+        load_config(missing, {}, named_by="ROBODINE_CONFIG")
+    assert caught.value.problems == [f"{missing} (from ROBODINE_CONFIG): config file not found"]
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "127.0.0.1", "::", "fe80::1", "localhost", "edge.local", "pi-4.store."])
+def test_hosts_that_can_be_bound(host: str) -> None:
+    assert load_config(None, {"ROBODINE_HOST": host}).net.host == host
+
+
+@pytest.mark.parametrize("host", ["not_an_ip", "-edge", "edge-", "a..b", "x" * 64, "10.0.0.1:8000", "http://edge", " "])
+def test_a_host_that_is_no_address_nor_name_is_an_error(host: str) -> None:
+    [problem] = problems(None, {"ROBODINE_HOST": host})
+    assert problem.startswith(f"net.host (from ROBODINE_HOST={host!r}): not an IP address or host name")
+
+
+def test_a_store_id_must_fit_the_mdns_instance_name() -> None:
+    """`robodine-edge <id>` is one DNS label of at most 63 bytes: 49 characters fit."""
+    assert load_config(None, {"ROBODINE_STORE_ID": "s" * 49}).store.id == "s" * 49
+    [problem] = problems(None, {"ROBODINE_STORE_ID": "s" * 50})
+    assert problem.startswith("store.id (from ROBODINE_STORE_ID=") and "at most 49 characters" in problem
+
+
+@pytest.mark.parametrize("text", ["notjson", "/dev/ttyUSB0", '{"port": "/dev/ttyUSB0", "baud": 9600}', "[1"])
+def test_serial_from_the_environment_must_be_a_json_list(text: str) -> None:
+    [problem] = problems(None, {"ROBODINE_SERIAL": text})
+    assert problem.startswith(f"serial (from ROBODINE_SERIAL={text!r}): expected a JSON list of {{port, baud}} objects")
+
+
+def test_a_serial_entry_that_is_not_a_table_names_it() -> None:
+    [problem] = problems(None, {"ROBODINE_SERIAL": "[1]"})
+    assert problem == "serial.0 (from ROBODINE_SERIAL='[1]'): expected a table of keys"
 
 
 def test_section_replaced_by_a_scalar_is_reported(tmp_path: Path) -> None:
