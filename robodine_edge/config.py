@@ -27,8 +27,9 @@ from robodine_edge.protocol.fields import ID_PATTERN
 
 Port = Annotated[int, Field(ge=0, le=65535)]
 MDNS_INSTANCE_PREFIX = "robodine-edge "
-MAX_STORE_ID = 63 - len(MDNS_INSTANCE_PREFIX)
-"""The mDNS instance `robodine-edge <store id>` is one DNS label: at most 63 bytes."""
+MAX_STORE_ID = 63 - len(MDNS_INSTANCE_PREFIX) - 3
+"""The mDNS instance `robodine-edge <store id>` is one DNS label, at most 63 bytes, with
+room left for the `-2` ... `-99` a name conflict on the network appends."""
 HOSTNAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?")
 
 
@@ -46,7 +47,8 @@ def _store_id(value: str) -> str:
     if len(value) > MAX_STORE_ID:
         raise PydanticCustomError(
             "store_id_length",
-            "at most {limit} characters: the mDNS instance name 'robodine-edge <id>' is one 63-byte DNS label",
+            "at most {limit} characters: the mDNS instance name 'robodine-edge <id>' (with '-2' on a name"
+            " conflict) is one 63-byte DNS label",
             {"limit": MAX_STORE_ID},
         )
     return value

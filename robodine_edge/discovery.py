@@ -124,12 +124,17 @@ class Advertiser:
         self.infos = self._records(addresses)
         # Both records probe at once: one ~1.1 s wait (the protocol's), not two. Once
         # probed they are ours and answered; the announcements go out in the background.
-        announcements = await asyncio.gather(*(self._zc.async_register_service(info) for info in self.infos))
-        self._announcing = asyncio.gather(*announcements)
-        log.info(
-            "advertised over mDNS",
-            extra={"fields": {"name": instance_name(self._ad.store_id), "addresses": ",".join(addresses)}},
+        # A name another host already holds (a second edge with this store id) is
+        # renamed (zeroconf's way, `robodine-edge <id>-2`), rather than failing the start.
+        announcements = await asyncio.gather(
+            *(self._zc.async_register_service(info, allow_name_change=True) for info in self.infos)
         )
+        self._announcing = asyncio.gather(*announcements)
+        name = self.infos[0].name.removesuffix("." + ROBODINE_TYPE)
+        if name != instance_name(self._ad.store_id):
+            log.warning("mDNS name %r is taken on this network (another edge with store id %r?); advertised as %r",
+                        instance_name(self._ad.store_id), self._ad.store_id, name)  # fmt: skip
+        log.info("advertised over mDNS", extra={"fields": {"name": name, "addresses": ",".join(addresses)}})
 
     async def stop(self) -> None:
         if self._zc is None:

@@ -257,7 +257,10 @@ class Service:
                     ports["robot_port"] or 0, ports["telemetry_port"] or 0, ports["video_port"],
                 )
             )  # fmt: skip
-            await self._advertiser.start()
+            try:
+                await self._advertiser.start()
+            except Exception as exc:  # zeroconf's own errors: the service still serves
+                log.error("not advertised over mDNS (robots must be told the edge's address): %s", exc)
         collector.freeze_survivors()  # start-up's objects live until exit
         memory.trim()
         write_runtime(

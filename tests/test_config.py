@@ -150,10 +150,11 @@ def test_a_host_that_is_no_address_nor_name_is_an_error(host: str) -> None:
 
 
 def test_a_store_id_must_fit_the_mdns_instance_name() -> None:
-    """`robodine-edge <id>` is one DNS label of at most 63 bytes: 49 characters fit."""
-    assert load_config(None, {"ROBODINE_STORE_ID": "s" * 49}).store.id == "s" * 49
-    [problem] = problems(None, {"ROBODINE_STORE_ID": "s" * 50})
-    assert problem.startswith("store.id (from ROBODINE_STORE_ID=") and "at most 49 characters" in problem
+    """`robodine-edge <id>` is one DNS label of at most 63 bytes, `-99` appended on a
+    name conflict included: 46 characters fit."""
+    assert load_config(None, {"ROBODINE_STORE_ID": "s" * 46}).store.id == "s" * 46
+    [problem] = problems(None, {"ROBODINE_STORE_ID": "s" * 47})
+    assert problem.startswith("store.id (from ROBODINE_STORE_ID=") and "at most 46 characters" in problem
 
 
 @pytest.mark.parametrize("text", ["notjson", "/dev/ttyUSB0", '{"port": "/dev/ttyUSB0", "baud": 9600}', "[1"])

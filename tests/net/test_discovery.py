@@ -8,6 +8,7 @@ the record is withdrawn at SIGTERM.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -150,3 +151,31 @@ def test_the_txt_video_key_is_the_bound_video_port(advertised: ServiceProcess) -
     video_port = advertised.runtime["video_port"]
     assert isinstance(video_port, int) and video_port > 0
     assert found[b"video"] == str(video_port).encode()
+
+
+@pytest.mark.e2e
+def test_a_second_edge_with_the_same_store_id_is_renamed_not_failed(tmp_path: Path) -> None:
+    """DNS-SD's conflict rule: the second `robodine-edge <id>` on the network comes up as
+    `robodine-edge <id>-2`, both resolvable, instead of exiting with a traceback."""
+    store = f"dup-{os.getpid()}"
+    first_dir, second_dir = tmp_path / "a", tmp_path / "b"
+    first_dir.mkdir()
+    second_dir.mkdir()
+    with (
+        ServiceProcess(first_dir, service_env(first_dir, ROBODINE_MDNS="1", ROBODINE_STORE_ID=store)) as first,
+        ServiceProcess(second_dir, service_env(second_dir, ROBODINE_MDNS="1", ROBODINE_STORE_ID=store)) as second,
+    ):
+        assert any("is taken on this network" in line for line in second.lines)
+        ports: dict[str, int] = {}
+
+        async def scenario(browsing: Browsing) -> None:
+            for name in (f"robodine-edge {store}", f"robodine-edge {store}-2"):
+                info = AsyncServiceInfo(ROBODINE, f"{name}.{ROBODINE}")
+                assert await info.async_request(browsing.zc.zeroconf, 5000), name
+                ports[name] = info.port or 0
+
+        browse(scenario)
+        assert ports == {
+            f"robodine-edge {store}": first.runtime["robot_port"],
+            f"robodine-edge {store}-2": second.runtime["robot_port"],
+        }
