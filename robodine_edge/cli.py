@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from robodine_edge import __version__
-from robodine_edge.config import Config, config_file, load_config, render_config
 from robodine_edge.errors import ConfigError, RobodineError
 from robodine_edge.logs import setup_logging
+
+if TYPE_CHECKING:
+    from robodine_edge.config import Config
 
 log = logging.getLogger("robodine_edge")
 
@@ -76,8 +80,22 @@ def _config_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, metavar="PATH", help="config file (default: see docs/CONFIG.md)")
 
 
+def _stop_before_start(signum: int, frame: Any) -> None:
+    """SIGTERM/SIGINT before the command has started anything: nothing to undo, so the
+    stop is a clean exit 0 (SPEC 1), not death by signal while the heavy modules
+    (pydantic, Sanic: ~0.5 s) still import. `Service.run` installs its own next."""
+    raise SystemExit(EXIT_OK)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Main thread. The configuration and everything behind it are imported here, after
+    the stop handlers, which is why this module imports only light things at the top."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _stop_before_start)
     args = build_parser().parse_args(argv)
+    if args.command != "run":  # the other commands stop the usual way (Ctrl-C is KeyboardInterrupt)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         config = _load(args.config)
     except ConfigError as exc:
@@ -93,9 +111,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         log.error("%s", exc)
         return EXIT_FAILED
+    except Exception:  # a bug: one log line (the traceback escaped into it), exit 1
+        log.exception("robodine-edge %s failed", args.command)
+        return EXIT_FAILED
 
 
 def _load(path: Path | None) -> Config:
+    from robodine_edge.config import config_file, load_config
+
     chosen, named_by = config_file(path)
     return load_config(chosen, named_by=named_by)
 
@@ -145,6 +168,8 @@ def _host_port(text: str) -> tuple[str, int]:
 
 
 def _check_config(config: Config, args: argparse.Namespace) -> int:
+    from robodine_edge.config import render_config
+
     sys.stdout.write(render_config(config))
     return EXIT_OK
 

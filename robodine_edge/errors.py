@@ -132,6 +132,12 @@ class DataDirBusy(RobodineError):
     code = "data_dir_busy"
 
 
+class CannotListen(RobodineError):
+    """A listener could not bind its address (the port in use, an address not here)."""
+
+    code = "cannot_listen"
+
+
 class BackupError(RobodineError):
     """A backup or restore could not be made (bad file, wrong schema, I/O error)."""
 

@@ -42,7 +42,7 @@ from robodine_edge.db import ReadPool, database_path, open_database
 from robodine_edge.demo import seed_demo
 from robodine_edge.demo_fleet import DemoFleet
 from robodine_edge.discovery import Advertisement, Advertiser
-from robodine_edge.errors import RobodineError
+from robodine_edge.errors import CannotListen, RobodineError
 from robodine_edge.http import bridge
 from robodine_edge.http.app import ApiContext, create_app
 from robodine_edge.http.auth import AuthGate, Revocations
@@ -152,11 +152,19 @@ class Service:
         return found
 
     def _bind(self) -> None:
+        """Every listener, bound before anything serves; a failure names its key."""
         host = self.config.net.host
-        self._sockets["http"] = bind_tcp(host, self.config.http.port)
-        self._sockets["robot"] = bind_tcp(host, self.config.robots.port)
-        self._sockets["telemetry"] = bind_udp(host, self.config.telemetry.port)
-        self._sockets["video"] = bind_udp(host, self.config.video.port)
+        listeners = (
+            ("http", "http.port", bind_tcp, self.config.http.port),
+            ("robot", "robots.port", bind_tcp, self.config.robots.port),
+            ("telemetry", "telemetry.port", bind_udp, self.config.telemetry.port),
+            ("video", "video.port", bind_udp, self.config.video.port),
+        )
+        for name, key, bind, port in listeners:
+            try:
+                self._sockets[name] = bind(host, port)
+            except OSError as exc:
+                raise CannotListen(f"cannot listen on {key} {port} at net.host {host}: {exc.strerror or exc}") from exc
 
     def _build_app(self, actors: ActorTree, revoked: list[tuple[str, float]]) -> Sanic:
         assert self._db is not None

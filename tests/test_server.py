@@ -6,12 +6,13 @@ import os
 import signal
 import socket
 import stat
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.service import ADMIN_PASSWORD, ServiceProcess, service_env
+from tests.service import ADMIN_PASSWORD, EXECUTABLE, ServiceProcess, service_env
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -49,6 +50,18 @@ def test_signals_stop_cleanly_within_five_seconds(data_dir: Path, sig: int) -> N
     assert time.monotonic() - started < 5
     assert not (data_dir / "runtime.json").exists()
     assert "msg=stopped" in service.log
+
+
+@pytest.mark.parametrize("after_s", [0.05, 0.15, 0.3, 0.6])
+def test_a_stop_at_any_moment_of_start_up_exits_0(data_dir: Path, after_s: float) -> None:
+    """SPEC 1: SIGTERM means exit 0, also while the command is still importing or
+    opening the database (systemd may stop a service the moment it started it)."""
+    process = subprocess.Popen([EXECUTABLE, "run"], env=service_env(data_dir), stderr=subprocess.PIPE, text=True)
+    time.sleep(after_s)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=10)
+    assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr and not (data_dir / "runtime.json").exists()
 
 
 def test_sd_notify_ready_watchdog_and_stopping(data_dir: Path, tmp_path: Path) -> None:
@@ -165,3 +178,23 @@ def test_sigterm_during_start_up_is_not_lost(data_dir: Path) -> None:
     started = time.monotonic()
     assert service.stop(signal.SIGTERM) == 0
     assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize(("variable", "key", "kind"), [
+    ("ROBODINE_HTTP_PORT", "http.port", socket.SOCK_STREAM),
+    ("ROBODINE_ROBOT_PORT", "robots.port", socket.SOCK_STREAM),
+    ("ROBODINE_TELEMETRY_PORT", "telemetry.port", socket.SOCK_DGRAM),
+    ("ROBODINE_VIDEO_PORT", "video.port", socket.SOCK_DGRAM),
+])  # fmt: skip
+def test_a_port_in_use_is_one_line_naming_its_key(data_dir: Path, variable: str, key: str, kind: int) -> None:
+    with socket.socket(socket.AF_INET, kind) as taken:
+        taken.bind(("127.0.0.1", 0))
+        if kind == socket.SOCK_STREAM:
+            taken.listen()
+        port = taken.getsockname()[1]
+        env = {**service_env(data_dir), variable: str(port)}
+        result = subprocess.run([EXECUTABLE, "run"], env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    [line] = [line for line in result.stderr.splitlines() if "level=error" in line]
+    assert f"cannot listen on {key} {port} at net.host 127.0.0.1" in line and "in use" in line
+    assert "Traceback" not in result.stderr and not (data_dir / "runtime.json").exists()
