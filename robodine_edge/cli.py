@@ -140,7 +140,8 @@ def _simulate(config: Config, args: argparse.Namespace) -> int:
     try:
         plan = FleetPlan(
             edge=_host_port(args.edge) if args.edge else None,
-            api=args.api or (f"http://{args.edge.rsplit(':', 1)[0]}:{config.http.port}" if args.edge else None),
+            api=args.api,
+            fallback_api=f"http://{args.edge.rsplit(':', 1)[0]}:{config.http.port}" if args.edge else None,
             albabots=args.albabots,
             cookbots=args.cookbots,
             tokens_file=args.tokens,

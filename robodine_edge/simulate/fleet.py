@@ -21,12 +21,15 @@ from robodine_edge.simulate.robot import Behaviour, SimRobot
 log = logging.getLogger(__name__)
 ROBODINE_TYPE = "_robodine._tcp.local."
 DISCOVERY_TIMEOUT_S = 15.0
+ADVERTISED_API_TIMEOUT_S = 3.0
+"""How long `--edge` without `--api` looks for that edge's advertised `http` port."""
 
 
 @dataclass
 class FleetPlan:
     edge: tuple[str, int] | None
     api: str | None
+    """`--api`; else the `http` port the edge advertises, else `fallback_api`."""
     albabots: int
     cookbots: int
     tokens_file: Path | None
@@ -41,6 +44,8 @@ class FleetPlan:
     """A party of guests arrives this often (simulated seconds), or none come."""
     credentials_file: Path | None = None
     """`username password` lines; the guests log in as `staff` (else as admin)."""
+    fallback_api: str | None = None
+    """The configured `http.port` on the `--edge` host (SPEC 1's last resort)."""
 
 
 @dataclass(frozen=True)
@@ -50,17 +55,24 @@ class Found:
     http_port: int | None
 
 
-async def discover(interface: str | None, timeout: float = DISCOVERY_TIMEOUT_S) -> Found:
-    """The first robodine edge advertised over mDNS."""
+async def discover(
+    interface: str | None, timeout: float = DISCOVERY_TIMEOUT_S, edge: tuple[str, int] | None = None
+) -> Found:
+    """The first robodine edge advertised over mDNS (with `edge`, the one advertising
+    that robot port on one of that host's addresses)."""
     interfaces: Any = [interface] if interface else InterfaceChoice.All
+    wanted = await _addresses(edge[0]) if edge is not None else set()
     zc = AsyncZeroconf(interfaces=interfaces, ip_version=IPVersion.V4Only)
     found: asyncio.Future[Found] = asyncio.get_running_loop().create_future()
 
     async def resolve(name: str) -> None:
         info = AsyncServiceInfo(ROBODINE_TYPE, name)
-        if await info.async_request(zc.zeroconf, 3000) and info.parsed_addresses() and not found.done():
-            http = info.properties.get(b"http")
-            found.set_result(Found(info.parsed_addresses()[0], int(info.port or 0), int(http) if http else None))
+        if not await info.async_request(zc.zeroconf, 3000) or not info.parsed_addresses() or found.done():
+            return
+        if edge is not None and (info.port != edge[1] or not wanted & set(info.parsed_addresses())):
+            return
+        http = info.properties.get(b"http")
+        found.set_result(Found(info.parsed_addresses()[0], int(info.port or 0), int(http) if http else None))
 
     def on_change(zeroconf: Any, service_type: str, name: str, state_change: ServiceStateChange) -> None:
         if state_change is ServiceStateChange.Added:
@@ -74,6 +86,24 @@ async def discover(interface: str | None, timeout: float = DISCOVERY_TIMEOUT_S) 
     finally:
         await browser.async_cancel()
         await zc.async_close()
+
+
+async def _addresses(host: str) -> set[str]:
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None)
+    except OSError:
+        return {host}
+    return {str(info[4][0]) for info in infos} | {host}
+
+
+async def advertised_api(edge: tuple[str, int], interface: str | None) -> str | None:
+    """The API of the edge at `edge`, from the `http` port it advertises over mDNS; None
+    if it advertises none within `ADVERTISED_API_TIMEOUT_S` (mDNS off, another network)."""
+    try:
+        found = await discover(interface, ADVERTISED_API_TIMEOUT_S, edge)
+    except SimulationError:
+        return None
+    return f"http://{edge[0]}:{found.http_port}" if found.http_port else None
 
 
 def load_tokens(path: Path) -> dict[str, dict[str, str]]:
@@ -100,7 +130,7 @@ def register_fleet(api: str, password: str, plan: FleetPlan) -> dict[str, dict[s
             created = http_json(api, "POST", "/api/robots", body, token)
         except urllib.error.HTTPError as exc:
             if exc.code != 409:
-                raise
+                raise SimulationError(f"the edge at {api} refused to register {robot_id}: {exc.code}") from None
             created = http_json(api, "POST", f"/api/robots/{robot_id}/token", None, token)
         tokens[robot_id] = {"kind": kind, "token": created["token"]}
     return tokens
@@ -134,12 +164,21 @@ async def run_fleet(plan: FleetPlan) -> int:
         if api is None and found.http_port:
             api = f"http://{found.host}:{found.http_port}"
         log.info("found the edge at %s:%d over mDNS", *edge)
+    elif api is None and (plan.tokens_file is None or plan.guests_every_s is not None):
+        api = await advertised_api(edge, plan.mdns_interface) or plan.fallback_api
+    if api is not None:
+        log.info("the edge's API: %s", api)
     if plan.tokens_file is not None:
         tokens = load_tokens(plan.tokens_file)
     elif plan.admin_password:
         if api is None:
             raise SimulationError("no API address to register robots: use --api")
-        tokens = await asyncio.to_thread(register_fleet, api, plan.admin_password, plan)
+        try:
+            tokens = await asyncio.to_thread(register_fleet, api, plan.admin_password, plan)
+        except urllib.error.HTTPError as exc:
+            raise SimulationError(f"the edge's API at {api} refused the admin login: {exc.code}") from None
+        except urllib.error.URLError as exc:
+            raise SimulationError(f"cannot reach the edge's API at {api}: {exc.reason}") from None
     else:
         raise SimulationError("robot tokens are needed: --tokens FILE, or --admin-password to register robots")
     robots = build_robots(tokens, plan)

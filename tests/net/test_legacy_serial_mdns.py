@@ -243,3 +243,35 @@ def test_the_simulator_finds_the_edge_registers_and_works(tmp_path: Path) -> Non
         finally:
             simulator.terminate()
             assert simulator.wait(10) == 0
+
+
+def test_the_simulator_given_only_the_robot_port_finds_the_api_over_mdns(tmp_path: Path) -> None:
+    """SPEC 1: the API is `--api`, else the `http` port the edge advertises, else the
+    configured `http.port`. Here the edge's HTTP port is a random one, so only the
+    advertised one works (the configured default, 8000, is not it)."""
+    env = service_env(tmp_path, ROBODINE_MDNS="1", ROBODINE_STORE_ID=f"api-store-{os.getpid()}")
+    with ServiceProcess(tmp_path, env) as service:
+        robot_port = service.runtime["robot_port"]
+        result = subprocess.run(
+            [EXECUTABLE, "simulate", "--edge", f"127.0.0.1:{robot_port}", "--admin-password", ADMIN_PASSWORD,
+             "--albabots", "1", "--cookbots", "0", "--duration", "3"],
+            env={k: v for k, v in os.environ.items() if not k.startswith("ROBODINE_")},
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert f"the edge's API: http://127.0.0.1:{service.runtime['http_port']}" in result.stderr
+        admin = service.auth(service.token())
+        assert [r["robot_id"] for r in service.http.get("/api/robots", headers=admin).json()] == ["sim-alba-1"]
+
+
+def test_the_simulator_names_the_api_it_cannot_reach(tmp_path: Path) -> None:
+    with ServiceProcess(tmp_path) as service:  # no mDNS: the configured port is the last resort
+        robot_port = service.runtime["robot_port"]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ROBODINE_")}
+        env.update(ROBODINE_HTTP_PORT="9", ROBODINE_CONFIG=os.devnull)
+        result = subprocess.run(
+            [EXECUTABLE, "simulate", "--edge", f"127.0.0.1:{robot_port}", "--admin-password", ADMIN_PASSWORD],
+            env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert result.returncode == 1
+    assert "cannot reach the edge's API at http://127.0.0.1:9" in result.stderr
