@@ -14,6 +14,10 @@ stays queued, where it can still coalesce). Only a client whose transport is bac
 has drained), its messages held in its bounded queue, where coalescing and the
 5-second slow-client rule apply.
 
+Each topic is one numbered stream, except for subscribers who may see only their own
+part of it — a user's notifications, a kiosk's table's orders: those parts are streams
+of their own (`stream_key`), numbered apart, so a subscriber's `seq` never skips.
+
 A new subscription starts buffering *before* it asks the owning actor for a snapshot.
 Any change published before that moment is in the snapshot (the actor changed its
 state before publishing); any change after it is in the buffer, sent after the
@@ -28,7 +32,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +40,7 @@ from typing import Any
 from websockets.protocol import State
 
 from robodine_edge.http.outbound import QUEUE_CAP, OutboundQueue
-from robodine_edge.http.topics import TOPIC_KEYS, Message, TopicLog, encode, with_id
+from robodine_edge.http.topics import AUDIENCE, AUDIENCE_REPLAY, TOPIC_KEYS, Message, TopicLog, encode, with_id
 from robodine_edge.http.wsframe import text_frame
 from robodine_edge.metrics import Metrics
 from robodine_edge.types import Principal, Role
@@ -136,20 +140,28 @@ class Connection:
             self._waiter.cancel()
 
 
+StreamKey = str | tuple[str, Any]
+"""Which numbered stream a subscription follows: a topic, or (topic, audience) for one
+that is a single audience's part of it (a user's notifications, a kiosk's table's orders)."""
+
+
+def stream_key(topic: str, principal: Principal) -> StreamKey:
+    """The stream `principal` is sent of `topic`: the audience's own when it may see
+    only that part, so its `seq` still goes up by one per message it gets (SPEC 7)."""
+    if topic == "notifications":
+        return (topic, principal.user_id)
+    if topic == "orders" and principal.role is Role.KIOSK:
+        return (topic, principal.table_id)
+    return topic
+
+
 @dataclass(eq=False)
 class Subscription:
     connection: Connection
     topic: str
     sub_id: int | None
+    stream: StreamKey
     buffer: list[Message] | None = field(default_factory=list)
-
-    def wants(self, message: Message) -> bool:
-        principal = self.connection.principal
-        if self.topic == "notifications":
-            return message.audience is not None and message.audience == principal.user_id
-        if self.topic == "orders" and principal.role is Role.KIOSK:
-            return message.audience is not None and message.audience == principal.table_id
-        return True
 
     def deliver(self, message: Message) -> None:
         if self.buffer is not None:
@@ -168,7 +180,11 @@ class Hub:
         self._snapshot: Snapshot | None = None
         self._metrics = metrics
         self.topics = {name: TopicLog(name) for name in TOPIC_KEYS}
-        self._subscribers: dict[str, set[Subscription]] = {name: set() for name in TOPIC_KEYS}
+        """Every topic's whole stream (a user's notifications only have their own)."""
+        self._audiences: dict[tuple[str, Any], TopicLog] = {}
+        """Each audience's part of an `AUDIENCE` topic, numbered on its own; made on its
+        first message (bounded: one per user, one per table)."""
+        self._subscribers: defaultdict[StreamKey, set[Subscription]] = defaultdict(set)
         self.connections: set[Connection] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: deque[tuple[str, str, Any]] = deque()
@@ -202,13 +218,27 @@ class Hub:
         for topic, kind, data in batch:
             self.publish(topic, kind, data)
 
-    def publish(self, topic: str, kind: str, data: Any) -> Message:
-        """Event loop: number the change and hand it to every subscriber that may see it."""
-        message = self.topics[topic].append(kind, data)
-        for subscription in self._subscribers[topic]:
-            if subscription.wants(message):
-                subscription.deliver(message)
-        return message
+    def publish(self, topic: str, kind: str, data: Any) -> None:
+        """Event loop: number the change in its topic's stream (and in its audience's) and
+        hand it to every subscription of those streams."""
+        if topic != "notifications":  # nobody follows every user's notifications
+            self._deliver(topic, self.topics[topic].append(kind, data))
+        audience = data.get(AUDIENCE[topic]) if topic in AUDIENCE and isinstance(data, dict) else None
+        if audience is not None:
+            log = self._audiences.get((topic, audience))
+            if log is None:
+                log = self._audiences[(topic, audience)] = TopicLog(topic, AUDIENCE_REPLAY)
+            self._deliver((topic, audience), log.append(kind, data))
+
+    def _deliver(self, stream: StreamKey, message: Message) -> None:
+        for subscription in self._subscribers.get(stream, ()):
+            subscription.deliver(message)
+
+    def stream(self, key: StreamKey) -> TopicLog:
+        """The numbered log a subscription of `key` follows (an empty one if none yet)."""
+        if isinstance(key, str):
+            return self.topics[key]
+        return self._audiences.get(key) or TopicLog(key[0], AUDIENCE_REPLAY)
 
     # -- subscribing --------------------------------------------------------------------------
 
@@ -217,14 +247,15 @@ class Hub:
     ) -> Subscription:
         """Start a subscription: the missed messages after `since` if still kept, else a
         snapshot followed by everything published while it was taken."""
-        subscription = Subscription(connection, topic, sub_id)
-        self._subscribers[topic].add(subscription)
+        key = stream_key(topic, connection.principal)
+        subscription = Subscription(connection, topic, sub_id, key)
+        self._subscribers[key].add(subscription)
         connection.subscriptions[sub_id] = subscription
-        history = self.topics[topic]
+        history = self.stream(key)
         missed = history.since(since) if since is not None else None
         if missed is not None:
-            buffered, subscription.buffer = [m for m in missed if subscription.wants(m)], None
-            for message in buffered:
+            subscription.buffer = None
+            for message in missed:
                 subscription.deliver(message)
             return subscription
         at = history.seq
@@ -242,7 +273,11 @@ class Hub:
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
-        self._subscribers[subscription.topic].discard(subscription)
+        followers = self._subscribers.get(subscription.stream)
+        if followers is not None:
+            followers.discard(subscription)
+            if not followers and not isinstance(subscription.stream, str):
+                del self._subscribers[subscription.stream]
         subscription.connection.subscriptions.pop(subscription.sub_id, None)
 
     # -- connections ------------------------------------------------------------------------

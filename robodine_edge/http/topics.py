@@ -38,6 +38,8 @@ KEEP_LATEST = frozenset({"telemetry"})
 (the telemetry endpoint, on the loop) keeps no other copy at full rate, and publishes
 an entity's `delete` when it goes (a robot's link), which drops it here."""
 REPLAY = 2000
+AUDIENCE_REPLAY = 1000
+"""Messages kept per audience stream (one per user, one per table): the SPEC's 1,000."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +93,10 @@ def make_message(topic: str, seq: int, kind: str, data: Any) -> Message:
 class TopicLog:
     """One topic's sequence number and the last `REPLAY` messages. Event loop only."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, replay: int = REPLAY) -> None:
         self.name = name
         self.seq = 0
-        self.replay: deque[Message] = deque(maxlen=REPLAY)
+        self.replay: deque[Message] = deque(maxlen=replay)
         self.latest: dict[Any, Any] | None = {} if name in KEEP_LATEST else None
 
     def append(self, kind: str, data: Any) -> Message:

@@ -229,6 +229,58 @@ def test_kiosks_see_only_their_table_and_their_notifications(service: ServicePro
     run(scenario())
 
 
+def test_a_filtered_subscription_still_counts_seq_up_by_one_and_resumes(
+    service: ServiceProcess, admin: dict[str, str]
+) -> None:
+    """SPEC 7: `seq` goes up by one per message. A kiosk's orders and a user's
+    notifications are streams of their own: other tables' orders and other users'
+    notifications leave no gaps in them, and `since` resumes them."""
+    mine, theirs = make_table(service, admin), make_table(service, admin)
+    _, kiosk = make_kiosk(service, admin, mine["id"])
+    dish = make_dish(service, admin, {make_stock(service, admin, 100)["id"]: 1})
+    _, staff = make_user(service, admin, "staff")
+
+    def order(table_id: int) -> None:
+        body = {"table_id": table_id, "items": [{"menu_item_id": dish["id"], "quantity": 1}]}
+        assert service.http.post("/api/orders", headers=admin, json=body).status_code == 201
+
+    def call_staff() -> None:  # a notification for every staff and admin user
+        assert service.http.post(f"/api/tables/{mine['id']}/call-staff", headers=kiosk, json={}).status_code == 200
+
+    async def follow(token: str, topic: str, act: Any, count: int, since: int | None = None) -> list[dict[str, Any]]:
+        ws = await multiplexed(service.url, token)
+        try:
+            request: dict[str, Any] = {"id": 1, "type": "subscribe", "topic": topic}
+            if since is not None:
+                request["since"] = since
+            await ws.send(orjson.dumps(request).decode())
+            assert (await recv(ws))["success"] is True
+            got = [] if since is not None else [await recv(ws)]
+            act()
+            while len(got) < count + (since is None):
+                got.append(await recv(ws))
+            return got
+        finally:
+            await ws.close()
+
+    async def scenario() -> None:
+        kiosk_token = kiosk["Authorization"].split()[1]
+        seen = await follow(kiosk_token, "orders", lambda: [order(t) for t in (theirs["id"], mine["id"]) * 3], 3)
+        snapshot, updates = seen[0], seen[1:]
+        assert [m["seq"] for m in updates] == [snapshot["seq"] + n for n in (1, 2, 3)]
+        assert {m["data"]["table_id"] for m in updates} == {mine["id"]}
+        order(theirs["id"])
+        order(mine["id"])  # missed while away: replayed from the table's own stream
+        [resumed] = await follow(kiosk_token, "orders", lambda: None, 1, since=updates[-1]["seq"])
+        assert resumed["seq"] == updates[-1]["seq"] + 1 and resumed["data"]["table_id"] == mine["id"]
+
+        staff_token = staff["Authorization"].split()[1]
+        seen = await follow(staff_token, "notifications", lambda: [call_staff(), call_staff()], 2)
+        assert [m["seq"] for m in seen] == [seen[0]["seq"] + n for n in (0, 1, 2)]
+
+    run(scenario())
+
+
 def test_logging_out_closes_the_sockets_of_that_token(service: ServiceProcess) -> None:
     async def scenario() -> None:
         token = service.token()
