@@ -103,6 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"robodine-edge: config error: {problem}", file=sys.stderr)
         return EXIT_CONFIG
     setup_logging(config.log.level, config.log.format)
+    log.debug("starting %s", args.command)
     try:
         return COMMANDS[args.command](config, args)
     except RobodineError as exc:

@@ -17,7 +17,15 @@ HTTP_FACING = [
     if inspect.isclass(cls)
     and issubclass(cls, errors.RobodineError)
     and cls.__module__ == errors.__name__
-    and cls not in (errors.RobodineError, errors.ConfigError, errors.DataDirBusy, errors.BackupError, errors.AuthFailed)
+    and cls
+    not in (
+        errors.RobodineError,
+        errors.ConfigError,
+        errors.DataDirBusy,
+        errors.BackupError,
+        errors.AuthFailed,
+        errors.CannotListen,
+    )  # the command's own failures, never an HTTP answer
 ]
 
 
