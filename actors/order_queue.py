@@ -42,7 +42,7 @@ from robodine_edge.actors.stock_ledger import StockLedger
 from robodine_edge.actors.store import Store
 from robodine_edge.actors.views import ListViews, PageKey, ViewOwner
 from robodine_edge.data import kitchen, orders, tables
-from robodine_edge.data.idempotency import IdempotencyClaim
+from robodine_edge.data.idempotency import IdempotencyClaim, KeyDecided
 from robodine_edge.data.kitchen import MenuEntry, StockChange, StockEntry
 from robodine_edge.data.orders import ActiveOrder, Moved, NoSuchTable, Placed
 from robodine_edge.domain.dispatch import steps_to
@@ -365,7 +365,10 @@ class OrderQueueActor(ViewOwner):
         """Give back exactly this order's reservation; the unit changed nothing on disk.
         A table deleted since is forgotten, and looked up again when next ordered for; any
         other failure (stock, an idempotency conflict) leaves it known."""
-        log.warning("an order for table %d was not placed: %r", message.table_id, message.error)
+        if isinstance(message.error, KeyDecided):  # a retry of an order placed meanwhile: nothing wrong
+            log.info("an order for table %d was already placed under its Idempotency-Key", message.table_id)
+        else:
+            log.warning("an order for table %d was not placed: %r", message.table_id, message.error)
         if isinstance(message.error, NoSuchTable):
             self._tables.discard(message.table_id)
         if isinstance(message.error, OutOfStock):

@@ -2,6 +2,12 @@
 
 A tablet on flaky Wi-Fi retries; the retry with the same key and body gets the first
 answer and creates nothing. Records are kept for 48 hours (the SPEC asks for 24).
+
+The key is decided in the store's own units, which run one at a time: a request that
+timed out (504) may still commit after its retry looked the key up and found nothing.
+So the creating unit checks the key again first (`check_unclaimed`, raising
+`KeyDecided` with the stored answer, creating nothing), and `remember` never replaces
+a stored answer: it returns whichever answer the key has.
 """
 
 from __future__ import annotations
@@ -31,24 +37,52 @@ class Replay:
     response: bytes
 
 
+class KeyDecided(Exception):
+    """The key got its answer (from an earlier request) after this one looked it up: the
+    unit that would create again creates nothing, and this answer is given instead."""
+
+    def __init__(self, replay: Replay) -> None:
+        super().__init__("the Idempotency-Key already has an answer")
+        self.replay = replay
+
+
 def find(scope: str, key: str) -> Replay | None:
-    """Read-pool thread."""
+    """Read-pool thread (or the store's, inside a unit)."""
     row = IdempotencyRecord.get_or_none(
         IdempotencyRecord.scope == scope, IdempotencyRecord.key == key, IdempotencyRecord.created_at > utcnow() - KEEP
     )
     return Replay(row.body_hash, row.status, bytes(row.response)) if row else None
 
 
-def remember(claim: IdempotencyClaim, status: int, response: bytes) -> None:
-    """Store thread; call it inside the unit that creates, so both commit or neither."""
+def check_unclaimed(claim: IdempotencyClaim) -> None:
+    """Store thread, first thing in a creating unit: raise `KeyDecided` if the key has an
+    answer by now (so the unit rolls back, having created nothing)."""
+    stored = find(claim.scope, claim.key)
+    if stored is not None:
+        raise KeyDecided(stored)
+
+
+def remember(claim: IdempotencyClaim, status: int, response: bytes) -> Replay:
+    """Store thread; inside the unit that creates, so both commit or neither. The key's
+    first answer stays: an expired record is replaced, a live one kept. Returns the
+    answer the key has now (this one, or the earlier one that won)."""
+    now = utcnow()
+    IdempotencyRecord.delete().where(
+        IdempotencyRecord.scope == claim.scope,
+        IdempotencyRecord.key == claim.key,
+        IdempotencyRecord.created_at <= now - KEEP,
+    ).execute()
     IdempotencyRecord.insert(
         scope=claim.scope,
         key=claim.key,
         body_hash=claim.body_hash,
         status=status,
         response=response,
-        created_at=utcnow(),
-    ).on_conflict_replace().execute()
+        created_at=now,
+    ).on_conflict_ignore().execute()
+    stored = find(claim.scope, claim.key)
+    assert stored is not None  # inserted, or kept, in this very unit
+    return stored
 
 
 def prune(now: datetime) -> int:

@@ -12,7 +12,7 @@ import orjson
 
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data.events import Recorded, record_event
-from robodine_edge.data.idempotency import IdempotencyClaim, remember
+from robodine_edge.data.idempotency import IdempotencyClaim, check_unclaimed, remember
 from robodine_edge.data.kitchen import StockEntry, record_stock_change
 from robodine_edge.data.rows import newest_first, one
 from robodine_edge.data.statements import column, insert_sql, params
@@ -145,6 +145,8 @@ def place_order(
 
     The hot path of the service: its statements are prepared once (`statements`)."""
     db = Order._meta.database
+    if claim is not None:
+        check_unclaimed(claim)  # an earlier request with this key committed meanwhile
     found = db.execute_sql(TABLE_AND_PARTY, (PartyStatus.SEATED.value, table_id)).fetchone()
     if found is None:
         raise NoSuchTable(table_id)

@@ -188,8 +188,9 @@ async def _once(request: Request, spec: RouteSpec, params: dict[str, Any], key: 
     A retry after a refusal gets that refusal again, so a tablet that showed "out of
     stock" never finds the order placed behind its back after a restock. What decided
     nothing (a 5xx: the service busy, restarting or slow) is not remembered: the retry
-    runs. An order's own key commits with the order, so a timeout that did commit is
-    found by the retry."""
+    runs. The key is decided in the store's units (data/idempotency.py): a request that
+    timed out but commits later wins over its retry, which then gets that answer — an
+    order's key commits with the order, and is checked again in the retry's own unit."""
     if not 0 < len(key) <= 255 or not key.isprintable():
         raise BadRequest("Idempotency-Key must be 1 to 255 printable characters")
     api = request.app.ctx.api
@@ -203,25 +204,35 @@ async def _once(request: Request, spec: RouteSpec, params: dict[str, Any], key: 
     try:
         replay = await bridge.wait(api.reads.submit(idempotency.find, claim.scope, claim.key), api.ask_timeout_s)
         if replay is not None:
-            if replay.body_hash != claim.body_hash:
-                raise IdempotencyConflict("this Idempotency-Key was used with a different request body")
-            headers = {"Idempotent-Replayed": "true"}
-            return HTTPResponse(replay.response, status=replay.status, content_type="application/json", headers=headers)
+            return _replay(replay, claim)
         try:
             if spec.takes_claim:
                 return _render(request, spec, await spec.handler(request, **params, idempotency=claim))
             response = _render(request, spec, await spec.handler(request, **params))
+        except idempotency.KeyDecided as decided:  # an earlier request with this key committed meanwhile
+            return _replay(decided.replay, claim)
         except RobodineError as exc:
             if not _decided(status_of(exc)):
                 raise
             response = error_response(exc)
         if 200 <= response.status < 300 or _decided(response.status):
-            write = api.store.write(idempotency.remember, claim, response.status, bytes(response.body or b""))
-            await bridge.wait(write, api.ask_timeout_s)
+            body = bytes(response.body or b"")
+            write = api.store.write(idempotency.remember, claim, response.status, body)
+            stored = await bridge.wait(write, api.ask_timeout_s)
+            if (stored.body_hash, stored.status, stored.response) != (claim.body_hash, response.status, body):
+                return _replay(stored, claim)  # the key had an answer already: that one stands
         return response
     finally:
         del api.inflight[tag]
         done.set_result(None)
+
+
+def _replay(replay: idempotency.Replay, claim: IdempotencyClaim) -> HTTPResponse:
+    """The key's stored answer, for a request with the same body (409 for another)."""
+    if replay.body_hash != claim.body_hash:
+        raise IdempotencyConflict("this Idempotency-Key was used with a different request body")
+    headers = {"Idempotent-Replayed": "true"}
+    return HTTPResponse(replay.response, status=replay.status, content_type="application/json", headers=headers)
 
 
 def _decided(status: int) -> bool:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import orjson
 import pytest
 
 from robodine_edge.actors.journal import Journal
 from robodine_edge.actors.order_queue import OrderQueueActor
 from robodine_edge.actors.store import Store
 from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, Supervisor
+from robodine_edge.data import idempotency
+from robodine_edge.data.idempotency import IdempotencyClaim, KeyDecided
 from robodine_edge.data.orders import get_order
 from robodine_edge.domain.lifecycle import OrderStatus
 from robodine_edge.errors import Conflict, Forbidden, InvalidTransition, NotFound, OutOfStock, ValidationFailed
@@ -152,6 +155,32 @@ def test_a_failed_order_gives_back_only_its_own_reservation(
     with pytest.raises(ValidationFailed):
         doomed.get(timeout=5)
     assert [i["count"] for i in queue.proxy.list_inventory().get(timeout=5)] == db_counts(store) == [6, 1]
+
+
+def test_a_retry_queued_behind_its_first_try_places_nothing_and_gets_its_answer(
+    queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store
+) -> None:
+    """The tablet's first try timed out (its unit still queued at the store) and the
+    retry, with the same key, found no answer yet. The retry's own unit checks the key
+    again: it creates nothing, gives its reservation back and carries the first answer."""
+    claim = IdempotencyClaim("7:POST /api/orders", "tablet-3-order-1", "hash")
+    gate = held_store(store)
+    first = queue.proxy.place(1, [(rice_bowl["id"], 1, None)], None, claim).get(timeout=5)
+    retry = queue.proxy.place(1, [(rice_bowl["id"], 1, None)], None, claim).get(timeout=5)
+    gate.set()
+    placed = first.get(timeout=5)
+    with pytest.raises(KeyDecided) as decided:
+        retry.get(timeout=5)
+    assert decided.value.replay.status == 201 and orjson.loads(decided.value.replay.response) == placed
+    assert store.write(lambda: Order.select().count()).get(timeout=5) == 1
+    assert [i["count"] for i in queue.proxy.list_inventory().get(timeout=5)] == db_counts(store) == [8, 2]
+
+
+def test_the_first_answer_of_a_key_stays(store: Store) -> None:
+    claim = IdempotencyClaim("7:POST /api/tables", "k", "hash")
+    first = store.write(idempotency.remember, claim, 201, b'{"id": 1}').get(timeout=5)
+    later = store.write(idempotency.remember, claim, 409, b'{"error": {}}').get(timeout=5)
+    assert first == later == idempotency.Replay("hash", 201, b'{"id": 1}')
 
 
 def test_memory_takes_the_database_counts_if_they_ever_disagree(
