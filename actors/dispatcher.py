@@ -117,8 +117,8 @@ class DispatcherActor(SupervisedActor):
 
     def emergency(self, active: bool) -> None:
         """Stop (or resume) every connected robot now; tasks and orders stay as they are."""
+        self._emergency = active  # first: the tasks of a run still owed are created, not handed out
         self._end_run()
-        self._emergency = active
         name = "emergency_stop" if active else "resume"
         for robot in self._robots:
             if robot.online:
@@ -246,7 +246,8 @@ class DispatcherActor(SupervisedActor):
             self._board.want(("cook", order_id, None), priority)
         elif status in (OrderStatus.READY, OrderStatus.SERVING):
             for job in [j for j in self._board.of_order(order_id) if j.kind == "cook"]:
-                cooking = job.robot_id if job.state != "queued" else None
+                robot = self._robots.get(job.robot_id) if job.robot_id is not None and job.state != "queued" else None
+                cooking = robot.robot_id if robot is not None and not robot.legacy else None  # an arm has no link
                 self._tasks.withdraw(job, f"order {status.value}")  # not re-sent to a robot that has not acked
                 self._tasks.finish(job)  # cooked: staff marked it ready, or the service stopped in between
                 if cooking is not None:  # still on it: the work is no longer wanted

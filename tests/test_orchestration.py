@@ -393,7 +393,7 @@ def test_a_legacy_arm_gets_plain_text_dish_names(tmp_path: Path) -> None:
     arm.settimeout(15)
 
     def serve() -> None:
-        for _ in range(2):  # quantity 2: the name twice, one connection each
+        for _ in range(3):  # quantity 2: the name twice, one connection each; then one more order
             connection, _ = arm.accept()
             with connection:
                 connection.settimeout(5)
@@ -417,12 +417,29 @@ def test_a_legacy_arm_gets_plain_text_dish_names(tmp_path: Path) -> None:
             assert created.status_code == 201
             _legacy_cookbot(service, "IDLE")
             order = store.order(quantity=2)
-            listener.join(15)
+            eventually(lambda: len(received) == 2)
             assert received == [store.dish["name"].lower().encode()] * 2  # the name, nothing more
             _legacy_cookbot(service, "COOKING")
             eventually(lambda: store.status(order["id"]) == "cooking")
             _legacy_cookbot(service, "IDLE")
             eventually(lambda: store.status(order["id"]) == "ready")
+
+            second = store.order()  # staff mark it ready while the arm cooks: an arm has no link to stop
+            listener.join(15)
+            _legacy_cookbot(service, "COOKING")
+            eventually(lambda: store.status(second["id"]) == "cooking")
+            ready = service.http.post(
+                f"/api/orders/{second['id']}/status", headers=store.admin, json={"status": "ready"}
+            )
+            assert ready.status_code == 200
+
+            def serve_task() -> bool:  # the dispatcher wants it right after it would have told the arm anything
+                tasks = service.http.get("/api/tasks", headers=store.admin, params={"order_id": second["id"]}).json()
+                return any(t["kind"] == "serve" for t in tasks)
+
+            eventually(serve_task)
+            commands = service.http.get("/api/robots/48/commands", headers=store.admin).json()
+            assert [c["name"] for c in commands if c["status"] == "pending"] == []
     finally:
         arm.close()
 

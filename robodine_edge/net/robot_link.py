@@ -55,7 +55,8 @@ class LinkProtocol(asyncio.Protocol):
         self._transport: Any = None
         self._peer = "?"
         self._splitter = wire.LineSplitter()
-        self._mode = "detect" if ctx.legacy is not None else "link"
+        # Legacy robots speak TCP only: their stream ends at EOF, which a serial port never gives.
+        self._mode = "detect" if ctx.legacy is not None and transport_name == "tcp" else "link"
         self._prefix = bytearray()
         self._robot_id: str | None = None
         self._session: str | None = None
@@ -98,10 +99,10 @@ class LinkProtocol(asyncio.Protocol):
         # "drain": a refused legacy stream's rest is read and dropped
 
     def eof_received(self) -> bool:
-        if self._mode == "drain":
+        if self._mode in ("drain", "answering"):
             return False
         if self._mode == "legacy" or (self._mode == "detect" and self._prefix.strip()):
-            self._mode = "legacy"
+            self._mode = "answering"  # the stream is whole: no more timeouts, one answer
             asyncio.get_running_loop().create_task(self._run_legacy(bytes(self._prefix)))
             return True  # keep the socket open to answer OK / ERROR
         if self._splitter.pending.strip():
@@ -359,7 +360,13 @@ class LinkProtocol(asyncio.Protocol):
     # -- timers ---------------------------------------------------------------------------
 
     def _hello_timeout(self) -> None:
-        if self._session is None and not self._authenticating and self._mode != "legacy":
+        """10 s after connecting: a legacy stream not ended by then is answered `ERROR`
+        (it would hold the socket and up to 1 MiB for ever); a link without a hello is
+        closed. A stream being answered or drained has its own end."""
+        if self._mode == "legacy":
+            self._ctx.metrics.legacy_frames.labels("timeout").inc()
+            self._legacy_reply(b"ERROR", still_sending=True)
+        elif self._mode in ("detect", "link") and self._session is None and not self._authenticating:
             self._write(wire.error_frame("hello_timeout", f"no hello within {HELLO_TIMEOUT_S:g} s"))
             self.close_link("no hello")
 
@@ -405,7 +412,7 @@ class LinkProtocol(asyncio.Protocol):
         reset the connection and could lose the answer on its way."""
         self._ctx.metrics.legacy_answers.labels(answer.decode().lower()).inc()
         self._write(answer)
-        if still_sending and self._transport.can_write_eof():
+        if still_sending and self._transport.can_write_eof():  # TCP (legacy streams come only over TCP)
             self._mode = "drain"
             self._transport.write_eof()
             self._cut_timer = asyncio.get_running_loop().call_later(CLOSE_GRACE_S, self._cut, "legacy stream too long")

@@ -7,6 +7,7 @@ import select
 import socket
 import subprocess
 import threading
+import time
 import tty
 from collections.abc import Iterator
 from pathlib import Path
@@ -174,6 +175,40 @@ def test_a_robot_on_a_serial_port(tmp_path: Path) -> None:
     finally:
         os.close(master)
         os.close(slave)
+
+
+def test_a_serial_port_speaks_only_the_link_protocol_when_legacy_is_on(tmp_path: Path) -> None:
+    """Legacy streams end at EOF, which a serial port never sends: a legacy object there
+    is just a bad frame before the hello, and the port goes on to link a robot."""
+    master, slave = os.openpty()
+    tty.setraw(master)
+    tty.setraw(slave)
+    serial = orjson.dumps([{"port": os.ttyname(slave), "baud": 115200}]).decode()
+    env = service_env(tmp_path, ROBODINE_SERIAL=serial, ROBODINE_LEGACY="1")
+    try:
+        with ServiceProcess(tmp_path, env) as service:
+            admin = service.auth(service.token())
+            robot_id, token = register(service, admin, "albabot")
+            robot = RobotClient(fd=master)
+            robot.send_raw(orjson.dumps(albabot_frame(41)) + b"\n")
+            assert robot.read()["code"] == "bad_frame"  # a frame without a type
+            assert robot.hello(robot_id, token)["type"] == "welcome"
+            assert service.http.get("/health").json()["status"] == "ok"
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_a_legacy_stream_that_never_ends_is_answered_error_after_ten_seconds(legacy_edge: ServiceProcess) -> None:
+    """A legacy robot that stops half-way would hold its socket for ever."""
+    with socket.create_connection(("127.0.0.1", robot_port(legacy_edge)), timeout=15) as sock:
+        sock.sendall(b'{"msg_type": "Albabot", "robot_id": 41, ')
+        started = time.monotonic()
+        answer = b""
+        while chunk := sock.recv(64):
+            answer += chunk
+        assert answer == b"ERROR" and 9 < time.monotonic() - started < 14
+    assert 'result="timeout"' in legacy_edge.http.get("/metrics").text
 
 
 def test_a_robot_on_a_serial_port_that_reads_too_slowly_is_cut_off(tmp_path: Path) -> None:
