@@ -20,6 +20,8 @@ INSTALL_REQUIRES = [
     "peewee>=4.0,<5",
     "pyserial>=3.5,<4",
     "zeroconf>=0.140,<1",
+    # The machine's interface addresses (what mDNS advertises; zeroconf's own dependency).
+    "ifaddr>=0.2,<1",
     "orjson>=3.10,<4",
     # Validation and the JSON Schema behind /openapi.json.
     "pydantic>=2.7,<3",

@@ -56,8 +56,10 @@ def test_signals_stop_cleanly_within_five_seconds(data_dir: Path, sig: int) -> N
 def test_a_stop_at_any_moment_of_start_up_exits_0(data_dir: Path, after_s: float) -> None:
     """SPEC 1: SIGTERM means exit 0, also while the command is still importing the
     service or opening the database (systemd may stop a service the moment it started
-    it). Timed from the command's first log line: before it, only the interpreter
-    itself is starting, which no program can answer."""
+    it). Timed from the command's first log line, written once the configuration is
+    read (the handlers are in place before that, but an earlier moment cannot be
+    caught from outside reliably: under load it may still be the interpreter
+    starting, which no program can answer)."""
     env = service_env(data_dir, ROBODINE_LOG_LEVEL="debug")
     process = subprocess.Popen([EXECUTABLE, "run"], env=env, stderr=subprocess.PIPE, text=True)
     assert process.stderr is not None

@@ -16,12 +16,13 @@ has drained), its messages held in its bounded queue, where coalescing and the
 
 Each topic is one numbered stream, except for subscribers who may see only their own
 part of it — a user's notifications, a kiosk's table's orders: those parts are streams
-of their own (`stream_key`), numbered apart, so a subscriber's `seq` never skips.
+of their own (`stream_key`, made on the audience's first subscription), numbered apart,
+so a subscriber's `seq` never skips.
 
 A new subscription starts buffering *before* it asks the owning actor for a snapshot.
 Any change published before that moment is in the snapshot (the actor changed its
 state before publishing); any change after it is in the buffer, sent after the
-snapshot in order. The snapshot message carries the topic's `seq` at that moment, so
+snapshot in order. The snapshot message carries its stream's `seq` at that moment, so
 `since=` resumes from it.
 """
 
@@ -182,8 +183,8 @@ class Hub:
         self.topics = {name: TopicLog(name) for name in TOPIC_KEYS}
         """Every topic's whole stream (a user's notifications only have their own)."""
         self._audiences: dict[tuple[str, Any], TopicLog] = {}
-        """Each audience's part of an `AUDIENCE` topic, numbered on its own; made on its
-        first message (bounded: one per user, one per table)."""
+        """Each audience's part of an `AUDIENCE` topic, numbered on its own; made when the
+        audience first subscribes, kept from then on (bounded: a user, a kiosk's table)."""
         self._subscribers: defaultdict[StreamKey, set[Subscription]] = defaultdict(set)
         self.connections: set[Connection] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -224,21 +225,23 @@ class Hub:
         if topic != "notifications":  # nobody follows every user's notifications
             self._deliver(topic, self.topics[topic].append(kind, data))
         audience = data.get(AUDIENCE[topic]) if topic in AUDIENCE and isinstance(data, dict) else None
-        if audience is not None:
-            log = self._audiences.get((topic, audience))
-            if log is None:
-                log = self._audiences[(topic, audience)] = TopicLog(topic, AUDIENCE_REPLAY)
-            self._deliver((topic, audience), log.append(kind, data))
+        part = self._audiences.get((topic, audience)) if audience is not None else None
+        if part is not None:
+            self._deliver((topic, audience), part.append(kind, data))
 
     def _deliver(self, stream: StreamKey, message: Message) -> None:
         for subscription in self._subscribers.get(stream, ()):
             subscription.deliver(message)
 
     def stream(self, key: StreamKey) -> TopicLog:
-        """The numbered log a subscription of `key` follows (an empty one if none yet)."""
+        """The numbered log a subscription of `key` follows; an audience's is made on
+        its first subscription (no one else reads it: nothing is kept before)."""
         if isinstance(key, str):
             return self.topics[key]
-        return self._audiences.get(key) or TopicLog(key[0], AUDIENCE_REPLAY)
+        part = self._audiences.get(key)
+        if part is None:
+            part = self._audiences[key] = TopicLog(key[0], AUDIENCE_REPLAY)
+        return part
 
     # -- subscribing --------------------------------------------------------------------------
 

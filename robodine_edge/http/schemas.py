@@ -75,11 +75,30 @@ class RequestModel(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
 
+def _patch_schema(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """/openapi.json: a field that refuses `null` does not offer it (the fields are typed
+    `X | None` only so that they may be left out)."""
+    nullable = getattr(model, "NULLABLE", frozenset())
+    for name, prop in schema.get("properties", {}).items():
+        options = prop.get("anyOf")
+        if name in nullable or not options:
+            continue
+        kept = [option for option in options if option != {"type": "null"}]
+        del prop["anyOf"]
+        if len(kept) == 1:
+            prop.update(kept[0])
+        else:
+            prop["anyOf"] = kept
+        if prop.get("default", 0) is None:
+            del prop["default"]
+
+
 class PatchModel(RequestModel):
     """Base of PATCH bodies: a field left out keeps its value; `null` clears a field only
     where clearing means something (`NULLABLE`), and is a 422 for any other, rather than
     being taken as "no change" or reaching the database as a NULL it refuses."""
 
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, json_schema_extra=_patch_schema)
     NULLABLE: ClassVar[frozenset[str]] = frozenset()
 
     @field_validator("*", mode="before")

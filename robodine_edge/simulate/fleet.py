@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import signal
 import urllib.error
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import ifaddr
 import orjson
 from zeroconf import InterfaceChoice, IPVersion, ServiceStateChange
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
@@ -89,11 +91,29 @@ async def discover(
 
 
 async def _addresses(host: str) -> set[str]:
+    """The addresses an edge at `host` may advertise. A loopback `host` is this machine,
+    which an edge bound to every interface advertises by its other addresses."""
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, None)
     except OSError:
         return {host}
-    return {str(info[4][0]) for info in infos} | {host}
+    found = {str(info[4][0]) for info in infos} | {host}
+    if any(_is_ip(address) and ipaddress.ip_address(address).is_loopback for address in found):
+        found |= _local_addresses()
+    return found
+
+
+def _local_addresses() -> set[str]:
+    """Every address of this machine's interfaces (ifaddr gives IPv6 ones as tuples)."""
+    return {ip.ip if isinstance(ip.ip, str) else ip.ip[0] for adapter in ifaddr.get_adapters() for ip in adapter.ips}
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 async def advertised_api(edge: tuple[str, int], interface: str | None) -> str | None:
@@ -120,7 +140,11 @@ def load_tokens(path: Path) -> dict[str, dict[str, str]]:
 
 def register_fleet(api: str, password: str, plan: FleetPlan) -> dict[str, dict[str, str]]:
     """Register (or re-key) the planned robots through the HTTP API. Blocking: run in a thread."""
-    token = http_json(api, "POST", "/api/auth/login", {"username": "admin", "password": password}, None)["access_token"]
+    try:
+        login = http_json(api, "POST", "/api/auth/login", {"username": "admin", "password": password}, None)
+    except urllib.error.HTTPError as exc:
+        raise SimulationError(f"the edge's API at {api} refused the admin login: {exc.code}") from None
+    token = login["access_token"]
     wanted = [(f"{plan.prefix}alba-{n}", "albabot") for n in range(1, plan.albabots + 1)]
     wanted += [(f"{plan.prefix}cook-{n}", "cookbot") for n in range(1, plan.cookbots + 1)]
     tokens = {}
@@ -176,7 +200,7 @@ async def run_fleet(plan: FleetPlan) -> int:
         try:
             tokens = await asyncio.to_thread(register_fleet, api, plan.admin_password, plan)
         except urllib.error.HTTPError as exc:
-            raise SimulationError(f"the edge's API at {api} refused the admin login: {exc.code}") from None
+            raise SimulationError(f"the edge's API at {api} refused the robots' registration: {exc.code}") from None
         except urllib.error.URLError as exc:
             raise SimulationError(f"cannot reach the edge's API at {api}: {exc.reason}") from None
     else:

@@ -924,10 +924,27 @@ def test_every_list_route_takes_limit_and_before() -> None:
 def test_tasks_page_newest_first(
     service: ServiceProcess, admin: dict[str, str], staff: dict[str, str], ids: dict[str, int]
 ) -> None:
-    for _ in range(3):
-        place(service, staff, ids["table"], ids["dish"])
-    newest = eventually(lambda: [t["id"] for t in service.http.get("/api/tasks", headers=staff).json()][:4])
+    placed = [place(service, staff, ids["table"], ids["dish"])["id"] for _ in range(3)]
+
+    def tasks_of(order_id: int) -> list[dict[str, Any]]:
+        return service.http.get("/api/tasks", headers=staff, params={"order_id": order_id}).json()
+
+    for order_id in placed:  # the dispatcher makes them in its own time
+        eventually(lambda order_id=order_id: tasks_of(order_id))
+    newest = [t["id"] for t in service.http.get("/api/tasks", headers=staff, params={"limit": 4}).json()]
     assert newest == sorted(newest, reverse=True) and len(newest) == 4
     first = service.http.get("/api/tasks?limit=2", headers=staff).json()
     after = service.http.get(f"/api/tasks?limit=2&before={first[-1]['id']}", headers=staff).json()
     assert [t["id"] for t in first + after] == newest
+
+
+def test_openapi_offers_null_only_for_the_fields_that_take_it() -> None:
+    from robodine_edge.http.openapi import build_openapi
+
+    schemas = build_openapi(route_specs(), title="t", version="1")["components"]["schemas"]
+    for spec in PATCH_SPECS:
+        assert spec.body is not None
+        properties = schemas[spec.body.__name__]["properties"]
+        for name, prop in properties.items():
+            offers_null = {"type": "null"} in prop.get("anyOf", [])
+            assert offers_null == (name in spec.body.NULLABLE), (spec.body.__name__, name)  # type: ignore[attr-defined]
