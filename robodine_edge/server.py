@@ -321,11 +321,11 @@ class Service:
             task.cancel()
         self.hub.close_all(1001, SERVICE_STOPPING)
         self.live.close_all()
+        await self._tell_dispatcher_stopping()  # first: the demo robots' links close next
         if self._demo_fleet is not None:
             await self._demo_fleet.stop()
         if self._advertiser is not None:
             await self._advertiser.stop()
-        await self._tell_dispatcher_stopping()
         if self._link_server is not None:
             self._link_server.close()
         self.registry.close_all(SERVICE_STOPPING)

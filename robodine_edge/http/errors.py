@@ -46,6 +46,9 @@ SANIC_CODES: dict[int, str] = {
 }
 
 
+CLIENT_GONE = 499
+
+
 def status_of(error: errors.RobodineError) -> int:
     for cls in type(error).__mro__:
         if cls in STATUS:
@@ -93,6 +96,11 @@ class ApiErrorHandler(ErrorHandler):
     def _answer(self, request: Request, exception: Exception) -> HTTPResponse:
         if isinstance(exception, errors.RobodineError):
             return error_response(exception)
+        if isinstance(exception, sanic_exceptions.RequestCancelled):
+            # The client went away mid-request: nobody reads this answer, nothing broke.
+            # Counted as nginx's 499 ("client closed request"), not as a server error.
+            log.debug("client gone during %s %s", request.method, request.path)
+            return HTTPResponse(status=CLIENT_GONE)
         if isinstance(exception, sanic_exceptions.SanicException):
             status = exception.status_code or 500
             if status < 500:

@@ -356,3 +356,26 @@ def test_inventory_crud_and_rules(service: ServiceProcess, admin: dict[str, str]
     assert refused.status_code == 409 and used["name"] in refused.json()["error"]["message"]
     service.http.delete(f"/api/menu/{used['id']}", headers=admin)
     assert service.http.delete(f"/api/inventory/{item['id']}", headers=admin).status_code == 204
+
+
+def test_a_client_that_gives_up_mid_request_is_no_server_error(tmp_path: Path) -> None:
+    """A tablet whose request times out on its side: the edge finishes or drops the work
+    as usual, but logs no error and counts no 500 (it is 499, client closed request)."""
+    with ServiceProcess(tmp_path) as service:
+        admin = service.auth(service.token())
+        table = make_table(service, admin)
+        dish = make_dish(service, admin, {make_stock(service, admin, 1000)["id"]: 1})
+        body = {"table_id": table["id"], "items": [{"menu_item_id": dish["id"], "quantity": 1}]}
+
+        async def impatient() -> None:
+            async with httpx.AsyncClient(base_url=service.url, headers=admin, timeout=0.003) as client:
+                for n in range(30):  # with a key: a lookup first, so the request is surely mid-way
+                    try:
+                        await client.post("/api/orders", json=body, headers={"Idempotency-Key": f"gone-{n}"})
+                    except httpx.TimeoutException:
+                        pass
+
+        asyncio.run(impatient())
+        metrics = service.http.get("/metrics").text
+        assert 'route="/api/orders",status="500"' not in metrics
+        assert not [line for line in service.lines if "level=error" in line]
