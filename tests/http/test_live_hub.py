@@ -281,6 +281,33 @@ def test_a_filtered_subscription_still_counts_seq_up_by_one_and_resumes(
     run(scenario())
 
 
+def test_marking_a_notification_read_is_an_upsert_on_that_users_stream(
+    service: ServiceProcess, admin: dict[str, str]
+) -> None:
+    table = make_table(service, admin)
+    _, kiosk = make_kiosk(service, admin, table["id"])
+    _, staff = make_user(service, admin, "staff")
+
+    async def scenario() -> None:
+        ws = await multiplexed(service.url, staff["Authorization"].split()[1])
+        try:
+            await ws.send('{"id": 1, "type": "subscribe", "topic": "notifications"}')
+            await recv(ws)
+            snapshot = await recv(ws)
+            service.http.post(f"/api/tables/{table['id']}/call-staff", headers=kiosk, json={})
+            new = await recv(ws)
+            assert new["data"]["read"] is False
+            read = service.http.post(f"/api/notifications/{new['data']['id']}/read", headers=staff)
+            assert read.status_code == 200
+            update = await recv(ws)
+            assert (update["type"], update["data"]["id"], update["data"]["read"]) == ("upsert", new["data"]["id"], True)
+            assert update["seq"] == new["seq"] + 1 == snapshot["seq"] + 2 and "user_id" not in update["data"]
+        finally:
+            await ws.close()
+
+    run(scenario())
+
+
 def test_logging_out_closes_the_sockets_of_that_token(service: ServiceProcess) -> None:
     async def scenario() -> None:
         token = service.token()

@@ -77,4 +77,11 @@ async def list_notifications(request: Request, user: Principal, query: Notificat
     "/<notification_id:int>/read", roles=ALL_ROLES, summary="Mark a notification read", response=NotificationOut
 )
 async def mark_read(request: Request, user: Principal, notification_id: int) -> dict[str, Any]:
-    return await answer(request, request.app.ctx.api.store.write(data.mark_read, user.user_id, notification_id))
+    """Also an upsert on the caller's `notifications` stream, so every screen of that
+    user shows it read (committed first; queued behind what the actors published)."""
+    api = request.app.ctx.api
+    note: dict[str, Any] = await answer(request, api.store.write(data.mark_read, user.user_id, notification_id))
+    api.hub.publish_threadsafe(
+        "notifications", "upsert", {**note, "user_id": user.user_id}
+    )  # in order behind the actors'
+    return note
