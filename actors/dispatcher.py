@@ -272,7 +272,7 @@ class DispatcherActor(SupervisedActor):
             self._robots.drop_staff_command(robot.robot_id)
             job = self._board.of_robot(robot.robot_id)
             if job is not None and not self._stopping:
-                self._lose(job, "the robot went offline")
+                self._lose(job, "the robot went offline", offline=True)
                 if not robot.legacy:  # queued until it links again: it may have started the task
                     self._asks.command(robot.robot_id, "stop", {})
         if robot.online and (before is None or not before.online) and self._emergency:
@@ -316,9 +316,17 @@ class DispatcherActor(SupervisedActor):
         if job.kind == "clean" and job.table_id is not None:
             self._asks.cleaned(job.table_id)
 
-    def _lose(self, job: Job, reason: str) -> None:
+    def _lose(self, job: Job, reason: str, *, offline: bool = False) -> None:
         """The task lost its robot: another robot gets it, until `max_task_attempts` are
-        spent; then it fails and staff are told (its order flagged, its table left to clean)."""
+        spent; then it fails and staff are told (its order flagged, its table left to clean).
+
+        A robot that went `offline` before it started the task spent no attempt on it:
+        when a whole fleet drops at once (a Wi-Fi access point rebooting) the task may be
+        handed, in the same instant, to robots whose drop this actor has not heard of
+        yet, and those hand-overs must not use up the order's retries."""
+        if offline and job.state != "running":
+            self._tasks.requeue(job, reason, count_attempt=False)
+            return
         if job.attempts >= self._settings.max_task_attempts:
             self._tasks.give_up(job, reason)
             if job.order_id is not None:

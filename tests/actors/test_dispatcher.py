@@ -432,3 +432,23 @@ def test_a_queued_cook_task_for_an_order_staff_marked_ready_tells_no_robot_stop(
     cook.status("idle")
     cook.settled(tree)
     assert open_cook_tasks(tree) == {} and cook.received() == []
+
+
+def test_robots_that_drop_before_starting_spend_no_attempt(tree: ActorTree, events: EventLog) -> None:
+    """A fleet dropping at once hands the task from robot to robot faster than their
+    drops arrive; each of those never started it, so the order is not flagged after
+    `max_task_attempts` of them: the next robot that stays gets it."""
+    kitchen = Kitchen(tree)
+    order = kitchen.order()
+    for n in range(1, 5):  # one more than max_task_attempts (3)
+        cook = LinkedRobot(tree, f"cook-{n}", "cookbot")
+        cook.status("idle")
+        assert cook_of([cook.command()], order["id"]) != []  # acked, never started
+        cook.drop()
+        eventually(lambda: open_cook_tasks(tree) == {order["id"]: "queued"}, what=f"the task back after cook-{n}")
+    assert not any(event.type == "order_unserved" for event in events)
+    last = LinkedRobot(tree, "cook-5", "cookbot")
+    last.status("idle")
+    cooking = last.command()
+    last.task(cooking, "started")
+    eventually(lambda: kitchen.status(order["id"]) == "cooking", what="cook-5 cooking")
