@@ -66,6 +66,28 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
     os.replace(tmp, path)
 
 
+SEQ_BASE_FILE = "hub-seq-base"
+SEQ_HEADROOM = 2**32
+"""What a run may give out, at most, beyond its base: a new base is at least the last
+one plus this, should the clock be behind (a Pi without a real-time clock boots with
+the time it last saved, up to an hour old, until NTP answers)."""
+
+
+def next_seq_base(data_dir: Path, now_us: int) -> int:
+    """The number this run's WebSocket streams count on from: the time in microseconds
+    (a run gives out fewer than one message a microsecond), or the last run's base plus
+    `SEQ_HEADROOM` if that is larger. Kept in the data directory for the next run.
+    Stays far below 2**53, so JavaScript clients read it exactly."""
+    path = data_dir / SEQ_BASE_FILE
+    try:
+        last = int(path.read_text().strip())
+    except (OSError, ValueError):
+        last = 0
+    base = max(now_us, last + SEQ_HEADROOM)
+    write_atomic(path, str(base).encode())
+    return base
+
+
 def videos_dir(data_dir: Path) -> Path:
     """Where camera recordings go, and what `/videos/` serves."""
     return data_dir / "videos"

@@ -37,7 +37,7 @@ from robodine_edge.actors.supervisor import SupervisionEvent
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.config import Config
 from robodine_edge.data import accounts, idempotency, robots, tables, video
-from robodine_edge.datadir import DataDirLock, remove_runtime, token_key, videos_dir, write_runtime
+from robodine_edge.datadir import DataDirLock, next_seq_base, remove_runtime, token_key, videos_dir, write_runtime
 from robodine_edge.db import ReadPool, database_path, open_database
 from robodine_edge.demo import seed_demo
 from robodine_edge.demo_fleet import DemoFleet
@@ -117,6 +117,7 @@ class Service:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, _stop_during_start_up)  # Sanic installs its own once serving
         self._lock.acquire()
+        self.hub.number_from(next_seq_base(self.data_dir, time.time_ns() // 1000))
         try:
             revoked, table_ids, robot_ids, camera_ids = self._open_database()
             self._bind()

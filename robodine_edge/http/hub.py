@@ -186,11 +186,21 @@ class Hub:
         """Each audience's part of an `AUDIENCE` topic, numbered on its own; made when the
         audience first subscribes, kept from then on (bounded: a user, a kiosk's table)."""
         self._subscribers: defaultdict[StreamKey, set[Subscription]] = defaultdict(set)
+        self._seq_base = 0
         self.connections: set[Connection] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: deque[tuple[str, str, Any]] = deque()
         self._lock = threading.Lock()
         self._scheduled = False
+
+    def number_from(self, base: int) -> None:
+        """Main thread, at start, before anything is published: every stream of this
+        process counts on from `base`, above any `seq` an earlier run gave out, so a
+        `since=` kept from before a restart never names a message of this run (it gets a
+        fresh snapshot, instead of a "replay" of the new run's messages that skips some)."""
+        self._seq_base = base
+        for log in self.topics.values():
+            log.seq = base
 
     def attach(self, loop: asyncio.AbstractEventLoop, snapshot: Snapshot) -> None:
         """Start delivering: changes published from now on reach subscribers on `loop`."""
@@ -240,7 +250,7 @@ class Hub:
             return self.topics[key]
         part = self._audiences.get(key)
         if part is None:
-            part = self._audiences[key] = TopicLog(key[0], AUDIENCE_REPLAY)
+            part = self._audiences[key] = TopicLog(key[0], AUDIENCE_REPLAY, self._seq_base)
         return part
 
     # -- subscribing --------------------------------------------------------------------------

@@ -93,9 +93,10 @@ def make_message(topic: str, seq: int, kind: str, data: Any) -> Message:
 class TopicLog:
     """One topic's sequence number and the last `REPLAY` messages. Event loop only."""
 
-    def __init__(self, name: str, replay: int = REPLAY) -> None:
+    def __init__(self, name: str, replay: int = REPLAY, first_seq: int = 0) -> None:
         self.name = name
-        self.seq = 0
+        self.seq = first_seq
+        """The last message's number (`first_seq` before any: see `Hub.number_from`)."""
         self.replay: deque[Message] = deque(maxlen=replay)
         self.latest: dict[Any, Any] | None = {} if name in KEEP_LATEST else None
 
