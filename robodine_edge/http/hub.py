@@ -199,8 +199,8 @@ class Hub:
         `since=` kept from before a restart never names a message of this run (it gets a
         fresh snapshot, instead of a "replay" of the new run's messages that skips some)."""
         self._seq_base = base
-        for log in self.topics.values():
-            log.seq = base
+        for topic_log in self.topics.values():
+            topic_log.seq = base
 
     def attach(self, loop: asyncio.AbstractEventLoop, snapshot: Snapshot) -> None:
         """Start delivering: changes published from now on reach subscribers on `loop`."""
