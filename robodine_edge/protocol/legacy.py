@@ -7,7 +7,7 @@ a percentage or a 0-1 fraction; the API always shows a percentage.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,11 +72,11 @@ class LegacyFace:
 LegacyFrame = LegacyAlbabot | LegacyCookbot | LegacyIngredient | LegacyFace
 
 
-def split_objects(data: bytes) -> tuple[list[bytes], bytes]:
-    """Cut back-to-back top-level JSON objects out of `data`; returns them and the
-    incomplete rest. Raises `BadLegacyFrame` for bytes between objects."""
-    objects: list[bytes] = []
-    depth, in_string, escaped, start = 0, False, False, -1
+def _outside_strings(data: bytes) -> Iterator[tuple[int, int, int]]:
+    """The bytes of `data` outside JSON strings, as (index, byte, -1), and each string's
+    end, as (index of its closing quote, 0x22, index of its first byte): the one walk
+    that knows quotes and backslashes, shared by the splitter and the detector."""
+    in_string, escaped, string_start = False, False, -1
     for index, byte in enumerate(data):
         if in_string:
             if escaped:
@@ -85,9 +85,22 @@ def split_objects(data: bytes) -> tuple[list[bytes], bytes]:
                 escaped = True
             elif byte == 0x22:  # quote
                 in_string = False
+                yield index, byte, string_start
         elif byte == 0x22:
-            in_string = True
-        elif byte == 0x7B:  # {
+            in_string, string_start = True, index + 1
+        else:
+            yield index, byte, -1
+
+
+def split_objects(data: bytes) -> tuple[list[bytes], bytes]:
+    """Cut back-to-back top-level JSON objects out of `data`; returns them and the
+    incomplete rest. Raises `BadLegacyFrame` for bytes between objects."""
+    objects: list[bytes] = []
+    depth, start = 0, -1
+    for index, byte, string_start in _outside_strings(data):
+        if string_start >= 0:
+            continue
+        if byte == 0x7B:  # {
             if depth == 0:
                 start = index
             depth += 1
@@ -124,19 +137,11 @@ def starts_legacy(prefix: bytes) -> bool | None:
 def _first_object_names_msg_type(text: bytes) -> tuple[bool, bool]:
     """(whether the object starting `text` has the key "msg_type" at its top level,
     whether that object is complete). Arrays and nested objects are skipped by depth."""
-    depth, in_string, escaped, string_start, after_key = 0, False, False, -1, -1
-    for index, byte in enumerate(text):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:
-                in_string = False
-                if depth == 1 and text[string_start:index] == b"msg_type":
-                    after_key = index + 1
-        elif byte == 0x22:
-            in_string, string_start = True, index + 1
+    depth, after_key = 0, -1
+    for index, byte, string_start in _outside_strings(text):
+        if string_start >= 0:
+            if depth == 1 and text[string_start:index] == b"msg_type":
+                after_key = index + 1
         elif byte == 0x3A and after_key >= 0 and not text[after_key:index].strip(WHITESPACE):  # :
             return True, False
         elif byte in (0x7B, 0x5B):  # { [

@@ -124,6 +124,14 @@ class LinkedRobot:
         tree.dispatcher.proxy.overview().get(timeout=5)
 
 
+def idle_pair(tree: ActorTree) -> tuple[LinkedRobot, LinkedRobot]:
+    """A cookbot and an albabot, linked and idle: the two that take an order through."""
+    cook, alba = LinkedRobot(tree, "cook-1", "cookbot"), LinkedRobot(tree, "alba-1", "albabot")
+    cook.status("idle")
+    alba.status("idle")
+    return cook, alba
+
+
 class Kitchen:
     """A table and a dish, made through the floor and the order queue."""
 
@@ -194,9 +202,7 @@ def test_done_without_started_walks_the_order_through_every_status(tree: ActorTr
     order still goes placed → cooking → ready (and ready → serving → served) one legal
     step at a time, and the echo of a step walked past makes no new task."""
     kitchen = Kitchen(tree)
-    cook, alba = LinkedRobot(tree, "cook-1", "cookbot"), LinkedRobot(tree, "alba-1", "albabot")
-    cook.status("idle")
-    alba.status("idle")
+    cook, alba = idle_pair(tree)
     order = kitchen.order()
     cooking = cook.command()
     assert cooking["name"] == "cook" and cooking["args"]["order_id"] == order["id"]
@@ -397,9 +403,7 @@ def test_a_cookbot_still_cooking_an_order_staff_marked_ready_is_told_stop(tree: 
     its `failed: stopped` or late `done` moves nothing) and it is free for the next order;
     the order goes on to be served."""
     kitchen = Kitchen(tree)
-    cook, alba = LinkedRobot(tree, "cook-1", "cookbot"), LinkedRobot(tree, "alba-1", "albabot")
-    cook.status("idle")
-    alba.status("idle")
+    cook, alba = idle_pair(tree)
     order = kitchen.order()
     cooking = cook.command()
     cook.task(cooking, "started")
