@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 TEST_INSTALLED := $(VENV)/.installed-test
 DEPS := setup.py pyproject.toml
 
-.PHONY: run test bench lint install clean
+.PHONY: run test bench lint install clean vendor
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ bench: $(TEST_INSTALLED)
 lint: $(TEST_INSTALLED)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[lint]'
 	$(BIN)/ruff check robodine_edge actors tests bench
+
+# The pages' third-party files, from the npm registry, checked against their pins
+# (robodine_edge/web/vendor.toml). They are committed: nothing is fetched at run time.
+vendor: $(INSTALLED)
+	$(BIN)/python -m robodine_edge.web.vendor --fetch
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis var

@@ -44,6 +44,8 @@ TEST_REQUIRES = [
     "httpx>=0.27,<1",
     "sanic-testing>=24.6,<25",
     "websockets>=12,<18",
+    # Browser tests drive Debian's Chromium (the tests install the package when missing).
+    "playwright>=1.45,<2",
 ]
 
 setup(
@@ -55,7 +57,9 @@ setup(
     python_requires=">=3.11",
     packages=find_packages(include=["robodine_edge", "robodine_edge.*"]) + ["robodine_edge.actors"],
     package_dir={"robodine_edge.actors": "actors"},
-    package_data={"robodine_edge": ["default.toml", "http/static/*"]},
+    package_data={
+        "robodine_edge": ["default.toml", "web/vendor.toml", "web/static/*/*", "web/static/*/*/*"],
+    },
     install_requires=INSTALL_REQUIRES,
     extras_require={"test": TEST_REQUIRES, "lint": ["ruff>=0.6"]},
     entry_points={"console_scripts": ["robodine-edge = robodine_edge.cli:main"]},

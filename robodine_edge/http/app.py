@@ -51,6 +51,7 @@ from robodine_edge.http.routes import (
 from robodine_edge.http.routing import RouteSpec, install
 from robodine_edge.http.ws import install_websockets
 from robodine_edge.metrics import Metrics
+from robodine_edge.web import pages
 
 ROUTERS = (
     health.router,
@@ -75,6 +76,7 @@ ROUTERS = (
     tasks.router,
     video_streams.router,
     video_streams.videos,
+    pages.router,
 )
 MAX_BODY_BYTES = 1024 * 1024
 

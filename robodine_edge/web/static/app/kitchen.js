@@ -1,0 +1,12 @@
+// The kitchen display (`/kitchen`): the orders board alone, for a wall screen.
+import { addMessages, t } from "./i18n.js";
+import { startPage } from "./page.js";
+import { Header, html } from "./ui.js";
+
+addMessages({ en: { "kitchen.title": "Kitchen" }, ko: { "kitchen.title": "주방" } });
+
+function Kitchen({ live }) {
+  return html`<${Header} title=${t("kitchen.title")} live=${live} />`;
+}
+
+startPage({ roles: ["admin", "staff"], component: Kitchen });
