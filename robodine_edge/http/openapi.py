@@ -67,8 +67,9 @@ def build_openapi(specs: list[RouteSpec], *, title: str, version: str) -> dict[s
         "info": {
             "title": title,
             "version": version,
-            "description": "The HTTP API of robodine-edge (SPEC section 2). Log in with "
-            "POST /api/auth/login, then send `Authorization: Bearer <token>`.",
+            "description": "The HTTP API of robodine-edge. Log in with POST /api/auth/login, then send "
+            "`Authorization: Bearer <token>`. Conventions, errors, idempotency and the WebSocket "
+            "live updates (`/ws`) are described in the project's docs/API.md.",
         },
         "paths": paths,
         "components": {
