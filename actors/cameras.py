@@ -69,7 +69,7 @@ class CamerasActor(SupervisedActor):
         return view
 
     def ensure_legacy(self, camera_id: str, address: str) -> None:
-        """A legacy camera is registered by its first frame (SPEC section 6)."""
+        """A legacy camera is registered by its first frame (docs/ROBOTS.md)."""
         if self._directory.find(camera_id) is None:
             log.info("registering legacy camera %s (frames from %s)", camera_id, address)
             self.register(camera_id, f"legacy camera at {address}", "fixed", None)

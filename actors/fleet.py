@@ -5,7 +5,7 @@ robots is one ask here instead of one per robot. Commands to a robot go to its o
 actor, reached through the directory.
 
 The API's robot lists are newest first by registration (the robots table's row id,
-SPEC section 2), paged with `before=<robot_id>`; the fleet keeps each robot's row id
+docs/API.md), paged with `before=<robot_id>`; the fleet keeps each robot's row id
 for that. `list_robots` (the WebSocket snapshot, the dispatcher's view) keeps its own
 order: first registered first.
 """

@@ -162,7 +162,7 @@ class FloorActor(ViewOwner):
     def add_party(self, party_size: int, name: str | None) -> dict[str, Any]:
         """A party arrives: seated at once if a free table fits, else `waiting`. A party
         bigger than every table (or with no table yet) waits too, with no estimate, and is
-        seated when a table that fits is created or grows (SPEC §2): refusing it would
+        seated when a table that fits is created or grows (docs/API.md): refusing it would
         turn away guests the staff can still make room for. The route bounds the size."""
         party: PartyState = self._write(data.create_party, party_size, name)
         self._parties[party.id] = party

@@ -1,6 +1,6 @@
 """A robot's command outbox: what is still owed to the robot, and what no longer is.
 
-SPEC §4 has the edge send a command until the robot acknowledges it: again every
+The link (docs/ROBOTS.md) has the edge send a command until the robot acknowledges it: again every
 `RESEND_AFTER_S` while the link is up, and all of it after every reconnect. A command
 leaves the outbox when the robot answers it (ack, nack, a task report) or when the
 dispatcher withdraws it (its task went to another robot, or was cancelled); withdrawn

@@ -82,7 +82,7 @@ def _config_option(parser: argparse.ArgumentParser) -> None:
 
 def _stop_before_start(signum: int, frame: Any) -> None:
     """SIGTERM/SIGINT before the command has started anything: nothing to undo, so the
-    stop is a clean exit 0 (SPEC 1), not death by signal while the heavy modules
+    stop is a clean exit 0 (docs/OPERATIONS.md), not death by signal while the heavy modules
     (pydantic, Sanic: ~0.5 s) still import. `Service.run` installs its own next."""
     raise SystemExit(EXIT_OK)
 

@@ -57,7 +57,7 @@ def _store_id(value: str) -> str:
 CHECKOUT_CONFIG = Path("config/robodine.toml")
 SYSTEM_CONFIG = Path("/etc/robodine/robodine.toml")
 
-# SPEC section 1 names these variables; every other key uses ROBODINE_<SECTION>_<KEY>.
+# These keys have short variables of their own (docs/CONFIG.md); every other key uses ROBODINE_<SECTION>_<KEY>.
 ENV_NAMES: dict[str, str] = {
     "data.dir": "ROBODINE_DATA_DIR",
     "net.host": "ROBODINE_HOST",

@@ -1,4 +1,4 @@
-"""Advertising the edge over mDNS / DNS-SD (SPEC section 3), with python-zeroconf's async API.
+"""Advertising the edge over mDNS / DNS-SD (docs/ROBOTS.md, "Finding the edge"), with python-zeroconf's async API.
 
 Two records: `_robodine._tcp.local.` for robots (port = the robot TCP port, TXT with
 the other ports, store and version) and `_http._tcp.local.` for tablets. Addresses are

@@ -1,4 +1,4 @@
-"""Peewee models: the whole domain of SPEC section 2 as SQLite tables.
+"""Peewee models: the whole domain of docs/API.md as SQLite tables.
 
 Models are bound to `database_proxy`, which `robodine_edge.db.open_database` points
 at the real file. Times are naive UTC (`robodine_edge.clock.utcnow`); money is integer

@@ -359,7 +359,7 @@ class Service:
             self._actors.dispatcher.tell(DispatchTick())
 
     async def _register_legacy_camera(self, api: ApiContext, camera_id: str, host: str) -> None:
-        """The first frame of a legacy camera registers it (SPEC section 6)."""
+        """The first frame of a legacy camera registers it (docs/ROBOTS.md)."""
         await bridge.wait(api.cameras.proxy.ensure_legacy(camera_id, host), self.config.http.ask_timeout_s)
 
     async def _housekeeping(self) -> None:

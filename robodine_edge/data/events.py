@@ -7,7 +7,7 @@ a notification for every staff and admin user, in the same transaction.
 
 An event names what it is about by `entity_type` and `entity_id`. The column is text
 (robots, cameras, loggers and actors are named by strings), but the ids of stored rows
-are integers (SPEC "Names"), so `entity_id` is shown as an integer for `ROW_ENTITIES`,
+are integers (docs/API.md, "Conventions"), so `entity_id` is shown as an integer for `ROW_ENTITIES`,
 in the API and the `events` WebSocket topic alike.
 """
 

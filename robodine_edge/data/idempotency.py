@@ -1,7 +1,7 @@
 """Idempotency keys: the first answer to a creating POST, replayed for its retries.
 
 A tablet on flaky Wi-Fi retries; the retry with the same key and body gets the first
-answer and creates nothing. Records are kept for 48 hours (the SPEC asks for 24).
+answer and creates nothing. Records are kept for 48 hours (24 are promised).
 
 The key is decided in the store's own units, which run one at a time: a request that
 timed out (504) may still commit after its retry looked the key up and found nothing.

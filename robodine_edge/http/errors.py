@@ -1,4 +1,4 @@
-"""The one place errors become HTTP: status codes and the SPEC error body.
+"""The one place errors become HTTP: status codes and the error body (docs/API.md).
 
 `{"error": {"code": "<snake_case>", "message": "<human text>", "fields": {...}?}}` for
 every failure, Sanic's own (404, 405, 413, ...) included; unexpected exceptions are
@@ -77,7 +77,7 @@ def error_response(error: errors.RobodineError) -> HTTPResponse:
 
 
 class ApiErrorHandler(ErrorHandler):
-    """Sanic's error handler, answering in the SPEC's error shape. Runs on the loop.
+    """Sanic's error handler, answering in the one error shape. Runs on the loop.
 
     `finish` (CORS, gzip, metrics) is applied here because routes' wrappers apply it
     only to the responses they return: a browser must be able to read a 401 too.

@@ -1,4 +1,4 @@
-"""The live hub (SPEC section 7): topics with sequence numbers, snapshots, resume, and
+"""The live hub (docs/API.md, "WebSocket"): topics with sequence numbers, snapshots, resume, and
 bounded per-connection queues.
 
 Actors publish committed changes from their threads with `publish_threadsafe`; the
@@ -148,7 +148,7 @@ that is a single audience's part of it (a user's notifications, a kiosk's table'
 
 def stream_key(topic: str, principal: Principal) -> StreamKey:
     """The stream `principal` is sent of `topic`: the audience's own when it may see
-    only that part, so its `seq` still goes up by one per message it gets (SPEC 7)."""
+    only that part, so its `seq` still goes up by one per message it gets."""
     if topic == "notifications":
         return (topic, principal.user_id)
     if topic == "orders" and principal.role is Role.KIOSK:

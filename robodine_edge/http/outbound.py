@@ -1,4 +1,4 @@
-"""A WebSocket connection's bounded outbound queue (SPEC section 7: a slow client
+"""A WebSocket connection's bounded outbound queue (docs/API.md: a slow client
 never slows the service; over its cap, updates of the same entity coalesce).
 Event loop only, like the hub (robodine_edge/http/hub.py)."""
 

@@ -72,7 +72,7 @@ class RouteSpec:
 
     @property
     def creates(self) -> bool:
-        """A creating POST: it honours `Idempotency-Key` (SPEC section 2)."""
+        """A creating POST: it honours `Idempotency-Key` (docs/API.md)."""
         return self.method == "POST" and self.status in (201, 202) and self.roles is not None
 
     @cached_property
@@ -83,7 +83,7 @@ class RouteSpec:
 
 @dataclass
 class ApiRouter:
-    """Collects the routes of one module (one router per resource, SPEC section 2)."""
+    """Collects the routes of one module (one router per resource, docs/API.md)."""
 
     tag: str
     prefix: str = ""
@@ -183,7 +183,7 @@ def _render(request: Request, spec: RouteSpec, result: Any) -> HTTPResponse:
 async def _once(request: Request, spec: RouteSpec, params: dict[str, Any], key: str) -> HTTPResponse:
     """Run a creating request at most once per (caller, route, key); replay it otherwise.
 
-    The first outcome is the answer for the key (SPEC 2): a success, or a refusal the
+    The first outcome is the answer for the key (docs/API.md): a success, or a refusal the
     service decided (out of stock, a conflict, a missing table: a 4xx but 401 and 429).
     A retry after a refusal gets that refusal again, so a tablet that showed "out of
     stock" never finds the order placed behind its back after a restock. What decided
@@ -320,7 +320,7 @@ def _validate(model: type[BaseModel], data: dict[str, Any]) -> Any:
 
 
 def error_fields(exc: ValidationError) -> dict[str, str]:
-    """pydantic errors as {"field.path": "what is wrong"} for the SPEC error body."""
+    """pydantic errors as {"field.path": "what is wrong"} for the error body."""
     fields: dict[str, str] = {}
     for error in exc.errors(include_url=False):
         key = ".".join(str(part) for part in error["loc"]) or "body"

@@ -1,4 +1,4 @@
-"""The live hub's topics (SPEC section 7): what each publishes, and its numbered log.
+"""The live hub's topics (docs/API.md, "WebSocket"): what each publishes, and its numbered log.
 
 A published change is kept as a `Message`: the bytes of its WebSocket text frame,
 encoded once, and the few facts needed to route it (its entity's key, its audience).
@@ -39,7 +39,7 @@ KEEP_LATEST = frozenset({"telemetry"})
 an entity's `delete` when it goes (a robot's link), which drops it here."""
 REPLAY = 2000
 AUDIENCE_REPLAY = 1000
-"""Messages kept per audience stream (one per user, one per table): the SPEC's 1,000."""
+"""Messages kept per audience stream (one per user, one per table): the documented 1,000."""
 
 
 @dataclass(frozen=True, slots=True)

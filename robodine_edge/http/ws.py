@@ -1,4 +1,4 @@
-"""The two WebSocket doors onto the live hub (SPEC section 7).
+"""The two WebSocket doors onto the live hub (docs/API.md, "WebSocket").
 
 `/ws/{topic}?token=...` — one topic per socket. `/ws` — many subscriptions on one
 socket, Home Assistant style: authenticate first, then `subscribe` / `unsubscribe` /

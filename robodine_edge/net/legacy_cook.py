@@ -1,4 +1,4 @@
-"""Cook commands for legacy arms (SPEC section 4): plain-text dish names over TCP.
+"""Cook commands for legacy arms (docs/ROBOTS.md): plain-text dish names over TCP.
 
 The dispatcher hands over `(address, dish names)` from its thread; on the event loop
 each name goes in a connection of its own, as the bytes of the name and nothing else

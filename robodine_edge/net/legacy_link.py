@@ -1,4 +1,4 @@
-"""Legacy robot frames (SPEC section 4, `legacy.enabled`): applied, then answered OK or ERROR.
+"""Legacy robot frames (docs/ROBOTS.md, `legacy.enabled`): applied, then answered OK or ERROR.
 
 Albabot and Cookbot frames go to the robot's actor (it must be registered with
 `legacy: true` and be of that kind); Ingredient poses are stored; Face frames set the

@@ -1,4 +1,4 @@
-"""The robot link on the event loop (SPEC section 4): one `LinkProtocol` per connection.
+"""The robot link on the event loop (docs/ROBOTS.md, "The link"): one `LinkProtocol` per connection.
 
 A connection starts waiting for `hello` (10 s at most). The robot's actor checks the
 token; then the edge answers `welcome`, the registry records the session, and every
@@ -183,7 +183,7 @@ class LinkProtocol(asyncio.Protocol):
 
     def _line(self, line: bytes | wire.TooLong) -> None:
         """One complete line (or the mark of an over-long one). Only a whole line counts as
-        hearing from the robot: bytes that never end a line are no heartbeat (SPEC 4).
+        hearing from the robot: bytes that never end a line are no heartbeat (docs/ROBOTS.md, "Liveness").
         Every line is counted once in `robodine_link_frames_total`, by what became of it."""
         if isinstance(line, wire.TooLong):
             return self._bad_frame("too_long", "frame over 64 KiB")
@@ -193,7 +193,7 @@ class LinkProtocol(asyncio.Protocol):
         except wire.BadFrame as exc:
             if exc.kind == "hello" and self._session is None and not self._authenticating:
                 log.warning("robot link %s: hello refused: %s", self._peer, exc.reason)
-                return self._refuse("auth_failed")  # SPEC 4: a hello gets welcome or auth_failed
+                return self._refuse("auth_failed")  # a hello gets welcome or auth_failed
             return self._bad_frame(exc.cause, exc.reason)
         self._bad = 0
         if self._session is None:

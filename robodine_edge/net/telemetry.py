@@ -1,4 +1,4 @@
-"""The UDP telemetry endpoint (SPEC section 5), on the event loop.
+"""The UDP telemetry endpoint (docs/ROBOTS.md, "Telemetry"), on the event loop.
 
 Each datagram is decoded and checked against the robot's live link session and its
 last sequence number. Accepted datagrams go straight to the `telemetry` topic (from

@@ -1,4 +1,4 @@
-"""The camera UDP endpoint (SPEC section 6), on the event loop.
+"""The camera UDP endpoint (docs/ROBOTS.md, "Cameras"), on the event loop.
 
 Datagrams are decoded (`protocol.video`), checked against the registered cameras and
 put together into frames; each complete frame is told to its camera's actor. A frame

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
-"""Robot, camera and store ids (SPEC): the one definition (pydantic fields use it too)."""
+"""Robot, camera and store ids: the one definition (pydantic fields use it too)."""
 ID = re.compile(ID_PATTERN)
 """Use `fullmatch`: with `match`, `$` would let a trailing newline through."""
 

@@ -1,4 +1,4 @@
-"""Legacy robot frames (SPEC section 4): `msg_type` objects with the original field names.
+"""Legacy robot frames (docs/ROBOTS.md): `msg_type` objects with the original field names.
 
 A legacy connection sends one or several JSON objects back to back (no newlines
 needed), then closes its side; each object becomes one `Legacy*` value. Battery may be

@@ -1,4 +1,4 @@
-"""The robot link (SPEC section 4): newline-delimited JSON over TCP or serial.
+"""The robot link (docs/ROBOTS.md): newline-delimited JSON over TCP or serial.
 
 `LineSplitter` cuts a byte stream into lines of at most 64 KiB; `decode_frame` turns
 one line into a typed frame or raises `BadFrame`; the `*_frame` functions encode

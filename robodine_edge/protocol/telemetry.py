@@ -1,4 +1,4 @@
-"""Robot UDP telemetry (SPEC section 5): one JSON object per datagram."""
+"""Robot UDP telemetry (docs/ROBOTS.md): one JSON object per datagram."""
 
 from __future__ import annotations
 

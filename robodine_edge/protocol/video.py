@@ -1,4 +1,4 @@
-"""Camera UDP datagrams (SPEC section 6): pure encode/decode, no I/O, no state.
+"""Camera UDP datagrams (docs/ROBOTS.md): pure encode/decode, no I/O, no state.
 
 v1: `b"RDV1"`, u8 length + camera id, f64 little-endian send time (unix seconds), u32
 big-endian frame number, u16 BE chunk index, u16 BE chunk count, then a piece of the

@@ -47,7 +47,7 @@ class FleetPlan:
     credentials_file: Path | None = None
     """`username password` lines; the guests log in as `staff` (else as admin)."""
     fallback_api: str | None = None
-    """The configured `http.port` on the `--edge` host (SPEC 1's last resort)."""
+    """The configured `http.port` on the `--edge` host (the last resort, docs/OPERATIONS.md)."""
 
 
 @dataclass(frozen=True)

@@ -1,1 +1,1 @@
-"""One module per router of SPEC section 2; `ROUTERS` lists them for the app factory."""
+"""One module per router of docs/API.md; `ROUTERS` lists them for the app factory."""

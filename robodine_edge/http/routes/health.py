@@ -25,7 +25,7 @@ class Health(ResponseModel):
     db: Literal["ok", "error"]
     robots_online: int
     failed_actors: list[str] | None = None
-    """Only in a degraded answer: the parts not running (the SPEC's body has no such key)."""
+    """Only in a degraded answer: the parts not running (the healthy body has no such key)."""
 
 
 def _ping_database() -> None:

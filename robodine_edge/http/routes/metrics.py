@@ -1,4 +1,4 @@
-"""`GET /metrics`: Prometheus text exposition, public (SPEC section 8)."""
+"""`GET /metrics`: Prometheus text exposition, public (docs/OPERATIONS.md)."""
 
 from __future__ import annotations
 

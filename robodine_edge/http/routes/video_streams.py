@@ -183,7 +183,7 @@ async def stop_recording(request: Request, user: Principal, camera_id: str) -> d
 
 
 class RecordingsQuery(QueryModel):
-    """Recordings carry no id (SPEC), so their list pages by `limit` only."""
+    """Recordings carry no id, so their list pages by `limit` only."""
 
     limit: Annotated[int, Field(ge=1, le=1000)] = 100
 
