@@ -167,9 +167,17 @@ def test_every_cli_command_and_option_is_in_operations_md() -> None:
                     assert re.search(rf"(?<![\w-]){option}(?![\w-])", page), (name, option)
 
 
+PATH_PARAM = re.compile(r"<(\w+)(:[^>]*)?>")
+
+
 def test_every_route_is_in_api_md() -> None:
     page = text_of("API.md")
+    screens = text_of("SCREENS.md")
     for spec in route_specs():
+        if spec.tag == "pages":  # the screens and their files: docs/SCREENS.md
+            shown = PATH_PARAM.sub(r"<\1>", spec.path)
+            assert f"`{shown}`" in screens, spec.path
+            continue
         if not spec.in_schema:
             assert spec.path.startswith(("/docs", "/redoc", "/openapi.json")), spec.path
             continue
