@@ -1,10 +1,11 @@
 """Everything the dispatcher asks of others, in one place, each ask bounded by a timeout.
 
-The dispatcher asks robots to run and withdraw commands, the order queue to move, flag
-and reload orders, the floor to mark tables clean, and the store to write. None of them
-asks the dispatcher back, so waiting on them cannot deadlock. Asks made while handling
-a tell are quiet: a robot gone, an actor restarting or a refused step is logged and
-answered None (a step, False), since an exception there would kill the dispatcher.
+The dispatcher asks robots to run, send again and withdraw commands, the order queue to
+move, flag and reload orders, the floor to mark tables clean, and the store to write.
+None of them asks the dispatcher back, so waiting on them cannot deadlock. Asks made
+while handling a tell are quiet: a robot gone, an actor restarting or a refused step is
+logged and answered None (a step, False), since an exception there would kill the
+dispatcher.
 
 Called only on the dispatcher's thread.
 """
@@ -72,6 +73,12 @@ class DispatchAsks:
         if slot is None:
             return None
         return self._quietly(slot.proxy.command(name, args, None, task_id))
+
+    def resend(self, robot_id: str, command_id: int) -> bool:
+        """True if the robot is sent the command again; False if it ended meanwhile (or the
+        robot is gone)."""
+        slot = self._robots.find(robot_id)
+        return slot is not None and bool(self._quietly(slot.proxy.resend(command_id)))
 
     def withdraw(self, robot_id: str, command_id: int, reason: str) -> None:
         slot = self._robots.find(robot_id)

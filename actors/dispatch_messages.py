@@ -1,8 +1,8 @@
 """What others tell the dispatcher: frozen values, built on the teller's thread.
 
-The order queue, the floor and the robot actors tell what changed; the legacy arm sender
-tells how a send went; the composition root's ticker tells the time. None of them waits
-for an answer.
+The order queue, the floor and the robot actors tell what changed (a robot also what it
+first reports after linking); the legacy arm sender tells how a send went; the
+composition root's ticker tells the time. None of them waits for an answer.
 """
 
 from __future__ import annotations
@@ -27,6 +27,15 @@ class TableChanged:
 @dataclass(frozen=True, slots=True)
 class RobotUpdate:
     snapshot: RobotSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class RobotRejoined:
+    """A robot's first `status` after a hello (the robot as it is then), and the commands
+    its link carried since the hello: sent to it, or acked, nacked or reported by it."""
+
+    snapshot: RobotSnapshot
+    carried: frozenset[int]
 
 
 @dataclass(frozen=True, slots=True)

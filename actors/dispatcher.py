@@ -31,6 +31,7 @@ from robodine_edge.actors.dispatch_messages import (
     DispatchTick,
     LegacySent,
     OrderChanged,
+    RobotRejoined,
     RobotUpdate,
     TableChanged,
     TaskEvent,
@@ -203,6 +204,8 @@ class DispatcherActor(SupervisedActor):
                 self._table_changed(message.table_id, message.table)
             elif isinstance(message, RobotUpdate):
                 self._robot_changed(message.snapshot)
+            elif isinstance(message, RobotRejoined):
+                self._robot_rejoined(message)
             elif isinstance(message, TaskEvent):
                 self._task_event(message)
             elif isinstance(message, LegacySent):
@@ -282,6 +285,39 @@ class DispatcherActor(SupervisedActor):
             self._legacy_progress(job, robot)
         self._robots.charged_yet(robot, self._settings.battery_resume)
         self._dispatch()
+
+    def _robot_rejoined(self, message: RobotRejoined) -> None:
+        """A robot's first status after a hello (the edge restarted or was restored, the
+        robot restarted, or it replaced a link) may show it is not doing the task it is on
+        here (`rules.without_its_task`). The task is then handed on at once, not left to
+        the stuck timer: the same command is sent to the robot again if it can take the
+        task (its own id, so a robot that did the work, its `done` still on the way, does
+        not do it twice), else the task goes back to the queue for another robot. Neither
+        spends an attempt — a restart of the edge is no robot's failure — once per
+        hand-over: a robot that comes back without its task a second time is failing at
+        it, and loses it as a robot that dropped does."""
+        robot = self._robots.seen(message.snapshot)
+        self._robots.charged_yet(robot, self._settings.battery_resume)
+        job = self._board.of_robot(robot.robot_id)
+        if job is None or self._stopping or not rules.without_its_task(robot.state, job.command_id, message.carried):
+            return
+        reason = f"linked again {robot.state}, without the task"
+        if job.command_id is not None and job.resent == job.command_id:
+            self._lose(job, reason, offline=True)
+        elif job.command_id is not None and self._takes_back(robot):
+            if self._asks.resend(robot.robot_id, job.command_id):  # else it ended: its report is on its way
+                job.resent, job.progress_at = job.command_id, self._clock()
+            return
+        else:
+            self._tasks.requeue(job, reason, count_attempt=False)
+        self._dispatch()
+
+    def _takes_back(self, robot: RobotView) -> bool:
+        """Whether the robot could be given its task again now (no emergency, and the
+        dispatch rules would choose it but for the task it is on)."""
+        busy = set(self._robots.busy(self._board.robots())) - {robot.robot_id}
+        charging, low, resume = self._robots.charging(), self._settings.battery_low, self._settings.battery_resume
+        return not self._emergency and rules.takes_back(robot, busy, charging, low, resume)
 
     def _task_event(self, event: TaskEvent) -> None:
         freed = event.state in ("done", "failed", "nacked") and self._robots.staff_command_over(

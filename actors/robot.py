@@ -8,7 +8,9 @@ actors/outbox.py), saving the last known state and a pose sample (1 Hz by defaul
 and noticing that a legacy robot went quiet. The `robots` topic is
 rate-limited per robot (the rules are `RobotPace`'s, actors/robot_pace.py); a move held
 by the limit is announced when the interval ends, by an `Announce` the shared `Timer`
-tells back (actors/timer.py).
+tells back (actors/timer.py). The robot's first `status` after each hello goes to the
+dispatcher with the ids of the commands the link carried since (`on_rejoin`), for it to
+tell whether the robot still has its task.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ class RobotActor(SupervisedActor):
         on_change: Callable[[RobotSnapshot], None],
         on_task: Callable[[str, int, str, Any], None] = lambda robot_id, command_id, state, detail: None,
         on_state: Callable[[RobotSnapshot], None] = lambda snapshot: None,
+        on_rejoin: Callable[[RobotSnapshot, frozenset[int]], None] = lambda snapshot, carried: None,
         *,
         heartbeat_s: float = 2.0,
         persist_interval_s: float = 1.0,
@@ -83,11 +86,13 @@ class RobotActor(SupervisedActor):
         self._on_change = on_change
         self._on_task = on_task
         self._on_state = on_state
+        self._on_rejoin = on_rejoin
         self._pace = RobotPace(publish_interval_s, persist_interval_s)
         self._heartbeat_s = heartbeat_s
         self._clock = clock
         self._link: RobotLink | None = None
         self._outbox = Outbox()
+        self._carried: set[int] | None = None  # commands on the link since its hello, until the first status
         self._samples: list[tuple[str, Pose, Any]] = []
         self._sampled: Pose | None = None
         self._legacy_heard = 0.0
@@ -122,6 +127,7 @@ class RobotActor(SupervisedActor):
         if not self.snap.online:
             self._link_event(True, "hello")
         self._link = link
+        self._carried = set()
         self._change(online=True, last_seen=utcnow(), name=hello.name or self.snap.name)
         for entry in self._outbox.pending():
             self._send(entry)
@@ -137,6 +143,22 @@ class RobotActor(SupervisedActor):
             self._send(entry)
         self._publish("commands", "upsert", created)
         return created
+
+    def resend(self, command_id: int) -> bool:
+        """The dispatcher's ask when this robot, linking again, said it is at rest without
+        the task this command carries (the edge restarted, or the robot did): the command
+        is owed again and sent now (or on the next hello), with its own id — a robot that
+        did finish it, its `done` still on the way, acknowledges it without doing it again.
+        False if it ended meanwhile. Asked from the dispatcher's thread; runs in this
+        robot's."""
+        command = self._write(data.reopen_command, self._robot_id, command_id)
+        if command is None:
+            return False
+        entry = self._outbox.add(command.id, wire.command_frame(command.id, command.name, command.args))
+        if self._link is not None:
+            self._send(entry)
+        log.info("robot %s: linked again at rest without command %d; sent it again", self._robot_id, command_id)
+        return True
 
     def withdraw(self, command_id: int, reason: str) -> None:
         """The dispatcher took this command's task from the robot (offline, nack, failed,
@@ -191,20 +213,39 @@ class RobotActor(SupervisedActor):
                 pose=frame.pose or self.snap.pose,
                 last_seen=now,
             )
+            if self._carried is not None:
+                self._first_status()
         elif isinstance(frame, wire.Ack):
+            self._carry(frame.id)
             if self._outbox.answered(frame.id):
                 self._command_changed(frame.id, {"status": "acked", "acked_at": now})
         elif isinstance(frame, wire.Nack):
+            self._carry(frame.id)
             if not self._late(frame.id, "nack"):
                 self._outbox.answered(frame.id)
                 self._command_changed(frame.id, {"status": "nacked", "reason": frame.reason, "finished_at": now})
                 self._on_task(self._robot_id, frame.id, "nacked", frame.reason)
         elif isinstance(frame, wire.TaskUpdate):
+            self._carry(frame.task_id)
             if not self._late(frame.task_id, frame.state):
                 self._task_update(frame, now)
         elif isinstance(frame, wire.RobotEvent):
             self._journal.commit(data.robot_event, self._robot_id, frame.code, frame.level, frame.message)
         self._change(last_seen=now)
+
+    def _first_status(self) -> None:
+        """The robot's first status since its hello says what it is doing now: the
+        dispatcher is told, with the commands the link carried meanwhile, and decides
+        whether the robot still has its task. Told after the status's own changes, so the
+        dispatcher sees the robot as it is now."""
+        assert self._carried is not None
+        carried, self._carried = frozenset(self._carried), None
+        self._on_rejoin(self.snap, carried)
+
+    def _carry(self, command_id: int) -> None:
+        """The link carried this command (sent, or answered or reported on by the robot)."""
+        if self._carried is not None:
+            self._carried.add(command_id)
 
     def _late(self, command_id: int, what: str) -> bool:
         """True for a report on a command withdrawn from this robot: it changes nothing
@@ -263,6 +304,7 @@ class RobotActor(SupervisedActor):
         if self._link is None or message.session != self._link.session:
             return
         self._link = None
+        self._carried = None
         self._went_offline(message.reason)
 
     def _went_offline(self, reason: str) -> None:
@@ -295,6 +337,7 @@ class RobotActor(SupervisedActor):
     def _send(self, entry: PendingCommand) -> None:
         assert self._link is not None
         self._link.send(entry.frame)
+        self._carry(entry.id)
         if self._outbox.sent(entry, self._clock()):
             log.info("robot %s: re-sent command %d (no ack)", self._robot_id, entry.id)
         self._command_changed(entry.id, {"status": "sent", "sent_at": utcnow()})

@@ -40,6 +40,8 @@ class Job:
     progress_at: float = 0.0
     tried: set[str] = field(default_factory=set)
     saw_cooking: bool = False
+    resent: int | None = None
+    """The command sent again to a robot found at rest without it: once per hand-over."""
 
     @property
     def key(self) -> TaskKey:

@@ -17,7 +17,7 @@ from peewee import SqliteDatabase
 
 from robodine_edge.actors.camera import CameraActor, FrameSink
 from robodine_edge.actors.cameras import CameraDirectory, CamerasActor, camera_actor_name
-from robodine_edge.actors.dispatch_messages import OrderChanged, RobotUpdate, TableChanged, TaskEvent
+from robodine_edge.actors.dispatch_messages import OrderChanged, RobotRejoined, RobotUpdate, TableChanged, TaskEvent
 from robodine_edge.actors.dispatcher import DispatcherActor
 from robodine_edge.actors.fleet import FleetActor, RobotChanged, RobotDirectory, robot_actor_name
 from robodine_edge.actors.floor import FloorActor, TableDirectory, table_actor_name
@@ -165,6 +165,9 @@ def start_actor_tree(
     def task_event(robot_id: str, command_id: int, state: str, detail: Any) -> None:
         tell_dispatcher(TaskEvent(robot_id, command_id, state, detail))
 
+    def robot_rejoined(snapshot: RobotSnapshot, carried: frozenset[int]) -> None:
+        tell_dispatcher(RobotRejoined(snapshot, carried))
+
     def robot_spec(robot_id: str) -> ChildSpec[RobotActor]:
         return ChildSpec(
             robot_actor_name(robot_id),
@@ -176,6 +179,7 @@ def start_actor_tree(
                 robot_changed,
                 task_event,
                 robot_state,
+                robot_rejoined,
                 heartbeat_s=config.robots.heartbeat_s,
                 persist_interval_s=1.0 / config.telemetry.persist_hz,
                 publish_interval_s=1.0 / config.telemetry.ws_rate_hz,

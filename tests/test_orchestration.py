@@ -307,6 +307,90 @@ def _restart_in_the_middle_of_the_flow(tmp_path: Path, services: list[ServicePro
         assert [n for n in notes if n["type"] == "robot_offline"] == []
 
 
+def test_robots_back_idle_after_a_restart_have_their_tasks_handed_on_at_once(tmp_path: Path) -> None:
+    """The repro over real sockets: the service restarts while a cookbot cooks one order
+    and an albabot serves another; both robots (restarted too) say hello and `idle`. The
+    tasks used to stay with them for `stuck_timeout_s` (120 s), cost an attempt, and staff
+    commands to them got 409. Now the cookbot is sent its cook again at once (the same
+    command), and the albabot, back too low to serve, loses its serve task to another
+    albabot at once and takes staff commands; no attempt is spent on either task."""
+    services = [ServiceProcess(tmp_path).start()]
+    try:
+        _robots_back_idle_after_a_restart(tmp_path, services)
+    finally:
+        for service in services:
+            service.stop()
+
+
+def _robots_back_idle_after_a_restart(tmp_path: Path, services: list[ServiceProcess]) -> None:
+    service = services[0]
+    store = Store(service)
+    robots = {kind: register(service, store.admin, kind) for kind in ("cookbot", "albabot")}
+    spare_id, spare_token = register(service, store.admin, "albabot")
+    port = int(service.runtime["robot_port"])
+
+    def linked(kind: str, battery: float = 90.0) -> RobotClient:
+        robot = RobotClient(port)
+        assert robot.hello(*robots[kind], kind=kind)["type"] == "welcome"
+        robot.send(type="status", state="idle", battery=battery)
+        return robot
+
+    cook, alba = linked("cookbot"), linked("albabot")
+    served = store.order()
+    first = cook.read_until("command", keepalive_s=0.5)
+    for state in ("started", "done"):
+        cook.send(type="task_update", task_id=first["id"], state=state)
+    serving = alba.read_until("command", keepalive_s=0.5)
+    assert (serving["name"], serving["args"]["order_id"]) == ("serve", served["id"])
+    alba.send(type="ack", id=serving["id"])
+    alba.send(type="task_update", task_id=serving["id"], state="started")
+    cooked = store.order()
+    cooking = cook.read_until("command", keepalive_s=0.5)
+    assert (cooking["name"], cooking["args"]["order_id"]) == ("cook", cooked["id"])
+    cook.send(type="ack", id=cooking["id"])
+    cook.send(type="task_update", task_id=cooking["id"], state="started")
+    eventually(lambda: (store.status(cooked["id"]), store.status(served["id"])) == ("cooking", "serving"))
+
+    assert service.stop() == 0
+    cook.close()
+    alba.close()
+    ports = {"ROBODINE_ROBOT_PORT": str(port), "ROBODINE_TELEMETRY_PORT": str(service.runtime["telemetry_port"])}
+    service = ServiceProcess(tmp_path, service_env(tmp_path, **ports)).start()
+    services.append(service)
+    store.service, store.admin = service, service.auth(service.token())
+
+    back = time.monotonic()
+    cook = linked("cookbot")
+    again = cook.read_until("command", timeout=2.0, keepalive_s=0.5)
+    assert time.monotonic() - back < 2.0
+    assert (again["id"], again["name"], again["args"]) == (cooking["id"], "cook", cooking["args"])
+    cook.send(type="ack", id=again["id"])
+    alba = linked("albabot", battery=10.0)
+    eventually(
+        lambda: [t["state"] for t in store.tasks(order_id=served["id"]) if t["kind"] == "serve"] == ["queued"],
+        timeout=2.0,
+        what="the serve task taken from the albabot back too low",
+    )
+    staff = {"name": "go_to", "args": {"x": 1, "y": 1}}
+    go_to = service.http.post(f"/api/robots/{robots['albabot'][0]}/commands", headers=store.admin, json=staff)
+    assert go_to.status_code == 202, go_to.text
+    spare = RobotClient(port)
+    spare.hello(spare_id, spare_token, kind="albabot")
+    spare.send(type="status", state="idle", battery=90.0)
+    handed = spare.read_until("command", keepalive_s=0.5)
+    assert (handed["name"], handed["args"]["order_id"]) == ("serve", served["id"])
+    spare.send(type="ack", id=handed["id"])
+    cook.send(type="task_update", task_id=again["id"], state="done")
+    spare.send(type="task_update", task_id=handed["id"], state="done")
+    eventually(lambda: store.all_served([served["id"]]) and store.status(cooked["id"]) != "cooking")
+    tasks = {(t["kind"], t["order_id"]): t for t in store.tasks() if t["order_id"] in (served["id"], cooked["id"])}
+    assert tasks[("cook", cooked["id"])]["attempts"] == 1 and tasks[("cook", cooked["id"])]["state"] == "done"
+    assert tasks[("serve", served["id"])]["attempts"] == 1 and tasks[("serve", served["id"])]["robot_id"] == spare_id
+    assert [e["message"] for e in store.events("task_reassigned") if "no progress" in e["message"]] == []
+    for robot in (cook, alba, spare):
+        robot.close()
+
+
 def test_released_tables_are_cleaned_and_the_waiting_list_moves(tmp_path: Path) -> None:
     with ServiceProcess(tmp_path) as service:
         admin = service.auth(service.token())

@@ -291,6 +291,18 @@ def withdraw_command(robot_id: str, command_id: int, reason: str) -> dict[str, A
     return command_json(command, robot_id)
 
 
+def reopen_command(robot_id: str, command_id: int) -> OpenCommand | None:
+    """A command the robot took and then showed, linking again at rest, that it no longer
+    has in hand: owed again (`pending`, to be sent with its own id). None if it ended
+    meanwhile (its `done`, `failed` or `nack` came first) or was withdrawn."""
+    command = _command(robot_id, command_id)
+    if command is None or command.status not in WITHDRAWABLE:
+        return None
+    command.status = "pending"
+    command.save()
+    return OpenCommand(command.id, command.name, command.args)
+
+
 def _command(robot_id: str, command_id: int) -> RobotCommand | None:
     """One of this robot's commands (NotFound for an unknown robot)."""
     return RobotCommand.get_or_none(RobotCommand.id == command_id, RobotCommand.robot == _row(robot_id).id)

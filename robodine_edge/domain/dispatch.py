@@ -22,6 +22,8 @@ from robodine_edge.domain.lifecycle import OrderStatus
 
 IDLE = "idle"
 CHARGING = "charging"
+AT_REST = frozenset({IDLE, CHARGING})
+"""States in which a robot is doing no task."""
 ORDER_PATH = (OrderStatus.PLACED, OrderStatus.COOKING, OrderStatus.READY, OrderStatus.SERVING, OrderStatus.SERVED)
 """The order's way through the robots, one legal step after another."""
 STARTED_MOVES = {"cook": OrderStatus.COOKING, "serve": OrderStatus.SERVING}
@@ -60,6 +62,25 @@ def available(
 def ready_for_work(robot: RobotView, battery_resume: float) -> bool:
     """Idle, or charging with enough battery to be taken off the dock."""
     return robot.state == IDLE or (robot.state == CHARGING and charged(robot, battery_resume))
+
+
+def without_its_task(first_status: str, command_id: int | None, carried: Collection[int]) -> bool:
+    """Whether a robot's first `status` after a hello shows it is not doing the task the
+    edge has it on: it is at rest, and the link has not carried the task's command since
+    the hello — neither sent it (re-sent as still owed, or new: the robot may have written
+    its status before reading it) nor heard the robot ack, nack or report on it."""
+    return first_status in AT_REST and (command_id is None or command_id not in carried)
+
+
+def takes_back(
+    robot: RobotView, busy: Collection[str], charging: Collection[str], battery_low: float, battery_resume: float
+) -> bool:
+    """Whether a robot found without its task can be given it again: dispatching would
+    choose it (available, and an albabot above `battery_low`). `busy` leaves out the
+    task the robot is on."""
+    return available(robot, busy, charging, battery_resume) and not (
+        robot.kind == "albabot" and robot.battery is not None and robot.battery <= battery_low
+    )
 
 
 def pick_cookbot(robots: Iterable[RobotView], tried: Collection[str] = ()) -> RobotView | None:

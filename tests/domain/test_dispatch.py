@@ -16,7 +16,9 @@ from robodine_edge.domain.dispatch import (
     pick_cookbot,
     steps_to,
     table_centre,
+    takes_back,
     task_command,
+    without_its_task,
     work_start,
 )
 from robodine_edge.domain.lifecycle import OrderStatus as S
@@ -149,3 +151,21 @@ def test_a_legacy_arm_has_started_when_it_cooks_and_is_done_when_idle_again() ->
     assert legacy_step("idle", saw_cooking=True) == "done"
     assert legacy_step("idle", saw_cooking=False) is None  # not begun yet
     assert legacy_step("error", saw_cooking=True) is None
+
+
+def test_a_robot_back_at_rest_is_without_its_task_unless_the_link_carried_its_command() -> None:
+    assert without_its_task("idle", 7, carried=())
+    assert without_its_task("charging", 7, carried={3})
+    assert without_its_task("idle", None, carried={3})  # a task whose command was withdrawn in a crash
+    assert not without_its_task("idle", 7, carried={7})  # re-sent at the hello, or reported on since
+    assert not without_its_task("cooking", 7, carried=())  # at work: keeps it
+    assert not without_its_task("error", 7, carried=())  # trouble is the stuck timer's
+
+
+def test_a_robot_found_without_its_task_takes_it_back_when_dispatching_would_choose_it() -> None:
+    assert takes_back(robot("a"), busy=(), charging=(), battery_low=20.0, battery_resume=80.0)
+    assert takes_back(robot("c", "cookbot", battery=5.0), (), (), 20.0, 80.0)
+    assert not takes_back(robot("a", battery=20.0), (), (), 20.0, 80.0)
+    assert not takes_back(robot("a"), busy={"a"}, charging=(), battery_low=20.0, battery_resume=80.0)
+    assert not takes_back(robot("a"), busy=(), charging={"a"}, battery_low=20.0, battery_resume=80.0)
+    assert not takes_back(robot("a", state="charging", battery=50.0), (), (), 20.0, 80.0)
