@@ -23,13 +23,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from pydantic_core import PydanticCustomError
 
 from robodine_edge.errors import ConfigError
-from robodine_edge.protocol.fields import ID_PATTERN
 
 Port = Annotated[int, Field(ge=0, le=65535)]
 MDNS_INSTANCE_PREFIX = "robodine-edge "
-MAX_STORE_ID = 63 - len(MDNS_INSTANCE_PREFIX) - 3
+MDNS_LABEL_BYTES = 63
+MAX_STORE_ID = MDNS_LABEL_BYTES - len(MDNS_INSTANCE_PREFIX) - len("-99")
 """The mDNS instance `robodine-edge <store id>` is one DNS label, at most 63 bytes, with
-room left for the `-2` ... `-99` a name conflict on the network appends."""
+room left for the `-2` ... `-99` zeroconf appends when another host holds the name: 46."""
+STORE_ID_CHARACTERS = re.compile(r"[A-Za-z0-9._-]+")
 HOSTNAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?")
 
 
@@ -44,12 +45,18 @@ def _host(value: str) -> str:
 
 
 def _store_id(value: str) -> str:
+    """The SPEC's id characters, and a length that fits the mDNS instance name. Said in
+    words: a user reading `check-config` should not have to read a regular expression."""
+    if not value:
+        raise PydanticCustomError("store_id_empty", "must not be empty")
+    if not STORE_ID_CHARACTERS.fullmatch(value):
+        raise PydanticCustomError("store_id_characters", "only letters, digits, '.', '_' and '-' are allowed")
     if len(value) > MAX_STORE_ID:
         raise PydanticCustomError(
             "store_id_length",
-            "at most {limit} characters: the mDNS instance name 'robodine-edge <id>' (with '-2' on a name"
-            " conflict) is one 63-byte DNS label",
-            {"limit": MAX_STORE_ID},
+            "at most {limit} characters: the mDNS instance name 'robodine-edge <id>' is one DNS label of at most"
+            " {label} bytes, with room for the '-2' (up to '-99') added when another edge holds the name",
+            {"limit": MAX_STORE_ID, "label": MDNS_LABEL_BYTES},
         )
     return value
 
@@ -117,7 +124,7 @@ class MdnsConfig(_Section):
 
 
 class StoreConfig(_Section):
-    id: Annotated[str, Field(pattern=ID_PATTERN), AfterValidator(_store_id)]
+    id: Annotated[str, AfterValidator(_store_id)]
 
 
 class LegacyConfig(_Section):

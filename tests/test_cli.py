@@ -37,6 +37,15 @@ def test_check_config_with_a_broken_file_exits_2(data_dir: Path, tmp_path: Path)
     assert any("auth.token_ttl_s" in line for line in lines) and any("nope: unknown key" in line for line in lines)
 
 
+def test_check_config_explains_a_bad_store_id_in_words(data_dir: Path) -> None:
+    result = cli("check-config", env=service_env(data_dir, ROBODINE_STORE_ID="front counter"))
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "robodine-edge: config error: store.id (from ROBODINE_STORE_ID='front counter'): only letters, digits,"
+        " '.', '_' and '-' are allowed (got 'front counter')"
+    ]
+
+
 def test_an_explicit_missing_config_exits_2(data_dir: Path, tmp_path: Path) -> None:
     result = cli("check-config", "--config", str(tmp_path / "missing.toml"), env=service_env(data_dir))
     assert result.returncode == 2 and "not found" in result.stderr

@@ -151,10 +151,27 @@ def test_a_host_that_is_no_address_nor_name_is_an_error(host: str) -> None:
 
 def test_a_store_id_must_fit_the_mdns_instance_name() -> None:
     """`robodine-edge <id>` is one DNS label of at most 63 bytes, `-99` appended on a
-    name conflict included: 46 characters fit."""
+    name conflict included: 46 characters fit, and the message says the same number
+    for every longer id (not the 64 of the SPEC's id rule)."""
+    assert len(f"robodine-edge {'s' * 46}-99") == 63
     assert load_config(None, {"ROBODINE_STORE_ID": "s" * 46}).store.id == "s" * 46
-    [problem] = problems(None, {"ROBODINE_STORE_ID": "s" * 47})
-    assert problem.startswith("store.id (from ROBODINE_STORE_ID=") and "at most 46 characters" in problem
+    for length in (47, 64, 70):
+        [problem] = problems(None, {"ROBODINE_STORE_ID": "s" * length})
+        assert problem.startswith("store.id (from ROBODINE_STORE_ID=") and "at most 46 characters" in problem
+
+
+@pytest.mark.parametrize(
+    ("store_id", "said"),
+    [
+        ("bad id", "only letters, digits, '.', '_' and '-' are allowed"),
+        ("", "must not be empty"),
+        ("é", "only letters"),
+    ],
+)
+def test_a_bad_store_id_is_explained_in_words_not_a_pattern(store_id: str, said: str) -> None:
+    [problem] = problems(None, {"ROBODINE_STORE_ID": store_id})
+    assert problem.startswith(f"store.id (from ROBODINE_STORE_ID={store_id!r}): {said}")
+    assert not any(mark in problem for mark in ("pattern", "^", "{1,", "[A-Z"))
 
 
 @pytest.mark.parametrize("text", ["notjson", "/dev/ttyUSB0", '{"port": "/dev/ttyUSB0", "baud": 9600}', "[1"])
