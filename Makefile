@@ -23,6 +23,7 @@ $(TEST_INSTALLED): $(BIN)/python $(DEPS)
 
 install: $(INSTALLED)
 
+# The demo binds 127.0.0.1 as store `demo`; `ROBODINE_HOST=0.0.0.0 make run` opens it to the LAN.
 run: $(INSTALLED)
 	$(BIN)/robodine-edge run --demo $(ARGS)
 

@@ -32,7 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run the service in the foreground")
-    run.add_argument("--demo", action="store_true", help="seed a demo store into an empty database")
+    run.add_argument(
+        "--demo", action="store_true",
+        help="seed a demo store into an empty database and simulate its robots and guests; on 127.0.0.1 with"
+        " store id 'demo' unless the config file or ROBODINE_HOST / ROBODINE_STORE_ID say otherwise",
+    )  # fmt: skip
     _config_option(run)
 
     simulate = commands.add_parser("simulate", help="a fleet of simulated robots speaking the real protocols")
@@ -64,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     _config_option(simulate)
 
     check = commands.add_parser("check-config", help="validate and print the effective configuration")
+    check.add_argument("--demo", action="store_true", help="the configuration `run --demo` would use")
     _config_option(check)
 
     backup = commands.add_parser("backup", help="consistent online copy of the database")
@@ -97,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        config = _load(args.config)
+        config = _load(args.config, demo=getattr(args, "demo", False))
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"robodine-edge: config error: {problem}", file=sys.stderr)
@@ -117,11 +122,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
 
 
-def _load(path: Path | None) -> Config:
+def _load(path: Path | None, *, demo: bool) -> Config:
     from robodine_edge.config import config_file, load_config
 
     chosen, named_by = config_file(path)
-    return load_config(chosen, named_by=named_by)
+    return load_config(chosen, named_by=named_by, demo=demo)
 
 
 def _run(config: Config, args: argparse.Namespace) -> int:

@@ -1,5 +1,8 @@
 """Configuration: packaged defaults, then the TOML file, then `ROBODINE_*` variables.
 
+`run --demo` puts its own defaults (`DEMO_DEFAULTS`) over the packaged ones, under the
+file and the variables: a demo is for the machine it runs on, unless told otherwise.
+
 The result is validated once into frozen objects; every problem is collected and
 reported together (`ConfigError.problems`, one line each naming the TOML key and, when
 the value came from the environment, the variable). Each part of the service is
@@ -77,6 +80,11 @@ ENV_NAMES: dict[str, str] = {
     "legacy.enabled": "ROBODINE_LEGACY",
     "serial": "ROBODINE_SERIAL",
 }
+DEMO_DEFAULTS: dict[str, dict[str, Any]] = {"net": {"host": "127.0.0.1"}, "store": {"id": "demo"}}
+"""What `run --demo` changes when neither the file nor a variable sets it: loopback only,
+and a store id of its own, so the demo is not announced to the store's network as
+`robodine-edge store-1`, the name a real store has by default."""
+DEMO_SOURCE = "run --demo"
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 
@@ -201,20 +209,33 @@ def load_config(
     *,
     required: bool = False,
     named_by: str | None = None,
+    demo: bool = False,
 ) -> Config:
     """Build the effective configuration or raise `ConfigError` listing every problem.
 
     `required` makes a missing file an error (it was named explicitly by the user, as
-    `named_by` says: `--config` or `ROBODINE_CONFIG`).
+    `named_by` says: `--config` or `ROBODINE_CONFIG`). `demo` adds `DEMO_DEFAULTS`
+    under the file and the variables; `sources` names `run --demo` for the keys it set.
     """
     env = os.environ if env is None else env
     raw = _packaged_defaults()
+    if demo:
+        _deep_merge(raw, DEMO_DEFAULTS)
     problems: list[str] = []
+    from_file: Mapping[str, Any] = {}
     if path is not None:
-        _merge_file(raw, path, required or named_by is not None, problems, named_by)
+        from_file = _merge_file(raw, path, required or named_by is not None, problems, named_by)
     overridden = _apply_env(raw, env, problems)
+    sources = dict(overridden)
+    if demo:
+        for section, keys in DEMO_DEFAULTS.items():
+            written = from_file.get(section)
+            for key in keys:
+                name = f"{section}.{key}"
+                if name not in sources and not (isinstance(written, Mapping) and key in written):
+                    sources[name] = DEMO_SOURCE
     raw["file"] = str(path) if path is not None and path.is_file() else None
-    raw["sources"] = tuple(sorted(overridden.items()))
+    raw["sources"] = tuple(sorted(sources.items()))
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
@@ -230,22 +251,26 @@ def _packaged_defaults() -> dict[str, Any]:
     return tomllib.loads(text)
 
 
-def _merge_file(raw: dict[str, Any], path: Path, required: bool, problems: list[str], named_by: str | None) -> None:
+def _merge_file(
+    raw: dict[str, Any], path: Path, required: bool, problems: list[str], named_by: str | None
+) -> Mapping[str, Any]:
+    """Merge the TOML file at `path` into `raw`; returns what the file itself set."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         if required:
             problems.append(f"{path}{f' (from {named_by})' if named_by else ''}: config file not found")
-        return
+        return {}
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(f"{path}: cannot read config file: {exc}")
-        return
+        return {}
     try:
         loaded = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         problems.append(f"{path}: invalid TOML: {exc}")
-        return
+        return {}
     _deep_merge(raw, loaded)
+    return loaded
 
 
 def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
@@ -376,7 +401,8 @@ def _explain(error: Any) -> str:
 
 
 def render_config(config: Config, env: Mapping[str, str] | None = None) -> str:
-    """The effective configuration as TOML, each overridden key marked with its variable.
+    """The effective configuration as TOML, each overridden key marked with its variable
+    (or `run --demo`, for the demo's own defaults).
 
     Secrets are never printed: the admin password only shows whether it is set.
     """

@@ -190,6 +190,26 @@ def test_section_replaced_by_a_scalar_is_reported(tmp_path: Path) -> None:
     assert any(p.startswith("http") for p in found)
 
 
+def test_the_demo_binds_loopback_with_a_store_id_of_its_own() -> None:
+    """`run --demo` must not announce itself to the store's network under the name a
+    real store gets by default; a real store's defaults stay those of the SPEC."""
+    demo = load_config(None, {}, demo=True)
+    assert (demo.net.host, demo.store.id) == ("127.0.0.1", "demo")
+    assert dict(demo.sources) == {"net.host": "run --demo", "store.id": "run --demo"}
+    assert 'host = "127.0.0.1"  # from run --demo' in render_config(demo, {})
+    real = load_config(None, {})
+    assert (real.net.host, real.store.id) == ("0.0.0.0", "store-1")
+
+
+def test_the_file_and_the_environment_open_the_demo_to_the_network(tmp_path: Path) -> None:
+    opened = load_config(None, {"ROBODINE_HOST": "0.0.0.0"}, demo=True)
+    assert (opened.net.host, opened.store.id) == ("0.0.0.0", "demo")
+    assert dict(opened.sources) == {"net.host": "ROBODINE_HOST", "store.id": "run --demo"}
+    path = write(tmp_path, '[net]\nhost = "0.0.0.0"\n[store]\nid = "store-1"\n')
+    from_file = load_config(path, {}, demo=True)
+    assert (from_file.net.host, from_file.store.id) == ("0.0.0.0", "store-1") and from_file.sources == ()
+
+
 def test_render_round_trips_and_masks_secrets(tmp_path: Path) -> None:
     env = {
         "ROBODINE_HTTP_PORT": "9100",

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+import socket
 import stat
 from pathlib import Path
 
 import orjson
 import pytest
 
-from tests.service import ServiceProcess
+from tests.service import ServiceProcess, service_env
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -78,3 +79,28 @@ def test_the_demo_fleet_comes_online_and_serves_an_order(data_dir: Path) -> None
 
         eventually(lambda: status() == "served", timeout=30, interval=0.2, what="the demo fleet serving the order")
         assert [step for step in seen if step in ("cooking", "serving", "served")] == ["cooking", "serving", "served"]
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses TCP sockets listen on at `port`, from the kernel's own tables."""
+    found = set()
+    for table, family in (("/proc/net/tcp", socket.AF_INET), ("/proc/net/tcp6", socket.AF_INET6)):
+        for row in Path(table).read_text().splitlines()[1:]:
+            local, state = row.split()[1], row.split()[3]
+            address, _, hex_port = local.partition(":")
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                raw = bytes.fromhex(address)  # 32-bit words in host (little-endian) order
+                found.add(socket.inet_ntop(family, b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))))
+    return found
+
+
+def test_the_demo_listens_on_loopback_and_is_announced_as_a_store_of_its_own(data_dir: Path) -> None:
+    """`make run` next to a real store: neither reachable from the LAN nor announced as
+    `robodine-edge store-1`, the name a real store has by default."""
+    env = service_env(data_dir, ROBODINE_MDNS="1")
+    del env["ROBODINE_HOST"]  # as `make run` starts it: the demo's own defaults
+    with ServiceProcess(data_dir, env, args=("--demo",)) as service:
+        for port in ("http_port", "robot_port"):
+            assert listening_addresses(service.runtime[port]) == {"127.0.0.1"}
+        [advertised] = [line for line in service.lines if 'msg="advertised over mDNS"' in line]
+        assert 'name="robodine-edge demo' in advertised and advertised.endswith(" addresses=127.0.0.1")
