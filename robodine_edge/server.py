@@ -1,8 +1,9 @@
 """The composition root: the one module that knows every room (with `wiring` for actors).
 
-`Service.run()` starts the parts in order, each checked before the next: data-dir
-lock → database (migrations, first admin, demo store) → listening sockets (HTTP, robot
-TCP, telemetry UDP) → the actor tree → the HTTP app. On the event loop, before
+`Service.run()` starts the parts in order, each checked before the next: listening
+sockets (HTTP, robot TCP, telemetry and video UDP; first, so a start that cannot listen
+leaves nothing behind: no data directory, database or admin password) → data-dir lock →
+database (migrations, first admin, demo store) → the actor tree → the HTTP app. On the event loop, before
 serving: the robot link server, the telemetry endpoint, serial links and the robot
 ticker; once serving: the mDNS advertisement, then readiness (`runtime.json`, a
 `ready` log line, `READY=1`, the watchdog). It stops them in reverse on SIGTERM/SIGINT:
@@ -14,6 +15,7 @@ what it holds), close the database, release the lock.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import signal
@@ -42,7 +44,7 @@ from robodine_edge.db import ReadPool, database_path, open_database
 from robodine_edge.demo import seed_demo
 from robodine_edge.demo_fleet import DemoFleet
 from robodine_edge.discovery import Advertisement, Advertiser
-from robodine_edge.errors import CannotListen, RobodineError
+from robodine_edge.errors import CannotListen, DataDirBusy, RobodineError
 from robodine_edge.http import bridge
 from robodine_edge.http.app import ApiContext, create_app
 from robodine_edge.http.auth import AuthGate, Revocations
@@ -116,11 +118,11 @@ class Service:
         memory.configure()  # before the actors' threads exist
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, _stop_during_start_up)  # Sanic installs its own once serving
-        self._lock.acquire()
-        self.hub.number_from(next_seq_base(self.data_dir, time.time_ns() // 1000))
         try:
-            revoked, table_ids, robot_ids, camera_ids = self._open_database()
             self._bind()
+            self._lock.acquire()
+            self.hub.number_from(next_seq_base(self.data_dir, time.time_ns() // 1000))
+            revoked, table_ids, robot_ids, camera_ids = self._open_database()
             assert self._db is not None
             self._actors = start_actor_tree(
                 self._db, self.config, self.metrics, self.publish, self._on_supervision, table_ids, robot_ids,
@@ -153,7 +155,8 @@ class Service:
         return found
 
     def _bind(self) -> None:
-        """Every listener, bound before anything serves; a failure names its key."""
+        """Every listener, bound before anything is created; a failure names its key, or
+        the running robodine-edge that holds both the port and this data directory."""
         host = self.config.net.host
         listeners = (
             ("http", "http.port", bind_tcp, self.config.http.port),
@@ -165,6 +168,10 @@ class Service:
             try:
                 self._sockets[name] = bind(host, port)
             except OSError as exc:
+                if exc.errno == errno.EADDRINUSE and DataDirLock(self.data_dir).held_elsewhere():
+                    raise DataDirBusy(
+                        f"{self.data_dir} is in use by a running robodine-edge (which has {key} {port} too)"
+                    ) from exc
                 raise CannotListen(f"cannot listen on {key} {port} at net.host {host}: {exc.strerror or exc}") from exc
 
     def _build_app(self, actors: ActorTree, revoked: list[tuple[str, float]]) -> Sanic:
@@ -398,7 +405,8 @@ class Service:
             self._db.close()
         for sock in self._sockets.values():
             sock.close()
-        remove_runtime(self.data_dir)
+        if self._lock.held:  # else runtime.json is another service's, or none
+            remove_runtime(self.data_dir)
         collector.stop()
         self.notifier.close()
         self._lock.release()

@@ -194,15 +194,33 @@ def test_sigterm_during_start_up_is_not_lost(data_dir: Path) -> None:
     ("ROBODINE_TELEMETRY_PORT", "telemetry.port", socket.SOCK_DGRAM),
     ("ROBODINE_VIDEO_PORT", "video.port", socket.SOCK_DGRAM),
 ])  # fmt: skip
-def test_a_port_in_use_is_one_line_naming_its_key(data_dir: Path, variable: str, key: str, kind: int) -> None:
+def test_a_port_in_use_is_one_line_naming_its_key_and_creates_nothing(
+    tmp_path: Path, variable: str, key: str, kind: int
+) -> None:
+    """The listeners are bound first: a start that cannot listen leaves no data
+    directory, no database and, above all, no admin password of a user never made."""
+    data_dir = tmp_path / "first-start"
     with socket.socket(socket.AF_INET, kind) as taken:
         taken.bind(("127.0.0.1", 0))
         if kind == socket.SOCK_STREAM:
             taken.listen()
         port = taken.getsockname()[1]
         env = {**service_env(data_dir), variable: str(port)}
+        del env["ROBODINE_ADMIN_PASSWORD"]
         result = subprocess.run([EXECUTABLE, "run"], env=env, capture_output=True, text=True, timeout=30)
     assert result.returncode == 1
     [line] = [line for line in result.stderr.splitlines() if "level=error" in line]
     assert f"cannot listen on {key} {port} at net.host 127.0.0.1" in line and "in use" in line
-    assert "Traceback" not in result.stderr and not (data_dir / "runtime.json").exists()
+    assert "Traceback" not in result.stderr
+    assert not data_dir.exists()
+
+
+def test_a_second_service_on_the_same_data_and_port_says_the_data_is_in_use(data_dir: Path) -> None:
+    with ServiceProcess(data_dir) as first:
+        env = service_env(data_dir, ROBODINE_HTTP_PORT=str(first.runtime["http_port"]))
+        result = subprocess.run([EXECUTABLE, "run"], env=env, capture_output=True, text=True, timeout=30)
+        assert result.returncode == 1
+        [line] = [line for line in result.stderr.splitlines() if "level=error" in line]
+        assert f"{data_dir} is in use by a running robodine-edge" in line, line
+        assert (data_dir / "runtime.json").exists()  # the first one's, left alone
+        assert first.http.get("/health").status_code == 200
