@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
 from collections import deque
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from robodine_edge.actors.journal import Journal
 from robodine_edge.actors.store import Store
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data import video as data
+from robodine_edge.datadir import PRIVATE_FILE_MODE, private_dir
 from robodine_edge.errors import Conflict
 from robodine_edge.logs import ALREADY_RECORDED
 from robodine_edge.types import EventLevel, Publish
@@ -235,8 +237,8 @@ class CameraActor(SupervisedActor):
                 break
             path = folder / f"{self._camera_id}-{stamp}-{n}.mjpeg"
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            handle = path.open("xb")
+            private_dir(folder)
+            handle = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE), "wb")
         except OSError as exc:
             self._fail(f"cannot start recording: {exc}")
             raise Conflict(f"camera {self._camera_id} cannot record: {exc.strerror or exc}") from None

@@ -16,7 +16,7 @@ import sqlite3
 from pathlib import Path
 
 from robodine_edge.clock import utcnow
-from robodine_edge.datadir import DataDirLock
+from robodine_edge.datadir import DataDirLock, create_private, private_dir
 from robodine_edge.db import database_path
 from robodine_edge.errors import BackupError
 from robodine_edge.migrations import LATEST_VERSION
@@ -30,9 +30,9 @@ def backup(data_dir: Path, out: Path) -> int:
     if not source_path.is_file():
         raise BackupError(f"no database at {source_path}")
     out = out.absolute()
-    out.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(out.parent)
     tmp = out.with_name(f".{out.name}.partial")
-    tmp.unlink(missing_ok=True)
+    create_private(tmp)
     try:
         with (
             contextlib.closing(sqlite3.connect(f"file:{source_path}?mode=ro", uri=True, timeout=10)) as src,
@@ -62,7 +62,8 @@ def restore(data_dir: Path, source: Path) -> Path | None:
         target = database_path(data_dir)
         kept = _keep_current(data_dir, target)
         tmp = target.with_name(f".{target.name}.restoring")
-        shutil.copyfile(source, tmp)
+        create_private(tmp)
+        shutil.copyfile(source, tmp)  # into the 0600 file made above: its mode stays
         _fsync(tmp)
         for suffix in ("-wal", "-shm"):
             Path(f"{target}{suffix}").unlink(missing_ok=True)
@@ -75,8 +76,8 @@ def _keep_current(data_dir: Path, target: Path) -> Path | None:
     """Move the database about to be replaced (with its WAL folded in) under backups/."""
     if not target.is_file():
         return None
-    kept = data_dir / "backups" / f"before-restore-{utcnow():%Y%m%dT%H%M%S}.sqlite3"
-    kept.parent.mkdir(parents=True, exist_ok=True)
+    kept = private_dir(data_dir / "backups") / f"before-restore-{utcnow():%Y%m%dT%H%M%S}.sqlite3"
+    create_private(kept)
     with contextlib.closing(sqlite3.connect(target)) as src, contextlib.closing(sqlite3.connect(kept)) as dst:
         src.backup(dst)
         dst.execute("PRAGMA journal_mode=DELETE")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from robodine_edge import __version__
+from robodine_edge.datadir import PRIVATE_UMASK
 from robodine_edge.errors import ConfigError, RobodineError
 from robodine_edge.logs import setup_logging
 
@@ -98,6 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _stop_before_start)
     args = build_parser().parse_args(argv)
+    os.umask(PRIVATE_UMASK)  # what the command creates (database, backups, videos) is its user's only
     if args.command != "run":  # the other commands stop the usual way (Ctrl-C is KeyboardInterrupt)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -137,7 +140,6 @@ def _run(config: Config, args: argparse.Namespace) -> int:
 
 def _simulate(config: Config, args: argparse.Namespace) -> int:
     import asyncio
-    import os
 
     from robodine_edge.simulate.api import SimulationError
     from robodine_edge.simulate.fleet import FleetPlan, run_fleet

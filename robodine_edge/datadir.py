@@ -1,14 +1,23 @@
-"""The data directory: its lock, `runtime.json`, and the files written once in it.
+"""The data directory: its lock, `runtime.json`, the files written once in it, and who
+may read them.
 
 The lock (`flock` on `DATA_DIR/.lock`) is held for the whole life of the service, so a
 second service or a `restore` on the same data can tell it is in use.
+
+Everything here is the service user's alone (folders 0700, files 0600): the database
+holds password hashes and robot token digests, the backups copies of it. Files are
+created with those modes explicitly, the command runs under umask 077 for what other
+code creates (SQLite's `-wal`/`-shm` take the database's mode), and `restrict` tightens
+what an older version left readable to others.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import secrets
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +25,14 @@ import orjson
 
 from robodine_edge.errors import DataDirBusy
 
+log = logging.getLogger(__name__)
+PRIVATE_UMASK = 0o077
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+OWN_FOLDERS = ("backups", "videos", "corrupt")
+"""The data directory's sub-folders that are the service's own, searched through by
+`restrict`; other folders someone put there are left as they are (the data directory's
+own 0700 already keeps other users out of them)."""
 RUNTIME_FILE = "runtime.json"
 ADMIN_PASSWORD_FILE = "initial-admin-password"
 TOKEN_KEY_FILE = "token-key"
@@ -30,8 +47,8 @@ class DataDirLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        private_dir(self.path.parent)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -72,7 +89,52 @@ class DataDirLock:
         self.release()
 
 
-def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+def private_dir(path: Path) -> Path:
+    """Create `path` (and missing parents) as a folder only its owner can enter."""
+    if not path.is_dir():
+        private_dir(path.parent)
+        path.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
+    return path
+
+
+def create_private(path: Path) -> None:
+    """Create `path` as an empty file only its owner can read (replacing one left there),
+    for writers such as SQLite that would create it with the default mode."""
+    path.unlink(missing_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
+
+
+def restrict(data_dir: Path) -> int:
+    """Take group and other permissions off the data directory, every file directly in
+    it and everything under its own folders (`OWN_FOLDERS`); returns how many entries
+    changed. Main thread, at start (a few thousand recordings: milliseconds)."""
+    changed = 0
+    for path in _own_entries(data_dir):
+        try:
+            mode = path.lstat().st_mode
+            if stat.S_ISLNK(mode) or not stat.S_IMODE(mode) & 0o077:
+                continue
+            path.chmod(stat.S_IMODE(mode) & 0o700)
+        except OSError as exc:  # not ours (e.g. left by a run as root): said, not fatal
+            log.warning("cannot make %s private: %s", path, exc.strerror or exc)
+            continue
+        changed += 1
+    return changed
+
+
+def _own_entries(data_dir: Path) -> list[Path]:
+    entries = [data_dir]
+    for child in data_dir.iterdir():
+        if child.name in OWN_FOLDERS and child.is_dir() and not child.is_symlink():
+            entries.append(child)
+            for root, dirs, files in os.walk(child):
+                entries.extend(Path(root, name) for name in (*dirs, *files))
+        elif child.is_file() and not child.is_symlink():
+            entries.append(child)
+    return entries
+
+
+def write_atomic(path: Path, data: bytes, mode: int = PRIVATE_FILE_MODE) -> None:
     """Write `data` to `path` so readers see the old file or the whole new one, never half."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
@@ -124,7 +186,7 @@ def remove_runtime(data_dir: Path) -> None:
 def write_secret_once(path: Path, text: str) -> bool:
     """Create `path` (mode 0600) holding `text`; False if it already exists."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
     except FileExistsError:
         return False
     try:

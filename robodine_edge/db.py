@@ -21,6 +21,7 @@ from typing import ParamSpec, TypeVar
 
 from peewee import SqliteDatabase
 
+from robodine_edge.datadir import create_private, private_dir
 from robodine_edge.models import database_proxy
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,13 @@ def database_path(data_dir: Path) -> Path:
 
 
 def open_database(path: Path) -> SqliteDatabase:
-    """Create (if needed) and bind the database file; connections open per thread on use."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Create (if needed) and bind the database file; connections open per thread on use.
+
+    A new file is made 0600 here, not by SQLite (which uses the default 0644); its `-wal`
+    and `-shm` then take the database's mode."""
+    private_dir(path.parent)
+    if not path.exists():
+        create_private(path)  # an empty file is an empty database to SQLite
     db = SqliteDatabase(str(path), pragmas=PRAGMAS, timeout=5.0)
     database_proxy.initialize(db)
     return db

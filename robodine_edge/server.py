@@ -39,7 +39,15 @@ from robodine_edge.actors.supervisor import SupervisionEvent
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.config import Config
 from robodine_edge.data import accounts, idempotency, robots, tables, video
-from robodine_edge.datadir import DataDirLock, next_seq_base, remove_runtime, token_key, videos_dir, write_runtime
+from robodine_edge.datadir import (
+    DataDirLock,
+    next_seq_base,
+    remove_runtime,
+    restrict,
+    token_key,
+    videos_dir,
+    write_runtime,
+)
 from robodine_edge.db import ReadPool, database_path, open_database
 from robodine_edge.demo import seed_demo
 from robodine_edge.demo_fleet import DemoFleet
@@ -121,6 +129,7 @@ class Service:
         try:
             self._bind()
             self._lock.acquire()
+            self._restrict_data_dir()
             self.hub.number_from(next_seq_base(self.data_dir, time.time_ns() // 1000))
             revoked, table_ids, robot_ids, camera_ids = self._open_database()
             assert self._db is not None
@@ -139,6 +148,15 @@ class Service:
             self._stop()
         log.info("stopped")
         return 0
+
+    def _restrict_data_dir(self) -> None:
+        """What an older version left readable to other users becomes the service user's only."""
+        changed = restrict(self.data_dir)
+        if changed:
+            log.warning(
+                "%d entries of the data directory %s were readable by other users; they are now the service user's"
+                " only (folders 0700, files 0600)", changed, self.data_dir,
+            )  # fmt: skip
 
     def _open_database(self) -> tuple[list[tuple[str, float]], list[int], list[str], list[str]]:
         self._db = open_database(database_path(self.data_dir))

@@ -56,7 +56,7 @@ class ServiceProcess:
         self._proc = subprocess.Popen(
             [EXECUTABLE, "run", *self.args],
             env=self.env,
-            cwd=self.data_dir,
+            cwd=self.data_dir if self.data_dir.is_dir() else self.data_dir.parent,  # a first start creates it
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
