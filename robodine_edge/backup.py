@@ -1,7 +1,8 @@
 """Online backup and offline restore of the database (`robodine-edge backup|restore`).
 
 Backup uses SQLite's online backup API: one consistent snapshot copied while the
-service keeps running (WAL readers do not block its writer). Restore refuses while a
+service keeps running (WAL readers do not block its writer), into a named file or a
+folder, never over an existing file unless forced. Restore refuses while a
 service holds the data directory, checks the file first, and keeps the replaced
 database under `DATA_DIR/backups/` so a wrong restore can be undone.
 """
@@ -18,36 +19,58 @@ from pathlib import Path
 from robodine_edge.clock import utcnow
 from robodine_edge.datadir import DataDirLock, create_private, private_dir
 from robodine_edge.db import database_path
-from robodine_edge.errors import BackupError
+from robodine_edge.errors import BackupError, DataDirBusy
 from robodine_edge.migrations import LATEST_VERSION
 
 log = logging.getLogger(__name__)
 
 
-def backup(data_dir: Path, out: Path) -> int:
-    """Copy the live database to `out` (a self-contained file); returns its size in bytes."""
+def backup_target(data_dir: Path, out: str | os.PathLike[str], *, force: bool = False) -> Path:
+    """Where `backup --out OUT` writes: OUT itself, or `robodine-<UTC time>.sqlite3`
+    inside it when OUT is a folder (an existing one, or a path ending in `/`, made).
+
+    Raises `BackupError` for a file that exists (unless `force`) and, even with `force`,
+    for the live database itself.
+    """
+    text = os.fspath(out)
+    target = Path(text).absolute()
+    if text.endswith(os.sep) or target.is_dir():
+        target = target / f"robodine-{utcnow():%Y%m%dT%H%M%SZ}.sqlite3"
+    live = database_path(data_dir).absolute()
+    if target.resolve() in {Path(f"{live}{suffix}").resolve() for suffix in ("", "-wal", "-shm")}:
+        raise BackupError(f"{target} is the live database; write the backup somewhere else")
+    if target.is_dir():
+        raise BackupError(f"{target} is a folder")
+    if target.exists() and not force:
+        raise BackupError(f"{target} already exists; choose another name, or add --force to replace it")
+    return target
+
+
+def backup(data_dir: Path, target: Path) -> int:
+    """Copy the live database to `target` (a self-contained file, 0600, written whole or
+    not at all: a copy is made beside it, then renamed); returns its size in bytes."""
     source_path = database_path(data_dir)
     if not source_path.is_file():
         raise BackupError(f"no database at {source_path}")
-    out = out.absolute()
-    private_dir(out.parent)
-    tmp = out.with_name(f".{out.name}.partial")
-    create_private(tmp)
+    tmp = target.with_name(f".{target.name}.partial")
     try:
+        private_dir(target.parent)
+        create_private(tmp)
         with (
             contextlib.closing(sqlite3.connect(f"file:{source_path}?mode=ro", uri=True, timeout=10)) as src,
             contextlib.closing(sqlite3.connect(tmp)) as dst,
         ):
             src.backup(dst)
             dst.execute("PRAGMA journal_mode=DELETE")
-        _check_database(tmp)
+        _check_database(tmp, named=target)
         _fsync(tmp)
-        os.replace(tmp, out)
-    except sqlite3.Error as exc:
-        raise BackupError(f"backup failed: {exc}") from exc
+        os.replace(tmp, target)
+    except (OSError, sqlite3.Error) as exc:
+        raise BackupError(f"cannot write the backup to {target}: {getattr(exc, 'strerror', None) or exc}") from exc
     finally:
-        tmp.unlink(missing_ok=True)
-    return out.stat().st_size
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+    return target.stat().st_size
 
 
 def restore(data_dir: Path, source: Path) -> Path | None:
@@ -58,7 +81,15 @@ def restore(data_dir: Path, source: Path) -> Path | None:
     if not source.is_file():
         raise BackupError(f"{source}: no such file")
     _check_database(source)
-    with DataDirLock(data_dir):
+    lock = DataDirLock(data_dir)
+    try:
+        lock.acquire()
+    except DataDirBusy:
+        raise DataDirBusy(
+            f"{data_dir} is in use by a running robodine-edge: stop the service first"
+            " (e.g. `sudo systemctl stop robodine-edge`), then restore"
+        ) from None
+    try:
         target = database_path(data_dir)
         kept = _keep_current(data_dir, target)
         tmp = target.with_name(f".{target.name}.restoring")
@@ -70,6 +101,8 @@ def restore(data_dir: Path, source: Path) -> Path | None:
         os.replace(tmp, target)
         log.info("restored database from %s", source)
         return kept
+    finally:
+        lock.release()
 
 
 def _keep_current(data_dir: Path, target: Path) -> Path | None:
@@ -84,21 +117,23 @@ def _keep_current(data_dir: Path, target: Path) -> Path | None:
     return kept
 
 
-def _check_database(path: Path) -> None:
-    """Refuse anything that is not an intact robodine-edge database this version can run."""
+def _check_database(path: Path, named: Path | None = None) -> None:
+    """Refuse anything that is not an intact robodine-edge database this version can run
+    (`named`: what to call it in the message, when `path` is a temporary copy)."""
+    shown = named or path
     try:
         with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
             status = conn.execute("PRAGMA quick_check").fetchone()[0]
             if status != "ok":
-                raise BackupError(f"{path}: database is damaged ({status})")
+                raise BackupError(f"{shown}: database is damaged ({status})")
             row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
     except sqlite3.DatabaseError as exc:
-        raise BackupError(f"{path}: not a robodine-edge database ({exc})") from None
+        raise BackupError(f"{shown}: not a robodine-edge database ({exc})") from None
     version = row[0] if row else None
     if version is None:
-        raise BackupError(f"{path}: not a robodine-edge database (no schema version)")
+        raise BackupError(f"{shown}: not a robodine-edge database (no schema version)")
     if version > LATEST_VERSION:
-        raise BackupError(f"{path}: schema version {version} is newer than this software")
+        raise BackupError(f"{shown}: schema version {version} is newer than this software")
 
 
 def _fsync(path: Path) -> None:

@@ -74,7 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     _config_option(check)
 
     backup = commands.add_parser("backup", help="consistent online copy of the database")
-    backup.add_argument("--out", required=True, type=Path, metavar="FILE", help="where to write the copy")
+    backup.add_argument(
+        "--out", required=True, metavar="FILE|DIR",
+        help="where to write the copy: a new file, or a folder (existing, or ending in /) to write"
+        " robodine-<UTC time>.sqlite3 in",
+    )  # fmt: skip
+    backup.add_argument("--force", action="store_true", help="replace FILE if it exists")
     _config_option(backup)
 
     restore = commands.add_parser("restore", help="replace the database with a backup (service stopped)")
@@ -184,10 +189,13 @@ def _check_config(config: Config, args: argparse.Namespace) -> int:
 
 
 def _backup(config: Config, args: argparse.Namespace) -> int:
-    from robodine_edge.backup import backup
+    from robodine_edge.backup import backup, backup_target
 
-    size = backup(Path(config.data.dir), args.out)
-    log.info("backup written", extra={"fields": {"file": str(args.out), "bytes": size}})
+    data_dir = Path(config.data.dir)
+    target = backup_target(data_dir, args.out, force=args.force)
+    size = backup(data_dir, target)
+    log.info("backup written", extra={"fields": {"file": str(target), "bytes": size}})
+    print(target)  # for scripts: where it went, when --out named a folder
     return EXIT_OK
 
 

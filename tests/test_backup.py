@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 from peewee import SqliteDatabase
 
-from robodine_edge.backup import backup, restore
+from robodine_edge.backup import backup, backup_target, restore
 from robodine_edge.datadir import DataDirLock
 from robodine_edge.db import database_path
 from robodine_edge.errors import BackupError, DataDirBusy
@@ -54,6 +55,31 @@ def test_backup_without_a_database_fails_clearly(tmp_path: Path) -> None:
         backup(tmp_path, tmp_path / "x.sqlite3")
 
 
+def test_a_folder_gets_a_backup_named_by_its_utc_time(data_dir: Path, tmp_path: Path) -> None:
+    existing = tmp_path / "usb"
+    existing.mkdir()
+    named = backup_target(data_dir, existing)
+    assert named.parent == existing and re.fullmatch(r"robodine-\d{8}T\d{6}Z\.sqlite3", named.name)
+    assert backup_target(data_dir, f"{tmp_path}/new/").parent == tmp_path / "new"  # ends in /: a folder to make
+    assert backup_target(data_dir, tmp_path / "plain.sqlite3") == tmp_path / "plain.sqlite3"
+
+
+def test_an_existing_file_is_replaced_only_when_forced(db: SqliteDatabase, data_dir: Path, tmp_path: Path) -> None:
+    kept = tmp_path / "keep.sqlite3"
+    kept.write_bytes(b"the copy of last week")
+    with pytest.raises(BackupError, match=r"keep.sqlite3 already exists; .* add --force to replace it"):
+        backup_target(data_dir, kept)
+    assert kept.read_bytes() == b"the copy of last week"
+    backup(data_dir, backup_target(data_dir, kept, force=True))
+    assert count_events(kept) == 0
+
+
+@pytest.mark.parametrize("suffix", ["", "-wal", "-shm"])
+def test_the_live_database_is_never_a_backup_target(db: SqliteDatabase, data_dir: Path, suffix: str) -> None:
+    with pytest.raises(BackupError, match="is the live database"):
+        backup_target(data_dir, f"{database_path(data_dir)}{suffix}", force=True)
+
+
 def test_restore_replaces_the_database_and_keeps_the_old_one(
     db: SqliteDatabase, data_dir: Path, tmp_path: Path
 ) -> None:
@@ -68,7 +94,7 @@ def test_restore_replaces_the_database_and_keeps_the_old_one(
 
 def test_restore_is_refused_while_the_data_dir_is_in_use(db: SqliteDatabase, data_dir: Path, tmp_path: Path) -> None:
     backup(data_dir, tmp_path / "b.sqlite3")
-    with DataDirLock(data_dir), pytest.raises(DataDirBusy, match="in use"):
+    with DataDirLock(data_dir), pytest.raises(DataDirBusy, match="in use by a running robodine-edge: stop the service"):
         restore(data_dir, tmp_path / "b.sqlite3")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import stat
 import subprocess
 import tomllib
 from pathlib import Path
@@ -70,7 +71,7 @@ def test_backup_while_running_and_restore_only_when_stopped(data_dir: Path, tmp_
             "/api/users", headers=admin, json={"username": "after-backup", "password": "password-1", "role": "staff"}
         )
         refused = cli("restore", "--from", str(copy), env=env)
-        assert refused.returncode == 1 and "in use" in refused.stderr
+        assert refused.returncode == 1 and "in use by a running robodine-edge: stop the service first" in refused.stderr
     with sqlite3.connect(copy) as conn:
         names = {row[0] for row in conn.execute("SELECT username FROM user")}
     assert "in-backup" in names and "after-backup" not in names
@@ -81,6 +82,28 @@ def test_backup_while_running_and_restore_only_when_stopped(data_dir: Path, tmp_
         assert service.token("in-backup", "password-1")
         bad = service.http.post("/api/auth/login", json={"username": "after-backup", "password": "password-1"})
         assert bad.status_code == 401
+
+
+def test_backup_into_a_folder_and_never_silently_over_a_file(data_dir: Path, tmp_path: Path) -> None:
+    env = service_env(data_dir)
+    folder = tmp_path / "usb"
+    folder.mkdir()
+    with ServiceProcess(data_dir, env):
+        into = cli("backup", "--out", str(folder), env=env)
+        assert into.returncode == 0, into.stderr
+        [made] = folder.iterdir()
+        assert into.stdout == f"{made}\n" and made.name.startswith("robodine-") and made.suffix == ".sqlite3"
+        assert stat.S_IMODE(made.stat().st_mode) == 0o600
+        first = made.read_bytes()
+        made.write_bytes(b"last week's copy")
+        refused = cli("backup", "--out", str(made), env=env)
+        assert refused.returncode == 1 and made.read_bytes() == b"last week's copy"
+        [line] = refused.stderr.splitlines()
+        assert f"{made} already exists; choose another name, or add --force to replace it" in line
+        assert "Errno" not in refused.stderr and ".partial" not in refused.stderr
+        forced = cli("backup", "--out", str(made), "--force", env=env)
+        assert forced.returncode == 0, forced.stderr
+        assert made.read_bytes()[:16] == first[:16] == b"SQLite format 3\x00"
 
 
 def test_restore_of_a_bad_file_exits_1(data_dir: Path, tmp_path: Path) -> None:
