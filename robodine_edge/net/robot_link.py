@@ -10,7 +10,9 @@ lines the robot sent right behind its hello wait (reading paused, at most
 Bad input never crashes anything: each bad line is answered with `bad_frame`, and the
 10th in a row closes the link. A link with no complete line for 3 heartbeats is closed
 and its robot goes offline. With `legacy.enabled`, a connection whose first object carries
-`msg_type` is handed to `LegacyHandler` instead.
+`msg_type` is handed to `LegacyHandler` instead: answered at EOF, or once its objects are
+complete and it has been quiet for `LEGACY_QUIET_S` (the original robots wait for the
+answer without closing their side).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from robodine_edge.errors import AuthFailed, RobodineError
 from robodine_edge.http import bridge
 from robodine_edge.net.links import LinkContext, LoopLink
 from robodine_edge.protocol import link as wire
-from robodine_edge.protocol.legacy import MAX_STREAM, starts_legacy
+from robodine_edge.protocol.legacy import MAX_STREAM, starts_legacy, stream_said_all
 
 log = logging.getLogger(__name__)
 HELLO_TIMEOUT_S = 10.0
@@ -44,6 +46,12 @@ SEND_BUFFER_BYTES = 256 * 1024
 `MAX_WRITE_BUFFER` plus this, and its stall is noticed after that much, not 4 MiB more."""
 CLOSE_GRACE_S = 2.0
 """How long a closing link may take to flush before it is cut anyway."""
+LEGACY_QUIET_S = 0.25
+"""A legacy stream whose objects are complete is answered once no byte came for this
+long, its sender's side still open: the original robots send, then wait up to 5 s for
+`OK` without closing. Longer than the 200 ms a receiver may delay its ACK (during which
+a sender's Nagle holds back a second small write of the same stream), short enough
+for `OK` within a second."""
 
 
 class LinkProtocol(asyncio.Protocol):
@@ -74,6 +82,7 @@ class LinkProtocol(asyncio.Protocol):
         self._lost = False
         self._aborted = False
         self._cut_timer: asyncio.TimerHandle | None = None
+        self._quiet_timer: asyncio.TimerHandle | None = None
 
     # -- asyncio callbacks ----------------------------------------------------------------
 
@@ -94,16 +103,20 @@ class LinkProtocol(asyncio.Protocol):
             if len(self._prefix) > MAX_STREAM:
                 self._ctx.metrics.legacy_frames.labels("too_long").inc()
                 self._legacy_reply(b"ERROR", still_sending=True)
+            else:
+                self._legacy_quiet_from_now()
         elif self._mode == "link":
             self._feed(data)
+        # "answering": bytes after the stream was taken as whole are dropped;
         # "drain": a refused legacy stream's rest is read and dropped
 
     def eof_received(self) -> bool:
-        if self._mode in ("drain", "answering"):
+        if self._mode == "answering":
+            return True  # answered quiet-but-open and ended meanwhile: the answer still goes out
+        if self._mode == "drain":
             return False
         if self._mode == "legacy" or (self._mode == "detect" and self._prefix.strip()):
-            self._mode = "answering"  # the stream is whole: no more timeouts, one answer
-            asyncio.get_running_loop().create_task(self._run_legacy(bytes(self._prefix)))
+            self._answer_legacy()
             return True  # keep the socket open to answer OK / ERROR
         if self._splitter.pending.strip():
             self._take(self._splitter.pending)
@@ -111,7 +124,7 @@ class LinkProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost = True
-        for timer in (self._timer, self._cut_timer):
+        for timer in (self._timer, self._cut_timer, self._quiet_timer):
             if timer is not None:
                 timer.cancel()
         if self._robot_id is not None and self._session is not None:
@@ -394,10 +407,33 @@ class LinkProtocol(asyncio.Protocol):
             return
         if verdict:
             self._mode = "legacy"
+            self._legacy_quiet_from_now()
             return
         self._mode = "link"
         prefix, self._prefix = bytes(self._prefix), bytearray()
         self._feed(prefix)
+
+    def _legacy_quiet_from_now(self) -> None:
+        """Bytes came: the quiet interval starts again."""
+        if self._quiet_timer is not None:
+            self._quiet_timer.cancel()
+        self._quiet_timer = asyncio.get_running_loop().call_later(LEGACY_QUIET_S, self._legacy_quiet)
+
+    def _legacy_quiet(self) -> None:
+        """Nothing came for `LEGACY_QUIET_S`: a sender waiting for its answer with its side
+        open has said all it meant to once its objects are complete. One cut inside an
+        object is still sending (or stalled: the 10 s timeout answers it)."""
+        self._quiet_timer = None
+        if self._mode == "legacy" and stream_said_all(bytes(self._prefix)):
+            self._answer_legacy()
+
+    def _answer_legacy(self) -> None:
+        """The stream is whole (EOF, or quiet): no more timeouts, one answer."""
+        self._mode = "answering"
+        if self._quiet_timer is not None:
+            self._quiet_timer.cancel()
+            self._quiet_timer = None
+        asyncio.get_running_loop().create_task(self._run_legacy(bytes(self._prefix)))
 
     async def _run_legacy(self, stream: bytes) -> None:
         outcome = await self._ctx.legacy.handle(stream)
@@ -411,6 +447,9 @@ class LinkProtocol(asyncio.Protocol):
         dropped until it ends (at most `CLOSE_GRACE_S`): closing on unread bytes would
         reset the connection and could lose the answer on its way."""
         self._ctx.metrics.legacy_answers.labels(answer.decode().lower()).inc()
+        if self._quiet_timer is not None:
+            self._quiet_timer.cancel()
+            self._quiet_timer = None
         self._write(answer)
         if still_sending and self._transport.can_write_eof():  # TCP (legacy streams come only over TCP)
             self._mode = "drain"

@@ -1,7 +1,9 @@
 """Legacy robot frames (docs/ROBOTS.md): `msg_type` objects with the original field names.
 
 A legacy connection sends one or several JSON objects back to back (no newlines
-needed), then closes its side; each object becomes one `Legacy*` value. Battery may be
+needed), then either closes its side or waits for the answer with its side open (the
+original robots do the latter: `stream_said_all` tells when such a stream may be
+answered); each object becomes one `Legacy*` value. Battery may be
 a percentage or a 0-1 fraction; the API always shows a percentage.
 """
 
@@ -151,6 +153,18 @@ def _first_object_names_msg_type(text: bytes) -> tuple[bool, bool]:
             if depth == 0:
                 return False, True
     return False, False
+
+
+def stream_said_all(data: bytes) -> bool:
+    """Whether a legacy stream read so far may be answered should its sender now go
+    quiet: it holds at least one object and does not end inside one, or it is already
+    unreadable (nothing that follows could mend it). A stream cut inside an object is
+    waited for: its sender is still sending."""
+    try:
+        objects, rest = split_objects(data)
+    except BadLegacyFrame:
+        return True
+    return bool(objects) and not rest
 
 
 def decode_stream(data: bytes) -> list[LegacyFrame]:

@@ -17,6 +17,15 @@ import pytest
 
 from robodine_edge.protocol.pose import AXES
 from tests.http.conftest import seed_table
+from tests.legacy_robots import (
+    alba_manager_send,
+    albabot_report,
+    camera_datagram,
+    cook_manager_send,
+    cookbot_report,
+    face_report,
+    ingredient_report,
+)
 from tests.net.conftest import flood_of_cook_commands, metric, offline_because, register, robot_port
 from tests.robot_client import RobotClient
 from tests.service import ADMIN_PASSWORD, EXECUTABLE, ServiceProcess, service_env
@@ -126,6 +135,87 @@ def test_legacy_frames_and_answers_are_counted(legacy_edge: ServiceProcess) -> N
         "frames ok": 2, "frames not_applied": 1, "frames skipped": 1, "frames unreadable": 1,
         "answers ok": 1, "answers error": 2,
     }  # fmt: skip
+
+
+def register_legacy(service: ServiceProcess, admin: dict[str, str], robot_id: str, kind: str) -> None:
+    body = {"robot_id": robot_id, "kind": kind, "legacy": True}
+    assert service.http.post("/api/robots", headers=admin, json=body).status_code == 201
+
+
+def test_the_original_alba_manager_gets_ok_without_closing_its_side(legacy_edge: ServiceProcess) -> None:
+    """The original client sends and waits up to 5 s for the answer, its side open; its
+    node reports its robots one after another, so a late answer delays every robot."""
+    admin = legacy_edge.auth(legacy_edge.token())
+    robots = (61, 62, 63)
+    for robot_id in robots:
+        register_legacy(legacy_edge, admin, str(robot_id), "albabot")
+    took = []
+    for n in range(5):
+        for robot_id in robots:
+            answer, seconds = alba_manager_send(robot_port(legacy_edge), albabot_report(robot_id, "IDLE", 80, x=n))
+            assert answer == "OK"
+            took.append(seconds)
+    assert max(took) < 1.0, f"slowest OK took {max(took):.2f} s"
+    for robot_id in robots:
+        robot = legacy_edge.http.get(f"/api/robots/{robot_id}", headers=admin).json()
+        assert robot["online"] is True and robot["battery"] == 80 and robot["pose"]["x"] == 400.0  # the world frame
+
+
+def test_the_original_face_and_ingredient_reports_get_ok_without_closing(legacy_edge: ServiceProcess) -> None:
+    admin = legacy_edge.auth(legacy_edge.token())
+    for report in (face_report(1, exist=0), ingredient_report(101), face_report(1, exist=1)):
+        answer, seconds = alba_manager_send(robot_port(legacy_edge), report)
+        assert answer == "OK" and seconds < 1.0
+    assert legacy_edge.http.get("/api/tables/1", headers=admin).json()["present"] is True
+    poses = legacy_edge.http.get("/api/poses", headers=admin, params={"frame": "inventory"}).json()
+    assert any(p["ingredient_id"] == 101 and p["yaw"] == 45.0 for p in poses)
+
+
+def test_the_original_cook_manager_node_with_and_without_waiting(legacy_edge: ServiceProcess) -> None:
+    """Its arms' reports back to back on one connection, closed at once (no answer read),
+    or (a later version) waited for with the side open."""
+    admin = legacy_edge.auth(legacy_edge.token())
+    for robot_id in ("robot71", "robot72"):
+        register_legacy(legacy_edge, admin, robot_id, "cookbot")
+    cook_manager_send(robot_port(legacy_edge), [cookbot_report("robot71", "COOKING"), cookbot_report("robot72")])
+
+    def states() -> list[str]:
+        return [legacy_edge.http.get(f"/api/robots/{r}", headers=admin).json()["state"] for r in ("robot71", "robot72")]
+
+    eventually(lambda: states() == ["cooking", "idle"], what="both arms' reports applied")
+    reports = [cookbot_report("robot71"), cookbot_report("robot72", "PICKUP")]
+    answered = cook_manager_send(robot_port(legacy_edge), reports, wait_answer=True)
+    assert answered is not None and answered[0] == "OK" and answered[1] < 1.0
+    assert states() == ["idle", "pickup"]
+
+
+def test_a_sender_with_its_side_open_is_answered_only_once_its_object_is_complete(
+    legacy_edge: ServiceProcess,
+) -> None:
+    payload = orjson.dumps(face_report(1))
+    with socket.create_connection(("127.0.0.1", robot_port(legacy_edge)), timeout=5) as sock:
+        sock.sendall(payload[:20])
+        sock.settimeout(0.8)  # over three quiet intervals: a half object is not answered
+        with pytest.raises(TimeoutError):
+            sock.recv(16)
+        sock.settimeout(5)
+        started = time.monotonic()
+        sock.sendall(payload[20:])
+        assert sock.recv(16) == b"OK" and time.monotonic() - started < 1.0
+        assert sock.recv(16) == b""  # then closed
+
+
+def test_the_original_legacy_camera_datagram(legacy_edge: ServiceProcess) -> None:
+    admin = legacy_edge.auth(legacy_edge.token())
+    jpeg = b"\xff\xd8" + b"original camera " * 200 + b"\xff\xd9"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.sendto(camera_datagram(jpeg), ("127.0.0.1", int(legacy_edge.runtime["video_port"])))
+
+    def shown() -> bool:
+        shot = legacy_edge.http.get("/api/video-streams/legacy-127-0-0-1/snapshot.jpg", headers=admin)
+        return shot.status_code == 200 and shot.content == jpeg
+
+    eventually(shown, what="the legacy camera's frame")
 
 
 def test_a_registered_non_legacy_robot_is_not_fed_by_legacy_frames(legacy_edge: ServiceProcess) -> None:

@@ -18,6 +18,7 @@ from robodine_edge.protocol.legacy import (
     decode_stream,
     split_objects,
     starts_legacy,
+    stream_said_all,
 )
 from robodine_edge.protocol.pose import AXES, Pose
 
@@ -86,6 +87,17 @@ def test_recognising_a_legacy_connection() -> None:
     assert starts_legacy(b'{"robot_id": 41, "msg_type": "Albabot"}') is True  # wherever the key is
     assert starts_legacy(b'{"type":"hello","robot_id":"a"}\n') is False
     assert starts_legacy(b"GET / HTTP/1.1\r\n") is False
+
+
+def test_when_a_sender_with_its_side_open_has_said_all() -> None:
+    """Complete objects (any number, whitespace around them) may be answered; a stream cut
+    inside an object may not; an unreadable one may (nothing could mend it)."""
+    alba = orjson.dumps(albabot())
+    assert stream_said_all(alba) and stream_said_all(alba + b" \r\n" + alba + b"\n")
+    assert not stream_said_all(b"") and not stream_said_all(b"  \n")
+    assert not stream_said_all(alba + alba[:30]) and not stream_said_all(alba[:-1])
+    assert not stream_said_all(b'{"msg_type": "Face", "history": "}"')  # a brace inside a string
+    assert stream_said_all(alba + b"xx") and stream_said_all(b'{"msg_type": "Face"}}')
 
 
 @pytest.mark.parametrize(
