@@ -5,7 +5,8 @@ link loss) as messages, legacy frames as an ask, and a `RobotLink` to write thro
 never touches a socket. A `Tick` every second drives what needs time: re-sending
 commands not acknowledged within 5 s (what is owed is kept by the `Outbox`,
 actors/outbox.py), saving the last known state and a pose sample (1 Hz by default),
-and noticing that a legacy robot went quiet. The `robots` topic is
+and noticing that a legacy robot went quiet (for longer than its own pace of reports
+allows: `LegacyPace`, actors/legacy_pace.py). The `robots` topic is
 rate-limited per robot (the rules are `RobotPace`'s, actors/robot_pace.py); a move held
 by the limit is announced when the interval ends, by an `Announce` the shared `Timer`
 tells back (actors/timer.py). The robot's first `status` after each hello goes to the
@@ -26,6 +27,7 @@ from peewee import PeeweeException
 
 from robodine_edge.actors.base import CrashListener, SupervisedActor
 from robodine_edge.actors.journal import Journal
+from robodine_edge.actors.legacy_pace import LegacyPace
 from robodine_edge.actors.outbox import Outbox, PendingCommand
 from robodine_edge.actors.robot_messages import (
     Announce,
@@ -88,15 +90,13 @@ class RobotActor(SupervisedActor):
         self._on_state = on_state
         self._on_rejoin = on_rejoin
         self._pace = RobotPace(publish_interval_s, persist_interval_s)
-        self._heartbeat_s = heartbeat_s
         self._clock = clock
         self._link: RobotLink | None = None
         self._outbox = Outbox()
         self._carried: set[int] | None = None  # commands on the link since its hello, until the first status
         self._samples: list[tuple[str, Pose, Any]] = []
         self._sampled: Pose | None = None
-        self._legacy_heard = 0.0
-        self._legacy_sampled_at = float("-inf")
+        self._legacy_pace = LegacyPace(heartbeat_s)
 
     def on_start(self) -> None:
         record, open_commands = self._write(data.load_robot, self._robot_id)
@@ -281,7 +281,7 @@ class RobotActor(SupervisedActor):
         """A legacy frame for this robot (asked, so `OK` goes back only once it is applied).
 
         A legacy robot reports by connecting, sending and closing: heard means online."""
-        self._legacy_heard = self._clock()
+        self._legacy_pace.heard(self._clock())
         now = utcnow()
         if not self.snap.online:
             self._link_event(True, "legacy frame")
@@ -326,8 +326,9 @@ class RobotActor(SupervisedActor):
         if self._link is not None:
             for entry in self._outbox.due(now):
                 self._send(entry)
-        elif self.snap.online and self._record.legacy and now - self._legacy_heard > 3 * self._heartbeat_s:
-            self._went_offline("no legacy frame for 3 heartbeats")
+        elif self.snap.online and self._record.legacy and self._legacy_pace.gone_quiet(now):
+            silent, allowed = self._legacy_pace.silence(now), self._legacy_pace.allowed_silence()
+            self._went_offline(f"no legacy frame for {silent:.1f} s (its pace allows {allowed:.1f} s)")
         if self._pace.worth_repeating(self.snap, now):
             self._announce()
         self._persist()

@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from peewee import SqliteDatabase
 
-from robodine_edge.actors.robot_messages import TelemetryIn
+from robodine_edge.actors.robot_messages import TelemetryIn, Tick
 from robodine_edge.config import load_config
 from robodine_edge.metrics import Metrics
+from robodine_edge.models import Event
 from robodine_edge.net.links import LinkContext, LinkRegistry
 from robodine_edge.net.robot_link import LinkProtocol
+from robodine_edge.protocol.legacy import LegacyAlbabot
+from robodine_edge.protocol.pose import Pose
 from robodine_edge.wiring import ActorTree, start_actor_tree
 from tests.actors.conftest import EventLog, Published
 from tests.robot_client import RobotClient
@@ -167,3 +171,35 @@ def test_the_last_move_of_a_burst_is_announced_without_waiting_for_a_tick(
 
         assert published.wait_for(announced, timeout=2), [d["battery"] for d in published.topic("robots")]
         assert snapshot(tree).battery == 40
+
+
+def test_a_legacy_robot_is_online_at_the_pace_it_really_reports(
+    db: SqliteDatabase, published: Published, events: EventLog
+) -> None:
+    """A legacy robot reporting every 0.6 s, with 3 heartbeats of 0.3 s: once its pace is
+    known it stays online between reports, instead of flipping at every one."""
+    config = load_config(None, {"ROBODINE_ROBOTS_HEARTBEAT_S": "0.1"})
+    tree = start_actor_tree(db, config, Metrics(), published, events, table_ids=[], robot_ids=[])
+    try:
+        tree.fleet.proxy.register("alba-9", "albabot", None, True, None).get(timeout=5)
+        slot = tree.robots.get("alba-9")
+        poses = {frame: Pose(1.0, 2.0) for frame in ("pinky", "global", "world")}
+        report = LegacyAlbabot("alba-9", "idle", 80.0, poses)
+
+        def online_at_tick() -> bool:
+            slot.tell(Tick())
+            return bool(snapshot(tree, "alba-9").online)
+
+        slot.proxy.legacy(report).get(timeout=5)
+        time.sleep(0.6)  # the robot's own pace, not a wait for the edge
+        assert not online_at_tick()  # its pace unknown yet: 3 heartbeats
+        for _ in range(4):
+            slot.proxy.legacy(report).get(timeout=5)
+            time.sleep(0.6)
+            assert online_at_tick()
+        offline = tree.store.write(
+            lambda: Event.select().where(Event.type == "robot_offline", Event.entity_id == "alba-9").count()
+        )
+        assert offline.get(timeout=5) == 1
+    finally:
+        tree.stop()
