@@ -16,6 +16,7 @@ import pytest
 from robodine_edge.protocol.pose import AXES
 from robodine_edge.simulate.robot import SimRobot
 from tests.http.store_setup import make_dish, make_stock, make_table
+from tests.legacy_robots import OriginalArm
 from tests.net.conftest import register
 from tests.robot_client import RobotClient
 from tests.service import ServiceProcess, service_env
@@ -524,6 +525,29 @@ def test_a_legacy_arm_gets_plain_text_dish_names(tmp_path: Path) -> None:
             eventually(serve_task)
             commands = service.http.get("/api/robots/48/commands", headers=store.admin).json()
             assert [c["name"] for c in commands if c["status"] == "pending"] == []
+    finally:
+        arm.close()
+
+
+def test_an_original_arm_gets_all_thirty_portions(tmp_path: Path) -> None:
+    """The original arm listens afresh for every connection: ten orders of three
+    portions each reach it whole, each delivered before its order moves on."""
+    arm = OriginalArm()
+    try:
+        with ServiceProcess(tmp_path, service_env(tmp_path, ROBODINE_LEGACY="1")) as service:
+            store = Store(service)
+            body = {"robot_id": "48", "kind": "cookbot", "legacy": True, "legacy_cook_addr": arm.address}
+            assert service.http.post("/api/robots", headers=store.admin, json=body).status_code == 201
+            _legacy_cookbot(service, "IDLE")
+            orders = [store.order(n % 4, quantity=3) for n in range(10)]
+            for n, order in enumerate(orders):
+                assert len(arm.wait_for(3 * (n + 1))) == 3 * (n + 1), f"order {order['id']}'s portions"
+                _legacy_cookbot(service, "COOKING")
+                eventually(lambda order=order: store.status(order["id"]) == "cooking")
+                _legacy_cookbot(service, "IDLE")
+                eventually(lambda order=order: store.status(order["id"]) == "ready")
+            assert arm.dishes == [store.dish["name"].lower()] * 30
+            assert store.events("task_reassigned") == []
     finally:
         arm.close()
 
