@@ -18,12 +18,20 @@ from robodine_edge.net.legacy_cook import LegacyCookSender, NotDelivered
 from tests.legacy_robots import OriginalArm
 
 
+async def cancel_all() -> None:
+    tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 @pytest.fixture
 def loop() -> Iterator[asyncio.AbstractEventLoop]:
     running = asyncio.new_event_loop()
     thread = threading.Thread(target=running.run_forever, name="cook-loop")
     thread.start()
     yield running
+    asyncio.run_coroutine_threadsafe(cancel_all(), running).result(5)  # sends still waiting on an arm
     running.call_soon_threadsafe(running.stop)
     thread.join(5)
     running.close()
