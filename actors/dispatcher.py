@@ -136,8 +136,12 @@ class DispatcherActor(SupervisedActor):
         """A staff command. One that conflicts with the robot's task overrides it only when
         forced: the task goes back to the queue (its command withdrawn, so the robot's
         `failed: stopped` for it changes nothing) and the robot is told `stop` (so it drops
-        the task rather than finishing it beside whoever gets it next), then the command."""
+        the task rather than finishing it beside whoever gets it next), then the command.
+        A legacy robot takes none: refused before its task is touched."""
         self._end_run()
+        robot = self._robots.get(robot_id)
+        if robot is not None and robot.legacy:
+            raise rules.no_commands(robot_id, robot.kind)
         job = self._board.of_robot(robot_id)
         if job is not None and name in CONFLICTING:
             if not force:

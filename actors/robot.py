@@ -44,6 +44,7 @@ from robodine_edge.actors.store import Store
 from robodine_edge.clock import utcnow
 from robodine_edge.data import robots as data
 from robodine_edge.data.robots import RobotRecord, token_matches
+from robodine_edge.domain.dispatch import no_commands
 from robodine_edge.errors import AuthFailed, RobodineError, TimedOut
 from robodine_edge.protocol import link as wire
 from robodine_edge.protocol.legacy import LegacyAlbabot, LegacyCookbot
@@ -135,7 +136,10 @@ class RobotActor(SupervisedActor):
     def command(
         self, name: str, args: dict[str, Any], user_id: int | None, task_id: int | None = None
     ) -> dict[str, Any]:
-        """Record a command, send it now if the robot is connected, else on reconnect."""
+        """Record a command, send it now if the robot is connected, else on reconnect. A
+        legacy robot never connects: its commands are refused (`Conflict`), not kept."""
+        if self._record.legacy:
+            raise no_commands(self._robot_id, self._record.kind)
         online = self._link is not None
         created = self._write(data.create_command, self._robot_id, name, args, user_id, task_id, online)
         entry = self._outbox.add(created["id"], wire.command_frame(created["id"], name, args))

@@ -1,8 +1,11 @@
 """Which robot gets which task: pure rules, tested without any actor.
 
-A robot is available when it is online, has no task, is not charging and no emergency
-is on, and reports `idle` — or `charging` with at least `battery_resume`: a robot that
-stays on the dock once it is full enough is taken back like an idle one. Cookbots take
+A robot is available when it can be given work, is online, has no task, is not charging
+and no emergency is on, and reports `idle` — or `charging` with at least
+`battery_resume`: a robot that stays on the dock once it is full enough is taken back
+like an idle one. A legacy robot takes no commands (it only reports): a legacy albabot
+is never given work (not even sent to dock), a legacy cookbot only cook tasks, as dish
+names to its `legacy_cook_addr` — without one, none. Cookbots take
 cook tasks in order; albabots are chosen by distance to where the work starts (the
 kitchen pass for serving, the table for cleaning), among those with battery above
 `battery_low`. Robots that have not tried the task yet come first.
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from robodine_edge.domain.lifecycle import OrderStatus
+from robodine_edge.errors import Conflict
 
 IDLE = "idle"
 CHARGING = "charging"
@@ -47,12 +51,26 @@ class RobotView:
     legacy_cook_addr: str | None = None
 
 
+def takes_work(robot: RobotView) -> bool:
+    """Whether the edge has a way to give this robot work: a command over its link, or
+    (a legacy cookbot) dish names at its address."""
+    return not robot.legacy or (robot.kind == "cookbot" and bool(robot.legacy_cook_addr))
+
+
+def no_commands(robot_id: str, kind: str) -> Conflict:
+    """Why a command for a legacy robot is refused rather than kept for a link it will never
+    open (it would pile up, pending, for ever)."""
+    how = "its dishes go to its legacy_cook_addr" if kind == "cookbot" else "it only reports its state"
+    return Conflict(f"robot {robot_id} is a legacy robot and takes no commands: {how}")
+
+
 def available(
     robot: RobotView, busy: Collection[str], charging: Collection[str], battery_resume: float = 100.0
 ) -> bool:
     """`charging` holds the robots sent to dock that have not yet reported `battery_resume`."""
     return (
-        robot.online
+        takes_work(robot)
+        and robot.online
         and ready_for_work(robot, battery_resume)
         and robot.robot_id not in busy
         and robot.robot_id not in charging

@@ -44,6 +44,17 @@ def test_availability() -> None:
     assert not available(robot("a"), (), charging={"a"})
 
 
+def test_a_robot_that_takes_no_commands_is_never_available() -> None:
+    """A legacy robot only reports: an albabot is given no work at all, a cookbot only
+    the dishes its address takes."""
+    legacy_alba = RobotView("a", "albabot", True, "idle", 90.0, (0.0, 0.0), legacy=True)
+    legacy_cook = RobotView("c", "cookbot", True, "idle", None, None, legacy=True, legacy_cook_addr="10.0.0.5:8002")
+    no_address = RobotView("n", "cookbot", True, "idle", None, None, legacy=True)
+    assert not available(legacy_alba, (), ())
+    assert available(legacy_cook, (), ()) and not available(no_address, (), ())
+    assert available(robot("m", "cookbot"), (), ())
+
+
 def test_cookbots_in_order_untried_first() -> None:
     cooks = [robot("c2", "cookbot"), robot("c1", "cookbot"), robot("a1")]
     assert pick_cookbot(cooks).robot_id == "c1"  # type: ignore[union-attr]

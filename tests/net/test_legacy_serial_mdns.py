@@ -218,6 +218,17 @@ def test_the_original_legacy_camera_datagram(legacy_edge: ServiceProcess) -> Non
     eventually(shown, what="the legacy camera's frame")
 
 
+def test_a_command_to_a_legacy_robot_is_refused_not_kept(legacy_edge: ServiceProcess) -> None:
+    admin = legacy_edge.auth(legacy_edge.token())
+    register_legacy(legacy_edge, admin, "91", "albabot")
+    answer = legacy_edge.http.post("/api/robots/91/commands", headers=admin, json={"name": "stop"})
+    assert answer.status_code == 409 and answer.json()["error"] == {
+        "code": "conflict",
+        "message": "robot 91 is a legacy robot and takes no commands: it only reports its state",
+    }
+    assert legacy_edge.http.get("/api/robots/91/commands", headers=admin).json() == []
+
+
 def test_a_registered_non_legacy_robot_is_not_fed_by_legacy_frames(legacy_edge: ServiceProcess) -> None:
     admin = legacy_edge.auth(legacy_edge.token())
     legacy_edge.http.post("/api/robots", headers=admin, json={"robot_id": "77", "kind": "albabot"})
