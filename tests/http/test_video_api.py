@@ -134,6 +134,26 @@ def test_live_sends_each_new_frame_as_a_jpeg_part(service: ServiceProcess, admin
     assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers), numbers  # newer each time, never repeated
 
 
+def test_live_answers_at_once_for_a_quiet_camera(service: ServiceProcess, admin: dict[str, str]) -> None:
+    """A viewer sees the 200 and the content type before any frame exists (a browser or
+    curl would otherwise wait on a blank response), then the first frame once it comes."""
+    cam = camera(service, admin)["camera_id"]
+    url = f"{service.url}/api/video-streams/{cam}/live"
+    with httpx.stream("GET", url, headers=admin, timeout=httpx.Timeout(10, read=3)) as live:
+        assert live.status_code == 200  # no frame was ever sent: the headers came first
+        assert live.headers["content-type"] == "multipart/x-mixed-replace; boundary=frame"
+        assert service.http.get(f"/api/video-streams/{cam}/snapshot.jpg", headers=admin).status_code == 404
+        sender = threading.Thread(target=send_frames, args=(service, cam, range(1, 4), 5.0))
+        sender.start()
+        first = b""
+        for chunk in live.iter_bytes():
+            first += chunk
+            if b"\xff\xd9" in first:
+                break
+        sender.join()
+    assert first.startswith(b"--frame\r\nContent-Type: image/jpeg\r\n") and jpeg(1) in first
+
+
 def test_recordings_are_files_of_the_frames_served_under_videos(service: ServiceProcess, admin: dict[str, str]) -> None:
     cam = camera(service, admin)["camera_id"]
     started = service.http.post(f"/api/video-streams/{cam}/recordings/start", headers=admin)

@@ -127,7 +127,9 @@ async def delete_stream(request: Request, user: Principal, camera_id: str) -> No
 )
 async def live(request: Request, user: Principal, camera_id: str) -> None:
     """Each new frame as a JPEG part, until the client leaves, the camera is removed or
-    the service stops. Starts with the latest frame, if the camera sent one."""
+    the service stops. Starts with the latest frame, if the camera sent one. The headers
+    go out at once, frame or not: a viewer of a quiet camera sees a 200 and waits, where
+    a response withheld until a first frame looks like an edge that hangs."""
     camera = _camera(request, camera_id)
     feed = request.app.ctx.api.live
     viewer = feed.watch(camera_id)
@@ -137,6 +139,7 @@ async def live(request: Request, user: Principal, camera_id: str) -> None:
             content_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
             headers={"Cache-Control": "no-store"},
         )
+        await response.send(b"")  # the status line and headers, now
         jpeg = latest if latest is not None else await viewer.next_frame()
         while jpeg is not None:
             await response.send(_part(jpeg))
