@@ -1,13 +1,14 @@
-"""The `robodine-edge` command: run, check-config, backup, restore.
+"""The `robodine-edge` command: run, simulate, check-config, backup, restore.
 
 Exit codes: 0 success, 1 the operation failed (data directory busy, bad backup file,
-port in use), 2 invalid configuration or usage.
+port in use; for `simulate`, a robot that never linked), 2 invalid configuration or usage.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import signal
 import sys
@@ -41,27 +42,34 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     _config_option(run)
 
-    simulate = commands.add_parser("simulate", help="a fleet of simulated robots speaking the real protocols")
+    simulate = commands.add_parser(
+        "simulate", help="a fleet of simulated robots speaking the real protocols",
+        epilog="exit status: 0 once every robot linked and the run was stopped (--duration, SIGTERM, SIGINT); "
+        "1 if a robot never linked or the simulation could not run (no edge, a port that does not speak "
+        "the robot protocol, registration refused); 2 for a usage error",
+    )  # fmt: skip
     simulate.add_argument(
-        "--edge", metavar="HOST:ROBOT_PORT", help="the edge's robot link (default: find it over mDNS)"
+        "--edge", type=_host_port, metavar="HOST:ROBOT_PORT", help="the edge's robot link (default: find it over mDNS)"
     )
     simulate.add_argument("--api", metavar="URL", help="the edge's HTTP API, to register robots")
-    simulate.add_argument("--albabots", type=int, default=3, metavar="N", help="serving robots to register (default 3)")
-    simulate.add_argument("--cookbots", type=int, default=2, metavar="N", help="cooking robots to register (default 2)")
+    simulate.add_argument("--albabots", type=_count, default=3, metavar="N", help="serving robots (default 3)")
+    simulate.add_argument("--cookbots", type=_count, default=2, metavar="N", help="cooking robots (default 2)")
     who = simulate.add_mutually_exclusive_group()
     who.add_argument("--tokens", type=Path, metavar="FILE", help='JSON {robot_id: {"kind", "token"}}')
     who.add_argument("--admin-password", metavar="PW", help="register robots as admin (or ROBODINE_ADMIN_PASSWORD)")
-    simulate.add_argument("--speed", type=float, default=1.0, help="simulated time runs this many times faster")
-    simulate.add_argument("--telemetry-hz", type=float, default=10.0, help="telemetry datagrams per robot per second")
+    simulate.add_argument("--speed", type=_positive, default=1.0, help="simulated time runs this many times faster")
+    simulate.add_argument(
+        "--telemetry-hz", type=_positive, default=10.0, help="telemetry datagrams per robot per second"
+    )
     simulate.add_argument("--prefix", default="sim-", help="robot id prefix when registering (default sim-)")
     simulate.add_argument(
         "--behave", action="append", default=[], metavar="ROBOT=WHAT",
         help="make one robot misbehave: fail, stuck, nack, drop-after:S, battery:P (comma-separated)",
     )  # fmt: skip
     simulate.add_argument("--mdns-interface", metavar="ADDR", help="look for the edge on this interface only")
-    simulate.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    simulate.add_argument("--duration", type=_positive, metavar="S", help="stop after S seconds")
     simulate.add_argument(
-        "--guests-every", type=float, metavar="S",
+        "--guests-every", type=_positive, metavar="S",
         help="a party of guests arrives every S (simulated) seconds: seated, orders, eats, leaves",
     )  # fmt: skip
     simulate.add_argument(
@@ -150,15 +158,22 @@ def _simulate(config: Config, args: argparse.Namespace) -> int:
     from robodine_edge.simulate.fleet import FleetPlan, run_fleet
     from robodine_edge.simulate.robot import Behaviour
 
+    password = args.admin_password or os.environ.get("ROBODINE_ADMIN_PASSWORD")
     try:
+        if args.tokens is None and not password:
+            raise ValueError("robot tokens are needed: --tokens FILE, or --admin-password to register robots")
+        if args.tokens is None and args.albabots + args.cookbots == 0:
+            raise ValueError("nothing to simulate: --albabots and --cookbots are both 0")
+        if args.guests_every is not None and args.credentials is None and not password:
+            raise ValueError("guests log in: --credentials FILE or --admin-password")
         plan = FleetPlan(
-            edge=_host_port(args.edge) if args.edge else None,
+            edge=args.edge,
             api=args.api,
-            fallback_api=f"http://{args.edge.rsplit(':', 1)[0]}:{config.http.port}" if args.edge else None,
+            fallback_api=f"http://{args.edge[0]}:{config.http.port}" if args.edge else None,
             albabots=args.albabots,
             cookbots=args.cookbots,
             tokens_file=args.tokens,
-            admin_password=args.admin_password or os.environ.get("ROBODINE_ADMIN_PASSWORD"),
+            admin_password=password,
             speed=args.speed,
             telemetry_hz=args.telemetry_hz,
             prefix=args.prefix,
@@ -168,17 +183,47 @@ def _simulate(config: Config, args: argparse.Namespace) -> int:
             guests_every_s=args.guests_every,
             credentials_file=args.credentials,
         )
+    except ValueError as exc:
+        print(f"robodine-edge simulate: error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
         return asyncio.run(run_fleet(plan))
-    except (SimulationError, ValueError) as exc:
+    except SimulationError as exc:
         log.error("%s", exc)
         return EXIT_FAILED
 
 
 def _host_port(text: str) -> tuple[str, int]:
+    """`HOST:PORT` (an IPv6 host in brackets: `[::1]:8001`)."""
     host, _, port = text.rpartition(":")
-    if not host or not port.isdigit():
-        raise ValueError(f"--edge must be HOST:PORT, not {text!r}")
+    host = host.removeprefix("[").removesuffix("]") if host.startswith("[") else host
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"must be HOST:PORT with a port 1-65535, not {text!r}")
     return host, int(port)
+
+
+def _count(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {number}")
+    return number
+
+
+def _positive(text: str) -> float:
+    return _number(text, positive=True)
+
+
+def _number(text: str, *, positive: bool) -> float:
+    try:
+        number = float(text)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number) or number < 0 or (positive and number == 0):
+        raise argparse.ArgumentTypeError(f"must be a number {'above 0' if positive else '0 or more'}, not {text!r}")
+    return number
 
 
 def _check_config(config: Config, args: argparse.Namespace) -> int:

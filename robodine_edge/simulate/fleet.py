@@ -16,15 +16,18 @@ import orjson
 from zeroconf import InterfaceChoice, IPVersion, ServiceStateChange
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
-from robodine_edge.simulate.api import SimulationError, http_json
+from robodine_edge.simulate.api import SimulationError, http_json, in_thread
 from robodine_edge.simulate.diners import Guests, run_guests, staff_login
-from robodine_edge.simulate.robot import Behaviour, SimRobot
+from robodine_edge.simulate.robot import Behaviour, NotRobotProtocol, SimRobot
+from robodine_edge.simulate.stopping import Stopped, unless_stopped
 
 log = logging.getLogger(__name__)
 ROBODINE_TYPE = "_robodine._tcp.local."
 DISCOVERY_TIMEOUT_S = 15.0
 ADVERTISED_API_TIMEOUT_S = 3.0
 """How long `--edge` without `--api` looks for that edge's advertised `http` port."""
+DEFAULT_ROBOT_PORT = 8001
+EXIT_FAILED = 1
 
 
 @dataclass
@@ -179,9 +182,74 @@ def build_robots(tokens: dict[str, dict[str, str]], plan: FleetPlan) -> list[Sim
 
 
 async def run_fleet(plan: FleetPlan) -> int:
-    """Run until SIGTERM/SIGINT (or `duration_s`); returns the exit code."""
-    edge = plan.edge
-    api = plan.api
+    """Run until SIGTERM/SIGINT (or `duration_s`), which are honoured in every phase.
+
+    Returns the exit code: 0 once every robot linked (at least once) and the run was
+    stopped; `EXIT_FAILED` if a robot never linked (refused, or stopped first). The
+    reasons the simulation cannot run at all raise `SimulationError`."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    timer = loop.call_later(plan.duration_s, stop.set) if plan.duration_s is not None else None
+    try:
+        return await _run(plan, stop)
+    except Stopped:
+        log.error("stopped before the robots could link: nothing was simulated")
+        return EXIT_FAILED
+    finally:
+        if timer is not None:
+            timer.cancel()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+
+async def _run(plan: FleetPlan, stop: asyncio.Event) -> int:
+    edge, api, from_mdns = await unless_stopped(_find_edge(plan), stop)
+    tokens = await unless_stopped(_tokens(plan, api), stop)
+    robots = build_robots(tokens, plan)
+    if not robots:
+        raise SimulationError("no robots to simulate")
+    guests = _guests(plan, api) if plan.guests_every_s is not None else None
+    log.info("simulating %d robots against %s:%d", len(robots), *edge)
+    loop = asyncio.get_running_loop()
+    linked = [loop.create_task(robot.run(edge[0], edge[1], stop)) for robot in robots]
+    beside = [loop.create_task(run_guests(guests, stop))] if guests is not None else []
+    try:
+        await _watch(linked, edge, from_mdns)
+        if any(robot.linked for robot in robots):
+            await stop.wait()  # the guests go on while some robots dropped off
+    finally:
+        stop.set()
+        for task in (*linked, *beside):
+            task.cancel()
+        await asyncio.gather(*linked, *beside, return_exceptions=True)
+    never = sorted(robot.robot_id for robot in robots if not robot.linked)
+    if never:
+        log.error("%d of %d robots never linked (%s)", len(never), len(robots), ", ".join(never))
+        return EXIT_FAILED
+    return 0
+
+
+async def _watch(robots: list[asyncio.Task[None]], edge: tuple[str, int], from_mdns: bool) -> None:
+    """Until every robot's run ends (stopped, dropped off or refused); a port that does not
+    speak the robot link ends them all with one clear error."""
+    done, _ = await asyncio.wait(robots, return_when=asyncio.FIRST_EXCEPTION)
+    for task in done:
+        error = task.exception()
+        if isinstance(error, NotRobotProtocol):
+            where = "the edge advertised over mDNS" if from_mdns else "--edge"
+            raise SimulationError(
+                f"{edge[0]}:{edge[1]} ({where}) does not speak the robot protocol ({error}); is it the HTTP port? "
+                f"The robot port is the one the edge advertises over mDNS, {DEFAULT_ROBOT_PORT} by default"
+            )
+        if error is not None:
+            raise error
+
+
+async def _find_edge(plan: FleetPlan) -> tuple[tuple[str, int], str | None, bool]:
+    """The robot port, the API (if any) and whether mDNS told them."""
+    edge, api = plan.edge, plan.api
     if edge is None:
         found = await discover(plan.mdns_interface)
         edge = (found.host, found.robot_port)
@@ -192,32 +260,24 @@ async def run_fleet(plan: FleetPlan) -> int:
         api = await advertised_api(edge, plan.mdns_interface) or plan.fallback_api
     if api is not None:
         log.info("the edge's API: %s", api)
+    return edge, api, plan.edge is None
+
+
+async def _tokens(plan: FleetPlan, api: str | None) -> dict[str, dict[str, str]]:
     if plan.tokens_file is not None:
-        tokens = load_tokens(plan.tokens_file)
-    elif plan.admin_password:
-        if api is None:
-            raise SimulationError("no API address to register robots: use --api")
-        try:
-            tokens = await asyncio.to_thread(register_fleet, api, plan.admin_password, plan)
-        except urllib.error.HTTPError as exc:
-            raise SimulationError(f"the edge's API at {api} refused the robots' registration: {exc.code}") from None
-        except urllib.error.URLError as exc:
-            raise SimulationError(f"cannot reach the edge's API at {api}: {exc.reason}") from None
-    else:
+        return load_tokens(plan.tokens_file)
+    if not plan.admin_password:
         raise SimulationError("robot tokens are needed: --tokens FILE, or --admin-password to register robots")
-    robots = build_robots(tokens, plan)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    if plan.duration_s is not None:
-        loop.call_later(plan.duration_s, stop.set)
-    log.info("simulating %d robots against %s:%d", len(robots), *edge)
-    running = [robot.run(edge[0], edge[1], stop) for robot in robots]
-    if plan.guests_every_s is not None:
-        running.append(run_guests(_guests(plan, api), stop))
-    await asyncio.gather(*running)
-    return 0
+    if api is None:
+        raise SimulationError("no API address to register robots: use --api")
+    try:
+        return await in_thread(register_fleet, api, plan.admin_password, plan)
+    except urllib.error.HTTPError as exc:
+        raise SimulationError(f"the edge's API at {api} refused the robots' registration: {exc.code}") from None
+    except urllib.error.URLError as exc:
+        raise SimulationError(f"cannot reach the edge's API at {api}: {exc.reason}") from None
+    except (OSError, ValueError) as exc:  # a timeout, or an answer that is not the API's JSON
+        raise SimulationError(f"the edge's API at {api} did not answer as one: {exc}") from None
 
 
 def _guests(plan: FleetPlan, api: str | None) -> Guests:

@@ -19,9 +19,14 @@ from robodine_edge.protocol import link as wire
 from robodine_edge.protocol.pose import Pose
 from robodine_edge.protocol.telemetry import Telemetry, encode_telemetry
 from robodine_edge.simulate.motion import DOCK, KITCHEN_PASS, Body, arm_joints, cooking_time_s
+from robodine_edge.simulate.stopping import Stopped, unless_stopped
 
 log = logging.getLogger(__name__)
 STEP_S = 0.1
+WELCOME_TIMEOUT_S = 5.0
+"""How long a robot that never linked waits for the answer to its hello: an edge answers
+at once; a port silent that long (an HTTP server waits for the rest of a request) is
+not a robot port."""
 FINAL_REFUSALS = frozenset({"auth_failed", "unsupported_proto"})
 """Hello answers that no retry can change: the robot stops instead of reconnecting."""
 
@@ -30,6 +35,11 @@ class HelloRefused(Exception):
     """The edge refused this robot's hello for good (wrong token or kind, or protocol).
 
     Not an `OSError`: a lost link is retried, a refusal is not."""
+
+
+class NotRobotProtocol(Exception):
+    """What answered the hello does not speak the robot link (an HTTP port, say): final
+    too, and for the whole fleet, which all dials the same port."""
 
 
 @dataclass
@@ -83,6 +93,8 @@ class SimRobot:
     writer: asyncio.StreamWriter | None = None
     unsent: list[dict[str, Any]] = field(default_factory=list)
     """Task updates made while unlinked (the edge restarting): sent after the next welcome."""
+    linked: bool = False
+    """Welcomed at least once (the fleet's exit code says whether every robot was)."""
 
     def __post_init__(self) -> None:
         self.body = Body(*self.home)
@@ -92,18 +104,21 @@ class SimRobot:
     # -- the connection --------------------------------------------------------------------
 
     async def run(self, host: str, port: int, stop: asyncio.Event) -> None:
-        """Stay connected (reconnecting with backoff) until `stop` is set or the robot drops."""
+        """Stay connected (reconnecting with backoff) until `stop` is set or the robot drops.
+        `NotRobotProtocol` if the port answers like something else."""
         backoff = 0.5
         started = time.monotonic()
         while not stop.is_set():
             try:
-                dropped = await self._session(host, port, stop, started)
+                dropped = await unless_stopped(self._session(host, port, stop, started), stop)
                 backoff = 0.5
                 if dropped:
                     log.warning("%s: dropped off as told", self.robot_id)
                     return
             except HelloRefused as exc:
                 log.error("%s: %s; this robot stops (check its token and kind)", self.robot_id, exc)
+                return
+            except Stopped:
                 return
             except (OSError, asyncio.IncompleteReadError, ConnectionError) as exc:
                 log.info("%s: link lost (%s); reconnecting", self.robot_id, exc)
@@ -123,16 +138,15 @@ class SimRobot:
             "name": self.robot_id,
         }
         self._send(hello)
-        welcome = orjson.loads(await reader.readline() or b"{}")
-        if welcome.get("type") != "welcome":
+        try:
+            welcome = await self._welcome(reader)
+        except BaseException:
             writer.close()
-            code = welcome.get("code", "no answer")
-            if code in FINAL_REFUSALS:
-                raise HelloRefused(f"the edge refused the hello ({code})")
-            raise ConnectionError(f"hello not welcomed ({code})")
+            raise
         loop = asyncio.get_running_loop()
         udp, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, remote_addr=(host, welcome["udp_port"]))
         log.info("%s: linked (session %s)", self.robot_id, welcome["session"])
+        self.linked = True
         self._status()
         unsent, self.unsent = self.unsent, []
         for frame in unsent:  # what happened while the edge was away, in order
@@ -165,6 +179,33 @@ class SimRobot:
             if dropped and self.task is not None:
                 self.task.cancel()
         return dropped
+
+    async def _welcome(self, reader: asyncio.StreamReader) -> dict[str, Any]:
+        """The edge's answer to the hello, if it is a welcome. A refusal raises
+        `HelloRefused` (for good) or `ConnectionError` (try again); an answer no edge
+        gives (HTTP, not JSON, nothing at all before a first link) `NotRobotProtocol`."""
+        try:
+            line = await asyncio.wait_for(reader.readline(), WELCOME_TIMEOUT_S)
+        except TimeoutError:
+            if self.linked:  # this port did welcome us: a busy edge, not a wrong port
+                raise ConnectionError("no answer to the hello") from None
+            raise NotRobotProtocol(f"no answer to the hello within {WELCOME_TIMEOUT_S:g} s") from None
+        except ValueError:  # a line past the reader's limit: no edge says that much
+            raise NotRobotProtocol("an answer longer than any frame") from None
+        if line.startswith(b"HTTP/"):
+            raise NotRobotProtocol(f"an HTTP answer: {line.strip()[:60].decode(errors='replace')}")
+        try:
+            answer = orjson.loads(line or b"{}")
+        except orjson.JSONDecodeError:
+            raise NotRobotProtocol(f"an answer that is not JSON: {line[:40]!r}") from None
+        if not isinstance(answer, dict):
+            raise NotRobotProtocol(f"an answer that is not a JSON object: {line[:40]!r}")
+        if answer.get("type") != "welcome":
+            code = answer.get("code", "no answer")
+            if code in FINAL_REFUSALS:
+                raise HelloRefused(f"the edge refused the hello ({code})")
+            raise ConnectionError(f"hello not welcomed ({code})")
+        return answer
 
     def _send(self, frame: dict[str, Any]) -> None:
         """Write a frame if linked; a task update made while unlinked is kept for later,
