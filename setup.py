@@ -46,6 +46,9 @@ TEST_REQUIRES = [
     "websockets>=12,<18",
     # Browser tests drive Debian's Chromium (the tests install the package when missing).
     "playwright>=1.45,<2",
+    # A real JPEG decoder (libjpeg-turbo, as browsers use) reads the simulator's generated
+    # frames back pixel by pixel; the service itself decodes no image.
+    "Pillow>=10,<14",
 ]
 
 setup(

@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument(
         "--telemetry-hz", type=_positive, default=10.0, help="telemetry datagrams per robot per second"
     )
-    simulate.add_argument("--prefix", default="sim-", help="robot id prefix when registering (default sim-)")
+    simulate.add_argument("--prefix", default="sim-", help="id prefix of registered robots and fixed cameras (sim-)")
     simulate.add_argument(
         "--behave", action="append", default=[], metavar="ROBOT=WHAT",
         help="make one robot misbehave: fail, stuck, nack, drop-after:S, battery:P (comma-separated)",
@@ -75,6 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument(
         "--credentials", type=Path, metavar="FILE", help="'username password' lines; guests act as `staff`"
     )
+    simulate.add_argument(
+        "--cameras", type=_count, default=0, metavar="N",
+        help="fixed cameras <prefix>cam-1..N, beside the one on each albabot (<robot_id>-cam) (default 0)",
+    )  # fmt: skip
+    simulate.add_argument(
+        "--camera-fps", type=_non_negative, default=5.0, metavar="FPS",
+        help="frames per second of every simulated camera; 0: no cameras (default 5)",
+    )  # fmt: skip
     _config_option(simulate)
 
     check = commands.add_parser("check-config", help="validate and print the effective configuration")
@@ -182,6 +190,8 @@ def _simulate(config: Config, args: argparse.Namespace) -> int:
             duration_s=args.duration,
             guests_every_s=args.guests_every,
             credentials_file=args.credentials,
+            camera_fps=args.camera_fps,
+            cameras=args.cameras,
         )
     except ValueError as exc:
         print(f"robodine-edge simulate: error: {exc}", file=sys.stderr)
@@ -210,6 +220,10 @@ def _count(text: str) -> int:
     if number < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, not {number}")
     return number
+
+
+def _non_negative(text: str) -> float:
+    return _number(text, positive=False)
 
 
 def _positive(text: str) -> float:

@@ -7,6 +7,7 @@ import ipaddress
 import logging
 import signal
 import urllib.error
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,9 @@ import orjson
 from zeroconf import InterfaceChoice, IPVersion, ServiceStateChange
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
+from robodine_edge.protocol.fields import ID
 from robodine_edge.simulate.api import SimulationError, http_json, in_thread
+from robodine_edge.simulate.camera import DEFAULT_FPS, CameraPlan, SimCamera
 from robodine_edge.simulate.diners import Guests, run_guests, staff_login
 from robodine_edge.simulate.robot import Behaviour, NotRobotProtocol, SimRobot
 from robodine_edge.simulate.stopping import Stopped, unless_stopped
@@ -51,6 +54,10 @@ class FleetPlan:
     """`username password` lines; the guests log in as `staff` (else as admin)."""
     fallback_api: str | None = None
     """The configured `http.port` on the `--edge` host (the last resort, docs/OPERATIONS.md)."""
+    camera_fps: float = DEFAULT_FPS
+    """Frames per second of every simulated camera; 0 runs none."""
+    cameras: int = 0
+    """Fixed cameras, `<prefix>cam-<n>`, beside the one on each albabot."""
 
 
 @dataclass(frozen=True)
@@ -142,7 +149,8 @@ def load_tokens(path: Path) -> dict[str, dict[str, str]]:
 
 
 def register_fleet(api: str, password: str, plan: FleetPlan) -> dict[str, dict[str, str]]:
-    """Register (or re-key) the planned robots through the HTTP API. Blocking: run in a thread."""
+    """Register (or re-key) the planned robots, and their cameras, through the HTTP API.
+    Blocking: run in a thread."""
     try:
         login = http_json(api, "POST", "/api/auth/login", {"username": "admin", "password": password}, None)
     except urllib.error.HTTPError as exc:
@@ -160,10 +168,39 @@ def register_fleet(api: str, password: str, plan: FleetPlan) -> dict[str, dict[s
                 raise SimulationError(f"the edge at {api} refused to register {robot_id}: {exc.code}") from None
             created = http_json(api, "POST", f"/api/robots/{robot_id}/token", None, token)
         tokens[robot_id] = {"kind": kind, "token": created["token"]}
+    for camera in camera_plans(wanted, plan):
+        try:
+            http_json(api, "POST", "/api/video-streams", camera.json(), token)
+        except urllib.error.HTTPError as exc:  # 409: registered by an earlier run, its frames are welcome
+            if exc.code != 409:  # the robots can still work: a camera is not worth failing the run for
+                log.warning("the edge refused to register camera %s (%d): its frames are dropped", camera.camera_id,
+                            exc.code)  # fmt: skip
     return tokens
 
 
+def camera_plans(robots: Iterable[tuple[str, str]], plan: FleetPlan) -> list[CameraPlan]:
+    """A camera on each albabot (`<robot_id>-cam`) and the fixed ones (`<prefix>cam-<n>`);
+    none with `camera_fps` 0. A robot id too long to make a camera id has no camera."""
+    if plan.camera_fps <= 0:
+        return []
+    found = [
+        CameraPlan(f"{robot_id}-cam", f"{robot_id} camera", "robot", robot_id)
+        for robot_id, kind in robots
+        if kind == "albabot"
+    ]
+    found += [CameraPlan(f"{plan.prefix}cam-{n}", f"Fixed camera {n}", "fixed") for n in range(1, plan.cameras + 1)]
+    valid = [camera for camera in found if ID.fullmatch(camera.camera_id)]
+    for camera in set(found) - set(valid):
+        log.warning("no camera %r: not a valid camera id", camera.camera_id)
+    return valid
+
+
 def build_robots(tokens: dict[str, dict[str, str]], plan: FleetPlan) -> list[SimRobot]:
+    cameras = {
+        camera.robot_id: SimCamera(camera.camera_id, plan.camera_fps)
+        for camera in camera_plans(((robot_id, entry["kind"]) for robot_id, entry in tokens.items()), plan)
+        if camera.robot_id is not None
+    }
     robots = []
     for index, (robot_id, entry) in enumerate(sorted(tokens.items())):
         home = (1.0 + 1.5 * index, 0.5) if entry["kind"] == "albabot" else (0.5 + index, -1.0)
@@ -176,6 +213,7 @@ def build_robots(tokens: dict[str, dict[str, str]], plan: FleetPlan) -> list[Sim
                 plan.speed,
                 plan.telemetry_hz,
                 plan.behaviours.get(robot_id, Behaviour()),
+                cameras.get(robot_id),
             )
         )
     return robots
@@ -215,10 +253,11 @@ async def _run(plan: FleetPlan, stop: asyncio.Event) -> int:
     loop = asyncio.get_running_loop()
     linked = [loop.create_task(robot.run(edge[0], edge[1], stop)) for robot in robots]
     beside = [loop.create_task(run_guests(guests, stop))] if guests is not None else []
+    beside += [loop.create_task(camera.run(edge[0], lambda: _video_port(robots))) for camera in _fixed(tokens, plan)]
     try:
         await _watch(linked, edge, from_mdns)
         if any(robot.linked for robot in robots):
-            await stop.wait()  # the guests go on while some robots dropped off
+            await stop.wait()  # the guests and fixed cameras go on while some robots dropped off
     finally:
         stop.set()
         for task in (*linked, *beside):
@@ -245,6 +284,17 @@ async def _watch(robots: list[asyncio.Task[None]], edge: tuple[str, int], from_m
             )
         if error is not None:
             raise error
+
+
+def _video_port(robots: list[SimRobot]) -> int | None:
+    """Where fixed cameras send: the video port of a robot linked now."""
+    return next((robot.video_port for robot in robots if robot.video_port is not None), None)
+
+
+def _fixed(tokens: dict[str, dict[str, str]], plan: FleetPlan) -> list[SimCamera]:
+    robots = ((robot_id, entry["kind"]) for robot_id, entry in tokens.items())
+    fixed = [camera for camera in camera_plans(robots, plan) if camera.robot_id is None]
+    return [SimCamera(camera.camera_id, plan.camera_fps) for camera in fixed]
 
 
 async def _find_edge(plan: FleetPlan) -> tuple[tuple[str, int], str | None, bool]:

@@ -18,6 +18,7 @@ import orjson
 from robodine_edge.protocol import link as wire
 from robodine_edge.protocol.pose import Pose
 from robodine_edge.protocol.telemetry import Telemetry, encode_telemetry
+from robodine_edge.simulate.camera import SimCamera
 from robodine_edge.simulate.motion import DOCK, KITCHEN_PASS, Body, arm_joints, cooking_time_s
 from robodine_edge.simulate.stopping import Stopped, unless_stopped
 
@@ -81,6 +82,8 @@ class SimRobot:
     speed: float = 1.0
     telemetry_hz: float = 10.0
     behaviour: Behaviour = field(default_factory=Behaviour)
+    camera: SimCamera | None = None
+    """Its camera, sending while the robot is linked."""
     state: str = "idle"
     body: Body = field(init=False)
     frozen: bool = False
@@ -95,6 +98,8 @@ class SimRobot:
     """Task updates made while unlinked (the edge restarting): sent after the next welcome."""
     linked: bool = False
     """Welcomed at least once (the fleet's exit code says whether every robot was)."""
+    video_port: int | None = None
+    """The edge's camera port, from the welcome of the link up now (None while unlinked)."""
 
     def __post_init__(self) -> None:
         self.body = Body(*self.home)
@@ -146,7 +151,8 @@ class SimRobot:
         loop = asyncio.get_running_loop()
         udp, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, remote_addr=(host, welcome["udp_port"]))
         log.info("%s: linked (session %s)", self.robot_id, welcome["session"])
-        self.linked = True
+        video_port = welcome.get("video_port")
+        self.linked, self.video_port = True, video_port if isinstance(video_port, int) and video_port > 0 else None
         self._status()
         unsent, self.unsent = self.unsent, []
         for frame in unsent:  # what happened while the edge was away, in order
@@ -155,6 +161,8 @@ class SimRobot:
             loop.create_task(self._heartbeat(float(welcome["heartbeat_s"]))),
             loop.create_task(self._telemetry(udp, welcome["session"])),
         ]
+        if self.camera is not None:
+            background.append(loop.create_task(self.camera.run(host, lambda: self.video_port)))
         dropped = False
         try:
             while not stop.is_set():
@@ -172,6 +180,7 @@ class SimRobot:
                     raise ConnectionError("the edge closed the link")
                 self._received(orjson.loads(line))
         finally:
+            self.video_port = None
             for task in background:
                 task.cancel()
             udp.close()

@@ -83,7 +83,7 @@ def fake_tokens(tmp_path: Path) -> str:
 
 def registering(edge: ServiceProcess, robot_port: int, *more: str) -> tuple[str, ...]:
     return ("--edge", f"127.0.0.1:{robot_port}", "--api", edge.url, "--admin-password", ADMIN_PASSWORD,
-            "--albabots", "1", "--cookbots", "1", *more)  # fmt: skip
+            "--albabots", "1", "--cookbots", "1", "--camera-fps", "0", *more)  # fmt: skip
 
 
 def test_the_http_port_given_as_the_robot_port_is_named_within_seconds(edge: ServiceProcess) -> None:
@@ -178,6 +178,8 @@ def test_a_run_in_which_every_robot_linked_exits_0(edge: ServiceProcess) -> None
         (("--speed", "0"), "argument --speed: must be a number above 0"),
         (("--duration", "-5"), "argument --duration: must be a number above 0"),
         (("--telemetry-hz", "nan"), "argument --telemetry-hz: must be a number above 0"),
+        (("--camera-fps", "nan"), "argument --camera-fps: must be a number 0 or more"),
+        (("--cameras", "-2"), "argument --cameras: must be 0 or more, not -2"),
         (("--edge", "localhost"), "argument --edge: must be HOST:PORT"),
         (("--edge", "localhost:70000"), "argument --edge: must be HOST:PORT"),
         (("--albabots", "0", "--cookbots", "0"), "nothing to simulate"),
