@@ -1,10 +1,10 @@
 """The demo store behind `robodine-edge run --demo`: a believable restaurant to explore.
 
 Seeded once, into an empty database: 12 tables on a 14 m by 9 m floor plan, 20 dishes
-with recipes, 22 inventory items, a staff user, a kiosk for every table, and five
-robots (two cookbots, three albabots). The generated passwords go to
+with recipes, 22 inventory items, a staff user, a kiosk for every table, five robots
+(two cookbots, three albabots) and four cameras (one on each albabot, one fixed). The generated passwords go to
 `DATA_DIR/demo-credentials.txt` and the robot tokens to `DATA_DIR/demo-robots.json`
-(both 0600); the log names them. `run --demo` then simulates those robots.
+(both 0600); the log names them. `run --demo` then simulates those robots and cameras.
 Runs on the main thread at start-up, before the actors.
 """
 
@@ -18,6 +18,7 @@ import orjson
 
 from robodine_edge.clock import utcnow
 from robodine_edge.data.robots import new_token, register_robot
+from robodine_edge.data.video import create_stream
 from robodine_edge.datadir import write_secret_once
 from robodine_edge.models import DiningTable, InventoryItem, Kiosk, MenuItem, RecipeLine, User, database_proxy
 from robodine_edge.passwords import hash_password
@@ -33,6 +34,15 @@ ROBOTS = [
     ("alba-2", "albabot"),
     ("alba-3", "albabot"),
 ]
+# (camera_id, name, source, robot_id): what the demo fleet's simulator sends as, a camera on
+# each albabot (`<robot_id>-cam`) and the fixed ones (`<prefix>cam-<n>`, with no prefix).
+CAMERAS = [
+    ("alba-1-cam", "Alba 1 camera", "robot", "alba-1"),
+    ("alba-2-cam", "Alba 2 camera", "robot", "alba-2"),
+    ("alba-3-cam", "Alba 3 camera", "robot", "alba-3"),
+    ("cam-1", "Dining room", "fixed", None),
+]
+FIXED_CAMERAS = sum(1 for camera in CAMERAS if camera[2] == "fixed")
 
 # (name, seats, x, y, width, height) in metres; the kitchen pass is at (0, 0).
 TABLES = [
@@ -120,6 +130,8 @@ def seed_demo(data_dir: Path) -> bool:
             token, digest = new_token()
             register_robot(robot_id, kind, robot_id.replace("-", " ").title(), False, None, digest)
             robot_tokens[robot_id] = {"kind": kind, "token": token}
+        for camera_id, name, source, robot_id in CAMERAS:
+            create_stream(camera_id, name, source, robot_id)
     path = data_dir / CREDENTIALS_FILE
     write_secret_once(path, "# demo users of robodine-edge: username password\n" + "\n".join(credentials) + "\n")
     write_secret_once(data_dir / DEMO_ROBOTS_FILE, orjson.dumps(robot_tokens, option=orjson.OPT_INDENT_2).decode())

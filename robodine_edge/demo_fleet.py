@@ -10,7 +10,7 @@ import logging
 import sys
 from pathlib import Path
 
-from robodine_edge.demo import CREDENTIALS_FILE, DEMO_ROBOTS_FILE
+from robodine_edge.demo import CREDENTIALS_FILE, DEMO_ROBOTS_FILE, FIXED_CAMERAS
 
 log = logging.getLogger(__name__)
 GUESTS_EVERY_S = 20.0
@@ -33,9 +33,10 @@ class DemoFleet:
             log.warning("no %s: the demo fleet is not simulated", tokens)
             return
         guests = ["--guests-every", str(GUESTS_EVERY_S), "--credentials", str(self._data_dir / CREDENTIALS_FILE)]
+        cameras = ["--cameras", str(FIXED_CAMERAS), "--prefix", ""]  # the seeded cam-1 beside the robots' own
         self._process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "robodine_edge", "simulate", "--edge", f"{self._host}:{robot_port}",
-            "--api", f"http://{self._host}:{http_port}", "--tokens", str(tokens), *guests,
+            "--api", f"http://{self._host}:{http_port}", "--tokens", str(tokens), *guests, *cameras,
         )  # fmt: skip
         log.info("started the demo fleet simulator (pid %d)", self._process.pid)
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import math
+import re
 import socket
 import stat
 from pathlib import Path
+from typing import Any
 
+import httpx
 import orjson
 import pytest
+from PIL import Image
 
 from tests.service import ServiceProcess, service_env
 from tests.waiting import eventually
@@ -104,3 +109,32 @@ def test_the_demo_listens_on_loopback_and_is_announced_as_a_store_of_its_own(dat
             assert listening_addresses(service.runtime[port]) == {"127.0.0.1"}
         [advertised] = [line for line in service.lines if 'msg="advertised over mDNS"' in line]
         assert 'name="robodine-edge demo' in advertised and advertised.endswith(" addresses=127.0.0.1")
+
+
+def test_the_demo_shows_live_video_at_once(data_dir: Path) -> None:
+    """A camera on each albabot and a fixed one, seeded and streaming: `/live` of each
+    sends frames from the start (the simulated cameras make them)."""
+    with ServiceProcess(data_dir, args=("--demo",)) as service:
+        admin = service.auth(service.token())
+
+        def streaming() -> dict[str, dict[str, Any]]:
+            cameras = service.http.get("/api/video-streams", headers=admin).json()
+            return {c["camera_id"]: c for c in cameras if c["status"] == "active" and c["fps"] > 0}
+
+        cameras = eventually(lambda: len(streaming()) == 4 and streaming(), timeout=20, what="four cameras streaming")
+        assert set(cameras) == {"alba-1-cam", "alba-2-cam", "alba-3-cam", "cam-1"}
+        assert cameras["cam-1"]["name"] == "Dining room" and cameras["cam-1"]["source"] == "fixed"
+        assert (cameras["alba-2-cam"]["source"], cameras["alba-2-cam"]["robot_id"]) == ("robot", "alba-2")
+        token = admin["Authorization"].split()[1]
+        with httpx.stream("GET", f"{service.url}/api/video-streams/cam-1/live?token={token}", timeout=10) as live:
+            assert live.status_code == 200
+            seen = b""
+            for chunk in live.iter_bytes():
+                seen += chunk
+                if seen.count(b"\xff\xd9") >= 2:
+                    break
+        jpegs = re.findall(rb"\r\n\r\n(\xff\xd8.*?\xff\xd9)\r\n", seen, re.S)
+        assert len(jpegs) >= 2 and jpegs[0] != jpegs[1]
+        image = Image.open(io.BytesIO(jpegs[0]))
+        image.load()
+        assert image.size == (320, 240)
