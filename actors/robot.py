@@ -267,7 +267,7 @@ class RobotActor(SupervisedActor):
         elif update.state in ("done", "failed"):
             if self.snap.current_task == update.task_id:
                 self._change(current_task=None)
-            reason = str(update.detail)[:500] if update.state == "failed" and update.detail is not None else None
+            reason = update.detail if update.state == "failed" else None  # text, shortened by the codec
             self._command_changed(update.task_id, {"status": update.state, "finished_at": now, "reason": reason})
         self._on_task(self._robot_id, update.task_id, update.state, update.detail)
 

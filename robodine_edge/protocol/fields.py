@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +30,46 @@ def text(obj: Mapping[str, Any], key: str, *, max_len: int = 256, required: bool
     if not isinstance(value, str) or not value or len(value) > max_len:
         raise FieldError(f"{key} must be a string of 1 to {max_len} characters")
     return value
+
+
+def free_text(obj: Mapping[str, Any], key: str, *, keep: int, required: bool = True) -> str | None:
+    """Text people read (an event's message, a nack's reason, a robot's name): it must be a
+    non-empty string, but a longer one than the service keeps is shortened, not refused
+    (SPEC section 4) -- a robot's chatty log line must not cost it the frame."""
+    value = obj.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value:
+        raise FieldError(f"{key} must be a non-empty string")
+    return shorten(value, keep)
+
+
+def shorten(value: str, keep: int) -> str:
+    """`value` cut to at most `keep` characters (code points) on a character boundary.
+
+    A decoded JSON string holds whole code points (orjson refuses lone surrogates), so a
+    cut never splits a UTF-8 sequence or a surrogate pair. It also moves back past
+    combining marks, variation selectors, skin tones and zero-width joiners, so an accented
+    letter or a joined emoji is dropped whole rather than kept without its marks."""
+    if len(value) <= keep:
+        return value
+    end = keep
+    while end > 0 and (_clings(value[end]) or value[end - 1] == ZWJ):
+        end -= 1
+    return value[:end] if end > 0 else value[:keep]
+
+
+ZWJ = "\u200d"
+SKIN_TONES = ("\U0001f3fb", "\U0001f3ff")
+
+
+def _clings(char: str) -> bool:
+    """Whether `char` is part of the character before it rather than one of its own."""
+    return (
+        char == ZWJ
+        or unicodedata.category(char) in ("Mn", "Mc", "Me")  # marks; variation selectors are Mn
+        or SKIN_TONES[0] <= char <= SKIN_TONES[1]
+    )
 
 
 def word(obj: Mapping[str, Any], key: str, *, max_len: int = 32, required: bool = True) -> str | None:

@@ -19,6 +19,9 @@ from robodine_edge.protocol import fields
 from robodine_edge.protocol.pose import AXES, Pose
 
 MAX_STREAM = 1024 * 1024
+TEXT_KEPT = 1000
+"""A Face frame's free text (`history`, a `nowdetected` string) is kept up to this many
+characters and shortened past it, never refused (SPEC section 4; docs/ROBOTS.md)."""
 STATES = {
     "IDLE": "idle",
     "COOKING": "cooking",
@@ -235,13 +238,13 @@ def _face(obj: Mapping[str, Any]) -> LegacyFace:
     exist = obj.get("exist")
     if exist not in (0, 1, True, False):
         raise fields.FieldError("exist must be 0 or 1")
-    history = obj.get("history")
+    history, detected = obj.get("history"), obj.get("nowdetected")
     return LegacyFace(
         table_id=fields.integer(obj, "table_id", minimum=1),
         present=bool(exist),
         reliability=fields.optional_number(obj, "reliability", lo=0, hi=100),
-        history=history if isinstance(history, str) else None,
-        detected=obj.get("nowdetected"),
+        history=fields.shorten(history, TEXT_KEPT) if isinstance(history, str) else None,
+        detected=fields.shorten(detected, TEXT_KEPT) if isinstance(detected, str) else detected,
     )
 
 

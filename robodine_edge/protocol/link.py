@@ -21,6 +21,15 @@ KINDS = frozenset({"albabot", "cookbot"})
 LEVELS = frozenset({"debug", "info", "warning", "error"})
 TASK_STATES = frozenset({"started", "progress", "done", "failed"})
 COMMANDS = frozenset({"cook", "serve", "clean", "go_to", "dock", "stop", "resume", "emergency_stop"})
+# Free text a robot sends is kept up to these many characters and shortened past them
+# (SPEC section 4: a frame within 64 KiB is never refused for a long text; docs/ROBOTS.md).
+# Ids, enums and numbers stay strict.
+NAME_KEPT = 64
+"""A hello's `name`: as long as a name set through the API."""
+MESSAGE_KEPT = 1000
+"""An event's `message`."""
+REASON_KEPT = 500
+"""A nack's `reason`, and a task_update's `detail` (a failed task's reason)."""
 
 
 class BadFrame(ValueError):
@@ -75,7 +84,8 @@ class Nack:
 class TaskUpdate:
     task_id: int
     state: str
-    detail: Any = None
+    detail: str | None = None
+    """Text; a detail sent as another JSON value is kept as its JSON text."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +176,7 @@ def _hello(obj: dict[str, Any]) -> Hello:
         token=fields.text(obj, "token", max_len=512) or "",
         proto=proto,
         mac=fields.text(obj, "mac", max_len=64, required=False),
-        name=fields.text(obj, "name", max_len=128, required=False),
+        name=fields.free_text(obj, "name", keep=NAME_KEPT, required=False),
         caps=tuple(caps),
     )
 
@@ -184,7 +194,7 @@ def _event(obj: dict[str, Any]) -> RobotEvent:
     return RobotEvent(
         code=fields.text(obj, "code", max_len=64) or "",
         level=fields.choice(obj, "level", LEVELS),
-        message=fields.text(obj, "message", max_len=1000) or "",
+        message=fields.free_text(obj, "message", keep=MESSAGE_KEPT) or "",
     )
 
 
@@ -193,15 +203,24 @@ def _ack(obj: dict[str, Any]) -> Ack:
 
 
 def _nack(obj: dict[str, Any]) -> Nack:
-    return Nack(fields.integer(obj, "id", minimum=1), fields.text(obj, "reason", max_len=500) or "")
+    return Nack(fields.integer(obj, "id", minimum=1), fields.free_text(obj, "reason", keep=REASON_KEPT) or "")
 
 
 def _task_update(obj: dict[str, Any]) -> TaskUpdate:
     return TaskUpdate(
         task_id=fields.integer(obj, "task_id", minimum=1),
         state=fields.choice(obj, "state", TASK_STATES),
-        detail=obj.get("detail"),
+        detail=_detail(obj.get("detail")),
     )
+
+
+def _detail(value: Any) -> str | None:
+    """A task_update's `detail` as the text the edge keeps: a string shortened, any other
+    JSON value (`{"ms": 5}`) as its compact JSON text, shortened the same way."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else orjson.dumps(value).decode()
+    return fields.shorten(text, REASON_KEPT)
 
 
 _DECODERS = {

@@ -8,6 +8,7 @@ import orjson
 import pytest
 
 from robodine_edge.net.robot_link import MAX_HELD_LINES
+from robodine_edge.protocol.link import MESSAGE_KEPT, NAME_KEPT, REASON_KEPT
 from tests.net.conftest import flood_of_cook_commands, metric, offline_because, register, robot_port, udp_port
 from tests.robot_client import RobotClient
 from tests.service import ServiceProcess
@@ -236,6 +237,44 @@ def test_nack_and_failed_tasks_are_recorded(edge: ServiceProcess, admin: dict[st
         by_id = eventually(lambda: (c := commands())[second["id"]]["status"] == "failed" and c)
         assert by_id[first["id"]]["status"] == "nacked" and by_id[first["id"]]["reason"] == "battery too low"
         assert by_id[second["id"]]["reason"] == "mop stuck"
+
+
+def test_long_free_text_is_kept_shortened_not_answered_bad_frame(edge: ServiceProcess, admin: dict[str, str]) -> None:
+    """SPEC section 4: a frame within 64 KiB is not refused for a long message, reason, detail or name."""
+    robot_id, token = register(edge, admin)
+    long = "\u00fc" * 20_000  # 40 KB of UTF-8: within the line limit
+    read: list[dict] = []
+
+    def next_frame(robot: RobotClient, kind: str) -> dict:
+        while (frame := robot.read())["type"] != kind:
+            read.append(frame)
+        return frame
+
+    with RobotClient(robot_port(edge)) as robot:
+        assert robot.hello(robot_id, token, name=long)["type"] == "welcome"
+        robot.send(type="event", code="log", level="warning", message=long)
+        dock = edge.http.post(f"/api/robots/{robot_id}/commands", headers=admin, json={"name": "dock"}).json()
+        robot.send(type="nack", id=next_frame(robot, "command")["id"], reason=long)
+        clean = {"name": "clean", "args": {"table_id": 3}}
+        task = edge.http.post(f"/api/robots/{robot_id}/commands", headers=admin, json=clean).json()
+        robot.send(type="task_update", task_id=next_frame(robot, "command")["id"], state="failed", detail=long)
+        robot.send_raw(b"[1]\n")  # a marker: the link answers in order, so a bad_frame for any frame above comes first
+        marker = next_frame(robot, "error")
+        assert marker["message"] == "a frame must be a JSON object" and not [f for f in read if f["type"] == "error"]
+
+        def commands() -> dict[int, dict]:
+            return {c["id"]: c for c in edge.http.get(f"/api/robots/{robot_id}/commands", headers=admin).json()}
+
+        def robot_events() -> list[dict]:
+            events = edge.http.get("/api/events", headers=admin, params={"type": "robot_event"}).json()
+            return [e for e in events if e["entity_id"] == robot_id]
+
+        by_id = eventually(lambda: (c := commands())[task["id"]]["status"] == "failed" and c)
+        assert (by_id[dock["id"]]["status"], by_id[dock["id"]]["reason"]) == ("nacked", long[:REASON_KEPT])
+        assert by_id[task["id"]]["reason"] == long[:REASON_KEPT]
+        [event] = eventually(robot_events, what="the robot's event")
+        assert event["message"] == f"robot {robot_id}: log: {long[:MESSAGE_KEPT]}"
+        assert edge.http.get(f"/api/robots/{robot_id}", headers=admin).json()["name"] == long[:NAME_KEPT]
 
 
 @pytest.mark.parametrize(

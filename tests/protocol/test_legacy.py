@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from robodine_edge.protocol.legacy import (
+    TEXT_KEPT,
     BadLegacyFrame,
     LegacyAlbabot,
     LegacyCookbot,
@@ -67,6 +68,13 @@ def test_all_four_frame_kinds_back_to_back() -> None:
     assert cook.endpoint == Pose(1, 1, 1, 1, 1, 1)
     assert ingredient == LegacyIngredient(3, Pose(1, 2, 3, 0, 0, 0.5))
     assert face == LegacyFace(4, True, 93.0, "[]", "person")
+
+
+def test_a_face_frames_long_text_is_shortened_not_refused() -> None:
+    long = "\u00e9" * 100_000
+    face = {"msg_type": "Face", "table_id": 2, "history": long, "nowdetected": long, "reliability": 50, "exist": 0}
+    [decoded] = decode_stream(orjson.dumps(face))
+    assert decoded == LegacyFace(2, False, 50.0, long[:TEXT_KEPT], long[:TEXT_KEPT])
 
 
 def test_a_battery_fraction_is_an_exact_percent() -> None:

@@ -7,8 +7,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from robodine_edge.protocol.fields import shorten
 from robodine_edge.protocol.link import (
     MAX_LINE,
+    MESSAGE_KEPT,
+    NAME_KEPT,
+    REASON_KEPT,
     TOO_LONG,
     Ack,
     BadFrame,
@@ -44,10 +48,71 @@ def test_every_robot_frame_type() -> None:
     )
     assert decode_frame(frame(type="ack", id=7)) == Ack(7)
     assert decode_frame(frame(type="nack", id=7, reason="busy")) == Nack(7, "busy")
+    assert decode_frame(frame(type="task_update", task_id=7, state="done", detail="took 5 ms")) == TaskUpdate(
+        7, "done", "took 5 ms"
+    )
     assert decode_frame(frame(type="task_update", task_id=7, state="done", detail={"ms": 5})) == TaskUpdate(
-        7, "done", {"ms": 5}
+        7, "done", '{"ms":5}'
     )
     assert decode_frame(b'{"type":"ping"}') == Ping()
+
+
+def test_long_free_text_is_shortened_not_refused() -> None:
+    """SPEC section 4: within 64 KiB, a long message, reason, detail or name costs no frame."""
+    long = "é" * 30_000  # 60 KB of UTF-8, within the line limit
+    event = decode_frame(frame(type="event", code="log", level="info", message=long))
+    assert event == RobotEvent("log", "info", long[:MESSAGE_KEPT])
+    assert decode_frame(frame(type="nack", id=3, reason=long)) == Nack(3, long[:REASON_KEPT])
+    failed = decode_frame(frame(type="task_update", task_id=3, state="failed", detail=long))
+    assert failed == TaskUpdate(3, "failed", long[:REASON_KEPT])
+    as_json = decode_frame(frame(type="task_update", task_id=3, state="failed", detail={"log": long}))
+    assert isinstance(as_json, TaskUpdate) and as_json.detail == ('{"log":"' + long)[:REASON_KEPT]
+    hello = decode_frame(frame(type="hello", robot_id="a", kind="albabot", token="t", proto=1, name=long))
+    assert isinstance(hello, Hello) and hello.name == long[:NAME_KEPT]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        frame(type="event", code="c" * 65, level="info", message="m"),  # a code is no free text
+        frame(type="event", code="c", level="info", message=""),
+        frame(type="event", code="c", level="info", message=7),
+        frame(type="nack", id=3, reason=["busy"]),
+        frame(type="hello", robot_id="a", kind="albabot", token="t" * 513, proto=1),
+        frame(type="hello", robot_id="a", kind="albabot", token="t", proto=1, mac="m" * 65),
+        frame(type="hello", robot_id="a", kind="albabot", token="t", proto=1, name=5),
+    ],
+)
+def test_ids_codes_and_types_stay_strict(line: bytes) -> None:
+    with pytest.raises(BadFrame):
+        decode_frame(line)
+
+
+@pytest.mark.parametrize(
+    ("text", "keep", "kept"),
+    [
+        ("hello", 5, "hello"),
+        ("hello!", 5, "hello"),
+        ("ab\U0001f600cd", 3, "ab\U0001f600"),  # 4 bytes of UTF-8, one character
+        ("abce\u0301", 4, "abc"),  # e + combining acute: the letter goes with its accent
+        ("ab\U0001f469\u200d\U0001f4bb", 3, "ab"),  # a ZWJ sequence is not split after the joiner
+        ("ab\U0001f469\u200d\U0001f4bb", 4, "ab"),
+        ("ab\u2764\ufe0f", 3, "ab"),  # heart + variation selector
+        ("ab\U0001f44b\U0001f3fd", 3, "ab"),  # waving hand + skin tone
+        ("\u0301" * 9, 4, "\u0301" * 4),  # marks with nothing to cling to: cut at the limit
+    ],
+)
+def test_text_is_shortened_on_a_character_boundary(text: str, keep: int, kept: str) -> None:
+    assert shorten(text, keep) == kept
+    assert shorten(text, keep).encode() == kept.encode()  # valid UTF-8: no lone surrogate
+
+
+@settings(max_examples=300)
+@given(st.text(max_size=60), st.integers(1, 40))
+def test_a_shortened_text_is_a_prefix_within_the_limit(text: str, keep: int) -> None:
+    kept = shorten(text, keep)
+    assert text.startswith(kept) and len(kept) <= keep and (kept or not text)
+    kept.encode()  # whole code points: encodes as UTF-8
 
 
 @pytest.mark.parametrize(
