@@ -36,6 +36,7 @@ from robodine_edge.http.routes import (
     emergencies,
     events,
     health,
+    home,
     inventory,
     kiosks,
     menu,
@@ -54,6 +55,7 @@ from robodine_edge.metrics import Metrics
 from robodine_edge.web import pages
 
 ROUTERS = (
+    home.router,
     health.router,
     metrics.router,
     docs.router,

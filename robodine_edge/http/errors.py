@@ -76,6 +76,16 @@ def error_response(error: errors.RobodineError) -> HTTPResponse:
     return response
 
 
+def not_found(request: Request) -> str:
+    """The message of a 404 for a path no route serves: the path (Sanic's own message
+    loses `/`, "Requested URL  not found") and where the routes are listed."""
+    path = request.path if len(request.path) <= MAX_PATH_SHOWN else request.path[:MAX_PATH_SHOWN] + "..."
+    return f"no route for {path}; the API is described at /docs"
+
+
+MAX_PATH_SHOWN = 200
+
+
 class ApiErrorHandler(ErrorHandler):
     """Sanic's error handler, answering in the one error shape. Runs on the loop.
 
@@ -101,6 +111,10 @@ class ApiErrorHandler(ErrorHandler):
             # Counted as nginx's 499 ("client closed request"), not as a server error.
             log.debug("client gone during %s %s", request.method, request.path)
             return HTTPResponse(status=CLIENT_GONE)
+        if isinstance(exception, sanic_exceptions.NotFound):
+            return HTTPResponse(
+                error_body("not_found", not_found(request)), status=404, content_type="application/json"
+            )
         if isinstance(exception, sanic_exceptions.SanicException):
             status = exception.status_code or 500
             if status < 500:

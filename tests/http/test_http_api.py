@@ -30,6 +30,29 @@ def test_unknown_route_and_wrong_method(service: ServiceProcess, admin: dict[str
     assert_error(service.http.put("/api/users", headers=admin, json={}), 405, "method_not_allowed")
 
 
+@pytest.mark.parametrize("path", ["/api/nothing-here", "/nowhere", "/api/users/1/deeper", "/caf%C3%A9"])
+def test_a_404_names_the_path_and_points_to_the_docs(service: ServiceProcess, path: str) -> None:
+    response = service.http.get(path)
+    assert_error(response, 404, "not_found")
+    message = response.json()["error"]["message"]
+    assert message == f"no route for {path}; the API is described at /docs" and "  " not in message
+
+
+def test_the_root_points_to_the_docs(service: ServiceProcess) -> None:
+    """Not a bare 404 ("Requested URL  not found"): a browser gets links, a program JSON."""
+    shown = service.http.get("/")
+    assert shown.status_code == 200 and shown.headers["content-type"] == "application/json"
+    links = shown.json()
+    assert links["docs"] == "/docs" and links["redoc"] == "/redoc" and links["health"] == "/health"
+    assert links["openapi"] == "/openapi.json" and links["store"] == "store-1" and links["version"]
+    page = service.http.get("/", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    hrefs = re.findall(r'href="([^"]+)"', page.text)
+    assert {"/docs", "/redoc", "/health", "/openapi.json"} <= set(hrefs)
+    for href in hrefs:
+        assert service.http.get(href).status_code == 200, href
+
+
 def test_bodies_over_one_mib_are_413(service: ServiceProcess, admin: dict[str, str]) -> None:
     big = b'{"username": "' + b"x" * ONE_MIB + b'"}'
     assert_error(
@@ -212,5 +235,5 @@ def test_metrics_time_each_request_and_bound_invented_methods(service: ServicePr
 
 
 def test_public_routes_need_no_token(service: ServiceProcess) -> None:
-    for path in ("/health", "/api/health", "/metrics", "/openapi.json", "/docs", "/redoc"):
+    for path in ("/", "/health", "/api/health", "/metrics", "/openapi.json", "/docs", "/redoc"):
         assert service.http.get(path).status_code == 200, path
