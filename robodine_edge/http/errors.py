@@ -64,11 +64,36 @@ def error_body(code: str, message: str, fields: dict[str, str] | None = None) ->
 
 
 def error_response(error: errors.RobodineError) -> HTTPResponse:
-    response = HTTPResponse(
-        error_body(error.code, error.message, error.fields),
-        status=status_of(error),
-        content_type="application/json",
-    )
+    return _response(error, error_body(error.code, error.message, error.fields))
+
+
+def oauth2_error_response(error: errors.RobodineError) -> HTTPResponse:
+    """An error of the OAuth2 password form login (the token endpoint Swagger UI's
+    "Authorize" posts to), in OAuth2's shape (RFC 6749 section 5.2): `{"error":
+    "invalid_grant", "error_description": "..."}`, with the same status and headers as
+    any other answer. Swagger UI shows a failed authorization as its status text plus
+    `, error: <error>` and `, description: <error_description>`, reading `error` as a
+    string: the SPEC's `{"error": {"code", "message"}}` showed there as "[object Object]".
+    A JSON login keeps the SPEC's body."""
+    description = error.message
+    if error.fields:
+        description += " (" + "; ".join(f"{field}: {why}" for field, why in error.fields.items()) + ")"
+    return _response(error, orjson.dumps({"error": oauth2_code(error), "error_description": description}))
+
+
+def oauth2_code(error: errors.RobodineError) -> str:
+    """RFC 6749's code for a failed password grant; the SPEC's code where it has none."""
+    if isinstance(error, errors.Unauthorized):
+        return "invalid_grant"
+    if error.fields and "grant_type" in error.fields:
+        return "unsupported_grant_type"
+    if isinstance(error, errors.BadRequest | errors.ValidationFailed):
+        return "invalid_request"
+    return error.code
+
+
+def _response(error: errors.RobodineError, body: bytes) -> HTTPResponse:
+    response = HTTPResponse(body, status=status_of(error), content_type="application/json")
     if isinstance(error, errors.RateLimited):
         response.headers["Retry-After"] = str(error.retry_after_s)
     if isinstance(error, errors.Unauthorized):

@@ -12,7 +12,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel
 
 from robodine_edge.http.routing import PATH_PARAM, RouteSpec
-from robodine_edge.http.schemas import ErrorBody
+from robodine_edge.http.schemas import ErrorBody, OAuth2ErrorBody
 
 REF = "#/components/schemas/{model}"
 ERROR_TEXT = {
@@ -105,11 +105,17 @@ def _operation(spec: RouteSpec, schemas: _Schemas, error_ref: dict[str, Any]) ->
             content["application/x-www-form-urlencoded"] = {"schema": schemas.ref(spec.form, "validation")}
         operation["requestBody"] = {"required": True, "content": content}
     for status in _error_statuses(spec):
-        operation["responses"][str(status)] = {
-            "description": ERROR_TEXT.get(status, "Error"),
-            "content": {"application/json": {"schema": error_ref}},
-        }
+        operation["responses"][str(status)] = _error(spec, status, schemas, error_ref)
     return operation
+
+
+def _error(spec: RouteSpec, status: int, schemas: _Schemas, error_ref: dict[str, Any]) -> dict[str, Any]:
+    text = ERROR_TEXT.get(status, "Error")
+    if spec.form is None or status == 413:  # a body over 1 MiB is refused before the route
+        return {"description": text, "content": {"application/json": {"schema": error_ref}}}
+    schema = {"anyOf": [error_ref, schemas.ref(OAuth2ErrorBody)]}
+    text += "; `{error, error_description}` (OAuth2) for the form, `{error: {code, message}}` for JSON"
+    return {"description": text, "content": {"application/json": {"schema": schema}}}
 
 
 def _parameters(spec: RouteSpec) -> list[dict[str, Any]]:

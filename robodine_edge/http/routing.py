@@ -26,7 +26,7 @@ from robodine_edge.data import idempotency
 from robodine_edge.data.idempotency import IdempotencyClaim
 from robodine_edge.errors import BadRequest, IdempotencyConflict, NotFound, RobodineError, ValidationFailed
 from robodine_edge.http import bridge
-from robodine_edge.http.errors import error_response, status_of
+from robodine_edge.http.errors import error_response, oauth2_error_response, status_of
 from robodine_edge.http.schemas import MAX_ID
 from robodine_edge.types import Principal, Role
 
@@ -135,6 +135,26 @@ def install(app: Sanic, specs: list[RouteSpec]) -> None:
 
 
 def _endpoint(spec: RouteSpec) -> Handler:
+    serve = _serve(spec)
+    if spec.form is None:
+        return serve
+
+    async def oauth2_endpoint(request: Request, **params: Any) -> HTTPResponse | None:
+        """A route that also takes the OAuth2 password form (the login) answers that form's
+        errors in OAuth2's shape (`http.errors.oauth2_error_response`); JSON as any route."""
+        if _media_type(request) != FORM_TYPE:
+            return await serve(request, **params)
+        try:
+            return await serve(request, **params)
+        except RobodineError as exc:
+            return request.app.ctx.finish(request, oauth2_error_response(exc))  # type: ignore[no-any-return]
+
+    oauth2_endpoint.__name__ = serve.__name__
+    oauth2_endpoint.__doc__ = serve.__doc__
+    return oauth2_endpoint
+
+
+def _serve(spec: RouteSpec) -> Handler:
     ids = [name for name, kind in spec.path_params if kind == "int"]
 
     async def endpoint(request: Request, **params: Any) -> HTTPResponse | None:
@@ -279,7 +299,7 @@ def parse_body(request: Request, model: type[BaseModel], form: type[BaseModel] |
     """Event loop: the body as `model` (or the OAuth2 `form`). No body and no JSON
     content type counts as `{}`; malformed JSON, an empty body declared JSON and any
     other content type are 400; JSON that is not an object, or wrong fields, 422."""
-    media_type = (request.content_type or "").split(";", 1)[0].strip().lower()
+    media_type = _media_type(request)
     if form is not None and media_type == FORM_TYPE:
         data: Any = {key: values[0] for key, values in request.get_form(keep_blank_values=True).items()}
         return _validate(form, data)
@@ -299,6 +319,10 @@ def parse_body(request: Request, model: type[BaseModel], form: type[BaseModel] |
     if not isinstance(data, dict):
         raise ValidationFailed("the body must be a JSON object", fields={"body": "expected a JSON object"})
     return _validate(model, data)
+
+
+def _media_type(request: Request) -> str:
+    return (request.content_type or "").split(";", 1)[0].strip().lower()
 
 
 def refuse_malformed(body: bytes) -> None:

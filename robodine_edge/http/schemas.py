@@ -136,6 +136,13 @@ class ErrorBody(ResponseModel):
     error: ErrorDetail
 
 
+class OAuth2ErrorBody(ResponseModel):
+    """A failed OAuth2 password form login (RFC 6749 section 5.2), as Swagger UI reads it."""
+
+    error: str
+    error_description: str
+
+
 def not_strict(annotation: Any) -> Any:
     """Accept the JSON string form of an enum in a strict model."""
     return Annotated[annotation, Field(strict=False)]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
 import jwt
 import pytest
+from openapi_ui_bundles import swagger_ui
 
 from tests.http.conftest import make_user
 from tests.service import ADMIN_PASSWORD, ServiceProcess
@@ -37,6 +39,42 @@ def test_login_with_the_oauth2_password_form(service: ServiceProcess) -> None:
     )
     assert response.status_code == 200, response.text
     assert response.json()["access_token"]
+
+
+def test_a_failed_form_login_answers_as_oauth2_and_a_json_one_as_the_spec(tmp_path: Path) -> None:
+    """Swagger UI's "Authorize" posts the form and shows `error` and `error_description`
+    as strings: the SPEC's error object showed there as "[object Object]"."""
+    form = {"grant_type": "password", "username": "admin", "scope": "", "client_id": ""}
+    with ServiceProcess(tmp_path) as service:
+        wrong = service.http.post("/api/auth/login", data={**form, "password": "wrong"})
+        assert wrong.status_code == 401 and wrong.headers["www-authenticate"] == "Bearer"
+        assert wrong.json() == {"error": "invalid_grant", "error_description": "invalid username or password"}
+        as_json = service.http.post("/api/auth/login", json={"username": "admin", "password": "wrong"})
+        assert as_json.status_code == 401
+        assert as_json.json() == {"error": {"code": "unauthorized", "message": "invalid username or password"}}
+        missing = service.http.post("/api/auth/login", data={"grant_type": "password", "username": "admin"})
+        assert missing.status_code == 422 and missing.json()["error"] == "invalid_request"
+        assert missing.json()["error_description"] == "invalid request body (password: Field required)"
+        grant = service.http.post("/api/auth/login", data={**form, "grant_type": "client_credentials", "password": "x"})
+        assert grant.status_code == 422 and grant.json()["error"] == "unsupported_grant_type"
+        for _ in range(3):
+            assert service.http.post("/api/auth/login", data={**form, "password": "wrong"}).status_code == 401
+        limited = service.http.post("/api/auth/login", data={**form, "password": ADMIN_PASSWORD})
+        assert limited.status_code == 429 and 1 <= int(limited.headers["retry-after"]) <= 61
+        assert limited.json()["error"] == "rate_limited" and limited.json()["error_description"]
+        limited = service.http.post("/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD})
+        assert limited.status_code == 429 and limited.json()["error"]["code"] == "rate_limited"
+
+
+def test_swagger_ui_shows_a_failed_authorization_from_string_error_fields() -> None:
+    """What the form's error body is built for: the bundled Swagger UI appends
+    `, error: ${error}` and `, description: ${error_description}` to a failed
+    authorization's status text (an object shows as "[object Object]")."""
+    bundle = (swagger_ui.static_path / "swagger-ui-bundle.js").read_text()
+    authorize = bundle[bundle.index("authorizeRequest=") :]
+    authorize = authorize[: authorize.index("function configureAuth")]
+    assert re.search(r"(\w+)\.error&&\(\w+\+=`, error: \$\{\1\.error\}`\)", authorize), authorize
+    assert re.search(r"(\w+)\.error_description&&\(\w+\+=`, description: \$\{\1\.error_description\}`\)", authorize)
 
 
 @pytest.mark.parametrize(
