@@ -119,8 +119,10 @@ def seed_demo(data_dir: Path) -> bool:
                 [{"menu_item": item.id, "inventory": stock[i], "quantity": q} for i, q in recipe.items()]
             ).execute()
         credentials.append(_user("staff", Role.STAFF, None))
+        credentials.append("# kiosk users: one table's tablet each (its GET /api/auth/me gives the table_id)")
         for table in tables:
             username = f"kiosk-{table.name.lower()}"
+            credentials.append(f"# table {table.name} (table_id {table.id})")
             credentials.append(_user(username, Role.KIOSK, table.id))
             Kiosk.create(
                 table=table.id, user=User.get(User.username == username).id, name=f"Tablet {table.name}", created_at=now

@@ -34,6 +34,10 @@ def test_the_demo_store_is_seeded_once_and_usable(data_dir: Path) -> None:
         assert len(service.http.get("/api/inventory", headers=staff).json()) >= 20
         kiosk_name = f"kiosk-{tables[0]['name'].lower()}"
         kiosk = service.auth(service.token(kiosk_name, users[kiosk_name]))
+        lines = credentials_file.read_text().splitlines()  # each kiosk's line follows its table's comment
+        said = lines[lines.index(f"{kiosk_name} {users[kiosk_name]}") - 1]
+        assert said == f"# table {tables[0]['name']} (table_id {tables[0]['id']})"
+        assert service.http.get("/api/auth/me", headers=kiosk).json()["table_id"] == tables[0]["id"]
         placed = service.http.post(
             "/api/orders",
             headers=kiosk,
