@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from robodine_edge.data.kitchen import MenuEntry
+from robodine_edge.data.kitchen import MenuEntry, menu_order
 from robodine_edge.data.orders import OrderLine
 from robodine_edge.domain.stock import Recipe, can_make, requirements
 from robodine_edge.errors import Conflict, NotFound, OutOfStock, ValidationFailed
@@ -42,6 +42,11 @@ class MenuBook:
     def listing(self, counts: Mapping[int, int], category: str | None = None) -> list[dict[str, Any]]:
         """The menu as the API shows it: a dish whose ingredients ran out is not available."""
         return [self.json(entry, counts) for entry in self._entries.values() if category in (None, entry.category)]
+
+    def ranks(self) -> dict[int, int]:
+        """{dish id: rank}, the first dish in menu order (`kitchen.menu_order`) highest."""
+        ordered = menu_order(self._entries.values())
+        return {entry.id: len(ordered) - n for n, entry in enumerate(ordered)}
 
     @staticmethod
     def json(entry: MenuEntry, counts: Mapping[int, int]) -> dict[str, Any]:

@@ -40,7 +40,7 @@ from robodine_edge.actors.journal import Journal
 from robodine_edge.actors.menu_book import MenuBook
 from robodine_edge.actors.stock_ledger import StockLedger
 from robodine_edge.actors.store import Store
-from robodine_edge.actors.views import ListViews, PageKey, ViewOwner
+from robodine_edge.actors.views import ListViews, PageKey, RowOrder, ViewOwner
 from robodine_edge.data import kitchen, orders, tables
 from robodine_edge.data.idempotency import IdempotencyClaim, KeyDecided
 from robodine_edge.data.kitchen import MenuEntry, StockChange, StockEntry
@@ -159,9 +159,13 @@ class OrderQueueActor(ViewOwner):
         return self._menu.listing(self._stock.counts(), category)
 
     def menu_body(self, page: PageKey) -> bytes:
-        """A page of `list_menu(page.filter)` (a category or None), newest first; the
-        list stays in `views` until the next change."""
-        return self.views.build(page, lambda: self.list_menu(page.filter))
+        """A page of `list_menu(category)`, where `page.filter` is `(category or None,
+        order)`: newest first, or in menu order (`order == "menu"`, paged by rank so
+        `before=<id>` continues after that dish); the list stays in `views` until the
+        next change."""
+        category, order = page.filter  # type: ignore[misc]
+        ranked = RowOrder("id", self._menu.ranks()) if order == "menu" else None
+        return self.views.build(page, lambda: self.list_menu(category), ranked)
 
     def get_menu_item(self, item_id: int) -> dict[str, Any]:
         return self._menu_json(self._menu.entry(item_id))

@@ -149,7 +149,7 @@ class ListedViews:
     """The views the event loop serves reads from, one per owner; made by the actor tree."""
 
     menu: ListViews = field(default_factory=ListViews)
-    """The order queue's: pages of `("menu", category)` and `("inventory", None)`."""
+    """The order queue's: pages of `("menu", (category, order))` and `("inventory", None)`."""
     tables: ListViews = field(default_factory=ListViews)
     """The floor's: pages of `("tables", None)`."""
     robots: ListViews = field(default_factory=ListViews)

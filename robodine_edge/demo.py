@@ -63,7 +63,7 @@ INVENTORY = [
     ("cheese", "g", 2000, 2500, 300), ("cola", "cans", 96, 120, 24), ("cider", "cans", 96, 120, 24), ("green tea", "bags", 200, 250, 40),
 ]  # fmt: skip
 
-# (name, price, prepare_time_s, category, {ingredient: quantity})
+# (name, price, prepare_time_s, category, {ingredient: quantity}), in menu order: mains, soups, snacks, sides, drinks
 MENU = [
     ("Bibimbap", 11.5, 420, "main", {"rice": 250, "egg": 1, "vegetables": 150, "gochujang": 20, "sesame oil": 5, "beef": 60}),
     ("Kimchi fried rice", 10.0, 360, "main", {"rice": 250, "kimchi": 100, "egg": 1, "pork": 50, "scallion": 10}),
@@ -106,12 +106,13 @@ def seed_demo(data_dir: Path) -> bool:
             ).id
             for name, unit, count, top, low in INVENTORY
         }
-        for name, price, prepare, category, recipe in MENU:
+        for position, (name, price, prepare, category, recipe) in enumerate(MENU, 1):  # MENU is in menu order
             item = MenuItem.create(
                 name=name,
                 price_cents=round(price * 100),
                 prepare_time_s=prepare,
                 category=category,
+                position=position,
                 created_at=now,
                 updated_at=now,
             )

@@ -11,8 +11,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from peewee import SqliteDatabase
+from peewee import IntegerField, SqliteDatabase
 from playhouse.migrate import SqliteMigrator
+from playhouse.migrate import migrate as migrate_schema
 
 from robodine_edge.errors import BackupError
 from robodine_edge.models import ALL_MODELS, SchemaVersion
@@ -31,7 +32,17 @@ def _initial_schema(db: SqliteDatabase, _migrator: SqliteMigrator) -> None:
     db.create_tables(ALL_MODELS)
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial schema", _initial_schema),)
+def _menu_position(db: SqliteDatabase, migrator: SqliteMigrator) -> None:
+    """Dishes get a menu position; existing ones keep the order they were added in.
+    Plain table names and SQL: a step must do the same whatever the models become."""
+    migrate_schema(migrator.add_column("menu_item", "position", IntegerField(default=0)))
+    db.execute_sql('UPDATE "menu_item" SET "position" = "id"')
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial schema", _initial_schema),
+    Migration(2, "menu item position", _menu_position),
+)
 LATEST_VERSION = MIGRATIONS[-1].version
 
 

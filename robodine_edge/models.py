@@ -165,6 +165,9 @@ class MenuItem(BaseModel):
     prepare_time_s = IntegerField(default=300)
     category = CharField(default="main", index=True)
     available = BooleanField(default=True)
+    position = IntegerField(default=0)
+    """Where the dish stands on the menu (data/kitchen.py `menu_order`): dishes by
+    position within their category, categories by their smallest position."""
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
 

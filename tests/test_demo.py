@@ -15,6 +15,7 @@ import orjson
 import pytest
 from PIL import Image
 
+from robodine_edge.demo import MENU
 from tests.service import ServiceProcess, service_env
 from tests.waiting import eventually
 
@@ -31,6 +32,8 @@ def test_the_demo_store_is_seeded_once_and_usable(data_dir: Path) -> None:
         menu = service.http.get("/api/menu", headers=staff).json()
         assert len(tables) == 12 and {t["seats"] for t in tables} == {2, 4, 6}
         assert len(menu) == 20 and all(item["ingredients"] and item["available"] for item in menu)
+        kiosk_menu = service.http.get("/api/menu", headers=staff, params={"order": "menu"}).json()
+        assert [item["name"] for item in kiosk_menu] == [dish[0] for dish in MENU]  # mains first, drinks last
         assert len(service.http.get("/api/inventory", headers=staff).json()) >= 20
         kiosk_name = f"kiosk-{tables[0]['name'].lower()}"
         kiosk = service.auth(service.token(kiosk_name, users[kiosk_name]))

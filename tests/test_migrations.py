@@ -9,7 +9,7 @@ from playhouse.migrate import migrate as apply
 
 from robodine_edge.errors import BackupError
 from robodine_edge.migrations import LATEST_VERSION, MIGRATIONS, Migration, current_version, migrate
-from robodine_edge.models import ALL_MODELS, SchemaVersion, Setting, User
+from robodine_edge.models import ALL_MODELS, MenuItem, SchemaVersion, Setting, User
 
 
 def test_fresh_database_gets_the_whole_schema_at_the_latest_version(db: SqliteDatabase) -> None:
@@ -37,6 +37,26 @@ def test_an_old_database_gets_the_missing_steps(db: SqliteDatabase) -> None:
     assert current_version(db) == LATEST_VERSION + 1
     assert [c.name for c in db.get_columns("setting")][-1] == "note"
     assert Setting.get_by_id("store_name").value == "Kept"
+
+
+def test_a_version_1_menu_gets_positions_in_the_order_its_dishes_were_added(db: SqliteDatabase) -> None:
+    """Migration 2: a menu from before positions keeps its order (position = id)."""
+    apply(SqliteMigrator(db).drop_column("menu_item", "position"))  # the table as version 1 made it
+    SchemaVersion.delete().where(SchemaVersion.version > 1).execute()
+    now = "2026-01-01 00:00:00"
+    for name in ("Soup", "Rice", "Tea"):
+        db.execute_sql(
+            'INSERT INTO "menu_item" (name, price_cents, prepare_time_s, category, available, created_at, updated_at)'
+            " VALUES (?, 100, 60, 'main', 1, ?, ?)",
+            (name, now, now),
+        )
+    assert migrate(db) == 1
+    assert current_version(db) == LATEST_VERSION
+    assert [(m.name, m.position) for m in MenuItem.select().order_by(MenuItem.id)] == [
+        ("Soup", 1),
+        ("Rice", 2),
+        ("Tea", 3),
+    ]
 
 
 def test_a_database_from_newer_software_is_refused(db: SqliteDatabase) -> None:

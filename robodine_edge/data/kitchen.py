@@ -6,8 +6,11 @@ counts are integers in the item's unit.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from peewee import fn
 
 from robodine_edge.clock import utcnow
 from robodine_edge.data.events import Recorded, record_event
@@ -27,6 +30,7 @@ class MenuEntry:
     category: str
     enabled: bool
     recipe: Recipe
+    position: int = 0
 
     def json(self, sold_out: bool) -> dict[str, Any]:
         return {
@@ -35,10 +39,21 @@ class MenuEntry:
             "price": self.price_cents / 100,
             "prepare_time_s": self.prepare_time_s,
             "category": self.category,
+            "position": self.position,
             "available": self.enabled and not sold_out,
             "sold_out": sold_out,
             "ingredients": [{"inventory_id": item, "quantity": qty} for item, qty in self.recipe],
         }
+
+
+def menu_order(entries: Iterable[MenuEntry]) -> list[MenuEntry]:
+    """The menu as a kiosk shows it: categories by the smallest position among their
+    dishes (then by name), and within a category dishes by position, then by id."""
+    entries = list(entries)
+    first: dict[str, int] = {}
+    for entry in entries:
+        first[entry.category] = min(first.get(entry.category, entry.position), entry.position)
+    return sorted(entries, key=lambda e: (first[e.category], e.category, e.position, e.id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +92,9 @@ def _menu_entry(row: MenuItem, recipe: Recipe | None = None) -> MenuEntry:
     if recipe is None:
         lines = RecipeLine.select().where(RecipeLine.menu_item == row.id).order_by(RecipeLine.id)
         recipe = tuple((line.inventory_id, line.quantity) for line in lines)
-    return MenuEntry(row.id, row.name, row.price_cents, row.prepare_time_s, row.category, row.available, recipe)
+    return MenuEntry(
+        row.id, row.name, row.price_cents, row.prepare_time_s, row.category, row.available, recipe, row.position
+    )
 
 
 def _stock_entry(row: InventoryItem) -> StockEntry:
@@ -102,20 +119,35 @@ def load_inventory() -> list[StockEntry]:
 
 
 def create_menu_item(fields: dict[str, Any], ingredients: list[tuple[int, int]]) -> MenuEntry:
+    """A dish given no `position` goes to the end of its category."""
     _check_ingredients(ingredients)
+    if "position" not in fields:
+        fields = {**fields, "position": _end_of(fields.get("category", MenuItem.category.default))}
     row = create_named(MenuItem, fields, "menu item")
     _write_recipe(row.id, ingredients)
     return _menu_entry(row)
 
 
 def update_menu_item(item_id: int, changes: dict[str, Any], ingredients: list[tuple[int, int]] | None) -> MenuEntry:
+    """A dish moved to another category without a `position` goes to the end of that one."""
     row = one(MenuItem, item_id, "menu item")
+    if changes.get("category", row.category) != row.category and "position" not in changes:
+        changes = {**changes, "position": _end_of(changes["category"])}
     save_changes(row, changes, "menu item")
     if ingredients is not None:
         _check_ingredients(ingredients)
         RecipeLine.delete().where(RecipeLine.menu_item == item_id).execute()
         _write_recipe(item_id, ingredients)
     return _menu_entry(row)
+
+
+def _end_of(category: str) -> int:
+    """One past the last position of `category`; of the whole menu for a new category,
+    so it comes last (1 for the first dish)."""
+    last = MenuItem.select(fn.MAX(MenuItem.position)).where(MenuItem.category == category).scalar()
+    if last is None:
+        last = MenuItem.select(fn.MAX(MenuItem.position)).scalar()
+    return (last or 0) + 1
 
 
 def delete_menu_item(item_id: int) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from robodine_edge.actors.menu_book import MenuBook
-from robodine_edge.data.kitchen import MenuEntry
+from robodine_edge.data.kitchen import MenuEntry, menu_order
 from robodine_edge.data.orders import OrderLine
 from robodine_edge.errors import Conflict, NotFound, OutOfStock, ValidationFailed
 
@@ -66,3 +66,25 @@ def test_a_removed_dish_is_not_found_and_no_longer_counted(book: MenuBook) -> No
         book.entry(2)
     with pytest.raises(ValidationFailed):
         book.lines([(2, 1, None)])
+
+
+def placed(item_id: int, category: str, position: int) -> MenuEntry:
+    return MenuEntry(item_id, f"dish {item_id}", 500, 60, category, True, (), position)
+
+
+def test_menu_order_puts_categories_by_their_first_position_then_dishes_by_position_and_id() -> None:
+    entries = [
+        placed(1, "drink", 9),
+        placed(2, "main", 4),
+        placed(3, "soup", 5),
+        placed(4, "main", 1),
+        placed(5, "drink", 2),  # drinks now start at 2: before soups (5), after mains (1)
+        placed(6, "main", 4),  # same position as 2: by id
+        placed(7, "dessert", 5),  # ties soup's first position: by category name
+    ]
+    assert [e.id for e in menu_order(entries)] == [4, 2, 6, 5, 1, 7, 3]
+
+
+def test_ranks_number_the_menu_order_from_the_top() -> None:
+    book = MenuBook([placed(1, "drink", 3), placed(2, "main", 1), placed(3, "main", 2)])
+    assert book.ranks() == {2: 3, 3: 2, 1: 1}

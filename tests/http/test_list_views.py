@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.http.conftest import make_user
+from tests.http.conftest import make_user, unique
 from tests.http.store_setup import make_dish, make_stock, make_table
 from tests.net.conftest import register
 from tests.service import ServiceProcess
@@ -84,6 +84,40 @@ def test_tables_menu_and_inventory_are_newest_first_and_paged(service: ServicePr
         assert ids(service, admin, path, before=created[0]) == everything[3:], path
         assert ids(service, admin, path, before=1) == [], path
     assert ids(service, admin, "/api/menu", category="main", limit=1) == made["/api/menu"][-1:]
+
+
+def test_the_menu_in_menu_order_follows_categories_and_positions(
+    service: ServiceProcess, admin: dict[str, str]
+) -> None:
+    """`?order=menu`: categories by their smallest position, dishes by position; a new
+    dish goes to the end of its category, a new category to the end of the menu."""
+    _, staff = make_user(service, admin, "staff")
+    drinks, mains = unique("drinks"), unique("mains")
+
+    def dish(category: str) -> dict[str, Any]:
+        body = {"name": unique("dish"), "price": 2.5, "category": category}
+        response = service.http.post("/api/menu", headers=admin, json=body)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def menu(**params: Any) -> list[int]:
+        rows = listed(service, staff, "/api/menu", order="menu", **params)
+        return [row["id"] for row in rows if row["category"] in (drinks, mains)]
+
+    cola, rice = dish(drinks), dish(mains)
+    soup = dish(mains)
+    assert rice["position"] > cola["position"] and soup["position"] == rice["position"] + 1
+    assert ids(service, admin, "/api/menu")[:3] == [soup["id"], rice["id"], cola["id"]]  # the default: newest first
+    assert menu() == [cola["id"], rice["id"], soup["id"]]
+    moved = service.http.patch(f"/api/menu/{rice['id']}", headers=staff, json={"position": cola["position"] - 1})
+    assert moved.status_code == 200 and moved.json()["position"] == cola["position"] - 1
+    assert menu() == [rice["id"], soup["id"], cola["id"]]  # mains now start before drinks
+    assert menu(category=mains) == [rice["id"], soup["id"]]
+    assert menu(category=mains, limit=1) == [rice["id"]] and menu(category=mains, before=rice["id"]) == [soup["id"]]
+    cola = service.http.patch(f"/api/menu/{cola['id']}", headers=admin, json={"category": mains}).json()
+    assert cola["position"] == soup["position"] + 1 and menu() == [rice["id"], soup["id"], cola["id"]]
+    gone = service.http.get("/api/menu", headers=staff, params={"order": "menu", "before": 987654})
+    assert gone.status_code == 422 and set(gone.json()["error"]["fields"]) == {"before"}
 
 
 def test_a_page_read_after_a_change_shows_it(service: ServiceProcess, admin: dict[str, str]) -> None:

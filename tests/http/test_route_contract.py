@@ -309,6 +309,9 @@ REFUSED = [
             ({"name": "soup", "price": "1"}, "price"),
             ({"name": "soup", "price": True}, "price"),
             ({"name": "soup", "price": 1, "prepare_time_s": 1.5}, "prepare_time_s"),
+            ({"name": "soup", "price": 1, "position": -1}, "position"),
+            ({"name": "soup", "price": 1, "position": "3"}, "position"),
+            ({"name": "soup", "price": 1, "position": 10**10}, "position"),
             ({"name": "soup", "price": 1, "ingredients": {"inventory_id": 1}}, "ingredients"),
             ({"name": "soup", "price": 1, "ingredients": [[1, 2]]}, "ingredients.0"),
             (
@@ -337,6 +340,8 @@ REFUSED = [
             ({"category": ""}, "category"),
             ({"prepare_time_s": -1}, "prepare_time_s"),
             ({"prepare_time_s": 10**6}, "prepare_time_s"),
+            ({"position": 1.5}, "position"),
+            ({"position": None}, "position"),
             ({"ingredients": [{"inventory_id": "$stock", "quantity": 0}]}, "ingredients.0.quantity"),
             (
                 {"ingredients": [{"inventory_id": "$stock", "quantity": 1}, {"inventory_id": "$stock", "quantity": 2}]},
@@ -635,6 +640,7 @@ REFUSED_QUERIES = [
     ("/api/emergencies", {"before": str(TOO_BIG_ID)}, "before"),
     ("/api/menu", {"category": "x" * 33}, "category"),
     ("/api/menu", {"before": str(TOO_BIG_ID)}, "before"),
+    ("/api/menu", {"order": "alphabetical"}, "order"),
     ("/api/tables", {"limit": "1001"}, "limit"),
     ("/api/tables", {"before": str(TOO_BIG_ID)}, "before"),
     ("/api/inventory", {"before": "-1"}, "before"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 from sanic import HTTPResponse, Request
@@ -18,6 +18,7 @@ router = ApiRouter(tag="menu", prefix="/api/menu")
 Price = Annotated[float, Field(ge=0, le=100_000)]
 Category = Annotated[str, Field(min_length=1, max_length=32), OneLine]
 PrepareTime = Annotated[int, Field(ge=0, le=4 * 3600)]
+Position = Annotated[int, Field(ge=0, le=1_000_000_000)]
 
 
 class Ingredient(RequestModel):
@@ -39,6 +40,8 @@ class MenuCreate(_PriceCheck):
     price: Price
     prepare_time_s: PrepareTime = 300
     category: Category = "main"
+    position: Position | None = None
+    """Where the dish stands on the menu; left out, at the end of its category."""
     available: bool = True
     ingredients: Annotated[list[Ingredient], Field(max_length=50)] = []
 
@@ -48,12 +51,16 @@ class MenuPatch(_PriceCheck, PatchModel):
     price: Price | None = None
     prepare_time_s: PrepareTime | None = None
     category: Category | None = None
+    position: Position | None = None
     available: bool | None = None
     ingredients: Annotated[list[Ingredient], Field(max_length=50)] | None = None
 
 
 class MenuQuery(PageQuery):
     category: Category | None = None
+    order: Literal["newest", "menu"] = "newest"
+    """`newest` (every list's order) or `menu`: categories by their smallest position,
+    dishes by position then id, as a kiosk shows the menu."""
 
 
 class IngredientOut(ResponseModel):
@@ -67,9 +74,13 @@ class MenuOut(ResponseModel):
     price: float
     prepare_time_s: int
     category: str
+    position: int
     available: bool
     sold_out: bool
     ingredients: list[IngredientOut]
+
+
+STAFF_FIELDS = frozenset({"available", "position"})
 
 
 def _queue(request: Request) -> Any:
@@ -90,8 +101,10 @@ def _recipe(ingredients: list[Ingredient] | None) -> list[tuple[int, int]] | Non
 
 @router.get("", roles=ALL_ROLES, summary="The menu", query=MenuQuery, response=list[MenuOut])
 async def list_menu(request: Request, user: Principal, query: MenuQuery) -> HTTPResponse:
-    """Newest first; `before=<id>` continues after the last id of the previous page."""
-    page = PageKey("menu", query.category, query.limit, query.before)
+    """Newest first, or in menu order with `order=menu` (categories by the smallest
+    position of their dishes, dishes by position then id); either way `before=<id>`
+    continues after that dish of the previous page."""
+    page = PageKey("menu", (query.category, query.order), query.limit, query.before)
     return await listed(request, request.app.ctx.api.views.menu, page, lambda: _queue(request).menu_body(page))
 
 
@@ -109,9 +122,10 @@ async def get_menu_item(request: Request, user: Principal, item_id: int) -> dict
     "/<item_id:int>", roles=STAFF_ROLES, summary="Change a dish", body=MenuPatch, response=MenuOut, errors=(409,)
 )
 async def update_menu_item(request: Request, user: Principal, item_id: int, body: MenuPatch) -> dict[str, Any]:
-    """Staff may take a dish off (or back on) with `available`; everything else is for admins."""
-    if user.role is Role.STAFF and body.model_fields_set - {"available"}:
-        raise Forbidden("staff may only change whether a dish is available")
+    """Staff may take a dish off (or back on) with `available` and move it on the menu
+    with `position`; everything else is for admins."""
+    if user.role is Role.STAFF and body.model_fields_set - STAFF_FIELDS:
+        raise Forbidden("staff may only change whether a dish is available and its position")
     return await answer(request, _queue(request).update_menu_item(item_id, _columns(body), _recipe(body.ingredients)))
 
 
