@@ -425,6 +425,7 @@ class Service:
             sock.close()
         if self._lock.held:  # else runtime.json is another service's, or none
             remove_runtime(self.data_dir)
+        collector.collect_all()  # a leak (a task left pending, a cycle) is logged now, while the log still works
         collector.stop()
         self.notifier.close()
         self._lock.release()

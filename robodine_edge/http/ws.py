@@ -3,7 +3,8 @@
 `/ws/{topic}?token=...` — one topic per socket. `/ws` — many subscriptions on one
 socket, Home Assistant style: authenticate first, then `subscribe` / `unsubscribe` /
 `ping` with increasing integer ids. Both run on the event loop; what a socket is sent
-goes through its hub `Connection`, which writes frames in order.
+goes through its hub `Connection`, which writes frames in order. Both start by arranging
+for Sanic's reading tasks to end with the connection (`orphans.reap_when_lost`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sanic import Request, Sanic
 
 from robodine_edge.errors import Unauthorized
 from robodine_edge.http.hub import Connection, Hub
+from robodine_edge.http.orphans import reap_when_lost
 from robodine_edge.http.topics import KIOSK_TOPICS, TOPIC_KEYS
 from robodine_edge.types import Principal, Role
 
@@ -43,6 +45,7 @@ def may_see(principal: Principal, topic: str) -> bool:
 
 
 async def topic_socket(request: Request, ws: Any, topic: str) -> None:
+    reap_when_lost(ws)
     api, hub = request.app.ctx.api, request.app.ctx.hub
     try:
         principal = api.gate.authenticate(request, allow_query_token=True)
@@ -60,6 +63,7 @@ async def topic_socket(request: Request, ws: Any, topic: str) -> None:
 
 
 async def multiplexed_socket(request: Request, ws: Any) -> None:
+    reap_when_lost(ws)
     api, hub = request.app.ctx.api, request.app.ctx.hub
     principal = await _authenticate(ws, api)
     if principal is None:
