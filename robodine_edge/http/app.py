@@ -36,7 +36,6 @@ from robodine_edge.http.routes import (
     emergencies,
     events,
     health,
-    home,
     inventory,
     kiosks,
     menu,
@@ -55,7 +54,6 @@ from robodine_edge.metrics import Metrics
 from robodine_edge.web import pages
 
 ROUTERS = (
-    home.router,
     health.router,
     metrics.router,
     docs.router,

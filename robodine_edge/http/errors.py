@@ -69,27 +69,17 @@ def error_response(error: errors.RobodineError) -> HTTPResponse:
 
 def oauth2_error_response(error: errors.RobodineError) -> HTTPResponse:
     """An error of the OAuth2 password form login (the token endpoint Swagger UI's
-    "Authorize" posts to), in OAuth2's shape (RFC 6749 section 5.2): `{"error":
-    "invalid_grant", "error_description": "..."}`, with the same status and headers as
-    any other answer. Swagger UI shows a failed authorization as its status text plus
-    `, error: <error>` and `, description: <error_description>`, reading `error` as a
-    string: the SPEC's `{"error": {"code", "message"}}` showed there as "[object Object]".
-    A JSON login keeps the SPEC's body."""
+    "Authorize" posts to): the API's error body, plus OAuth2's `error_description`
+    (RFC 6749 section 5.2) with the message. Swagger UI shows a failed authorization as
+    its status text plus `, error: <error>` and `, description: <error_description>`:
+    with the API's body alone it showed only "[object Object]"; the description puts
+    the reason in words beside it, while every client still finds `error.code`."""
+    body = orjson.loads(error_body(error.code, error.message, error.fields))
     description = error.message
     if error.fields:
         description += " (" + "; ".join(f"{field}: {why}" for field, why in error.fields.items()) + ")"
-    return _response(error, orjson.dumps({"error": oauth2_code(error), "error_description": description}))
-
-
-def oauth2_code(error: errors.RobodineError) -> str:
-    """RFC 6749's code for a failed password grant; the SPEC's code where it has none."""
-    if isinstance(error, errors.Unauthorized):
-        return "invalid_grant"
-    if error.fields and "grant_type" in error.fields:
-        return "unsupported_grant_type"
-    if isinstance(error, errors.BadRequest | errors.ValidationFailed):
-        return "invalid_request"
-    return error.code
+    body["error_description"] = description
+    return _response(error, orjson.dumps(body))
 
 
 def _response(error: errors.RobodineError, body: bytes) -> HTTPResponse:

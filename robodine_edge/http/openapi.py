@@ -113,9 +113,8 @@ def _error(spec: RouteSpec, status: int, schemas: _Schemas, error_ref: dict[str,
     text = ERROR_TEXT.get(status, "Error")
     if spec.form is None or status == 413:  # a body over 1 MiB is refused before the route
         return {"description": text, "content": {"application/json": {"schema": error_ref}}}
-    schema = {"anyOf": [error_ref, schemas.ref(OAuth2ErrorBody)]}
-    text += "; `{error, error_description}` (OAuth2) for the form, `{error: {code, message}}` for JSON"
-    return {"description": text, "content": {"application/json": {"schema": schema}}}
+    text += "; a form login's error also carries OAuth2's `error_description`"
+    return {"description": text, "content": {"application/json": {"schema": schemas.ref(OAuth2ErrorBody)}}}
 
 
 def _parameters(spec: RouteSpec) -> list[dict[str, Any]]:

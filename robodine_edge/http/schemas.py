@@ -136,10 +136,10 @@ class ErrorBody(ResponseModel):
     error: ErrorDetail
 
 
-class OAuth2ErrorBody(ResponseModel):
-    """A failed OAuth2 password form login (RFC 6749 section 5.2), as Swagger UI reads it."""
+class OAuth2ErrorBody(ErrorBody):
+    """A failed OAuth2 password form login: the error body, and RFC 6749's
+    `error_description` (the message in words), which Swagger UI's Authorize shows."""
 
-    error: str
     error_description: str
 
 

@@ -38,21 +38,6 @@ def test_a_404_names_the_path_and_points_to_the_docs(service: ServiceProcess, pa
     assert message == f"no route for {path}; the API is described at /docs" and "  " not in message
 
 
-def test_the_root_points_to_the_docs(service: ServiceProcess) -> None:
-    """Not a bare 404 ("Requested URL  not found"): a browser gets links, a program JSON."""
-    shown = service.http.get("/")
-    assert shown.status_code == 200 and shown.headers["content-type"] == "application/json"
-    links = shown.json()
-    assert links["docs"] == "/docs" and links["redoc"] == "/redoc" and links["health"] == "/health"
-    assert links["openapi"] == "/openapi.json" and links["store"] == "store-1" and links["version"]
-    page = service.http.get("/", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
-    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    hrefs = re.findall(r'href="([^"]+)"', page.text)
-    assert {"/docs", "/redoc", "/health", "/openapi.json"} <= set(hrefs)
-    for href in hrefs:
-        assert service.http.get(href).status_code == 200, href
-
-
 def test_bodies_over_one_mib_are_413(service: ServiceProcess, admin: dict[str, str]) -> None:
     big = b'{"username": "' + b"x" * ONE_MIB + b'"}'
     assert_error(
