@@ -4,6 +4,8 @@ Every change to the floor comes through this actor (staff routes, and later robo
 and cameras). It commands the table actors (ask) and never the other way round, keeps
 a view of every table's last committed state, and seats waiting parties whenever a
 table becomes free: when one is created, cleaned, released to available, or grows.
+A `FloorTick` each second reports, once per party, a party that has waited or sat far
+longer than is plausible (thresholds in the settings), so no table is held unseen.
 """
 
 from __future__ import annotations
@@ -11,25 +13,35 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from robodine_edge.actors.base import CrashListener
 from robodine_edge.actors.directory import Directory
+from robodine_edge.actors.journal import Journal
 from robodine_edge.actors.store import Store
 from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, Supervisor
 from robodine_edge.actors.table import TableActor
 from robodine_edge.actors.views import ListViews, PageKey, ViewOwner
 from robodine_edge.clock import to_unix
 from robodine_edge.data import tables as data
+from robodine_edge.data.events import raised_for
 from robodine_edge.data.settings import StoreSettings, load_settings
 from robodine_edge.data.tables import PartyState, TableState
 from robodine_edge.domain.lifecycle import PartyStatus, TableStatus
 from robodine_edge.domain.seating import TableFit, WaitingParty, assign, estimate_waits
 from robodine_edge.errors import Conflict, InvalidTransition, NotFound, RobodineError
-from robodine_edge.types import Publish
+from robodine_edge.types import EventLevel, Publish
 
 log = logging.getLogger(__name__)
 ASK_TIMEOUT_S = 10.0
+WAITING_LONG = "party_waiting_long"
+OVERSTAYED = "party_overstayed"
+
+
+@dataclass(frozen=True, slots=True)
+class FloorTick:
+    """Told every second by the service's ticker: time to look for overdue parties."""
 
 
 class TableDirectory(Directory[int]):
@@ -72,10 +84,14 @@ class FloorActor(ViewOwner):
         self._settings = StoreSettings()
         self._parties: dict[int, PartyState] = {}
         self._view: dict[int, TableState] = {}
+        self._journal = Journal(store, publish)
+        self._reported: set[tuple[str, int]] = set()
+        """(event type, party id) already reported, so each is raised once per party."""
 
     def on_start(self) -> None:
         self._settings = self._write(load_settings)
         self._parties = {party.id: party for party in self._write(data.load_open_parties)}
+        self._reported = self._write(raised_for, (WAITING_LONG, OVERSTAYED), "customer", list(self._parties))
         for table_id, slot in sorted(self._directory.items()):
             self._view[table_id] = slot.proxy.snapshot().get(timeout=ASK_TIMEOUT_S)
         self._seat_waiting()
@@ -136,7 +152,7 @@ class FloorActor(ViewOwner):
         table, party = self._ask(table_id, "release")
         self._set(table)
         if party is not None:
-            self._parties.pop(party.id, None)
+            self._forget(party.id)
             self._publish("customers", "upsert", data.party_json(party, None, None))
         return table.json()
 
@@ -177,7 +193,7 @@ class FloorActor(ViewOwner):
             left = self._write(data.load_party, party_id)
         else:
             left = self._write(data.party_leaves, party_id)
-            del self._parties[party_id]
+            self._forget(party_id)
             self._publish("customers", "upsert", data.party_json(left, None, None))
             self._publish_waiting()
         return data.party_json(left, None, None)
@@ -203,7 +219,56 @@ class FloorActor(ViewOwner):
         self._settings = settings
         self._publish_waiting()
 
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, FloorTick):
+            self._report_overdue()
+            return None
+        return super().on_receive(message)
+
+    def _only_reads(self, message: Any) -> bool:
+        """A tick changes no table or party (it only writes events): the views stay."""
+        return isinstance(message, FloorTick) or super()._only_reads(message)
+
     # -- internals --------------------------------------------------------------------
+
+    def _report_overdue(self) -> None:
+        """A party waiting past `party_waiting_long_s`, or seated past `party_overstay_s`,
+        is an event and a staff notification, once per party: a guest forgotten on the
+        list, or a table held by a party long gone (a lost leave, a simulator that died),
+        is something staff must see rather than a table silently held. Recorded without
+        waiting: a failed write is logged by the journal and not retried."""
+        now = self._clock()
+        for party in self._parties.values():
+            overdue = self._overdue(party, now)
+            if overdue is None or (overdue[0], party.id) in self._reported:
+                continue
+            kind, message = overdue
+            self._reported.add((kind, party.id))
+            self._journal.record(
+                kind,
+                message,
+                level=EventLevel.WARNING,
+                entity_type="customer",
+                entity_id=party.id,
+                data={"table_id": party.table_id, "party_size": party.party_size},
+            )
+
+    def _overdue(self, party: PartyState, now: float) -> tuple[str, str] | None:
+        """(event type, message) if `party` is past its threshold (none when it is 0: off)."""
+        if party.status is PartyStatus.WAITING:
+            kind, limit, since = WAITING_LONG, self._settings.party_waiting_long_s, party.created_at
+        elif party.status is PartyStatus.SEATED and party.seated_at is not None:
+            kind, limit, since = OVERSTAYED, self._settings.party_overstay_s, party.seated_at
+        else:
+            return None
+        elapsed = now - to_unix(since)
+        if not limit or elapsed < limit:
+            return None
+        who = f"{party.name or f'customer {party.id}'} (party of {party.party_size})"
+        if kind == WAITING_LONG:
+            return kind, f"{who} has waited {_duration(elapsed)} for a table"
+        table = self._view.get(party.table_id) if party.table_id is not None else None
+        return kind, f"{who} has sat at {f'table {table.name}' if table else 'its table'} for {_duration(elapsed)}"
 
     def _seat_waiting(self) -> None:
         waiting = [WaitingParty(p.id, p.party_size) for p in self._waiting()]
@@ -221,6 +286,12 @@ class FloorActor(ViewOwner):
         self._set(table)
         self._parties[party_id] = party
         self._publish("customers", "upsert", data.party_json(party, None, None))
+
+    def _forget(self, party_id: int) -> None:
+        """A party that left is no longer watched."""
+        self._parties.pop(party_id, None)
+        self._reported.discard((WAITING_LONG, party_id))
+        self._reported.discard((OVERSTAYED, party_id))
 
     def _publish_waiting(self) -> None:
         info = self.waiting_info()
@@ -278,3 +349,11 @@ class FloorActor(ViewOwner):
 
     def _write(self, unit: Any, *args: Any) -> Any:
         return self._store.write(unit, *args).get(timeout=ASK_TIMEOUT_S)
+
+
+def _duration(seconds: float) -> str:
+    """`3 h 05 min`, `62 min` or `45 s`: how long, for a message staff read."""
+    whole = int(seconds)
+    if whole >= 3600:
+        return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+    return f"{whole // 60} min" if whole >= 60 else f"{whole} s"

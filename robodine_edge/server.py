@@ -34,6 +34,7 @@ from sanic import Sanic
 from robodine_edge import __version__, collector, memory, system_log
 from robodine_edge.actors.camera import CameraTick
 from robodine_edge.actors.dispatch_messages import DispatchTick
+from robodine_edge.actors.floor import FloorTick
 from robodine_edge.actors.robot_messages import Tick
 from robodine_edge.actors.supervisor import SupervisionEvent
 from robodine_edge.clock import to_iso, utcnow
@@ -373,7 +374,8 @@ class Service:
 
     async def _tick_robots(self) -> None:
         """Every second: a `Tick` for each robot actor (re-sends, state saves, timeouts),
-        each camera (rates, status) and the dispatcher (stuck tasks)."""
+        each camera (rates, status), the dispatcher (stuck tasks) and the floor (parties
+        waiting or seated too long)."""
         assert self._actors is not None
         while True:
             await asyncio.sleep(TICK_INTERVAL_S)
@@ -382,6 +384,7 @@ class Service:
             for _, slot in self._actors.camera_actors.items():
                 slot.tell(CameraTick())
             self._actors.dispatcher.tell(DispatchTick())
+            self._actors.floor.tell(FloorTick())
 
     async def _register_legacy_camera(self, api: ApiContext, camera_id: str, host: str) -> None:
         """The first frame of a legacy camera registers it (docs/ROBOTS.md)."""

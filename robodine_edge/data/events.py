@@ -56,6 +56,8 @@ NOTIFY_TYPES = frozenset(
         "emergency",
         "staff_called",
         "actor_failed",
+        "party_waiting_long",
+        "party_overstayed",
     }
 )
 
@@ -144,6 +146,17 @@ def list_events(
     if since is not None:
         query = query.where(Event.created_at >= since)
     return [event_json(event) for event in query]
+
+
+def raised_for(types: tuple[str, ...], entity_type: str, entity_ids: list[int]) -> set[tuple[str, int]]:
+    """Which of `types` were already recorded about which of these rows, as (type, id):
+    what an actor that raises an event once per row reloads at start. Any thread. Found
+    by type (indexed, and these are rare), filtered here: the rows may be many."""
+    wanted = {str(i) for i in entity_ids}
+    if not wanted:
+        return set()
+    query = Event.select(Event.type, Event.entity_id).where(Event.type.in_(types), Event.entity_type == entity_type)
+    return {(event.type, int(event.entity_id)) for event in query if event.entity_id in wanted}
 
 
 def list_notifications(user_id: int, limit: int, before: int | None, unread: bool | None) -> list[dict[str, Any]]:

@@ -38,6 +38,10 @@ class StoreSettings(BaseModel):
     kitchen_pass: Point = Point(x=0.0, y=0.0)
     stuck_timeout_s: Annotated[int, Field(ge=10, le=3600)] = 120
     max_task_attempts: Annotated[int, Field(ge=1, le=20)] = 3
+    party_waiting_long_s: Annotated[int, Field(ge=0, le=7 * 86400)] = 3600
+    """A party still waiting this long after it arrived is reported to staff once; 0: never."""
+    party_overstay_s: Annotated[int, Field(ge=0, le=7 * 86400)] = 10800
+    """A party still seated this long after it sat down is reported to staff once; 0: never."""
 
     @field_validator("opening_hours")
     @classmethod

@@ -39,6 +39,8 @@ class SettingsPatch(PatchModel):
     kitchen_pass: KitchenPass | None = None
     stuck_timeout_s: int | None = None
     max_task_attempts: int | None = None
+    party_waiting_long_s: int | None = None
+    party_overstay_s: int | None = None
 
 
 @router.get("", roles=STAFF_ROLES, summary="Store settings", response=StoreSettings)
