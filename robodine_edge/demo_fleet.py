@@ -16,6 +16,10 @@ log = logging.getLogger(__name__)
 GUESTS_EVERY_S = 20.0
 """In the demo, a party of guests comes this often."""
 STOP_TIMEOUT_S = 3.0
+RESTART_DELAY_S = (1.0, 30.0)
+"""A simulator that exits on its own is started again after the first figure, doubled
+up to the second while it keeps exiting within `STEADY_S` of its start."""
+STEADY_S = 60.0
 
 
 class DemoFleet:
@@ -25,6 +29,7 @@ class DemoFleet:
         self._data_dir = data_dir
         self._host = "127.0.0.1" if host in ("0.0.0.0", "") else host
         self._process: asyncio.subprocess.Process | None = None
+        self._keeper: asyncio.Task[None] | None = None
 
     async def start(self, robot_port: int | None, http_port: int | None) -> None:
         """Start the simulator with the demo robots' tokens and a staff login for the guests."""
@@ -39,9 +44,32 @@ class DemoFleet:
             "--api", f"http://{self._host}:{http_port}", "--tokens", str(tokens), *guests, *cameras,
         )  # fmt: skip
         log.info("started the demo fleet simulator (pid %d)", self._process.pid)
+        if self._keeper is None:
+            self._keeper = asyncio.get_running_loop().create_task(self._keep_running(robot_port, http_port))
+
+    async def _keep_running(self, robot_port: int | None, http_port: int | None) -> None:
+        """A simulator that exits while the service runs (killed, crashed) is started
+        again, so the demo keeps moving: its robots link again and its guests take over
+        the parties the last one left. Event loop; cancelled by `stop`."""
+        delay = RESTART_DELAY_S[0]
+        while self._process is not None:
+            started = asyncio.get_running_loop().time()
+            code = await self._process.wait()
+            if asyncio.get_running_loop().time() - started >= STEADY_S:
+                delay = RESTART_DELAY_S[0]
+            log.warning("the demo fleet simulator exited (%s); starting it again in %g s", code, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RESTART_DELAY_S[1])
+            try:
+                await self.start(robot_port, http_port)
+            except OSError as exc:
+                log.error("cannot start the demo fleet simulator again: %s", exc)
 
     async def stop(self) -> None:
         """Terminate the simulator (killed if it does not exit within `STOP_TIMEOUT_S`)."""
+        if self._keeper is not None:
+            self._keeper.cancel()
+            await asyncio.gather(self._keeper, return_exceptions=True)
         if self._process is None or self._process.returncode is not None:
             return
         self._process.terminate()

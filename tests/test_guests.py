@@ -4,6 +4,8 @@ simulator processes, real SQLite)."""
 
 from __future__ import annotations
 
+import os
+import re
 import signal
 import subprocess
 import time
@@ -56,6 +58,10 @@ def demo_staff(service: ServiceProcess, data_dir: Path) -> Floor:
     return Floor(service, service.auth(service.token("staff", users["staff"])))
 
 
+def simulator_pids(service: ServiceProcess) -> list[int]:
+    return [int(pid) for pid in re.findall(r"started the demo fleet simulator \(pid (\d+)\)", service.log)]
+
+
 def robots_online(floor: Floor, count: int) -> bool:
     robots = floor.service.http.get("/api/robots", headers=floor.headers).json()
     return sum(robot["online"] for robot in robots) >= count
@@ -95,6 +101,27 @@ def test_a_stopped_run_leaves_its_parties_as_they_were_and_the_next_run_takes_th
             )
         assert all(p["status"] == "left" for p in (floor.party(pid) for pid in after))
         assert floor.party(walk_in["id"])["status"] == "seated" and floor.orders_of(walk_in["id"]) == []
+
+
+def test_a_killed_demo_simulator_is_started_again_and_its_guests_taken_over(data_dir: Path) -> None:
+    with ServiceProcess(data_dir, args=("--demo",)) as service:
+        floor = demo_staff(service, data_dir)
+        eventually(lambda: robots_online(floor, 5), timeout=20, what="the demo robots online")
+        seated = eventually(
+            lambda: [p for p in floor.parties("seated") if p["name"].startswith(MARK)],
+            timeout=15,
+            what="the demo's first guests seated",
+        )
+        first_pid = simulator_pids(service)[0]
+        os.kill(first_pid, signal.SIGKILL)
+        eventually(lambda: len(simulator_pids(service)) == 2, timeout=10, what="the simulator started again")
+        eventually(lambda: robots_online(floor, 5), timeout=20, what="the demo robots back online")
+        eventually(
+            lambda: re.search(rf"took over \d+ parties no guest drove: \[[^]]*\b{seated[0]['id']}\b", service.log),
+            timeout=10,
+            what="the new simulator taking the seated party over",
+        )
+        assert floor.party(seated[0]["id"])["status"] in ("seated", "left")
 
 
 def test_after_a_restore_the_demo_guests_take_over_the_parties_it_brought_back(data_dir: Path, tmp_path: Path) -> None:
