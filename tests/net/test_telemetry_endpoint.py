@@ -69,17 +69,19 @@ def test_a_fast_robot_is_told_in_batches_and_a_slow_one_of_each_datagram() -> No
     async def scenario() -> None:
         transport, refs, published = await serve(["fast", "slow"])
         address = transport.get_extra_info("sockname")
+        sending_from = time.monotonic()
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            for seq in range(1, 201):  # 1 kHz for 0.2 s
+            for seq in range(1, 201):  # 1 kHz for 0.2 s (longer on a loaded machine)
                 udp.sendto(datagram("fast", seq), address)
                 if seq % 40 == 1:
                     udp.sendto(datagram("slow", seq // 40 + 1), address)  # 25 Hz
                 await asyncio.sleep(0.001)
+        sending_s = time.monotonic() - sending_from
         await asyncio.sleep(3 * TELL_INTERVAL_S)
         fast = await asyncio.to_thread(refs["fast"].ask, "batches?")
         slow = await asyncio.to_thread(refs["slow"].ask, "batches?")
         assert [seq for batch in fast for seq in batch] == list(range(1, 201))
-        elapsed_windows = 0.2 / TELL_INTERVAL_S
+        elapsed_windows = sending_s / TELL_INTERVAL_S  # the windows the datagrams really spanned
         assert len(fast) <= 2 * elapsed_windows + 2, f"{len(fast)} tells for 200 datagrams"
         assert slow == [(n,) for n in range(1, 6)]
         assert len([m for m in published if m[0] == "telemetry"]) == 205, "the topic carries every datagram at once"
