@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from robodine_edge.data import events, robots
+from robodine_edge.data import emergencies, events, robots
 from robodine_edge.http import bridge
 from robodine_edge.types import Principal, Role
 
@@ -46,6 +46,8 @@ class Snapshots:
             return await bridge.wait(mine, timeout)
         if topic == "commands":
             return await bridge.wait(api.reads.submit(robots.recent_commands, RECENT), timeout)
+        if topic == "emergencies":
+            return await bridge.wait(api.reads.submit(emergencies.active_emergencies), timeout)
         if topic == "video_streams":
             return await bridge.wait(api.cameras.proxy.list_cameras(), timeout)
         return []

@@ -27,8 +27,10 @@ TOPIC_KEYS: dict[str, str] = {
     "commands": "id",
     "video_streams": "camera_id",
     "telemetry": "robot_id",
+    "emergencies": "id",
 }
-KIOSK_TOPICS = frozenset({"orders", "notifications"})
+KIOSK_TOPICS = frozenset({"orders", "notifications", "emergencies"})
+"""A table's tablet may show that the robots are paused (read only: declaring is staff's)."""
 AUDIENCE: dict[str, str] = {"notifications": "user_id", "orders": "table_id"}
 """The field that says who may receive a message of the topic (its user, a kiosk's table)."""
 ROUTING_ONLY = frozenset({"notifications"})

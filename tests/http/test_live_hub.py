@@ -256,6 +256,51 @@ def test_kiosks_see_only_their_table_and_their_notifications(service: ServicePro
     run(scenario())
 
 
+def test_every_screen_learns_of_an_emergency_and_its_resolution_at_once(
+    service: ServiceProcess, admin: dict[str, str]
+) -> None:
+    """Staff on `/ws` and a table's kiosk on `/ws/emergencies` see the stop and the resume as
+    upserts; a screen opened meanwhile starts from a snapshot holding the active one only."""
+    _, staff = make_user(service, admin, "staff")
+    _, kiosk = make_kiosk(service, admin, make_table(service, admin)["id"])
+    staff_token, kiosk_token = (h["Authorization"].split()[1] for h in (staff, kiosk))
+
+    async def snapshot_now() -> list[dict[str, Any]]:
+        async with websockets.connect(ws_url(service.url, f"/ws/emergencies?token={staff_token}")) as ws:
+            first = await recv(ws)
+            assert first["type"] == "snapshot"
+            return first["data"]  # type: ignore[no-any-return]
+
+    async def scenario() -> None:
+        ws = await multiplexed(service.url, staff_token)
+        tablet = await websockets.connect(ws_url(service.url, f"/ws/emergencies?token={kiosk_token}"))
+        emergency: dict[str, Any] = {}
+        try:
+            await ws.send('{"id": 1, "type": "subscribe", "topic": "emergencies"}')
+            assert (await recv(ws))["success"] is True
+            before = await recv(ws)
+            assert (before["type"], before["data"]) == ("snapshot", [])
+            assert (await recv(tablet))["data"] == []
+            declared = service.http.post("/api/emergencies", headers=staff, json={"reason": "smoke"})
+            assert declared.status_code == 201, declared.text
+            emergency = declared.json()
+            for message in (await recv(ws), await recv(tablet)):
+                assert (message["topic"], message["type"], message["data"]) == ("emergencies", "upsert", emergency)
+            assert await snapshot_now() == [emergency]
+            resolved = service.http.post(f"/api/emergencies/{emergency['id']}/resolve", headers=staff).json()
+            message = await recv(ws)
+            assert (message["type"], message["seq"], message["data"]) == ("upsert", before["seq"] + 2, resolved)
+            assert resolved["active"] is False and (await recv(tablet))["data"] == resolved
+            assert await snapshot_now() == []
+        finally:
+            await ws.close()
+            await tablet.close()
+            if emergency.get("active"):
+                service.http.post(f"/api/emergencies/{emergency['id']}/resolve", headers=staff)
+
+    run(scenario())
+
+
 def test_a_filtered_subscription_still_counts_seq_up_by_one_and_resumes(
     service: ServiceProcess, admin: dict[str, str]
 ) -> None:
