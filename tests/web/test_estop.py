@@ -1,6 +1,7 @@
 """The emergency stop on the staff screens, against the demo store and its simulated robots:
 one tap stops every robot, every open screen shows the banner at once (the `emergencies`
-topic), resuming needs a deliberate confirmation."""
+topic), resuming needs a deliberate confirmation. And a staff screen left alone asks
+nothing of the HTTP API and nothing of any other origin: only its socket talks."""
 
 from __future__ import annotations
 
@@ -126,3 +127,19 @@ def test_a_screen_opened_during_an_emergency_shows_it_from_the_start(
     finally:
         demo_store.http.post(f"/api/emergencies/{declared.json()['id']}/resolve", headers=admin)
     expect(page.locator('[data-emergency="active"]')).to_have_count(0)
+
+
+def test_an_idle_kitchen_asks_nothing_over_http_and_nothing_of_other_origins(
+    open_page: Callable[..., tuple[Page, Screen]], demo_store: ServiceProcess
+) -> None:
+    page, screen = open_page()
+    settings = eventually(
+        lambda: [r for r in screen.traffic.requests if r.url.endswith("/api/settings")], what="the settings read"
+    )
+    assert settings[0].response() is not None  # answered: the page's loading is over
+    loaded = len(screen.traffic.requests)
+    page.wait_for_timeout(10_000)  # the measurement: ten seconds of a wall screen left alone
+    assert [r.url for r in screen.traffic.requests[loaded:]] == []
+    assert screen.traffic.outside(demo_store.url) == []
+    assert all(r.url.startswith(demo_store.url) for r in screen.traffic.requests)
+    expect(page.locator("[data-connection=open]")).to_be_visible()
