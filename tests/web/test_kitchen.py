@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.service import ServiceProcess
+from tests.service import ADMIN_PASSWORD, ServiceProcess
+from tests.simulator import Simulator
 from tests.waiting import eventually
 from tests.web.conftest import Screen, new_screen
 from tests.web.staff import HeldSocket, Kitchen, sign_in_at
@@ -249,6 +251,28 @@ def test_recall_shows_the_last_bumped_ticket_again_with_its_state(
     live.locator('[data-action="ready"]').click()  # still actionable from the recall
     eventually(lambda: kitchen.status_of(other["id"]) == "ready", what="the recalled order ready")
     expect(live).to_have_attribute("data-status", "ready")
+
+
+def test_an_order_the_robots_could_not_cook_is_flagged_with_the_reason(
+    browser: Browser, screens: list[Screen], tmp_path: Path
+) -> None:
+    with ServiceProcess(tmp_path) as service:
+        store = Kitchen(service, service.auth(service.token()))
+        assert service.http.patch("/api/settings", headers=store.admin, json={"max_task_attempts": 1}).is_success
+        screen = new_screen(browser, service.url)
+        screens.append(screen)
+        page = sign_in_at(screen, "/kitchen", "admin", ADMIN_PASSWORD)
+        with Simulator(service, "--behave", "sim-cook-1=fail", albabots=1, cookbots=1, speed=20):
+            eventually(
+                lambda: sum(r["online"] for r in service.http.get("/api/robots", headers=store.admin).json()) == 2,
+                timeout=20,
+                what="the simulated robots online",
+            )
+            order = store.order(store.table("Unlucky"), (store.dish(), 1, None))
+            ticket = page.locator(f'[data-order-id="{order["id"]}"]')
+            expect(ticket).to_have_attribute("data-flagged", "true", timeout=30_000)
+            expect(ticket.locator(".ticket-flag")).to_contain_text("Needs attention")
+            expect(ticket.locator(".ticket-flag")).to_contain_text("simulated failure")
 
 
 def test_the_kitchen_speaks_korean_and_english(open_kitchen: Callable[..., Page], kitchen: Kitchen) -> None:
