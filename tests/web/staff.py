@@ -93,6 +93,11 @@ class HeldSocket:
         with self._lock:
             self._held = []
 
+    def drop(self) -> None:
+        """Forget what was held (as a connection that died would) and let messages through."""
+        with self._lock:
+            self._held = None
+
     def release(self) -> None:
         with self._lock:
             held, self._held = self._held or [], None

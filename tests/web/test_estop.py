@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.service import ServiceProcess
+from tests.service import ADMIN_PASSWORD, ServiceProcess, service_env
 from tests.waiting import eventually
 from tests.web.conftest import Screen, demo_credentials, new_screen
-from tests.web.staff import sign_in_at
+from tests.web.staff import HeldSocket, sign_in_at
 
 pytestmark = pytest.mark.e2e
 
@@ -127,6 +128,59 @@ def test_a_screen_opened_during_an_emergency_shows_it_from_the_start(
     finally:
         demo_store.http.post(f"/api/emergencies/{declared.json()['id']}/resolve", headers=admin)
     expect(page.locator('[data-emergency="active"]')).to_have_count(0)
+
+
+def test_the_stop_shows_at_once_on_its_own_screen_and_the_topic_has_the_last_word(
+    browser: Browser, screens: list[Screen], demo_store: ServiceProcess
+) -> None:
+    """The screen that pressed stop shows the banner from the service's answer, even while
+    its socket lags; a resolution made elsewhere clears it as soon as the socket catches up."""
+    screen = new_screen(browser, demo_store.url)
+    screens.append(screen)
+    page = screen.context.new_page()
+    socket = HeldSocket(page)
+    sign_in_at(screen, "/kitchen", "staff", demo_credentials(demo_store)["staff"], page=page)
+    socket.hold()
+    page.locator('[data-action="emergency-stop"]').click()
+    expect(page.locator('[data-emergency="active"]')).to_be_visible()
+    (emergency,) = active_emergencies(demo_store)
+    admin = demo_store.auth(demo_store.token())
+    assert demo_store.http.post(f"/api/emergencies/{emergency['id']}/resolve", headers=admin).status_code == 200
+    expect(page.locator('[data-emergency="active"]')).to_be_visible()  # the socket has not told it yet
+    socket.release()
+    expect(page.locator('[data-emergency="active"]')).to_have_count(0)
+
+
+def test_a_screen_back_from_a_restart_forgets_a_stop_resolved_meanwhile(
+    browser: Browser, screens: list[Screen], tmp_path: Path
+) -> None:
+    """What the stop's answer showed gives way to the topic's fresh snapshot: a screen that
+    missed the resolution (its socket lagging, then the service restarting) clears it."""
+    services = [ServiceProcess(tmp_path).start()]
+    try:
+        service = services[0]
+        screen = new_screen(browser, service.url)
+        screens.append(screen)
+        page = screen.context.new_page()
+        socket = HeldSocket(page)
+        sign_in_at(screen, "/kitchen", "admin", ADMIN_PASSWORD, page=page)
+        socket.hold()
+        page.locator('[data-action="emergency-stop"]').click()
+        expect(page.locator('[data-emergency="active"]')).to_be_visible()
+        (emergency,) = active_emergencies(service)
+        resolved = service.http.post(
+            f"/api/emergencies/{emergency['id']}/resolve", headers=service.auth(service.token())
+        )
+        assert resolved.status_code == 200
+        assert service.stop() == 0
+        socket.drop()  # what the old socket held is lost with it
+        port = str(service.runtime["http_port"])
+        services.append(ServiceProcess(tmp_path, service_env(tmp_path, ROBODINE_HTTP_PORT=port)).start())
+        expect(page.locator("[data-connection=open]")).to_be_visible(timeout=20_000)
+        expect(page.locator('[data-emergency="active"]')).to_have_count(0)
+    finally:
+        for running in services:
+            running.stop()
 
 
 def test_an_idle_kitchen_asks_nothing_over_http_and_nothing_of_other_origins(

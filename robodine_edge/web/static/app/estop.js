@@ -58,6 +58,7 @@ class EmergencyModel {
   constructor(live) {
     this.store = new TopicStore(live, "emergencies", "id");
     this.answered = signal(new Map()); // what our own POSTs answered, until the topic says it
+    live.follow("emergencies", (message) => this._heard(message));
     this.busy = signal(false);
     this.asking = signal(false);
     this.error = signal(null);
@@ -65,17 +66,27 @@ class EmergencyModel {
     setInterval(() => (this.now.value = Date.now()), 15000);
   }
 
-  // The active emergency, if any: the topic's, or one our own request just answered
-  // (the socket may be reconnecting). A resolved answer is final for its id.
+  // The active emergency, if any: the topic's, or what our own request was just answered
+  // and the topic has not said yet (the socket may be reconnecting).
   active() {
     this.store.version.value;
     const known = new Map(this.store.items);
-    for (const [id, answer] of this.answered.value) {
-      const seen = known.get(id);
-      if (!seen || (answer.resolved_at && !seen.resolved_at)) known.set(id, answer);
-    }
+    for (const [id, answer] of this.answered.value) known.set(id, answer);
     const active = Array.from(known.values()).filter((e) => e.active);
     return active.sort((a, b) => b.id - a.id)[0] || null;
+  }
+
+  // The topic is the truth once it speaks: of that emergency (an upsert), or of all (a
+  // snapshot, e.g. after a reconnect, when another screen may have resolved it).
+  _heard(message) {
+    const answered = this.answered.value;
+    if (!answered.size) return;
+    if (message.type === "snapshot") this.answered.value = new Map();
+    else if (answered.has(message.data.id)) {
+      const rest = new Map(answered);
+      rest.delete(message.data.id);
+      this.answered.value = rest;
+    }
   }
 
   _remember(emergency) {
