@@ -39,6 +39,8 @@ class Snapshots:
             return orders
         if topic == "inventory":
             return await bridge.wait(api.orders.proxy.list_inventory(), timeout)
+        if topic == "menu":
+            return await bridge.wait(api.orders.proxy.list_menu(), timeout)
         if topic == "events":
             return await bridge.wait(api.reads.submit(events.list_events, RECENT, None, None, None, None), timeout)
         if topic == "notifications":

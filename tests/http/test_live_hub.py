@@ -298,6 +298,50 @@ def test_every_screen_learns_of_an_emergency_and_its_resolution_at_once(
             if emergency.get("active"):
                 service.http.post(f"/api/emergencies/{emergency['id']}/resolve", headers=staff)
 
+
+def test_a_kiosk_follows_the_menu_as_dishes_sell_out_and_are_restocked(
+    service: ServiceProcess, admin: dict[str, str]
+) -> None:
+    """The `menu` topic: a snapshot as `GET /api/menu` shows it, then an upsert when an
+    order takes a dish's last portion (available: false) and when a restock brings it back."""
+    table = make_table(service, admin)
+    _, kiosk = make_kiosk(service, admin, table["id"])
+    stock = make_stock(service, admin, 2)
+    dish = make_dish(service, admin, {stock["id"]: 1})
+
+    async def scenario() -> None:
+        ws = await multiplexed(service.url, kiosk["Authorization"].split()[1])
+        try:
+            await ws.send('{"id": 1, "type": "subscribe", "topic": "menu"}')
+            assert (await recv(ws))["success"] is True
+            snapshot = await recv(ws)
+            assert snapshot["type"] == "snapshot"
+            listed = service.http.get("/api/menu", headers=kiosk, params={"limit": 1000}).json()
+            assert sorted(snapshot["data"], key=lambda d: d["id"]) == sorted(listed, key=lambda d: d["id"])
+            assert next(d for d in snapshot["data"] if d["id"] == dish["id"])["available"] is True
+            body = {"table_id": table["id"], "items": [{"menu_item_id": dish["id"], "quantity": 2}]}
+            assert service.http.post("/api/orders", headers=kiosk, json=body).status_code == 201
+            sold_out = await recv(ws)
+            assert (sold_out["type"], sold_out["seq"], sold_out["data"]["id"]) == (
+                "upsert",
+                snapshot["seq"] + 1,
+                dish["id"],
+            )
+            assert (sold_out["data"]["available"], sold_out["data"]["sold_out"]) == (False, True)
+            assert sold_out["data"] == service.http.get(f"/api/menu/{dish['id']}", headers=kiosk).json()
+            service.http.post(f"/api/inventory/{stock['id']}/restock", headers=admin, json={"quantity": 1})
+            back = await recv(ws)
+            assert (back["seq"], back["data"]["id"], back["data"]["available"]) == (
+                sold_out["seq"] + 1,
+                dish["id"],
+                True,
+            )
+            service.http.delete(f"/api/menu/{dish['id']}", headers=admin)
+            deleted = await recv(ws)
+            assert (deleted["type"], deleted["data"]) == ("delete", {"id": dish["id"]})
+        finally:
+            await ws.close()
+
     run(scenario())
 
 
