@@ -141,6 +141,9 @@ class LegacyConfig(_Section):
 
 class AuthConfig(_Section):
     token_ttl_s: Annotated[int, Field(ge=60, le=30 * 86400)]
+    kiosk_token_ttl_s: Annotated[int, Field(ge=60, le=365 * 86400)]
+    """A table's tablet stays signed in until staff sign it out: its tokens live longer
+    and its page refreshes them (`POST /api/auth/refresh`) long before they end."""
 
 
 class LogConfig(_Section):

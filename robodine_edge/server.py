@@ -199,7 +199,8 @@ class Service:
         self._kdf = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kdf")
         revocations = Revocations()
         revocations.add_all(revoked)
-        codec = TokenCodec(token_key(self.data_dir), self.config.auth.token_ttl_s, self.config.store.id)
+        auth = self.config.auth
+        codec = TokenCodec(token_key(self.data_dir), auth.token_ttl_s, self.config.store.id, auth.kiosk_token_ttl_s)
         api = ApiContext(
             config=self.config,
             store=actors.store,

@@ -60,6 +60,7 @@ def test_file_overrides_defaults_and_env_overrides_file(tmp_path: Path) -> None:
         ("ROBODINE_LEGACY", "1", lambda c: c.legacy.enabled),
         ("ROBODINE_LOG_LEVEL", "debug", lambda c: c.log.level),
         ("ROBODINE_AUTH_TOKEN_TTL_S", "600", lambda c: c.auth.token_ttl_s),
+        ("ROBODINE_AUTH_KIOSK_TOKEN_TTL_S", "600", lambda c: c.auth.kiosk_token_ttl_s),
     ],
 )
 def test_spec_environment_variables(variable: str, value: str, read) -> None:  # type: ignore[no-untyped-def]

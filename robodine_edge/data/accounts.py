@@ -58,6 +58,14 @@ def find_login(username: str) -> LoginRecord | None:
     return LoginRecord(user.id, user.username, Role(user.role), user.password_hash, user.table_id)
 
 
+def find_user(user_id: int) -> LoginRecord | None:
+    """The user as it is now (a token says who it was when issued)."""
+    user = User.get_or_none(User.id == user_id)
+    if user is None:
+        return None
+    return LoginRecord(user.id, user.username, Role(user.role), user.password_hash, user.table_id)
+
+
 def get_user(user_id: int) -> dict[str, Any]:
     return user_json(one(User, user_id, "user"))
 
