@@ -186,6 +186,15 @@ def test_presence_and_call_staff(service: ServiceProcess, admin: dict[str, str],
     assert any(n["type"] == "staff_called" and "more water" in n["message"] for n in notes)
 
 
+def test_a_kiosk_reads_its_own_table_only(service: ServiceProcess, admin: dict[str, str]) -> None:
+    table, other = make_table(service, admin), make_table(service, admin)
+    _, kiosk = make_kiosk(service, admin, table["id"])
+    assert service.http.get(f"/api/tables/{table['id']}", headers=kiosk).json() == table
+    refused = service.http.get(f"/api/tables/{other['id']}", headers=kiosk)
+    assert refused.status_code == 403 and refused.json()["error"]["message"] == "a kiosk may read its own table only"
+    assert service.http.get("/api/tables", headers=kiosk).status_code == 403
+
+
 def test_deleting_a_table_logs_its_kiosk_out(service: ServiceProcess, admin: dict[str, str]) -> None:
     table = make_table(service, admin)
     kiosk, auth = make_kiosk(service, admin, table["id"])
