@@ -317,7 +317,7 @@ class Service:
 
     def _take_over_signals(self, app: Sanic) -> None:
         """Sanic stops the loop from its own SIGTERM handler, but runs this listener (and
-        our ~1.2 s of mDNS probing) inside `run_until_complete` before `run_forever`, and
+        our ~1 s of mDNS probing) inside `run_until_complete` before `run_forever`, and
         uvloop only reads its signal pipe while a run is in progress: a signal arriving
         between the two runs is parked and never acted on. So ours is a plain Python
         handler, which runs on the main thread at its next bytecode whatever the loop is
