@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import ifaddr
-from zeroconf import DNSRecord, InterfaceChoice, IPVersion
+from zeroconf import DNSRecord, InterfaceChoice, IPVersion, current_time_millis
 from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
 from robodine_edge.config import MDNS_INSTANCE_PREFIX
-from robodine_edge.mdns_names import Names, NameWatch, first_free, probe
+from robodine_edge.errors import NoMdnsName
+from robodine_edge.mdns_names import FLUSH_AFTER_MS, SETTLE_S, Names, NameWatch, first_free, probe, wins
 
 log = logging.getLogger(__name__)
 ROBODINE_TYPE = "_robodine._tcp.local."
@@ -109,8 +110,8 @@ async def bound_address(host: str) -> str:
 
 
 class Advertiser:
-    """Claims a name of its own on the link when the service is ready, withdraws the
-    records when the service stops.
+    """Claims a name of its own on the link when the service is ready, keeps it against
+    later claimants while running, withdraws the records when the service stops.
 
     Every method runs on the event loop. `start` returns once the records are announced:
     probing the name takes ~0.75-1.0 s (`mdns_names`), each name found taken up to 0.25 s more.
@@ -122,6 +123,7 @@ class Advertiser:
         self._watch: NameWatch | None = None
         self._addresses: list[str] = []
         self._announcing: list[asyncio.Future[Any]] = []
+        self._defending: asyncio.Task[None] | None = None
         self.infos: list[AsyncServiceInfo] = []
 
     @property
@@ -137,10 +139,14 @@ class Advertiser:
         self._watch = NameWatch(self._ad.store_id)
         self._zc.zeroconf.async_add_listener(self._watch, None)
         await self._claim()
+        self._defending = asyncio.get_running_loop().create_task(self._defend())
 
     async def stop(self) -> None:
         if self._zc is None:
             return
+        if self._defending is not None:
+            self._defending.cancel()
+            await asyncio.gather(self._defending, return_exceptions=True)
         await asyncio.gather(*self._announcing, return_exceptions=True)
         try:
             await self._zc.async_unregister_all_services()
@@ -161,6 +167,7 @@ class Advertiser:
         for info in infos:
             self._announcing.append(await zc.async_register_service(info, cooperating_responders=True))
         self.infos = infos
+        self._watch.claim(names.owners(types), _unique_records(infos))
         wanted = instance_name(self._ad.store_id)
         if names.instance != wanted:
             log.warning("mDNS name %r is taken on this network (another edge with store id %r?); advertised as %r",
@@ -168,6 +175,45 @@ class Advertiser:
         log.info(
             "advertised over mDNS", extra={"fields": {"name": names.instance, "addresses": ",".join(self._addresses)}}
         )
+
+    async def _defend(self) -> None:
+        """RFC 6762 section 9, for as long as the records are out: another responder
+        announcing our name with other data (an edge with our store id that started at the
+        same moment, or came back on the link) is a conflict. Both judge it by the same
+        tie-break (`wins`), so of two edges exactly one moves on. The loser stops announcing
+        and withdraws without goodbyes (a goodbye would also withdraw the PTR record the
+        winner shares), then claims the next free name. The winner announces again once the
+        other's records are a second old: caches took them with the cache-flush bit, which
+        dropped ours, and a record flushes only those received over a second before it
+        (RFC 6762 section 10.2)."""
+        assert self._zc is not None and self._watch is not None
+        zc, watch = self._zc.zeroconf, self._watch
+        while True:
+            await watch.conflict.wait()
+            await asyncio.sleep(SETTLE_S)
+            watch.conflict.clear()
+            theirs = watch.contested()
+            if not theirs:
+                continue
+            if wins(_unique_records(self.infos), theirs):
+                watch.settle(theirs)
+                log.info("mDNS name %r is announced by another responder too, which yields to us", self.name)
+                while (wait_ms := watch.newest(theirs) + FLUSH_AFTER_MS - current_time_millis()) > 0:
+                    await asyncio.sleep(wait_ms / 1000)
+                self._announcing = [future for future in self._announcing if not future.done()]
+                for info in self.infos:
+                    self._announcing.append(await zc.async_update_service(info))
+                continue
+            for future in self._announcing:
+                future.cancel()
+            self._announcing = []
+            zc.registry.async_remove(self.infos)
+            watch.release()
+            try:
+                await self._claim()
+            except NoMdnsName as exc:
+                log.error("not advertised over mDNS any more (robots must be told the edge's address): %s", exc)
+                return
 
     def _records(self, names: Names) -> list[AsyncServiceInfo]:
         ad = self._ad
@@ -200,7 +246,7 @@ class Advertiser:
 
 
 def _unique_records(infos: list[AsyncServiceInfo]) -> list[DNSRecord]:
-    """The records only we may hold under these names, proposed in our probes: SRV and TXT
-    of each service, and the host's addresses (one host for both)."""
+    """The records only we may hold under these names: SRV and TXT of each service, and
+    the host's addresses (one host for both)."""
     records: list[DNSRecord] = [record for info in infos for record in (info.dns_service(), info.dns_text())]
     return records + list(infos[0].dns_addresses())

@@ -19,14 +19,18 @@ import asyncio
 import contextlib
 import random
 import re
+import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from zeroconf import (
+    DNSAddress,
     DNSOutgoing,
     DNSPointer,
     DNSQuestion,
     DNSRecord,
+    DNSService,
+    DNSText,
     RecordUpdate,
     RecordUpdateListener,
     Zeroconf,
@@ -40,6 +44,8 @@ from robodine_edge.errors import NoMdnsName
 TYPE_A, TYPE_PTR, TYPE_TXT, TYPE_AAAA, TYPE_SRV, TYPE_ANY = 1, 12, 16, 28, 33, 255
 CLASS_IN = 1
 FLAGS_QUERY = 0
+CONTESTED_TYPES = frozenset({TYPE_A, TYPE_TXT, TYPE_AAAA, TYPE_SRV})
+"""The unique records two holders of one name can disagree on (RFC 6762 section 9)."""
 
 MAX_LABEL = 63
 LAST_NUMBER = 99
@@ -47,6 +53,15 @@ LAST_NUMBER = 99
 PROBES = 3
 PROBE_INTERVAL_S = 0.25
 """RFC 6762 section 8.1: a random 0-250 ms, three probes 250 ms apart, then 250 ms of quiet."""
+SETTLE_S = 0.25
+"""How long a conflict seen after announcing is left to settle before it is judged: the other
+responder announces its records in a few packets sent together, and both sides must judge
+the same whole set."""
+FLUSH_AFTER_MS = 1050
+"""RFC 6762 section 10.2: a record with the cache-flush bit flushes the other records of its
+name and type received more than one second before it (50 ms on top for clocks and queues)."""
+
+Identity = tuple[str, int, int, bytes]
 
 
 @dataclass(frozen=True)
@@ -72,6 +87,42 @@ def candidates(store_id: str) -> Iterator[Names]:
         if max(len(names.instance.encode()), len(names.host.encode()) - len(".local.")) > MAX_LABEL:
             return
         yield names
+
+
+def identity(record: DNSRecord) -> Identity:
+    """What makes two records the same for conflicts: owner, class, type and data (an
+    address without the scope zeroconf attaches to link-local ones it receives)."""
+    return (record.key, *_order(record))
+
+
+def _order(record: DNSRecord) -> tuple[int, int, bytes]:
+    """RFC 6762 section 8.2's sort key: class (without the cache-flush bit), type, rdata."""
+    if isinstance(record, DNSService):
+        data = struct.pack("!HHH", record.priority, record.weight, record.port) + _wire_name(record.server)
+    elif isinstance(record, DNSText):
+        data = record.text
+    elif isinstance(record, DNSAddress):
+        data = record.address
+    elif isinstance(record, DNSPointer):
+        data = _wire_name(record.alias)
+    else:
+        data = b""
+    return (record.class_, record.type, data)
+
+
+def _wire_name(name: str) -> bytes:
+    return b"".join(bytes([len(label)]) + label for label in (part.encode() for part in name.split(".")) if label)
+
+
+def wins(ours: Iterable[DNSRecord], theirs: Iterable[DNSRecord]) -> bool:
+    """Whether we keep a name another responder announced too: RFC 6762 section 8.2's
+    tie-break, our records against theirs (the ones that differ from ours), each side
+    sorted, compared pair by pair, the longer list winning a tie. Both holders compute it
+    from the same two sets, so exactly one of them keeps the name. Pure."""
+    rival = list(theirs)
+    contested = {(record.key, record.type) for record in rival}
+    mine = sorted(_order(record) for record in ours if (record.key, record.type) in contested)
+    return mine > sorted(_order(record) for record in rival)
 
 
 def probe_packet(names: Names, types: tuple[str, ...], proposed: Iterable[DNSRecord], *, browse: bool) -> DNSOutgoing:
@@ -114,7 +165,8 @@ def first_free(store_id: str, watch: NameWatch, types: tuple[str, ...]) -> Itera
 
 class NameWatch(RecordUpdateListener):
     """Every live record anyone sends for a name this edge may use: SRV, TXT, NSEC named
-    `<instance>.<type>`, a PTR pointing at one, A/AAAA/NSEC for a host name.
+    `<instance>.<type>`, a PTR pointing at one, A/AAAA/NSEC for a host name. Once a name
+    is ours (`claim`), a record for it with other data than ours sets `conflict`.
 
     zeroconf calls `async_update_records` on the event loop for every packet it receives,
     our own announcements included (they loop back), before its cache takes them."""
@@ -124,6 +176,10 @@ class NameWatch(RecordUpdateListener):
         self._prefixes = (first.instance.lower(), first.host.removesuffix(".local.").lower())
         self._seen: dict[str, set[DNSRecord]] = {}
         self._changed = asyncio.Event()
+        self.conflict = asyncio.Event()
+        self._owners: frozenset[str] = frozenset()
+        self._ours: frozenset[Identity] = frozenset()
+        self._settled: set[Identity] = set()
 
     def async_update_records(self, zc: Zeroconf, now: float, records: list[RecordUpdate]) -> None:
         for update in records:
@@ -136,6 +192,8 @@ class NameWatch(RecordUpdateListener):
             held.discard(record)  # a newer copy (TTL) replaces it; a goodbye removes it
             if not record.is_expired(now):
                 held.add(record)
+                if self._contests(record):
+                    self.conflict.set()
             self._changed.set()
 
     def async_update_records_complete(self) -> None:
@@ -157,3 +215,44 @@ class NameWatch(RecordUpdateListener):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), remaining)
         return False
+
+    def claim(self, owners: frozenset[str], ours: Iterable[DNSRecord]) -> None:
+        """These names are ours now, with these records: watch for others announcing them."""
+        self._owners, self._ours = owners, frozenset(map(identity, ours))
+        self._settled.clear()
+        self.conflict.clear()
+        if self.contested():  # arrived between the last probe and the announcement
+            self.conflict.set()
+
+    def release(self) -> None:
+        """We gave the claimed names up: records for them are no conflict any more."""
+        self._owners, self._ours = frozenset(), frozenset()
+        self.conflict.clear()
+
+    def contested(self) -> list[DNSRecord]:
+        """Live records for our names whose data differ from ours, not already judged."""
+        now = current_time_millis()
+        return [
+            record
+            for owner in self._owners
+            for record in self._seen.get(owner, ())
+            if not record.is_expired(now) and self._contests(record)
+        ]
+
+    def newest(self, records: Iterable[DNSRecord]) -> float:
+        """When the latest copy of any of `records` arrived (zeroconf's clock, ms)."""
+        wanted = set(map(identity, records))
+        return max(
+            (record.created for held in self._seen.values() for record in held if identity(record) in wanted),
+            default=0.0,
+        )
+
+    def settle(self, theirs: Iterable[DNSRecord]) -> None:
+        """We keep our names against these records: they raise no conflict again."""
+        self._settled.update(map(identity, theirs))
+
+    def _contests(self, record: DNSRecord) -> bool:
+        if record.key not in self._owners or record.type not in CONTESTED_TYPES:
+            return False
+        key = identity(record)
+        return key not in self._ours and key not in self._settled

@@ -13,13 +13,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from zeroconf import DNSIncoming, IPVersion
+from zeroconf import DNSIncoming, DNSService, IPVersion, current_time_millis
 from zeroconf._core import _REGISTER_BROADCASTS
 from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
 ROBODINE = "_robodine._tcp.local."
 HTTP = "_http._tcp.local."
 TYPE_SRV = 33
+CLASS_IN = 1
 MDNS_GROUP = socket.inet_aton("224.0.0.251")
 ANNOUNCEMENTS = _REGISTER_BROADCASTS
 """How many times zeroconf announces a registered service (RFC 6762 section 8.3 asks for at
@@ -113,3 +114,11 @@ async def soon(check: Callable[[], T], timeout: float = 10.0, what: str = "the c
             raise AssertionError(f"{what} did not happen within {timeout:g} s (last: {result!r})")
         await asyncio.sleep(0.02)
     return result
+
+
+def srv_ports(zc: AsyncZeroconf, name: str) -> set[int]:
+    """The ports of the live SRV records for `name` in this zeroconf's cache: what a robot
+    resolving the name would be told."""
+    now = current_time_millis()
+    records = zc.zeroconf.cache.async_all_by_details(name, TYPE_SRV, CLASS_IN)
+    return {record.port for record in records if isinstance(record, DNSService) and not record.is_expired(now)}

@@ -1,14 +1,16 @@
-"""Names an edge may take over mDNS: the candidates, the probe, what counts as taken. No
-network: records are built by hand and given to the watch as zeroconf would give them."""
+"""Names an edge may take over mDNS: the candidates, the probe, what counts as taken, and
+RFC 6762's tie-break between two holders. No network: records are built by hand and given
+to the watch as zeroconf would give them."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 
 from zeroconf import DNSAddress, DNSIncoming, DNSPointer, DNSRecord, DNSService, DNSText, RecordUpdate
 
 from robodine_edge.config import MAX_STORE_ID
-from robodine_edge.mdns_names import Names, NameWatch, candidates, probe_packet
+from robodine_edge.mdns_names import Names, NameWatch, candidates, probe_packet, wins
 
 ROBODINE, HTTP = "_robodine._tcp.local.", "_http._tcp.local."
 TYPES = (ROBODINE, HTTP)
@@ -104,3 +106,45 @@ def test_the_names_of_other_stores_are_not_kept() -> None:
     watch = NameWatch("s")
     heard(watch, srv(1, name=f"robodine-edge t.{ROBODINE}"), addr("10.0.0.1", host="robodine-edge-t.local."))
     assert not watch.held(next(candidates("t")).owners(TYPES))
+
+
+def test_once_claimed_only_other_data_for_our_names_is_a_conflict() -> None:
+    async def main() -> None:
+        watch = NameWatch("s")
+        names = next(candidates("s"))
+        ours = [srv(8001), txt(b"\x07proto=1"), addr("127.0.0.1")]
+        watch.claim(names.owners(TYPES), ours)
+        heard(watch, srv(8001), txt(b"\x07proto=1"), addr("127.0.0.1", scope=1))  # our own, looped back
+        heard(watch, srv(5, name=f"robodine-edge s-2.{ROBODINE}"), ptr(NAME))  # not our name; a shared record
+        assert not watch.conflict.is_set() and watch.contested() == []
+        heard(watch, srv(9001))
+        assert watch.conflict.is_set() and watch.contested() == [srv(9001)]
+        watch.settle([srv(9001)])
+        watch.conflict.clear()
+        heard(watch, srv(9001))  # the same rival again: judged already
+        assert not watch.conflict.is_set() and watch.contested() == []
+
+    asyncio.run(main())
+
+
+# -- the tie-break ---------------------------------------------------------------------------
+
+
+def test_of_two_holders_exactly_one_keeps_the_name() -> None:
+    """Two Pis with one store id and one config: only their addresses differ."""
+    pi1 = [srv(8001), txt(b"\x07proto=1"), addr("10.0.0.1")]
+    pi2 = [srv(8001), txt(b"\x07proto=1"), addr("10.0.0.2")]
+    assert not wins(pi1, [addr("10.0.0.2")])  # 10.0.0.2 is lexicographically later
+    assert wins(pi2, [addr("10.0.0.1")])
+
+
+def test_the_later_srv_port_wins_and_record_types_the_rival_did_not_contest_are_left_out() -> None:
+    assert not wins([srv(8001), txt(b"\x01z")], [srv(9001)])
+    assert wins([srv(9001), txt(b"\x01a")], [srv(8001)])
+
+
+def test_records_are_compared_in_type_order_then_by_data() -> None:
+    """RFC 6762 section 8.2: class, then type (A before SRV), then rdata."""
+    assert wins([addr("10.0.0.9"), srv(1)], [addr("10.0.0.1"), srv(9000)])
+    assert not wins([addr("10.0.0.1"), addr("10.0.0.3")], [addr("10.0.0.2")])
+    assert wins([addr("10.0.0.2")], [addr("10.0.0.1"), addr("10.0.0.3")])

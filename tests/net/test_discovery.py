@@ -18,7 +18,7 @@ from zeroconf import InterfaceChoice, IPVersion, ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
 from robodine_edge.discovery import Advertisement, Advertiser, advertised_addresses, zeroconf_interfaces
-from tests.mdns import ANNOUNCEMENTS, Heard, loopback, service, unicast_lost
+from tests.mdns import ANNOUNCEMENTS, Heard, loopback, service, soon, srv_ports, unicast_lost
 from tests.service import ServiceProcess, service_env
 
 STORE = f"browse-{os.getpid()}"  # another run on this host (a worker, a colleague) holds its own
@@ -267,5 +267,82 @@ def test_the_first_suffix_nobody_holds_is_taken_for_both_records() -> None:
         finally:
             await advertiser.stop()
             await other.async_close()
+
+    asyncio.run(main())
+
+
+def rival(advertiser: Advertiser, port: int) -> AsyncServiceInfo:
+    """Our robot record with another port: what an edge with our store id that did not hear
+    us (started at the same moment, or away from the link) announces."""
+    ours = advertiser.infos[0]
+    return AsyncServiceInfo(
+        ROBODINE, ours.name, port=port, properties=ours.properties, server=ours.server, parsed_addresses=["127.0.0.1"]
+    )
+
+
+def test_a_later_announcement_of_our_name_that_wins_the_tie_break_moves_us_to_the_next_name(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """RFC 6762 section 9. Only the SRV records differ, and the rival's port is the later
+    one (RFC 6762 section 8.2's comparison): we yield, with both records."""
+    store = f"yield-{os.getpid()}"
+
+    async def main() -> None:
+        advertiser = Advertiser(advertisement(store, 9000))
+        other = loopback()
+        try:
+            await advertiser.start()
+            assert names_of(advertiser) == named(store)
+            await other.async_register_service(rival(advertiser, 65000), cooperating_responders=True)  # no probe
+            await soon(lambda: names_of(advertiser) == named(store, "-2"), what="a move to -2")
+        finally:
+            await advertiser.stop()
+            await other.async_close()
+
+    asyncio.run(main())
+    assert f"mDNS name 'robodine-edge {store}' is taken on this network" in caplog.text
+
+
+def test_a_later_announcement_of_our_name_that_loses_the_tie_break_is_answered_by_announcing_again() -> None:
+    """The rival's SRV record (cache-flush) pushed ours out of caches, or sits beside it; we
+    keep the name and announce again a second later, which flushes the rival's record from
+    every cache (RFC 6762 section 10.2). Without that, caches kept the rival's record."""
+    store = f"keep-{os.getpid()}"
+
+    async def main() -> None:
+        advertiser = Advertiser(advertisement(store, 9000))
+        other, observer = loopback(), loopback()
+        name = f"robodine-edge {store}.{ROBODINE}"
+        try:
+            await advertiser.start()
+            await soon(lambda: srv_ports(observer, name) == {9001}, what="our announcement")
+            loser = rival(advertiser, 1)
+            await (await other.async_register_service(loser, cooperating_responders=True))
+            other.zeroconf.registry.async_remove(loser)  # then silent, as an edge that yields (nor answering others)
+            assert 1 in srv_ports(observer, name)
+            await soon(lambda: srv_ports(observer, name) == {9001}, what="our SRV record alone in the cache again")
+            assert names_of(advertiser) == named(store)
+        finally:
+            await advertiser.stop()
+            await asyncio.gather(other.async_close(), observer.async_close())
+
+    asyncio.run(main())
+
+
+def test_two_edges_starting_together_end_with_two_names() -> None:
+    """Whichever finishes probing first holds the name; the other hears its announcement
+    while probing, or, started within the same few milliseconds, after announcing too."""
+    store = f"together-{os.getpid()}"
+
+    async def main() -> None:
+        edges = [Advertiser(advertisement(store, 9000)), Advertiser(advertisement(store, 9100))]
+        try:
+            await asyncio.gather(*(edge.start() for edge in edges))
+            await soon(
+                lambda: sorted(names_of(edge) for edge in edges) == sorted([named(store), named(store, "-2")]),
+                what="one edge on each name",
+            )
+        finally:
+            await asyncio.gather(*(edge.stop() for edge in edges))
 
     asyncio.run(main())
