@@ -191,7 +191,7 @@ class Order(BaseModel):
     flagged = BooleanField(default=False)
     flag_reason = CharField(null=True)
     created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
-    created_at = DateTimeField(default=utcnow)
+    created_at = DateTimeField(default=utcnow, index=True)  # a day's orders (data.stats)
     updated_at = DateTimeField(default=utcnow)
     cooking_at = DateTimeField(null=True)
     ready_at = DateTimeField(null=True)
