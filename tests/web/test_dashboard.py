@@ -1,12 +1,15 @@
 """The staff dashboard (`/dashboard`) in a real browser, against the demo store with its
 simulated robots and guests: the floor map (every table, every robot with a pose, moving
-and going offline), robot commands, the waiting list, restocking, notifications, both
-languages, and a page that talks only to its own origin and, idle, only over its socket."""
+and going offline), the waiting list, restocking, notifications, camera tiles, today's
+figures, both languages, and a page that talks only to its own origin and, idle, only
+over its socket."""
 
 from __future__ import annotations
 
 import itertools
 import re
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,6 +18,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from robodine_edge.protocol.video import encode_chunks
 from tests.robot_client import RobotClient
 from tests.service import ADMIN_PASSWORD, ServiceProcess
 from tests.waiting import eventually
@@ -281,6 +285,82 @@ def test_a_notification_is_marked_read_from_the_page(
     expect(page.locator("[data-events] [data-event-id]").first).to_be_visible()
 
 
+# -- cameras ---------------------------------------------------------------------------------
+
+
+def test_every_registered_camera_has_a_tile_showing_its_live_stream(
+    open_screen: Callable[..., Screen], demo_store: ServiceProcess, admin: dict[str, str]
+) -> None:
+    screen = open_screen()
+    page = dashboard(screen)
+    picture = page.screenshot(type="jpeg", quality=40, clip={"x": 0, "y": 0, "width": 320, "height": 240})
+    names = [f"cam-{time.monotonic_ns()}-{n}" for n in range(2)]
+    for name in names:
+        created = demo_store.http.post("/api/video-streams", headers=admin, json={"camera_id": name, "name": name})
+        assert created.status_code == 201, created.text
+    cameras = api_get(demo_store, admin, "/api/video-streams")
+    expect(page.locator("[data-cameras] img[data-camera-id]")).to_have_count(len(cameras))
+    tile = page.locator(f'img[data-camera-id="{names[0]}"]')
+    expect(tile).to_have_attribute("src", re.compile(rf"^/api/video-streams/{names[0]}/live\?token="))
+    stop = threading.Event()
+    sender = threading.Thread(target=send_frames, args=(demo_store, names[0], picture, stop))
+    sender.start()
+    try:
+        page.wait_for_function("img => img.naturalWidth === 320", arg=tile.element_handle(), timeout=10_000)
+        expect(page.locator(f'[data-camera-status="active"] img[data-camera-id="{names[0]}"]')).to_be_visible()
+    finally:
+        stop.set()
+        sender.join()
+    lives = [r.url for r in screen.traffic.requests if f"/api/video-streams/{names[0]}/live" in r.url]
+    assert len(lives) == 1, lives  # one long response, never reopened
+
+
+def send_frames(service: ServiceProcess, camera_id: str, jpeg: bytes, stop: threading.Event) -> None:
+    number = 0
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        while not stop.wait(0.1):
+            number += 1
+            for datagram in encode_chunks(camera_id, time.time(), number, jpeg):
+                udp.sendto(datagram, ("127.0.0.1", service.runtime["video_port"]))
+
+
+# -- today's figures -------------------------------------------------------------------------
+
+
+def test_todays_figures_show_the_days_orders_and_follow_new_ones_without_asking_again(
+    open_screen: Callable[..., Screen], demo_store: ServiceProcess, admin: dict[str, str]
+) -> None:
+    screen = open_screen()
+    page = dashboard(screen)
+    orders = page.locator("[data-stats] [data-figure=orders]")
+    expect(orders).to_have_text(re.compile(r"^\d+$"))
+
+    def agree() -> bool:
+        figures = api_get(demo_store, admin, "/api/stats/today")
+        bars = page.locator("[data-chart=orders-per-hour] [data-orders]")
+        shown = sum(int(bar.get_attribute("data-orders")) for bar in bars.all())
+        return orders.text_content() == str(figures["orders"]) == str(shown) and figures["orders"] > 0
+
+    eventually(agree, 30, 0.5, what="the page's figures agreeing with the API's")
+    menu = api_get(demo_store, admin, "/api/menu")
+    dish = next(item for item in menu if item["available"])
+    placed = demo_store.http.post(
+        "/api/orders", headers=admin, json={"table_id": 1, "items": [{"menu_item_id": dish["id"], "quantity": 1}]}
+    )
+    assert placed.status_code == 201, placed.text
+    order_id = placed.json()["id"]
+    for status in ("cooking", "ready", "serving", "served"):  # staff bump it (unless the robots did first)
+        moved = demo_store.http.post(f"/api/orders/{order_id}/status", headers=admin, json={"status": status})
+        assert moved.status_code in (200, 409), moved.text
+    eventually(lambda: api_get(demo_store, admin, f"/api/orders/{order_id}")["status"] == "served", 20)
+    eventually(agree, 30, 0.5, what="the new order counted")
+    served = page.locator("[data-stats] [data-figure=served]")
+    eventually(lambda: served.text_content() == str(api_get(demo_store, admin, "/api/stats/today")["served"]), 10)
+    expect(page.locator("[data-stats] [data-figure=average]")).to_have_text(re.compile(r"\d+ (s|min)"))
+    asked = [r.url for r in screen.traffic.requests if "/api/stats/today" in r.url]
+    assert len(asked) == 1, asked  # counted from the orders topic
+
+
 # -- languages, origin, idling ----------------------------------------------------------------
 
 
@@ -312,8 +392,21 @@ def test_an_idle_dashboard_talks_only_over_its_socket_and_only_to_its_origin(
     page.on("requestfailed", lambda request: pending.discard(request))
     page.reload()  # counted from the start
     expect(page.locator("[data-connection=open]")).to_be_visible()
+    expect(page.locator("[data-stats] [data-figure=orders]")).to_be_visible()
     expect(page.locator("svg[data-floor] [data-robot-id]").first).to_be_visible()
-    eventually(lambda: not pending, what="the page's load to end")
+    cameras = api_get(demo_store, demo_store.auth(demo_store.token()), "/api/video-streams")
+    expect(page.locator("[data-cameras] img[data-camera-id]")).to_have_count(len(cameras))
+    streams = {
+        page.evaluate("src => new URL(src, location.href).href", img.get_attribute("src"))
+        for img in page.locator("img[data-camera-id][data-live=true]").all()
+    }
+
+    def loaded() -> bool:
+        """Every request of the load has finished, but the camera streams (one long answer each)."""
+        asked = set(screen.traffic.urls)
+        return streams <= asked and all(request.url in streams for request in pending)
+
+    eventually(loaded, what="the page's load to end")
     sockets: list[str] = []
     page.on("websocket", lambda ws: sockets.append(ws.url))
     before = len(screen.traffic.requests)

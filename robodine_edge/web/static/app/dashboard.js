@@ -1,9 +1,10 @@
 // The staff dashboard (`/dashboard`): the store at a glance — the floor map, the orders
 // board, the waiting list, robots with their commands, inventory, notifications and
-// events. Each panel is its own module; this one
+// events, camera tiles, and today's figures. Each panel is its own module; this one
 // follows the topics once (one store per topic, shared by the panels) and lays them out
 // for a 10-inch tablet (1280x800) and a desktop.
 import { useMemo } from "preact/hooks";
+import { Cameras } from "./cameras.js";
 import { Events, Notifications } from "./feed.js";
 import { FloorMap } from "./floor-map.js";
 import { addMessages, t } from "./i18n.js";
@@ -12,6 +13,7 @@ import { KeptStore } from "./kept-store.js";
 import { TopicStore } from "./live.js";
 import { startPage } from "./page.js";
 import { RobotsPanel } from "./robots-panel.js";
+import { TodayFigures, TodayStats } from "./stats.js";
 import { Header, html } from "./ui.js";
 import { WaitingList } from "./waiting-list.js";
 
@@ -31,13 +33,15 @@ export function dashboardStores(live) {
     events: new KeptStore(live, "events", "id", { limit: KEPT_EVENTS }),
     notifications: new KeptStore(live, "notifications", "id", { limit: KEPT_NOTIFICATIONS }),
     commands: new KeptStore(live, "commands", "id", { limit: KEPT_COMMANDS }),
+    cameras: new TopicStore(live, "video_streams", "camera_id"),
+    today: new TodayFigures(live),
   };
 }
 
 // Two places are kept for components of their own: the emergency stop bar, always in
 // the header (`data-slot="emergency"`), and the orders board (`data-slot="orders-board"`),
 // a full-width row under the map.
-function Dashboard({ live }) {
+function Dashboard({ session, live }) {
   const stores = useMemo(() => dashboardStores(live), [live]);
   return html`<${Header} title=${t("dashboard.title")} live=${live}>
       <div data-slot="emergency" class="slot-emergency"></div>
@@ -51,7 +55,9 @@ function Dashboard({ live }) {
       <section data-slot="orders-board" class="dash-board"></section>
       <${RobotsPanel} robots=${stores.robots} commands=${stores.commands} events=${stores.events} tables=${stores.tables} />
       <${InventoryPanel} inventory=${stores.inventory} />
+      <${TodayStats} today=${stores.today} />
       <${Events} events=${stores.events} />
+      <${Cameras} cameras=${stores.cameras} token=${session.token} />
     </div>`;
 }
 
