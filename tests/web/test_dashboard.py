@@ -163,6 +163,33 @@ def test_an_offline_robot_is_greyed_with_when_it_was_last_seen(
     expect(page.locator(f'[data-robots] [data-robot-id="{robot_id}"]')).to_contain_text("offline")
 
 
+def test_a_tapped_table_offers_the_floors_next_step(
+    open_screen: Callable[..., Screen], demo_store: ServiceProcess, admin: dict[str, str]
+) -> None:
+    body = {"name": f"T{time.monotonic_ns() % 10**6}", "seats": 1, "x": 11.0, "y": 1.0, "width": 1.0, "height": 1.0}
+    created = demo_store.http.post("/api/tables", headers=admin, json=body)
+    assert created.status_code == 201, created.text
+    table = created.json()  # the demo's only one-seat table: a party of one is seated there
+    solo = demo_store.http.post("/api/customers", headers=admin, json={"party_size": 1, "name": "Solo"}).json()
+    try:
+        eventually(lambda: api_get(demo_store, admin, f"/api/tables/{table['id']}")["status"] == "occupied")
+        page = staff_dashboard(open_screen(), demo_store)
+        mark = page.locator(f'svg[data-floor] [data-table-id="{table["id"]}"]')
+        expect(mark).to_have_attribute("data-status", "occupied")
+        mark.click()
+        details = page.locator(f'[data-selected-table="{table["id"]}"]')
+        expect(details).to_contain_text(f"Table {body['name']}")
+        details.locator("[data-action=release]").click()
+        expect(mark).to_have_attribute("data-status", re.compile(r"^(cleaning|available)$"))
+        if mark.get_attribute("data-status") == "cleaning":  # unless a robot cleaned it first
+            details.locator("[data-action=cleaned]").click()
+        expect(mark).to_have_attribute("data-status", "available")
+        assert api_get(demo_store, admin, f"/api/tables/{table['id']}")["status"] in ("available", "occupied")
+    finally:
+        demo_store.http.post(f"/api/customers/{solo['id']}/leave", headers=admin)
+        demo_store.http.delete(f"/api/tables/{table['id']}", headers=admin)
+
+
 # -- robots panel ----------------------------------------------------------------------------
 
 

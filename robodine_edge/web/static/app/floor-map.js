@@ -159,7 +159,7 @@ export function FloorMap({ tables, customers, robots }) {
   const picked = selected.value !== null ? tables.get(selected.value) : null;
   return html`<section class="card dash-map" aria-labelledby="map-title">
     <h2 id="map-title">${t("map.title")}</h2>
-    <svg data-floor class="floor" viewBox=${`${x0} ${y0} ${x1 - x0} ${y1 - y0}`} role="img" aria-label=${t("map.label")}>
+    <svg data-floor class="floor" viewBox=${`${x0} ${y0} ${x1 - x0} ${y1 - y0}`} role="group" aria-label=${t("map.label")}>
       <rect class="floor-ground" x=${x0} y=${y0} width=${x1 - x0} height=${y1 - y0} />
       <g class="map-tables">
         ${tableList.map(
