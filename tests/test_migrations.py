@@ -78,7 +78,8 @@ def test_a_failed_step_leaves_the_version_unchanged(db: SqliteDatabase) -> None:
 
 
 def test_a_version_1_database_gets_the_order_placing_time_index(db: SqliteDatabase) -> None:
-    db.execute_sql('DROP INDEX "order_created_at"')  # as version 1 created the table
+    db.execute_sql('DROP INDEX "order_created_at"')  # the tables as version 1 created them
+    apply(SqliteMigrator(db).drop_column("menu_item", "position"))
     SchemaVersion.delete().where(SchemaVersion.version > 1).execute()
     assert migrate(db) == 1
     assert "order_created_at" in {index.name for index in db.get_indexes("order")}
