@@ -2,8 +2,9 @@
 // (`/api/video-streams/{id}/live?token=…`: one long response, frames as they come),
 // with its name, status and frame rate in words.
 //
-// A browser keeps at most six HTTP/1.1 connections to one host, and every live stream
-// holds one, so at most MAX_LIVE tiles stream at once (active cameras first); the
+// A browser keeps at most six HTTP/1.1 connections to one host (the WebSocket is not
+// one of them), and every live stream holds one, so at most MAX_LIVE tiles stream at
+// once (active cameras first), leaving one connection for the API calls; the
 // others show their latest still (one request) and a button to watch them live, which
 // makes room by stopping the tile watched longest. A stream that breaks is not retried
 // in a loop: the tile tries again only when the camera's status next says it is active.
@@ -39,7 +40,7 @@ addMessages({
   },
 });
 
-export const MAX_LIVE = 4;
+export const MAX_LIVE = 5;
 
 export function Cameras({ cameras, token }) {
   cameras.version.value;

@@ -4,7 +4,9 @@
 // follows the topics once (one store per topic, shared by the panels) and lays them out
 // for a 10-inch tablet (1280x800) and a desktop.
 import { useMemo } from "preact/hooks";
+import { OrdersBoard, boardModel } from "./board.js";
 import { Cameras } from "./cameras.js";
+import { EmergencyBar } from "./estop.js";
 import { Events, Notifications } from "./feed.js";
 import { FloorMap } from "./floor-map.js";
 import { addMessages, t } from "./i18n.js";
@@ -26,7 +28,7 @@ const KEPT_NOTIFICATIONS = 100;
 // One store per topic for the page's life; the socket subscribes each topic once.
 export function dashboardStores(live) {
   return {
-    tables: new TopicStore(live, "tables", "id"),
+    tables: boardModel(live).tables, // the board's own: one store of the topic per page
     customers: new KeptStore(live, "customers", "id", { keep: (party) => party.status !== "left" }),
     robots: new TopicStore(live, "robots", "robot_id"),
     inventory: new TopicStore(live, "inventory", "id"),
@@ -38,13 +40,13 @@ export function dashboardStores(live) {
   };
 }
 
-// Two places are kept for components of their own: the emergency stop bar, always in
-// the header (`data-slot="emergency"`), and the orders board (`data-slot="orders-board"`),
-// a full-width row under the map.
+// The emergency stop bar sits in the header, which stays on screen as the page scrolls
+// (`data-slot="emergency"`); the orders board (the kitchen screen's, board.js) is a
+// full-width row under the map (`data-slot="orders-board"`).
 function Dashboard({ session, live }) {
   const stores = useMemo(() => dashboardStores(live), [live]);
   return html`<${Header} title=${t("dashboard.title")} live=${live}>
-      <div data-slot="emergency" class="slot-emergency"></div>
+      <div data-slot="emergency" class="slot-emergency"><${EmergencyBar} live=${live} screen="dashboard" /></div>
     <//>
     <div class="dashboard">
       <${FloorMap} tables=${stores.tables} customers=${stores.customers} robots=${stores.robots} />
@@ -52,7 +54,7 @@ function Dashboard({ session, live }) {
         <${WaitingList} customers=${stores.customers} tables=${stores.tables} />
         <${Notifications} notifications=${stores.notifications} />
       </div>
-      <section data-slot="orders-board" class="dash-board"></section>
+      <section data-slot="orders-board" class="dash-board"><${OrdersBoard} live=${live} /></section>
       <${RobotsPanel} robots=${stores.robots} commands=${stores.commands} events=${stores.events} tables=${stores.tables} />
       <${InventoryPanel} inventory=${stores.inventory} />
       <${TodayStats} today=${stores.today} />
