@@ -18,16 +18,15 @@ PREFIX = f"robodine/v1/{CHAIN}/{STORE}"
 
 
 def federated_env(data_dir: Path, broker: Broker, *, store: str = STORE, **extra: str) -> dict[str, str]:
-    return service_env(
-        data_dir,
-        ROBODINE_STORE_ID=store,
-        ROBODINE_FEDERATION="1",
-        ROBODINE_FEDERATION_URL=broker.url,
-        ROBODINE_FEDERATION_CHAIN=CHAIN,
-        ROBODINE_FEDERATION_KEEPALIVE_S="2",
-        ROBODINE_FEDERATION_REPLAY_PER_S="2000",
-        **extra,
-    )
+    settings = {
+        "ROBODINE_STORE_ID": store,
+        "ROBODINE_FEDERATION": "1",
+        "ROBODINE_FEDERATION_URL": broker.url,
+        "ROBODINE_FEDERATION_CHAIN": CHAIN,
+        "ROBODINE_FEDERATION_KEEPALIVE_S": "2",
+        "ROBODINE_FEDERATION_REPLAY_PER_S": "2000",
+    }
+    return service_env(data_dir, **{**settings, **extra})
 
 
 class Store:
