@@ -21,7 +21,7 @@ def acks(hq: MqttProbe, kind: str) -> list[dict[str, Any]]:
 
 
 def applied_events(store: Store) -> list[tuple[str, str]]:
-    rows = store.sql("SELECT \"type\", \"message\" FROM \"event\" WHERE \"type\" LIKE 'config_%' ORDER BY \"seq\"")
+    rows = store.sql('SELECT "type", "message" FROM "event" WHERE "type" LIKE \'config_%\' ORDER BY "seq"')
     return [(row[0], row[1]) for row in rows]
 
 
@@ -51,7 +51,8 @@ def test_menu_and_settings_from_headquarters_are_applied_once_per_newer_version(
             hq.wait_for(lambda got: hq.on("/evt/config_applied"), what="the config_applied event")
 
             # the store's own topic counts its versions apart
-            hq.publish(f"{PREFIX}/cfg/menu", {"version": 1, "items": [{"name": "KIMCHI", "available": False}]}, retain=True)
+            own = {"version": 1, "items": [{"name": "KIMCHI", "available": False}]}
+            hq.publish(f"{PREFIX}/cfg/menu", own, retain=True)
             hq.wait_for(lambda got: len(acks(hq, "menu")) == 2, what="the second cfg-ack")
             assert acks(hq, "menu")[-1]["version"] == 1 and acks(hq, "menu")[-1]["unknown"] == []
             assert menu(store)["Kimchi"]["available"] is False
