@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 TEST_INSTALLED := $(VENV)/.installed-test
 DEPS := setup.py pyproject.toml
 
-.PHONY: venv run test test-slow bench lint install uninstall clean vendor
+.PHONY: venv run test test-slow bench bench-federation lint install uninstall clean vendor
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ test-slow: $(TEST_INSTALLED)
 bench: $(TEST_INSTALLED)
 	command -v wrk >/dev/null || apt-get install -y -q wrk || sudo -n apt-get install -y -q wrk
 	$(BIN)/python -m bench $(ARGS)
+
+# Federation's cost and catch-up against Debian's Mosquitto (installed by the tests' setup if missing).
+bench-federation: $(TEST_INSTALLED)
+	$(BIN)/python -m bench.federation
 
 lint: $(TEST_INSTALLED)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[lint]'

@@ -86,6 +86,7 @@ def test_pending_reads_entries_and_makes_bodies_for_events_from_before(db: Sqlit
     made = orjson.loads(rows[0].body)
     assert made["seq"] == 1 and made["store"] == "s1" and made["data"]["message"] == "before federation"
     assert rows[1].body == b'{"kept": true}'  # the entry, not a new body
+    assert federation.pending(1, None, 10, "s1") == [federation.Pending(2, "robot_offline", b'{"kept": true}')]
     assert [r.seq for r in federation.pending(1, 1, 10, "s1")] == []
     assert [r.seq for r in federation.pending(0, 1, 10, "s1")] == [1]
     assert federation.head_seq() == 2
