@@ -19,7 +19,6 @@ Prints JSON (and writes bench/federation.json). See docs/BENCH.md.
 from __future__ import annotations
 
 import os
-import statistics
 import threading
 import time
 from pathlib import Path
