@@ -49,11 +49,13 @@ EVENT_FIELDS = ("event_id", "type", "level", "entity_type", "entity_id", "messag
 INSERT_EVENT = (
     insert_sql(Event, EVENT_FIELDS)
     .replace('INSERT INTO "event" (', 'INSERT INTO "event" ("seq", ', 1)
-    .replace("VALUES (", 'VALUES ((SELECT COALESCE(MAX("seq"), 0) + 1 FROM "event"), ', 1)
-    + ' RETURNING "id", "seq"'
+    .replace("VALUES (", 'VALUES (IFNULL((SELECT MAX("seq") FROM "event"), 0) + 1, ', 1)
 )
+INSERT_EVENT_RETURNING = INSERT_EVENT + ' RETURNING "id", "seq"'
+"""With federation on, the seq comes back for the outbox entry (off, it is not fetched)."""
 """One statement: the next seq is taken inside the event's own transaction (one writer,
-so commit order), and a unit rolled back gives its seq back: no gaps."""
+so commit order), and a unit rolled back gives its seq back: no gaps. `MAX` is read
+from the end of the `seq` index."""
 NOTIFY_TYPES = frozenset(
     {
         "low_stock",
@@ -129,7 +131,12 @@ def record_event(
     entity = str(entity_id) if entity_id is not None else None
     uuid = str(uuid4())
     values = (uuid, type, level.value, entity_type, entity, message, data, now)
-    event_id, seq = Event._meta.database.execute_sql(INSERT_EVENT, params(Event, EVENT_FIELDS, values)).fetchone()
+    federated = outbox.enabled()
+    db, stored = Event._meta.database, params(Event, EVENT_FIELDS, values)
+    if federated:
+        event_id, seq = db.execute_sql(INSERT_EVENT_RETURNING, stored).fetchone()
+    else:
+        event_id = db.execute_sql(INSERT_EVENT, stored).lastrowid
     event = {
         "id": event_id,
         "type": type,
@@ -139,7 +146,7 @@ def record_event(
         "message": message,
         "created_at": to_iso(now),
     }
-    if outbox.enabled():
+    if federated:
         about_order = entity_type == "order" and entity is not None
         read = (lambda: order if order is not None else event_order(entity)) if about_order else None
         outbox.add(seq, uuid, type, event["created_at"], event, read)
