@@ -136,7 +136,8 @@ class Session:
     async def _read(self) -> None:
         async for message in self._client.messages:
             topic = wire.parse_topic(str(message.topic))
-            payload = message.payload if isinstance(message.payload, bytes) else str(message.payload or "").encode()
+            raw = message.payload
+            payload = bytes(raw) if isinstance(raw, bytes | bytearray) else str(raw or "").encode()
             if topic is None or not payload:
                 continue  # a cleared retained message, or not ours
             if topic.channel == "ack":
