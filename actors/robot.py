@@ -195,8 +195,7 @@ class RobotActor(SupervisedActor):
             if self._link is not None and message.session == self._link.session:
                 self._frame(message.frame)
         elif isinstance(message, TelemetryIn):
-            for telemetry in message.batch:  # every datagram, in order: live state at full rate
-                self._telemetry(telemetry)
+            self._telemetry(message.batch)
         elif isinstance(message, LinkClosed):
             self._link_closed(message)
         elif isinstance(message, Tick):
@@ -271,15 +270,22 @@ class RobotActor(SupervisedActor):
             self._command_changed(update.task_id, {"status": update.state, "finished_at": now, "reason": reason})
         self._on_task(self._robot_id, update.task_id, update.state, update.detail)
 
-    def _telemetry(self, telemetry: Telemetry) -> None:
-        """The `telemetry` topic is published by the UDP endpoint itself; this is live state."""
-        self._change(
-            pose=telemetry.pose,
-            battery=_or(telemetry.battery, self.snap.battery),
-            state=telemetry.state or self.snap.state,
-            joints=telemetry.joints if telemetry.joints is not None else self.snap.joints,
-            last_seen=utcnow(),
-        )
+    def _telemetry(self, batch: tuple[Telemetry, ...]) -> None:
+        """Every datagram of the batch, in order: live state at full rate. The `telemetry`
+        topic is published by the UDP endpoint itself. A change of state is made (and so
+        announced) as it comes, with the motion before it; the motion after the last one
+        is made once, at the end: the batch's last pose is the one worth announcing."""
+        snap = self.snap
+        pose, battery, state, joints = snap.pose, snap.battery, snap.state, snap.joints
+        last = len(batch) - 1
+        for index, telemetry in enumerate(batch):
+            pose = telemetry.pose
+            battery = _or(telemetry.battery, battery)
+            joints = telemetry.joints if telemetry.joints is not None else joints
+            changed_state = telemetry.state is not None and telemetry.state != state
+            state = telemetry.state or state
+            if changed_state or index == last:
+                self._change(pose=pose, battery=battery, state=state, joints=joints, last_seen=utcnow())
 
     def legacy(self, frame: LegacyAlbabot | LegacyCookbot) -> None:
         """A legacy frame for this robot (asked, so `OK` goes back only once it is applied).

@@ -2,11 +2,13 @@
 
 A robot sends telemetry at up to 100 Hz; telling the hub, the fleet and the dispatcher,
 or writing SQLite, at that rate would cost every room for nothing. So a change of link,
-state, task or name is told at once; motion (pose, battery, joints) at most every
-`publish_interval_s`, with the last move of a burst told when the interval ends (the
-trailing edge); a mere `last_seen` every `LAST_SEEN_EVERY_S`; the dispatcher only what
-it chooses robots by, or once a second; and the state saved at most every
-`persist_interval_s`.
+state, task or name is told at once; motion (pose, battery, joints) at one announcement
+per `publish_interval_s` on average, by a token bucket of `BURST` (a robot sending at
+exactly the rate is never held for its jitter, as "one interval since the last" did:
+that held every early arrival for the rest of its interval), with the last move of a
+burst told as soon as a token is back (the trailing edge); a mere `last_seen` every
+`LAST_SEEN_EVERY_S`; the dispatcher only what it chooses robots by, or once a second;
+and the state saved at most every `persist_interval_s`.
 
 Decisions and their bookkeeping only: the actor (actors/robot.py) reads its clock,
 tells, schedules the trailing `Announce` and writes. No I/O, no locks: every method
@@ -18,7 +20,11 @@ from __future__ import annotations
 from typing import Any
 
 from robodine_edge.actors.robot_messages import RobotSnapshot
+from robodine_edge.token_bucket import TokenBucket
 
+BURST = 2.0
+"""Announcements a robot may make back to back: one early arrival's worth of jitter.
+Every announcement spends a token; the average stays one per `publish_interval_s`."""
 LAST_SEEN_EVERY_S = 5.0
 STATE_TOLD_EVERY_S = 1.0
 """The dispatcher hears an unchanged robot at most this often."""
@@ -33,7 +39,7 @@ class RobotPace:
     """What was last told and saved, and when; which changes are worth telling now."""
 
     def __init__(self, publish_interval_s: float, persist_interval_s: float) -> None:
-        self._publish_interval_s = publish_interval_s
+        self._bucket = TokenBucket(rate=1.0 / publish_interval_s, burst=BURST)
         self._persist_interval_s = persist_interval_s
         self._published: RobotSnapshot | None = None
         self._last_publish = 0.0
@@ -46,16 +52,15 @@ class RobotPace:
     # -- telling ----------------------------------------------------------------------
 
     def worth_announcing(self, before: RobotSnapshot, after: RobotSnapshot, now: float) -> bool:
-        """A change of link, state, task or name at once; motion at most every
-        `publish_interval_s`; a mere `last_seen` (pings) every `LAST_SEEN_EVERY_S`."""
+        """A change of link, state, task or name at once; motion when the bucket has a
+        token; a mere `last_seen` (pings) every `LAST_SEEN_EVERY_S`."""
         if (before.online, before.state, before.current_task, before.name) != (
             after.online, after.state, after.current_task, after.name,
         ):  # fmt: skip
             return True
-        since = now - self._last_publish
         if moved(before, after):
-            return since >= self._publish_interval_s
-        return before.last_seen != after.last_seen and since >= LAST_SEEN_EVERY_S
+            return self._bucket.ready(now)
+        return before.last_seen != after.last_seen and now - self._last_publish >= LAST_SEEN_EVERY_S
 
     def worth_repeating(self, snap: RobotSnapshot, now: float) -> bool:
         """On a tick: whether what changed since the last announcement is due by now."""
@@ -70,8 +75,8 @@ class RobotPace:
         return True
 
     def trailing_delay(self, now: float) -> float:
-        """Seconds from `now` until the current interval ends."""
-        return self._last_publish + self._publish_interval_s - now
+        """Seconds from `now` until the bucket holds a token again."""
+        return self._bucket.wait_s(now)
 
     def trailing_ended(self, snap: RobotSnapshot) -> bool:
         """The scheduled announcement arrived: True if `snap` was not announced meanwhile."""
@@ -79,7 +84,9 @@ class RobotPace:
         return snap != self._published
 
     def announced(self, snap: RobotSnapshot, now: float) -> None:
-        """`snap` is being told to the hub and the fleet at `now`."""
+        """`snap` is being told to the hub and the fleet at `now`: a token is spent (if
+        there is none, as for a change of state, the next motion waits a whole one)."""
+        self._bucket.spend(now)
         self._last_publish = now
         self._published = snap
 

@@ -297,7 +297,9 @@ class Service:
         )
         self._link_server = await loop.create_server(lambda: LinkProtocol(context), sock=self._sockets["robot"])
         transport, _ = await loop.create_datagram_endpoint(
-            lambda: TelemetryEndpoint(self.registry, actors.robots, self.metrics, self.hub.publish),
+            lambda: TelemetryEndpoint(
+                self.registry, actors.robots, self.metrics, self.hub.publish, 1.0 / self.config.telemetry.ws_rate_hz
+            ),
             sock=self._sockets["telemetry"],
         )
         self._telemetry = transport  # type: ignore[assignment]

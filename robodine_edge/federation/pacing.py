@@ -6,6 +6,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from robodine_edge.token_bucket import TokenBucket as TokenBucket  # the relay's replay pace (session.py)
+
 FIRST_RETRY_S = 0.5
 MAX_RETRY_S = 30.0
 
@@ -33,32 +35,3 @@ def retry_cap(keepalive_s: float) -> float:
     """Reconnection backs off up to the keepalive, kept between 2 and 30 s: a store told
     to notice a dead broker within seconds comes back within seconds too."""
     return min(max(keepalive_s, 2.0), MAX_RETRY_S)
-
-
-@dataclass
-class TokenBucket:
-    """At most `rate` a second on average, bursts of up to `burst`."""
-
-    rate: float
-    burst: float
-    tokens: float = 0.0
-    stamp: float | None = None
-
-    def take(self, now: float, wanted: int) -> int:
-        """How many of `wanted` may go now (0 or more); those are spent."""
-        self._refill(now)
-        granted = min(wanted, int(self.tokens))
-        self.tokens -= granted
-        return granted
-
-    def wait_s(self, now: float) -> float:
-        """Seconds until one more may go."""
-        self._refill(now)
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
-
-    def _refill(self, now: float) -> None:
-        if self.stamp is None:
-            self.stamp, self.tokens = now, self.burst
-            return
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now

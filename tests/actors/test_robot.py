@@ -157,9 +157,9 @@ def test_a_robot_actor_survives_a_link_loss_it_cannot_record(
 def test_the_last_move_of_a_burst_is_announced_without_waiting_for_a_tick(
     tree: ActorTree, server: LinkServer, published: Published
 ) -> None:
-    """Two moves inside the robots topic's 100 ms interval: the second is held, then
-    announced when the interval ends. Nothing ticks the actors here, so without that
-    trailing edge the second would never show."""
+    """The hello and the first status take the two tokens of the robots topic's bucket
+    (10 a second): the second status, a move, is held, then announced as soon as a token
+    is back. Nothing ticks the actors here, so without that trailing edge it would never show."""
     token = register(tree)
     with RobotClient(server.port) as robot:
         robot.hello("alba-1", token)

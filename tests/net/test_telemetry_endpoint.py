@@ -1,5 +1,6 @@
 """The telemetry endpoint on a real UDP socket and a real actor: every datagram reaches
-the robot's actor in order, in at most one message per robot per 10 ms."""
+the robot's actor in order, in messages paced by a token bucket at the robots topic's
+rate, a change of state at once."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from robodine_edge.actors.robot_messages import TelemetryIn
 from robodine_edge.actors.supervisor import ActorSlot
 from robodine_edge.metrics import Metrics
 from robodine_edge.net.links import LinkRegistry
-from robodine_edge.net.telemetry import TELL_INTERVAL_S, TelemetryEndpoint
+from robodine_edge.net.telemetry import TELL_BURST, TelemetryEndpoint
 from robodine_edge.protocol.pose import Pose
 from robodine_edge.protocol.telemetry import Telemetry, encode_telemetry
 from tests.waiting import eventually
@@ -41,12 +42,12 @@ class Link:
     def send_bytes(self, data: bytes) -> None: ...
 
 
-def datagram(robot_id: str, seq: int) -> bytes:
-    return encode_telemetry(Telemetry(robot_id, "s-" + robot_id, seq, Pose(seq / 10, 0.0), 90.0, "idle", None))
+def datagram(robot_id: str, seq: int, state: str = "idle") -> bytes:
+    return encode_telemetry(Telemetry(robot_id, "s-" + robot_id, seq, Pose(seq / 10, 0.0), 90.0, state, None))
 
 
 async def serve(
-    robots: list[str], registry: LinkRegistry | None = None
+    robots: list[str], registry: LinkRegistry | None = None, tell_interval_s: float = 0.1
 ) -> tuple[asyncio.DatagramTransport, dict[str, pykka.ActorRef[Any]], list[Any]]:
     registry = registry if registry is not None else LinkRegistry()
     directory: Directory[str] = Directory("robot")
@@ -58,7 +59,9 @@ async def serve(
         slot.install(Recorder.start())
         directory.add(robot_id, slot)
         refs[robot_id] = slot.ref
-    endpoint = TelemetryEndpoint(registry, directory, Metrics(), lambda *message: published.append(message))
+    endpoint = TelemetryEndpoint(
+        registry, directory, Metrics(), lambda *message: published.append(message), tell_interval_s
+    )
     transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
         lambda: endpoint, local_addr=("127.0.0.1", 0)
     )
@@ -66,25 +69,32 @@ async def serve(
 
 
 def test_a_fast_robot_is_told_in_batches_and_a_slow_one_of_each_datagram() -> None:
+    """A token every 50 ms here: a robot at 1 kHz gets its datagrams in batches, at most
+    one a token (plus the burst), and one at 10 Hz (under the rate) each on its own."""
+    interval = 0.05
+
     async def scenario() -> None:
-        transport, refs, published = await serve(["fast", "slow"])
+        transport, refs, published = await serve(["fast", "slow"], tell_interval_s=interval)
         address = transport.get_extra_info("sockname")
         sending_from = time.monotonic()
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            for seq in range(1, 201):  # 1 kHz for 0.2 s (longer on a loaded machine)
+            for seq in range(1, 301):  # 1 kHz for 0.3 s (longer on a loaded machine)
                 udp.sendto(datagram("fast", seq), address)
-                if seq % 40 == 1:
-                    udp.sendto(datagram("slow", seq // 40 + 1), address)  # 25 Hz
+                if seq % 100 == 1:
+                    udp.sendto(datagram("slow", seq // 100 + 1), address)  # 10 Hz
                 await asyncio.sleep(0.001)
         sending_s = time.monotonic() - sending_from
-        await asyncio.sleep(3 * TELL_INTERVAL_S)
+
+        def fast_has_all() -> bool:
+            return [seq for batch in refs["fast"].ask("batches?") for seq in batch] == list(range(1, 301))
+
+        assert await asyncio.to_thread(eventually, fast_has_all), refs["fast"].ask("batches?")
         fast = await asyncio.to_thread(refs["fast"].ask, "batches?")
         slow = await asyncio.to_thread(refs["slow"].ask, "batches?")
-        assert [seq for batch in fast for seq in batch] == list(range(1, 201))
-        elapsed_windows = sending_s / TELL_INTERVAL_S  # the windows the datagrams really spanned
-        assert len(fast) <= 2 * elapsed_windows + 2, f"{len(fast)} tells for 200 datagrams"
-        assert slow == [(n,) for n in range(1, 6)]
-        assert len([m for m in published if m[0] == "telemetry"]) == 205, "the topic carries every datagram at once"
+        tokens = sending_s / interval + TELL_BURST + 1  # the tokens the sending really spanned
+        assert 3 <= len(fast) <= tokens, f"{len(fast)} tells for 300 datagrams in {sending_s:.2f} s"
+        assert slow == [(n,) for n in range(1, 4)]
+        assert len([m for m in published if m[0] == "telemetry"]) == 303, "the topic carries every datagram at once"
         transport.close()
 
     started = time.monotonic()
@@ -93,9 +103,34 @@ def test_a_fast_robot_is_told_in_batches_and_a_slow_one_of_each_datagram() -> No
     pykka.ActorRegistry.stop_all()
 
 
+def test_a_change_of_state_is_told_at_once_with_what_was_held_before_it() -> None:
+    """A token every 60 s here: after the burst of two, a datagram is held; the next one,
+    whose state differs, does not wait: both go in one batch, in order."""
+
+    async def scenario() -> None:
+        transport, refs, _ = await serve(["alba"], tell_interval_s=60.0)
+        endpoint = transport.get_protocol()
+        endpoint.datagram_received(datagram("alba", 1), None)
+        await asyncio.sleep(0)  # a batch goes at the end of the loop turn it arrived in
+        endpoint.datagram_received(datagram("alba", 2), None)
+        assert await asyncio.to_thread(eventually, lambda: refs["alba"].ask("batches?") == [(1,), (2,)])
+        endpoint.datagram_received(datagram("alba", 3), None)  # no token left: held
+        endpoint.datagram_received(datagram("alba", 4, state="serving"), None)
+        told = await asyncio.to_thread(eventually, lambda: len(refs["alba"].ask("batches?")) == 3)
+        assert told and refs["alba"].ask("batches?")[2] == (3, 4)
+        endpoint.datagram_received(datagram("alba", 5, state="serving"), None)  # the same state: held
+        endpoint.datagram_received(datagram("alba", 6, state="idle"), None)
+        told = await asyncio.to_thread(eventually, lambda: len(refs["alba"].ask("batches?")) == 4)
+        assert told and refs["alba"].ask("batches?")[3] == (5, 6)
+        transport.close()
+
+    asyncio.run(scenario())
+    pykka.ActorRegistry.stop_all()
+
+
 def test_a_robot_whose_link_goes_is_deleted_from_the_topic_and_forgotten() -> None:
     """Nothing kept per robot outlives its link: its last datagram in the hub goes with a
-    `delete`, and so does its tell time here; a batch still waiting is told all the same."""
+    `delete`, and so does its bucket here; a batch still waiting is told all the same."""
 
     async def scenario() -> None:
         registry = LinkRegistry()
@@ -112,7 +147,7 @@ def test_a_robot_whose_link_goes_is_deleted_from_the_topic_and_forgotten() -> No
         assert deletes == [{"robot_id": "gone"}, {"robot_id": "late"}]
         told = await asyncio.to_thread(eventually, lambda: refs["late"].ask("batches?") == [(1,), (2,)])
         assert told, "the batch that came while the link was live"
-        assert set(endpoint._told_at) == {"stays"}, "tell times go with their links"  # type: ignore[attr-defined]
+        assert set(endpoint._buckets) == {"stays"}, "buckets go with their links"  # type: ignore[attr-defined]
         transport.close()
 
     asyncio.run(scenario())
