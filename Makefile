@@ -40,6 +40,7 @@ test-slow: $(TEST_INSTALLED)
 	$(BIN)/python -m pytest -n 0 -m slow $(PYTEST_ARGS)
 
 # wrk (Debian's package) is the load generator; installed here, not mid-measurement.
+# `make bench` runs every point (~4.5 min); `make bench ARGS=--quick` fewer and shorter (~2 min).
 bench: $(TEST_INSTALLED)
 	command -v wrk >/dev/null || apt-get install -y -q wrk || sudo -n apt-get install -y -q wrk
 	$(BIN)/python -m bench $(ARGS)

@@ -1,8 +1,10 @@
-"""WebSocket subscribers for the fan-out bench: `python -m bench.fanout_client URL COUNT SECONDS`.
+"""WebSocket subscribers for the fan-out bench: `python -m bench.fanout_client URL COUNT SECONDS [KEY]`.
 
-Opens COUNT sockets on the `robots` topic and prints, as JSON, each socket's first
-arrival of every (robot id, pose x) with its receive time on the monotonic clock
-(shared by every process on the machine), which the driver matches to its send times.
+Opens COUNT sockets on URL (one topic) and prints, as JSON, each socket's first arrival
+of every message key with its receive time on the monotonic clock (shared by every
+process on the machine), which the driver matches to its send times. KEY says what
+names a message: `pose` (the default: robot id and pose x, for the `robots` and
+`telemetry` topics) or `id` (the entity's id, for `orders` and the bare baseline).
 
 Deliberately lean, so the clients do not take the CPU the service needs on a small
 machine: plain non-blocking sockets on one epoll, and while measuring each read only
@@ -18,6 +20,7 @@ import select
 import socket
 import sys
 import time
+from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
@@ -62,8 +65,20 @@ def frames(data: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
     return out, data[at:]
 
 
+def key_of(message: dict[str, Any], kind: str) -> tuple[Any, ...] | None:
+    """What names an upsert, or None for any other message."""
+    data = message.get("data")
+    if message.get("type") != "upsert" or not isinstance(data, dict):
+        return None
+    if kind == "id":
+        return (data.get("id"),)
+    pose = data.get("pose")
+    return (data["robot_id"], pose["x"]) if pose else None
+
+
 def main() -> None:
     url, count, seconds = urlsplit(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+    kind = sys.argv[4] if len(sys.argv) > 4 else "pose"
     target = url.path + (f"?{url.query}" if url.query else "")
     sockets = [handshake(url.hostname or "127.0.0.1", url.port or 80, target) for _ in range(count)]
     buffers = {sock.fileno(): rest for sock, rest in sockets}
@@ -87,19 +102,17 @@ def main() -> None:
                 continue
             if chunk:
                 reads[fd].append((now, chunk))
-    out: list[tuple[str, float, float]] = []
+    out: list[tuple[Any, ...]] = []
     for fd, chunks in reads.items():
-        seen: set[tuple[str, float]] = set()
+        seen: set[tuple[Any, ...]] = set()
         pending = buffers[fd]
         for received, chunk in chunks:
             parsed, pending = frames(pending + chunk)
             for _, payload in parsed:
-                message = orjson.loads(payload)
-                if message.get("type") == "upsert" and message["data"].get("pose"):
-                    key = (message["data"]["robot_id"], message["data"]["pose"]["x"])
-                    if key not in seen:
-                        seen.add(key)
-                        out.append((*key, received))
+                key = key_of(orjson.loads(payload), kind)
+                if key is not None and key not in seen:
+                    seen.add(key)
+                    out.append((*key, received))
     for sock, _ in sockets:
         sock.close()
     sys.stdout.buffer.write(orjson.dumps(out))

@@ -28,8 +28,6 @@ READ_SECONDS = 5
 READ_ROUNDS = 2
 ORDER_SECONDS = 8
 WRK_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
-PERIOD_S = 0.2
-"""Fan-out: each robot's pose changes every 200 ms (5 Hz, under the robots topic's 10 Hz)."""
 
 
 def free_port() -> int:
@@ -50,15 +48,27 @@ def ensure_wrk() -> str:
 
 
 def wrk(
-    url: str, *, token: str | None = None, script: Path | None = None, seconds: int = READ_SECONDS
+    url: str,
+    *,
+    token: str | None = None,
+    script: Path | None = None,
+    seconds: int = READ_SECONDS,
+    pid: int | None = None,
 ) -> dict[str, float]:
+    """wrk's rate and latency; with `pid`, also that process's CPU per request (user +
+    system, microseconds): what a request costs the server, whatever else runs meanwhile."""
     command = [ensure_wrk(), "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency"]
     if token:
         command += ["-H", f"Authorization: Bearer {token}"]
     if script:
         command += ["-s", str(script)]
+    cpu_before = _cpu_seconds(pid) if pid is not None else 0.0
     output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    cpu = _cpu_seconds(pid) - cpu_before if pid is not None else 0.0
     result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}  # type: ignore[union-attr]
+    requests = re.search(r"(\d+) requests in", output)
+    if pid is not None and requests:
+        result["cpu_us"] = round(cpu * 1e6 / max(1, int(requests.group(1))), 1)
     for pct in ("50", "99"):
         value, unit = re.search(rf"\s{pct}%\s+([\d.]+)(us|ms|s)", output).groups()  # type: ignore[union-attr]
         result[f"p{pct}_ms"] = round(float(value) * WRK_UNITS[unit], 2)
@@ -84,9 +94,9 @@ def post_script(directory: Path, token: str, body: dict[str, Any]) -> Path:
 class Bench:
     """One service under test (and its baselines), measured part by part."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, name: str = "service") -> None:
         self.workdir = workdir
-        data = workdir / "service"
+        data = workdir / name
         data.mkdir()
         env = service_env(data, ROBODINE_ROBOTS_HEARTBEAT_S="2.0", ROBODINE_HTTP_VALIDATE_RESPONSES="0")
         self.service = ServiceProcess(data, env)
@@ -122,7 +132,7 @@ class Bench:
 
     # -- HTTP -----------------------------------------------------------------------------
 
-    def reads(self) -> dict[str, Any]:
+    def reads(self, rounds: int = READ_ROUNDS) -> dict[str, Any]:
         """Each route against the bare app serving that route's own body (fetched just
         before), runs interleaved so a pair shares the machine's mood."""
         self.link_robots(20)
@@ -143,14 +153,17 @@ class Bench:
             results["bare_sanic"] = wrk(bare_url + "/constant")
             for name, path in routes.items():
                 pairs = []
-                for _ in range(READ_ROUNDS):  # alternated, so a slow minute hits both sides
-                    bare = wrk(f"{bare_url}/{name}", token=self.token)  # the same header to parse
-                    pairs.append((bare, wrk(self.service.url + path, token=self.token)))
+                for _ in range(rounds):  # alternated, so a slow minute hits both sides
+                    bare = wrk(f"{bare_url}/{name}", token=self.token, pid=baseline.pid)  # the same header to parse
+                    pairs.append((bare, wrk(self.service.url + path, token=self.token, pid=self.service.pid)))
                 result = pairs[-1][1]
                 result["rps"] = round(statistics.mean(ours["rps"] for _, ours in pairs))
                 result["body_bytes"] = (bodies / f"{name}.json").stat().st_size
                 result["bare_rps"] = round(statistics.mean(bare["rps"] for bare, _ in pairs))
                 result["ratio"] = round(result["rps"] / result["bare_rps"], 2)
+                result["cpu_us"] = round(statistics.mean(ours["cpu_us"] for _, ours in pairs), 1)
+                result["bare_cpu_us"] = round(statistics.mean(bare["cpu_us"] for bare, _ in pairs), 1)
+                result["cpu_ratio"] = round(result["bare_cpu_us"] / result["cpu_us"], 2)
                 results[name] = result
         finally:
             baseline.terminate()
@@ -187,12 +200,15 @@ class Bench:
             with self._lock:
                 self.robots.append((robot_id, client))
 
+    def take_seqs(self, count: int) -> int:
+        """The first of `count` sequence numbers every robot may use next (a robot's seq
+        only grows: every run carries on from the last)."""
+        first, self._next_seq = self._next_seq, self._next_seq + count
+        return first
+
     def telemetry(self) -> dict[str, Any]:
         self.link_robots(50)
-        templates = self.workdir / "telemetry.txt"
-        templates.write_text(
-            "\n".join(_template(robot_id, client.session or "") for robot_id, client in self.robots) + "\n"
-        )
+        templates = telemetry_templates(self.workdir / "telemetry.txt", self.robots)
         port = int(self.service.runtime["telemetry_port"])
         at_2500 = self._udp_step(templates, port, 2500, 4.0, service_pid=self.service.pid)
         steps = {}
@@ -205,8 +221,7 @@ class Bench:
     def _udp_step(self, templates: Path, port: int, rate: int, seconds: float, *, service_pid: int) -> dict[str, Any]:
         before = self._accepted()
         cpu_before = _cpu_seconds(service_pid)
-        first = self._next_seq  # a robot's seq only grows: every run carries on from the last
-        self._next_seq += int(rate * seconds) // len(self.robots) + 2
+        first = self.take_seqs(int(rate * seconds) // len(templates.read_text().splitlines()) + 2)
         command = [
             sys.executable,
             "-m",
@@ -258,48 +273,6 @@ class Bench:
         finally:
             sink.terminate()
             sink.wait(10)
-
-    def fanout(self, clients: int = 200, robots: int = 10, seconds: float = 8.0) -> dict[str, Any]:
-        self.link_robots(robots)
-        url = self.service.url.replace("http", "ws") + f"/ws/robots?token={self.token}"
-        per_process = clients // 4
-        procs = [subprocess.Popen([sys.executable, "-m", "bench.fanout_client", url, str(per_process), str(seconds + 4)],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)]  # fmt: skip
-        for proc in procs:
-            assert proc.stderr is not None
-            proc.stderr.readline()  # "ready"
-        sent: dict[tuple[str, float], float] = {}
-        port = int(self.service.runtime["telemetry_port"])
-        steps = int(seconds / PERIOD_S)
-        first_seq, self._next_seq = self._next_seq, self._next_seq + steps + 1
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            started = time.monotonic()
-            for step in range(steps):  # 5 Hz per robot: under the robots topic's 10 Hz limit
-                for index, (robot_id, client) in enumerate(self.robots[:robots]):
-                    # robots are not phase-locked: each sends at its own offset in the period
-                    at = started + (step + index / robots) * PERIOD_S
-                    time.sleep(max(0.0, at - time.monotonic()))
-                    x = float((first_seq + step) * 1000 + index)  # unique across runs
-                    sample = Telemetry(
-                        robot_id, client.session or "", first_seq + step, Pose(x, 1.0), 90.0, "idle", None
-                    )
-                    sent[(robot_id, x)] = time.monotonic()
-                    udp.sendto(encode_telemetry(sample), ("127.0.0.1", port))
-        latencies = []
-        for proc in procs:
-            out, _ = proc.communicate(timeout=60)
-            for robot_id, x, received in orjson.loads(out):
-                if (robot_id, x) in sent:
-                    latencies.append(received - sent[(robot_id, x)])
-        latencies.sort()
-        expected = len(sent) * per_process * 4
-        return {
-            "clients": per_process * 4,
-            "messages": len(latencies),
-            "expected": expected,
-            "p50_ms": round(latencies[len(latencies) // 2] * 1000, 2),
-            "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 2),
-        }
 
     def rss_mb(self) -> float:
         return _rss_mb(self.service.pid)
@@ -362,6 +335,12 @@ def startup_times(workdir: Path, runs: int = 3) -> dict[str, Any]:
         "ready_with_mdns_s": ready_s(True),
         "bare_python_s": round(statistics.median(bare), 3),
     }
+
+
+def telemetry_templates(path: Path, robots: list[tuple[str, RobotClient]]) -> Path:
+    """`bench/udp_sender.py`'s input: one datagram per robot, `{seq}` to fill in."""
+    path.write_text("\n".join(_template(robot_id, client.session or "") for robot_id, client in robots) + "\n")
+    return path
 
 
 def _template(robot_id: str, session: str) -> str:
