@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from bench.measure import Bench, footprint, temporary
+from bench.measure import Bench, footprint, start_with_open_orders, temporary
 
 RESULTS = Path(__file__).parent / "results.json"
 
@@ -33,7 +33,7 @@ def host() -> dict[str, Any]:
     return {"cores": os.cpu_count(), "cpu": model, "python": platform.python_version(), "machine": platform.machine()}
 
 
-PARTS = ("footprint", "reads", "bridge", "orders", "telemetry", "fanout")
+PARTS = ("footprint", "reads", "bridge", "orders", "telemetry", "fanout", "open_orders")
 
 
 def run(parts: tuple[str, ...] = PARTS) -> dict[str, Any]:
@@ -43,10 +43,12 @@ def run(parts: tuple[str, ...] = PARTS) -> dict[str, Any]:
         workdir = Path(tmp)
         if "footprint" in parts:
             results["footprint"] = footprint(workdir)
+        if "open_orders" in parts:
+            results["open_orders"] = start_with_open_orders(workdir)
         bench = Bench(workdir)
         try:
             for part in parts:
-                if part != "footprint":
+                if part not in ("footprint", "open_orders"):
                     results[part] = getattr(bench, part)()
             if "footprint" in parts:
                 results["footprint"]["rss_after_runs_mb"] = bench.rss_mb()
@@ -103,6 +105,9 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str, bool | None]]
             foot["ready_s"] < 1,
         )
     )
+    opened = r["open_orders"]
+    out.append((f"start-up to ready, {opened['open_orders']:,} open orders", f"{opened['ready_s']} s",
+                f"{opened['empty_ready_s']} s the same store with none", "", "", None))  # fmt: skip
     out.append(("start-up to ready, with mDNS", f"{foot['ready_with_mdns_s']} s", "", "", "< 1 s + probing (~1.2 s)",
                 foot["ready_with_mdns_s"] < 2.3))  # fmt: skip
     return out

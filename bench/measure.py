@@ -364,6 +364,54 @@ def startup_times(workdir: Path, runs: int = 3) -> dict[str, Any]:
     }
 
 
+def start_with_open_orders(workdir: Path, count: int = 10_000, runs: int = 3) -> dict[str, Any]:
+    """Start-up to `ready` with `count` orders waiting for robots (none linked), median of
+    `runs`, next to the same store's start with none (its orders not yet placed): the
+    order queue and the dispatcher read every open order and task at start."""
+    data = workdir / "open-orders"
+    data.mkdir()
+    env = service_env(data, ROBODINE_HTTP_VALIDATE_RESPONSES="0")
+
+    def ready_s() -> float:
+        times = []
+        for _ in range(runs):
+            started = time.monotonic()
+            service = ServiceProcess(data, env).start(timeout=120)
+            times.append(time.monotonic() - started)
+            service.stop()
+        return round(statistics.median(times), 3)
+
+    service = ServiceProcess(data, env).start()
+    admin = service.auth(service.token())
+    tables = [service.http.post("/api/tables", headers=admin, json={"name": f"T{n}", "seats": 4}).json()["id"]
+              for n in range(20)]  # fmt: skip
+    stock = service.http.post("/api/inventory", headers=admin, json={"name": "rice", "count": 10 * count}).json()
+    dishes = [
+        service.http.post("/api/menu", headers=admin, json={"name": "Bowl", "price": 9.5,
+                          "ingredients": [{"inventory_id": stock["id"], "quantity": 1}]}).json()["id"],
+        service.http.post("/api/menu", headers=admin, json={"name": "Soup", "price": 5.5}).json()["id"],
+    ]  # fmt: skip
+    service.stop()
+    empty = ready_s()
+    service = ServiceProcess(data, env).start()
+    url = service.url
+
+    def place(first: int, step: int = 8) -> None:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            for n in range(first, count, step):
+                body = {"table_id": tables[n % len(tables)],
+                        "items": [{"menu_item_id": dishes[0], "quantity": 1}, {"menu_item_id": dishes[1], "quantity": 2}]}  # fmt: skip
+                client.post("/api/orders", headers=admin, json=body).raise_for_status()
+
+    threads = [threading.Thread(target=place, args=(first,)) for first in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    service.stop()
+    return {"open_orders": count, "ready_s": ready_s(), "empty_ready_s": empty}
+
+
 def _template(robot_id: str, session: str) -> str:
     text = encode_telemetry(Telemetry(robot_id, session, 123456789, Pose(1.5, 2.5), 80.0, "idle", None)).decode()
     return text.replace("123456789", "{seq}")

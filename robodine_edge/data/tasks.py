@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from peewee import fn
+from peewee import JOIN, fn
 
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data.events import Recorded, record_event
@@ -32,14 +32,6 @@ class TaskRecord:
     created_at: datetime
 
 
-def _record(row: Task) -> TaskRecord:
-    robot = Robot.get_or_none(Robot.id == row.robot_id) if row.robot_id else None
-    return TaskRecord(
-        row.id, row.kind, row.state, row.order_id, row.table_id, robot.robot_id if robot else None,
-        row.priority, row.attempts, row.created_at,
-    )  # fmt: skip
-
-
 def task_json(row: Task) -> dict[str, Any]:
     return {
         "id": row.id,
@@ -61,22 +53,33 @@ def task_json(row: Task) -> dict[str, Any]:
 
 
 def load_open_tasks() -> list[TaskRecord]:
-    return [_record(row) for row in Task.select().where(Task.state.in_(OPEN_TASKS)).order_by(Task.id)]
+    """One statement, the robot's name joined in (a lookup per task made a restart with
+    10k open tasks take seconds)."""
+    query = (
+        Task.select(
+            Task.id, Task.kind, Task.state, Task.order, Task.table, Robot.robot_id, Task.priority, Task.attempts,
+            Task.created_at,
+        )
+        .join(Robot, JOIN.LEFT_OUTER, on=(Task.robot == Robot.id))
+        .where(Task.state.in_(OPEN_TASKS))
+        .order_by(Task.id)
+        .tuples()
+    )  # fmt: skip
+    return [TaskRecord(*row) for row in query]
 
 
 def open_tasks_with_commands() -> list[tuple[TaskRecord, int | None]]:
     """Open tasks and the id of each one's latest command (to match task updates); a
-    command the edge withdrew (`cancelled`) no longer carries its task."""
-    out = []
-    for record in load_open_tasks():
-        latest = (
-            RobotCommand.select(RobotCommand.id)
-            .where(RobotCommand.task == record.id, RobotCommand.status != "cancelled")
-            .order_by(RobotCommand.id.desc())
-            .first()
-        )
-        out.append((record, latest.id if latest else None))
-    return out
+    command the edge withdrew (`cancelled`) no longer carries its task. Two statements
+    whatever the number of tasks: start-up reads them all."""
+    open_ids = Task.select(Task.id).where(Task.state.in_(OPEN_TASKS))
+    latest: dict[int, int] = dict(
+        RobotCommand.select(RobotCommand.task, fn.MAX(RobotCommand.id))
+        .where(RobotCommand.task.in_(open_ids), RobotCommand.status != "cancelled")
+        .group_by(RobotCommand.task)
+        .tuples()
+    )
+    return [(record, latest.get(record.id)) for record in load_open_tasks()]
 
 
 def orders_needing_work() -> list[tuple[int, str, int, bool]]:
@@ -84,7 +87,7 @@ def orders_needing_work() -> list[tuple[int, str, int, bool]]:
     query = Order.select(Order.id, Order.status, Order.priority, Order.flagged).where(
         Order.status.in_([s.value for s in ACTIVE_ORDER])
     )
-    return [(o.id, o.status, o.priority, o.flagged) for o in query.order_by(Order.id)]
+    return list(query.order_by(Order.id).tuples())
 
 
 def tables_being_cleaned() -> list[int]:
