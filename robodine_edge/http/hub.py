@@ -52,6 +52,9 @@ QUEUE_LIMIT = 4 * QUEUE_CAP
 """What cannot coalesce (new entities, deletes, replies) still queues past the cap; a
 client this far behind is closed (1013) at once rather than after `SLOW_CLIENT_S`."""
 SLOW_CLIENT_S = 5.0
+CLOSE_GRACE_S = 30.0
+"""How long a closed client may go on not reading and still get its close frame (then
+the connection is aborted: a client that never reads holds it no longer)."""
 HIGH_WATER = 64 * 1024
 """Bytes waiting in a transport above which a client is behind: stop writing to it
 (asyncio's default high-water mark, at which the transport pauses its protocol)."""
@@ -334,8 +337,31 @@ class Hub:
 
 
 def _fail(connection: Connection, code: int, reason: str) -> None:
+    """Close with `code` now, without waiting for the client: a lingering close.
+
+    The close frame goes behind what the socket already holds (the transport's buffer,
+    the kernel's), which a slow client may not read for a while. Sanic's
+    `fail_connection` stops reading and has its closing handshake abort the connection
+    if it is still open after 10 s; an abort throws away everything unsent, the close
+    frame included, and so does closing a socket with unread input (the kernel answers
+    with a reset): a client that drained later, or whose keep-alive ping came in
+    meanwhile, found its connection cut without a word. So the hub fails the protocol
+    itself (websockets discards whatever the client sends from then on), writes the
+    close frame and a FIN behind the queued bytes, keeps reading, and leaves the
+    connection to end when the client closes its side (having read it all) — or aborts
+    it after `CLOSE_GRACE_S`, so a client that never reads holds it no longer."""
+    if connection.closed:
+        return  # already closed: its close frame is on its way
     connection.stop()
-    try:
-        connection.ws.fail_connection(code, reason)
-    except Exception:  # the socket is already gone
-        log.debug("closing a WebSocket that is already closed", exc_info=True)
+    transport = connection._open_transport()
+    if transport is None:  # the socket is already closing: nothing more can be sent
+        with contextlib.suppress(Exception):
+            connection.ws.fail_connection(code, reason)
+        return
+    ws_proto = connection.ws.ws_proto
+    ws_proto.fail(code, reason)
+    transport.write(b"".join(ws_proto.data_to_send()))
+    if transport.can_write_eof():
+        transport.write_eof()
+    transport.resume_reading()  # Sanic may have paused it (its incoming queue full)
+    asyncio.get_running_loop().call_later(CLOSE_GRACE_S, transport.abort)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -557,6 +558,56 @@ def test_a_client_that_never_reads_does_not_delay_the_others(tmp_path: Path) -> 
                 timeout=15,
                 what="closing the stalled client",
             )
+            assert _close_code(stalled) == 1013
+        finally:
+            stalled.close()
+
+
+STALLED_AFTER_CLOSE_S = 12.0
+"""How long the stalled client below goes on not reading once it has been closed: past
+the 10 s after which Sanic's closing handshake gives up and aborts the connection."""
+
+
+def test_a_client_closed_as_too_slow_reads_its_1013_when_it_drains_later(tmp_path: Path) -> None:
+    """The close frame goes behind everything already in the socket's buffers; a client
+    that stays stalled for a while after being closed, its keep-alive ping still going
+    out, finds it there when it reads again, rather than a connection cut (or reset)
+    without a word."""
+    with service_with_robot(tmp_path) as (service, _admin, robot_id, robot):
+        stalled = socket.socket()
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: a small window
+        stalled.connect(("127.0.0.1", service.runtime["http_port"]))
+        stalled.sendall(
+            f"GET /ws/telemetry?token={service.token()} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        try:
+            udp, closed = int(service.runtime["telemetry_port"]), threading.Event()
+
+            def flood() -> None:
+                seq = 0
+                while not closed.is_set():
+                    seq += 1
+                    robot.telemetry(udp, robot_id, seq, x=seq / 1000)
+                    if seq % 500 == 0:
+                        robot.send(type="ping")  # the link stays up
+                        time.sleep(0.02)
+
+            sender = threading.Thread(target=flood, name="telemetry-flood")
+            sender.start()
+            try:
+                eventually(
+                    lambda: _metric(service, "robodine_websocket_slow_closed_total") >= 1,
+                    timeout=30,
+                    interval=0.2,
+                    what="closing the stalled client",
+                )
+            finally:
+                closed.set()
+                sender.join()
+            stalled.sendall(bytes((0x89, 0x80, 1, 2, 3, 4)))  # a (masked, empty) keep-alive ping meanwhile
+            time.sleep(STALLED_AFTER_CLOSE_S)  # the client's stall, not a wait for the service
             assert _close_code(stalled) == 1013
         finally:
             stalled.close()
