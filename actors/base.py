@@ -80,6 +80,19 @@ class Ping:
     """Liveness probe: every supervised actor answers `"pong"` if its thread is responsive."""
 
 
+@dataclass(frozen=True, slots=True)
+class Crash:
+    """A poison message, for tests of supervision: the actor raises `CrashRequested` while
+    handling it, as a bug in a handler would (told, so the actor dies of it). Nothing in
+    the service sends it; tests tell it through an actor's real mailbox, or through the
+    crash route a test service opens (`http/crash_hook.py`, only with
+    `ROBODINE_TEST_CRASH_HOOK=1`)."""
+
+
+class CrashRequested(RuntimeError):
+    """What an actor raises on `Crash`."""
+
+
 class SupervisedActor(pykka.ThreadingActor):
     """Base of every robodine actor.
 
@@ -100,6 +113,8 @@ class SupervisedActor(pykka.ThreadingActor):
         """Runs in this actor's thread for plain (non-proxy) messages."""
         if isinstance(message, Ping):
             return "pong"
+        if isinstance(message, Crash):
+            raise CrashRequested(f"{type(self).__name__} crashed on request")
         log.warning("%s ignored an unknown message %r", type(self).__name__, type(message).__name__)
         return None
 

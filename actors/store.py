@@ -84,8 +84,22 @@ class StoreActor(SupervisedActor):
         exception_value: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self._abandon_batch(exception_value or RuntimeError("store crashed"))
+        """The open batch is rolled back, and the writes queued behind the crash will never
+        run: every one of their callers hears `Unavailable` now (their request answers 503,
+        try again) rather than the crash's own error, or nothing until its timeout. Writes
+        are tells carrying their own reply, which the base class would only log."""
+        self._abandon_batch()
         self._db.close()
+        inbox = self.actor_inbox
+        kept = []
+        while not inbox.empty():
+            envelope = inbox.get_nowait()
+            if isinstance(envelope.message, WriteRequest):
+                envelope.message.reply.fail(_lost())
+            else:
+                kept.append(envelope)
+        for envelope in kept:  # the base class answers asks and logs the rest
+            inbox.put(envelope)
         super().on_failure(exception_type, exception_value, traceback)
 
     def _run_unit(self, request: WriteRequest) -> None:
@@ -116,13 +130,19 @@ class StoreActor(SupervisedActor):
         for reply, result in answers:
             reply.set(result)
 
-    def _abandon_batch(self, error: BaseException) -> None:
+    def _abandon_batch(self) -> None:
         transaction, self._transaction = self._transaction, None
         answers, self._answers = self._answers, []
         if transaction is not None:
             _rollback_quietly(transaction)
         for reply, _ in answers:
-            reply.fail(error)
+            reply.fail(_lost())
+
+
+def _lost() -> Unavailable:
+    """The answer to a write the store crashed before committing (one per caller: each
+    raises its own)."""
+    return Unavailable("the database writer restarted; nothing of this write was kept")
 
 
 def _rollback_quietly(transaction: Any) -> None:
