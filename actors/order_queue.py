@@ -16,8 +16,8 @@ priced lines and what they need from the shelves. The `menu` topic follows it: a
 added, changed or removed, and every dish whose `available` flips because stock moved
 (an order reserving the last portion, a cancel or failed placement giving it back, a
 restock or correction), announced when memory changes — what `GET /api/menu` shows
-from then on. A (re)started queue announces the whole menu, so screens that followed a
-crashed one are set right.
+from then on. A (re)started queue announces the whole menu and every active order, so
+screens (and the dispatcher) that followed a crashed one are set right.
 
 Counts in memory are what is left to order: the database's counts less what orders in
 flight reserved, kept by a `StockLedger` (actors/stock_ledger.py) that moves them only by
@@ -150,6 +150,15 @@ class OrderQueueActor(ViewOwner):
         self._active = {order.id: order for order in active}
         placed = [o for o in active if o.status is OrderStatus.PLACED]
         self._queue = deque(o.id for o in sorted(placed, key=lambda o: (-o.priority, o.id)))
+        # A crashed queue may have died with news undelivered: an order whose commit came
+        # back to no one (its `OrderCommitted` a dead letter) was answered to its caller
+        # and is in SQLite, but the dispatcher and the hub never heard of it. So a
+        # (re)started queue announces every active order, as it does the menu; the
+        # dispatcher makes a task only where none is open, and at the service's own start
+        # nobody listens yet (no dispatcher, no loop), so that costs nothing.
+        for order in active:
+            self._publish("orders", "upsert", order.json)
+            self._on_order(order.json)
 
     def on_receive(self, message: Any) -> Any:
         if isinstance(message, OrderCommitted):

@@ -1,0 +1,58 @@
+"""Actors crashed mid-operation inside the real actor tree (a SQLite file, the store, the
+order queue, the floor, the fleet, robots linked through their actors' own door): what
+was in flight when an actor died is neither lost nor done twice once the supervisor's
+new instance has reloaded from SQLite. The crash is `Crash`, a poison message told
+through the actor's real mailbox, so it lands between the messages around it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from peewee import SqliteDatabase
+
+from robodine_edge.actors.base import Crash
+from robodine_edge.config import load_config
+from robodine_edge.metrics import Metrics
+from robodine_edge.wiring import ActorTree, start_actor_tree
+from tests.actors.conftest import EventLog, Published
+from tests.actors.test_dispatcher import Kitchen, LinkedRobot
+from tests.waiting import eventually
+
+
+@pytest.fixture
+def tree(db: SqliteDatabase, published: Published, events: EventLog) -> Iterator[ActorTree]:
+    actors = start_actor_tree(db, load_config(None, {}), Metrics(), published, events, table_ids=[], robot_ids=[])
+    yield actors
+    actors.stop()
+
+
+def test_an_order_committed_while_its_queue_was_crashed_is_cooked_and_announced(
+    tree: ActorTree, events: EventLog, published: Published
+) -> None:
+    """The queue hands an order to the writer and dies before the commit comes back: the
+    commit's news (`OrderCommitted`) finds no one. The caller still gets its order (the
+    store answers it), and the queue's successor, reloading after that commit, has the
+    order — but the dispatcher and the live hub heard of it only through the news that was
+    lost. The new queue announces its active orders, so the order is cooked and shown."""
+    kitchen = Kitchen(tree)
+    cook = LinkedRobot(tree, "cook-1", "cookbot")
+    cook.status("idle")
+    first = kitchen.order()  # the queue knows the table from now on: an order goes straight to the writer
+    cook_first = cook.command()
+    assert cook_first["args"]["order_id"] == first["id"]
+    gate = threading.Event()
+    tree.store.write(gate.wait, 10)  # the writer busy: the order's unit waits behind it
+    commit = tree.orders.proxy.place(kitchen.table["id"], [(kitchen.dish["id"], 1, None)], None, None).get(timeout=5)
+    crashed = tree.orders.ref
+    tree.orders.tell(Crash())
+    eventually(lambda: not crashed.is_alive(), what="the order queue dying")
+    gate.set()
+    order = commit.get(timeout=5)
+    assert events.wait_for(1) and (events[0].type, events[0].actor) == ("actor_restarted", "orders")
+    assert [o["id"] for o in tree.orders.proxy.active_orders().get(timeout=5)] == [first["id"], order["id"]]
+    cook.task({"id": cook_first["id"]}, "done")
+    command = cook.command()
+    assert command["name"] == "cook" and command["args"]["order_id"] == order["id"]
+    assert published.wait_for(lambda topic, kind, data: topic == "orders" and data["id"] == order["id"])
