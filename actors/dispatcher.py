@@ -53,6 +53,8 @@ from robodine_edge.domain.lifecycle import OrderStatus
 from robodine_edge.errors import Conflict, NotFound, RobodineError
 
 log = logging.getLogger(__name__)
+REPORTED_AS = {"running": "started", "done": "done", "failed": "failed", "nacked": "nacked"}
+"""A command's stored status, as the robot's report that left it (`TaskEvent.state`)."""
 MAX_BATCH = 500
 """Placed orders taken together at most: their cook tasks share one commit."""
 CONFLICTING = frozenset({"cook", "serve", "clean", "go_to", "dock"})
@@ -100,10 +102,15 @@ class DispatcherActor(SupervisedActor):
         self._robots.restore_docked(docked, self._settings.battery_resume)
         self._orders = {o["id"]: o for o in self._asks.active_orders()}
         self._tables = {t["id"]: t for t in self._asks.tables()}
-        self._tasks.reload()
+        reported = self._tasks.reload()
         for order in self._orders.values():  # the order's priority wins (rows bumped before it was stored too)
             self._tasks.reprioritise(order["id"], order.get("priority", 0))
         self._reconcile()
+        for job, status in reported:  # heard now: a done order moves on instead of being cooked again
+            try:
+                self._task_event(TaskEvent(job.robot_id or "", job.command_id or 0, REPORTED_AS[status], None))
+            except RobodineError as exc:
+                log.warning("dispatcher: %s", exc)
         self._dispatch()
 
     def _reconcile(self) -> None:

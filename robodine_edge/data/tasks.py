@@ -68,18 +68,24 @@ def load_open_tasks() -> list[TaskRecord]:
     return [TaskRecord(*row) for row in query]
 
 
-def open_tasks_with_commands() -> list[tuple[TaskRecord, int | None]]:
-    """Open tasks and the id of each one's latest command (to match task updates); a
-    command the edge withdrew (`cancelled`) no longer carries its task. Two statements
+def open_tasks_with_commands() -> list[tuple[TaskRecord, int | None, str | None]]:
+    """Open tasks with the id and status of each one's latest command (to match task
+    updates, and to see what the robot reported that the dispatcher may not have heard);
+    a command the edge withdrew (`cancelled`) no longer carries its task. Three statements
     whatever the number of tasks: start-up reads them all."""
     open_ids = Task.select(Task.id).where(Task.state.in_(OPEN_TASKS))
-    latest: dict[int, int] = dict(
-        RobotCommand.select(RobotCommand.task, fn.MAX(RobotCommand.id))
+    latest = (
+        RobotCommand.select(fn.MAX(RobotCommand.id))
         .where(RobotCommand.task.in_(open_ids), RobotCommand.status != "cancelled")
         .group_by(RobotCommand.task)
-        .tuples()
     )
-    return [(record, latest.get(record.id)) for record in load_open_tasks()]
+    commands: dict[int, tuple[int, str]] = {
+        task_id: (command_id, status)
+        for command_id, task_id, status in RobotCommand.select(RobotCommand.id, RobotCommand.task, RobotCommand.status)
+        .where(RobotCommand.id.in_(latest))
+        .tuples()
+    }
+    return [(record, *commands.get(record.id, (None, None))) for record in load_open_tasks()]
 
 
 def orders_needing_work() -> list[tuple[int, str, int, bool]]:

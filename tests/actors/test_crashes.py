@@ -13,11 +13,12 @@ import pytest
 from peewee import SqliteDatabase
 
 from robodine_edge.actors.base import Crash
+from robodine_edge.actors.dispatch_messages import OrderChanged
 from robodine_edge.config import load_config
 from robodine_edge.metrics import Metrics
 from robodine_edge.wiring import ActorTree, start_actor_tree
 from tests.actors.conftest import EventLog, Published
-from tests.actors.test_dispatcher import Kitchen, LinkedRobot
+from tests.actors.test_dispatcher import Kitchen, LinkedRobot, open_cook_tasks, order_row, stored_tasks
 from tests.waiting import eventually
 
 
@@ -56,3 +57,35 @@ def test_an_order_committed_while_its_queue_was_crashed_is_cooked_and_announced(
     command = cook.command()
     assert command["name"] == "cook" and command["args"]["order_id"] == order["id"]
     assert published.wait_for(lambda topic, kind, data: topic == "orders" and data["id"] == order["id"])
+
+
+def test_a_done_the_dispatcher_died_before_hearing_still_moves_the_order_on(tree: ActorTree, events: EventLog) -> None:
+    """The robot reports `done`; its actor records the command as done and tells the
+    dispatcher — which crashed with that news still in its mailbox. Its successor reloads
+    the task as running, its command done: the order must move on now, not wait for the
+    stuck timer to give the cooked order to a robot to cook again."""
+    kitchen = Kitchen(tree)
+    cook = LinkedRobot(tree, "cook-1", "cookbot")
+    cook.status("idle")
+    order = kitchen.order()
+    command = cook.command()
+    cook.task(command, "started")
+    cook.settled(tree)
+    assert kitchen.status(order["id"]) == "cooking"
+    other = order_row(tree, kitchen.table["id"])
+    gate = threading.Event()
+    tree.store.write(gate.wait, 10)  # the writer busy: the dispatcher, writing, waits on it
+    tree.dispatcher.tell(OrderChanged(other))  # it makes the order's task: a write, behind the gate
+    store_inbox = tree.named["store"].ref.actor_inbox
+    eventually(lambda: store_inbox.qsize() >= 1, what="the dispatcher waiting on the writer")
+    tree.dispatcher.tell(Crash())
+    cook.task(command, "done")  # recorded behind the gate; its news queued behind the crash
+    cook.slot.proxy.snapshot().get(timeout=5)
+    gate.set()
+    assert events.wait_for(1) and (events[0].type, events[0].actor) == ("actor_restarted", "dispatcher")
+    eventually(lambda: kitchen.status(order["id"]) == "ready", what="the cooked order ready")
+    assert open_cook_tasks(tree) == {other["id"]: "queued"}  # this order's is done, not queued to cook again
+    assert [(t.order_id, t.state) for t in stored_tasks(tree, "cook")] == [
+        (order["id"], "done"),
+        (other["id"], "queued"),
+    ]
