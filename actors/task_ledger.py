@@ -42,10 +42,19 @@ class TaskLedger:
         return reported
 
     def create_wanted(self) -> None:
-        """The tasks wanted since the last call, created in one unit (one commit for a rush)."""
+        """The tasks wanted since the last call, created in one unit (one commit for a rush).
+        A unit the writer did not take (it restarted meanwhile: `Unavailable`) leaves them
+        wanted, for the next dispatch (at the latest the next tick) to create."""
         if not self._board.wanted():
             return
-        for record in self._asks.write(data.create_tasks, self._board.take_wanted()):
+        wanted = self._board.take_wanted()
+        try:
+            records = self._asks.write(data.create_tasks, wanted)
+        except Exception:
+            for key, priority in wanted:
+                self._board.want(key, priority)
+            raise
+        for record in records:
             self._board.open(record)
 
     def reprioritise(self, order_id: int, priority: int) -> None:

@@ -13,7 +13,7 @@ import pytest
 from peewee import SqliteDatabase
 
 from robodine_edge.actors.base import Crash
-from robodine_edge.actors.dispatch_messages import OrderChanged
+from robodine_edge.actors.dispatch_messages import DispatchTick, OrderChanged
 from robodine_edge.config import load_config
 from robodine_edge.metrics import Metrics
 from robodine_edge.wiring import ActorTree, start_actor_tree
@@ -89,3 +89,24 @@ def test_a_done_the_dispatcher_died_before_hearing_still_moves_the_order_on(tree
         (order["id"], "done"),
         (other["id"], "queued"),
     ]
+
+
+def test_tasks_wanted_while_the_store_was_crashed_are_created_once_it_is_back(
+    tree: ActorTree, events: EventLog
+) -> None:
+    """The dispatcher hands the writer an order's new cook task; the writer dies before
+    taking it and answers `Unavailable`. The task is still wanted: the next dispatch
+    (at the latest the next tick) creates it, rather than the order waiting for ever."""
+    table_id = Kitchen(tree).table["id"]
+    order = order_row(tree, table_id)
+    gate = threading.Event()
+    tree.store.write(gate.wait, 10)  # the writer busy: the crash, then the task's unit, queue behind
+    tree.named["store"].tell(Crash())
+    tree.dispatcher.tell(OrderChanged(order))
+    store_inbox = tree.named["store"].ref.actor_inbox
+    eventually(lambda: store_inbox.qsize() >= 2, what="the task's unit queued behind the crash")
+    gate.set()
+    assert events.wait_for(1) and (events[0].type, events[0].actor) == ("actor_restarted", "store")
+    tree.dispatcher.tell(DispatchTick())  # a dispatch, if no message since has made one
+    assert open_cook_tasks(tree) == {order["id"]: "queued"}
+    assert [(t.order_id, t.state) for t in stored_tasks(tree, "cook")] == [(order["id"], "queued")]
