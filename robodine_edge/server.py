@@ -54,7 +54,7 @@ from robodine_edge.demo import seed_demo
 from robodine_edge.demo_fleet import DemoFleet
 from robodine_edge.discovery import Advertisement, Advertiser
 from robodine_edge.errors import CannotListen, DataDirBusy, RobodineError
-from robodine_edge.http import bridge
+from robodine_edge.http import bridge, crash_hook
 from robodine_edge.http.app import ApiContext, create_app
 from robodine_edge.http.auth import AuthGate, Revocations
 from robodine_edge.http.hub import Hub
@@ -223,7 +223,10 @@ class Service:
             videos_dir=videos_dir(self.data_dir),
             started_at=self._started,
         )
-        app = create_app(api)
+        hook = self.env.get(crash_hook.ENV) == "1"
+        if hook:
+            log.warning("%s=1: this service opens a route that crashes its actors (for tests only)", crash_hook.ENV)
+        app = create_app(api, crash_hook=hook)
         app.register_listener(self._before_start, "before_server_start")
         app.register_listener(self._after_start, "after_server_start")
         app.register_listener(self._before_stop, "before_server_stop")

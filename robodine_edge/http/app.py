@@ -24,6 +24,7 @@ from robodine_edge.actors.views import ListedViews
 from robodine_edge.config import Config
 from robodine_edge.db import ReadPool
 from robodine_edge.http.auth import AuthGate, LoginLimiter
+from robodine_edge.http.crash_hook import install_crash_hook
 from robodine_edge.http.errors import ApiErrorHandler
 from robodine_edge.http.hub import Hub
 from robodine_edge.http.live import LiveFeed
@@ -131,7 +132,8 @@ def route_specs() -> list[RouteSpec]:
     return [spec for router in ROUTERS for spec in router.specs]
 
 
-def create_app(api: ApiContext, *, name: str = "robodine_edge") -> Sanic:
+def create_app(api: ApiContext, *, name: str = "robodine_edge", crash_hook: bool = False) -> Sanic:
+    """`crash_hook` opens the test-only route that crashes actors (`http/crash_hook.py`)."""
     app = Sanic(name, dumps=orjson.dumps, loads=orjson.loads, configure_logging=False)
     app.config.update(
         REQUEST_MAX_SIZE=MAX_BODY_BYTES,
@@ -153,4 +155,6 @@ def create_app(api: ApiContext, *, name: str = "robodine_edge") -> Sanic:
     install(app, specs)
     install_websockets(app)
     install_preflight(app, specs, finish)
+    if crash_hook:
+        install_crash_hook(app)
     return app

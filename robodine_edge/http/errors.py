@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 
 import orjson
+import pykka
 from sanic import HTTPResponse, Request
 from sanic import exceptions as sanic_exceptions
 from sanic.handlers import ErrorHandler
@@ -121,6 +122,11 @@ class ApiErrorHandler(ErrorHandler):
     def _answer(self, request: Request, exception: Exception) -> HTTPResponse:
         if isinstance(exception, errors.RobodineError):
             return error_response(exception)
+        if isinstance(exception, pykka.ActorDeadError):
+            # An actor asked outside `bridge.wait` (building its proxy, or a call on it)
+            # that is not running: restarting, or given up by its supervisor. As the
+            # bridge answers a dead actor: the service cannot do this now.
+            return error_response(errors.Unavailable(f"a part of the service is not running: {exception}"))
         if isinstance(exception, sanic_exceptions.RequestCancelled):
             # The client went away mid-request: nobody reads this answer, nothing broke.
             # Counted as nginx's 499 ("client closed request"), not as a server error.
