@@ -190,7 +190,8 @@ def decode_stream(data: bytes) -> list[LegacyFrame]:
 def decode_object(obj: Any) -> LegacyFrame:
     if not isinstance(obj, dict):
         raise BadLegacyFrame("a legacy frame must be a JSON object")
-    decoder = _DECODERS.get(obj.get("msg_type"))
+    kind = obj.get("msg_type")
+    decoder = _DECODERS.get(kind) if isinstance(kind, str) else None  # a list or an object is no key
     if decoder is None:
         raise BadLegacyFrame(f"unknown msg_type {obj.get('msg_type')!r}"[:100])
     try:
