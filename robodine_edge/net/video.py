@@ -68,7 +68,9 @@ class FrameAssembler:
             if camera.last_complete - chunk.frame < RESTART_GAP:
                 self._stale.inc()
                 return None
-            camera.last_complete, camera.partial = -1, {}  # the camera started counting again
+            for number in list(camera.partial):  # the camera started counting again: its frames
+                self._drop(camera, number, "incomplete")  # in the making will never complete
+            camera.last_complete = -1
         partial = camera.partial.get(chunk.frame)
         if partial is None:
             partial = camera.partial[chunk.frame] = _Partial(chunk.count, chunk.sent_at)
