@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from bench.estop import emergency_stop
 from bench.measure import Bench, footprint, temporary
 
 RESULTS = Path(__file__).parent / "results.json"
@@ -33,7 +34,9 @@ def host() -> dict[str, Any]:
     return {"cores": os.cpu_count(), "cpu": model, "python": platform.python_version(), "machine": platform.machine()}
 
 
-PARTS = ("footprint", "reads", "bridge", "orders", "telemetry", "fanout")
+PARTS = ("footprint", "reads", "bridge", "orders", "telemetry", "fanout", "estop")
+ESTOP_STOPS = 10
+"""Emergency stops (each with its resolve) per fleet size."""
 
 
 def run(parts: tuple[str, ...] = PARTS) -> dict[str, Any]:
@@ -43,10 +46,12 @@ def run(parts: tuple[str, ...] = PARTS) -> dict[str, Any]:
         workdir = Path(tmp)
         if "footprint" in parts:
             results["footprint"] = footprint(workdir)
+        if "estop" in parts:
+            results["estop"] = emergency_stop(workdir, ESTOP_STOPS)
         bench = Bench(workdir)
         try:
             for part in parts:
-                if part != "footprint":
+                if part not in ("footprint", "estop"):
                     results[part] = getattr(bench, part)()
             if "footprint" in parts:
                 results["footprint"]["rss_after_runs_mb"] = bench.rss_mb()
@@ -90,6 +95,13 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str, bool | None]]
     ask, plain = bridge["one_actor_ask"], bridge["no_actor"]
     out.append(("HTTP request asking one actor", f"{ask['rps']} req/s, p50 {ask['p50_ms']} ms",
                 f"{plain['rps']} req/s asking none", f"{bridge['ratio']:.2f}", "", None))  # fmt: skip
+    for size, stop in r["estop"].items():
+        first, last, one = stop["first_ms"], stop["last_ms"], stop["one_command_ms"]
+        out.append((f"emergency stop, {size} robots ({stop['stops']} stops)",
+                    f"first robot p50 {first['p50']} p99 {first['p99']} ms, last p50 {last['p50']} p99 {last['p99']} ms"
+                    + (f", {len(stop['errors'])} errors ({', '.join(sorted(set(stop['errors'])))})" if stop["errors"] else ""),
+                    f"one command to one robot p50 {one['p50']} ms", "", "last p99 < 50 ms, first < 10 ms",
+                    last["p99"] < 50 and first["p99"] < 10 and not stop["errors"]))  # fmt: skip
     out.append(("idle RSS, demo + 20 robots", f"{foot['idle_rss_mb']} MB ({foot['robots_online']} online)", "", "", "< 60 MB",
                 foot["idle_rss_mb"] < 60))  # fmt: skip
     out.append(("RSS after the runs", f"{foot['rss_after_runs_mb']} MB", "", "", "", None))
