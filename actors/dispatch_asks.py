@@ -13,28 +13,39 @@ Called only on the dispatcher's thread.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import pykka
 
 from robodine_edge.actors.journal import Journal
-from robodine_edge.actors.robot_messages import RobotSnapshot
+from robodine_edge.actors.robot_messages import CommandOwed, FleetCommand, FleetSend, RobotSnapshot, no_loop
 from robodine_edge.actors.store import Store
 from robodine_edge.actors.supervisor import ActorSlot
 from robodine_edge.domain.lifecycle import OrderStatus
 from robodine_edge.errors import NotFound, RobodineError
+from robodine_edge.protocol import link as wire
 
 log = logging.getLogger(__name__)
 ASK_TIMEOUT_S = 10.0
 
 
 class DispatchAsks:
-    def __init__(self, store: Store, journal: Journal, robots: Any, orders: ActorSlot[Any], floor: ActorSlot[Any]):
+    def __init__(
+        self,
+        store: Store,
+        journal: Journal,
+        robots: Any,
+        orders: ActorSlot[Any],
+        floor: ActorSlot[Any],
+        fleet_send: FleetSend = no_loop,
+    ) -> None:
         self._store = store
         self._journal = journal
         self._robots = robots
         self._orders = orders
         self._floor = floor
+        self._fleet_send = fleet_send
 
     # -- the store -----------------------------------------------------------------------------
 
@@ -79,6 +90,17 @@ class DispatchAsks:
         robot is gone)."""
         slot = self._robots.find(robot_id)
         return slot is not None and bool(self._quietly(slot.proxy.resend(command_id)))
+
+    def fleet_command(self, commands: Sequence[dict[str, Any]]) -> None:
+        """Committed commands, one per robot (a fleet-wide command): the loop writes them
+        all in one turn and tells each robot actor after; with no loop running, each robot
+        actor is told here and sends its own. Waits on no one."""
+        batch = [FleetCommand(c["robot_id"], c, wire.command_frame(c["id"], c["name"], c["args"])) for c in commands]
+        if batch and not self._fleet_send(batch):
+            for item in batch:
+                slot = self._robots.find(item.robot_id)
+                if slot is not None:  # a dead one's next instance reloads the command as still open
+                    slot.tell(CommandOwed(item.command, item.frame, None))
 
     def withdraw(self, robot_id: str, command_id: int, reason: str) -> None:
         slot = self._robots.find(robot_id)

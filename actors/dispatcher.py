@@ -38,14 +38,15 @@ from robodine_edge.actors.dispatch_messages import (
 )
 from robodine_edge.actors.journal import Journal
 from robodine_edge.actors.legacy_arms import LegacyArms, LegacyCook
-from robodine_edge.actors.robot_messages import RobotSnapshot
+from robodine_edge.actors.robot_messages import FleetSend, RobotSnapshot, no_loop
 from robodine_edge.actors.robot_roster import RobotRoster
 from robodine_edge.actors.store import Store
 from robodine_edge.actors.supervisor import ActorSlot
 from robodine_edge.actors.task_board import Job, TaskBoard
 from robodine_edge.actors.task_ledger import TaskLedger
+from robodine_edge.data import emergencies
 from robodine_edge.data import tasks as data
-from robodine_edge.data.emergencies import active_emergency
+from robodine_edge.data.events import Recorded
 from robodine_edge.data.settings import StoreSettings, load_settings
 from robodine_edge.domain import dispatch as rules
 from robodine_edge.domain.dispatch import DONE_MOVES, STARTED_MOVES, RobotView
@@ -72,11 +73,12 @@ class DispatcherActor(SupervisedActor):
         floor: ActorSlot[Any],
         legacy_cook: LegacyCook | None = None,
         *,
+        fleet_send: FleetSend = no_loop,
         clock: Callable[[], float] = time.monotonic,
         crash_listener: CrashListener | None = None,
     ) -> None:
         super().__init__(crash_listener=crash_listener)
-        self._asks = DispatchAsks(store, journal, robots, orders, floor)
+        self._asks = DispatchAsks(store, journal, robots, orders, floor, fleet_send)
         self._legacy = LegacyArms(legacy_cook)
         self._clock = clock
         self._settings = StoreSettings()
@@ -87,13 +89,16 @@ class DispatcherActor(SupervisedActor):
         self._tasks = TaskLedger(self._board, self._asks, clock)
         self._dispatch_owed = False
         self._emergency = False
+        self._stopped: set[str] = set()
+        """Robots sent `emergency_stop` during the active emergency: owed a `resume`."""
         self._stopping = False
 
     # -- start: rebuild from SQLite and the owning actors --------------------------------------
 
     def on_start(self) -> None:
         self._settings = self._asks.write(load_settings)
-        self._emergency = self._asks.write(active_emergency) is not None
+        self._emergency = self._asks.write(emergencies.active_emergency) is not None
+        self._stopped = set(self._asks.write(emergencies.stopped_robots)) if self._emergency else set()
         for snapshot in self._asks.snapshots():
             self._robots.seen(snapshot)
         docked = self._asks.write(data.robots_sent_to_dock, sorted(CONFLICTING))
@@ -116,19 +121,37 @@ class DispatcherActor(SupervisedActor):
 
     # -- asks from HTTP ------------------------------------------------------------------------
 
-    def emergency(self, active: bool) -> None:
-        """Stop (or resume) every connected robot now; tasks and orders stay as they are."""
-        self._emergency = active  # first: the tasks of a run still owed are created, not handed out
+    def declare_emergency(
+        self, reason: str | None, user_id: int | None, username: str
+    ) -> tuple[dict[str, Any], Recorded]:
+        """Stop every robot online now, in one unit and one loop turn whatever the fleet's
+        size: the emergency and each robot's `emergency_stop` are one commit, then the loop
+        writes every frame and each robot actor keeps its own owed until acked. Tasks and
+        orders stay as they are; nothing is handed out until it is resolved, and a robot
+        that links meanwhile is stopped as it comes (`_robot_changed`). Sent once durable:
+        a robot never acts on a command the database could lose and give to another."""
+        declared = self._asks.write(emergencies.declare, reason, user_id, username, self._commandable())
+        self._emergency = True  # before the run still owed: its tasks are created, not handed out
+        self._stopped = {command["robot_id"] for command in declared.commands}
+        self._asks.fleet_command(declared.commands)
         self._end_run()
-        name = "emergency_stop" if active else "resume"
-        for robot in self._robots:
-            if robot.online:
-                self._asks.command(robot.robot_id, name, {})
-        if not active:
-            now = self._clock()
-            for job in self._board:
-                job.progress_at = now
-            self._dispatch()
+        return declared.emergency, declared.event
+
+    def resolve_emergency(
+        self, emergency_id: int, user_id: int | None, username: str
+    ) -> tuple[dict[str, Any], Recorded]:
+        """`resume` to every robot online and every robot stopped during the emergency (one
+        offline now gets it after its next hello), in one unit and one loop turn; then
+        tasks go on, their stuck timers started afresh."""
+        robots = sorted({*self._commandable(), *self._stopped})
+        resolved = self._asks.write(emergencies.resolve, emergency_id, user_id, username, robots)
+        self._emergency, self._stopped = False, set()
+        self._asks.fleet_command(resolved.commands)
+        now = self._clock()
+        for job in self._board:
+            job.progress_at = now
+        self._dispatch()
+        return resolved.emergency, resolved.event
 
     def direct_command(
         self, robot_id: str, name: str, args: dict[str, Any], user_id: int | None, force: bool
@@ -283,12 +306,19 @@ class DispatcherActor(SupervisedActor):
                 if not robot.legacy:  # queued until it links again: it may have started the task
                     self._asks.command(robot.robot_id, "stop", {})
         if robot.online and (before is None or not before.online) and self._emergency:
-            self._asks.command(robot.robot_id, "emergency_stop", {})
+            self._stop_arrival(robot)
         job = self._board.of_robot(robot.robot_id)
         if job is not None and job.kind == "cook" and robot.legacy:
             self._legacy_progress(job, robot)
         self._robots.charged_yet(robot, self._settings.battery_resume)
         self._dispatch()
+
+    def _stop_arrival(self, robot: RobotView) -> None:
+        """A robot that comes online during an emergency is stopped as it comes (a new
+        command, not the emergency's: it may have restarted and forgotten that one), and
+        is owed a `resume` with the rest."""
+        if not robot.legacy and self._asks.command(robot.robot_id, "emergency_stop", {}) is not None:
+            self._stopped.add(robot.robot_id)
 
     def _robot_rejoined(self, message: RobotRejoined) -> None:
         """A robot's first status after a hello (the edge restarted or was restored, the
@@ -467,6 +497,10 @@ class DispatcherActor(SupervisedActor):
         return True
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def _commandable(self) -> list[str]:
+        """The robots online that take commands (a legacy robot takes none)."""
+        return [robot.robot_id for robot in self._robots if robot.online and not robot.legacy]
 
     def _move_order(self, job: Job, moves: dict[str, OrderStatus]) -> bool:
         """Walk the job's order to where this step of its task leaves it (the order queue

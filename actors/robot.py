@@ -31,6 +31,7 @@ from robodine_edge.actors.legacy_pace import LegacyPace
 from robodine_edge.actors.outbox import Outbox, PendingCommand
 from robodine_edge.actors.robot_messages import (
     Announce,
+    CommandOwed,
     LinkClosed,
     LinkFrame,
     RobotLink,
@@ -199,6 +200,8 @@ class RobotActor(SupervisedActor):
                 self._telemetry(telemetry)
         elif isinstance(message, LinkClosed):
             self._link_closed(message)
+        elif isinstance(message, CommandOwed):
+            self._owed(message)
         elif isinstance(message, Tick):
             self._tick()
         elif isinstance(message, Announce):
@@ -236,6 +239,25 @@ class RobotActor(SupervisedActor):
         elif isinstance(frame, wire.RobotEvent):
             self._journal.commit(data.robot_event, self._robot_id, frame.code, frame.level, frame.message)
         self._change(last_seen=now)
+
+    def _owed(self, message: CommandOwed) -> None:
+        """A fleet-wide command (`emergency_stop`, `resume`), recorded with the rest of the
+        fleet's in one unit and written by the loop to every link in one turn: owed here
+        like any other command (re-sent every 5 s until acked, and after a reconnect). Told
+        by the loop after it wrote the frames (so before anything the robot answers), or by
+        the dispatcher when no loop runs. Written to this actor's link: only recorded. A
+        newer link than the one written to gets it now; with no link it waits, `pending`,
+        for the next hello."""
+        command = message.command
+        entry = self._outbox.add(command["id"], message.frame)
+        self._publish("commands", "upsert", command)
+        if self._link is not None and self._link.session == message.session:
+            self._carry(entry.id)
+            self._outbox.sent(entry, self._clock())
+        elif self._link is not None:
+            self._send(entry)
+        else:
+            self._command_changed(entry.id, {"status": "pending", "sent_at": None, "sends": 0})
 
     def _first_status(self) -> None:
         """The robot's first status since its hello says what it is doing now: the

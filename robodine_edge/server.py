@@ -67,7 +67,7 @@ from robodine_edge.metrics import Metrics
 from robodine_edge.migrations import migrate
 from robodine_edge.net.legacy_cook import LegacyCookSender
 from robodine_edge.net.legacy_link import LegacyHandler
-from robodine_edge.net.links import LinkContext, LinkRegistry
+from robodine_edge.net.links import FleetLinks, LinkContext, LinkRegistry
 from robodine_edge.net.robot_link import LinkProtocol
 from robodine_edge.net.serial_link import SerialLink
 from robodine_edge.net.sockets import bind_tcp, bind_udp, bound_port
@@ -106,6 +106,7 @@ class Service:
         self.live = LiveFeed()
         self.publish: Publish = self.hub.publish_threadsafe
         self.registry = LinkRegistry()
+        self.fleet_links = FleetLinks(self.registry)
         self._legacy_cook = LegacyCookSender()
         self._lock = DataDirLock(self.data_dir)
         self._db: SqliteDatabase | None = None
@@ -143,7 +144,7 @@ class Service:
             self._actors = start_actor_tree(
                 self._db, self.config, self.metrics, self.publish, self._on_supervision, table_ids, robot_ids,
                 self._legacy_cook, camera_ids=camera_ids, frames_out=self.live.offer_threadsafe,
-                videos=videos_dir(self.data_dir),
+                videos=videos_dir(self.data_dir), fleet_send=self.fleet_links.send_threadsafe,
             )  # fmt: skip
             self.metrics.watch_mailboxes(self._actors.mailbox_depths)
             self._system_log = system_log.install(self._actors.journal)
@@ -285,6 +286,7 @@ class Service:
         legacy = None
         if self.config.legacy.enabled:
             legacy = LegacyHandler(actors.robots, actors.floor, actors.store, self.config.http.ask_timeout_s)
+        self.fleet_links.attach(loop, actors.robots)
         context = LinkContext(
             registry=self.registry,
             robots=actors.robots,

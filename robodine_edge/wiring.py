@@ -25,7 +25,7 @@ from robodine_edge.actors.journal import Journal
 from robodine_edge.actors.legacy_arms import LegacyCook
 from robodine_edge.actors.order_queue import OrderQueueActor
 from robodine_edge.actors.robot import RobotActor
-from robodine_edge.actors.robot_messages import RobotSnapshot
+from robodine_edge.actors.robot_messages import FleetSend, RobotSnapshot, no_loop
 from robodine_edge.actors.store import Store, StoreActor
 from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, SupervisionEvent, Supervisor
 from robodine_edge.actors.table import TableActor
@@ -91,6 +91,7 @@ def start_actor_tree(
     camera_ids: Sequence[str] = (),
     frames_out: FrameSink = lambda camera_id, jpeg: None,
     videos: Path | None = None,
+    fleet_send: FleetSend = no_loop,
 ) -> ActorTree:
     supervisor: ActorSlot[Supervisor] = ActorSlot("supervisor")
     supervisor.install(
@@ -220,7 +221,9 @@ def start_actor_tree(
     )
     start(
         "dispatcher",
-        lambda crash: DispatcherActor.start(store, journal, robots, orders, floor, legacy_cook, crash_listener=crash),
+        lambda crash: DispatcherActor.start(
+            store, journal, robots, orders, floor, legacy_cook, fleet_send=fleet_send, crash_listener=crash
+        ),
         dispatcher,
     )
     return ActorTree(

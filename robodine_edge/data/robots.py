@@ -10,9 +10,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from peewee import chunked
 
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data.events import Recorded, record_event
@@ -24,6 +27,8 @@ from robodine_edge.protocol.pose import Pose
 from robodine_edge.types import SERVICE_STOPPING, EventLevel
 
 OPEN_COMMANDS = ("pending", "sent")
+FLEET_INSERT_ROWS = 500
+"""Commands per INSERT of a fleet-wide command (SQLite's bound on a statement's variables)."""
 WITHDRAWABLE = (*OPEN_COMMANDS, "acked", "running")
 """Commands not yet ended: the edge may still take them back (`withdraw_command`)."""
 
@@ -263,6 +268,38 @@ def create_command(
         sent_at=now if sent else None,
     )
     return command_json(command, robot_id)
+
+
+def create_fleet_commands(
+    robot_ids: Sequence[str], name: str, args: dict[str, Any], user_id: int | None, at: datetime
+) -> list[dict[str, Any]]:
+    """The same command for each of these robots (those registered that take commands),
+    in one statement: a fleet-wide command (`emergency_stop`, `resume`) is one insert in
+    the caller's unit, not a commit per robot. Recorded `sent` at `at`, since the loop
+    writes every one of them to its robot's link right after the commit; a robot actor
+    that finds its robot not linked records its command `pending` again. Oldest robot
+    first (registration order)."""
+    robots = (
+        Robot.select(Robot.id, Robot.robot_id)
+        .where(Robot.robot_id.in_(list(robot_ids)), Robot.legacy == False)  # noqa: E712 (peewee expression)
+        .order_by(Robot.id)
+    )
+    names = {row.id: row.robot_id for row in robots}
+    rows = [
+        {"robot": row_id, "name": name, "args": args, "status": "sent", "sends": 1,
+         "created_by": user_id, "created_at": at, "sent_at": at}
+        for row_id in names
+    ]  # fmt: skip
+    ids: dict[int, int] = {}
+    for batch in chunked(rows, FLEET_INSERT_ROWS):
+        inserted = RobotCommand.insert_many(batch).returning(RobotCommand.id, RobotCommand.robot).execute()
+        ids.update((command.robot_id, command.id) for command in inserted)  # RETURNING's order is unspecified
+    stamp = to_iso(at)
+    return [
+        {"id": ids[row_id], "robot_id": robot_id, "name": name, "args": args, "status": "sent", "reason": None,
+         "task_id": None, "created_at": stamp, "sent_at": stamp, "acked_at": None, "finished_at": None}
+        for row_id, robot_id in names.items()
+    ]  # fmt: skip
 
 
 def update_command(robot_id: str, command_id: int, changes: dict[str, Any]) -> dict[str, Any] | None:

@@ -3,6 +3,8 @@
 The registry lives on the loop: the TCP and serial links write to it at handshake and
 close, and the telemetry endpoint reads it for every datagram (session check, seq
 order) without a round trip to any actor, and hears from it when a robot's link goes.
+`FleetLinks` writes a fleet-wide command (an emergency stop) to every linked robot
+through it, in one turn of the loop.
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from robodine_edge.actors.robot_messages import CommandOwed, FleetCommand
 from robodine_edge.metrics import LabelChildren, Metrics
 
 log = logging.getLogger(__name__)
@@ -87,6 +90,50 @@ class LoopLink:
             self._loop.call_soon_threadsafe(fn, arg)
         except RuntimeError:
             log.debug("link %s: the event loop is closed", self.session)
+
+
+class FleetLinks:
+    """The `FleetSend` of the service: a fleet-wide command reaches every robot in one
+    loop turn. One robot actor after another, each writing through its own `LoopLink`,
+    would cost a thread wake-up and a loop callback per robot; here every frame is
+    written to its robot's current link (the registry's) in one callback, and only then
+    is each robot actor told (`CommandOwed`, with the session written to), so it keeps
+    the command owed until acked, re-sends it as it would any other, and sends it itself
+    on a link the registry did not have yet (a hello still being checked)."""
+
+    def __init__(self, registry: LinkRegistry) -> None:
+        self._registry = registry
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._robots: Any = None
+
+    def attach(self, loop: asyncio.AbstractEventLoop, robots: Any) -> None:
+        """Event loop, as the robot link starts: the loop to write on, and the robot actors'
+        directory (`actors.fleet.RobotDirectory`) to tell."""
+        self._loop, self._robots = loop, robots
+
+    def send_threadsafe(self, batch: Sequence[FleetCommand]) -> bool:
+        """Any thread: queue the batch for the loop. False when no loop takes it (not
+        started, or closed): the caller then tells the robot actors itself."""
+        if self._loop is None:
+            return False
+        try:
+            self._loop.call_soon_threadsafe(self._send, batch)
+        except RuntimeError:  # the loop has closed
+            return False
+        return True
+
+    def _send(self, batch: Sequence[FleetCommand]) -> None:
+        """Event loop: every frame first, then the tells."""
+        written: dict[str, str] = {}
+        for item in batch:
+            entry = self._registry.session_of(item.robot_id)
+            if entry is not None:
+                entry.link.send_bytes(item.frame)
+                written[item.robot_id] = entry.session
+        for item in batch:
+            slot = self._robots.find(item.robot_id)
+            if slot is not None:  # a dead one's next instance reloads the command as still open
+                slot.tell(CommandOwed(item.command, item.frame, written.get(item.robot_id)))
 
 
 @dataclass

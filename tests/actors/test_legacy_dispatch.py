@@ -140,7 +140,7 @@ def test_commands_to_legacy_robots_are_refused_and_change_nothing(tree: ActorTre
             dispatcher.direct_command("arm-1", "go_to", {"x": 1.0, "y": 1.0}, None, True).get(timeout=5)
         with pytest.raises(Conflict):  # the robot's own door refuses too
             tree.robots.get("old-alba").proxy.command("stop", {}, None).get(timeout=5)
-        dispatcher.emergency(True).get(timeout=5)
+        dispatcher.declare_emergency("drill", None, "staff").get(timeout=5)
         tasks = dispatcher.overview().get(timeout=5)["tasks"]
         assert [(t["kind"], t["state"], t["robot_id"]) for t in tasks] == [("cook", "assigned", "arm-1")]
         assert commands_of(tree, "old-alba") == [] and commands_of(tree, "arm-1") == []

@@ -1,8 +1,9 @@
 """`/api/emergencies`: stop everything (robots stop within a second) and resume.
 
-The emergency's row is the state (the store commits it); once committed, its upsert goes
-out on the `emergencies` topic, so every open screen shows or clears its banner at once,
-before the robots are even told (a stop that could not reach the dispatcher is still shown).
+The dispatcher owns the emergency: it commits the emergency's row with a command for
+every robot in one unit, and the loop writes them all in one turn before this answers
+(actors/dispatcher.py). Once committed, the row's upsert goes out on the `emergencies`
+topic, so every open screen shows or clears its banner at once.
 """
 
 from __future__ import annotations
@@ -45,10 +46,10 @@ async def declare(request: Request, user: Principal, body: EmergencyCreate) -> d
     tasks stay frozen, orders kept, until it is resolved (robots get `resume`). One
     emergency at a time: declaring a second while one is active is 409."""
     api = request.app.ctx.api
-    emergency, event = await answer(request, api.store.write(data.declare, body.reason, user.user_id, user.username))
+    declared = api.dispatcher.proxy.declare_emergency(body.reason, user.user_id, user.username)
+    emergency, event = await answer(request, declared)
     api.journal.publish([event])
     api.hub.publish_threadsafe("emergencies", "upsert", emergency)  # in order behind the event
-    await answer(request, api.dispatcher.proxy.emergency(True))
     return emergency
 
 
@@ -71,8 +72,8 @@ async def get_emergency(request: Request, user: Principal, emergency_id: int) ->
 )
 async def resolve(request: Request, user: Principal, emergency_id: int) -> dict[str, Any]:
     api = request.app.ctx.api
-    emergency, event = await answer(request, api.store.write(data.resolve, emergency_id, user.user_id, user.username))
+    resolved = api.dispatcher.proxy.resolve_emergency(emergency_id, user.user_id, user.username)
+    emergency, event = await answer(request, resolved)
     api.journal.publish([event])
     api.hub.publish_threadsafe("emergencies", "upsert", emergency)
-    await answer(request, api.dispatcher.proxy.emergency(False))
     return emergency
