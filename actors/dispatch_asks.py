@@ -7,7 +7,7 @@ while handling a tell are quiet: a robot gone, an actor restarting or a refused 
 logged and answered None (a step, False), since an exception there would kill the
 dispatcher.
 
-Called only on the dispatcher's thread.
+Called only on the dispatcher's thread (but `fleet_command`, also on the store's).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from robodine_edge.actors.supervisor import ActorSlot
 from robodine_edge.domain.lifecycle import OrderStatus
 from robodine_edge.errors import NotFound, RobodineError
 from robodine_edge.protocol import link as wire
+from robodine_edge.types import Publish
 
 log = logging.getLogger(__name__)
 ASK_TIMEOUT_S = 10.0
@@ -38,6 +39,7 @@ class DispatchAsks:
         robots: Any,
         orders: ActorSlot[Any],
         floor: ActorSlot[Any],
+        publish: Publish,
         fleet_send: FleetSend = no_loop,
     ) -> None:
         self._store = store
@@ -45,12 +47,30 @@ class DispatchAsks:
         self._robots = robots
         self._orders = orders
         self._floor = floor
+        self._publish = publish
         self._fleet_send = fleet_send
 
     # -- the store -----------------------------------------------------------------------------
 
     def write(self, unit: Any, *args: Any) -> Any:
         return self._store.write(unit, *args).get(timeout=ASK_TIMEOUT_S)
+
+    def record_fleet_command(self, unit: Any, *args: Any) -> Any:
+        """A unit recording a fleet-wide command (it returns a `data.emergencies.EmergencyChange`),
+        waited for. Its commands go out on the `commands` topic from the store's thread as it
+        commits: after the commit, and before anything later of theirs (a robot's ack)."""
+        future = self._store.write(unit, *args)
+        future.add_done_callback(self._publish_commands)
+        return future.get(timeout=ASK_TIMEOUT_S)
+
+    def _publish_commands(self, future: Any) -> None:
+        """Store thread, once the unit committed (or failed: its asker hears of that)."""
+        try:
+            change = future.get(timeout=0)
+        except Exception:
+            return
+        for command in change.commands:
+            self._publish("commands", "upsert", command)
 
     def record(self, unit: Any, *args: Any) -> None:
         """A write that records an event, published once it is committed."""
@@ -92,15 +112,16 @@ class DispatchAsks:
         return slot is not None and bool(self._quietly(slot.proxy.resend(command_id)))
 
     def fleet_command(self, commands: Sequence[dict[str, Any]]) -> None:
-        """Committed commands, one per robot (a fleet-wide command): the loop writes them
+        """Recorded commands, one per robot (a fleet-wide command): the loop writes them
         all in one turn and tells each robot actor after; with no loop running, each robot
-        actor is told here and sends its own. Waits on no one."""
+        actor is told here and sends its own. Waits on no one, touches nothing of the
+        dispatcher's: also called on the store's thread, inside the unit recording them."""
         batch = [FleetCommand(c["robot_id"], c, wire.command_frame(c["id"], c["name"], c["args"])) for c in commands]
         if batch and not self._fleet_send(batch):
             for item in batch:
                 slot = self._robots.find(item.robot_id)
                 if slot is not None:  # a dead one's next instance reloads the command as still open
-                    slot.tell(CommandOwed(item.command, item.frame, None))
+                    slot.tell(CommandOwed(item.command["id"], item.frame, None))
 
     def withdraw(self, robot_id: str, command_id: int, reason: str) -> None:
         slot = self._robots.find(robot_id)

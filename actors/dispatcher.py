@@ -52,6 +52,7 @@ from robodine_edge.domain import dispatch as rules
 from robodine_edge.domain.dispatch import DONE_MOVES, STARTED_MOVES, RobotView
 from robodine_edge.domain.lifecycle import OrderStatus
 from robodine_edge.errors import Conflict, NotFound, RobodineError
+from robodine_edge.types import Publish
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 500
@@ -73,12 +74,13 @@ class DispatcherActor(SupervisedActor):
         floor: ActorSlot[Any],
         legacy_cook: LegacyCook | None = None,
         *,
+        publish: Publish = lambda topic, kind, data: None,
         fleet_send: FleetSend = no_loop,
         clock: Callable[[], float] = time.monotonic,
         crash_listener: CrashListener | None = None,
     ) -> None:
         super().__init__(crash_listener=crash_listener)
-        self._asks = DispatchAsks(store, journal, robots, orders, floor, fleet_send)
+        self._asks = DispatchAsks(store, journal, robots, orders, floor, publish, fleet_send)
         self._legacy = LegacyArms(legacy_cook)
         self._clock = clock
         self._settings = StoreSettings()
@@ -125,15 +127,34 @@ class DispatcherActor(SupervisedActor):
         self, reason: str | None, user_id: int | None, username: str
     ) -> tuple[dict[str, Any], Recorded]:
         """Stop every robot online now, in one unit and one loop turn whatever the fleet's
-        size: the emergency and each robot's `emergency_stop` are one commit, then the loop
-        writes every frame and each robot actor keeps its own owed until acked. Tasks and
+        size: the emergency and each robot's `emergency_stop` are one commit; the loop
+        writes every frame, and each robot actor keeps its own owed until acked. Tasks and
         orders stay as they are; nothing is handed out until it is resolved, and a robot
-        that links meanwhile is stopped as it comes (`_robot_changed`). Sent once durable:
-        a robot never acts on a command the database could lose and give to another."""
-        declared = self._asks.write(emergencies.declare, reason, user_id, username, self._commandable())
+        that links meanwhile is stopped as it comes (`_robot_changed`).
+
+        The stops are handed to the loop from inside the unit, once they have their ids,
+        not once the commit is durable: a stop must not wait for a slow disk (an SD card's
+        fsync takes tens of ms), nor fail with it (a full disk refuses the commit, and the
+        robots must stop all the same). The answer still waits for the commit. A stop sent
+        and then lost with its transaction (power cut in those milliseconds, or a refused
+        commit) leaves robots stopped with no emergency on record: staff see them in
+        `emergency` and resume them; the safe side of the two."""
+        sent: list[dict[str, Any]] = []
+
+        def send(commands: list[dict[str, Any]]) -> None:
+            """Store thread, inside the unit."""
+            sent.extend(commands)
+            self._asks.fleet_command(commands)
+
+        try:
+            robots = self._commandable()
+            declared = self._asks.record_fleet_command(emergencies.declare, reason, user_id, username, robots, send)
+        except Exception as exc:
+            if sent:
+                log.error("emergency stop sent to %d robots but not recorded (%s): resume them by hand", len(sent), exc)
+            raise
         self._emergency = True  # before the run still owed: its tasks are created, not handed out
         self._stopped = {command["robot_id"] for command in declared.commands}
-        self._asks.fleet_command(declared.commands)
         self._end_run()
         return declared.emergency, declared.event
 
@@ -142,9 +163,10 @@ class DispatcherActor(SupervisedActor):
     ) -> tuple[dict[str, Any], Recorded]:
         """`resume` to every robot online and every robot stopped during the emergency (one
         offline now gets it after its next hello), in one unit and one loop turn; then
-        tasks go on, their stuck timers started afresh."""
+        tasks go on, their stuck timers started afresh. Unlike a stop, a resume is sent
+        only once durable: robots must never move while the record says stopped."""
         robots = sorted({*self._commandable(), *self._stopped})
-        resolved = self._asks.write(emergencies.resolve, emergency_id, user_id, username, robots)
+        resolved = self._asks.record_fleet_command(emergencies.resolve, emergency_id, user_id, username, robots)
         self._emergency, self._stopped = False, set()
         self._asks.fleet_command(resolved.commands)
         now = self._clock()

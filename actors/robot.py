@@ -245,12 +245,10 @@ class RobotActor(SupervisedActor):
         fleet's in one unit and written by the loop to every link in one turn: owed here
         like any other command (re-sent every 5 s until acked, and after a reconnect). Told
         by the loop after it wrote the frames (so before anything the robot answers), or by
-        the dispatcher when no loop runs. Written to this actor's link: only recorded. A
-        newer link than the one written to gets it now; with no link it waits, `pending`,
-        for the next hello."""
-        command = message.command
-        entry = self._outbox.add(command["id"], message.frame)
-        self._publish("commands", "upsert", command)
+        the dispatcher when no loop runs; published by the dispatcher as it commits. Written
+        to this actor's link: only kept. A newer link than the one written to gets it now;
+        with no link it waits, `pending`, for the next hello."""
+        entry = self._outbox.add(message.command_id, message.frame)
         if self._link is not None and self._link.session == message.session:
             self._carry(entry.id)
             self._outbox.sent(entry, self._clock())

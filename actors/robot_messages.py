@@ -80,7 +80,7 @@ class CommandOwed:
     the fleet's (`FleetCommand`). `session` is the link the loop already wrote it to
     (None if it wrote it to none): the actor only records and keeps it owed until acked."""
 
-    command: dict[str, Any]
+    command_id: int
     frame: bytes
     session: str | None
 

@@ -222,7 +222,15 @@ def start_actor_tree(
     start(
         "dispatcher",
         lambda crash: DispatcherActor.start(
-            store, journal, robots, orders, floor, legacy_cook, fleet_send=fleet_send, crash_listener=crash
+            store,
+            journal,
+            robots,
+            orders,
+            floor,
+            legacy_cook,
+            publish=publish,
+            fleet_send=fleet_send,
+            crash_listener=crash,
         ),
         dispatcher,
     )

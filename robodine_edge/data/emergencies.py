@@ -1,14 +1,16 @@
 """Emergency stops: at most one active at a time, resolved by staff.
 
 Declaring one records it, its event and an `emergency_stop` for every robot to stop in
-one unit (one durable commit, whatever the fleet's size); resolving records a `resume`
-for every robot to resume the same way. Which robots is the caller's (the dispatcher's)
-to say: it owns the emergency and the view of which robots are online.
+one unit (one durable commit, whatever the fleet's size), and hands the stops to `send`
+as soon as they have their ids, before the commit; resolving records a `resume` for
+every robot to resume the same way (sent by the caller once committed). Which robots is
+the caller's (the dispatcher's) to say: it owns the emergency and the view of which
+robots are online.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,8 +43,16 @@ def emergency_json(row: Emergency) -> dict[str, Any]:
     }
 
 
-def declare(reason: str | None, user_id: int | None, username: str, robot_ids: Sequence[str]) -> EmergencyChange:
-    """Store thread: the emergency, its `emergency` event and each robot's `emergency_stop`, together."""
+def declare(
+    reason: str | None,
+    user_id: int | None,
+    username: str,
+    robot_ids: Sequence[str],
+    send: Callable[[list[dict[str, Any]]], None] = lambda commands: None,
+) -> EmergencyChange:
+    """Store thread: the emergency, its `emergency` event and each robot's `emergency_stop`,
+    together. `send` gets the stops once they have their ids, inside the unit: they go to
+    the robots while the commit is still being made durable (see the dispatcher)."""
     active = Emergency.get_or_none(Emergency.active == True)  # noqa: E712 (peewee expression)
     if active is not None:
         raise Conflict(f"emergency {active.id} is already active; resolve it first")
@@ -51,6 +61,7 @@ def declare(reason: str | None, user_id: int | None, username: str, robot_ids: S
     text = f"emergency stop declared by {username}" + (f": {reason}" if reason else "")
     event = record_event("emergency", text, level=EventLevel.ERROR, entity_type="emergency", entity_id=row.id)
     commands = create_fleet_commands(robot_ids, "emergency_stop", {}, user_id, now)
+    send(commands)
     return EmergencyChange(emergency_json(row), event, commands)
 
 

@@ -133,7 +133,7 @@ class FleetLinks:
         for item in batch:
             slot = self._robots.find(item.robot_id)
             if slot is not None:  # a dead one's next instance reloads the command as still open
-                slot.tell(CommandOwed(item.command, item.frame, written.get(item.robot_id)))
+                slot.tell(CommandOwed(item.command["id"], item.frame, written.get(item.robot_id)))
 
 
 @dataclass

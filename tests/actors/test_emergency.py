@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import pykka
 import pytest
 from peewee import SqliteDatabase
 
@@ -21,8 +22,8 @@ from robodine_edge.actors.robot_messages import Tick
 from robodine_edge.config import load_config
 from robodine_edge.errors import Conflict
 from robodine_edge.metrics import Metrics
+from robodine_edge.models import Emergency, RobotCommand
 from robodine_edge.models import Robot as RobotRow
-from robodine_edge.models import RobotCommand
 from robodine_edge.net.links import FleetLinks, LinkRegistry
 from robodine_edge.wiring import ActorTree, start_actor_tree
 from tests.actors.conftest import EventLog, Published
@@ -118,10 +119,11 @@ class StatementLog:
         return self.statements[begin : end + 1]
 
 
-def test_every_linked_robot_is_stopped_from_one_commit_and_acks_each_its_own(edge: Edge) -> None:
+def test_every_linked_robot_is_stopped_from_one_commit_and_acks_each_its_own(edge: Edge, published: Published) -> None:
     """30 robots: one transaction holds the emergency and all 30 stops (one statement),
     where each robot's stop used to be a commit of its own, one after another. Every
-    robot reads its own stop, and its ack is recorded on its own command."""
+    robot reads its own stop, and its ack is recorded on its own command (and shown on
+    the `commands` topic in that order)."""
     robots = [Robot(edge, f"alba-{n}") for n in range(30)]
     edge.settled()
     log = StatementLog(edge)
@@ -136,6 +138,39 @@ def test_every_linked_robot_is_stopped_from_one_commit_and_acks_each_its_own(edg
     assert len(edge.commands("emergency_stop")) == 30
     acked = {(robot_id, frame["id"], "acked") for robot_id, frame in stops.items()}
     eventually(lambda: set(edge.commands("emergency_stop")) == acked, what="every robot's own ack recorded")
+    for frame in stops.values():  # shown once committed, and never after the ack that followed it
+        shown = [c["status"] for c in published.topic("commands") if c["id"] == frame["id"]]
+        assert shown == ["sent", "acked"]
+
+
+def test_the_stops_go_out_before_their_commit_is_durable(edge: Edge) -> None:
+    """A stop waits for no disk: the robots read it while the unit that recorded it has
+    not been committed yet (the writer is held right behind it); the answer comes once
+    it is."""
+    robots = [Robot(edge, f"alba-{n}") for n in range(3)]
+    edge.settled()
+    holding, before, behind = threading.Event(), threading.Event(), threading.Event()
+
+    def hold() -> None:
+        holding.set()
+        before.wait(10)
+
+    edge.tree.store.write(hold)  # the writer waits: the declare queues behind it...
+    assert holding.wait(5)
+    declared = edge.tree.dispatcher.proxy.declare_emergency("drill", None, "staff")
+    inbox = edge.tree.named["store"].ref.actor_inbox
+    eventually(lambda: inbox.qsize() >= 1, what="the declare waiting on the writer")
+    edge.tree.store.write(behind.wait, 10)  # ...and this right behind it, in the same transaction
+    before.set()
+    try:
+        assert {robot.command()["name"] for robot in robots} == {"emergency_stop"}
+        with pytest.raises(pykka.Timeout):  # not answered: not committed
+            declared.get(timeout=0.05)
+        assert Emergency.select().count() == 0  # this thread's own connection: nothing committed yet
+    finally:
+        behind.set()
+    emergency, _ = declared.get(timeout=5)
+    assert emergency["active"] and Emergency.select().count() == 1
 
 
 def test_a_robot_that_does_not_ack_its_stop_is_sent_it_again(edge: Edge) -> None:
