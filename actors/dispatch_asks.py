@@ -56,9 +56,10 @@ class DispatchAsks:
         return self._store.write(unit, *args).get(timeout=ASK_TIMEOUT_S)
 
     def record_fleet_command(self, unit: Any, *args: Any) -> Any:
-        """A unit recording a fleet-wide command (it returns a `data.emergencies.EmergencyChange`),
-        waited for. Its commands go out on the `commands` topic from the store's thread as it
-        commits: after the commit, and before anything later of theirs (a robot's ack)."""
+        """A unit recording a fleet-wide command (it returns the commands, or a
+        `data.emergencies.EmergencyChange` holding them), waited for. The commands go out on
+        the `commands` topic from the store's thread as it commits: after the commit, and
+        before anything later of theirs (a robot's ack)."""
         future = self._store.write(unit, *args)
         future.add_done_callback(self._publish_commands)
         return future.get(timeout=ASK_TIMEOUT_S)
@@ -69,7 +70,7 @@ class DispatchAsks:
             change = future.get(timeout=0)
         except Exception:
             return
-        for command in change.commands:
+        for command in change if isinstance(change, list) else change.commands:
             self._publish("commands", "upsert", command)
 
     def record(self, unit: Any, *args: Any) -> None:

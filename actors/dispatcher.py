@@ -45,6 +45,7 @@ from robodine_edge.actors.supervisor import ActorSlot
 from robodine_edge.actors.task_board import Job, TaskBoard
 from robodine_edge.actors.task_ledger import TaskLedger
 from robodine_edge.data import emergencies
+from robodine_edge.data import robots as robots_data
 from robodine_edge.data import tasks as data
 from robodine_edge.data.events import Recorded
 from robodine_edge.data.settings import StoreSettings, load_settings
@@ -174,6 +175,24 @@ class DispatcherActor(SupervisedActor):
             job.progress_at = now
         self._dispatch()
         return resolved.emergency, resolved.event
+
+    def dock_all(self, user_id: int | None) -> list[dict[str, Any]]:
+        """Staff send every serving robot free of work to dock (closing time), in one unit
+        and one loop turn whatever the fleet's size; each is then held as a staff `dock` to
+        one robot is (no task until the command ends, charging until `battery_resume`). A
+        robot on a task keeps it (staff move it on its own, with `force`); a cookbot has no
+        dock. Sent once committed: it is no safety stop."""
+        self._end_run()
+        busy = self._robots.busy(self._board.robots())
+        free = [r for r in self._robots if r.kind == "albabot" and r.online and not r.legacy and r.robot_id not in busy]
+        commands: list[dict[str, Any]] = self._asks.record_fleet_command(
+            robots_data.fleet_command, [robot.robot_id for robot in free], "dock", user_id
+        )
+        self._asks.fleet_command(commands)
+        now = self._clock()
+        for command in commands:
+            self._robots.staff_command(command["robot_id"], "dock", command["id"], now)
+        return commands
 
     def direct_command(
         self, robot_id: str, name: str, args: dict[str, Any], user_id: int | None, force: bool

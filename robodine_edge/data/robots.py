@@ -312,6 +312,11 @@ def create_fleet_commands(
     ]  # fmt: skip
 
 
+def fleet_command(robot_ids: Sequence[str], name: str, user_id: int | None) -> list[dict[str, Any]]:
+    """Store thread: a staff command without arguments (`dock`) for each of these robots, as one unit."""
+    return create_fleet_commands(robot_ids, name, {}, user_id, utcnow())
+
+
 def update_command(robot_id: str, command_id: int, changes: dict[str, Any]) -> dict[str, Any] | None:
     """Apply `changes` (status, reason, timestamps, sends) to one of this robot's commands.
 

@@ -264,6 +264,19 @@ async def send_command(request: Request, user: Principal, robot_id: str, body: C
     return await answer(request, dispatcher.direct_command(robot_id, body.name, args, user.user_id, body.force))
 
 
+@router.post(
+    "/dock",
+    roles=STAFF_ROLES,
+    summary="Send every free serving robot to dock",
+    response=list[CommandOut],
+    status=202,
+)
+async def dock_all(request: Request, user: Principal) -> list[dict[str, Any]]:
+    """One `dock` command per albabot online and free of work (one on a task keeps it),
+    written to every link at once; the answer lists them (empty when none was free)."""
+    return await answer(request, request.app.ctx.api.dispatcher.proxy.dock_all(user.user_id))
+
+
 @router.get(
     "/<robot_id:str>/commands",
     roles=STAFF_ROLES,

@@ -1,4 +1,5 @@
-"""The emergency stop against the real process: a fleet over TCP, and a crash right after the commit."""
+"""Commands to the whole fleet against the real process, over TCP: the emergency stop and
+its resume, a crash right after the stop's commit, and dock all."""
 
 from __future__ import annotations
 
@@ -81,3 +82,22 @@ def test_an_edge_killed_once_the_stop_is_committed_stops_the_robot_when_it_is_ba
             assert robot.read_until("command")["name"] == "resume"
     finally:
         service.stop()
+
+
+def test_dock_all_over_http_sends_the_free_albabots_to_dock(edge: ServiceProcess, admin: dict[str, str]) -> None:
+    alba_id, alba_token = register(edge, admin, "albabot")
+    cook_id, cook_token = register(edge, admin, "cookbot")
+    with RobotClient(robot_port(edge)) as alba, RobotClient(robot_port(edge)) as cook:
+        alba.hello(alba_id, alba_token)
+        cook.hello(cook_id, cook_token, kind="cookbot")
+        sent = edge.http.post("/api/robots/dock", headers=admin)
+        assert sent.status_code == 202, sent.text
+        mine = [command for command in sent.json() if command["robot_id"] in (alba_id, cook_id)]
+        assert [(c["robot_id"], c["name"], c["status"]) for c in mine] == [(alba_id, "dock", "sent")]
+        frame = alba.read_until("command")
+        assert (frame["id"], frame["name"]) == (mine[0]["id"], "dock")
+        alba.send(type="ack", id=frame["id"])
+        with pytest.raises(TimeoutError):
+            cook.read_until("command", timeout=0.3)
+        listed = edge.http.get(f"/api/robots/{alba_id}/commands", headers=admin).json()
+        assert [c["name"] for c in listed] == ["dock"]

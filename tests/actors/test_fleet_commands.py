@@ -1,6 +1,7 @@
-"""The emergency stop as the service runs it: the dispatcher commits the emergency and a
-command for every robot in one unit, the loop writes every frame in one turn
-(`net.links.FleetLinks`), and each robot actor keeps its own command owed until acked.
+"""Commands to the whole fleet (the emergency stop, its resume, dock all) as the service
+runs them: the dispatcher records a command for every robot in one unit, the loop writes
+every frame in one turn (`net.links.FleetLinks`), and each robot actor keeps its own
+command owed until acked.
 
 Real parts throughout: the actor tree on a SQLite file, the robot link served from an
 event loop (`tests/actors/link_server.py`) whose registry `FleetLinks` writes through,
@@ -79,16 +80,16 @@ def edge(db: SqliteDatabase, published: Published, events: EventLog) -> Iterator
 class Robot:
     """A registered albabot on its own TCP link, doing what the test says."""
 
-    def __init__(self, edge: Edge, robot_id: str, *, linked: bool = True) -> None:
-        self.edge, self.robot_id = edge, robot_id
-        _, self.token = edge.tree.fleet.proxy.register(robot_id, "albabot", None, False, None).get(timeout=5)
+    def __init__(self, edge: Edge, robot_id: str, *, linked: bool = True, kind: str = "albabot") -> None:
+        self.edge, self.robot_id, self.kind = edge, robot_id, kind
+        _, self.token = edge.tree.fleet.proxy.register(robot_id, kind, None, False, None).get(timeout=5)
         self.client: RobotClient | None = None
         if linked:
             self.link()
 
     def link(self) -> None:
         self.client = RobotClient(self.edge.server.port)
-        assert self.client.hello(self.robot_id, self.token)["type"] == "welcome"
+        assert self.client.hello(self.robot_id, self.token, kind=self.kind)["type"] == "welcome"
 
     def drop(self) -> None:
         assert self.client is not None
@@ -263,3 +264,24 @@ def test_with_no_loop_each_robot_actor_sends_its_own(
         assert {robot.command()["name"] for robot in robots} == {"resume"}
     finally:
         tree.stop()
+
+
+def test_dock_all_sends_every_free_albabot_to_dock_from_one_commit(edge: Edge) -> None:
+    """One unit and one loop turn for the fleet; an albabot busy with a staff command
+    keeps it, a cookbot has no dock; those sent are held as a staff dock holds one."""
+    free = [Robot(edge, f"alba-{n}") for n in range(3)]
+    busy, cook = Robot(edge, "alba-busy"), Robot(edge, "cook-1", kind="cookbot")
+    edge.settled()
+    dispatcher = edge.tree.dispatcher.proxy
+    dispatcher.direct_command("alba-busy", "go_to", {"x": 1.0, "y": 1.0}, None, False).get(timeout=5)
+    assert busy.command()["name"] == "go_to"
+    log = StatementLog(edge)
+    sent = dispatcher.dock_all(None).get(timeout=5)
+    assert sorted(command["robot_id"] for command in sent) == ["alba-0", "alba-1", "alba-2"]
+    assert {robot.robot_id: robot.command()["id"] for robot in free} == {c["robot_id"]: c["id"] for c in sent}
+    assert sum(sql.startswith('INSERT INTO "robot_command"') for sql in log.statements) == 1
+    assert dispatcher.overview().get(timeout=5)["charging"] == ["alba-0", "alba-1", "alba-2"]
+    for robot in (busy, cook):
+        with pytest.raises(TimeoutError):
+            robot.command(timeout=0.3)
+    assert dispatcher.dock_all(None).get(timeout=5) == []  # every albabot is on a staff command now
