@@ -241,7 +241,7 @@ class RobotActor(SupervisedActor):
         self._change(last_seen=now)
 
     def _owed(self, message: CommandOwed) -> None:
-        """A fleet-wide command (`emergency_stop`, `resume`), recorded with the rest of the
+        """A fleet-wide command (`emergency_stop`, `resume`, `dock`), recorded with the rest of the
         fleet's in one unit and written by the loop to every link in one turn: owed here
         like any other command (re-sent every 5 s until acked, and after a reconnect). Told
         by the loop after it wrote the frames (so before anything the robot answers), or by

@@ -55,8 +55,8 @@ class Announce:
 
 @dataclass(frozen=True, slots=True)
 class FleetCommand:
-    """One robot's part of a fleet-wide command (`emergency_stop`, `resume`): its
-    committed row (as `data.robots.command_json` shows it) and its frame."""
+    """One robot's part of a fleet-wide command (`emergency_stop`, `resume`, `dock`): its
+    recorded row (as `data.robots.command_json` shows it) and its frame."""
 
     robot_id: str
     command: dict[str, Any]
