@@ -1,7 +1,8 @@
 """Packaging for robodine-edge.
 
-`actors/` sits at the top of the repository by design but installs as
-`robodine_edge.actors` (see docs/ARCHITECTURE.md), so the code has one import root.
+`actors/` sits at the top of the repository by design and is reached as
+`robodine_edge.actors` through the symlink `robodine_edge/actors -> ../actors` (see
+docs/ARCHITECTURE.md), so the code has one import root that every tool can follow.
 """
 
 from __future__ import annotations
@@ -58,8 +59,8 @@ setup(
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
-    packages=find_packages(include=["robodine_edge", "robodine_edge.*"]) + ["robodine_edge.actors"],
-    package_dir={"robodine_edge.actors": "actors"},
+    # find_packages walks into robodine_edge/actors (it follows symlinks); the wheel holds the files.
+    packages=find_packages(include=["robodine_edge", "robodine_edge.*"]),
     package_data={
         "robodine_edge": ["default.toml", "web/vendor.toml", "web/static/*/*", "web/static/*/*/*"],
     },
