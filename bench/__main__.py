@@ -126,7 +126,7 @@ def main() -> int:
     table = [("measure", "figure", "baseline (same run)", "ratio", "target", "met"), *rows(results)]
     widths = [max(len(str(row[i])) for row in table) for i in range(5)]
     for row in table:
-        met = {True: "yes", False: "NO", None: ""}.get(row[5], row[5])  # type: ignore[call-overload]
+        met = row[5] if isinstance(row[5], str) else {True: "yes", False: "NO", None: ""}[row[5]]
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row[:5], widths, strict=True)) + f"  {met}")
     print(f"results: {RESULTS}")
     return 0

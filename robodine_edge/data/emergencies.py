@@ -38,7 +38,7 @@ def resolve(emergency_id: int, user_id: int, username: str) -> tuple[dict[str, A
     row = one(Emergency, emergency_id, "emergency")
     if not row.active:
         raise InvalidTransition(f"emergency {emergency_id} is already resolved")
-    row.active, row.resolved_at, row.resolved_by = False, utcnow(), user_id
+    row.active, row.resolved_at, row.resolved_by_id = False, utcnow(), user_id
     row.save()
     text = f"emergency {emergency_id} resolved by {username}"
     return emergency_json(row), record_event("emergency_resolved", text, entity_type="emergency", entity_id=row.id)

@@ -162,7 +162,7 @@ def seat_party(table_id: int, party_id: int) -> tuple[TableState, PartyState]:
     table, party = one(DiningTable, table_id, "table"), one(Party, party_id, "customer")
     table.status, table.updated_at = TableStatus.OCCUPIED.value, now
     table.save()
-    party.status, party.table, party.seated_at = PartyStatus.SEATED.value, table_id, now
+    party.status, party.table_id, party.seated_at = PartyStatus.SEATED.value, table_id, now
     party.save()
     Seating.create(party=party_id, table=table_id, seated_at=now)
     return _table_state(table), _party_state(party)

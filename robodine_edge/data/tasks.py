@@ -47,7 +47,7 @@ def task_json(row: Task) -> dict[str, Any]:
         "state": row.state,
         "order_id": row.order_id,
         "table_id": row.table_id,
-        "robot_id": row.robot.robot_id if row.robot_id else None,
+        "robot_id": row.robot.robot_id if row.robot is not None else None,
         "attempts": row.attempts,
         "priority": row.priority,
         "detail": row.detail,

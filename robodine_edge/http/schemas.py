@@ -78,7 +78,7 @@ class RequestModel(BaseModel):
 def _patch_schema(schema: dict[str, Any], model: type[BaseModel]) -> None:
     """/openapi.json: a field that refuses `null` does not offer it (the fields are typed
     `X | None` only so that they may be left out)."""
-    nullable = getattr(model, "NULLABLE", frozenset())
+    nullable: frozenset[str] = getattr(model, "NULLABLE", frozenset())
     for name, prop in schema.get("properties", {}).items():
         options = prop.get("anyOf")
         if name in nullable or not options:
