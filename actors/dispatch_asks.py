@@ -13,23 +13,40 @@ Called only on the dispatcher's thread.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import pykka
 
+from robodine_edge.actors.base import ActorFuture
 from robodine_edge.actors.journal import Journal
 from robodine_edge.actors.robot_messages import RobotSnapshot
 from robodine_edge.actors.store import Store
 from robodine_edge.actors.supervisor import ActorSlot
+from robodine_edge.data.events import Recorded
 from robodine_edge.domain.lifecycle import OrderStatus
 from robodine_edge.errors import NotFound, RobodineError
 
+if TYPE_CHECKING:
+    from robodine_edge.actors.fleet import RobotDirectory
+    from robodine_edge.actors.floor import FloorProxy
+    from robodine_edge.actors.order_queue import OrderQueueProxy
+
 log = logging.getLogger(__name__)
 ASK_TIMEOUT_S = 10.0
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class DispatchAsks:
-    def __init__(self, store: Store, journal: Journal, robots: Any, orders: ActorSlot[Any], floor: ActorSlot[Any]):
+    def __init__(
+        self,
+        store: Store,
+        journal: Journal,
+        robots: RobotDirectory,
+        orders: ActorSlot[OrderQueueProxy],
+        floor: ActorSlot[FloorProxy],
+    ):
         self._store = store
         self._journal = journal
         self._robots = robots
@@ -38,12 +55,12 @@ class DispatchAsks:
 
     # -- the store -----------------------------------------------------------------------------
 
-    def write(self, unit: Any, *args: Any) -> Any:
-        return self._store.write(unit, *args).get(timeout=ASK_TIMEOUT_S)
+    def write(self, unit: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return self._store.write(unit, *args, **kwargs).get(timeout=ASK_TIMEOUT_S)
 
-    def record(self, unit: Any, *args: Any) -> None:
+    def record(self, unit: Callable[P, Recorded], *args: P.args, **kwargs: P.kwargs) -> None:
         """A write that records an event, published once it is committed."""
-        self._journal.publish([self.write(unit, *args)])
+        self._journal.publish([self.write(unit, *args, **kwargs)])
 
     # -- at start ------------------------------------------------------------------------------
 
@@ -51,20 +68,17 @@ class DispatchAsks:
         return [slot.proxy.snapshot().get(timeout=ASK_TIMEOUT_S) for _, slot in self._robots.items()]
 
     def active_orders(self) -> list[dict[str, Any]]:
-        orders: list[dict[str, Any]] = self._orders.proxy.active_orders().get(timeout=ASK_TIMEOUT_S)
-        return orders
+        return self._orders.proxy.active_orders().get(timeout=ASK_TIMEOUT_S)
 
     def tables(self) -> list[dict[str, Any]]:
-        tables: list[dict[str, Any]] = self._floor.proxy.list_tables().get(timeout=ASK_TIMEOUT_S)
-        return tables
+        return self._floor.proxy.list_tables().get(timeout=ASK_TIMEOUT_S)
 
     # -- robots --------------------------------------------------------------------------------
 
     def staff_command(self, robot_id: str, name: str, args: dict[str, Any], user_id: int | None) -> dict[str, Any]:
         """Not quiet: staff are told why it failed."""
         slot = self._robots.get(robot_id)
-        command: dict[str, Any] = slot.proxy.command(name, args, user_id).get(timeout=ASK_TIMEOUT_S)
-        return command
+        return slot.proxy.command(name, args, user_id).get(timeout=ASK_TIMEOUT_S)
 
     def command(
         self, robot_id: str, name: str, args: dict[str, Any], task_id: int | None = None
@@ -78,7 +92,7 @@ class DispatchAsks:
         """True if the robot is sent the command again; False if it ended meanwhile (or the
         robot is gone)."""
         slot = self._robots.find(robot_id)
-        return slot is not None and bool(self._quietly(slot.proxy.resend(command_id)))
+        return slot is not None and self._quietly(slot.proxy.resend(command_id)) is True
 
     def withdraw(self, robot_id: str, command_id: int, reason: str) -> None:
         slot = self._robots.find(robot_id)
@@ -92,7 +106,7 @@ class DispatchAsks:
         and the order as it is now (None once it is no longer active), or False if a step
         failed and the order is left behind `target`."""
         try:
-            order: dict[str, Any] | None = self._orders.proxy.advance(order_id, target).get(timeout=ASK_TIMEOUT_S)
+            order = self._orders.proxy.advance(order_id, target).get(timeout=ASK_TIMEOUT_S)
         except NotFound:
             return True, None  # deleted: nothing left to move
         except (RobodineError, pykka.ActorDeadError, pykka.Timeout) as exc:
@@ -105,8 +119,7 @@ class DispatchAsks:
 
     def unflag(self, order_id: int) -> dict[str, Any] | None:
         """Not quiet: a staff retry is told if the order queue did not take it."""
-        order: dict[str, Any] | None = self._orders.proxy.unflag(order_id).get(timeout=ASK_TIMEOUT_S)
-        return order
+        return self._orders.proxy.unflag(order_id).get(timeout=ASK_TIMEOUT_S)
 
     def reload_order(self, order_id: int) -> None:
         self._quietly(self._orders.proxy.reload(order_id))
@@ -114,7 +127,7 @@ class DispatchAsks:
     def cleaned(self, table_id: int) -> None:
         self._quietly(self._floor.proxy.cleaned(table_id))
 
-    def _quietly(self, future: Any) -> Any:
+    def _quietly(self, future: ActorFuture[T]) -> T | None:
         try:
             return future.get(timeout=ASK_TIMEOUT_S)
         except (RobodineError, pykka.ActorDeadError, pykka.Timeout) as exc:

@@ -23,9 +23,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Collection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from robodine_edge.actors.base import CrashListener, SupervisedActor
+from robodine_edge.actors.base import CrashListener, SupervisedActor, TypedProxy, proxy_method
 from robodine_edge.actors.dispatch_asks import DispatchAsks
 from robodine_edge.actors.dispatch_messages import (
     DispatchTick,
@@ -52,6 +52,10 @@ from robodine_edge.domain.dispatch import DONE_MOVES, STARTED_MOVES, RobotView
 from robodine_edge.domain.lifecycle import OrderStatus
 from robodine_edge.errors import Conflict, NotFound, RobodineError
 
+if TYPE_CHECKING:
+    from robodine_edge.actors.floor import FloorProxy
+    from robodine_edge.actors.order_queue import OrderQueueProxy
+
 log = logging.getLogger(__name__)
 MAX_BATCH = 500
 """Placed orders taken together at most: their cook tasks share one commit."""
@@ -68,8 +72,8 @@ class DispatcherActor(SupervisedActor):
         store: Store,
         journal: Journal,
         robots: Any,
-        orders: ActorSlot[Any],
-        floor: ActorSlot[Any],
+        orders: ActorSlot[OrderQueueProxy],
+        floor: ActorSlot[FloorProxy],
         legacy_cook: LegacyCook | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
@@ -477,3 +481,14 @@ class DispatcherActor(SupervisedActor):
         if order is not None:
             self._orders[job.order_id] = order  # the echoes of the steps it took are old news
         return moved
+
+
+class DispatcherProxy(TypedProxy):
+    """The dispatcher as HTTP and the composition root reach it (`ActorSlot[DispatcherProxy]`)."""
+
+    emergency = proxy_method(DispatcherActor.emergency)
+    direct_command = proxy_method(DispatcherActor.direct_command)
+    retry_order = proxy_method(DispatcherActor.retry_order)
+    service_stopping = proxy_method(DispatcherActor.service_stopping)
+    settings_changed = proxy_method(DispatcherActor.settings_changed)
+    overview = proxy_method(DispatcherActor.overview)

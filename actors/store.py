@@ -140,7 +140,7 @@ class Store:
     deadlock).
     """
 
-    def __init__(self, slot: ActorSlot[StoreActor]) -> None:
+    def __init__(self, slot: ActorSlot[object]) -> None:
         self._slot = slot
 
     def write(self, unit: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> ActorFuture[T]:

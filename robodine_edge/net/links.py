@@ -12,9 +12,13 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from robodine_edge.metrics import LabelChildren, Metrics
+
+if TYPE_CHECKING:
+    from robodine_edge.actors.fleet import RobotDirectory
+    from robodine_edge.net.legacy_link import LegacyHandler
 
 log = logging.getLogger(__name__)
 
@@ -94,13 +98,15 @@ class LinkContext:
     """What every link needs from the service; built once by the composition root."""
 
     registry: LinkRegistry
-    robots: Any  # RobotDirectory: slots of the robot actors
+    robots: RobotDirectory
+    """Slots of the robot actors."""
     metrics: Metrics
     heartbeat_s: float
     udp_port: int | None
     video_port: int | None
     ask_timeout_s: float
-    legacy: Any = None  # LegacyHandler when legacy frames are accepted
+    legacy: LegacyHandler | None = None
+    """Set when legacy frames are accepted."""
     frames: LabelChildren = field(init=False, repr=False)
     """`robodine_link_frames_total` by result, shared by every link."""
 
