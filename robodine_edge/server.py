@@ -29,7 +29,6 @@ from typing import Any
 
 import pykka
 from peewee import SqliteDatabase
-from sanic import Sanic
 
 from robodine_edge import __version__, collector, memory, system_log
 from robodine_edge.actors.camera import CameraTick
@@ -55,8 +54,9 @@ from robodine_edge.demo_fleet import DemoFleet
 from robodine_edge.discovery import Advertisement, Advertiser
 from robodine_edge.errors import CannotListen, DataDirBusy, RobodineError
 from robodine_edge.http import bridge
-from robodine_edge.http.app import ApiContext, create_app
+from robodine_edge.http.app import create_app
 from robodine_edge.http.auth import AuthGate, Revocations
+from robodine_edge.http.context import ApiContext, App
 from robodine_edge.http.hub import Hub
 from robodine_edge.http.live import LiveFeed
 from robodine_edge.http.snapshots import Snapshots
@@ -193,7 +193,7 @@ class Service:
                     ) from exc
                 raise CannotListen(f"cannot listen on {key} {port} at net.host {host}: {exc.strerror or exc}") from exc
 
-    def _build_app(self, actors: ActorTree, revoked: list[tuple[str, float]]) -> Sanic:
+    def _build_app(self, actors: ActorTree, revoked: list[tuple[str, float]]) -> App:
         assert self._db is not None
         self._reads = ReadPool(self._db)
         self._kdf = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kdf")
@@ -240,7 +240,7 @@ class Service:
             "video_port": bound_port(self._sockets["video"]),
         }
 
-    async def _before_start(self, app: Sanic) -> None:
+    async def _before_start(self, app: App) -> None:
         """The live hub, the robot link, telemetry, serial ports and the robot ticker start."""
         assert self._actors is not None
         loop = asyncio.get_running_loop()
@@ -267,7 +267,7 @@ class Service:
             lambda: TelemetryEndpoint(self.registry, actors.robots, self.metrics, self.hub.publish),
             sock=self._sockets["telemetry"],
         )
-        self._telemetry = transport  # type: ignore[assignment]
+        self._telemetry = transport
         transport, _ = await loop.create_datagram_endpoint(
             lambda: VideoEndpoint(
                 actors.camera_actors, self.metrics, legacy=self.config.legacy.enabled,
@@ -275,14 +275,14 @@ class Service:
             ),
             sock=self._sockets["video"],
         )  # fmt: skip
-        self._video = transport  # type: ignore[assignment]
+        self._video = transport
         for port in self.config.serial:
             link = SerialLink(port.port, port.baud, partial(LinkProtocol, context, "serial"), loop)
             link.start()
             self._serial.append(link)
         self._tasks.append(loop.create_task(self._tick_robots()))
 
-    async def _after_start(self, app: Sanic) -> None:
+    async def _after_start(self, app: App) -> None:
         """Everything is listening: advertise, then announce readiness."""
         self._take_over_signals(app)
         ports = self.ports
@@ -315,7 +315,7 @@ class Service:
         if self._demo_fleet is not None:
             await self._demo_fleet.start(ports["robot_port"], ports["http_port"])
 
-    def _take_over_signals(self, app: Sanic) -> None:
+    def _take_over_signals(self, app: App) -> None:
         """Sanic stops the loop from its own SIGTERM handler, but runs this listener (and
         our ~1 s of mDNS probing) inside `run_until_complete` before `run_forever`, and
         uvloop only reads its signal pipe while a run is in progress: a signal arriving
@@ -342,7 +342,7 @@ class Service:
 
         self._tasks.append(loop.create_task(stop_when_asked()))
 
-    async def _before_stop(self, app: Sanic) -> None:
+    async def _before_stop(self, app: App) -> None:
         log.info("stopping")
         self.notifier.notify("STOPPING=1")
         for task in self._tasks:
@@ -380,10 +380,10 @@ class Service:
         assert self._actors is not None
         while True:
             await asyncio.sleep(TICK_INTERVAL_S)
-            for _, slot in self._actors.robots.items():
-                slot.tell(Tick())
-            for _, slot in self._actors.camera_actors.items():
-                slot.tell(CameraTick())
+            for _, robot in self._actors.robots.items():
+                robot.tell(Tick())
+            for _, camera in self._actors.camera_actors.items():
+                camera.tell(CameraTick())
             self._actors.dispatcher.tell(DispatchTick())
             self._actors.floor.tell(FloorTick())
 
@@ -407,7 +407,7 @@ class Service:
 
     async def _actors_responsive(self, timeout: float) -> bool:
         assert self._actors is not None
-        return bool(await bridge.wait(self._actors.supervisor.proxy.responsive(timeout / 2), timeout))
+        return await bridge.wait(self._actors.supervisor.proxy.responsive(timeout / 2), timeout)
 
     # -- stopping (main thread) -------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
 
 import orjson
 from sanic import HTTPResponse, Request
@@ -16,6 +17,9 @@ from sanic import exceptions as sanic_exceptions
 from sanic.handlers import ErrorHandler
 
 from robodine_edge import errors
+
+if TYPE_CHECKING:
+    from robodine_edge.http.context import ApiRequest
 
 log = logging.getLogger(__name__)
 
@@ -108,14 +112,14 @@ class ApiErrorHandler(ErrorHandler):
     only to the responses they return: a browser must be able to read a 401 too.
     """
 
-    def __init__(self, finish: Callable[[Request, HTTPResponse], HTTPResponse] | None = None) -> None:
+    def __init__(self, finish: Callable[[ApiRequest, HTTPResponse], HTTPResponse] | None = None) -> None:
         super().__init__()
         self._finish = finish
 
     def default(self, request: Request, exception: Exception) -> HTTPResponse:
         response = self._answer(request, exception)
         if self._finish is not None and request is not None:
-            self._finish(request, response)
+            self._finish(cast("ApiRequest", request), response)  # Sanic's signature; the app makes only these
         return response
 
     def _answer(self, request: Request, exception: Exception) -> HTTPResponse:

@@ -38,6 +38,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sanic import Websocket
 from websockets.protocol import State
 
 from robodine_edge.http.outbound import QUEUE_CAP, OutboundQueue
@@ -63,7 +64,7 @@ Snapshot = Callable[[str, Principal], Awaitable[list[dict[str, Any]]]]
 class Connection:
     """One WebSocket client: who it is, its queue, its subscriptions. Event loop only."""
 
-    ws: Any
+    ws: Websocket
     principal: Principal
     metrics: Metrics | None = None
     queue: OutboundQueue = field(default_factory=OutboundQueue)
@@ -120,7 +121,8 @@ class Connection:
         mark and resumes it below the low one): Sanic's protocol `send` waits for exactly
         that, and writing nothing sends nothing."""
         try:
-            await self.ws.io_proto.send(b"")  # raises a CancelledError if the socket went away
+            if self.ws.io_proto is not None:
+                await self.ws.io_proto.send(b"")  # raises a CancelledError if the socket went away
         finally:
             self._waiter = None
         self.flush()

@@ -6,17 +6,20 @@ but `telemetry`, which the hub holds itself.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from robodine_edge.data import emergencies, events, robots
 from robodine_edge.http import bridge
 from robodine_edge.types import Principal, Role
 
+if TYPE_CHECKING:
+    from robodine_edge.http.context import ApiContext
+
 RECENT = 100
 
 
 class Snapshots:
-    def __init__(self, api: Any) -> None:
+    def __init__(self, api: ApiContext) -> None:
         self._api = api
 
     async def __call__(self, topic: str, principal: Principal) -> list[dict[str, Any]]:
@@ -27,7 +30,8 @@ class Snapshots:
         if topic == "telemetry":
             # The last datagram of each robot with a live link: the telemetry endpoint
             # deletes a robot's when its link goes. Read on the loop, so exactly at the seq.
-            return list(api.hub.topics["telemetry"].latest.values())
+            latest = api.hub.topics["telemetry"].latest
+            return list(latest.values()) if latest is not None else []
         if topic == "tables":
             return await bridge.wait(api.floor.proxy.list_tables(), timeout)
         if topic == "customers":

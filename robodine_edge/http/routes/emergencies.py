@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sanic import Request
-
 from robodine_edge.data import emergencies as data
+from robodine_edge.http.context import ApiRequest
 from robodine_edge.http.routing import ApiRouter, answer
 from robodine_edge.http.schemas import IsoTime, Note, PageQuery, RequestModel, ResponseModel
 from robodine_edge.types import STAFF_ROLES, Principal
@@ -40,7 +39,7 @@ class EmergencyOut(ResponseModel):
     status=201,
     errors=(409,),
 )
-async def declare(request: Request, user: Principal, body: EmergencyCreate) -> dict[str, Any]:
+async def declare(request: ApiRequest, user: Principal, body: EmergencyCreate) -> dict[str, Any]:
     """Every connected robot is sent `emergency_stop` before this answers; robots and
     tasks stay frozen, orders kept, until it is resolved (robots get `resume`). One
     emergency at a time: declaring a second while one is active is 409."""
@@ -53,12 +52,12 @@ async def declare(request: Request, user: Principal, body: EmergencyCreate) -> d
 
 
 @router.get("", roles=STAFF_ROLES, summary="List emergencies", query=PageQuery, response=list[EmergencyOut])
-async def list_emergencies(request: Request, user: Principal, query: PageQuery) -> list[dict[str, Any]]:
+async def list_emergencies(request: ApiRequest, user: Principal, query: PageQuery) -> list[dict[str, Any]]:
     return await answer(request, request.app.ctx.api.reads.submit(data.list_emergencies, query.limit, query.before))
 
 
 @router.get("/<emergency_id:int>", roles=STAFF_ROLES, summary="Get an emergency", response=EmergencyOut)
-async def get_emergency(request: Request, user: Principal, emergency_id: int) -> dict[str, Any]:
+async def get_emergency(request: ApiRequest, user: Principal, emergency_id: int) -> dict[str, Any]:
     return await answer(request, request.app.ctx.api.reads.submit(data.get_emergency, emergency_id))
 
 
@@ -69,7 +68,7 @@ async def get_emergency(request: Request, user: Principal, emergency_id: int) ->
     response=EmergencyOut,
     errors=(409,),
 )
-async def resolve(request: Request, user: Principal, emergency_id: int) -> dict[str, Any]:
+async def resolve(request: ApiRequest, user: Principal, emergency_id: int) -> dict[str, Any]:
     api = request.app.ctx.api
     emergency, event = await answer(request, api.store.write(data.resolve, emergency_id, user.user_id, user.username))
     api.journal.publish([event])

@@ -7,12 +7,14 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
-from sanic import HTTPResponse, Request
+from sanic import HTTPResponse
 
+from robodine_edge.actors.fleet import FleetProxy
 from robodine_edge.actors.views import PageKey
 from robodine_edge.clock import parse_iso
 from robodine_edge.data import robots as data
 from robodine_edge.errors import ValidationFailed
+from robodine_edge.http.context import ApiRequest
 from robodine_edge.http.routing import ApiRouter, answer, error_fields, listed
 from robodine_edge.http.schemas import Identifier, IsoTime, PageQuery, PatchModel, RequestModel, ResponseModel
 from robodine_edge.types import ADMIN_ONLY, STAFF_ROLES, Principal
@@ -177,7 +179,7 @@ class Joints(ResponseModel):
     last_seen: IsoTime | None
 
 
-def _fleet(request: Request) -> Any:
+def _fleet(request: ApiRequest) -> FleetProxy:
     return request.app.ctx.api.fleet.proxy
 
 
@@ -187,12 +189,12 @@ def _fleet(request: Request) -> Any:
 @router.get(
     "", roles=STAFF_ROLES, summary="List robots with their live state", query=KindQuery, response=list[RobotOut]
 )
-async def list_robots(request: Request, user: Principal, query: KindQuery) -> HTTPResponse:
+async def list_robots(request: ApiRequest, user: Principal, query: KindQuery) -> HTTPResponse:
     """Newest registered first, `limit` and `before=<robot_id>`."""
     return await _robot_list(request, query.kind, query)
 
 
-async def _robot_list(request: Request, kind: str | None, query: RobotPage) -> HTTPResponse:
+async def _robot_list(request: ApiRequest, kind: str | None, query: RobotPage) -> HTTPResponse:
     """Event loop: served from the fleet's encoded view (any page of a list kept
     whole); the fleet is asked only for the first read after a change."""
     page = PageKey("robots", kind, query.limit, query.before)
@@ -209,7 +211,7 @@ async def _robot_list(request: Request, kind: str | None, query: RobotPage) -> H
     status=201,
     errors=(409,),
 )
-async def register(request: Request, user: Principal, body: RobotCreate) -> dict[str, Any]:
+async def register(request: ApiRequest, user: Principal, body: RobotCreate) -> dict[str, Any]:
     """The token is shown once, here; it stays valid for every reconnect until rotated."""
     robot, token = await answer(
         request, _fleet(request).register(body.robot_id, body.kind, body.name, body.legacy, body.legacy_cook_addr)
@@ -218,24 +220,24 @@ async def register(request: Request, user: Principal, body: RobotCreate) -> dict
 
 
 @router.get("/<robot_id:str>", roles=STAFF_ROLES, summary="Get a robot", response=RobotOut)
-async def get_robot(request: Request, user: Principal, robot_id: str) -> dict[str, Any]:
+async def get_robot(request: ApiRequest, user: Principal, robot_id: str) -> dict[str, Any]:
     return await answer(request, _fleet(request).get(robot_id))
 
 
 @router.patch("/<robot_id:str>", roles=ADMIN_ONLY, summary="Change a robot", body=RobotPatch, response=RobotOut)
-async def update_robot(request: Request, user: Principal, robot_id: str, body: RobotPatch) -> dict[str, Any]:
+async def update_robot(request: ApiRequest, user: Principal, robot_id: str, body: RobotPatch) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True)
     return await answer(request, _fleet(request).update(robot_id, changes))
 
 
 @router.delete("/<robot_id:str>", roles=ADMIN_ONLY, summary="Remove a robot", status=204)
-async def delete_robot(request: Request, user: Principal, robot_id: str) -> None:
+async def delete_robot(request: ApiRequest, user: Principal, robot_id: str) -> None:
     """Its link is closed and its commands are forgotten."""
     await answer(request, _fleet(request).delete(robot_id))
 
 
 @router.post("/<robot_id:str>/token", roles=ADMIN_ONLY, summary="Rotate a robot's token", response=RobotWithToken)
-async def rotate_token(request: Request, user: Principal, robot_id: str) -> dict[str, Any]:
+async def rotate_token(request: ApiRequest, user: Principal, robot_id: str) -> dict[str, Any]:
     """The old token stops working at once and the robot's link is closed."""
     robot, token = await answer(request, _fleet(request).rotate_token(robot_id))
     return {**robot, "token": token}
@@ -250,7 +252,7 @@ async def rotate_token(request: Request, user: Principal, robot_id: str) -> dict
     status=202,
     errors=(409,),
 )
-async def send_command(request: Request, user: Principal, robot_id: str, body: CommandBody) -> dict[str, Any]:
+async def send_command(request: ApiRequest, user: Principal, robot_id: str, body: CommandBody) -> dict[str, Any]:
     """Recorded at once and sent when the robot is connected (again until it acks). A robot
     on a task refuses cook/serve/clean/go_to/dock with 409 unless `force` is true (its task
     goes back to the queue); stop, resume and emergency_stop always go through."""
@@ -271,7 +273,7 @@ async def send_command(request: Request, user: Principal, robot_id: str, body: C
     query=PageQuery,
     response=list[CommandOut],
 )
-async def list_commands(request: Request, user: Principal, robot_id: str, query: PageQuery) -> list[dict[str, Any]]:
+async def list_commands(request: ApiRequest, user: Principal, robot_id: str, query: PageQuery) -> list[dict[str, Any]]:
     reads = request.app.ctx.api.reads
     return await answer(request, reads.submit(data.list_commands, robot_id, query.limit, query.before))
 
@@ -280,20 +282,20 @@ async def list_commands(request: Request, user: Principal, robot_id: str, query:
 
 
 @albabot.get("", roles=STAFF_ROLES, summary="Serving robots", query=RobotPage, response=list[RobotOut])
-async def list_albabots(request: Request, user: Principal, query: RobotPage) -> HTTPResponse:
+async def list_albabots(request: ApiRequest, user: Principal, query: RobotPage) -> HTTPResponse:
     """Newest registered first, `limit` and `before=<robot_id>`."""
     return await _robot_list(request, "albabot", query)
 
 
 @albabot.get("/<robot_id:str>", roles=STAFF_ROLES, summary="A serving robot", response=RobotOut)
-async def get_albabot(request: Request, user: Principal, robot_id: str) -> dict[str, Any]:
+async def get_albabot(request: ApiRequest, user: Principal, robot_id: str) -> dict[str, Any]:
     return await answer(request, _fleet(request).get(robot_id, "albabot"))
 
 
 @albabot.get(
     "/<robot_id:str>/trail", roles=STAFF_ROLES, summary="Recent poses", query=HistoryQuery, response=list[PoseSample]
 )
-async def trail(request: Request, user: Principal, robot_id: str, query: HistoryQuery) -> list[dict[str, Any]]:
+async def trail(request: ApiRequest, user: Principal, robot_id: str, query: HistoryQuery) -> list[dict[str, Any]]:
     """Floor-plan poses (`world` frame), newest first, sampled once a second."""
     await answer(request, _fleet(request).get(robot_id, "albabot"))
     reads = request.app.ctx.api.reads
@@ -303,18 +305,18 @@ async def trail(request: Request, user: Principal, robot_id: str, query: History
 
 
 @cookbot.get("", roles=STAFF_ROLES, summary="Cooking robots", query=RobotPage, response=list[RobotOut])
-async def list_cookbots(request: Request, user: Principal, query: RobotPage) -> HTTPResponse:
+async def list_cookbots(request: ApiRequest, user: Principal, query: RobotPage) -> HTTPResponse:
     """Newest registered first, `limit` and `before=<robot_id>`."""
     return await _robot_list(request, "cookbot", query)
 
 
 @cookbot.get("/<robot_id:str>", roles=STAFF_ROLES, summary="A cooking robot", response=RobotOut)
-async def get_cookbot(request: Request, user: Principal, robot_id: str) -> dict[str, Any]:
+async def get_cookbot(request: ApiRequest, user: Principal, robot_id: str) -> dict[str, Any]:
     return await answer(request, _fleet(request).get(robot_id, "cookbot"))
 
 
 @cookbot.get("/<robot_id:str>/joints", roles=STAFF_ROLES, summary="Joint angles now", response=Joints)
-async def joints(request: Request, user: Principal, robot_id: str) -> dict[str, Any]:
+async def joints(request: ApiRequest, user: Principal, robot_id: str) -> dict[str, Any]:
     """The arm's joint angles (radians) and end-effector pose, as last reported."""
     robot = await answer(request, _fleet(request).get(robot_id, "cookbot"))
     snapshot = await answer(request, request.app.ctx.api.robots.get(robot_id).proxy.snapshot())
@@ -328,7 +330,7 @@ async def joints(request: Request, user: Principal, robot_id: str) -> dict[str, 
 
 
 @poses.get("", roles=STAFF_ROLES, summary="Pose history", query=PoseQuery, response=list[PoseSample])
-async def list_poses(request: Request, user: Principal, query: PoseQuery) -> list[dict[str, Any]]:
+async def list_poses(request: ApiRequest, user: Principal, query: PoseQuery) -> list[dict[str, Any]]:
     reads = request.app.ctx.api.reads
     return await answer(
         request, reads.submit(data.list_poses, query.robot_id, query.frame, query.since, query.limit, query.before)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from pydantic import Field
-from sanic import Request
 
 from robodine_edge.data.settings import WEEKDAYS, StoreSettings, load_settings, update_settings
+from robodine_edge.http.context import ApiRequest
 from robodine_edge.http.routing import ApiRouter, answer
 from robodine_edge.http.schemas import Metres, Name, PatchModel, RequestModel
 from robodine_edge.types import ADMIN_ONLY, STAFF_ROLES, EventLevel, Principal
@@ -46,13 +46,13 @@ class SettingsPatch(PatchModel):
 
 
 @router.get("", roles=STAFF_ROLES, summary="Store settings", response=StoreSettings)
-async def get_settings(request: Request, user: Principal) -> dict[str, Any]:
+async def get_settings(request: ApiRequest, user: Principal) -> dict[str, Any]:
     settings = await answer(request, request.app.ctx.api.reads.submit(load_settings))
     return settings.model_dump(mode="json")
 
 
 @router.patch("", roles=ADMIN_ONLY, summary="Change store settings", body=SettingsPatch, response=StoreSettings)
-async def patch_settings(request: Request, user: Principal, body: SettingsPatch) -> dict[str, Any]:
+async def patch_settings(request: ApiRequest, user: Principal, body: SettingsPatch) -> dict[str, Any]:
     api = request.app.ctx.api
     changes = body.model_dump(mode="json", exclude_unset=True)
     updated = await answer(request, api.store.write(update_settings, changes))
