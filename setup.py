@@ -52,6 +52,13 @@ TEST_REQUIRES = [
     "Pillow>=10,<14",
 ]
 
+LINT_REQUIRES = [
+    "ruff>=0.6",
+    # The type checker (`make lint`), with the stubs of what ships none.
+    "mypy>=1.13,<3",
+    "types-pyserial>=3.5",
+]
+
 setup(
     name="robodine-edge",
     version=VERSION,
@@ -65,6 +72,6 @@ setup(
         "robodine_edge": ["default.toml", "web/vendor.toml", "web/static/*/*", "web/static/*/*/*"],
     },
     install_requires=INSTALL_REQUIRES,
-    extras_require={"test": TEST_REQUIRES, "lint": ["ruff>=0.6"]},
+    extras_require={"test": TEST_REQUIRES, "lint": LINT_REQUIRES},
     entry_points={"console_scripts": ["robodine-edge = robodine_edge.cli:main"]},
 )

@@ -58,7 +58,7 @@ def test_asks_return_actor_futures_and_ping_answers() -> None:
 
 
 def test_a_crash_answers_queued_asks_with_actor_dead_and_reports_itself(caplog: pytest.LogCaptureFixture) -> None:
-    gate, crashed = threading.Event(), []
+    gate, crashed = threading.Event(), list[Any]()
     ref = Gate.start(gate, crashed)
     proxy = ref.proxy()
     proxy.wait_then_fail.defer()

@@ -17,7 +17,7 @@ import orjson
 import pytest
 from peewee import SqliteDatabase
 
-from robodine_edge.actors.dispatcher import OrderChanged, RobotUpdate
+from robodine_edge.actors.dispatch_messages import OrderChanged, RobotUpdate
 from robodine_edge.actors.robot_messages import LinkClosed, LinkFrame, Tick
 from robodine_edge.config import load_config
 from robodine_edge.domain.lifecycle import OrderStatus
@@ -185,9 +185,9 @@ def test_a_cancel_inside_a_run_of_placed_orders_cancels_that_orders_task(tree: A
     first, second, third = (order_row(tree, table_id) for _ in range(3))
     gate = threading.Event()
     tree.store.write(gate.wait, 10)  # the writer waits: what the dispatcher writes queues behind
-    store_inbox = tree.named["store"].ref.actor_inbox
+    store = tree.named["store"]
     tree.dispatcher.tell(OrderChanged(first))
-    eventually(lambda: store_inbox.qsize() >= 1, what="the dispatcher waiting on the writer")
+    eventually(lambda: store.mailbox_depth() >= 1, what="the dispatcher waiting on the writer")
     tree.dispatcher.tell(OrderChanged(second))
     tree.dispatcher.tell(OrderChanged(third))
     tree.dispatcher.tell(OrderChanged({**second, "status": "cancelled"}))

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Annotated, Any, get_args, get_origin
+from functools import partial
+from typing import Annotated, Any, cast, get_args, get_origin
 
 import httpx
 import pytest
@@ -119,7 +120,7 @@ def _string_fields() -> dict[str, TypeAdapter[Any]]:
         for name, info in model.model_fields.items():
             stack.extend(_models(info.annotation))
             field = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
-            adapter = TypeAdapter(field)
+            adapter: TypeAdapter[Any] = TypeAdapter(cast(Any, field))
             schema = adapter.json_schema()
             if any(s.get("type") == "string" and "enum" not in s for s in schema.get("anyOf", [schema])):
                 found[f"{model.__name__}.{name}"] = adapter
@@ -940,7 +941,7 @@ def test_tasks_page_newest_first(
         return service.http.get("/api/tasks", headers=staff, params={"order_id": order_id}).json()
 
     for order_id in placed:  # the dispatcher makes them in its own time
-        eventually(lambda order_id=order_id: tasks_of(order_id))
+        eventually(partial(tasks_of, order_id))
     newest = [t["id"] for t in service.http.get("/api/tasks", headers=staff, params={"limit": 4}).json()]
     assert newest == sorted(newest, reverse=True) and len(newest) == 4
     first = service.http.get("/api/tasks?limit=2", headers=staff).json()

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "kitchen.png"
 MENU = ("Bibimbap", "Kimchi stew", "Bulgogi", "Tteokbokki", "Cola")
-PLAN = [
+PLAN: list[tuple[str, list[tuple[str, int, str | None]], str]] = [
     ("A1", [("Bibimbap", 2, "no egg"), ("Cola", 2, None)], "placed"),
     ("A2", [("Kimchi stew", 1, None), ("Tteokbokki", 1, "mild")], "placed"),
     ("B1", [("Bulgogi", 2, None), ("Bibimbap", 1, None)], "cooking"),
