@@ -34,6 +34,9 @@ INSTALL_REQUIRES = [
     "prometheus-client>=0.20,<1",
     # Swagger UI and ReDoc assets served by the service itself (an offline Pi has no CDN).
     "openapi-ui-bundles>=0.3,<1",
+    # Chain federation (MQTT v5: QoS 1, retained, will, TLS) on the service's own event loop;
+    # brings paho-mqtt 2.x, whose in-flight limit it exposes (docs/FEDERATION.md).
+    "aiomqtt>=2.3,<3",
 ]
 
 TEST_REQUIRES = [

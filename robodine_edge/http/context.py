@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +76,8 @@ class ApiContext:
     inflight: dict[tuple[str, str], asyncio.Future[None]] = field(default_factory=dict)
     """Creating requests running now, by idempotency key (loop-owned)."""
     started_at: float = field(default_factory=time.monotonic)
+    federation: Callable[[], str] = lambda: "off"
+    """The uplink to headquarters: `off`, `connected` or `disconnected` (event loop)."""
 
     @property
     def ask_timeout_s(self) -> float:
