@@ -49,7 +49,7 @@ from robodine_edge.data.emergencies import active_emergency
 from robodine_edge.data.settings import StoreSettings, load_settings
 from robodine_edge.domain import dispatch as rules
 from robodine_edge.domain.dispatch import DONE_MOVES, STARTED_MOVES, RobotView
-from robodine_edge.domain.lifecycle import OrderStatus
+from robodine_edge.domain.lifecycle import OrderStatus, TableStatus
 from robodine_edge.errors import Conflict, NotFound, RobodineError
 
 if TYPE_CHECKING:
@@ -270,7 +270,7 @@ class DispatcherActor(SupervisedActor):
             self._tables.pop(table_id, None)
         else:
             self._tables[table_id] = table
-        if table is not None and table["status"] == "cleaning":
+        if table is not None and table["status"] == TableStatus.CLEANING:
             self._board.want(("clean", None, table_id), 0)
         elif (job := self._board.of_key(("clean", None, table_id))) is not None:
             self._tasks.cancel(job, "the table is no longer waiting to be cleaned")

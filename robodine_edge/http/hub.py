@@ -42,10 +42,19 @@ from sanic import Websocket
 from websockets.protocol import State
 
 from robodine_edge.http.outbound import QUEUE_CAP, OutboundQueue
-from robodine_edge.http.topics import AUDIENCE, AUDIENCE_REPLAY, TOPIC_KEYS, Message, TopicLog, encode, with_id
+from robodine_edge.http.topics import (
+    AUDIENCE,
+    AUDIENCE_REPLAY,
+    TOPIC_KEYS,
+    Message,
+    TopicLog,
+    check_topic,
+    encode,
+    with_id,
+)
 from robodine_edge.http.wsframe import text_frame
 from robodine_edge.metrics import Metrics
-from robodine_edge.types import Principal, Role
+from robodine_edge.types import Change, Principal, Role, Topic
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +66,7 @@ HIGH_WATER = 64 * 1024
 """Bytes waiting in a transport above which a client is behind: stop writing to it
 (asyncio's default high-water mark, at which the transport pauses its protocol)."""
 
-Snapshot = Callable[[str, Principal], Awaitable[list[dict[str, Any]]]]
+Snapshot = Callable[[Topic, Principal], Awaitable[list[dict[str, Any]]]]
 
 
 @dataclass(eq=False)
@@ -143,12 +152,12 @@ class Connection:
             self._waiter.cancel()
 
 
-StreamKey = str | tuple[str, Any]
+StreamKey = Topic | tuple[Topic, Any]
 """Which numbered stream a subscription follows: a topic, or (topic, audience) for one
 that is a single audience's part of it (a user's notifications, a kiosk's table's orders)."""
 
 
-def stream_key(topic: str, principal: Principal) -> StreamKey:
+def stream_key(topic: Topic, principal: Principal) -> StreamKey:
     """The stream `principal` is sent of `topic`: the audience's own when it may see
     only that part, so its `seq` still goes up by one per message it gets."""
     if topic == "notifications":
@@ -161,7 +170,7 @@ def stream_key(topic: str, principal: Principal) -> StreamKey:
 @dataclass(eq=False)
 class Subscription:
     connection: Connection
-    topic: str
+    topic: Topic
     sub_id: int | None
     stream: StreamKey
     buffer: list[Message] | None = field(default_factory=list)
@@ -182,19 +191,19 @@ class Hub:
     def __init__(self, metrics: Metrics) -> None:
         self._snapshot: Snapshot | None = None
         self._metrics = metrics
-        self.topics = {name: TopicLog(name) for name in TOPIC_KEYS}
+        self.topics: dict[Topic, TopicLog] = {name: TopicLog(name) for name in TOPIC_KEYS}
         """Every topic's whole stream (a user's notifications only have their own)."""
-        self._audiences: dict[tuple[str, Any], TopicLog] = {}
+        self._audiences: dict[tuple[Topic, Any], TopicLog] = {}
         """Each audience's part of an `AUDIENCE` topic, numbered on its own; made when the
         audience first subscribes, kept from then on (bounded: a user, a kiosk's table)."""
         self._subscribers: defaultdict[StreamKey, set[Subscription]] = defaultdict(set)
         self._seq_base = 0
         self.connections: set[Connection] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._pending: deque[tuple[str, str, Any]] = deque()
+        self._pending: deque[tuple[Topic, Change, Any]] = deque()
         self._lock = threading.Lock()
         self._scheduled = False
-        self._taps: dict[str, list[Callable[[str, Any], None]]] = {}
+        self._taps: dict[Topic, list[Callable[[Change, Any], None]]] = {}
 
     def number_from(self, base: int) -> None:
         """Main thread, at start, before anything is published: every stream of this
@@ -212,10 +221,12 @@ class Hub:
 
     # -- publishing ----------------------------------------------------------------------
 
-    def publish_threadsafe(self, topic: str, kind: str, data: Any) -> None:
-        """Any thread: queue a committed change; the loop is woken once per burst."""
+    def publish_threadsafe(self, topic: Topic, kind: Change, data: Any) -> None:
+        """Any thread: queue a committed change; the loop is woken once per burst. An
+        unknown topic raises `UnknownTopic` in the publisher, attached or not."""
+        check_topic(topic)
         loop = self._loop
-        if loop is None or topic not in TOPIC_KEYS:
+        if loop is None:
             return
         with self._lock:
             self._pending.append((topic, kind, data))
@@ -232,14 +243,15 @@ class Hub:
         for topic, kind, data in batch:
             self.publish(topic, kind, data)
 
-    def tap(self, topic: str, listener: Callable[[str, Any], None]) -> None:
+    def tap(self, topic: Topic, listener: Callable[[Change, Any], None]) -> None:
         """Event loop: `listener(kind, data)` hears every change of `topic` as it is
         published (the federation relay follows `robots` so)."""
         self._taps.setdefault(topic, []).append(listener)
 
-    def publish(self, topic: str, kind: str, data: Any) -> None:
+    def publish(self, topic: Topic, kind: Change, data: Any) -> None:
         """Event loop: number the change in its topic's stream (and in its audience's) and
-        hand it to every subscription of those streams."""
+        hand it to every subscription of those streams. An unknown topic raises `UnknownTopic`."""
+        check_topic(topic)
         for listener in self._taps.get(topic, ()):
             listener(kind, data)
         if topic != "notifications":  # nobody follows every user's notifications
@@ -266,7 +278,7 @@ class Hub:
     # -- subscribing --------------------------------------------------------------------------
 
     async def subscribe(
-        self, connection: Connection, topic: str, sub_id: int | None, since: int | None
+        self, connection: Connection, topic: Topic, sub_id: int | None, since: int | None
     ) -> Subscription:
         """Start a subscription: the missed messages after `since` if still kept, else a
         snapshot followed by everything published while it was taken."""

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from robodine_edge.http.routing import PATH_PARAM, RouteSpec
 from robodine_edge.http.schemas import ErrorBody, OAuth2ErrorBody
+from robodine_edge.types import ALL_ROLES
 
 REF = "#/components/schemas/{model}"
 ERROR_TEXT = {
@@ -152,7 +153,7 @@ def _error_statuses(spec: RouteSpec) -> list[int]:
     statuses = set(spec.errors)
     if spec.roles is not None:
         statuses.add(401)
-        if set(spec.roles) != {"admin", "staff", "kiosk"}:
+        if spec.roles != ALL_ROLES:
             statuses.add(403)
     if spec.body is not None:
         statuses.update({400, 413, 422})

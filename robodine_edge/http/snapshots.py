@@ -6,11 +6,11 @@ but `telemetry`, which the hub holds itself.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, assert_never
 
 from robodine_edge.data import emergencies, events, robots
 from robodine_edge.http import bridge
-from robodine_edge.types import Principal, Role
+from robodine_edge.types import Principal, Role, Topic
 
 if TYPE_CHECKING:
     from robodine_edge.http.context import ApiContext
@@ -22,7 +22,7 @@ class Snapshots:
     def __init__(self, api: ApiContext) -> None:
         self._api = api
 
-    async def __call__(self, topic: str, principal: Principal) -> list[dict[str, Any]]:
+    async def __call__(self, topic: Topic, principal: Principal) -> list[dict[str, Any]]:
         api = self._api
         timeout = api.ask_timeout_s
         if topic == "robots":
@@ -56,4 +56,4 @@ class Snapshots:
             return await bridge.wait(api.reads.submit(emergencies.active_emergencies), timeout)
         if topic == "video_streams":
             return await bridge.wait(api.cameras.proxy.list_cameras(), timeout)
-        return []
+        assert_never(topic)  # a topic added without a snapshot source is a type error

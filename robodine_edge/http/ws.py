@@ -23,8 +23,8 @@ from robodine_edge.errors import Unauthorized
 from robodine_edge.http.context import ApiContext, ApiRequest, App
 from robodine_edge.http.hub import Connection, Hub
 from robodine_edge.http.orphans import reap_when_lost
-from robodine_edge.http.topics import KIOSK_TOPICS, TOPIC_KEYS
-from robodine_edge.types import Principal, Role
+from robodine_edge.http.topics import KIOSK_TOPICS, is_topic
+from robodine_edge.types import Principal, Role, Topic
 
 log = logging.getLogger(__name__)
 AUTH_TIMEOUT_S = 10.0
@@ -41,7 +41,7 @@ def install_websockets(app: App) -> None:
     app.add_websocket_route(multiplexed_socket, "/ws", name="ws")
 
 
-def may_see(principal: Principal, topic: str) -> bool:
+def may_see(principal: Principal, topic: Topic) -> bool:
     return principal.role is not Role.KIOSK or topic in KIOSK_TOPICS
 
 
@@ -53,7 +53,7 @@ async def topic_socket(request: ApiRequest, ws: Websocket, topic: str) -> None:
         principal = api.gate.authenticate(request, allow_query_token=True)
     except Unauthorized as exc:
         return await ws.close(4401, exc.message)
-    if topic not in TOPIC_KEYS:
+    if not is_topic(topic):
         return await ws.close(4404, f"unknown topic {topic[:64]!r}")
     if not may_see(principal, topic):
         return await ws.close(4403, f"a {principal.role.value} may not follow {topic}")
@@ -154,7 +154,7 @@ class _Commands:
         return self.fail(message_id, "unknown_command", f"unknown type {str(kind)[:32]!r}")
 
     async def subscribe(self, message_id: int, topic: Any, since: Any) -> None:
-        if not isinstance(topic, str) or topic not in TOPIC_KEYS:
+        if not isinstance(topic, str) or not is_topic(topic):
             return self.fail(message_id, "unknown_topic", f"unknown topic {str(topic)[:64]!r}")
         if not may_see(self.connection.principal, topic):
             return self.fail(message_id, "forbidden", f"a kiosk may not follow {topic}")
