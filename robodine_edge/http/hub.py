@@ -53,6 +53,7 @@ from robodine_edge.http.topics import (
     with_id,
 )
 from robodine_edge.http.wsframe import text_frame
+from robodine_edge.loop_thread import LoopThread
 from robodine_edge.metrics import Metrics
 from robodine_edge.types import Change, Principal, Role, Topic
 
@@ -81,9 +82,12 @@ class Connection:
     closed: bool = False
     _flush_due: bool = False
     _waiter: asyncio.Task[None] | None = None
+    _thread: LoopThread = field(default_factory=LoopThread, repr=False)
+    """The loop's thread, where the connection is made (`loop_thread`)."""
 
     def put(self, frame: bytes, key: Any = None) -> None:
         """Queue a frame; it is written at the end of this loop turn."""
+        self._thread.check(self, "put")
         if self.closed:
             return
         self.queue.put(frame, key)
@@ -146,6 +150,7 @@ class Connection:
 
     def stop(self) -> None:
         """The socket is done: no more writes, and nothing held for it."""
+        self._thread.check(self, "stop")
         self.closed = True
         self.queue.take_all()
         if self._waiter is not None:
@@ -204,6 +209,8 @@ class Hub:
         self._lock = threading.Lock()
         self._scheduled = False
         self._taps: dict[Topic, list[Callable[[Change, Any], None]]] = {}
+        self._thread: LoopThread | None = None
+        """The loop's thread, from `attach` on: loop-only methods check they run there."""
 
     def number_from(self, base: int) -> None:
         """Main thread, at start, before anything is published: every stream of this
@@ -218,6 +225,7 @@ class Hub:
         """Start delivering: changes published from now on reach subscribers on `loop`."""
         self._snapshot = snapshot
         self._loop = loop
+        self._thread = LoopThread()
 
     # -- publishing ----------------------------------------------------------------------
 
@@ -243,14 +251,20 @@ class Hub:
         for topic, kind, data in batch:
             self.publish(topic, kind, data)
 
+    def _on_loop(self, what: str) -> None:
+        if self._thread is not None:
+            self._thread.check(self, what)
+
     def tap(self, topic: Topic, listener: Callable[[Change, Any], None]) -> None:
         """Event loop: `listener(kind, data)` hears every change of `topic` as it is
         published (the federation relay follows `robots` so)."""
+        self._on_loop("tap")
         self._taps.setdefault(topic, []).append(listener)
 
     def publish(self, topic: Topic, kind: Change, data: Any) -> None:
         """Event loop: number the change in its topic's stream (and in its audience's) and
         hand it to every subscription of those streams. An unknown topic raises `UnknownTopic`."""
+        self._on_loop("publish")
         check_topic(topic)
         for listener in self._taps.get(topic, ()):
             listener(kind, data)
@@ -282,6 +296,7 @@ class Hub:
     ) -> Subscription:
         """Start a subscription: the missed messages after `since` if still kept, else a
         snapshot followed by everything published while it was taken."""
+        self._on_loop("subscribe")
         key = stream_key(topic, connection.principal)
         subscription = Subscription(connection, topic, sub_id, key)
         self._subscribers[key].add(subscription)
@@ -308,6 +323,7 @@ class Hub:
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
+        self._on_loop("unsubscribe")
         followers = self._subscribers.get(subscription.stream)
         if followers is not None:
             followers.discard(subscription)
@@ -318,10 +334,12 @@ class Hub:
     # -- connections ------------------------------------------------------------------------
 
     def connect(self, connection: Connection) -> None:
+        self._on_loop("connect")
         self.connections.add(connection)
         self._metrics.ws_clients.set(len(self.connections))
 
     def disconnect(self, connection: Connection) -> None:
+        self._on_loop("disconnect")
         connection.stop()
         for subscription in list(connection.subscriptions.values()):
             self.unsubscribe(subscription)
@@ -330,11 +348,13 @@ class Hub:
 
     def close_tokens(self, token_ids: set[str], code: int = 4401) -> None:
         """Close the sockets opened with these (now revoked) tokens."""
+        self._on_loop("close_tokens")
         for connection in list(self.connections):
             if connection.principal.token_id in token_ids:
                 _fail(connection, code, "token revoked")
 
     def close_all(self, code: int = 1001, reason: str = "service stopping") -> None:
+        self._on_loop("close_all")
         for connection in list(self.connections):
             _fail(connection, code, reason)
 

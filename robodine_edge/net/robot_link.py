@@ -32,6 +32,7 @@ from robodine_edge.actors.robot_messages import LinkClosed, LinkFrame
 from robodine_edge.actors.supervisor import ActorSlot
 from robodine_edge.errors import AuthFailed, RobodineError
 from robodine_edge.http import bridge
+from robodine_edge.loop_thread import LoopThread
 from robodine_edge.net.links import LinkContext, LoopLink
 from robodine_edge.protocol import link as wire
 from robodine_edge.protocol.legacy import MAX_STREAM, starts_legacy, stream_said_all
@@ -63,6 +64,8 @@ class LinkProtocol(asyncio.Protocol):
         self._ctx = ctx
         self._name = transport_name
         self._transport: asyncio.Transport  # from connection_made on
+        # The loop's thread, from connection_made on (a serial port's protocol is made on its device thread).
+        self._thread: LoopThread
         self._peer = "?"
         self._splitter = wire.LineSplitter()
         # Legacy robots speak TCP only: their stream ends at EOF, which a serial port never gives.
@@ -89,6 +92,7 @@ class LinkProtocol(asyncio.Protocol):
     # -- asyncio callbacks ----------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._thread = LoopThread()
         self._transport = cast(asyncio.Transport, transport)  # a stream's (TCP, or serial's adapter)
         self._peer = str(transport.get_extra_info("peername") or self._name)
         sock = transport.get_extra_info("socket")
@@ -98,6 +102,7 @@ class LinkProtocol(asyncio.Protocol):
         self._timer = asyncio.get_running_loop().call_later(HELLO_TIMEOUT_S, self._hello_timeout)
 
     def data_received(self, data: bytes) -> None:
+        self._thread.check(self, "data_received")
         if self._mode == "detect":
             self._detect(data)
         elif self._mode == "legacy":
@@ -113,6 +118,7 @@ class LinkProtocol(asyncio.Protocol):
         # "drain": a refused legacy stream's rest is read and dropped
 
     def eof_received(self) -> bool:
+        self._thread.check(self, "eof_received")
         if self._mode == "answering":
             return True  # answered quiet-but-open and ended meanwhile: the answer still goes out
         if self._mode == "drain":
@@ -125,6 +131,7 @@ class LinkProtocol(asyncio.Protocol):
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._thread.check(self, "connection_lost")
         self._lost = True
         for timer in (self._timer, self._cut_timer, self._quiet_timer):
             if timer is not None:
@@ -141,6 +148,7 @@ class LinkProtocol(asyncio.Protocol):
     # -- what actors call (through LoopLink, on the loop) --------------------------------
 
     def send_bytes(self, data: bytes) -> None:
+        self._thread.check(self, "send_bytes")
         if not self._welcomed:
             self._held.append(data)
         else:
@@ -149,6 +157,7 @@ class LinkProtocol(asyncio.Protocol):
     def close_link(self, reason: str) -> None:
         """Close after flushing what is queued; a peer that does not read within
         `CLOSE_GRACE_S` is cut, so the link always ends (and the robot goes offline)."""
+        self._thread.check(self, "close_link")
         if not self._transport.is_closing():
             log.info("closing robot link %s (%s): %s", self._robot_id or "?", self._peer, reason)
             self._closing_reason = reason
