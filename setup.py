@@ -53,6 +53,8 @@ TEST_REQUIRES = [
     # A real JPEG decoder (libjpeg-turbo, as browsers use) reads the simulator's generated
     # frames back pixel by pixel; the service itself decodes no image.
     "Pillow>=10,<14",
+    # Fails a test whose code blocks an event loop (tests/blocking.py), as python-zeroconf's suite does.
+    "blockbuster>=1.5,<2",
 ]
 
 LINT_REQUIRES = [
