@@ -6,7 +6,7 @@ transaction): a restart never finds a party seated at a table that is free.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -48,9 +48,6 @@ class TableState:
             "party_id": self.party_id,
             "present": self.present,
         }
-
-    def with_changes(self, **changes: Any) -> TableState:
-        return replace(self, **changes)
 
 
 @dataclass(frozen=True, slots=True)
