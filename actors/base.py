@@ -77,6 +77,24 @@ class ActorFuture(pykka.ThreadingFuture[T], Generic[T]):
         """Resolve with `error` from outside an `except` block."""
         self.set_exception((type(error), error, error.__traceback__))
 
+    def flatten(self: ActorFuture[ActorFuture[R]]) -> ActorFuture[R]:
+        """One future of the outcome of the future this one resolves to: for an ask answered
+        with the future of later work (the order queue answers a placement with the store's
+        commit), so its caller waits once. Resolved in whichever thread resolves the last of
+        the two; an error of either is its error. Never blocks."""
+        flat: ActorFuture[R] = ActorFuture()
+
+        def outer_done(outer: ActorFuture[ActorFuture[R]]) -> None:
+            try:
+                inner = outer.get(timeout=0)
+            except BaseException as exc:  # the ask's own error (a refusal, a dead actor)
+                flat.fail(exc)
+                return
+            inner.add_done_callback(lambda done: _copy_outcome(done, flat))
+
+        self.add_done_callback(outer_done)
+        return flat
+
     def _run_callbacks(self) -> None:
         with self._callback_lock:
             self._resolved = True
@@ -95,6 +113,15 @@ class ProxyMethod(Protocol[P, R]):
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> ActorFuture[R]: ...
 
     def defer(self, *args: P.args, **kwargs: P.kwargs) -> None: ...
+
+
+def _copy_outcome(source: ActorFuture[T], target: ActorFuture[T]) -> None:
+    try:
+        value = source.get(timeout=0)
+    except BaseException as exc:
+        target.fail(exc)
+    else:
+        target.set(value)
 
 
 class TypedProxy:

@@ -90,8 +90,7 @@ async def place_order(
     _own_table(user, body.table_id)
     queue = request.app.ctx.api.orders.proxy
     items = [(line.menu_item_id, line.quantity, line.note) for line in body.items]
-    committed = await answer(request, queue.place(body.table_id, items, user.user_id, idempotency))
-    return await answer(request, committed)
+    return await answer(request, queue.place(body.table_id, items, user.user_id, idempotency).flatten())
 
 
 @router.get("", roles=ALL_ROLES, summary="List orders", query=OrderQuery, response=list[OrderOut])
