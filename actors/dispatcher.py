@@ -44,15 +44,19 @@ from robodine_edge.actors.store import Store
 from robodine_edge.actors.supervisor import ActorSlot
 from robodine_edge.actors.task_board import Job, TaskBoard
 from robodine_edge.actors.task_ledger import TaskLedger
+from robodine_edge.data import emergencies
 from robodine_edge.data import tasks as data
 from robodine_edge.data.emergencies import active_emergency
+from robodine_edge.data.events import Recorded
 from robodine_edge.data.settings import StoreSettings, load_settings
 from robodine_edge.domain import dispatch as rules
 from robodine_edge.domain.dispatch import DONE_MOVES, STARTED_MOVES, RobotView
 from robodine_edge.domain.lifecycle import OrderStatus, TableStatus
 from robodine_edge.errors import Conflict, NotFound, RobodineError
+from robodine_edge.types import Publish
 
 if TYPE_CHECKING:
+    from robodine_edge.actors.fleet import RobotDirectory
     from robodine_edge.actors.floor import FloorProxy
     from robodine_edge.actors.order_queue import OrderQueueProxy
 
@@ -71,7 +75,8 @@ class DispatcherActor(SupervisedActor):
         self,
         store: Store,
         journal: Journal,
-        robots: Any,
+        publish: Publish,
+        robots: RobotDirectory,
         orders: ActorSlot[OrderQueueProxy],
         floor: ActorSlot[FloorProxy],
         legacy_cook: LegacyCook | None = None,
@@ -81,6 +86,8 @@ class DispatcherActor(SupervisedActor):
     ) -> None:
         super().__init__(crash_listener=crash_listener)
         self._asks = DispatchAsks(store, journal, robots, orders, floor)
+        self._journal = journal
+        self._publish = publish
         self._legacy = LegacyArms(legacy_cook)
         self._clock = clock
         self._settings = StoreSettings()
@@ -119,6 +126,28 @@ class DispatcherActor(SupervisedActor):
             self._board.want(("clean", None, table_id), 0)
 
     # -- asks from HTTP ------------------------------------------------------------------------
+
+    def declare_emergency(self, reason: str | None, user_id: int, username: str) -> dict[str, Any]:
+        """Staff's stop. The dispatcher owns the emergency, its row and its effect alike: the
+        row is committed (`Conflict`, 409, while one is active), its event and its
+        `emergencies` upsert published (every screen shows the banner), then every connected
+        robot is sent `emergency_stop`, all before the answer."""
+        emergency, event = self._asks.write(emergencies.declare, reason, user_id, username)
+        self._announce_emergency(emergency, event)
+        self.emergency(True)
+        return emergency
+
+    def resolve_emergency(self, emergency_id: int, user_id: int, username: str) -> dict[str, Any]:
+        """Staff's resume: the row resolved and published as `declare_emergency` does, then
+        every connected robot sent `resume` and the tasks handed out again."""
+        emergency, event = self._asks.write(emergencies.resolve, emergency_id, user_id, username)
+        self._announce_emergency(emergency, event)
+        self.emergency(False)
+        return emergency
+
+    def _announce_emergency(self, emergency: dict[str, Any], event: Recorded) -> None:
+        self._journal.publish([event])
+        self._publish("emergencies", "upsert", emergency)  # in order behind the event
 
     def emergency(self, active: bool) -> None:
         """Stop (or resume) every connected robot now; tasks and orders stay as they are."""
@@ -486,6 +515,8 @@ class DispatcherActor(SupervisedActor):
 class DispatcherProxy(TypedProxy):
     """The dispatcher as HTTP and the composition root reach it (`ActorSlot[DispatcherProxy]`)."""
 
+    declare_emergency = proxy_method(DispatcherActor.declare_emergency)
+    resolve_emergency = proxy_method(DispatcherActor.resolve_emergency)
     emergency = proxy_method(DispatcherActor.emergency)
     direct_command = proxy_method(DispatcherActor.direct_command)
     retry_order = proxy_method(DispatcherActor.retry_order)

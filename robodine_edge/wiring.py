@@ -243,7 +243,7 @@ def start_actor_tree(
         ChildSpec[DispatcherProxy](
             "dispatcher",
             lambda crash: DispatcherActor.start(
-                store, journal, robots, orders, floor, legacy_cook, crash_listener=crash
+                store, journal, publish, robots, orders, floor, legacy_cook, crash_listener=crash
             ),
         ),
         dispatcher,

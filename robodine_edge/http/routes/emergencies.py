@@ -1,8 +1,8 @@
 """`/api/emergencies`: stop everything (robots stop within a second) and resume.
 
-The emergency's row is the state (the store commits it); once committed, its upsert goes
-out on the `emergencies` topic, so every open screen shows or clears its banner at once,
-before the robots are even told (a stop that could not reach the dispatcher is still shown).
+The dispatcher owns the emergency (`DispatcherActor.declare_emergency`): it commits the
+row, publishes its upsert on the `emergencies` topic (every open screen shows or clears
+its banner at once, before the robots are told) and tells the robots, in one ask.
 """
 
 from __future__ import annotations
@@ -43,12 +43,8 @@ async def declare(request: ApiRequest, user: Principal, body: EmergencyCreate) -
     """Every connected robot is sent `emergency_stop` before this answers; robots and
     tasks stay frozen, orders kept, until it is resolved (robots get `resume`). One
     emergency at a time: declaring a second while one is active is 409."""
-    api = request.app.ctx.api
-    emergency, event = await answer(request, api.store.write(data.declare, body.reason, user.user_id, user.username))
-    api.journal.publish([event])
-    api.hub.publish_threadsafe("emergencies", "upsert", emergency)  # in order behind the event
-    await answer(request, api.dispatcher.proxy.emergency(True))
-    return emergency
+    dispatcher = request.app.ctx.api.dispatcher.proxy
+    return await answer(request, dispatcher.declare_emergency(body.reason, user.user_id, user.username))
 
 
 @router.get("", roles=STAFF_ROLES, summary="List emergencies", query=PageQuery, response=list[EmergencyOut])
@@ -69,9 +65,5 @@ async def get_emergency(request: ApiRequest, user: Principal, emergency_id: int)
     errors=(409,),
 )
 async def resolve(request: ApiRequest, user: Principal, emergency_id: int) -> dict[str, Any]:
-    api = request.app.ctx.api
-    emergency, event = await answer(request, api.store.write(data.resolve, emergency_id, user.user_id, user.username))
-    api.journal.publish([event])
-    api.hub.publish_threadsafe("emergencies", "upsert", emergency)
-    await answer(request, api.dispatcher.proxy.emergency(False))
-    return emergency
+    dispatcher = request.app.ctx.api.dispatcher.proxy
+    return await answer(request, dispatcher.resolve_emergency(emergency_id, user.user_id, user.username))
