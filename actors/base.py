@@ -165,7 +165,7 @@ class SupervisedActor(pykka.ThreadingActor):
     def _create_future() -> ActorFuture[Any]:
         return ActorFuture()
 
-    def on_receive(self, message: Any) -> Any:
+    def on_receive(self, message: object) -> object:
         """Runs in this actor's thread for plain (non-proxy) messages."""
         if isinstance(message, Ping):
             return "pong"

@@ -174,7 +174,7 @@ class CameraActor(SupervisedActor):
 
     # -- tells -------------------------------------------------------------------------------
 
-    def on_receive(self, message: Any) -> Any:
+    def on_receive(self, message: object) -> object:
         if isinstance(message, Frame):
             self._frame(message)
         elif isinstance(message, CameraTick):

@@ -222,7 +222,7 @@ class DispatcherActor(SupervisedActor):
 
     # -- what others tell ------------------------------------------------------------------------
 
-    def on_receive(self, message: Any) -> Any:
+    def on_receive(self, message: object) -> object:
         """A run of placed orders (a rush, one tell each) is taken as one: their cook tasks
         are created in one commit and dispatched once, when the run ends. Any other
         message ends the run first, so it sees every task."""

@@ -144,7 +144,7 @@ class FleetActor(ViewOwner):
 
     # -- events (tell) ------------------------------------------------------------------
 
-    def on_receive(self, message: Any) -> Any:
+    def on_receive(self, message: object) -> object:
         if isinstance(message, RobotChanged):
             if message.snapshot.robot_id in self._view:  # not a robot deleted meanwhile
                 self._view[message.snapshot.robot_id] = message.snapshot

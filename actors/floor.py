@@ -221,7 +221,7 @@ class FloorActor(ViewOwner):
         self._settings = settings
         self._publish_waiting()
 
-    def on_receive(self, message: Any) -> Any:
+    def on_receive(self, message: object) -> object:
         if isinstance(message, FloorTick):
             self._report_overdue()
             return None

@@ -155,14 +155,16 @@ class OrderQueueActor(ViewOwner):
         placed = [o for o in active if o.status is OrderStatus.PLACED]
         self._queue = deque(o.id for o in sorted(placed, key=lambda o: (-o.priority, o.id)))
 
-    def on_receive(self, message: Any) -> Any:
+    def on_receive(self, message: object) -> object:
         if isinstance(message, OrderCommitted):
-            return self._order_committed(message)
-        if isinstance(message, TableChecked):
-            return self._place_checked(message.placement)
-        if isinstance(message, PlacementFailed):
-            return self._placement_failed(message)
-        return super().on_receive(message)
+            self._order_committed(message)
+        elif isinstance(message, TableChecked):
+            self._place_checked(message.placement)
+        elif isinstance(message, PlacementFailed):
+            self._placement_failed(message)
+        else:
+            return super().on_receive(message)
+        return None
 
     # -- menu -------------------------------------------------------------------------
 
@@ -489,6 +491,7 @@ class OrderQueueProxy(TypedProxy):
     create_menu_item = proxy_method(OrderQueueActor.create_menu_item)
     update_menu_item = proxy_method(OrderQueueActor.update_menu_item)
     delete_menu_item = proxy_method(OrderQueueActor.delete_menu_item)
+    apply_menu_cfg = proxy_method(OrderQueueActor.apply_menu_cfg)
     list_inventory = proxy_method(OrderQueueActor.list_inventory)
     inventory_body = proxy_method(OrderQueueActor.inventory_body)
     get_inventory_item = proxy_method(OrderQueueActor.get_inventory_item)

@@ -192,7 +192,7 @@ class RobotActor(SupervisedActor):
 
     # -- what arrives (tell) -------------------------------------------------------------
 
-    def on_receive(self, message: Any) -> Any:
+    def on_receive(self, message: object) -> object:
         if isinstance(message, LinkFrame):
             if self._link is not None and message.session == self._link.session:
                 self._frame(message.frame)

@@ -63,7 +63,7 @@ class StoreActor(SupervisedActor):
     def on_start(self) -> None:
         self._db.connect(reuse_if_open=True)
 
-    def on_receive(self, message: Any) -> Any:
+    def on_receive(self, message: object) -> object:
         if isinstance(message, WriteRequest):
             self._run_unit(message)
             result = None

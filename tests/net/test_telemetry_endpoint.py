@@ -10,7 +10,8 @@ from typing import Any, cast
 
 import pykka
 
-from robodine_edge.actors.directory import Directory
+from robodine_edge.actors.fleet import RobotDirectory
+from robodine_edge.actors.robot import RobotProxy
 from robodine_edge.actors.robot_messages import TelemetryIn
 from robodine_edge.actors.supervisor import ActorSlot
 from robodine_edge.metrics import Metrics
@@ -49,12 +50,12 @@ async def serve(
     robots: list[str], registry: LinkRegistry | None = None
 ) -> tuple[asyncio.DatagramTransport, dict[str, pykka.ActorRef[Any]], list[Any]]:
     registry = registry if registry is not None else LinkRegistry()
-    directory: Directory[str, object] = Directory("robot")
+    directory = RobotDirectory()
     published: list[Any] = []
     refs = {}
     for robot_id in robots:
         registry.attach(robot_id, "s-" + robot_id, Link())
-        slot = ActorSlot[object](robot_id)
+        slot = ActorSlot[RobotProxy](robot_id)  # a recorder stands in for the robot: the endpoint only tells
         slot.install(Recorder.start())
         directory.add(robot_id, slot)
         refs[robot_id] = slot.ref
