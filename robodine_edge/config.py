@@ -95,6 +95,7 @@ class _Section(BaseModel):
 
 class DataConfig(_Section):
     dir: Annotated[str, Field(min_length=1)]
+    min_free_mb: Annotated[int, Field(ge=0, le=1_000_000)]
 
     @property
     def path(self) -> Path:
@@ -153,6 +154,17 @@ class ActorsConfig(_Section):
     restart_window_s: Annotated[float, Field(gt=0, le=3600)]
 
 
+class BackupConfig(_Section):
+    interval_s: Annotated[int, Field(ge=0, le=366 * 86400)]
+    keep: Annotated[int, Field(ge=1, le=10_000)]
+
+
+class RetentionConfig(_Section):
+    poses_days: Annotated[float, Field(ge=0, le=36_500)]
+    events_days: Annotated[float, Field(ge=0, le=36_500)]
+    recordings_mb: Annotated[int, Field(ge=0, le=100_000_000)]
+
+
 class SerialConfig(_Section):
     port: Annotated[str, Field(min_length=1)]
     baud: Annotated[int, Field(gt=0, le=4_000_000)]
@@ -173,6 +185,8 @@ class Config(_Section):
     auth: AuthConfig
     log: LogConfig
     actors: ActorsConfig
+    backup: BackupConfig
+    retention: RetentionConfig
     serial: Annotated[tuple[SerialConfig, ...], Field(strict=False)] = ()
     file: str | None = None
     sources: Annotated[tuple[tuple[str, str], ...], Field(strict=False)] = ()
@@ -243,7 +257,7 @@ def load_config(
     if problems:
         raise ConfigError(problems)
     data_dir = str(Path(config.data.dir).expanduser().absolute())
-    return config.model_copy(update={"data": DataConfig(dir=data_dir)})
+    return config.model_copy(update={"data": config.data.model_copy(update={"dir": data_dir})})
 
 
 def _packaged_defaults() -> dict[str, Any]:

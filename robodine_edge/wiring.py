@@ -15,7 +15,7 @@ from typing import Any
 
 from peewee import SqliteDatabase
 
-from robodine_edge.actors.camera import CameraActor, FrameSink
+from robodine_edge.actors.camera import CameraActor, FrameSink, RecordingRefusal
 from robodine_edge.actors.cameras import CameraDirectory, CamerasActor, camera_actor_name
 from robodine_edge.actors.dispatch_messages import OrderChanged, RobotRejoined, RobotUpdate, TableChanged, TaskEvent
 from robodine_edge.actors.dispatcher import DispatcherActor
@@ -26,7 +26,7 @@ from robodine_edge.actors.legacy_arms import LegacyCook
 from robodine_edge.actors.order_queue import OrderQueueActor
 from robodine_edge.actors.robot import RobotActor
 from robodine_edge.actors.robot_messages import RobotSnapshot
-from robodine_edge.actors.store import Store, StoreActor
+from robodine_edge.actors.store import Store, StoreActor, UnitsCommitted
 from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, SupervisionEvent, Supervisor
 from robodine_edge.actors.table import TableActor
 from robodine_edge.actors.timer import Timer
@@ -90,6 +90,8 @@ def start_actor_tree(
     camera_ids: Sequence[str] = (),
     frames_out: FrameSink = lambda camera_id, jpeg: None,
     videos: Path | None = None,
+    recording_refusal: RecordingRefusal = lambda: None,
+    units_committed: UnitsCommitted | None = None,
 ) -> ActorTree:
     supervisor: ActorSlot[Supervisor] = ActorSlot("supervisor")
     supervisor.install(
@@ -112,7 +114,12 @@ def start_actor_tree(
             dispatcher.tell(message)
 
     store = Store(
-        start("store", lambda crash: StoreActor.start(db, crash_listener=crash, on_commit=metrics.record_commit))
+        start(
+            "store",
+            lambda crash: StoreActor.start(
+                db, crash_listener=crash, on_commit=metrics.record_commit, on_units=units_committed
+            ),
+        )
     )
     journal = Journal(store, publish)
 
@@ -204,7 +211,14 @@ def start_actor_tree(
         return ChildSpec(
             camera_actor_name(camera_id),
             lambda crash: CameraActor.start(
-                camera_id, store, journal, publish, frames_out, recordings, crash_listener=crash
+                camera_id,
+                store,
+                journal,
+                publish,
+                frames_out,
+                recordings,
+                refusal=recording_refusal,
+                crash_listener=crash,
             ),
         )
 
