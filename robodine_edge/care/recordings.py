@@ -25,7 +25,7 @@ from robodine_edge.models import Recording
 log = logging.getLogger(__name__)
 SUFFIX = ".mjpeg"
 WRITE_TIMEOUT_S = 30.0
-CAP_EVERY_S = 60.0
+CAP_EVERY_S = 10.0
 CAP_AGAIN_S = 2.0
 """After asking cameras to close their files, the cap looks again this soon."""
 

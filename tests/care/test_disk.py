@@ -167,3 +167,23 @@ def test_the_cap_removes_the_oldest_closed_recordings_and_asks_running_ones_to_g
     RecordingsCap(Recordings(videos, store), 100_000, lambda ids, why, go_on: asked.append((ids, go_on))).run()
     assert sorted(str(p.relative_to(videos)) for p in videos.rglob("*.mjpeg")) == [running]
     assert asked == [({"b"}, True)]  # the running one alone is over the cap: go on in a new file
+
+
+@pytest.mark.e2e
+def test_a_recording_past_the_cap_goes_on_in_a_new_file_and_its_older_part_goes(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    env = service_env(data_dir, ROBODINE_RETENTION_RECORDINGS_MB="1")
+    with ServiceProcess(data_dir, env) as service:
+        admin = service.auth(service.token())
+        camera_id = service.http.post("/api/video-streams", headers=admin, json={"camera_id": "cam-cap"}).json()[
+            "camera_id"
+        ]
+        assert service.http.post(f"/api/video-streams/{camera_id}/recordings/start", headers=admin).status_code == 200
+        send_frames(service, camera_id, 30)  # ~1.8 MiB in one recording: over the cap alone
+        first = recorded(service, admin, camera_id)[0]["file"]
+        eventually(lambda: not (data_dir / "videos" / first).exists(), timeout=30, what="the older part removed")
+        files = recorded(service, admin, camera_id)
+        view = service.http.get(f"/api/video-streams/{camera_id}", headers=admin).json()
+    assert first not in [item["file"] for item in files]
+    assert view["recording"] is True and len(files) >= 1  # recording goes on, in a new file
+    assert sum(p.stat().st_size for p in (data_dir / "videos").rglob("*.mjpeg")) <= 2**20
