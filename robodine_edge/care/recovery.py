@@ -51,8 +51,8 @@ class Recovered:
     def message(self) -> str:
         found = f"the database could not be used ({self.reason}); it was moved to {CORRUPT}/{self.moved_to.name}"
         if self.backup is None:
-            return f"{found}. No good backup was found: the store starts with a fresh, empty database"
-        return f"{found} and the newest good backup, {BACKUPS}/{self.backup.name}, was restored"
+            return f"{found}. Backup used: none (no good backup was found); the store starts with a fresh database"
+        return f"{found}. Backup used: {BACKUPS}/{self.backup.name}, the newest good one, restored in its place"
 
 
 def damage(path: Path) -> str | None:

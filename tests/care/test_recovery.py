@@ -164,7 +164,7 @@ def test_without_a_backup_the_service_starts_fresh_and_says_so(tmp_path: Path) -
         notes = service.http.get("/api/notifications", headers=admin).json()
         tables = service.http.get("/api/tables", headers=admin).json()
     assert password != "the old database's admin"
-    assert len(events) == 1 and "No good backup was found" in events[0]["message"]
+    assert len(events) == 1 and "Backup used: none" in events[0]["message"]
     assert [n["type"] for n in notes] == ["database_recovered"]
     assert tables == []
     kept = {p.name for p in (data_dir / "corrupt").iterdir()}
