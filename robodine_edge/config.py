@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
+from urllib.parse import urlsplit
 
 import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
@@ -64,6 +65,38 @@ def _store_id(value: str) -> str:
     return value
 
 
+MQTT_SCHEMES = {"mqtt": 1883, "mqtts": 8883}
+DATABASE_SCHEMES = ("postgresql://", "postgres://", "sqlite:///")
+
+
+def _mqtt_url(value: str) -> str:
+    """`mqtt://host[:port]` or `mqtts://host[:port]` (TLS); nothing else (no path, no user in the URL:
+    credentials are keys of their own, so `check-config` can hide them)."""
+    parts = urlsplit(value)
+    try:
+        port = parts.port
+    except ValueError:
+        raise PydanticCustomError("mqtt_url", "the port must be 1-65535") from None
+    if parts.scheme not in MQTT_SCHEMES or not parts.hostname:
+        raise PydanticCustomError("mqtt_url", "must be mqtt://host[:port] or mqtts://host[:port]")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username or port == 0:
+        raise PydanticCustomError(
+            "mqtt_url", "must be mqtt://host[:port] or mqtts://host[:port], no path or credentials"
+        )
+    return value
+
+
+def _database_url(value: str) -> str:
+    """Empty (a SQLite file in the data directory), `postgresql://...` or `sqlite:///<path>`."""
+    if value and not value.startswith(DATABASE_SCHEMES):
+        raise PydanticCustomError(
+            "database_url", "must be postgresql://user:password@host:port/database or sqlite:///<path>, or empty"
+        )
+    if value.startswith("sqlite:///") and not value.removeprefix("sqlite:///"):
+        raise PydanticCustomError("database_url", "sqlite:/// needs a file path")
+    return value
+
+
 CHECKOUT_CONFIG = Path("config/robodine.toml")
 SYSTEM_CONFIG = Path("/etc/robodine/robodine.toml")
 
@@ -79,6 +112,7 @@ ENV_NAMES: dict[str, str] = {
     "store.id": "ROBODINE_STORE_ID",
     "legacy.enabled": "ROBODINE_LEGACY",
     "serial": "ROBODINE_SERIAL",
+    "federation.enabled": "ROBODINE_FEDERATION",
 }
 DEMO_DEFAULTS: dict[str, dict[str, Any]] = {"net": {"host": "127.0.0.1"}, "store": {"id": "demo"}}
 """What `run --demo` changes when neither the file nor a variable sets it: loopback only,
@@ -158,6 +192,27 @@ class SerialConfig(_Section):
     baud: Annotated[int, Field(gt=0, le=4_000_000)]
 
 
+class FederationConfig(_Section):
+    """The chain's MQTT broker. The store reports through it when `enabled`; `robodine-edge hq`
+    always uses it (docs/FEDERATION.md)."""
+
+    enabled: bool
+    url: Annotated[str, AfterValidator(_mqtt_url)]
+    chain: Annotated[str, AfterValidator(_store_id)]
+    username: str
+    password: str
+    ca_file: str
+    keepalive_s: Annotated[int, Field(ge=5, le=3600)]
+
+
+class HqConfig(_Section):
+    """Headquarters (`robodine-edge hq`): its database, HTTP port and API token."""
+
+    database_url: Annotated[str, AfterValidator(_database_url)]
+    http_port: Port
+    api_token: str
+
+
 class Config(_Section):
     """The whole validated configuration; `sources` says where overridden values came from."""
 
@@ -173,6 +228,8 @@ class Config(_Section):
     auth: AuthConfig
     log: LogConfig
     actors: ActorsConfig
+    federation: FederationConfig
+    hq: HqConfig
     serial: Annotated[tuple[SerialConfig, ...], Field(strict=False)] = ()
     file: str | None = None
     sources: Annotated[tuple[tuple[str, str], ...], Field(strict=False)] = ()
@@ -416,13 +473,36 @@ def render_config(config: Config, env: Mapping[str, str] | None = None) -> str:
         lines.append(f"\n[{section}]")
         for key in type(value).model_fields:
             note = f"  # from {sources[f'{section}.{key}']}" if f"{section}.{key}" in sources else ""
-            lines.append(f"{key} = {_toml_value(getattr(value, key))}{note}")
+            lines.append(f"{key} = {_toml_value(_shown(f'{section}.{key}', getattr(value, key)))}{note}")
     note = f"  # from {sources['serial']}" if "serial" in sources else ""
     for port in config.serial:
         lines.append(f"\n[[serial]]{note}\nport = {_toml_value(port.port)}\nbaud = {port.baud}")
     admin = "set (hidden)" if env.get("ROBODINE_ADMIN_PASSWORD") else "not set"
     lines.append(f"\n# ROBODINE_ADMIN_PASSWORD: {admin}")
     return "\n".join(lines) + "\n"
+
+
+SECRET_KEYS = frozenset({"federation.password", "hq.api_token"})
+HIDDEN = "(hidden)"
+
+
+def _shown(key: str, value: Any) -> Any:
+    """What `check-config` prints for `key`: a secret only says whether it is set, and a database
+    URL loses its password."""
+    if key in SECRET_KEYS:
+        return HIDDEN if value else ""
+    if key == "hq.database_url":
+        return hide_password(value)
+    return value
+
+
+def hide_password(url: str) -> str:
+    """`url` with the password of its user part replaced, for logs and `check-config`."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rpartition("@")
+    return parts._replace(netloc=f"{parts.username or ''}:***@{netloc[2]}").geturl()
 
 
 def _toml_value(value: Any) -> str:
