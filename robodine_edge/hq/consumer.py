@@ -27,6 +27,7 @@ import logging
 import random
 import secrets
 import ssl
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -154,9 +155,12 @@ class Consumer:
                 await asyncio.sleep(FLUSH_DELAY_S)
             batch, self._batch = self._batch, Batch()
             self._arrived.clear()
+            started = time.monotonic()
             moved = await self._persist(batch)
             self.counts["stored"] += len(batch.events)
             self._send_acks(moved)
+            log.debug("stored %d events of %d stores in %.1f ms; %d acks", len(batch.events), len(batch.seen),
+                      (time.monotonic() - started) * 1000, len(moved))  # fmt: skip
 
     async def sweep_forever(self) -> None:
         while True:

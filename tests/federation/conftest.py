@@ -167,6 +167,7 @@ class PostgresServer:
     port: int
     bin: Path
     user: str | None
+    durable: bool = False
 
     def _run(self, *command: str) -> subprocess.CompletedProcess[str]:
         prefix = ["runuser", "-u", self.user, "--"] if self.user else []
@@ -175,8 +176,10 @@ class PostgresServer:
     def start(self) -> None:
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.folder}"
-            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            " -c max_connections=200"
         )
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         result = self._run(str(self.bin / "pg_ctl"), "-D", str(self.folder / "data"), "-l",
                            str(self.folder / "postgres.log"), "-o", options, "-w", "-t", "30", "start")  # fmt: skip
         if result.returncode != 0:
@@ -185,6 +188,9 @@ class PostgresServer:
 
     def stop(self) -> None:
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.folder / "data"), "-m", "immediate", "-w", "stop")
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
@@ -199,8 +205,9 @@ class PostgresServer:
         return self.url(name)
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
+def start_postgres(*, durable: bool = False) -> PostgresServer:
+    """A new PostgreSQL server in a temporary folder (owned by `postgres` when run as root:
+    initdb refuses root). Without `durable`, fsync and full-page writes are off (tests)."""
     apt_install("postgresql", lambda: postgres_bin() is not None)
     bin_dir = postgres_bin()
     assert bin_dir is not None
@@ -209,18 +216,28 @@ def postgres() -> Iterator[PostgresServer]:
     if user:
         record = pwd.getpwnam(user)
         os.chown(folder, record.pw_uid, record.pw_gid)
-    server = PostgresServer(folder, free_port(), bin_dir, user)
+    server = PostgresServer(folder, free_port(), bin_dir, user, durable)
     result = server._run(str(bin_dir / "initdb"), "-D", str(folder / "data"), "-U", "postgres", "--auth=trust",
                          "--no-sync", "-E", "UTF8", "--locale=C")  # fmt: skip
     if result.returncode != 0:
-        shutil.rmtree(folder, ignore_errors=True)
-        pytest.fail(f"initdb failed: {result.stderr[-2000:]}")
+        server.remove()
+        raise AssertionError(f"initdb failed: {result.stderr[-2000:]}")
     try:
         server.start()
+    except BaseException:
+        server.remove()
+        raise
+    return server
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    server = start_postgres()
+    try:
         yield server
     finally:
         server.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+        server.remove()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -49,7 +49,10 @@ class HqProcess:
         self._reader: threading.Thread | None = None
         self._client: httpx.Client | None = None
 
-    def start(self, timeout: float = 30.0) -> HqProcess:
+    def start(self, timeout: float = 30.0, *, subscribed: bool = True) -> HqProcess:
+        """Start and wait for `ready`; with `subscribed`, also for its subscriptions to the broker
+        (`ready` comes once the API listens, whether the broker answers or not, and an event
+        published before HQ subscribed reaches nobody: a real store would send it again)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._proc = subprocess.Popen(
             [EXECUTABLE, "hq"], env=self.env, cwd=self.data_dir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -61,6 +64,10 @@ class HqProcess:
             if self._proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"hq did not become ready:\n{self.log}")
         self.runtime = orjson.loads((self.data_dir / "hq-runtime.json").read_bytes())
+        while subscribed and self.get("/health")["broker"] != "connected":
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"hq did not connect to the broker:\n{self.log}")
+            time.sleep(0.05)
         return self
 
     def _read(self) -> None:

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.e2e
 def test_hq_serves_with_the_broker_down_and_stops_cleanly(tmp_path: Path, mosquitto: Broker, database_url: str) -> None:
     mosquitto.stop()  # down when HQ starts
     data = tmp_path / "hq"
-    hq = HqProcess(data, hq_env(data, mosquitto.url, database_url)).start()
+    hq = HqProcess(data, hq_env(data, mosquitto.url, database_url)).start(subscribed=False)
     try:
         runtime = orjson.loads((data / "hq-runtime.json").read_bytes())
         assert set(runtime) == {"pid", "http_port", "version", "started_at"}
@@ -53,7 +53,7 @@ def test_a_second_hq_on_the_same_data_directory_is_refused(tmp_path: Path, mosqu
     with HqProcess(data, hq_env(data, mosquitto.url, "")):
         second = HqProcess(data, hq_env(data, mosquitto.url, ""))
         with pytest.raises(RuntimeError, match="in use by a running robodine-edge"):
-            second.start(timeout=15)
+            second.start(timeout=15, subscribed=False)
         assert second.stop() == 1
 
 
