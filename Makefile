@@ -38,6 +38,7 @@ test: $(TEST_INSTALLED)
 bench: $(TEST_INSTALLED)
 	command -v wrk >/dev/null || apt-get install -y -q wrk || sudo -n apt-get install -y -q wrk
 	$(BIN)/python -m bench $(ARGS)
+	$(BIN)/python -m bench.hq
 
 lint: $(TEST_INSTALLED)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[lint]'

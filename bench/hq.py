@@ -71,7 +71,8 @@ def scenario(workdir: Path, broker: Broker, database_url: str, processes: int, s
         started = time.monotonic()
         load = run_load(broker.port, seconds)
         elapsed = time.monotonic() - started
-        cpu = [round((cpu_seconds(hq.pid) - before) / elapsed, 2) for hq, before in zip(hqs, cpu_before, strict=True)]
+        used = [cpu_seconds(hq.pid) - before for hq, before in zip(hqs, cpu_before, strict=True)]
+        cpu = [round(seconds_used / elapsed, 2) for seconds_used in used]
     finally:
         for hq in hqs:
             hq.stop()
@@ -90,6 +91,8 @@ def scenario(workdir: Path, broker: Broker, database_url: str, processes: int, s
         "lag_max_ms": round(max(lags), 1) if lags else None,
         "lag_mean_ms": round(statistics.fmean(lags), 1) if lags else None,
         "hq_cpu_of_one_core": cpu,
+        "hq_cpu_ms_per_event": round(sum(used) * 1000 / max(load["acked"], 1), 3),
+        "load_average_after": round(os.getloadavg()[0], 1),
     }
 
 
@@ -121,11 +124,14 @@ def main() -> int:
     results = run(seconds)
     RESULTS.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
     print(f"HQ: {STORES} stores x {RATE:g} events/s into robodine-edge hq on PostgreSQL, {seconds:g} s each")
-    print("hq processes  acked/s  unacked at end  ack lag p50 / p99 / max (ms)  hq CPU (of one core)")
+    print(
+        "hq processes  acked/s  unacked at end  ack lag p50 / p99 / max (ms)  hq CPU (of one core)  CPU ms/event  load avg"
+    )
     for key in ("hq_1", "hq_2"):
         r = results[key]
         print(f"{r['hq_processes']:<13} {r['acked_per_s']:<8} {r['unacked_at_end']:<15} "
-              f"{r['lag_p50_ms']} / {r['lag_p99_ms']} / {r['lag_max_ms']:<17} {r['hq_cpu_of_one_core']}")  # fmt: skip
+              f"{r['lag_p50_ms']} / {r['lag_p99_ms']} / {r['lag_max_ms']:<17} {r['hq_cpu_of_one_core']!s:<21} "
+              f"{r['hq_cpu_ms_per_event']:<13} {r['load_average_after']}")  # fmt: skip
     print(f"results: {RESULTS}")
     return 0
 
