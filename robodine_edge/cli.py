@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="make one robot misbehave: fail, stuck, nack, drop-after:S, battery:P (comma-separated)",
     )  # fmt: skip
     simulate.add_argument("--mdns-interface", metavar="ADDR", help="look for the edge on this interface only")
+    simulate.add_argument("--store", metavar="ID", help="over mDNS, only the edge of this store id")
     simulate.add_argument("--duration", type=_positive, metavar="S", help="stop after S seconds")
     simulate.add_argument(
         "--guests-every", type=_positive, metavar="S",
@@ -169,6 +170,12 @@ def _run(config: Config, args: argparse.Namespace) -> int:
 def _hq(config: Config, args: argparse.Namespace) -> int:
     from robodine_edge.hq.service import HqService  # heavy imports only for headquarters
 
+    if not config.federation.chain:  # a store may leave it empty (federation off); hq cannot
+        print(
+            "robodine-edge: config error: federation.chain: required by hq (ROBODINE_FEDERATION_CHAIN)",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
     return HqService(config).run()
 
 
@@ -200,6 +207,7 @@ def _simulate(config: Config, args: argparse.Namespace) -> int:
             prefix=args.prefix,
             behaviours={robot: Behaviour.parse(what) for robot, _, what in (b.partition("=") for b in args.behave)},
             mdns_interface=args.mdns_interface,
+            store=args.store,
             duration_s=args.duration,
             guests_every_s=args.guests_every,
             credentials_file=args.credentials,

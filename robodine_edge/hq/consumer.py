@@ -84,7 +84,8 @@ class Consumer:
     # -- the connection ---------------------------------------------------------------------
 
     async def connect_forever(self) -> None:
-        url = aiomqtt_target(self._fed.url)
+        host, port, _tls = self._fed.broker
+        url = (host, port)
         attempt = 0
         while True:
             try:
@@ -246,16 +247,6 @@ class Consumer:
             self._send_acks(await self._persist(batch))
         if self._acks:
             await asyncio.gather(*self._acks, return_exceptions=True)
-
-
-def aiomqtt_target(url: str) -> tuple[str, int]:
-    """Host and port of `federation.url` (validated by the config): 1883 for mqtt://, 8883 for mqtts://."""
-    from urllib.parse import urlsplit
-
-    from robodine_edge.config import MQTT_SCHEMES
-
-    parts = urlsplit(url)
-    return parts.hostname or "", parts.port or MQTT_SCHEMES[parts.scheme]
 
 
 def tls_context(federation: FederationConfig) -> ssl.SSLContext | None:
