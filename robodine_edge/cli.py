@@ -170,13 +170,10 @@ def _run(config: Config, args: argparse.Namespace) -> int:
 def _hq(config: Config, args: argparse.Namespace) -> int:
     from robodine_edge.hq.service import HqService  # heavy imports only for headquarters
 
-    if not config.federation.chain:  # a store may leave it empty (federation off); hq cannot
-        print(
-            "robodine-edge: config error: federation.chain: required by hq (ROBODINE_FEDERATION_CHAIN)",
-            file=sys.stderr,
-        )
-        return EXIT_CONFIG
-    return HqService(config).run()
+    problems = config.federation.problems()  # a store with federation off needs none of it; hq does
+    for problem in problems:
+        print(f"robodine-edge: config error: {problem} (robodine-edge hq needs the chain's broker)", file=sys.stderr)
+    return EXIT_CONFIG if problems else HqService(config).run()
 
 
 def _simulate(config: Config, args: argparse.Namespace) -> int:

@@ -217,6 +217,13 @@ class FederationConfig(_Section):
             raise PydanticCustomError("federation", problem)
         return value
 
+    def problems(self) -> list[str]:
+        """What keeps this section from reaching a broker, as `key: problem` lines, whether
+        or not the store has federation on (`robodine-edge hq` always needs the broker)."""
+        found = [(key, "required" if not getattr(self, key) and key != "ca_file" else check(getattr(self, key)))
+                 for key, check in _PROBLEMS.items()]  # fmt: skip
+        return [f"federation.{key}: {problem}" for key, problem in found if problem]
+
     @property
     def broker(self) -> tuple[str, int, bool]:
         """(host, port, tls) of `url`; the port defaults to 1883, or 8883 for mqtts."""

@@ -22,10 +22,11 @@ from sanic.response import json as json_response
 
 from robodine_edge import __version__
 from robodine_edge.errors import BadRequest, TimedOut, Unauthorized, Unavailable, ValidationFailed
+from robodine_edge.federation.wire import ALL_STORES, cfg_topic
 from robodine_edge.hq import queries
 from robodine_edge.hq.cfg import cfg_kind, check_cfg
 from robodine_edge.hq.consumer import Consumer
-from robodine_edge.hq.messages import ALL_STORES, ID, TYPE, cfg_topic
+from robodine_edge.hq.messages import ID, TYPE
 from robodine_edge.hq.storage import Worker
 from robodine_edge.http.errors import ApiErrorHandler, error_body
 
@@ -155,7 +156,7 @@ async def put_cfg(request: Request, kind: str) -> HTTPResponse:
     except orjson.JSONDecodeError:
         raise BadRequest("the body must be JSON: the cfg object, with its version") from None
     cfg = check_cfg(chosen, body)
-    topic = cfg_topic(ctx.chain, store, chosen.value)
+    topic = cfg_topic(ctx.chain, store or ALL_STORES, chosen.value)
     await ctx.consumer.publish_retained(topic, cfg)
     return json_response({"topic": topic, "store": store, "kind": chosen.value, "retained": True, "cfg": cfg})
 

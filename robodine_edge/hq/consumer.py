@@ -39,6 +39,7 @@ from peewee import DataError, IntegrityError
 from robodine_edge.clock import utcnow
 from robodine_edge.config import FederationConfig
 from robodine_edge.errors import Unavailable
+from robodine_edge.federation import wire
 from robodine_edge.hq import messages
 from robodine_edge.hq.messages import BadMessage, Kind
 from robodine_edge.hq.storage import Batch, Worker, advance_watermarks, watermarks, write_batch, write_singly
@@ -213,7 +214,7 @@ class Consumer:
         if not moved or client is None:
             return
         sends = [
-            client.publish(messages.ack_topic(self._fed.chain, store), messages.ack_payload(seq), qos=1, retain=True)
+            client.publish(wire.ack_topic(self._fed.chain, store), wire.ack_body(seq), qos=1, retain=True)
             for store, seq in moved.items()
         ]
         task = asyncio.get_running_loop().create_task(self._confirm(sends, len(moved)))

@@ -18,10 +18,9 @@ from typing import Any
 import orjson
 
 from robodine_edge.clock import parse_iso
+from robodine_edge.federation.wire import ALL_STORES, ROOT
 
-ROOT = "robodine/v1"
 SHARE_GROUP = "robodine-hq"
-ALL_STORES = "all"
 ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 TYPE = re.compile(r"[^/+#\x00]{1,64}")
 
@@ -172,19 +171,6 @@ def parse_status(payload: bytes) -> StoreStatus:
 def parse_robot(payload: bytes) -> dict[str, Any]:
     """A `state/robots/<id>` body: the robot as the store's API shows it."""
     return _object(payload)
-
-
-def ack_topic(chain: str, store: str) -> str:
-    return f"{ROOT}/{chain}/{store}/ack"
-
-
-def ack_payload(seq: int) -> bytes:
-    return orjson.dumps({"seq": seq})
-
-
-def cfg_topic(chain: str, store: str | None, kind: str) -> str:
-    """`robodine/v1/<chain>/<store>/cfg/<kind>`, or `.../all/cfg/<kind>` for every store."""
-    return f"{ROOT}/{chain}/{store or ALL_STORES}/cfg/{kind}"
 
 
 def _without_nul(value: Any) -> Any:

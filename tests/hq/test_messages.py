@@ -13,9 +13,6 @@ from robodine_edge.hq.messages import (
     Address,
     BadMessage,
     Kind,
-    ack_payload,
-    ack_topic,
-    cfg_topic,
     parse_event,
     parse_status,
     parse_topic,
@@ -46,10 +43,6 @@ def test_topics() -> None:
     ]
     for other in others:
         assert parse_topic("acme", other) is None, other
-    assert ack_topic("acme", "s1") == "robodine/v1/acme/s1/ack"
-    assert orjson.loads(ack_payload(42)) == {"seq": 42}
-    assert cfg_topic("acme", None, "menu") == "robodine/v1/acme/all/cfg/menu"
-    assert cfg_topic("acme", "s2", "settings") == "robodine/v1/acme/s2/cfg/settings"
     assert subscriptions("acme")[0] == ("$share/robodine-hq-acme/robodine/v1/acme/+/evt/#", 1)
 
 
