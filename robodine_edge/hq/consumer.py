@@ -99,11 +99,13 @@ class Consumer:
                     await self._republish_acks()
                     async for message in client.messages:
                         self._take(str(message.topic), message.payload)
-            except aiomqtt.MqttError as exc:
+            except Exception as exc:  # the broker's errors, and anything else: never stop consuming
                 was_connected, self._client = self._client is not None, None
                 wait = backoff(attempt, RETRY_FIRST_S, RETRY_MAX_S)
                 attempt += 1
-                if was_connected:
+                if not isinstance(exc, aiomqtt.MqttError):
+                    log.exception("the consumer failed; reconnecting in %.1f s", wait)
+                elif was_connected:
                     log.warning("lost the broker (%s); reconnecting", exc)
                 elif attempt == 1 or attempt % 10 == 0:
                     log.warning("cannot reach the broker at %s (%s); retrying in %.1f s", self._fed.url, exc, wait)
