@@ -3,6 +3,10 @@
 Kept apart from the actor (like the stock ledger, actors/stock_ledger.py) so checking an
 order's items against the menu is plain code over plain data. No I/O and no locks:
 every method runs on the order queue's thread (actors/order_queue.py).
+
+It also remembers, per dish, the `available` flag the `menu` topic last announced, so
+the queue can tell which dishes flipped when stock moves (`flips`): a kiosk greys a
+dish out the moment its last portion is taken, and back when it is restocked.
 """
 
 from __future__ import annotations
@@ -22,16 +26,57 @@ class MenuBook:
     def __init__(self, entries: Iterable[MenuEntry] = ()) -> None:
         self._entries: dict[int, MenuEntry] = {}
         self._recipes: dict[int, Recipe] = {}
+        self._users: dict[int, set[int]] = {}
+        """Dishes by the inventory id they use: which dishes a stock move may flip."""
+        self._shown: dict[int, bool] = {}
+        """Each dish's `available` as last announced (`announce`, `flips`, `settle`)."""
         for entry in entries:
             self.put(entry)
 
     def put(self, entry: MenuEntry) -> None:
+        self._unlink(entry.id)
         self._entries[entry.id] = entry
         self._recipes[entry.id] = entry.recipe
+        for item, _ in entry.recipe:
+            self._users.setdefault(item, set()).add(entry.id)
 
     def remove(self, item_id: int) -> None:
+        self._unlink(item_id)
         self._entries.pop(item_id, None)
         self._recipes.pop(item_id, None)
+        self._shown.pop(item_id, None)
+
+    def _unlink(self, item_id: int) -> None:
+        for item, _ in self._recipes.get(item_id, ()):
+            users = self._users.get(item)
+            if users is not None:
+                users.discard(item_id)
+                if not users:
+                    del self._users[item]
+
+    # -- what the `menu` topic was told -----------------------------------------------
+
+    def settle(self, counts: Mapping[int, int]) -> list[dict[str, Any]]:
+        """Every dish as it is now, each taken as announced (at start, and after stock was
+        reloaded): the whole menu, for the caller to announce."""
+        return [self.announce(entry, counts) for entry in self._entries.values()]
+
+    def announce(self, entry: MenuEntry, counts: Mapping[int, int]) -> dict[str, Any]:
+        """The dish as the API shows it, remembered as announced."""
+        shown = self.json(entry, counts)
+        self._shown[entry.id] = shown["available"]
+        return shown
+
+    def flips(self, counts: Mapping[int, int], moved: Iterable[int]) -> list[dict[str, Any]]:
+        """The dishes using any of the `moved` inventory ids whose `available` is no longer
+        what was last announced, each as the API shows it now (and taken as announced)."""
+        dishes = sorted({dish for item in moved for dish in self._users.get(item, ())})
+        flipped = []
+        for dish in dishes:
+            entry = self._entries[dish]
+            if self._shown.get(dish) != (entry.enabled and can_make(entry.recipe, counts)):
+                flipped.append(self.announce(entry, counts))
+        return flipped
 
     def entry(self, item_id: int) -> MenuEntry:
         entry = self._entries.get(item_id)

@@ -12,7 +12,12 @@ outcome (`OrderCommitted`, or `PlacementFailed`, which gives back exactly that o
 reservation).
 
 The menu is held by a `MenuBook` (actors/menu_book.py), which turns an order's items into
-priced lines and what they need from the shelves.
+priced lines and what they need from the shelves. The `menu` topic follows it: a dish
+added, changed or removed, and every dish whose `available` flips because stock moved
+(an order reserving the last portion, a cancel or failed placement giving it back, a
+restock or correction), announced when memory changes — what `GET /api/menu` shows
+from then on. A (re)started queue announces the whole menu, so screens that followed a
+crashed one are set right.
 
 Counts in memory are what is left to order: the database's counts less what orders in
 flight reserved, kept by a `StockLedger` (actors/stock_ledger.py) that moves them only by
@@ -41,7 +46,8 @@ from robodine_edge.actors.menu_book import MenuBook
 from robodine_edge.actors.stock_ledger import StockLedger
 from robodine_edge.actors.store import Store
 from robodine_edge.actors.views import ListViews, PageKey, RowOrder, ViewOwner
-from robodine_edge.data import kitchen, orders, tables
+from robodine_edge.data import desired, kitchen, orders, tables
+from robodine_edge.data.desired import Applied
 from robodine_edge.data.idempotency import IdempotencyClaim, KeyDecided
 from robodine_edge.data.kitchen import MenuEntry, StockChange, StockEntry
 from robodine_edge.data.orders import ActiveOrder, Moved, NoSuchTable, Placed
@@ -54,6 +60,7 @@ from robodine_edge.errors import (
     RobodineError,
     Unavailable,
 )
+from robodine_edge.federation.wire import MenuCfg
 from robodine_edge.types import Publish, Role
 
 log = logging.getLogger(__name__)
@@ -140,6 +147,8 @@ class OrderQueueActor(ViewOwner):
         self._tables = set(table_ids)
         self._menu = MenuBook(menu)
         self._stock.reload(stock)
+        for dish in self._menu.settle(self._stock.counts()):
+            self._publish("menu", "upsert", dish)
         self._active = {order.id: order for order in active}
         placed = [o for o in active if o.status is OrderStatus.PLACED]
         self._queue = deque(o.id for o in sorted(placed, key=lambda o: (-o.priority, o.id)))
@@ -172,21 +181,30 @@ class OrderQueueActor(ViewOwner):
 
     def create_menu_item(self, fields: dict[str, Any], ingredients: list[tuple[int, int]]) -> dict[str, Any]:
         entry: MenuEntry = self._write(kitchen.create_menu_item, fields, ingredients)
-        self._menu.put(entry)
-        return self._menu_json(entry)
+        return self._announce_dish(entry)
 
     def update_menu_item(
         self, item_id: int, changes: dict[str, Any], ingredients: list[tuple[int, int]] | None
     ) -> dict[str, Any]:
         self._menu.entry(item_id)
         entry: MenuEntry = self._write(kitchen.update_menu_item, item_id, changes, ingredients)
-        self._menu.put(entry)
-        return self._menu_json(entry)
+        return self._announce_dish(entry)
 
     def delete_menu_item(self, item_id: int) -> None:
         self._menu.entry(item_id)
         self._write(kitchen.delete_menu_item, item_id)
         self._menu.remove(item_id)
+        self._publish("menu", "delete", {"id": item_id})
+
+    def apply_menu_cfg(self, scope: str, cfg: MenuCfg) -> Applied | None:
+        """Headquarters' menu (federation): prices and availability of the dishes it
+        names, in one unit; None when its version was not newer (nothing changed)."""
+        applied: Applied | None = self._write(desired.apply_menu, scope, cfg)
+        if applied is not None:
+            for entry in applied.menu:
+                self._menu.put(entry)
+            self._journal.publish([applied.recorded])
+        return applied
 
     # -- inventory ----------------------------------------------------------------------
 
@@ -247,6 +265,7 @@ class OrderQueueActor(ViewOwner):
         if short:
             raise self._menu.out_of_stock(lines, short, ", ".join(sorted(self._stock.name(item) for item in short)))
         ticket = self._stock.reserve(needed)
+        self._announce_flips(needed)
         committed = self._store.write(
             orders.place_order, placement.table_id, tuple(lines), needed, placement.user_id, placement.claim
         )
@@ -419,13 +438,29 @@ class OrderQueueActor(ViewOwner):
         delta), then tell the hub and publish its events."""
         entry = self._stock.apply(change)
         self._publish("inventory", "upsert", entry.json())
+        self._announce_flips((entry.id,))
         self._journal.publish(change.recorded)
         return entry.json()
 
     def _publish_stock(self, items: Iterable[int]) -> None:
-        """Tell the hub what is left of these shelves (their events came with their unit)."""
-        for entry in self._stock.known(items):
+        """Tell the hub what is left of these shelves (their events came with their unit),
+        and which dishes that flipped."""
+        shelves = self._stock.known(items)
+        for entry in shelves:
             self._publish("inventory", "upsert", entry.json())
+        self._announce_flips(entry.id for entry in shelves)
+
+    def _announce_flips(self, items: Iterable[int]) -> None:
+        """Tell the hub of every dish using these shelves whose `available` flipped."""
+        for dish in self._menu.flips(self._stock.counts(), items):
+            self._publish("menu", "upsert", dish)
+
+    def _announce_dish(self, entry: MenuEntry) -> dict[str, Any]:
+        """Keep a committed dish and tell the hub; returns it as the API shows it."""
+        self._menu.put(entry)
+        dish = self._menu.announce(entry, self._stock.counts())
+        self._publish("menu", "upsert", dish)
+        return dish
 
     def _menu_json(self, entry: MenuEntry) -> dict[str, Any]:
         return self._menu.json(entry, self._stock.counts())

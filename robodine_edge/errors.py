@@ -138,6 +138,13 @@ class CannotListen(RobodineError):
     code = "cannot_listen"
 
 
+class NoMdnsName(RobodineError):
+    """Every mDNS instance name this edge may take (`robodine-edge <id>` to `-99`) is held
+    by another responder on the link."""
+
+    code = "mdns_name_unavailable"
+
+
 class BackupError(RobodineError):
     """A backup or restore could not be made (bad file, wrong schema, I/O error)."""
 

@@ -192,6 +192,22 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.federation_backlog = Gauge(
+            "robodine_federation_backlog",
+            "Events not yet acknowledged by headquarters (0 with federation off).",
+            registry=self.registry,
+        )
+        self.federation_inflight = Gauge(
+            "robodine_federation_inflight",
+            "QoS 1 messages sent to the broker and waiting for its PUBACK (at most 10).",
+            registry=self.registry,
+        )
+        self.federation_published = Counter(
+            "robodine_federation_published",
+            "Messages the broker acknowledged (PUBACK): events, status, robot states, cfg-acks.",
+            registry=self.registry,
+        )
+
     def record_commit(self, seconds: float, units: int) -> None:
         """Runs on the store actor's thread after each durable commit."""
         self.db_commit.observe(seconds)

@@ -45,7 +45,7 @@ from robodine_edge.care.keeper import Keeper
 from robodine_edge.care.wear import WearMeter
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.config import Config
-from robodine_edge.data import accounts, idempotency, robots, tables, video
+from robodine_edge.data import accounts, idempotency, outbox, robots, tables, video
 from robodine_edge.datadir import (
     DataDirLock,
     next_seq_base,
@@ -60,6 +60,9 @@ from robodine_edge.demo import seed_demo
 from robodine_edge.demo_fleet import DemoFleet
 from robodine_edge.discovery import Advertisement, Advertiser
 from robodine_edge.errors import CannotListen, DataDirBusy, RobodineError
+from robodine_edge.federation.broker import BrokerSettings
+from robodine_edge.federation.desired import Actors as RelayActors
+from robodine_edge.federation.relay import Relay, RelayContext
 from robodine_edge.http import bridge
 from robodine_edge.http.app import ApiContext, create_app
 from robodine_edge.http.auth import AuthGate, Revocations
@@ -127,6 +130,7 @@ class Service:
         self._disk = DiskGauge()
         self._wear = WearMeter(database_path(self.data_dir), self.metrics)
         self._keeper: Keeper | None = None
+        self._relay: Relay | None = None
         self._started = time.monotonic()
 
     # -- the whole life (main thread) ---------------------------------------------------
@@ -143,6 +147,8 @@ class Service:
             self.hub.number_from(next_seq_base(self.data_dir, time.time_ns() // 1000))
             revoked, table_ids, robot_ids, camera_ids = self._open_database()
             assert self._db is not None
+            if self.config.federation.enabled:  # before any actor writes: every event gets its entry
+                outbox.enable(self.config.store.id, self._wake_relay)
             self._actors = start_actor_tree(
                 self._db, self.config, self.metrics, self.publish, self._on_supervision, table_ids, robot_ids,
                 self._legacy_cook, camera_ids=camera_ids, frames_out=self.live.offer_threadsafe,
@@ -215,7 +221,8 @@ class Service:
         self._kdf = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kdf")
         revocations = Revocations()
         revocations.add_all(revoked)
-        codec = TokenCodec(token_key(self.data_dir), self.config.auth.token_ttl_s, self.config.store.id)
+        auth = self.config.auth
+        codec = TokenCodec(token_key(self.data_dir), auth.token_ttl_s, self.config.store.id, auth.kiosk_token_ttl_s)
         api = ApiContext(
             config=self.config,
             store=actors.store,
@@ -237,12 +244,39 @@ class Service:
             live=self.live,
             videos_dir=videos_dir(self.data_dir),
             started_at=self._started,
+            federation=self._federation_state,
         )
+        if self.config.federation.enabled:
+            self._relay = self._make_relay(actors)
         app = create_app(api)
         app.register_listener(self._before_start, "before_server_start")
         app.register_listener(self._after_start, "after_server_start")
         app.register_listener(self._before_stop, "before_server_stop")
         return app
+
+    def _make_relay(self, actors: ActorTree) -> Relay:
+        assert self._reads is not None
+        federation = self.config.federation
+        context = RelayContext(
+            broker=BrokerSettings.from_config(federation, self.config.store.id),
+            replay_per_s=federation.replay_per_s,
+            actors=RelayActors(
+                actors.store, actors.journal, actors.orders, actors.floor, actors.dispatcher,
+                self.config.http.ask_timeout_s,
+            ),
+            reads=self._reads,
+            fleet=actors.fleet,
+            metrics=self.metrics,
+        )  # fmt: skip
+        return Relay(context)
+
+    def _wake_relay(self) -> None:
+        """Store thread, after a commit that wrote outbox entries."""
+        if self._relay is not None:
+            self._relay.wake_threadsafe()
+
+    def _federation_state(self) -> str:
+        return "off" if self._relay is None else self._relay.state
 
     # -- on the event loop ---------------------------------------------------------------
 
@@ -296,6 +330,8 @@ class Service:
             link.start()
             self._serial.append(link)
         self._tasks.append(loop.create_task(self._tick_robots()))
+        if self._relay is not None:
+            self.hub.tap("robots", self._relay.robot_changed)
 
     async def _after_start(self, app: Sanic) -> None:
         """Everything is listening: advertise, then announce readiness."""
@@ -328,6 +364,8 @@ class Service:
             self._tasks.append(loop.create_task(feed_watchdog(self.notifier, interval, check)))
         self._tasks.append(loop.create_task(self._housekeeping()))
         self._start_care()
+        if self._relay is not None:
+            await self._relay.start()
         if self._demo_fleet is not None:
             await self._demo_fleet.start(ports["robot_port"], ports["http_port"])
 
@@ -351,7 +389,7 @@ class Service:
 
     def _take_over_signals(self, app: Sanic) -> None:
         """Sanic stops the loop from its own SIGTERM handler, but runs this listener (and
-        our ~1.2 s of mDNS probing) inside `run_until_complete` before `run_forever`, and
+        our ~1 s of mDNS probing) inside `run_until_complete` before `run_forever`, and
         uvloop only reads its signal pipe while a run is in progress: a signal arriving
         between the two runs is parked and never acted on. So ours is a plain Python
         handler, which runs on the main thread at its next bytecode whatever the loop is
@@ -381,6 +419,8 @@ class Service:
         self.notifier.notify("STOPPING=1")
         for task in self._tasks:
             task.cancel()
+        if self._relay is not None:  # while the actors still answer: status offline, then disconnect
+            await self._relay.stop()
         self.hub.close_all(1001, SERVICE_STOPPING)
         self.live.close_all()
         await self._tell_dispatcher_stopping()  # first: the demo robots' links close next
@@ -462,6 +502,7 @@ class Service:
             self._kdf.shutdown(wait=True)
         if self._db is not None:
             self._db.close()
+        outbox.disable()
         for sock in self._sockets.values():
             sock.close()
         if self._lock.held:  # else runtime.json is another service's, or none

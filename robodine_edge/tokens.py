@@ -30,13 +30,19 @@ class IssuedToken:
 class TokenCodec:
     """Issues and verifies tokens for one store. Pure: safe from any thread."""
 
-    def __init__(self, key: bytes, ttl_s: int, store_id: str) -> None:
+    def __init__(self, key: bytes, ttl_s: int, store_id: str, kiosk_ttl_s: int | None = None) -> None:
         self._key = key
         self._ttl_s = ttl_s
+        self._kiosk_ttl_s = ttl_s if kiosk_ttl_s is None else kiosk_ttl_s
+        """A table's tablet stays signed in: its tokens may live longer than staff's."""
         self._audience = f"robodine-edge:{store_id}"
+
+    def ttl_s(self, role: Role) -> int:
+        return self._kiosk_ttl_s if role is Role.KIOSK else self._ttl_s
 
     def issue(self, user_id: int, username: str, role: Role, table_id: int | None = None) -> IssuedToken:
         now = int(time.time())
+        ttl_s = self.ttl_s(role)
         jti = secrets.token_urlsafe(16)
         claims: dict[str, object] = {
             "iss": ISSUER,
@@ -45,7 +51,7 @@ class TokenCodec:
             "name": username,
             "role": role.value,
             "iat": now,
-            "exp": now + self._ttl_s,
+            "exp": now + ttl_s,
             "jti": jti,
         }
         if table_id is not None:
@@ -56,10 +62,10 @@ class TokenCodec:
             username=username,
             role=role,
             token_id=jti,
-            expires_at=float(now + self._ttl_s),
+            expires_at=float(now + ttl_s),
             table_id=TableId(table_id) if table_id is not None else None,
         )
-        return IssuedToken(token=token, principal=principal, expires_in=self._ttl_s)
+        return IssuedToken(token=token, principal=principal, expires_in=ttl_s)
 
     def verify(self, token: str) -> Principal:
         """Decode a token; raises `Unauthorized` for a bad signature, expiry or shape."""

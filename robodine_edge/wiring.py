@@ -32,6 +32,7 @@ from robodine_edge.actors.table import TableActor
 from robodine_edge.actors.timer import Timer
 from robodine_edge.actors.views import ListedViews
 from robodine_edge.config import Config
+from robodine_edge.data import outbox
 from robodine_edge.datadir import videos_dir
 from robodine_edge.metrics import Metrics
 from robodine_edge.types import Publish
@@ -113,12 +114,15 @@ def start_actor_tree(
         if dispatcher.is_alive():
             dispatcher.tell(message)
 
+    def committed(seconds: float, units: int) -> None:
+        """Store thread, after each durable commit."""
+        metrics.record_commit(seconds, units)
+        outbox.committed()  # wakes the federation relay, if on and entries were written
+
     store = Store(
         start(
             "store",
-            lambda crash: StoreActor.start(
-                db, crash_listener=crash, on_commit=metrics.record_commit, on_units=units_committed
-            ),
+            lambda crash: StoreActor.start(db, crash_listener=crash, on_commit=committed, on_units=units_committed),
         )
     )
     journal = Journal(store, publish)

@@ -58,6 +58,14 @@ def find_login(username: str) -> LoginRecord | None:
     return LoginRecord(user.id, user.username, Role(user.role), user.password_hash, user.table_id)
 
 
+def find_user(user_id: int) -> LoginRecord | None:
+    """The user as it is now (a token says who it was when issued)."""
+    user = User.get_or_none(User.id == user_id)
+    if user is None:
+        return None
+    return LoginRecord(user.id, user.username, Role(user.role), user.password_hash, user.table_id)
+
+
 def get_user(user_id: int) -> dict[str, Any]:
     return user_json(one(User, user_id, "user"))
 
@@ -99,14 +107,15 @@ def create_user(username: str, password_hash: str, role: Role, table_id: int | N
 
 def update_user(user_id: int, changes: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, float]]]:
     """Apply `changes` (username, password_hash, role, table_id); returns the user and the
-    sessions it revoked (a new role or password ends every session of that user)."""
+    sessions it revoked (a new role, password or table ends every session of that user:
+    a kiosk's token names its table, and lives 30 days)."""
     user = one(User, user_id, "user")
     role = Role(changes.get("role", user.role))
     table_id = changes.get("table_id", user.table_id) if role is Role.KIOSK else None
     _check_binding(role, table_id)
     if user.role == Role.ADMIN and role is not Role.ADMIN:
         _keep_an_admin(user.id)
-    revoke = role.value != user.role or "password_hash" in changes
+    revoke = role.value != user.role or "password_hash" in changes or table_id != user.table_id
     user.username = changes.get("username", user.username)
     user.password_hash = changes.get("password_hash", user.password_hash)
     user.role = role.value

@@ -49,6 +49,12 @@ def active_emergency() -> dict[str, Any] | None:
     return emergency_json(row) if row else None
 
 
+def active_emergencies() -> list[dict[str, Any]]:
+    """The `emergencies` topic's snapshot: the one still active, if any (a list, as every snapshot)."""
+    active = active_emergency()
+    return [active] if active else []
+
+
 def get_emergency(emergency_id: int) -> dict[str, Any]:
     return emergency_json(one(Emergency, emergency_id, "emergency"))
 

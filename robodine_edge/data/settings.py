@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from robodine_edge.clock import utcnow
 from robodine_edge.errors import ValidationFailed
@@ -15,6 +15,7 @@ from robodine_edge.types import EventLevel
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$")
 Percent = Annotated[float, Field(ge=0, le=100)]
+AgeSeconds = Annotated[int, Field(ge=1, le=24 * 3600)]
 
 
 class Point(BaseModel):
@@ -42,6 +43,10 @@ class StoreSettings(BaseModel):
     """A party still waiting this long after it arrived is reported to staff once; 0: never."""
     party_overstay_s: Annotated[int, Field(ge=0, le=7 * 86400)] = 10800
     """A party still seated this long after it sat down is reported to staff once; 0: never."""
+    kitchen_warning_s: AgeSeconds = 300
+    """An order's age (seconds since placed) from which the orders board shows it as warning."""
+    kitchen_late_s: AgeSeconds = 480
+    """... and as late; above `kitchen_warning_s`."""
 
     @field_validator("opening_hours")
     @classmethod
@@ -52,6 +57,15 @@ class StoreSettings(BaseModel):
             for span in ranges:
                 if not HOURS.match(span) or span[:5] >= span[6:]:
                     raise ValueError(f"{day}: {span!r} is not an HH:MM-HH:MM range")
+        return value
+
+    @field_validator("kitchen_late_s")
+    @classmethod
+    def _late_after_warning(cls, value: int, info: ValidationInfo) -> int:
+        """Named on this field (not the whole body), so a screen can say which one to fix."""
+        warning = info.data.get("kitchen_warning_s")
+        if warning is not None and value <= warning:
+            raise ValueError(f"must be above kitchen_warning_s ({warning})")
         return value
 
     @model_validator(mode="after")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from robodine_edge.data import events, robots
+from robodine_edge.data import emergencies, events, robots
 from robodine_edge.http import bridge
 from robodine_edge.types import Principal, Role
 
@@ -39,6 +39,8 @@ class Snapshots:
             return orders
         if topic == "inventory":
             return await bridge.wait(api.orders.proxy.list_inventory(), timeout)
+        if topic == "menu":
+            return await bridge.wait(api.orders.proxy.list_menu(), timeout)
         if topic == "events":
             return await bridge.wait(api.reads.submit(events.list_events, RECENT, None, None, None, None), timeout)
         if topic == "notifications":
@@ -46,6 +48,8 @@ class Snapshots:
             return await bridge.wait(mine, timeout)
         if topic == "commands":
             return await bridge.wait(api.reads.submit(robots.recent_commands, RECENT), timeout)
+        if topic == "emergencies":
+            return await bridge.wait(api.reads.submit(emergencies.active_emergencies), timeout)
         if topic == "video_streams":
             return await bridge.wait(api.cameras.proxy.list_cameras(), timeout)
         return []

@@ -22,13 +22,18 @@ TOPIC_KEYS: dict[str, str] = {
     "customers": "id",
     "orders": "id",
     "inventory": "id",
+    "menu": "id",
     "events": "id",
     "notifications": "id",
     "commands": "id",
     "video_streams": "camera_id",
     "telemetry": "robot_id",
+    "emergencies": "id",
 }
-KIOSK_TOPICS = frozenset({"orders", "notifications"})
+KIOSK_TOPICS = frozenset({"orders", "notifications", "menu", "emergencies"})
+"""What a table's tablet may follow: its table's orders, its own notifications, the menu
+(which dishes can be ordered now) and whether the robots are paused (read only:
+declaring an emergency is staff's)."""
 AUDIENCE: dict[str, str] = {"notifications": "user_id", "orders": "table_id"}
 """The field that says who may receive a message of the topic (its user, a kiosk's table)."""
 ROUTING_ONLY = frozenset({"notifications"})

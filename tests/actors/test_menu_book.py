@@ -88,3 +88,36 @@ def test_menu_order_puts_categories_by_their_first_position_then_dishes_by_posit
 def test_ranks_number_the_menu_order_from_the_top() -> None:
     book = MenuBook([placed(1, "drink", 3), placed(2, "main", 1), placed(3, "main", 2)])
     assert book.ranks() == {2: 3, 3: 2, 1: 1}
+
+
+def test_a_dish_flips_when_its_ingredient_runs_out_and_back_on_restock(book: MenuBook) -> None:
+    book.settle({RICE: 5, EGG: 2})
+    flipped = book.flips({RICE: 5, EGG: 1}, [EGG])
+    assert [(d["id"], d["available"], d["sold_out"]) for d in flipped] == [(2, False, True)]
+    assert book.flips({RICE: 5, EGG: 0}, [EGG]) == []  # still unavailable: nothing new to tell
+    assert book.flips({RICE: 0, EGG: 0}, [RICE]) == [book.json(book.entry(1), {RICE: 0})]
+    again = book.flips({RICE: 3, EGG: 4}, [RICE, EGG])
+    assert [(d["id"], d["available"]) for d in again] == [(1, True), (2, True)]
+
+
+def test_only_dishes_using_a_moved_shelf_are_looked_at(book: MenuBook) -> None:
+    book.settle({RICE: 5, EGG: 2})
+    assert [d["id"] for d in book.flips({RICE: 0, EGG: 2}, [EGG])] == [2]  # the rice bowl uses no egg
+    assert [d["id"] for d in book.flips({RICE: 0, EGG: 2}, [RICE])] == [1]
+
+
+def test_a_changed_recipe_is_followed_and_a_removed_dish_forgotten(book: MenuBook) -> None:
+    book.settle({RICE: 5, EGG: 2})
+    book.put(dish(1, "Rice bowl", ((EGG, 1),)))  # no rice any more
+    book.announce(book.entry(1), {RICE: 5, EGG: 2})
+    assert [d["id"] for d in book.flips({RICE: 0, EGG: 2}, [RICE])] == [2]
+    assert [d["id"] for d in book.flips({RICE: 0, EGG: 0}, [EGG])] == [1]
+    book.remove(2)
+    assert book.flips({RICE: 9, EGG: 9}, [RICE, EGG]) == [book.json(book.entry(1), {RICE: 9, EGG: 9})]
+
+
+def test_a_dish_switched_off_by_staff_does_not_flip_with_stock(book: MenuBook) -> None:
+    book.put(dish(1, "Rice bowl", ((RICE, 1),), enabled=False))
+    book.settle({RICE: 5, EGG: 2})
+    assert book.flips({RICE: 0, EGG: 2}, [RICE]) == [book.json(book.entry(2), {RICE: 0, EGG: 2})]
+    assert [d["id"] for d in book.flips({RICE: 5, EGG: 2}, [RICE])] == [2]

@@ -273,6 +273,53 @@ def test_the_menu_goes_sold_out_with_its_ingredient(
     assert queue.proxy.get_menu_item(rice_bowl["id"]).get(timeout=5)["available"] is True
 
 
+def menu_news(published: Published, start: int = 0) -> list[tuple[str, int, bool | None]]:
+    """The `menu` topic from `start` on, as (kind, dish id, available)."""
+    return [(k, d["id"], d.get("available")) for t, k, d in published.items[start:] if t == "menu"]
+
+
+def test_the_menu_topic_follows_every_dish_and_its_availability(
+    queue: ActorSlot[Any], rice_bowl: dict[str, Any], published: Published
+) -> None:
+    """Three eggs, one a bowl: the third order flips the bowl off at once, a cancel and a
+    restock flip it back; no message while it stays as it was."""
+    bowl = rice_bowl["id"]
+    assert menu_news(published) == [("upsert", bowl, True)]
+    start = len(published.items)
+    first, _, third = (place(queue, bowl) for _ in range(3))
+    assert menu_news(published, start) == [("upsert", bowl, False)]
+    assert published.topic("menu")[-1] == queue.proxy.get_menu_item(bowl).get(timeout=5)
+    queue.proxy.cancel(third["id"], Role.KIOSK).get(timeout=5)
+    assert menu_news(published, start)[1:] == [("upsert", bowl, True)]
+    place(queue, bowl)
+    egg = rice_bowl["ingredients"][1]["inventory_id"]
+    queue.proxy.restock(egg, 5).get(timeout=5)
+    queue.proxy.update_inventory_item(egg, {"count": 0}).get(timeout=5)
+    assert menu_news(published, start)[2:] == [("upsert", bowl, False), ("upsert", bowl, True), ("upsert", bowl, False)]
+    start = len(published.items)
+    queue.proxy.cancel(first["id"], Role.KIOSK).get(timeout=5)  # an egg back, for the switch below
+    queue.proxy.update_menu_item(bowl, {"available": False}, None).get(timeout=5)
+    queue.proxy.delete_menu_item(bowl).get(timeout=5)
+    assert menu_news(published, start) == [("upsert", bowl, True), ("upsert", bowl, False), ("delete", bowl, None)]
+
+
+def test_a_failed_order_flips_back_what_its_reservation_flipped(
+    queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store, published: Published
+) -> None:
+    """The last eggs are reserved by an order whose table is gone: the bowl is announced
+    sold out while the order is in flight, and available again when it fails."""
+    store.write(lambda: DiningTable.delete().where(DiningTable.id == 1).execute()).get(timeout=5)
+    start = len(published.items)
+    gate = held_store(store)
+    doomed = queue.proxy.place(1, [(rice_bowl["id"], 3, None)], None, None).get(timeout=5)
+    assert published.wait_for(lambda t, k, d: t == "menu" and d["available"] is False)
+    gate.set()
+    with pytest.raises(ValidationFailed):
+        doomed.get(timeout=5)
+    assert published.wait_for(lambda t, k, d: menu_news(published, start)[1:] == [("upsert", rice_bowl["id"], True)])
+    assert queue.proxy.list_menu().get(timeout=5) == [published.topic("menu")[-1]]
+
+
 def test_shelves_created_or_changed_into_low_or_empty_raise_their_events(
     queue: ActorSlot[Any], published: Published
 ) -> None:
@@ -414,6 +461,17 @@ def test_a_crashed_queue_reloads_orders_and_stock(
     assert queue.proxy.queued().get(timeout=5) == [order["id"]]
     assert [i["count"] for i in queue.proxy.list_inventory().get(timeout=5)] == [8, 2]
     assert queue.proxy.active_orders().get(timeout=5)[0]["id"] == order["id"]
+
+
+def test_a_restarted_queue_announces_the_whole_menu(
+    queue: ActorSlot[Any], rice_bowl: dict[str, Any], events: EventLog, published: Published
+) -> None:
+    """Screens that followed the crashed queue are set right by its successor."""
+    start = len(published.items)
+    queue.proxy.restock.defer(999, 1)  # NotFound escaping a tell handler: the actor dies
+    assert events.wait_for(1)
+    queue.proxy.queued().get(timeout=5)
+    assert menu_news(published, start) == [("upsert", rice_bowl["id"], True)]
 
 
 def test_the_fast_path_order_equals_what_the_database_holds(

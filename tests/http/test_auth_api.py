@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
+from datetime import datetime
 from pathlib import Path
 
 import jwt
 import pytest
+import websockets
 from openapi_ui_bundles import swagger_ui
 
 from tests.http.conftest import make_user
+from tests.http.store_setup import make_table
 from tests.service import ADMIN_PASSWORD, ServiceProcess
+from tests.ws_client import recv, ws_url
 
 pytestmark = pytest.mark.e2e
 
@@ -208,4 +213,76 @@ def test_kiosk_sees_its_table_in_me(service: ServiceProcess, admin: dict[str, st
 
 def test_logout_needs_a_token(service: ServiceProcess) -> None:
     response = service.http.post("/api/auth/logout")
+    assert response.status_code == 401 and response.json()["error"]["code"] == "unauthorized"
+
+
+def test_a_kiosk_token_lives_auth_kiosk_token_ttl_s(service: ServiceProcess, admin: dict[str, str]) -> None:
+    """A table's tablet stays signed in: its tokens live 30 days by default, staff's 12 h."""
+    kiosk = service.http.post("/api/kiosks", headers=admin, json={"table_id": 1}).json()
+    login = service.http.post("/api/auth/login", json={"username": kiosk["username"], "password": kiosk["password"]})
+    assert login.json()["expires_in"] == 30 * 86400
+    me = service.http.get("/api/auth/me", headers=service.auth(login.json()["access_token"])).json()
+    expires_at = datetime.fromisoformat(me["expires_at"].replace("Z", "+00:00")).timestamp()
+    assert abs(expires_at - (time.time() + 30 * 86400)) < 60
+    staff = service.http.post("/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD})
+    assert staff.json()["expires_in"] == 43200
+
+
+def test_refresh_gives_a_new_token_recorded_as_a_session_and_keeps_the_old_one(
+    service: ServiceProcess, admin: dict[str, str]
+) -> None:
+    user_id, staff = make_user(service, admin, "staff")
+    refreshed = service.http.post("/api/auth/refresh", headers=staff)
+    assert refreshed.status_code == 200, refreshed.text
+    body = refreshed.json()
+    assert body["token_type"] == "bearer" and body["expires_in"] == 43200
+    assert body["user"]["id"] == user_id and body["user"]["role"] == "staff"
+    fresh = service.auth(body["access_token"])
+    assert fresh != staff
+    assert service.http.get("/api/auth/me", headers=staff).status_code == 200  # the old one goes on working
+    assert service.http.get("/api/auth/me", headers=fresh).json()["id"] == user_id
+    changed = service.http.patch(f"/api/users/{user_id}", headers=admin, json={"role": "admin"})
+    assert changed.status_code == 200
+    for headers in (staff, fresh):  # the refreshed token is a session of the user's like any other
+        response = service.http.get("/api/auth/me", headers=headers)
+        assert response.status_code == 401 and response.json()["error"]["message"] == "token revoked"
+
+
+def test_refresh_of_a_kiosk_keeps_its_table_and_its_lifetime(service: ServiceProcess, admin: dict[str, str]) -> None:
+    _, kiosk = make_user(service, admin, "kiosk", table_id=1)
+    body = service.http.post("/api/auth/refresh", headers=kiosk).json()
+    assert body["expires_in"] == 30 * 86400 and body["user"]["table_id"] == 1
+    me = service.http.get("/api/auth/me", headers=service.auth(body["access_token"])).json()
+    assert (me["role"], me["table_id"]) == ("kiosk", 1)
+
+
+def test_refresh_reads_the_user_again(service: ServiceProcess, admin: dict[str, str]) -> None:
+    """A token whose user no longer is what it says (deleted, another role, another
+    table) is refused, though its signature and expiry are good."""
+    kiosk_id, _ = make_user(service, admin, "kiosk", table_id=1)
+    kiosk = {"sub": str(kiosk_id), "role": "kiosk"}
+    for n, changes in enumerate([{"sub": "99999"}, {"role": "staff"}, {**kiosk, "table": 2}, {**kiosk, "table": None}]):
+        token = forged(service, jti=f"forged-{n}", **changes)
+        assert service.http.get("/api/auth/me", headers=service.auth(token)).status_code == 200
+        response = service.http.post("/api/auth/refresh", headers=service.auth(token))
+        assert response.status_code == 401 and response.json()["error"]["code"] == "unauthorized", changes
+    for changes in ({}, {**kiosk, "table": 1}):
+        token = forged(service, jti="forged-ok", **changes)
+        assert service.http.post("/api/auth/refresh", headers=service.auth(token)).status_code == 200
+
+
+def test_refresh_leaves_the_old_tokens_socket_open(service: ServiceProcess, admin: dict[str, str]) -> None:
+    async def scenario() -> None:
+        token = service.token()
+        async with websockets.connect(ws_url(service.url, f"/ws/tables?token={token}")) as ws:
+            await recv(ws)
+            assert service.http.post("/api/auth/refresh", headers=service.auth(token)).status_code == 200
+            made = make_table(service, admin)
+            assert (await recv(ws))["data"]["id"] == made["id"]
+
+    asyncio.run(scenario())
+
+
+def test_refresh_needs_a_token(service: ServiceProcess) -> None:
+    response = service.http.post("/api/auth/refresh")
     assert response.status_code == 401 and response.json()["error"]["code"] == "unauthorized"

@@ -30,6 +30,7 @@ HTTP_FACING = [
         errors.BackupError,
         errors.AuthFailed,
         errors.CannotListen,
+        errors.NoMdnsName,
     )  # the command's own failures, never an HTTP answer
 ]
 

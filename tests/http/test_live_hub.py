@@ -256,6 +256,95 @@ def test_kiosks_see_only_their_table_and_their_notifications(service: ServicePro
     run(scenario())
 
 
+def test_every_screen_learns_of_an_emergency_and_its_resolution_at_once(
+    service: ServiceProcess, admin: dict[str, str]
+) -> None:
+    """Staff on `/ws` and a table's kiosk on `/ws/emergencies` see the stop and the resume as
+    upserts; a screen opened meanwhile starts from a snapshot holding the active one only."""
+    _, staff = make_user(service, admin, "staff")
+    _, kiosk = make_kiosk(service, admin, make_table(service, admin)["id"])
+    staff_token, kiosk_token = (h["Authorization"].split()[1] for h in (staff, kiosk))
+
+    async def snapshot_now() -> list[dict[str, Any]]:
+        async with websockets.connect(ws_url(service.url, f"/ws/emergencies?token={staff_token}")) as ws:
+            first = await recv(ws)
+            assert first["type"] == "snapshot"
+            return first["data"]  # type: ignore[no-any-return]
+
+    async def scenario() -> None:
+        ws = await multiplexed(service.url, staff_token)
+        tablet = await websockets.connect(ws_url(service.url, f"/ws/emergencies?token={kiosk_token}"))
+        emergency: dict[str, Any] = {}
+        try:
+            await ws.send('{"id": 1, "type": "subscribe", "topic": "emergencies"}')
+            assert (await recv(ws))["success"] is True
+            before = await recv(ws)
+            assert (before["type"], before["data"]) == ("snapshot", [])
+            assert (await recv(tablet))["data"] == []
+            declared = service.http.post("/api/emergencies", headers=staff, json={"reason": "smoke"})
+            assert declared.status_code == 201, declared.text
+            emergency = declared.json()
+            for message in (await recv(ws), await recv(tablet)):
+                assert (message["topic"], message["type"], message["data"]) == ("emergencies", "upsert", emergency)
+            assert await snapshot_now() == [emergency]
+            resolved = service.http.post(f"/api/emergencies/{emergency['id']}/resolve", headers=staff).json()
+            message = await recv(ws)
+            assert (message["type"], message["seq"], message["data"]) == ("upsert", before["seq"] + 2, resolved)
+            assert resolved["active"] is False and (await recv(tablet))["data"] == resolved
+            assert await snapshot_now() == []
+        finally:
+            await ws.close()
+            await tablet.close()
+            if emergency.get("active"):
+                service.http.post(f"/api/emergencies/{emergency['id']}/resolve", headers=staff)
+
+
+def test_a_kiosk_follows_the_menu_as_dishes_sell_out_and_are_restocked(
+    service: ServiceProcess, admin: dict[str, str]
+) -> None:
+    """The `menu` topic: a snapshot as `GET /api/menu` shows it, then an upsert when an
+    order takes a dish's last portion (available: false) and when a restock brings it back."""
+    table = make_table(service, admin)
+    _, kiosk = make_kiosk(service, admin, table["id"])
+    stock = make_stock(service, admin, 2)
+    dish = make_dish(service, admin, {stock["id"]: 1})
+
+    async def scenario() -> None:
+        ws = await multiplexed(service.url, kiosk["Authorization"].split()[1])
+        try:
+            await ws.send('{"id": 1, "type": "subscribe", "topic": "menu"}')
+            assert (await recv(ws))["success"] is True
+            snapshot = await recv(ws)
+            assert snapshot["type"] == "snapshot"
+            listed = service.http.get("/api/menu", headers=kiosk, params={"limit": 1000}).json()
+            assert sorted(snapshot["data"], key=lambda d: d["id"]) == sorted(listed, key=lambda d: d["id"])
+            assert next(d for d in snapshot["data"] if d["id"] == dish["id"])["available"] is True
+            body = {"table_id": table["id"], "items": [{"menu_item_id": dish["id"], "quantity": 2}]}
+            assert service.http.post("/api/orders", headers=kiosk, json=body).status_code == 201
+            sold_out = await recv(ws)
+            assert (sold_out["type"], sold_out["seq"], sold_out["data"]["id"]) == (
+                "upsert",
+                snapshot["seq"] + 1,
+                dish["id"],
+            )
+            assert (sold_out["data"]["available"], sold_out["data"]["sold_out"]) == (False, True)
+            assert sold_out["data"] == service.http.get(f"/api/menu/{dish['id']}", headers=kiosk).json()
+            service.http.post(f"/api/inventory/{stock['id']}/restock", headers=admin, json={"quantity": 1})
+            back = await recv(ws)
+            assert (back["seq"], back["data"]["id"], back["data"]["available"]) == (
+                sold_out["seq"] + 1,
+                dish["id"],
+                True,
+            )
+            service.http.delete(f"/api/menu/{dish['id']}", headers=admin)
+            deleted = await recv(ws)
+            assert (deleted["type"], deleted["data"]) == ("delete", {"id": dish["id"]})
+        finally:
+            await ws.close()
+
+    run(scenario())
+
+
 def test_a_filtered_subscription_still_counts_seq_up_by_one_and_resumes(
     service: ServiceProcess, admin: dict[str, str]
 ) -> None:

@@ -41,6 +41,11 @@ def test_settings_read_and_change(service: ServiceProcess, admin: dict[str, str]
         ({"store_name": ""}, "store_name"),
         ({"kitchen_pass": {"x": 1}}, "kitchen_pass.y"),
         ({"colour": "red"}, "colour"),
+        ({"kitchen_warning_s": 0}, "kitchen_warning_s"),
+        ({"kitchen_late_s": -5}, "kitchen_late_s"),
+        ({"kitchen_warning_s": "300"}, "kitchen_warning_s"),
+        ({"kitchen_warning_s": 480}, "kitchen_late_s"),
+        ({"kitchen_warning_s": 600, "kitchen_late_s": 500}, "kitchen_late_s"),
     ],
 )
 def test_invalid_settings_are_422(service: ServiceProcess, admin: dict[str, str], body: dict, field: str) -> None:
@@ -49,6 +54,24 @@ def test_invalid_settings_are_422(service: ServiceProcess, admin: dict[str, str]
     assert response.status_code == 422, response.text
     assert any(key.startswith(field) for key in response.json()["error"]["fields"]), response.json()
     assert service.http.get("/api/settings", headers=admin).json() == before
+
+
+def test_the_kitchen_age_colours_default_to_five_and_eight_minutes_and_can_be_changed(
+    service: ServiceProcess, admin: dict[str, str]
+) -> None:
+    _, staff = make_user(service, admin, "staff")
+    settings = service.http.get("/api/settings", headers=staff).json()
+    assert (settings["kitchen_warning_s"], settings["kitchen_late_s"]) == (300, 480)
+    both = service.http.patch("/api/settings", headers=admin, json={"kitchen_warning_s": 600, "kitchen_late_s": 900})
+    assert both.status_code == 200, both.text
+    one = service.http.patch("/api/settings", headers=admin, json={"kitchen_warning_s": 120})
+    assert (one.json()["kitchen_warning_s"], one.json()["kitchen_late_s"]) == (120, 900)
+    read = service.http.get("/api/settings", headers=staff).json()
+    assert (read["kitchen_warning_s"], read["kitchen_late_s"]) == (120, 900)
+    restored = service.http.patch(
+        "/api/settings", headers=admin, json={"kitchen_warning_s": 300, "kitchen_late_s": 480}
+    )
+    assert restored.status_code == 200
 
 
 def test_emergency_declare_and_resolve(tmp_path: Path) -> None:

@@ -112,6 +112,18 @@ def test_role_and_password_changes_end_sessions(service: ServiceProcess, admin: 
     assert service.http.get("/api/auth/me", headers=auth).status_code == 401
 
 
+def test_moving_a_kiosk_to_another_table_ends_its_sessions(service: ServiceProcess, admin: dict[str, str]) -> None:
+    """Its token names its table (and lives for weeks): the tablet signs in again for the new one."""
+    other = service.http.post("/api/tables", headers=admin, json={"name": unique("moved-to-"), "seats": 2}).json()
+    user_id, auth = make_user(service, admin, "kiosk", table_id=1)
+    service.http.patch(f"/api/users/{user_id}", headers=admin, json={"table_id": 1})
+    assert service.http.get("/api/auth/me", headers=auth).status_code == 200  # the same table: nothing ends
+    moved = service.http.patch(f"/api/users/{user_id}", headers=admin, json={"table_id": other["id"]})
+    assert moved.status_code == 200 and moved.json()["table_id"] == other["id"]
+    response = service.http.get("/api/auth/me", headers=auth)
+    assert response.status_code == 401 and response.json()["error"]["message"] == "token revoked"
+
+
 def test_a_deleted_user_token_stops_working(service: ServiceProcess, admin: dict[str, str]) -> None:
     user_id, auth = make_user(service, admin, "staff")
     assert service.http.delete(f"/api/users/{user_id}", headers=admin).status_code == 204

@@ -3,7 +3,7 @@
 Chromium comes from Debian's `chromium` package (Playwright's own browser download does
 not exist here): when /usr/bin/chromium is missing, the fixture installs the package
 (the test machines run as root; `sudo -n` otherwise) and fails with the reason if it
-cannot. One browser per test worker; a fresh context (no storage) per test. Every
+cannot. One browser per test module; a fresh context (no storage) per test. Every
 request a page makes is recorded, so tests can check that nothing leaves the origin.
 """
 
@@ -53,13 +53,16 @@ def chromium_executable() -> str:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
+    """Per module, not per session: Playwright's sync API keeps an asyncio loop running
+    on this thread while it lives, and any other test on the same worker calling
+    `asyncio.run()` in between would fail ("cannot be called from a running event loop")."""
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     launched = playwright.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS)
     yield launched

@@ -72,6 +72,7 @@ def test_a_kiosk_stays_signed_in_across_reloads_until_signed_out(
     expect(again.locator("[data-connection=open]")).to_be_visible()
     assert again.url.endswith("/kiosk")
     again.click("[data-action=sign-out]")
+    again.click("[data-action=confirm-sign-out]")  # the guests' tablet: staff confirm
     expect(again).to_have_url(re.compile(r"/$"))
     expect(screen.open("/kiosk")).to_have_url(re.compile(r"/\?next=%2Fkiosk$"))
 

@@ -1,4 +1,4 @@
-"""`/api/auth`: log in (JSON or the OAuth2 password form), who am I, log out."""
+"""`/api/auth`: log in (JSON or the OAuth2 password form), refresh, who am I, log out."""
 
 from __future__ import annotations
 
@@ -78,14 +78,35 @@ async def login(request: Request, body: LoginBody) -> dict[str, object]:
         api.limiter.record_failure(address)
         raise Unauthorized("invalid username or password")
     assert record is not None
+    answer = await _new_session(request, record)
+    if needs_rehash(record.password_hash):
+        new_hash = await loop.run_in_executor(api.kdf, hash_password, body.password)
+        await bridge.wait(api.store.write(accounts.set_password_hash, record.id, new_hash), api.ask_timeout_s)
+    return answer
+
+
+@router.post("/refresh", roles=ALL_ROLES, summary="A fresh token for the caller", response=LoginResult)
+async def refresh(request: Request, user: Principal) -> dict[str, object]:
+    """A new token for the caller, as login gives, recorded as a session of its own. The
+    user is read again: one deleted, or whose role or table changed since the token was
+    issued, gets 401 and signs in again. The token used for this request is not revoked
+    (a page's open WebSocket runs on it until it expires): log out to end it."""
+    api = request.app.ctx.api
+    record = await bridge.wait(api.reads.submit(accounts.find_user, user.user_id), api.ask_timeout_s)
+    if record is None or record.role is not user.role or record.table_id != user.table_id:
+        raise Unauthorized("this user changed since the token was issued; sign in again")
+    return await _new_session(request, record)
+
+
+async def _new_session(request: Request, record: accounts.LoginRecord) -> dict[str, object]:
+    """Issue a token for `record`, committed as a session (so logout and a role change can
+    revoke it), in login's answer."""
+    api = request.app.ctx.api
     issued = api.gate.codec.issue(record.id, record.username, record.role, record.table_id)
     await bridge.wait(
         api.store.write(accounts.record_session, issued.principal.token_id, record.id, issued.principal.expires_at),
         api.ask_timeout_s,
     )
-    if needs_rehash(record.password_hash):
-        new_hash = await loop.run_in_executor(api.kdf, hash_password, body.password)
-        await bridge.wait(api.store.write(accounts.set_password_hash, record.id, new_hash), api.ask_timeout_s)
     return {
         "access_token": issued.token,
         "token_type": "bearer",

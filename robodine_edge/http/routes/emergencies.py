@@ -1,4 +1,9 @@
-"""`/api/emergencies`: stop everything (robots stop within a second) and resume."""
+"""`/api/emergencies`: stop everything (robots stop within a second) and resume.
+
+The emergency's row is the state (the store commits it); once committed, its upsert goes
+out on the `emergencies` topic, so every open screen shows or clears its banner at once,
+before the robots are even told (a stop that could not reach the dispatcher is still shown).
+"""
 
 from __future__ import annotations
 
@@ -42,6 +47,7 @@ async def declare(request: Request, user: Principal, body: EmergencyCreate) -> d
     api = request.app.ctx.api
     emergency, event = await answer(request, api.store.write(data.declare, body.reason, user.user_id, user.username))
     api.journal.publish([event])
+    api.hub.publish_threadsafe("emergencies", "upsert", emergency)  # in order behind the event
     await answer(request, api.dispatcher.proxy.emergency(True))
     return emergency
 
@@ -67,5 +73,6 @@ async def resolve(request: Request, user: Principal, emergency_id: int) -> dict[
     api = request.app.ctx.api
     emergency, event = await answer(request, api.store.write(data.resolve, emergency_id, user.user_id, user.username))
     api.journal.publish([event])
+    api.hub.publish_threadsafe("emergencies", "upsert", emergency)
     await answer(request, api.dispatcher.proxy.emergency(False))
     return emergency

@@ -1,4 +1,4 @@
-"""`/api/settings`: store name, opening hours, alert levels, robot thresholds."""
+"""`/api/settings`: store name, opening hours, alert levels, robot thresholds, the kitchen's age colours."""
 
 from __future__ import annotations
 
@@ -41,6 +41,8 @@ class SettingsPatch(PatchModel):
     max_task_attempts: int | None = None
     party_waiting_long_s: int | None = None
     party_overstay_s: int | None = None
+    kitchen_warning_s: int | None = None
+    kitchen_late_s: int | None = None
 
 
 @router.get("", roles=STAFF_ROLES, summary="Store settings", response=StoreSettings)

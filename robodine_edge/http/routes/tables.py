@@ -97,8 +97,11 @@ async def create_table(request: Request, user: Principal, body: TableCreate) -> 
     return await answer(request, _floor(request).create_table(body.model_dump()))
 
 
-@router.get("/<table_id:int>", roles=STAFF_ROLES, summary="Get a table", response=TableOut)
+@router.get("/<table_id:int>", roles=ALL_ROLES, summary="Get a table", response=TableOut)
 async def get_table(request: Request, user: Principal, table_id: int) -> dict[str, Any]:
+    """A kiosk may read its own table (its tablet shows the table's name)."""
+    if user.role is Role.KIOSK and user.table_id != table_id:
+        raise Forbidden("a kiosk may read its own table only")
     return await answer(request, _floor(request).get_table(table_id))
 
 

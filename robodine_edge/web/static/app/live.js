@@ -3,8 +3,10 @@
 // a growing, jittered delay) and re-subscribes every topic with `since=<last seq>`, so
 // only what was missed is sent (or a fresh snapshot when the server no longer has it).
 // A ping every 20 s finds a dead Wi-Fi link that the browser would not notice.
+// Each connection uses the freshest token stored (the page refreshes it, refresh.js); a
+// socket closed because its older token expired (4401) reconnects with the new one.
 import { signal } from "@preact/signals";
-import { toSignIn } from "./session.js";
+import { loadSession, toSignIn } from "./session.js";
 
 const PING_EVERY_MS = 20000;
 const PONG_WITHIN_MS = 10000;
@@ -26,21 +28,28 @@ export class LiveSocket {
   }
 
   // Call `handler(message)` for every message of `topic` (the first is a snapshot).
+  // A handler that joins a topic already under way asks for a fresh snapshot, which
+  // every handler of the topic takes as the whole state (so none is left without one).
   follow(topic, handler) {
     let entry = this.topics.get(topic);
     if (!entry) {
       entry = { seq: null, handlers: new Set(), subscription: null };
       this.topics.set(topic, entry);
       if (this.state.value === "open") this._subscribe(topic, entry);
+    } else if (entry.seq !== null && this.state.value === "open") {
+      entry.seq = null;
+      this._resubscribe(topic, entry);
     }
     entry.handlers.add(handler);
   }
 
   connect() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const token = (loadSession() || { token: this.token }).token;
     const ws = new WebSocket(`${scheme}://${location.host}/ws`);
     this.ws = ws;
-    ws.onopen = () => ws.send(JSON.stringify({ type: "auth", token: this.token }));
+    this.token = token;
+    ws.onopen = () => ws.send(JSON.stringify({ type: "auth", token }));
     ws.onmessage = (event) => this._receive(JSON.parse(event.data));
     ws.onclose = (event) => this._closed(ws, event);
   }
@@ -64,7 +73,10 @@ export class LiveSocket {
       this._startPings();
       return;
     }
-    if (message.type === "auth_invalid") return toSignIn();
+    if (message.type === "auth_invalid") {
+      if (!this._newerToken()) toSignIn(); // else the 4401 close that follows reconnects with it
+      return;
+    }
     if (message.type === "pong") return clearTimeout(this.pongTimer);
     if (message.type === "result") return;
     const topic = this.bySubscription.get(message.id);
@@ -97,11 +109,17 @@ export class LiveSocket {
     if (ws !== this.ws) return;
     this._stopPings();
     if (this.closed) return;
-    if (event.code === 4401) return toSignIn();
+    if (event.code === 4401 && !this._newerToken()) return toSignIn();
     this.state.value = "reconnecting";
     const delay = this.retryMs * (0.5 + Math.random());
     this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
     setTimeout(() => this.connect(), delay);
+  }
+
+  // Whether a token other than the one this socket used is stored (refreshed meanwhile).
+  _newerToken() {
+    const session = loadSession();
+    return Boolean(session && session.token !== this.token);
   }
 
   _startPings() {

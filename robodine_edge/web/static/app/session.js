@@ -69,6 +69,11 @@ export function requireSession(roles) {
   return session;
 }
 
+// When half of the session's token life is gone (ms since the epoch).
+export function refreshDueAt(session) {
+  return session.issuedAt + (session.expiresAt - session.issuedAt) * REFRESH_AT;
+}
+
 export function needsRefresh(session) {
-  return Date.now() - session.issuedAt > (session.expiresAt - session.issuedAt) * REFRESH_AT;
+  return Date.now() >= refreshDueAt(session);
 }

@@ -20,17 +20,18 @@ export function ConnectionState({ live }) {
 }
 
 // Revokes the token on the server; the device is signed out whatever the server says.
-const revoke = (token) => fetch("/api/auth/logout", { method: "POST", headers: { Authorization: `Bearer ${token}` } });
+export const revoke = (token) => fetch("/api/auth/logout", { method: "POST", headers: { Authorization: `Bearer ${token}` } });
 
 export function SignOut() {
   return html`<button type="button" class="quiet" data-action="sign-out" onClick=${() => signOut(revoke)}>
     ${t("session.signout")}</button>`;
 }
 
-export function Header({ title, live, children }) {
+// `signOutControl` replaces the plain sign-out button (the kiosk's asks staff to confirm).
+export function Header({ title, live, children, signOutControl }) {
   return html`<header class="top">
     <h1>${title}</h1>
-    <div class="top-tools">${children}${live && html`<${ConnectionState} live=${live} />`}<${LanguageSwitch} /><${SignOut} /></div>
+    <div class="top-tools">${children}${live && html`<${ConnectionState} live=${live} />`}<${LanguageSwitch} />${signOutControl || html`<${SignOut} />`}</div>
   </header>`;
 }
 
