@@ -44,6 +44,7 @@ test-slow: $(TEST_INSTALLED)
 bench: $(TEST_INSTALLED)
 	command -v wrk >/dev/null || apt-get install -y -q wrk || sudo -n apt-get install -y -q wrk
 	$(BIN)/python -m bench $(ARGS)
+	$(BIN)/python -m bench.hq
 
 # Federation's cost and catch-up against Debian's Mosquitto (installed by the tests' setup if missing).
 bench-federation: $(TEST_INSTALLED)

@@ -105,6 +105,35 @@ class Metrics:
             "Units of work committed by the store actor.",
             registry=self.registry,
         )
+        self.db_wal_bytes = Counter(
+            "robodine_db_wal_bytes",
+            "Bytes appended to the database's WAL, by kind of write (orders, poses, events, purge, other);"
+            " a commit of several kinds is shared out by the rows each changed.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.db_checkpoint_bytes = Counter(
+            "robodine_db_checkpoint_bytes",
+            "Bytes written to storage by WAL checkpoints (the care thread's own).",
+            registry=self.registry,
+        )
+        self.purged_rows = Counter(
+            "robodine_purged_rows",
+            "Rows deleted by retention, by table (pose, event, notification).",
+            ["table"],
+            registry=self.registry,
+        )
+        self.backups = Counter(
+            "robodine_backups",
+            "Scheduled backups, by result (ok, failed).",
+            ["result"],
+            registry=self.registry,
+        )
+        self.data_free_bytes = Gauge(
+            "robodine_data_free_bytes",
+            "Free space in the data directory, as last measured by the disk watch.",
+            registry=self.registry,
+        )
         self.link_frames = Counter(
             "robodine_link_frames",
             "Lines received on robot links (TCP and serial): ok (handed on), or dropped by reason.",

@@ -15,7 +15,7 @@ from typing import Any
 
 from peewee import SqliteDatabase
 
-from robodine_edge.actors.camera import CameraActor, CameraProxy, FrameSink
+from robodine_edge.actors.camera import CameraActor, CameraProxy, FrameSink, RecordingRefusal
 from robodine_edge.actors.cameras import CameraDirectory, CamerasActor, CamerasProxy, camera_actor_name
 from robodine_edge.actors.dispatch_messages import OrderChanged, RobotRejoined, RobotUpdate, TableChanged, TaskEvent
 from robodine_edge.actors.dispatcher import DispatcherActor, DispatcherProxy
@@ -26,7 +26,7 @@ from robodine_edge.actors.legacy_arms import LegacyCook
 from robodine_edge.actors.order_queue import OrderQueueActor, OrderQueueProxy
 from robodine_edge.actors.robot import RobotActor, RobotProxy
 from robodine_edge.actors.robot_messages import RobotSnapshot
-from robodine_edge.actors.store import Store, StoreActor
+from robodine_edge.actors.store import Store, StoreActor, UnitsCommitted
 from robodine_edge.actors.supervisor import (
     ActorSlot,
     ChildSpec,
@@ -99,6 +99,8 @@ def start_actor_tree(
     camera_ids: Sequence[str] = (),
     frames_out: FrameSink = lambda camera_id, jpeg: None,
     videos: Path | None = None,
+    recording_refusal: RecordingRefusal = lambda: None,
+    units_committed: UnitsCommitted | None = None,
 ) -> ActorTree:
     supervisor = ActorSlot[SupervisorProxy]("supervisor")
     supervisor.install(
@@ -127,7 +129,12 @@ def start_actor_tree(
         outbox.committed()  # wakes the federation relay, if on and entries were written
 
     store = Store(
-        start(ChildSpec[object]("store", lambda crash: StoreActor.start(db, crash_listener=crash, on_commit=committed)))
+        start(
+            ChildSpec[object](
+                "store",
+                lambda crash: StoreActor.start(db, crash_listener=crash, on_commit=committed, on_units=units_committed),
+            )
+        )
     )
     journal = Journal(store, publish)
 
@@ -225,7 +232,14 @@ def start_actor_tree(
         return ChildSpec[CameraProxy](
             camera_actor_name(camera_id),
             lambda crash: CameraActor.start(
-                camera_id, store, journal, publish, frames_out, recordings, crash_listener=crash
+                camera_id,
+                store,
+                journal,
+                publish,
+                frames_out,
+                recordings,
+                refusal=recording_refusal,
+                crash_listener=crash,
             ),
         )
 
