@@ -49,6 +49,9 @@ TEST_REQUIRES = [
     # A real JPEG decoder (libjpeg-turbo, as browsers use) reads the simulator's generated
     # frames back pixel by pixel; the service itself decodes no image.
     "Pillow>=10,<14",
+    # Request bodies checked against /openapi.json as its readers check them (JSON Schema
+    # 2020-12, ECMA-262 patterns): tests/http/test_openapi.py.
+    "jsonschema-rs>=0.29,<1",
 ]
 
 setup(
