@@ -33,6 +33,7 @@ from robodine_edge.http.schemas import (
     RequestModel,
     ResponseModel,
     RowId,
+    ShortName,
 )
 from robodine_edge.types import ADMIN_ONLY, STAFF_ROLES, Principal
 
@@ -71,7 +72,7 @@ CommandName = Literal["cook", "serve", "clean", "go_to", "dock", "stop", "resume
 class RobotCreate(RequestModel):
     robot_id: RobotId
     kind: Kind
-    name: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    name: ShortName | None = None
     legacy: bool = False
     legacy_cook_addr: HostPort | None = None
 
@@ -79,7 +80,7 @@ class RobotCreate(RequestModel):
 class RobotPatch(PatchModel):
     NULLABLE = frozenset({"name", "legacy_cook_addr"})
 
-    name: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    name: ShortName | None = None
     legacy: bool | None = None
     legacy_cook_addr: HostPort | None = None
 
