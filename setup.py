@@ -52,6 +52,9 @@ TEST_REQUIRES = [
     # Request bodies checked against /openapi.json as its readers check them (JSON Schema
     # 2020-12, ECMA-262 patterns): tests/http/test_openapi.py.
     "jsonschema-rs>=0.29,<1",
+    # Schemathesis tries every operation of /openapi.json against the real process
+    # (tests/http/test_openapi_fuzz.py, through its engine: its pytest plugin is off).
+    "schemathesis>=4.32,<5",
 ]
 
 setup(
