@@ -45,9 +45,12 @@ def _addressable(value: str) -> str:
     return value
 
 
-Identifier = Annotated[str, Field(pattern=ID_PATTERN), AfterValidator(_addressable)]
+Identifier = Annotated[
+    str, Field(pattern=ID_PATTERN, json_schema_extra={"not": {"enum": [".", ".."]}}), AfterValidator(_addressable)
+]
 """A robot or camera id: 1 to 64 of `[A-Za-z0-9._-]`, but not `.` or `..`, which
-that pattern allows and no HTTP client can put in a path (RFC 3986 removes them)."""
+that pattern allows and no HTTP client can put in a path (RFC 3986 removes them); the
+document says both."""
 Metres = Annotated[float, Field(ge=-10_000, le=10_000)]
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc: C0, DEL, C1
