@@ -33,6 +33,12 @@ INSTALL_REQUIRES = [
     "prometheus-client>=0.20,<1",
     # Swagger UI and ReDoc assets served by the service itself (an offline Pi has no CDN).
     "openapi-ui-bundles>=0.3,<1",
+    # Chain federation (MQTT v5: QoS 1, retained, will, TLS) on the service's own event loop;
+    # brings paho-mqtt 2.x, whose in-flight limit it exposes (docs/FEDERATION.md).
+    "aiomqtt>=2.3,<3",
+    # Headquarters' PostgreSQL, through peewee: psycopg 3 is the maintained driver (psycopg 2
+    # only gets fixes) and its binary wheels carry libpq, for x86-64 and 64-bit ARM alike.
+    "psycopg[binary]>=3.2,<4",
 ]
 
 TEST_REQUIRES = [

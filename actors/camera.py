@@ -66,6 +66,19 @@ class CameraTick:
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class EndRecording:
+    """From the care thread: close the recording running now (`why` says why, in the log)
+    and, when `go_on`, continue in a new file, so the closed part can be removed."""
+
+    why: str
+    go_on: bool = False
+
+
+RecordingRefusal = Callable[[], str | None]
+"""Why no recording may start now (the disk is low), or None."""
+
+
 @dataclass
 class _Recording:
     record: data.RecordingRecord
@@ -87,9 +100,11 @@ class CameraActor(SupervisedActor):
         videos_dir: Path,
         *,
         clock: Callable[[], float] = time.monotonic,
+        refusal: RecordingRefusal = lambda: None,
         crash_listener: CrashListener | None = None,
     ) -> None:
         super().__init__(crash_listener=crash_listener)
+        self._refusal = refusal
         self._camera_id = camera_id
         self._store = store
         self._journal = journal
@@ -177,6 +192,8 @@ class CameraActor(SupervisedActor):
             self._frame(message)
         elif isinstance(message, CameraTick):
             self._tick()
+        elif isinstance(message, EndRecording):
+            self._end_recording(message)
         else:
             return super().on_receive(message)
         return None
@@ -195,6 +212,16 @@ class CameraActor(SupervisedActor):
             self._append(frame.jpeg)
         if not was_active:
             self._announce()
+
+    def _end_recording(self, message: EndRecording) -> None:
+        if self._recording is None:
+            return
+        log.info("camera %s: recording closed: %s", self._camera_id, message.why)
+        self._close_recording()
+        if message.go_on:
+            with contextlib.suppress(Conflict):  # could not go on: shown as `error` (or refused: disk low)
+                self._open_recording()
+        self._announce()
 
     def _tick(self) -> None:
         view = self.view()
@@ -228,6 +255,9 @@ class CameraActor(SupervisedActor):
         return view
 
     def _open_recording(self) -> None:
+        refusal = self._refusal()
+        if refusal is not None:
+            raise Conflict(f"camera {self._camera_id} cannot record: {refusal}")
         started = utcnow()
         folder = self._videos_dir / self._camera_id
         stamp = started.strftime("%Y%m%dT%H%M%SZ")

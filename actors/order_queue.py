@@ -46,7 +46,8 @@ from robodine_edge.actors.menu_book import MenuBook
 from robodine_edge.actors.stock_ledger import StockLedger
 from robodine_edge.actors.store import Store
 from robodine_edge.actors.views import ListViews, PageKey, RowOrder, ViewOwner
-from robodine_edge.data import kitchen, orders, tables
+from robodine_edge.data import desired, kitchen, orders, tables
+from robodine_edge.data.desired import Applied
 from robodine_edge.data.idempotency import IdempotencyClaim, KeyDecided
 from robodine_edge.data.kitchen import MenuEntry, StockChange, StockEntry
 from robodine_edge.data.orders import ActiveOrder, Moved, NoSuchTable, Placed
@@ -59,6 +60,7 @@ from robodine_edge.errors import (
     RobodineError,
     Unavailable,
 )
+from robodine_edge.federation.wire import MenuCfg
 from robodine_edge.types import Publish, Role
 
 log = logging.getLogger(__name__)
@@ -193,6 +195,16 @@ class OrderQueueActor(ViewOwner):
         self._write(kitchen.delete_menu_item, item_id)
         self._menu.remove(item_id)
         self._publish("menu", "delete", {"id": item_id})
+
+    def apply_menu_cfg(self, scope: str, cfg: MenuCfg) -> Applied | None:
+        """Headquarters' menu (federation): prices and availability of the dishes it
+        names, in one unit; None when its version was not newer (nothing changed)."""
+        applied: Applied | None = self._write(desired.apply_menu, scope, cfg)
+        if applied is not None:
+            for entry in applied.menu:
+                self._menu.put(entry)
+            self._journal.publish([applied.recorded])
+        return applied
 
     # -- inventory ----------------------------------------------------------------------
 

@@ -33,7 +33,10 @@ PRAGMAS: dict[str, object] = {
     "foreign_keys": 1,
     "busy_timeout": 5000,
     "cache_size": -8000,
+    "wal_autocheckpoint": 10000,
 }
+"""`wal_autocheckpoint`: the care thread checkpoints at 1,000 frames, off the writer's
+path (`care.checkpoints`); the writer's own checkpoint is only the safety net."""
 P = ParamSpec("P")
 T = TypeVar("T")
 

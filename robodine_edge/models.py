@@ -191,7 +191,7 @@ class Order(BaseModel):
     flagged = BooleanField(default=False)
     flag_reason = CharField(null=True)
     created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
-    created_at = DateTimeField(default=utcnow)
+    created_at = DateTimeField(default=utcnow, index=True)  # a day's orders (data.stats)
     updated_at = DateTimeField(default=utcnow)
     cooking_at = DateTimeField(null=True)
     ready_at = DateTimeField(null=True)
@@ -277,9 +277,16 @@ class Pose(BaseModel):
 
 
 class Event(BaseModel):
-    """The append-only event log; system log lines that matter to staff are events too."""
+    """The append-only event log; system log lines that matter to staff are events too.
+
+    `seq` numbers the store's events from 1 with no gaps, in commit order (one writer,
+    and each is `MAX(seq) + 1` inside its own transaction); `event_id` is a UUID that
+    names the event beyond this store (docs/FEDERATION.md). Both are written whether or
+    not federation is on, so turning it on later publishes the whole log."""
 
     id = AutoField()
+    seq = IntegerField(null=True, unique=True)
+    event_id = CharField(null=True)
     type = CharField(index=True)
     level = CharField(default="info", index=True)
     entity_type = CharField(null=True)
@@ -287,6 +294,25 @@ class Event(BaseModel):
     message = TextField()
     data = JsonField(null=True)
     created_at = DateTimeField(default=utcnow, index=True)
+
+
+class FederationOutbox(BaseModel):
+    """Events waiting for headquarters' acknowledgement, as they will be published: the
+    body is made in the event's own transaction, so it shows the order as it was then.
+    Written only while federation is on; a row is deleted once an `ack` covers its seq."""
+
+    seq = IntegerField(primary_key=True)
+    type = CharField()
+    body = BlobField()
+
+
+class FederationState(BaseModel):
+    """What federation must remember across restarts: the last acknowledged seq, the
+    version of the last `cfg` taken from each topic, the `cfg-ack` owed for each kind."""
+
+    key = CharField(primary_key=True)
+    value = JsonField()
+    updated_at = DateTimeField(default=utcnow)
 
 
 class Notification(BaseModel):
@@ -376,4 +402,6 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     VideoStream,
     Recording,
     IdempotencyRecord,
+    FederationOutbox,
+    FederationState,
 )

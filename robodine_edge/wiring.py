@@ -15,7 +15,7 @@ from typing import Any
 
 from peewee import SqliteDatabase
 
-from robodine_edge.actors.camera import CameraActor, FrameSink
+from robodine_edge.actors.camera import CameraActor, FrameSink, RecordingRefusal
 from robodine_edge.actors.cameras import CameraDirectory, CamerasActor, camera_actor_name
 from robodine_edge.actors.dispatch_messages import OrderChanged, RobotRejoined, RobotUpdate, TableChanged, TaskEvent
 from robodine_edge.actors.dispatcher import DispatcherActor
@@ -26,12 +26,13 @@ from robodine_edge.actors.legacy_arms import LegacyCook
 from robodine_edge.actors.order_queue import OrderQueueActor
 from robodine_edge.actors.robot import RobotActor
 from robodine_edge.actors.robot_messages import RobotSnapshot
-from robodine_edge.actors.store import Store, StoreActor
+from robodine_edge.actors.store import Store, StoreActor, UnitsCommitted
 from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, SupervisionEvent, Supervisor
 from robodine_edge.actors.table import TableActor
 from robodine_edge.actors.timer import Timer
 from robodine_edge.actors.views import ListedViews
 from robodine_edge.config import Config
+from robodine_edge.data import outbox
 from robodine_edge.datadir import videos_dir
 from robodine_edge.metrics import Metrics
 from robodine_edge.types import Publish
@@ -90,6 +91,8 @@ def start_actor_tree(
     camera_ids: Sequence[str] = (),
     frames_out: FrameSink = lambda camera_id, jpeg: None,
     videos: Path | None = None,
+    recording_refusal: RecordingRefusal = lambda: None,
+    units_committed: UnitsCommitted | None = None,
 ) -> ActorTree:
     supervisor: ActorSlot[Supervisor] = ActorSlot("supervisor")
     supervisor.install(
@@ -111,8 +114,16 @@ def start_actor_tree(
         if dispatcher.is_alive():
             dispatcher.tell(message)
 
+    def committed(seconds: float, units: int) -> None:
+        """Store thread, after each durable commit."""
+        metrics.record_commit(seconds, units)
+        outbox.committed()  # wakes the federation relay, if on and entries were written
+
     store = Store(
-        start("store", lambda crash: StoreActor.start(db, crash_listener=crash, on_commit=metrics.record_commit))
+        start(
+            "store",
+            lambda crash: StoreActor.start(db, crash_listener=crash, on_commit=committed, on_units=units_committed),
+        )
     )
     journal = Journal(store, publish)
 
@@ -204,7 +215,14 @@ def start_actor_tree(
         return ChildSpec(
             camera_actor_name(camera_id),
             lambda crash: CameraActor.start(
-                camera_id, store, journal, publish, frames_out, recordings, crash_listener=crash
+                camera_id,
+                store,
+                journal,
+                publish,
+                frames_out,
+                recordings,
+                refusal=recording_refusal,
+                crash_listener=crash,
             ),
         )
 

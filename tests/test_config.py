@@ -227,6 +227,30 @@ def test_render_round_trips_and_masks_secrets(tmp_path: Path) -> None:
     tomllib.loads(text)
 
 
+def test_federation_password_is_never_printed_and_bad_federation_keys_are_each_named() -> None:
+    env = {"ROBODINE_FEDERATION_PASSWORD": "mqtt-secret-9", "ROBODINE_FEDERATION_CHAIN": "acme"}
+    text = render_config(load_config(None, env), env)
+    assert "mqtt-secret-9" not in text
+    assert "# password: set (hidden)  # from ROBODINE_FEDERATION_PASSWORD" in text
+    tomllib.loads(text)
+    bad = {
+        "ROBODINE_FEDERATION": "1",
+        "ROBODINE_FEDERATION_URL": "http://broker",
+        "ROBODINE_FEDERATION_CA_FILE": "/no/such/ca.pem",
+        "ROBODINE_STORE_ID": "all",
+    }
+    with pytest.raises(ConfigError) as raised:
+        load_config(None, bad)
+    problems = raised.value.problems
+    assert any(p.startswith("federation.url (from ROBODINE_FEDERATION_URL=") for p in problems), problems
+    assert any(p.startswith("federation.chain: required") for p in problems), problems
+    assert any(p.startswith("federation.ca_file (from ROBODINE_FEDERATION_CA_FILE=") for p in problems), problems
+    with pytest.raises(ConfigError, match=r"store.id \(from ROBODINE_STORE_ID='all'\): 'all' names every store"):
+        load_config(None, {"ROBODINE_FEDERATION": "1", "ROBODINE_FEDERATION_CHAIN": "acme", "ROBODINE_STORE_ID": "all"})
+    assert load_config(None, {"ROBODINE_STORE_ID": "all"}).store.id == "all"  # only a problem with federation on
+    assert load_config(None, {"ROBODINE_FEDERATION_URL": "nonsense"}).federation.enabled is False
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     st.dictionaries(

@@ -502,7 +502,7 @@ def test_a_legacy_arm_gets_plain_text_dish_names(tmp_path: Path) -> None:
             assert created.status_code == 201
             _legacy_cookbot(service, "IDLE")
             order = store.order(quantity=2)
-            eventually(lambda: len(received) == 2)
+            eventually(lambda: len(received) == 2, timeout=15)  # dishes are paced 50 ms apart; a loaded machine
             assert received == [store.dish["name"].lower().encode()] * 2  # the name, nothing more
             _legacy_cookbot(service, "COOKING")
             eventually(lambda: store.status(order["id"]) == "cooking")

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,7 @@ from robodine_edge.http.routes import (
     orders,
     robots,
     settings,
+    stats,
     tables,
     tasks,
     users,
@@ -74,6 +76,7 @@ ROUTERS = (
     robots.cookbot,
     robots.poses,
     tasks.router,
+    stats.router,
     video_streams.router,
     video_streams.videos,
     pages.router,
@@ -112,6 +115,8 @@ class ApiContext:
     inflight: dict[tuple[str, str], Any] = field(default_factory=dict)
     """Creating requests running now, by idempotency key (loop-owned)."""
     started_at: float = field(default_factory=time.monotonic)
+    federation: Callable[[], str] = lambda: "off"
+    """The uplink to headquarters: `off`, `connected` or `disconnected` (event loop)."""
 
     @property
     def ask_timeout_s(self) -> float:

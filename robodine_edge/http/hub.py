@@ -192,6 +192,7 @@ class Hub:
         self._pending: deque[tuple[str, str, Any]] = deque()
         self._lock = threading.Lock()
         self._scheduled = False
+        self._taps: dict[str, list[Callable[[str, Any], None]]] = {}
 
     def number_from(self, base: int) -> None:
         """Main thread, at start, before anything is published: every stream of this
@@ -229,9 +230,16 @@ class Hub:
         for topic, kind, data in batch:
             self.publish(topic, kind, data)
 
+    def tap(self, topic: str, listener: Callable[[str, Any], None]) -> None:
+        """Event loop: `listener(kind, data)` hears every change of `topic` as it is
+        published (the federation relay follows `robots` so)."""
+        self._taps.setdefault(topic, []).append(listener)
+
     def publish(self, topic: str, kind: str, data: Any) -> None:
         """Event loop: number the change in its topic's stream (and in its audience's) and
         hand it to every subscription of those streams."""
+        for listener in self._taps.get(topic, ()):
+            listener(kind, data)
         if topic != "notifications":  # nobody follows every user's notifications
             self._deliver(topic, self.topics[topic].append(kind, data))
         audience = data.get(AUDIENCE[topic]) if topic in AUDIENCE and isinstance(data, dict) else None

@@ -347,11 +347,12 @@ def test_a_robot_on_a_serial_port_that_reads_too_slowly_is_cut_off(tmp_path: Pat
 
 
 def test_the_simulator_finds_the_edge_registers_and_works(tmp_path: Path) -> None:
-    env = service_env(tmp_path, ROBODINE_MDNS="1", ROBODINE_STORE_ID="sim-store")
+    store = f"sim-store-{os.getpid()}"  # other tests' edges advertise on this host too
+    env = service_env(tmp_path, ROBODINE_MDNS="1", ROBODINE_STORE_ID=store)
     with ServiceProcess(tmp_path, env) as service:
         simulator = subprocess.Popen(
             [EXECUTABLE, "simulate", "--albabots", "2", "--cookbots", "1", "--admin-password", ADMIN_PASSWORD,
-             "--speed", "20", "--telemetry-hz", "20", "--duration", "60"],  # no --edge: found over mDNS
+             "--speed", "20", "--telemetry-hz", "20", "--duration", "60", "--store", store],  # found over mDNS
             env={k: v for k, v in os.environ.items() if not k.startswith("ROBODINE_")},
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )  # fmt: skip

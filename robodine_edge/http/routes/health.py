@@ -24,6 +24,8 @@ class Health(ResponseModel):
     uptime_s: float
     db: Literal["ok", "error"]
     robots_online: int
+    federation: Literal["off", "connected", "disconnected"]
+    """The uplink to headquarters (docs/FEDERATION.md): `off` unless federation is enabled."""
     failed_actors: list[str] | None = None
     """Only in a degraded answer: the parts not running (the healthy body has no such key)."""
 
@@ -58,6 +60,7 @@ async def _health(request: Request) -> HTTPResponse:
         "uptime_s": round(time.monotonic() - api.started_at, 3),
         "db": "ok" if db_ok else "error",
         "robots_online": online,
+        "federation": api.federation(),
     }
     if not healthy:
         body["failed_actors"] = failed
