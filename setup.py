@@ -56,6 +56,12 @@ TEST_REQUIRES = [
     # A real JPEG decoder (libjpeg-turbo, as browsers use) reads the simulator's generated
     # frames back pixel by pixel; the service itself decodes no image.
     "Pillow>=10,<14",
+    # Request bodies checked against /openapi.json as its readers check them (JSON Schema
+    # 2020-12, ECMA-262 patterns): tests/http/test_openapi.py.
+    "jsonschema-rs>=0.29,<1",
+    # Schemathesis tries every operation of /openapi.json against the real process
+    # (tests/http/test_openapi_fuzz.py, through its engine: its pytest plugin is off).
+    "schemathesis>=4.32,<5",
     # Fails a test whose code blocks an event loop (tests/blocking.py), as python-zeroconf's suite does.
     "blockbuster>=1.5,<2",
 ]

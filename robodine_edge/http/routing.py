@@ -326,7 +326,28 @@ def parse_body(request: ApiRequest, model: type[BaseModel], form: type[BaseModel
         raise BadRequest(f"expected Content-Type: {accepted}")
     if not isinstance(data, dict):
         raise ValidationFailed("the body must be a JSON object", fields={"body": "expected a JSON object"})
-    return _validate(model, data)
+    return _validate(model, whole_numbers(data))
+
+
+def whole_numbers(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` (just parsed, changed in place) with each JSON number that has no fraction
+    (`4.0`, `5e1`) as the integer it is, where orjson read a float. JSON has one number
+    type and JSON Schema's `integer` is any number without a fraction, so /openapi.json
+    cannot say "written without `.0`": a client that sends `"seats": 4.0` (Python's json
+    for a float that holds 4) means 4. Strict models still refuse `"4"`, `true` and
+    `4.5`; float fields take the int as it was. Past SQLite's integer range a number
+    stays a float (an integer field refuses it). A loop, not recursion: orjson reads
+    nesting 1024 deep."""
+    stack: list[Any] = [data]
+    while stack:
+        node = stack.pop()
+        for key, value in node.items() if isinstance(node, dict) else enumerate(node):
+            if isinstance(value, float):
+                if value.is_integer() and -MAX_ID - 1 <= value <= MAX_ID:
+                    node[key] = int(value)
+            elif isinstance(value, dict | list):
+                stack.append(value)
+    return data
 
 
 def _media_type(request: ApiRequest) -> str:

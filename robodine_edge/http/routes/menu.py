@@ -17,7 +17,8 @@ from robodine_edge.types import ADMIN_ONLY, ALL_ROLES, STAFF_ROLES, Principal, R
 
 router = ApiRouter(tag="menu", prefix="/api/menu")
 
-Price = Annotated[float, Field(ge=0, le=100_000)]
+Price = Annotated[float, Field(ge=0, le=100_000, json_schema_extra={"multipleOf": 0.01})]
+"""At most two decimals (`_PriceCheck`, which allows for binary floats), as the document says."""
 Category = Annotated[str, Field(min_length=1, max_length=32), OneLine]
 PrepareTime = Annotated[int, Field(ge=0, le=4 * 3600)]
 Position = Annotated[int, Field(ge=0, le=1_000_000_000)]

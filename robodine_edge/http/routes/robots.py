@@ -4,9 +4,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    GetJsonSchemaHandler,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+    field_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
 from sanic import HTTPResponse
 
 from robodine_edge.actors.fleet import FleetProxy
@@ -16,7 +27,16 @@ from robodine_edge.data import robots as data
 from robodine_edge.errors import ValidationFailed
 from robodine_edge.http.context import ApiRequest
 from robodine_edge.http.routing import ApiRouter, answer, error_fields, listed
-from robodine_edge.http.schemas import Identifier, IsoTime, PageQuery, PatchModel, RequestModel, ResponseModel
+from robodine_edge.http.schemas import (
+    Identifier,
+    IsoTime,
+    PageQuery,
+    PatchModel,
+    RequestModel,
+    ResponseModel,
+    RowId,
+    ShortName,
+)
 from robodine_edge.types import ADMIN_ONLY, STAFF_ROLES, Principal
 
 router = ApiRouter(tag="robots", prefix="/api/robots")
@@ -26,7 +46,27 @@ poses = ApiRouter(tag="poses", prefix="/api/poses")
 
 RobotId = Identifier
 Kind = Literal["albabot", "cookbot"]
-HostPort = Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]{1,253}:\d{1,5}$")]
+PORT = (
+    r"(0{0,4}[1-9]|0{0,3}[1-9]\d|0{0,2}[1-9]\d{2}|0?[1-9]\d{3}"  # 1-9999, zeros in front up to five digits
+    r"|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])"  # 10000-65535
+)
+"""1 to 65535 in at most five digits, as a regex: what `_port` accepts, for /openapi.json."""
+
+HOST_PORT = rf"^[A-Za-z0-9.-]{{1,253}}:{PORT}$"
+
+
+def _port(value: str) -> str:
+    if not 0 < int(value.rsplit(":", 1)[1]) < 65536:
+        raise PydanticCustomError("port", "port must be 1-65535")
+    return value
+
+
+HostPort = Annotated[
+    str,
+    Field(pattern=r"^[A-Za-z0-9.-]{1,253}:\d{1,5}$", json_schema_extra={"pattern": HOST_PORT}),
+    AfterValidator(_port),
+]
+"""`host:port` (a registration and a change alike): the message names the port when only it is wrong."""
 Metres = Annotated[float, Field(ge=-10_000, le=10_000)]
 CommandName = Literal["cook", "serve", "clean", "go_to", "dock", "stop", "resume", "emergency_stop"]
 
@@ -34,22 +74,15 @@ CommandName = Literal["cook", "serve", "clean", "go_to", "dock", "stop", "resume
 class RobotCreate(RequestModel):
     robot_id: RobotId
     kind: Kind
-    name: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    name: ShortName | None = None
     legacy: bool = False
     legacy_cook_addr: HostPort | None = None
-
-    @field_validator("legacy_cook_addr")
-    @classmethod
-    def _port(cls, value: str | None) -> str | None:
-        if value is not None and not 0 < int(value.rsplit(":", 1)[1]) < 65536:
-            raise ValueError("port must be 1-65535")
-        return value
 
 
 class RobotPatch(PatchModel):
     NULLABLE = frozenset({"name", "legacy_cook_addr"})
 
-    name: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    name: ShortName | None = None
     legacy: bool | None = None
     legacy_cook_addr: HostPort | None = None
 
@@ -60,18 +93,18 @@ class FloorPoint(RequestModel):
 
 
 class CookArgs(RequestModel):
-    order_id: Annotated[int, Field(ge=1)]
+    order_id: RowId
     items: Annotated[list[dict[str, Any]], Field(max_length=50)]
 
 
 class ServeArgs(RequestModel):
-    order_id: Annotated[int, Field(ge=1)]
-    table_id: Annotated[int, Field(ge=1)]
+    order_id: RowId
+    table_id: RowId
     table: FloorPoint
 
 
 class CleanArgs(RequestModel):
-    table_id: Annotated[int, Field(ge=1)]
+    table_id: RowId
 
 
 class NoArgs(RequestModel):
@@ -90,11 +123,35 @@ ARGS: dict[str, type[BaseModel]] = {
 }
 
 
+def _command(name: str, args: type[BaseModel]) -> type[BaseModel]:
+    """One command as /openapi.json states it: its name and the `args` it takes."""
+    fields: dict[str, Any] = {
+        "name": (Literal[name], ...),
+        "args": (args, NoArgs() if args is NoArgs else ...),
+        "force": (bool, False),
+    }
+    title = "".join(part.title() for part in name.split("_"))
+    return create_model(f"{title}Command", __base__=RequestModel, **fields)
+
+
+COMMANDS: TypeAdapter[Any] = TypeAdapter(
+    Annotated[Union[tuple(_command(name, args) for name, args in ARGS.items())], Field(discriminator="name")]  # type: ignore[arg-type]  # noqa: UP007  (a union built at run time)
+)
+"""The command bodies, one per name, for the document only: `send_command` checks `args`
+against `ARGS` itself, so an error names `args.<field>`."""
+
+
 class CommandBody(RequestModel):
+    """A command and its arguments; the document shows each command's own `args`."""
+
     name: CommandName
     args: dict[str, Any] = {}
     force: bool = False
     """Take the robot off its current task (the task goes back to the queue)."""
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return handler(COMMANDS.core_schema)
 
 
 class PoseOut(ResponseModel):

@@ -5,13 +5,22 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from robodine_edge.data import accounts
 from robodine_edge.http import bridge
 from robodine_edge.http.context import ApiRequest
 from robodine_edge.http.routing import ApiRouter
-from robodine_edge.http.schemas import IsoTime, PageQuery, PatchModel, RequestModel, ResponseModel, RowId, not_strict
+from robodine_edge.http.schemas import (
+    IsoTime,
+    PageQuery,
+    PatchModel,
+    RequestModel,
+    ResponseModel,
+    RowId,
+    not_strict,
+    only_when,
+)
 from robodine_edge.passwords import hash_password
 from robodine_edge.types import ADMIN_ONLY, Principal, Role
 
@@ -22,6 +31,10 @@ NewPassword = Annotated[str, Field(min_length=8, max_length=256)]
 
 
 class UserCreate(RequestModel):
+    """A kiosk user is bound to a table (`table_id`, which must exist); no other role is."""
+
+    model_config = ConfigDict(json_schema_extra=only_when("role", Role.KIOSK.value, "table_id"))
+
     username: Username
     password: NewPassword
     role: not_strict(Role)  # type: ignore[valid-type]

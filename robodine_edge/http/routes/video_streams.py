@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import IO, Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 from sanic import HTTPResponse
 
 from robodine_edge.actors.camera import CameraProxy
@@ -30,6 +30,7 @@ from robodine_edge.http.schemas import (
     QueryModel,
     RequestModel,
     ResponseModel,
+    only_when,
 )
 from robodine_edge.types import ADMIN_ONLY, STAFF_ROLES, Principal
 
@@ -44,6 +45,10 @@ CHUNK_BYTES = 256 * 1024
 
 
 class StreamCreate(RequestModel):
+    """A robot's camera names its robot (`robot_id`); a fixed camera names none."""
+
+    model_config = ConfigDict(json_schema_extra=only_when("source", "robot", "robot_id"))
+
     camera_id: CameraId
     name: Name | None = None
     source: Source = "fixed"
