@@ -23,9 +23,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Collection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from robodine_edge.actors.base import CrashListener, SupervisedActor
+from robodine_edge.actors.base import CrashListener, SupervisedActor, TypedProxy, proxy_method
 from robodine_edge.actors.dispatch_asks import DispatchAsks
 from robodine_edge.actors.dispatch_messages import (
     DispatchTick,
@@ -51,9 +51,14 @@ from robodine_edge.data.events import Recorded
 from robodine_edge.data.settings import StoreSettings, load_settings
 from robodine_edge.domain import dispatch as rules
 from robodine_edge.domain.dispatch import DONE_MOVES, STARTED_MOVES, RobotView
-from robodine_edge.domain.lifecycle import OrderStatus
+from robodine_edge.domain.lifecycle import OrderStatus, TableStatus
 from robodine_edge.errors import Conflict, NotFound, RobodineError
 from robodine_edge.types import Publish
+
+if TYPE_CHECKING:
+    from robodine_edge.actors.fleet import RobotDirectory
+    from robodine_edge.actors.floor import FloorProxy
+    from robodine_edge.actors.order_queue import OrderQueueProxy
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 500
@@ -70,18 +75,20 @@ class DispatcherActor(SupervisedActor):
         self,
         store: Store,
         journal: Journal,
-        robots: Any,
-        orders: ActorSlot[Any],
-        floor: ActorSlot[Any],
+        publish: Publish,
+        robots: RobotDirectory,
+        orders: ActorSlot[OrderQueueProxy],
+        floor: ActorSlot[FloorProxy],
         legacy_cook: LegacyCook | None = None,
         *,
-        publish: Publish = lambda topic, kind, data: None,
         fleet_send: FleetSend = no_loop,
         clock: Callable[[], float] = time.monotonic,
         crash_listener: CrashListener | None = None,
     ) -> None:
         super().__init__(crash_listener=crash_listener)
         self._asks = DispatchAsks(store, journal, robots, orders, floor, publish, fleet_send)
+        self._journal = journal
+        self._publish = publish
         self._legacy = LegacyArms(legacy_cook)
         self._clock = clock
         self._settings = StoreSettings()
@@ -124,14 +131,16 @@ class DispatcherActor(SupervisedActor):
 
     # -- asks from HTTP ------------------------------------------------------------------------
 
-    def declare_emergency(
-        self, reason: str | None, user_id: int | None, username: str
-    ) -> tuple[dict[str, Any], Recorded]:
-        """Stop every robot online now, in one unit and one loop turn whatever the fleet's
-        size: the emergency and each robot's `emergency_stop` are one commit; the loop
-        writes every frame, and each robot actor keeps its own owed until acked. Tasks and
-        orders stay as they are; nothing is handed out until it is resolved, and a robot
-        that links meanwhile is stopped as it comes (`_robot_changed`).
+    def declare_emergency(self, reason: str | None, user_id: int | None, username: str) -> dict[str, Any]:
+        """Staff's stop. The dispatcher owns the emergency, its row and its effect alike (one
+        change, one owner): every robot online is stopped in one unit and one loop turn
+        whatever the fleet's size: the emergency and each robot's `emergency_stop` are one
+        commit (`Conflict`, 409, while one is active, and nothing is sent); the loop writes
+        every frame, and each robot actor keeps its own owed until acked. Once committed,
+        its event and its `emergencies` upsert are published (every screen shows the
+        banner), all before the answer. Tasks and orders stay as they are; nothing is
+        handed out until it is resolved, and a robot that links meanwhile is stopped as it
+        comes (`_robot_changed`).
 
         The stops are handed to the loop from inside the unit, once they have their ids,
         not once the commit is durable: a stop must not wait for a slow disk (an SD card's
@@ -157,24 +166,31 @@ class DispatcherActor(SupervisedActor):
         self._emergency = True  # before the run still owed: its tasks are created, not handed out
         self._stopped = {command["robot_id"] for command in declared.commands}
         self._end_run()
-        return declared.emergency, declared.event
+        self._announce_emergency(declared.emergency, declared.event)
+        return declared.emergency
 
-    def resolve_emergency(
-        self, emergency_id: int, user_id: int | None, username: str
-    ) -> tuple[dict[str, Any], Recorded]:
-        """`resume` to every robot online and every robot stopped during the emergency (one
-        offline now gets it after its next hello), in one unit and one loop turn; then
-        tasks go on, their stuck timers started afresh. Unlike a stop, a resume is sent
-        only once durable: robots must never move while the record says stopped."""
+    def resolve_emergency(self, emergency_id: int, user_id: int | None, username: str) -> dict[str, Any]:
+        """Staff's resume: the row resolved with a `resume` to every robot online and every
+        robot stopped during the emergency (one offline now gets it after its next hello),
+        in one unit and one loop turn; then the row and its event are published as
+        `declare_emergency` does, and tasks go on, their stuck timers started afresh.
+        Unlike a stop, a resume is sent only once durable: robots must never move while
+        the record says stopped."""
         robots = sorted({*self._commandable(), *self._stopped})
         resolved = self._asks.record_fleet_command(emergencies.resolve, emergency_id, user_id, username, robots)
         self._emergency, self._stopped = False, set()
         self._asks.fleet_command(resolved.commands)
+        self._announce_emergency(resolved.emergency, resolved.event)
         now = self._clock()
         for job in self._board:
             job.progress_at = now
         self._dispatch()
-        return resolved.emergency, resolved.event
+        return resolved.emergency
+
+    def _announce_emergency(self, emergency: dict[str, Any], event: Recorded) -> None:
+        """Once committed: the event, then the row on `emergencies` (in order behind it)."""
+        self._journal.publish([event])
+        self._publish("emergencies", "upsert", emergency)
 
     def dock_all(self, user_id: int | None) -> list[dict[str, Any]]:
         """Staff send every serving robot free of work to dock (closing time), in one unit
@@ -253,7 +269,7 @@ class DispatcherActor(SupervisedActor):
 
     # -- what others tell ------------------------------------------------------------------------
 
-    def on_receive(self, message: Any) -> Any:
+    def on_receive(self, message: object) -> object:
         """A run of placed orders (a rush, one tell each) is taken as one: their cook tasks
         are created in one commit and dispatched once, when the run ends. Any other
         message ends the run first, so it sees every task."""
@@ -330,7 +346,7 @@ class DispatcherActor(SupervisedActor):
             self._tables.pop(table_id, None)
         else:
             self._tables[table_id] = table
-        if table is not None and table["status"] == "cleaning":
+        if table is not None and table["status"] == TableStatus.CLEANING:
             self._board.want(("clean", None, table_id), 0)
         elif (job := self._board.of_key(("clean", None, table_id))) is not None:
             self._tasks.cancel(job, "the table is no longer waiting to be cleaned")
@@ -552,3 +568,16 @@ class DispatcherActor(SupervisedActor):
         if order is not None:
             self._orders[job.order_id] = order  # the echoes of the steps it took are old news
         return moved
+
+
+class DispatcherProxy(TypedProxy):
+    """The dispatcher as HTTP and the composition root reach it (`ActorSlot[DispatcherProxy]`)."""
+
+    declare_emergency = proxy_method(DispatcherActor.declare_emergency)
+    resolve_emergency = proxy_method(DispatcherActor.resolve_emergency)
+    dock_all = proxy_method(DispatcherActor.dock_all)
+    direct_command = proxy_method(DispatcherActor.direct_command)
+    retry_order = proxy_method(DispatcherActor.retry_order)
+    service_stopping = proxy_method(DispatcherActor.service_stopping)
+    settings_changed = proxy_method(DispatcherActor.settings_changed)
+    overview = proxy_method(DispatcherActor.overview)

@@ -20,12 +20,12 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import pykka
 from peewee import PeeweeException
 
-from robodine_edge.actors.base import CrashListener, SupervisedActor
+from robodine_edge.actors.base import CrashListener, SupervisedActor, TypedProxy, proxy_method
 from robodine_edge.actors.journal import Journal
 from robodine_edge.actors.legacy_pace import LegacyPace
 from robodine_edge.actors.outbox import Outbox, PendingCommand
@@ -54,6 +54,8 @@ from robodine_edge.protocol.telemetry import Telemetry
 from robodine_edge.types import SERVICE_STOPPING, Publish
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
 WRITE_TIMEOUT_S = 10.0
 WRITE_ERRORS = (RobodineError, PeeweeException)
 """What a blocking write can fail with: the store gone or late (`Unavailable`,
@@ -191,7 +193,7 @@ class RobotActor(SupervisedActor):
 
     # -- what arrives (tell) -------------------------------------------------------------
 
-    def on_receive(self, message: Any) -> Any:
+    def on_receive(self, message: object) -> object:
         if isinstance(message, LinkFrame):
             if self._link is not None and message.session == self._link.session:
                 self._frame(message.frame)
@@ -426,13 +428,26 @@ class RobotActor(SupervisedActor):
         else:
             self._store.write(data.save_state, *args)
 
-    def _write(self, unit: Any, *args: Any) -> Any:
+    def _write(self, unit: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """A committed write, waited for; raises one of `WRITE_ERRORS`."""
         try:
-            return self._store.write(unit, *args).get(timeout=WRITE_TIMEOUT_S)
+            return self._store.write(unit, *args, **kwargs).get(timeout=WRITE_TIMEOUT_S)
         except pykka.Timeout:
             raise TimedOut(f"the database writer did not answer within {WRITE_TIMEOUT_S:g} s") from None
 
 
 def _or(value: float | None, fallback: float | None) -> float | None:
     return fallback if value is None else value
+
+
+class RobotProxy(TypedProxy):
+    """A robot actor as the link, the fleet, the dispatcher and HTTP reach it (`ActorSlot[RobotProxy]`)."""
+
+    snapshot = proxy_method(RobotActor.snapshot)
+    connect = proxy_method(RobotActor.connect)
+    command = proxy_method(RobotActor.command)
+    resend = proxy_method(RobotActor.resend)
+    withdraw = proxy_method(RobotActor.withdraw)
+    update = proxy_method(RobotActor.update)
+    set_token = proxy_method(RobotActor.set_token)
+    legacy = proxy_method(RobotActor.legacy)

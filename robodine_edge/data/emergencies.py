@@ -72,7 +72,7 @@ def resolve(emergency_id: int, user_id: int | None, username: str, robot_ids: Se
     if not row.active:
         raise InvalidTransition(f"emergency {emergency_id} is already resolved")
     now = utcnow()
-    row.active, row.resolved_at, row.resolved_by = False, now, user_id
+    row.active, row.resolved_at, row.resolved_by_id = False, now, user_id
     row.save()
     text = f"emergency {emergency_id} resolved by {username}"
     event = record_event("emergency_resolved", text, entity_type="emergency", entity_id=row.id)

@@ -18,7 +18,7 @@ from typing import Any
 
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data.events import Recorded, record_event
-from robodine_edge.data.rows import newest_first, one
+from robodine_edge.data.rows import newest_first
 from robodine_edge.data.statements import column, params
 from robodine_edge.errors import Conflict, NotFound
 from robodine_edge.models import Pose as PoseRow
@@ -380,11 +380,6 @@ def reopen_command(robot_id: str, command_id: int) -> OpenCommand | None:
 def _command(robot_id: str, command_id: int) -> RobotCommand | None:
     """One of this robot's commands (NotFound for an unknown robot)."""
     return RobotCommand.get_or_none(RobotCommand.id == command_id, RobotCommand.robot == _row(robot_id).id)
-
-
-def get_command(command_id: int) -> dict[str, Any]:
-    command = one(RobotCommand, command_id, "command")
-    return command_json(command, command.robot.robot_id)
 
 
 def recent_commands(limit: int) -> list[dict[str, Any]]:

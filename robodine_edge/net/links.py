@@ -14,10 +14,14 @@ import logging
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from robodine_edge.actors.robot_messages import CommandOwed, FleetCommand
 from robodine_edge.metrics import LabelChildren, Metrics
+
+if TYPE_CHECKING:
+    from robodine_edge.actors.fleet import RobotDirectory
+    from robodine_edge.net.legacy_link import LegacyHandler
 
 log = logging.getLogger(__name__)
 
@@ -103,26 +107,27 @@ class FleetLinks:
 
     def __init__(self, registry: LinkRegistry) -> None:
         self._registry = registry
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._robots: Any = None
+        self._attached: tuple[asyncio.AbstractEventLoop, RobotDirectory] | None = None
 
-    def attach(self, loop: asyncio.AbstractEventLoop, robots: Any) -> None:
+    def attach(self, loop: asyncio.AbstractEventLoop, robots: RobotDirectory) -> None:
         """Event loop, as the robot link starts: the loop to write on, and the robot actors'
-        directory (`actors.fleet.RobotDirectory`) to tell."""
-        self._loop, self._robots = loop, robots
+        directory to tell."""
+        self._attached = (loop, robots)
 
     def send_threadsafe(self, batch: Sequence[FleetCommand]) -> bool:
         """Any thread: queue the batch for the loop. False when no loop takes it (not
         started, or closed): the caller then tells the robot actors itself."""
-        if self._loop is None:
+        attached = self._attached
+        if attached is None:
             return False
+        loop, robots = attached
         try:
-            self._loop.call_soon_threadsafe(self._send, batch)
+            loop.call_soon_threadsafe(self._send, robots, batch)
         except RuntimeError:  # the loop has closed
             return False
         return True
 
-    def _send(self, batch: Sequence[FleetCommand]) -> None:
+    def _send(self, robots: RobotDirectory, batch: Sequence[FleetCommand]) -> None:
         """Event loop: every frame first, then the tells."""
         written: dict[str, str] = {}
         for item in batch:
@@ -131,7 +136,7 @@ class FleetLinks:
                 entry.link.send_bytes(item.frame)
                 written[item.robot_id] = entry.session
         for item in batch:
-            slot = self._robots.find(item.robot_id)
+            slot = robots.find(item.robot_id)
             if slot is not None:  # a dead one's next instance reloads the command as still open
                 slot.tell(CommandOwed(item.command["id"], item.frame, written.get(item.robot_id)))
 
@@ -141,13 +146,15 @@ class LinkContext:
     """What every link needs from the service; built once by the composition root."""
 
     registry: LinkRegistry
-    robots: Any  # RobotDirectory: slots of the robot actors
+    robots: RobotDirectory
+    """Slots of the robot actors."""
     metrics: Metrics
     heartbeat_s: float
     udp_port: int | None
     video_port: int | None
     ask_timeout_s: float
-    legacy: Any = None  # LegacyHandler when legacy frames are accepted
+    legacy: LegacyHandler | None = None
+    """Set when legacy frames are accepted."""
     frames: LabelChildren = field(init=False, repr=False)
     """`robodine_link_frames_total` by result, shared by every link."""
 

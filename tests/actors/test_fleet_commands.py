@@ -41,8 +41,7 @@ class Edge:
     db: SqliteDatabase
 
     def declare(self) -> dict[str, Any]:
-        emergency, _ = self.tree.dispatcher.proxy.declare_emergency("drill", None, "staff").get(timeout=5)
-        return dict(emergency)
+        return self.tree.dispatcher.proxy.declare_emergency("drill", None, "staff").get(timeout=5)
 
     def resolve(self, emergency_id: int) -> None:
         self.tree.dispatcher.proxy.resolve_emergency(emergency_id, None, "staff").get(timeout=5)
@@ -159,8 +158,8 @@ def test_the_stops_go_out_before_their_commit_is_durable(edge: Edge) -> None:
     edge.tree.store.write(hold)  # the writer waits: the declare queues behind it...
     assert holding.wait(5)
     declared = edge.tree.dispatcher.proxy.declare_emergency("drill", None, "staff")
-    inbox = edge.tree.named["store"].ref.actor_inbox
-    eventually(lambda: inbox.qsize() >= 1, what="the declare waiting on the writer")
+    store = edge.tree.named["store"]
+    eventually(lambda: store.mailbox_depth() >= 1, what="the declare waiting on the writer")
     edge.tree.store.write(behind.wait, 10)  # ...and this right behind it, in the same transaction
     before.set()
     try:
@@ -170,7 +169,7 @@ def test_the_stops_go_out_before_their_commit_is_durable(edge: Edge) -> None:
         assert Emergency.select().count() == 0  # this thread's own connection: nothing committed yet
     finally:
         behind.set()
-    emergency, _ = declared.get(timeout=5)
+    emergency = declared.get(timeout=5)
     assert emergency["active"] and Emergency.select().count() == 1
 
 
@@ -238,14 +237,15 @@ def test_a_robot_stopped_then_dropped_is_resumed_when_it_links_again_across_a_di
     eventually(lambda: ("alba-2", "acked") in {(r, status) for r, _, status in edge.commands("resume")})
 
 
-def test_a_second_declare_is_refused_and_changes_nothing(edge: Edge) -> None:
+def test_a_second_declare_is_refused_and_changes_nothing(edge: Edge, published: Published) -> None:
     robot = Robot(edge, "alba-1")
     edge.settled()
-    edge.declare()
+    declared = edge.declare()
     robot.command()
     with pytest.raises(Conflict, match="already active"):
         edge.declare()
     assert len(edge.commands("emergency_stop")) == 1
+    assert published.topic("emergencies") == [declared]  # nothing announced either
     assert edge.tree.dispatcher.proxy.overview().get(timeout=5)["emergency"] is True
 
 
@@ -258,7 +258,7 @@ def test_with_no_loop_each_robot_actor_sends_its_own(
     try:
         robots = [LinkedRobot(tree, f"alba-{n}", "albabot") for n in range(3)]
         tree.dispatcher.proxy.overview().get(timeout=5)
-        emergency, _ = tree.dispatcher.proxy.declare_emergency("drill", None, "staff").get(timeout=5)
+        emergency = tree.dispatcher.proxy.declare_emergency("drill", None, "staff").get(timeout=5)
         assert {robot.command()["name"] for robot in robots} == {"emergency_stop"}
         tree.dispatcher.proxy.resolve_emergency(emergency["id"], None, "staff").get(timeout=5)
         assert {robot.command()["name"] for robot in robots} == {"resume"}

@@ -102,7 +102,7 @@ def test_a_dish_the_arm_does_not_take_fails_the_task_until_the_order_is_flagged(
     assert len(reassigned) == 2  # max_task_attempts is 3: two hand-overs, then given up
     assert all(f"{address} did not take 'rice bowl'" in m and "connection refused" in m for m in reassigned)
     flagged = tree.store.write(lambda: Order.get_by_id(order["id"])).get(timeout=5)
-    assert flagged.flagged and "did not take 'rice bowl'" in flagged.flag_reason and flagged.status == "placed"
+    assert flagged.flagged and "did not take 'rice bowl'" in (flagged.flag_reason or "") and flagged.status == "placed"
     assert len(events_of(tree, "order_unserved")) == 1
 
 
