@@ -103,7 +103,7 @@ endif
 	  $(STAGE)/bin/pip install --no-compile --progress-bar off --disable-pip-version-check --root-user-action=ignore "$$src"
 	grep -rlIF '$(STAGE)' $(STAGE) | xargs -r sed -i 's|$(subst .,\.,$(STAGE))|$(OPT)|g'
 	umask 022 && $(SYSTEM_PYTHON) -m compileall -q -f -j 0 -s $(STAGE) -p $(OPT) $(STAGE)/lib
-	umask 022 && install -m 0644 README.md $(STAGE)/README.md && install -d $(STAGE)/docs && install -m 0644 docs/*.md $(STAGE)/docs
+	umask 022 && install -m 0644 README.md $(STAGE)/README.md && install -d $(STAGE)/docs/screenshots && install -m 0644 docs/*.md $(STAGE)/docs && install -m 0644 docs/screenshots/*.png $(STAGE)/docs/screenshots
 	rm -rf $(DESTDIR)$(OPT).old
 	if [ -e $(DESTDIR)$(OPT) ]; then mv $(DESTDIR)$(OPT) $(DESTDIR)$(OPT).old; fi
 	mv $(STAGE) $(DESTDIR)$(OPT)
