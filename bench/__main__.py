@@ -16,6 +16,8 @@ from typing import Any
 
 import orjson
 
+from bench import datasafe
+from bench.estop import emergency_stop
 from bench.measure import Bench, footprint, start_with_open_orders, temporary
 
 RESULTS = Path(__file__).parent / "results.json"
@@ -33,7 +35,29 @@ def host() -> dict[str, Any]:
     return {"cores": os.cpu_count(), "cpu": model, "python": platform.python_version(), "machine": platform.machine()}
 
 
-PARTS = ("footprint", "reads", "bridge", "orders", "telemetry", "fanout", "open_orders")
+PARTS = (
+    "footprint",
+    "reads",
+    "bridge",
+    "orders",
+    "telemetry",
+    "fanout",
+    "open_orders",
+    "estop",
+    "backup",
+    "purge",
+    "wear",
+)
+ESTOP_STOPS = 10
+"""Emergency stops (each with its resolve) per fleet size."""
+DATA_PARTS = {
+    "backup": datasafe.backup_during_orders,
+    "purge": datasafe.purge_during_orders,
+    "wear": datasafe.rush_writes,
+}
+"""Parts with services of their own (a ~1 GiB database, the demo store's rush), run after the others."""
+OWN_SERVICE = ("footprint", "open_orders", "estop", *DATA_PARTS)
+"""Parts that start their own service rather than measure the shared bench's."""
 
 
 def run(parts: tuple[str, ...] = PARTS) -> dict[str, Any]:
@@ -45,15 +69,21 @@ def run(parts: tuple[str, ...] = PARTS) -> dict[str, Any]:
             results["footprint"] = footprint(workdir)
         if "open_orders" in parts:
             results["open_orders"] = start_with_open_orders(workdir)
-        bench = Bench(workdir)
-        try:
-            for part in parts:
-                if part not in ("footprint", "open_orders"):
-                    results[part] = getattr(bench, part)()
-            if "footprint" in parts:
-                results["footprint"]["rss_after_runs_mb"] = bench.rss_mb()
-        finally:
-            bench.close()
+        if "estop" in parts:
+            results["estop"] = emergency_stop(workdir, ESTOP_STOPS)
+        if any(part not in OWN_SERVICE for part in parts) or "footprint" in parts:
+            bench = Bench(workdir)
+            try:
+                for part in parts:
+                    if part not in OWN_SERVICE:
+                        results[part] = getattr(bench, part)()
+                if "footprint" in parts:
+                    results["footprint"]["rss_after_runs_mb"] = bench.rss_mb()
+            finally:
+                bench.close()
+        for part in parts:
+            if part in DATA_PARTS:
+                results[part] = DATA_PARTS[part](workdir)
     results["seconds"] = round(time.monotonic() - started, 1)
     return results
 
@@ -92,6 +122,13 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str, bool | None]]
     ask, plain = bridge["one_actor_ask"], bridge["no_actor"]
     out.append(("HTTP request asking one actor", f"{ask['rps']} req/s, p50 {ask['p50_ms']} ms",
                 f"{plain['rps']} req/s asking none", f"{bridge['ratio']:.2f}", "", None))  # fmt: skip
+    for size, stop in r["estop"].items():
+        first, last, one = stop["first_ms"], stop["last_ms"], stop["one_command_ms"]
+        out.append((f"emergency stop, {size} robots ({stop['stops']} stops)",
+                    f"first robot p50 {first['p50']} p99 {first['p99']} ms, last p50 {last['p50']} p99 {last['p99']} ms"
+                    + (f", {len(stop['errors'])} errors ({', '.join(sorted(set(stop['errors'])))})" if stop["errors"] else ""),
+                    f"one command to one robot p50 {one['p50']} ms", "", "last p99 < 50 ms, first < 10 ms",
+                    last["p99"] < 50 and first["p99"] < 10 and not stop["errors"]))  # fmt: skip
     out.append(("idle RSS, demo + 20 robots", f"{foot['idle_rss_mb']} MB ({foot['robots_online']} online)", "", "", "< 60 MB",
                 foot["idle_rss_mb"] < 60))  # fmt: skip
     out.append(("RSS after the runs", f"{foot['rss_after_runs_mb']} MB", "", "", "", None))
@@ -110,7 +147,35 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str, bool | None]]
                 f"{opened['empty_ready_s']} s the same store with none", "", "", None))  # fmt: skip
     out.append(("start-up to ready, with mDNS", f"{foot['ready_with_mdns_s']} s", "", "", "< 1 s + probing (~1.2 s)",
                 foot["ready_with_mdns_s"] < 2.3))  # fmt: skip
+    return out + data_rows(r)
+
+
+def data_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str, bool | None]]:
+    """The data-safety rows: orders at 100/s during a backup and a purge, writes per hour."""
+    backup, purge, wear = r["backup"], r["purge"], r["wear"]
+    out: list[tuple[str, str, str, str, str, bool | None]] = []
+    for name, part, what in (
+        ("backup", backup, f"backup of {backup['database_bytes'] / 2**30:.2f} GiB took {backup['backup_s']} s"),
+        ("purge", purge, f"{purge['rows_per_s']} rows/s purged"),
+    ):
+        during, before = part["during"], part["before"]
+        met = during["errors"] == 0 and during["p99_ms"] is not None and during["p99_ms"] < 100
+        out.append((f"orders at {datasafe.ORDER_RATE}/s during a {name}",
+                    f"p50 {during['p50_ms']} p99 {during['p99_ms']} max {during['max_ms']} ms, {during['errors']} errors; {what}",
+                    f"p99 {before['p99_ms']} ms just before", _ratio(during["p99_ms"], before["p99_ms"]),
+                    "0 errors, p99 < 100 ms", met))  # fmt: skip
+    out.append(("start-up with that database (quick_check)", f"{backup['ready_s']} s", "", "", "", None))
+    shares = ", ".join(
+        f"{kind} {share * 100:.0f}%" for kind, share in sorted(wear["share"].items(), key=lambda kv: -kv[1])
+    )
+    out.append(("writes to storage, demo dinner rush", f"{wear['mb_per_hour']} MiB/h ({shares})",
+                f"{wear['commits_per_hour']} commits/h, {wear['filesystem']}", "",
+                f"<= {wear['budget_mb_per_hour']} MiB/h", wear["mb_per_hour"] <= wear["budget_mb_per_hour"]))  # fmt: skip
     return out
+
+
+def _ratio(during: float | None, before: float | None) -> str:
+    return f"{during / before:.2f}" if during and before else ""
 
 
 def main() -> int:
@@ -131,7 +196,7 @@ def main() -> int:
     table = [("measure", "figure", "baseline (same run)", "ratio", "target", "met"), *rows(results)]
     widths = [max(len(str(row[i])) for row in table) for i in range(5)]
     for row in table:
-        met = {True: "yes", False: "NO", None: ""}.get(row[5], row[5])  # type: ignore[call-overload]
+        met = row[5] if isinstance(row[5], str) else {True: "yes", False: "NO", None: ""}[row[5]]
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row[:5], widths, strict=True)) + f"  {met}")
     print(f"results: {RESULTS}")
     return 0

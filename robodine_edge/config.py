@@ -15,14 +15,25 @@ import copy
 import ipaddress
 import os
 import re
+import ssl
 import tomllib
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
+from urllib.parse import urlsplit
 
 import orjson
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from robodine_edge.errors import ConfigError
@@ -64,6 +75,20 @@ def _store_id(value: str) -> str:
     return value
 
 
+DATABASE_SCHEMES = ("postgresql://", "postgres://", "sqlite:///")
+
+
+def _database_url(value: str) -> str:
+    """Empty (a SQLite file in the data directory), `postgresql://...` or `sqlite:///<path>`."""
+    if value and not value.startswith(DATABASE_SCHEMES):
+        raise PydanticCustomError(
+            "database_url", "must be postgresql://user:password@host:port/database or sqlite:///<path>, or empty"
+        )
+    if value.startswith("sqlite:///") and not value.removeprefix("sqlite:///"):
+        raise PydanticCustomError("database_url", "sqlite:/// needs a file path")
+    return value
+
+
 CHECKOUT_CONFIG = Path("config/robodine.toml")
 SYSTEM_CONFIG = Path("/etc/robodine/robodine.toml")
 
@@ -79,7 +104,10 @@ ENV_NAMES: dict[str, str] = {
     "store.id": "ROBODINE_STORE_ID",
     "legacy.enabled": "ROBODINE_LEGACY",
     "serial": "ROBODINE_SERIAL",
+    "federation.enabled": "ROBODINE_FEDERATION",
 }
+SECRET_KEYS = frozenset({"federation.password", "hq.api_token"})
+"""Keys `check-config` never prints: it says only whether they are set."""
 DEMO_DEFAULTS: dict[str, dict[str, Any]] = {"net": {"host": "127.0.0.1"}, "store": {"id": "demo"}}
 """What `run --demo` changes when neither the file nor a variable sets it: loopback only,
 and a store id of its own, so the demo is not announced to the store's network as
@@ -95,6 +123,7 @@ class _Section(BaseModel):
 
 class DataConfig(_Section):
     dir: Annotated[str, Field(min_length=1)]
+    min_free_mb: Annotated[int, Field(ge=0, le=1_000_000)]
 
     @property
     def path(self) -> Path:
@@ -156,9 +185,107 @@ class ActorsConfig(_Section):
     restart_window_s: Annotated[float, Field(gt=0, le=3600)]
 
 
+class BackupConfig(_Section):
+    interval_s: Annotated[int, Field(ge=0, le=366 * 86400)]
+    keep: Annotated[int, Field(ge=1, le=10_000)]
+
+
+class RetentionConfig(_Section):
+    poses_days: Annotated[float, Field(ge=0, le=36_500)]
+    events_days: Annotated[float, Field(ge=0, le=36_500)]
+    recordings_mb: Annotated[int, Field(ge=0, le=100_000_000)]
+
+
 class SerialConfig(_Section):
     port: Annotated[str, Field(min_length=1)]
     baud: Annotated[int, Field(gt=0, le=4_000_000)]
+
+
+KEYED = "keyed"
+"""A problem found across sections, reported under the key named in its context."""
+
+
+class FederationConfig(_Section):
+    """Chain federation over MQTT (docs/FEDERATION.md). Empty strings mean "not set":
+    TOML has no null. Checked only when enabled, so a store without a chain validates."""
+
+    enabled: bool
+    url: str
+    chain: str
+    username: str
+    password: str
+    ca_file: str
+    keepalive_s: Annotated[int, Field(ge=1, le=3600)]
+    replay_per_s: Annotated[float, Field(gt=0, le=100_000)]
+
+    @field_validator("chain", "url", "ca_file")
+    @classmethod
+    def _usable(cls, value: str, info: ValidationInfo) -> str:
+        """Each key checked on its own (every problem reported together), only when on."""
+        if not info.data.get("enabled"):
+            return value
+        problem = _PROBLEMS[info.field_name or ""](value)
+        if problem:
+            raise PydanticCustomError("federation", problem)
+        return value
+
+    def problems(self) -> list[str]:
+        """What keeps this section from reaching a broker, as `key: problem` lines, whether
+        or not the store has federation on (`robodine-edge hq` always needs the broker)."""
+        found = [(key, "required" if not getattr(self, key) and key != "ca_file" else check(getattr(self, key)))
+                 for key, check in _PROBLEMS.items()]  # fmt: skip
+        return [f"federation.{key}: {problem}" for key, problem in found if problem]
+
+    @property
+    def broker(self) -> tuple[str, int, bool]:
+        """(host, port, tls) of `url`; the port defaults to 1883, or 8883 for mqtts."""
+        parts = urlsplit(self.url)
+        tls = parts.scheme == "mqtts"
+        return parts.hostname or "", parts.port or (8883 if tls else 1883), tls
+
+
+def _chain_problem(value: str) -> str | None:
+    if not value:
+        return "required when federation.enabled is on"
+    if not STORE_ID_CHARACTERS.fullmatch(value) or len(value) > 64 or value in (".", ".."):
+        return "1 to 64 letters, digits, '.', '_' or '-' (not '.' or '..')"
+    return None
+
+
+def _url_problem(url: str) -> str | None:
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return "invalid port"
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        return "not mqtt://host[:port] or mqtts://host[:port]"
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username or port == 0:
+        return "only a scheme, a host and a port (1-65535) are allowed"
+    return None
+
+
+def _ca_problem(path: str) -> str | None:
+    """The CA bundle is read here, once, so a wrong path is a config error (exit 2), not
+    a service that starts and never connects."""
+    if not path:
+        return None
+    try:
+        ssl.create_default_context(cafile=path)
+    except (OSError, ssl.SSLError) as exc:
+        return f"cannot load CA certificates: {getattr(exc, 'strerror', None) or exc}"
+    return None
+
+
+_PROBLEMS = {"chain": _chain_problem, "url": _url_problem, "ca_file": _ca_problem}
+
+
+class HqConfig(_Section):
+    """Headquarters (`robodine-edge hq`): its database, HTTP port and API token."""
+
+    database_url: Annotated[str, AfterValidator(_database_url)]
+    http_port: Port
+    api_token: str
 
 
 class Config(_Section):
@@ -176,9 +303,23 @@ class Config(_Section):
     auth: AuthConfig
     log: LogConfig
     actors: ActorsConfig
+    backup: BackupConfig
+    retention: RetentionConfig
+    federation: FederationConfig
+    hq: HqConfig
     serial: Annotated[tuple[SerialConfig, ...], Field(strict=False)] = ()
     file: str | None = None
     sources: Annotated[tuple[tuple[str, str], ...], Field(strict=False)] = ()
+
+    @model_validator(mode="after")
+    def _store_on_topics(self) -> Config:
+        """`all` is the chain-wide topic level (robodine/v1/<chain>/all/cfg/...): a store
+        called so would take every store's desired state for its own."""
+        if self.federation.enabled and self.store.id == "all":
+            raise PydanticCustomError(
+                KEYED, "{message}", {"key": "store.id", "message": "'all' names every store of a chain on MQTT topics"}
+            )
+        return self
 
 
 def env_name(key: str) -> str:
@@ -246,7 +387,7 @@ def load_config(
     if problems:
         raise ConfigError(problems)
     data_dir = str(Path(config.data.dir).expanduser().absolute())
-    return config.model_copy(update={"data": DataConfig(dir=data_dir)})
+    return config.model_copy(update={"data": config.data.model_copy(update={"dir": data_dir})})
 
 
 def _packaged_defaults() -> dict[str, Any]:
@@ -383,6 +524,8 @@ def _describe(exc: ValidationError, overridden: Mapping[str, str], env: Mapping[
     lines: list[str] = []
     for error in exc.errors():
         loc = [str(part) for part in error["loc"]]
+        if error["type"] == KEYED:
+            loc = error["ctx"]["key"].split(".")
         key = ".".join(loc) or "(top level)"
         owner = ".".join(loc[:2]) if loc and loc[0] != "serial" else "serial"
         where = f"{key} (from {overridden[owner]}={env[overridden[owner]]!r})" if owner in overridden else key
@@ -392,6 +535,8 @@ def _describe(exc: ValidationError, overridden: Mapping[str, str], env: Mapping[
 
 def _explain(error: Any) -> str:
     kind = error["type"]
+    if kind == KEYED:
+        return str(error["ctx"]["message"])
     if kind == "extra_forbidden":
         return "unknown key"
     if kind == "missing":
@@ -419,13 +564,33 @@ def render_config(config: Config, env: Mapping[str, str] | None = None) -> str:
         lines.append(f"\n[{section}]")
         for key in type(value).model_fields:
             note = f"  # from {sources[f'{section}.{key}']}" if f"{section}.{key}" in sources else ""
-            lines.append(f"{key} = {_toml_value(getattr(value, key))}{note}")
+            if f"{section}.{key}" in SECRET_KEYS and getattr(value, key):
+                lines.append(f"# {key}: set (hidden){note}")
+                continue
+            lines.append(f"{key} = {_toml_value(_shown(f'{section}.{key}', getattr(value, key)))}{note}")
     note = f"  # from {sources['serial']}" if "serial" in sources else ""
     for port in config.serial:
         lines.append(f"\n[[serial]]{note}\nport = {_toml_value(port.port)}\nbaud = {port.baud}")
     admin = "set (hidden)" if env.get("ROBODINE_ADMIN_PASSWORD") else "not set"
     lines.append(f"\n# ROBODINE_ADMIN_PASSWORD: {admin}")
     return "\n".join(lines) + "\n"
+
+
+def _shown(key: str, value: Any) -> Any:
+    """What `check-config` prints for `key` (secrets are not printed at all): a database URL
+    loses its password."""
+    if key == "hq.database_url":
+        return hide_password(value)
+    return value
+
+
+def hide_password(url: str) -> str:
+    """`url` with the password of its user part replaced, for logs and `check-config`."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rpartition("@")
+    return parts._replace(netloc=f"{parts.username or ''}:***@{netloc[2]}").geturl()
 
 
 def _toml_value(value: Any) -> str:

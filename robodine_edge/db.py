@@ -12,6 +12,7 @@ concurrent writes into one commit to keep that affordable.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -33,7 +34,10 @@ PRAGMAS: dict[str, object] = {
     "foreign_keys": 1,
     "busy_timeout": 5000,
     "cache_size": -8000,
+    "wal_autocheckpoint": 10000,
 }
+"""`wal_autocheckpoint`: the care thread checkpoints at 1,000 frames, off the writer's
+path (`care.checkpoints`); the writer's own checkpoint is only the safety net."""
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -68,15 +72,15 @@ class ReadPool:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="db-read")
 
     def submit(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Future[T]:
-        return self._pool.submit(self._run, fn, *args, **kwargs)
+        return self._pool.submit(self._run, functools.partial(fn, *args, **kwargs))
 
-    def _run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    def _run(self, read: Callable[[], T]) -> T:
         """Runs on a pool thread: connect once per thread, read-only."""
         if not getattr(self._local, "ready", False):
             self._db.connect(reuse_if_open=True)
             self._db.execute_sql("PRAGMA query_only = 1")
             self._local.ready = True
-        return fn(*args, **kwargs)
+        return read()
 
     def close(self) -> None:
         """Wait for running reads and end the pool threads (their connections go with them)."""

@@ -80,8 +80,8 @@ class RequestStats(Collector):
         )
         for route, counts in sorted(self._latency.items()):
             cumulative, buckets = 0.0, []
-            for bound, count in zip((*map(str, self._bounds), "+Inf"), counts[:-1], strict=True):
-                cumulative += count
+            for bound, hits in zip((*map(str, self._bounds), "+Inf"), counts[:-1], strict=True):
+                cumulative += hits
                 buckets.append((bound, cumulative))
             latency.add_metric([route], buckets, counts[-1])
         yield latency
@@ -103,6 +103,35 @@ class Metrics:
         self.db_writes = Counter(
             "robodine_db_writes",
             "Units of work committed by the store actor.",
+            registry=self.registry,
+        )
+        self.db_wal_bytes = Counter(
+            "robodine_db_wal_bytes",
+            "Bytes appended to the database's WAL, by kind of write (orders, poses, events, purge, other);"
+            " a commit of several kinds is shared out by the rows each changed.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.db_checkpoint_bytes = Counter(
+            "robodine_db_checkpoint_bytes",
+            "Bytes written to storage by WAL checkpoints (the care thread's own).",
+            registry=self.registry,
+        )
+        self.purged_rows = Counter(
+            "robodine_purged_rows",
+            "Rows deleted by retention, by table (pose, event, notification).",
+            ["table"],
+            registry=self.registry,
+        )
+        self.backups = Counter(
+            "robodine_backups",
+            "Scheduled backups, by result (ok, failed).",
+            ["result"],
+            registry=self.registry,
+        )
+        self.data_free_bytes = Gauge(
+            "robodine_data_free_bytes",
+            "Free space in the data directory, as last measured by the disk watch.",
             registry=self.registry,
         )
         self.link_frames = Counter(
@@ -160,6 +189,22 @@ class Metrics:
             "robodine_actor_restarts",
             "Actors restarted by the supervisor, by actor.",
             ["actor"],
+            registry=self.registry,
+        )
+
+        self.federation_backlog = Gauge(
+            "robodine_federation_backlog",
+            "Events not yet acknowledged by headquarters (0 with federation off).",
+            registry=self.registry,
+        )
+        self.federation_inflight = Gauge(
+            "robodine_federation_inflight",
+            "QoS 1 messages sent to the broker and waiting for its PUBACK (at most 10).",
+            registry=self.registry,
+        )
+        self.federation_published = Counter(
+            "robodine_federation_published",
+            "Messages the broker acknowledged (PUBACK): events, status, robot states, cfg-acks.",
             registry=self.registry,
         )
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from uuid import uuid4
 
-from peewee import IntegerField, SqliteDatabase
+from peewee import CharField, IntegerField, SqliteDatabase
 from playhouse.migrate import SqliteMigrator
 from playhouse.migrate import migrate as migrate_schema
 
 from robodine_edge.errors import BackupError
-from robodine_edge.models import ALL_MODELS, SchemaVersion
+from robodine_edge.models import ALL_MODELS, FederationOutbox, FederationState, SchemaVersion
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +40,37 @@ def _menu_position(db: SqliteDatabase, migrator: SqliteMigrator) -> None:
     db.execute_sql('UPDATE "menu_item" SET "position" = "id"')
 
 
+def _orders_by_placing_time(db: SqliteDatabase, _migrator: SqliteMigrator) -> None:
+    """`order.created_at` is indexed (a day's orders for the dashboard's figures); the
+    same index a fresh database gets from the model, so both end up alike."""
+    db.execute_sql('CREATE INDEX IF NOT EXISTS "order_created_at" ON "order" ("created_at")')
+
+
+def _event_seq(db: SqliteDatabase, migrator: SqliteMigrator) -> None:
+    """Events get `seq` (1, 2, ... in commit order, which is id order: one writer) and an
+    `event_id`; the federation tables are created. A store that turns federation on
+    later publishes its whole log from seq 1."""
+    columns = {column.name for column in db.get_columns("event")}
+    if "seq" not in columns:
+        migrate_schema(
+            migrator.add_column("event", "seq", IntegerField(null=True)),
+            migrator.add_column("event", "event_id", CharField(null=True)),
+        )
+    db.execute_sql(
+        'UPDATE "event" SET "seq" = (SELECT n FROM (SELECT "id", ROW_NUMBER() OVER (ORDER BY "id") AS n FROM "event")'
+        ' AS numbered WHERE numbered."id" = "event"."id")'
+    )
+    ids = [row[0] for row in db.execute_sql('SELECT "id" FROM "event" WHERE "event_id" IS NULL')]
+    db.cursor().executemany('UPDATE "event" SET "event_id" = ? WHERE "id" = ?', [(str(uuid4()), i) for i in ids])
+    db.execute_sql('CREATE UNIQUE INDEX IF NOT EXISTS "event_seq" ON "event" ("seq")')
+    db.create_tables([FederationOutbox, FederationState])
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial_schema),
     Migration(2, "menu item position", _menu_position),
+    Migration(3, "orders by placing time", _orders_by_placing_time),
+    Migration(4, "event seq and federation outbox", _event_seq),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -190,7 +191,7 @@ class Restaurant:
         return answer
 
     def order(self, order_id: int) -> dict[str, Any]:
-        return self.service.http.get(f"/api/orders/{order_id}", headers=self.admin).json()  # type: ignore[no-any-return]
+        return self.service.http.get(f"/api/orders/{order_id}", headers=self.admin).json()
 
     def crash_while_ordering(self, actor: str) -> None:
         """Orders from eight threads; the actor is crashed once the first of them are in."""
@@ -319,11 +320,14 @@ def test_an_actor_that_keeps_crashing_is_given_up_the_service_degraded_and_syste
                 found = service.http.get("/api/events", headers=admin, params={"type": kind}).json()
                 return [event for event in found if event["entity_id"] == "floor"]
 
+            def restarted(times: int) -> bool:
+                return len(events("actor_restarted")) == times
+
             for restarts in range(1, 5):
                 crashed = service.http.post("/api/_test/actors/floor/crash", headers=admin)
                 assert crashed.status_code == 202, crashed.text
                 if restarts <= 3:
-                    eventually(lambda n=restarts: len(events("actor_restarted")) == n, what=f"restart {restarts}")
+                    eventually(partial(restarted, restarts), what=f"restart {restarts}")
             failed = eventually(lambda: events("actor_failed"), what="the floor given up")
             assert failed[0]["level"] == "error"
             health = service.http.get("/health")

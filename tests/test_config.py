@@ -63,7 +63,7 @@ def test_file_overrides_defaults_and_env_overrides_file(tmp_path: Path) -> None:
         ("ROBODINE_AUTH_KIOSK_TOKEN_TTL_S", "600", lambda c: c.auth.kiosk_token_ttl_s),
     ],
 )
-def test_spec_environment_variables(variable: str, value: str, read) -> None:  # type: ignore[no-untyped-def]
+def test_spec_environment_variables(variable: str, value: str, read) -> None:
     expected = {"0": 0, "1": True, "18001": 18001, "18002": 18002, "15000": 15000, "600": 600}.get(value, value)
     if variable == "ROBODINE_MDNS":
         expected = False
@@ -225,6 +225,30 @@ def test_render_round_trips_and_masks_secrets(tmp_path: Path) -> None:
     again = load_config(write(tmp_path, text), {})
     assert again.model_dump(exclude={"file", "sources"}) == config.model_dump(exclude={"file", "sources"})
     tomllib.loads(text)
+
+
+def test_federation_password_is_never_printed_and_bad_federation_keys_are_each_named() -> None:
+    env = {"ROBODINE_FEDERATION_PASSWORD": "mqtt-secret-9", "ROBODINE_FEDERATION_CHAIN": "acme"}
+    text = render_config(load_config(None, env), env)
+    assert "mqtt-secret-9" not in text
+    assert "# password: set (hidden)  # from ROBODINE_FEDERATION_PASSWORD" in text
+    tomllib.loads(text)
+    bad = {
+        "ROBODINE_FEDERATION": "1",
+        "ROBODINE_FEDERATION_URL": "http://broker",
+        "ROBODINE_FEDERATION_CA_FILE": "/no/such/ca.pem",
+        "ROBODINE_STORE_ID": "all",
+    }
+    with pytest.raises(ConfigError) as raised:
+        load_config(None, bad)
+    problems = raised.value.problems
+    assert any(p.startswith("federation.url (from ROBODINE_FEDERATION_URL=") for p in problems), problems
+    assert any(p.startswith("federation.chain: required") for p in problems), problems
+    assert any(p.startswith("federation.ca_file (from ROBODINE_FEDERATION_CA_FILE=") for p in problems), problems
+    with pytest.raises(ConfigError, match=r"store.id \(from ROBODINE_STORE_ID='all'\): 'all' names every store"):
+        load_config(None, {"ROBODINE_FEDERATION": "1", "ROBODINE_FEDERATION_CHAIN": "acme", "ROBODINE_STORE_ID": "all"})
+    assert load_config(None, {"ROBODINE_STORE_ID": "all"}).store.id == "all"  # only a problem with federation on
+    assert load_config(None, {"ROBODINE_FEDERATION_URL": "nonsense"}).federation.enabled is False
 
 
 @settings(max_examples=200, deadline=None)

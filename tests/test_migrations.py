@@ -75,3 +75,12 @@ def test_a_failed_step_leaves_the_version_unchanged(db: SqliteDatabase) -> None:
     assert current_version(db) == LATEST_VERSION
     assert not db.table_exists("half_done")
     assert User.select().count() == 0
+
+
+def test_a_version_1_database_gets_the_order_placing_time_index(db: SqliteDatabase) -> None:
+    db.execute_sql('DROP INDEX "order_created_at"')  # the tables as version 1 created them
+    apply(SqliteMigrator(db).drop_column("menu_item", "position"))
+    SchemaVersion.delete().where(SchemaVersion.version > 1).execute()
+    assert migrate(db) == 1
+    assert "order_created_at" in {index.name for index in db.get_indexes("order")}
+    assert current_version(db) == LATEST_VERSION

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from robodine_edge.metrics import Metrics
 from robodine_edge.net.video import FRAME_RESULTS, FrameAssembler
-from robodine_edge.protocol.link import TOO_LONG, BadFrame, Hello, LineSplitter, decode_frame
+from robodine_edge.protocol.link import BadFrame, Hello, LineSplitter, TooLong, decode_frame
 from robodine_edge.protocol.pose import Pose
 from robodine_edge.protocol.telemetry import BadDatagram, Telemetry, decode_telemetry, encode_telemetry
 from robodine_edge.protocol.video import BadVideoDatagram, decode_chunk, encode_chunks
@@ -93,7 +93,7 @@ class Edge:
         ) + PING + b"\n"  # fmt: skip
         expected: Counter[tuple[str, str]] = Counter()
         for line in LineSplitter().feed(stream):
-            if line is TOO_LONG:
+            if isinstance(line, TooLong):
                 result = "too_long"
             else:
                 try:

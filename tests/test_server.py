@@ -35,8 +35,9 @@ def test_ready_writes_runtime_json_and_serves_health(data_dir: Path) -> None:
         health = service.http.get("/health")
         assert health.status_code == 200
         body = health.json()
-        assert set(body) == {"status", "version", "uptime_s", "db", "robots_online"}  # SPEC 2, exactly
+        assert set(body) == {"status", "version", "uptime_s", "db", "robots_online", "federation"}  # SPEC 2, 11
         assert body["status"] == "ok" and body["db"] == "ok" and body["robots_online"] == 0
+        assert body["federation"] == "off"
         assert body["version"] == runtime["version"] and body["uptime_s"] >= 0
         assert service.http.get("/api/health").json()["status"] == "ok"
         assert any(" msg=ready " in line and f"http_port={runtime['http_port']}" in line for line in service.lines)

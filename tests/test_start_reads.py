@@ -73,7 +73,7 @@ def test_open_tasks_and_their_commands_are_read_in_the_same_statements_whatever_
     assert len(many_sql) == len(few_sql) <= 3
     for record, command_id, status in many:
         task = Task.get_by_id(record.id)
-        assert record.robot_id == (task.robot.robot_id if task.robot_id else None)
+        assert record.robot_id == (task.robot.robot_id if task.robot is not None else None)
         assert (record.kind, record.state, record.order_id, record.attempts) == (
             task.kind, task.state, task.order_id, task.attempts,
         )  # fmt: skip

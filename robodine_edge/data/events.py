@@ -16,8 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from uuid import uuid4
 
 from robodine_edge.clock import to_iso, utcnow
+from robodine_edge.data import outbox
 from robodine_edge.data.rows import newest_first
 from robodine_edge.data.settings import load_settings
 from robodine_edge.data.statements import insert_sql, params
@@ -43,8 +45,17 @@ ROW_ENTITIES = frozenset(
 )
 """Entity types that are stored rows named by their integer id. Every other type keeps
 its string id: `robot` (robot id), `camera` (camera id), `logger` (its name), `actor`."""
-EVENT_FIELDS = ("type", "level", "entity_type", "entity_id", "message", "data", "created_at")
-INSERT_EVENT = insert_sql(Event, EVENT_FIELDS)
+EVENT_FIELDS = ("event_id", "type", "level", "entity_type", "entity_id", "message", "data", "created_at")
+INSERT_EVENT = (
+    insert_sql(Event, EVENT_FIELDS)
+    .replace('INSERT INTO "event" (', 'INSERT INTO "event" ("seq", ', 1)
+    .replace("VALUES (", 'VALUES (IFNULL((SELECT MAX("seq") FROM "event"), 0) + 1, ', 1)
+)
+INSERT_EVENT_RETURNING = INSERT_EVENT + ' RETURNING "id", "seq"'
+"""With federation on, the seq comes back for the outbox entry (off, it is not fetched)."""
+"""One statement: the next seq is taken inside the event's own transaction (one writer,
+so commit order), and a unit rolled back gives its seq back: no gaps. `MAX` is read
+from the end of the `seq` index."""
 NOTIFY_TYPES = frozenset(
     {
         "low_stock",
@@ -58,6 +69,9 @@ NOTIFY_TYPES = frozenset(
         "actor_failed",
         "party_waiting_long",
         "party_overstayed",
+        "database_recovered",
+        "backup_failed",
+        "disk_low",
     }
 )
 
@@ -108,14 +122,24 @@ def record_event(
     entity_type: str | None = None,
     entity_id: str | int | None = None,
     data: dict[str, Any] | None = None,
+    order: dict[str, Any] | None = None,
 ) -> Recorded:
     """Append one event and the notifications it raises. Store thread (inside the unit
     that makes the change); one of the hot statements (`statements`). The `event`
-    published (the `events` topic) shows `entity_id` as `event_json` reads it back."""
+    published (the `events` topic) shows `entity_id` as `event_json` reads it back.
+
+    With federation on, the event's outbox entry is written too (`outbox.add`); an order
+    event carries the order, given as `order` by a unit that has it at hand, else read."""
     now = utcnow()
     entity = str(entity_id) if entity_id is not None else None
-    values = (type, level.value, entity_type, entity, message, data, now)
-    event_id = Event._meta.database.execute_sql(INSERT_EVENT, params(Event, EVENT_FIELDS, values)).lastrowid
+    uuid = str(uuid4())
+    values = (uuid, type, level.value, entity_type, entity, message, data, now)
+    federated = outbox.enabled()
+    db, stored = Event._meta.database, params(Event, EVENT_FIELDS, values)
+    if federated:
+        event_id, seq = db.execute_sql(INSERT_EVENT_RETURNING, stored).fetchone()
+    else:
+        event_id = db.execute_sql(INSERT_EVENT, stored).lastrowid
     event = {
         "id": event_id,
         "type": type,
@@ -125,6 +149,10 @@ def record_event(
         "message": message,
         "created_at": to_iso(now),
     }
+    if federated:
+        about_order = entity_type == "order" and entity is not None
+        read = (lambda: order if order is not None else event_order(entity)) if about_order else None
+        outbox.add(seq, uuid, type, event["created_at"], event, read)
     notes: list[tuple[int, dict[str, Any]]] = []
     if type in NOTIFY_TYPES and level in load_settings().alert_levels:
         staff = User.select(User.id).where(User.role.in_([r.value for r in STAFF_ROLES]))
@@ -132,6 +160,19 @@ def record_event(
             note = Notification.create(user=user.id, event=event_id, type=type, message=message, created_at=now)
             notes.append((user.id, notification_json(note)))
     return Recorded(event, notes)
+
+
+def event_order(order_id: str | None) -> dict[str, Any] | None:
+    """The order an event names, as `GET /api/orders/{id}` shows it (None if there is
+    none). Imported here: the orders module records events itself."""
+    from robodine_edge.data.orders import get_order
+
+    if order_id is None or not order_id.isdigit():
+        return None
+    try:
+        return get_order(int(order_id))
+    except NotFound:
+        return None
 
 
 def list_events(

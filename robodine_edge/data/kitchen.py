@@ -17,7 +17,7 @@ from robodine_edge.data.events import Recorded, record_event
 from robodine_edge.data.rows import create_named, one, save_changes
 from robodine_edge.domain.stock import Recipe, StockStatus, stock_status
 from robodine_edge.errors import Conflict, NotFound, ValidationFailed
-from robodine_edge.models import InventoryItem, MenuItem, RecipeLine
+from robodine_edge.models import DEFAULT_CATEGORY, InventoryItem, MenuItem, RecipeLine
 from robodine_edge.types import EventLevel
 
 
@@ -88,7 +88,7 @@ class StockChange:
     recorded: list[Recorded]
 
 
-def _menu_entry(row: MenuItem, recipe: Recipe | None = None) -> MenuEntry:
+def menu_entry(row: MenuItem, recipe: Recipe | None = None) -> MenuEntry:
     if recipe is None:
         lines = RecipeLine.select().where(RecipeLine.menu_item == row.id).order_by(RecipeLine.id)
         recipe = tuple((line.inventory_id, line.quantity) for line in lines)
@@ -108,7 +108,7 @@ def load_menu() -> list[MenuEntry]:
     recipes: dict[int, list[tuple[int, int]]] = {}
     for line in RecipeLine.select().order_by(RecipeLine.id):
         recipes.setdefault(line.menu_item_id, []).append((line.inventory_id, line.quantity))
-    return [_menu_entry(row, tuple(recipes.get(row.id, ()))) for row in MenuItem.select().order_by(MenuItem.id)]
+    return [menu_entry(row, tuple(recipes.get(row.id, ()))) for row in MenuItem.select().order_by(MenuItem.id)]
 
 
 def load_inventory() -> list[StockEntry]:
@@ -122,10 +122,10 @@ def create_menu_item(fields: dict[str, Any], ingredients: list[tuple[int, int]])
     """A dish given no `position` goes to the end of its category."""
     _check_ingredients(ingredients)
     if "position" not in fields:
-        fields = {**fields, "position": _end_of(fields.get("category", MenuItem.category.default))}
+        fields = {**fields, "position": _end_of(fields.get("category", DEFAULT_CATEGORY))}
     row = create_named(MenuItem, fields, "menu item")
     _write_recipe(row.id, ingredients)
-    return _menu_entry(row)
+    return menu_entry(row)
 
 
 def update_menu_item(item_id: int, changes: dict[str, Any], ingredients: list[tuple[int, int]] | None) -> MenuEntry:
@@ -138,7 +138,7 @@ def update_menu_item(item_id: int, changes: dict[str, Any], ingredients: list[tu
         _check_ingredients(ingredients)
         RecipeLine.delete().where(RecipeLine.menu_item == item_id).execute()
         _write_recipe(item_id, ingredients)
-    return _menu_entry(row)
+    return menu_entry(row)
 
 
 def _end_of(category: str) -> int:

@@ -86,7 +86,9 @@ def _order_json(row: tuple[Any, ...], items: list[dict[str, Any]]) -> dict[str, 
     }
 
 
-def _item_json(menu_item_id: int, name: str, quantity: int, price_cents: int, note: str | None) -> dict[str, Any]:
+def _item_json(
+    menu_item_id: int | None, name: str, quantity: int, price_cents: int, note: str | None
+) -> dict[str, Any]:
     return {"menu_item_id": menu_item_id, "name": name, "quantity": quantity, "price": price_cents / 100, "note": note}
 
 
@@ -199,7 +201,11 @@ def place_order(
     active = ActiveOrder(order_id, table_id, OrderStatus.PLACED, 0, now, placed)
     recorded.append(
         record_event(
-            "order_placed", f"order {order_id} placed for table {table_id}", entity_type="order", entity_id=order_id
+            "order_placed",
+            f"order {order_id} placed for table {table_id}",
+            entity_type="order",
+            entity_id=order_id,
+            order=placed,
         )
     )
     if claim is not None:
@@ -237,14 +243,16 @@ def move_order(order_id: int, target: OrderStatus) -> Moved:
     if target in STAMPED_AT:
         setattr(order, STAMPED_AT[target], now)
     order.save()
+    active = _active(order, order.items.order_by(OrderItem.id))
     event = record_event(
         "order_status",
         f"order {order_id} is {target.value}",
         entity_type="order",
         entity_id=order_id,
         data={"status": target.value},
+        order=active.json,
     )
-    return Moved(_active(order, order.items.order_by(OrderItem.id)), restored, [event])
+    return Moved(active, restored, [event])
 
 
 def _return_stock(order_id: int) -> dict[int, int]:

@@ -11,8 +11,9 @@ from peewee import JOIN, fn
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data.events import Recorded, record_event
 from robodine_edge.data.orders import flag_order
+from robodine_edge.data.rows import tuples
 from robodine_edge.data.statements import insert_sql, params
-from robodine_edge.domain.lifecycle import ACTIVE_ORDER
+from robodine_edge.domain.lifecycle import ACTIVE_ORDER, TableStatus
 from robodine_edge.models import DiningTable, Order, Robot, RobotCommand, Task
 from robodine_edge.types import EventLevel
 
@@ -39,7 +40,7 @@ def task_json(row: Task) -> dict[str, Any]:
         "state": row.state,
         "order_id": row.order_id,
         "table_id": row.table_id,
-        "robot_id": row.robot.robot_id if row.robot_id else None,
+        "robot_id": row.robot.robot_id if row.robot is not None else None,
         "attempts": row.attempts,
         "priority": row.priority,
         "detail": row.detail,
@@ -63,9 +64,8 @@ def load_open_tasks() -> list[TaskRecord]:
         .join(Robot, JOIN.LEFT_OUTER, on=(Task.robot == Robot.id))
         .where(Task.state.in_(OPEN_TASKS))
         .order_by(Task.id)
-        .tuples()
     )  # fmt: skip
-    return [TaskRecord(*row) for row in query]
+    return [TaskRecord(*row) for row in tuples(query)]
 
 
 def open_tasks_with_commands() -> list[tuple[TaskRecord, int | None, str | None]]:
@@ -81,9 +81,11 @@ def open_tasks_with_commands() -> list[tuple[TaskRecord, int | None, str | None]
     )
     commands: dict[int, tuple[int, str]] = {
         task_id: (command_id, status)
-        for command_id, task_id, status in RobotCommand.select(RobotCommand.id, RobotCommand.task, RobotCommand.status)
-        .where(RobotCommand.id.in_(latest))
-        .tuples()
+        for command_id, task_id, status in tuples(
+            RobotCommand.select(RobotCommand.id, RobotCommand.task, RobotCommand.status).where(
+                RobotCommand.id.in_(latest)
+            )
+        )
     }
     return [(record, *commands.get(record.id, (None, None))) for record in load_open_tasks()]
 
@@ -93,11 +95,11 @@ def orders_needing_work() -> list[tuple[int, str, int, bool]]:
     query = Order.select(Order.id, Order.status, Order.priority, Order.flagged).where(
         Order.status.in_([s.value for s in ACTIVE_ORDER])
     )
-    return list(query.order_by(Order.id).tuples())
+    return list(tuples(query.order_by(Order.id)))
 
 
 def tables_being_cleaned() -> list[int]:
-    return [t.id for t in DiningTable.select(DiningTable.id).where(DiningTable.status == "cleaning")]
+    return [t.id for t in DiningTable.select(DiningTable.id).where(DiningTable.status == TableStatus.CLEANING.value)]
 
 
 def robots_sent_to_dock(moves: list[str]) -> list[str]:

@@ -15,11 +15,12 @@ the answer (202) does not wait for that. Event loop.
 
 from __future__ import annotations
 
-from sanic import HTTPResponse, Request, Sanic
+from sanic import HTTPResponse
 
 from robodine_edge.actors.base import Crash
-from robodine_edge.errors import Forbidden, NotFound
+from robodine_edge.errors import NotFound
 from robodine_edge.http import bridge
+from robodine_edge.http.context import ApiRequest, App
 from robodine_edge.http.routing import json_response
 from robodine_edge.types import Role
 
@@ -27,15 +28,13 @@ ENV = "ROBODINE_TEST_CRASH_HOOK"
 PATH = "/api/_test/actors/<name:str>/crash"
 
 
-def install_crash_hook(app: Sanic) -> None:
+def install_crash_hook(app: App) -> None:
     app.add_route(crash_actor, PATH, methods=["POST"], name="test_crash_actor")
 
 
-async def crash_actor(request: Request, name: str) -> HTTPResponse:
+async def crash_actor(request: ApiRequest, name: str) -> HTTPResponse:
     api = request.app.ctx.api
-    principal = api.gate.authenticate(request)
-    if principal.role is not Role.ADMIN:
-        raise Forbidden("only an admin may crash actors")
+    api.gate.require(request, (Role.ADMIN,))
     children = await bridge.wait(api.supervisor.proxy.children(), api.ask_timeout_s)
     slot = children.get(name)
     if slot is None:

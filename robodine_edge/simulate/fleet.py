@@ -47,6 +47,8 @@ class FleetPlan:
     prefix: str = "sim-"
     behaviours: dict[str, Behaviour] = field(default_factory=dict)
     mdns_interface: str | None = None
+    store: str | None = None
+    """Over mDNS, only the edge advertising this store id (TXT `store`)."""
     duration_s: float | None = None
     guests_every_s: float | None = None
     """A party of guests arrives this often (simulated seconds), or none come."""
@@ -68,10 +70,14 @@ class Found:
 
 
 async def discover(
-    interface: str | None, timeout: float = DISCOVERY_TIMEOUT_S, edge: tuple[str, int] | None = None
+    interface: str | None,
+    timeout: float = DISCOVERY_TIMEOUT_S,
+    edge: tuple[str, int] | None = None,
+    store: str | None = None,
 ) -> Found:
     """The first robodine edge advertised over mDNS (with `edge`, the one advertising
-    that robot port on one of that host's addresses)."""
+    that robot port on one of that host's addresses; with `store`, the one of that store
+    id — a network may hold several edges)."""
     interfaces: Any = [interface] if interface else InterfaceChoice.All
     wanted = await _addresses(edge[0]) if edge is not None else set()
     zc = AsyncZeroconf(interfaces=interfaces, ip_version=IPVersion.V4Only)
@@ -82,6 +88,8 @@ async def discover(
         if not await info.async_request(zc.zeroconf, 3000) or not info.parsed_addresses() or found.done():
             return
         if edge is not None and (info.port != edge[1] or not wanted & set(info.parsed_addresses())):
+            return
+        if store is not None and info.properties.get(b"store") != store.encode():
             return
         http = info.properties.get(b"http")
         found.set_result(Found(info.parsed_addresses()[0], int(info.port or 0), int(http) if http else None))
@@ -94,7 +102,8 @@ async def discover(
     try:
         return await asyncio.wait_for(found, timeout)
     except TimeoutError:
-        raise SimulationError(f"no robodine edge found over mDNS within {timeout:g} s; use --edge") from None
+        which = f"of store {store!r} " if store is not None else ""
+        raise SimulationError(f"no robodine edge {which}found over mDNS within {timeout:g} s; use --edge") from None
     finally:
         await browser.async_cancel()
         await zc.async_close()
@@ -301,7 +310,7 @@ async def _find_edge(plan: FleetPlan) -> tuple[tuple[str, int], str | None, bool
     """The robot port, the API (if any) and whether mDNS told them."""
     edge, api = plan.edge, plan.api
     if edge is None:
-        found = await discover(plan.mdns_interface)
+        found = await discover(plan.mdns_interface, store=plan.store)
         edge = (found.host, found.robot_port)
         if api is None and found.http_port:
             api = f"http://{found.host}:{found.http_port}"

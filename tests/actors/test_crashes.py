@@ -76,8 +76,8 @@ def test_a_done_the_dispatcher_died_before_hearing_still_moves_the_order_on(tree
     gate = threading.Event()
     tree.store.write(gate.wait, 10)  # the writer busy: the dispatcher, writing, waits on it
     tree.dispatcher.tell(OrderChanged(other))  # it makes the order's task: a write, behind the gate
-    store_inbox = tree.named["store"].ref.actor_inbox
-    eventually(lambda: store_inbox.qsize() >= 1, what="the dispatcher waiting on the writer")
+    store = tree.named["store"]
+    eventually(lambda: store.mailbox_depth() >= 1, what="the dispatcher waiting on the writer")
     tree.dispatcher.tell(Crash())
     cook.task(command, "done")  # recorded behind the gate; its news queued behind the crash
     cook.slot.proxy.snapshot().get(timeout=5)
@@ -103,8 +103,8 @@ def test_tasks_wanted_while_the_store_was_crashed_are_created_once_it_is_back(
     tree.store.write(gate.wait, 10)  # the writer busy: the crash, then the task's unit, queue behind
     tree.named["store"].tell(Crash())
     tree.dispatcher.tell(OrderChanged(order))
-    store_inbox = tree.named["store"].ref.actor_inbox
-    eventually(lambda: store_inbox.qsize() >= 2, what="the task's unit queued behind the crash")
+    store = tree.named["store"]
+    eventually(lambda: store.mailbox_depth() >= 2, what="the task's unit queued behind the crash")
     gate.set()
     assert events.wait_for(1) and (events[0].type, events[0].actor) == ("actor_restarted", "store")
     tree.dispatcher.tell(DispatchTick())  # a dispatch, if no message since has made one

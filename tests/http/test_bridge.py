@@ -27,8 +27,19 @@ class Slow(SupervisedActor):
         raise KeyError("no such thing")
 
 
-async def tick_while(work: Callable[[], Awaitable[list[int]]]) -> tuple[list[int], float, float]:
-    """Run `work` while a 10 ms ticker runs; returns results, elapsed time, the longest gap."""
+STALL_S = 0.1
+"""A ticker gap this long is the loop held (a 10 ms tick late by 90 ms): a loaded
+2-core machine delays single ticks by a few hundred ms now and then, but never adds
+up to the seconds a loop blocked on actor calls loses."""
+
+
+def stalled(gaps: list[float]) -> float:
+    """The time the loop spent held in gaps of `STALL_S` or more."""
+    return sum(gap for gap in gaps if gap >= STALL_S)
+
+
+async def tick_while(work: Callable[[], Awaitable[list[int]]]) -> tuple[list[int], float, list[float]]:
+    """Run `work` while a 10 ms ticker runs; returns results, elapsed time, the ticker's gaps."""
     gaps: list[float] = []
     done = asyncio.Event()
 
@@ -47,7 +58,7 @@ async def tick_while(work: Callable[[], Awaitable[list[int]]]) -> tuple[list[int
     elapsed = time.perf_counter() - started
     done.set()
     await ticking
-    return results, elapsed, max(gaps)
+    return results, elapsed, gaps
 
 
 def test_100_concurrent_asks_take_the_actors_serial_time_and_never_stall_the_loop() -> None:
@@ -56,11 +67,13 @@ def test_100_concurrent_asks_take_the_actors_serial_time_and_never_stall_the_loo
     async def work() -> list[int]:
         return list(await asyncio.gather(*(bridge.wait(proxy.work(n), timeout=30) for n in range(100))))
 
-    results, elapsed, longest_gap = asyncio.run(tick_while(work))
+    results, elapsed, gaps = asyncio.run(tick_while(work))
     assert results == [n * 2 for n in range(100)]
     serial = 100 * WORK_S
     assert serial <= elapsed < serial * 1.5 + 1.0
-    assert longest_gap < 0.25, f"the event loop stalled for {longest_gap:.3f}s"
+    # Blocking on each ask would hold the loop for the whole serial time (5 s); a machine
+    # with 7 runnable processes per core was seen to hold a thread off its core for 0.8 s.
+    assert stalled(gaps) < serial * 0.3, f"the event loop was held {stalled(gaps):.3f}s of {elapsed:.1f}s"
 
 
 def test_control_pykkas_own_await_does_stall_the_loop() -> None:
@@ -73,8 +86,8 @@ def test_control_pykkas_own_await_does_stall_the_loop() -> None:
 
         return list(await asyncio.gather(*(naive(n) for n in range(10))))
 
-    _, _, longest_gap = asyncio.run(tick_while(work))
-    assert longest_gap >= 10 * WORK_S * 0.8
+    _, _, gaps = asyncio.run(tick_while(work))
+    assert stalled(gaps) >= 10 * WORK_S * 0.8
 
 
 def test_a_slow_answer_times_out() -> None:

@@ -86,7 +86,7 @@ def test_legacy_cookbot_and_ingredient(legacy_edge: ServiceProcess) -> None:
         headers=admin,
         json={"robot_id": "robot48", "kind": "cookbot", "legacy": True, "legacy_cook_addr": "127.0.0.1:9"},
     )
-    cook = {"msg_type": "Cookbot", "robot_id": "robot48", "status": "COOKING"}
+    cook: dict[str, object] = {"msg_type": "Cookbot", "robot_id": "robot48", "status": "COOKING"}
     cook.update({f"angle_{n}": n / 10 for n in range(1, 7)})
     cook.update({f"endpoint_{axis}": 0.25 for axis in AXES})
     ingredient = {"msg_type": "Ingredient", "ingredient_id": 5, **{axis: 1.0 for axis in AXES}}
@@ -347,11 +347,12 @@ def test_a_robot_on_a_serial_port_that_reads_too_slowly_is_cut_off(tmp_path: Pat
 
 
 def test_the_simulator_finds_the_edge_registers_and_works(tmp_path: Path) -> None:
-    env = service_env(tmp_path, ROBODINE_MDNS="1", ROBODINE_STORE_ID="sim-store")
+    store = f"sim-store-{os.getpid()}"  # other tests' edges advertise on this host too
+    env = service_env(tmp_path, ROBODINE_MDNS="1", ROBODINE_STORE_ID=store)
     with ServiceProcess(tmp_path, env) as service:
         simulator = subprocess.Popen(
             [EXECUTABLE, "simulate", "--albabots", "2", "--cookbots", "1", "--admin-password", ADMIN_PASSWORD,
-             "--speed", "20", "--telemetry-hz", "20", "--duration", "60"],  # no --edge: found over mDNS
+             "--speed", "20", "--telemetry-hz", "20", "--duration", "60", "--store", store],  # found over mDNS
             env={k: v for k, v in os.environ.items() if not k.startswith("ROBODINE_")},
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )  # fmt: skip

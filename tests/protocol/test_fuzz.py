@@ -51,6 +51,7 @@ from robodine_edge.protocol.link import (
     RobotEvent,
     Status,
     TaskUpdate,
+    TooLong,
     decode_frame,
 )
 from robodine_edge.protocol.pose import Pose
@@ -205,7 +206,7 @@ def test_the_line_splitter_cuts_any_stream_into_its_lines(parts: list[bytes], cu
     for size in [*cuts, len(stream)]:
         out.extend(splitter.feed(stream[at : at + size]))
         at += size
-    expected = []
+    expected: list[bytes | TooLong] = []
     for line in stream.split(b"\n")[:-1]:
         if len(line) > MAX_LINE:
             expected.append(TOO_LONG)

@@ -6,6 +6,7 @@ an HTTP server would (or never answer at all)."""
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import socket
 import threading
@@ -16,7 +17,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.service import ADMIN_PASSWORD, ServiceProcess
+from tests.service import ADMIN_PASSWORD, ServiceProcess, service_env
 from tests.simulator import SimulateProcess
 
 pytestmark = pytest.mark.e2e
@@ -146,9 +147,30 @@ def test_sigint_ends_a_registration_the_api_does_not_answer(tmp_path: Path) -> N
 
 
 def test_duration_ends_the_search_for_an_edge_over_mdns(tmp_path: Path) -> None:
-    with SimulateProcess("--tokens", fake_tokens(tmp_path), "--mdns-interface", "127.0.0.1", "--duration", "1") as sim:
+    nobody = (
+        "--mdns-interface",
+        "127.0.0.1",
+        "--store",
+        f"no-such-store-{os.getpid()}",
+    )  # other tests' edges advertise
+    with SimulateProcess("--tokens", fake_tokens(tmp_path), *nobody, "--duration", "1") as sim:
         code = sim.wait(STARTED_S + 3)  # not the 15 s search
     assert code == 1 and "stopped before the robots could link" in sim.log
+
+
+def test_store_picks_among_the_edges_advertised_over_mdns(tmp_path: Path) -> None:
+    """An edge of another store on the network is not taken for the one asked for."""
+    store = f"only-store-{os.getpid()}"
+    env = service_env(tmp_path, ROBODINE_MDNS="1", ROBODINE_STORE_ID=store)
+    with ServiceProcess(tmp_path, env) as advertised:
+        elsewhere = ("--mdns-interface", "127.0.0.1", "--store", f"{store}-x", "--duration", "3")
+        with SimulateProcess("--tokens", fake_tokens(tmp_path), *elsewhere) as sim:
+            assert sim.wait(STARTED_S + 5) == 1
+        assert "stopped before the robots could link" in sim.log and "found the edge" not in sim.log
+        here = ("--mdns-interface", "127.0.0.1", "--store", store, "--duration", "3")
+        with SimulateProcess("--tokens", fake_tokens(tmp_path), *here) as sim:
+            sim.wait(STARTED_S + 5)
+        assert f"found the edge at 127.0.0.1:{advertised.runtime['robot_port']} over mDNS" in sim.log
 
 
 def test_robots_that_never_link_make_a_failed_run(edge: ServiceProcess, tmp_path: Path) -> None:

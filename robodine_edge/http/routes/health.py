@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 from typing import Literal
 
-from sanic import HTTPResponse, Request
+from sanic import HTTPResponse
 
 from robodine_edge import __version__
 from robodine_edge.errors import RobodineError
 from robodine_edge.http import bridge
+from robodine_edge.http.context import ApiRequest
 from robodine_edge.http.routing import ApiRouter, json_response
 from robodine_edge.http.schemas import ResponseModel
 from robodine_edge.models import database_proxy
@@ -24,6 +25,8 @@ class Health(ResponseModel):
     uptime_s: float
     db: Literal["ok", "error"]
     robots_online: int
+    federation: Literal["off", "connected", "disconnected"]
+    """The uplink to headquarters (docs/FEDERATION.md): `off` unless federation is enabled."""
     failed_actors: list[str] | None = None
     """Only in a degraded answer: the parts not running (the healthy body has no such key)."""
 
@@ -33,7 +36,7 @@ def _ping_database() -> None:
     database_proxy.execute_sql("SELECT 1").fetchone()
 
 
-async def _health(request: Request) -> HTTPResponse:
+async def _health(request: ApiRequest) -> HTTPResponse:
     """200 when everything answers; 503 with the same body when the service is degraded
     (an actor given up by its supervisor, or the database not answering)."""
     api = request.app.ctx.api
@@ -58,6 +61,7 @@ async def _health(request: Request) -> HTTPResponse:
         "uptime_s": round(time.monotonic() - api.started_at, 3),
         "db": "ok" if db_ok else "error",
         "robots_online": online,
+        "federation": api.federation(),
     }
     if not healthy:
         body["failed_actors"] = failed

@@ -39,9 +39,12 @@ export function t(key, params) {
   return params ? text.replace(/\{(\w+)\}/g, (_, name) => String(params[name] ?? "")) : text;
 }
 
-const MONEY = { en: new Intl.NumberFormat("en-US"), ko: new Intl.NumberFormat("ko-KR") };
+// Prices are the store's own numbers with at most two decimals (the API names no
+// currency), shown with the language's grouping and always two decimals: 11.50.
+const MONEY_FORMAT = { minimumFractionDigits: 2, maximumFractionDigits: 2 };
+const MONEY = { en: new Intl.NumberFormat("en-US", MONEY_FORMAT), ko: new Intl.NumberFormat("ko-KR", MONEY_FORMAT) };
 export function money(amount) {
-  return lang.value === "ko" ? `${MONEY.ko.format(amount)}원` : `₩${MONEY.en.format(amount)}`;
+  return MONEY[lang.value].format(amount);
 }
 
 export function clockTime(iso) {

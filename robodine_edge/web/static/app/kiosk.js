@@ -7,6 +7,7 @@ import { useEffect, useMemo } from "preact/hooks";
 import { api } from "./api.js";
 import { CallStaffButton, StaffCall } from "./call-staff.js";
 import { Cart } from "./cart.js";
+import { EmergencyNotice } from "./estop.js";
 import { CartView } from "./cart-view.js";
 import { t } from "./i18n.js";
 import { KioskSignOut } from "./kiosk-signout.js";
@@ -39,6 +40,7 @@ function Kiosk({ session, live }) {
       signOutControl=${html`<${KioskSignOut} />`}>
       <${CallStaffButton} staffCall=${staffCall} />
     </${Header}>
+    <${EmergencyNotice} live=${live} />
     <div class="kiosk">
       <section class="kiosk-menu" aria-label=${t("kiosk.menu")}>
         <${MenuView} menu=${menu} cart=${cart} locked=${sender.busy.value} />

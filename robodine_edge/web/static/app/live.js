@@ -28,12 +28,17 @@ export class LiveSocket {
   }
 
   // Call `handler(message)` for every message of `topic` (the first is a snapshot).
+  // A handler that joins a topic already under way asks for a fresh snapshot, which
+  // every handler of the topic takes as the whole state (so none is left without one).
   follow(topic, handler) {
     let entry = this.topics.get(topic);
     if (!entry) {
       entry = { seq: null, handlers: new Set(), subscription: null };
       this.topics.set(topic, entry);
       if (this.state.value === "open") this._subscribe(topic, entry);
+    } else if (entry.seq !== null && this.state.value === "open") {
+      entry.seq = null;
+      this._resubscribe(topic, entry);
     }
     entry.handlers.add(handler);
   }
