@@ -25,9 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, ParamSpec, TypeVar
 
-from robodine_edge.actors.base import CrashListener, SupervisedActor
+from robodine_edge.actors.base import CrashListener, SupervisedActor, TypedProxy, proxy_method
 from robodine_edge.actors.journal import Journal
 from robodine_edge.actors.store import Store
 from robodine_edge.clock import to_iso, utcnow
@@ -38,6 +38,8 @@ from robodine_edge.logs import ALREADY_RECORDED
 from robodine_edge.types import EventLevel, Publish
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
 WRITE_TIMEOUT_S = 10.0
 RATE_WINDOW_S = 2.0
 INACTIVE_AFTER_S = 5.0
@@ -187,7 +189,7 @@ class CameraActor(SupervisedActor):
 
     # -- tells -------------------------------------------------------------------------------
 
-    def on_receive(self, message: Any) -> Any:
+    def on_receive(self, message: object) -> object:
         if isinstance(message, Frame):
             self._frame(message)
         elif isinstance(message, CameraTick):
@@ -315,5 +317,16 @@ class CameraActor(SupervisedActor):
         )  # fmt: skip
         self._announce()
 
-    def _write(self, unit: Any, *args: Any) -> Any:
-        return self._store.write(unit, *args).get(timeout=WRITE_TIMEOUT_S)
+    def _write(self, unit: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return self._store.write(unit, *args, **kwargs).get(timeout=WRITE_TIMEOUT_S)
+
+
+class CameraProxy(TypedProxy):
+    """A camera actor as HTTP and the cameras actor reach it (`ActorSlot[CameraProxy]`)."""
+
+    view = proxy_method(CameraActor.view)
+    latest_jpeg = proxy_method(CameraActor.latest_jpeg)
+    update = proxy_method(CameraActor.update)
+    start_recording = proxy_method(CameraActor.start_recording)
+    stop_recording = proxy_method(CameraActor.stop_recording)
+    recordings = proxy_method(CameraActor.recordings)

@@ -82,7 +82,7 @@ class StoreActor(SupervisedActor):
     def on_start(self) -> None:
         self._db.connect(reuse_if_open=True)
 
-    def on_receive(self, message: Any) -> Any:
+    def on_receive(self, message: object) -> object:
         if isinstance(message, WriteRequest):
             self._run_unit(message)
             result = None
@@ -188,7 +188,7 @@ class Store:
     deadlock).
     """
 
-    def __init__(self, slot: ActorSlot[StoreActor]) -> None:
+    def __init__(self, slot: ActorSlot[object]) -> None:
         self._slot = slot
 
     def write(self, unit: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> ActorFuture[T]:

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from bench import datasafe
+from bench.estop import emergency_stop
 from bench.measure import Bench, footprint, temporary
 
 RESULTS = Path(__file__).parent / "results.json"
@@ -34,13 +35,17 @@ def host() -> dict[str, Any]:
     return {"cores": os.cpu_count(), "cpu": model, "python": platform.python_version(), "machine": platform.machine()}
 
 
-PARTS = ("footprint", "reads", "bridge", "orders", "telemetry", "fanout", "backup", "purge", "wear")
+PARTS = ("footprint", "reads", "bridge", "orders", "telemetry", "fanout", "estop", "backup", "purge", "wear")
+ESTOP_STOPS = 10
+"""Emergency stops (each with its resolve) per fleet size."""
 DATA_PARTS = {
     "backup": datasafe.backup_during_orders,
     "purge": datasafe.purge_during_orders,
     "wear": datasafe.rush_writes,
 }
 """Parts with services of their own (a ~1 GiB database, the demo store's rush), run after the others."""
+OWN_SERVICE = ("footprint", "estop", *DATA_PARTS)
+"""Parts that start their own service rather than measure the shared bench's."""
 
 
 def run(parts: tuple[str, ...] = PARTS) -> dict[str, Any]:
@@ -50,11 +55,13 @@ def run(parts: tuple[str, ...] = PARTS) -> dict[str, Any]:
         workdir = Path(tmp)
         if "footprint" in parts:
             results["footprint"] = footprint(workdir)
-        if any(part not in DATA_PARTS and part != "footprint" for part in parts) or "footprint" in parts:
+        if "estop" in parts:
+            results["estop"] = emergency_stop(workdir, ESTOP_STOPS)
+        if any(part not in OWN_SERVICE for part in parts) or "footprint" in parts:
             bench = Bench(workdir)
             try:
                 for part in parts:
-                    if part != "footprint" and part not in DATA_PARTS:
+                    if part not in OWN_SERVICE:
                         results[part] = getattr(bench, part)()
                 if "footprint" in parts:
                     results["footprint"]["rss_after_runs_mb"] = bench.rss_mb()
@@ -101,6 +108,13 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str, bool | None]]
     ask, plain = bridge["one_actor_ask"], bridge["no_actor"]
     out.append(("HTTP request asking one actor", f"{ask['rps']} req/s, p50 {ask['p50_ms']} ms",
                 f"{plain['rps']} req/s asking none", f"{bridge['ratio']:.2f}", "", None))  # fmt: skip
+    for size, stop in r["estop"].items():
+        first, last, one = stop["first_ms"], stop["last_ms"], stop["one_command_ms"]
+        out.append((f"emergency stop, {size} robots ({stop['stops']} stops)",
+                    f"first robot p50 {first['p50']} p99 {first['p99']} ms, last p50 {last['p50']} p99 {last['p99']} ms"
+                    + (f", {len(stop['errors'])} errors ({', '.join(sorted(set(stop['errors'])))})" if stop["errors"] else ""),
+                    f"one command to one robot p50 {one['p50']} ms", "", "last p99 < 50 ms, first < 10 ms",
+                    last["p99"] < 50 and first["p99"] < 10 and not stop["errors"]))  # fmt: skip
     out.append(("idle RSS, demo + 20 robots", f"{foot['idle_rss_mb']} MB ({foot['robots_online']} online)", "", "", "< 60 MB",
                 foot["idle_rss_mb"] < 60))  # fmt: skip
     out.append(("RSS after the runs", f"{foot['rss_after_runs_mb']} MB", "", "", "", None))
@@ -165,7 +179,7 @@ def main() -> int:
     table = [("measure", "figure", "baseline (same run)", "ratio", "target", "met"), *rows(results)]
     widths = [max(len(str(row[i])) for row in table) for i in range(5)]
     for row in table:
-        met = {True: "yes", False: "NO", None: ""}.get(row[5], row[5])  # type: ignore[call-overload]
+        met = row[5] if isinstance(row[5], str) else {True: "yes", False: "NO", None: ""}[row[5]]
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row[:5], widths, strict=True)) + f"  {met}")
     print(f"results: {RESULTS}")
     return 0

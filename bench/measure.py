@@ -234,7 +234,7 @@ class Bench:
         found = re.search(r'robodine_telemetry_datagrams_total\{result="accepted"\} ([\d.e+]+)', text)
         return int(float(found.group(1))) if found else 0
 
-    def _baseline_udp(self, templates: Path) -> dict[str, Any]:
+    def _baseline_udp(self, templates: Path) -> dict[int, dict[str, Any]]:
         data_port, control_port = free_port(), free_port()
         sink = subprocess.Popen([sys.executable, "-m", "bench.udp_sink", str(data_port), str(control_port)])
         try:

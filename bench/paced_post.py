@@ -21,6 +21,7 @@ import sys
 import time
 from collections import deque
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -137,7 +138,7 @@ async def run(
     elapsed = time.monotonic() - started
     latencies = sorted(pool.latencies)
     pick = lambda q: round(latencies[min(len(latencies) - 1, int(len(latencies) * q))] * 1000, 2) if latencies else None  # noqa: E731
-    result = {
+    result: dict[str, Any] = {
         "target_rps": round(rate),
         "sent": total,
         "ok": len(latencies),

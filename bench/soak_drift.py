@@ -93,7 +93,7 @@ def verdicts(
     for tolerance in tolerances:
         found = drift(samples, tolerance.resource, warmup_s)
         judged = tolerance.per_hour is not None and found["samples"] >= 3
-        ok = found["per_hour"] <= tolerance.per_hour if judged else None  # type: ignore[operator]
+        ok = found["per_hour"] <= tolerance.per_hour if judged else None
         out[tolerance.resource] = {**found, "unit": tolerance.unit, "tolerance_per_hour": tolerance.per_hour, "ok": ok}
     return out
 

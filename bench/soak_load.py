@@ -380,8 +380,8 @@ class Rush:
                 next_id += 1
                 await ws.send(orjson.dumps(command).decode())
 
-            for stream in old.values():
-                await subscribe(stream)
+            for resumed in old.values():
+                await subscribe(resumed)
             async for raw in ws:
                 screen.bytes += len(raw)
                 message = orjson.loads(raw)

@@ -13,6 +13,7 @@ concurrent writes into one commit to keep that affordable.
 from __future__ import annotations
 
 import ctypes
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -56,7 +57,7 @@ def _memory_used() -> Callable[[], int] | None:
         return None
     function.restype = ctypes.c_int64
     function.argtypes = []
-    return function  # type: ignore[no-any-return]
+    return function
 
 
 def sqlite_memory_used() -> int | None:
@@ -97,15 +98,15 @@ class ReadPool:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="db-read")
 
     def submit(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Future[T]:
-        return self._pool.submit(self._run, fn, *args, **kwargs)
+        return self._pool.submit(self._run, functools.partial(fn, *args, **kwargs))
 
-    def _run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    def _run(self, read: Callable[[], T]) -> T:
         """Runs on a pool thread: connect once per thread, read-only."""
         if not getattr(self._local, "ready", False):
             self._db.connect(reuse_if_open=True)
             self._db.execute_sql("PRAGMA query_only = 1")
             self._local.ready = True
-        return fn(*args, **kwargs)
+        return read()
 
     def close(self) -> None:
         """Wait for running reads and end the pool threads (their connections go with them)."""

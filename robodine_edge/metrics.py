@@ -80,8 +80,8 @@ class RequestStats(Collector):
         )
         for route, counts in sorted(self._latency.items()):
             cumulative, buckets = 0.0, []
-            for bound, count in zip((*map(str, self._bounds), "+Inf"), counts[:-1], strict=True):
-                cumulative += count
+            for bound, hits in zip((*map(str, self._bounds), "+Inf"), counts[:-1], strict=True):
+                cumulative += hits
                 buckets.append((bound, cumulative))
             latency.add_metric([route], buckets, counts[-1])
         yield latency

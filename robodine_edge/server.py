@@ -31,7 +31,6 @@ from typing import Any
 
 import pykka
 from peewee import SqliteDatabase
-from sanic import Sanic
 
 from robodine_edge import __version__, collector, memory, system_log
 from robodine_edge.actors.camera import CameraTick, EndRecording
@@ -64,8 +63,9 @@ from robodine_edge.federation.broker import BrokerSettings
 from robodine_edge.federation.desired import Actors as RelayActors
 from robodine_edge.federation.relay import Relay, RelayContext
 from robodine_edge.http import bridge
-from robodine_edge.http.app import ApiContext, create_app
+from robodine_edge.http.app import create_app
 from robodine_edge.http.auth import AuthGate, Revocations
+from robodine_edge.http.context import ApiContext, App
 from robodine_edge.http.hub import Hub
 from robodine_edge.http.live import LiveFeed
 from robodine_edge.http.snapshots import Snapshots
@@ -74,7 +74,7 @@ from robodine_edge.metrics import Metrics
 from robodine_edge.migrations import migrate
 from robodine_edge.net.legacy_cook import LegacyCookSender
 from robodine_edge.net.legacy_link import LegacyHandler
-from robodine_edge.net.links import LinkContext, LinkRegistry
+from robodine_edge.net.links import FleetLinks, LinkContext, LinkRegistry
 from robodine_edge.net.robot_link import LinkProtocol
 from robodine_edge.net.serial_link import SerialLink
 from robodine_edge.net.sockets import bind_tcp, bind_udp, bound_port
@@ -113,6 +113,7 @@ class Service:
         self.live = LiveFeed()
         self.publish: Publish = self.hub.publish_threadsafe
         self.registry = LinkRegistry()
+        self.fleet_links = FleetLinks(self.registry)
         self._legacy_cook = LegacyCookSender()
         self._lock = DataDirLock(self.data_dir)
         self._db: SqliteDatabase | None = None
@@ -156,7 +157,7 @@ class Service:
                 self._db, self.config, self.metrics, self.publish, self._on_supervision, table_ids, robot_ids,
                 self._legacy_cook, camera_ids=camera_ids, frames_out=self.live.offer_threadsafe,
                 videos=videos_dir(self.data_dir), recording_refusal=self._disk.refusal,
-                units_committed=self._wear.committed,
+                units_committed=self._wear.committed, fleet_send=self.fleet_links.send_threadsafe,
             )  # fmt: skip
             self.metrics.watch_mailboxes(self._actors.mailbox_depths)
             self._system_log = system_log.install(self._actors.journal)
@@ -218,7 +219,7 @@ class Service:
                     ) from exc
                 raise CannotListen(f"cannot listen on {key} {port} at net.host {host}: {exc.strerror or exc}") from exc
 
-    def _build_app(self, actors: ActorTree, revoked: list[tuple[str, float]]) -> Sanic:
+    def _build_app(self, actors: ActorTree, revoked: list[tuple[str, float]]) -> App:
         assert self._db is not None
         self._reads = ReadPool(self._db)
         self._kdf = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kdf")
@@ -292,7 +293,7 @@ class Service:
             "video_port": bound_port(self._sockets["video"]),
         }
 
-    async def _before_start(self, app: Sanic) -> None:
+    async def _before_start(self, app: App) -> None:
         """The live hub, the robot link, telemetry, serial ports and the robot ticker start."""
         assert self._actors is not None
         loop = asyncio.get_running_loop()
@@ -304,6 +305,7 @@ class Service:
         legacy = None
         if self.config.legacy.enabled:
             legacy = LegacyHandler(actors.robots, actors.floor, actors.store, self.config.http.ask_timeout_s)
+        self.fleet_links.attach(loop, actors.robots)
         context = LinkContext(
             registry=self.registry,
             robots=actors.robots,
@@ -319,7 +321,7 @@ class Service:
             lambda: TelemetryEndpoint(self.registry, actors.robots, self.metrics, self.hub.publish),
             sock=self._sockets["telemetry"],
         )
-        self._telemetry = transport  # type: ignore[assignment]
+        self._telemetry = transport
         transport, _ = await loop.create_datagram_endpoint(
             lambda: VideoEndpoint(
                 actors.camera_actors, self.metrics, legacy=self.config.legacy.enabled,
@@ -327,7 +329,7 @@ class Service:
             ),
             sock=self._sockets["video"],
         )  # fmt: skip
-        self._video = transport  # type: ignore[assignment]
+        self._video = transport
         for port in self.config.serial:
             link = SerialLink(port.port, port.baud, partial(LinkProtocol, context, "serial"), loop)
             link.start()
@@ -336,7 +338,7 @@ class Service:
         if self._relay is not None:
             self.hub.tap("robots", self._relay.robot_changed)
 
-    async def _after_start(self, app: Sanic) -> None:
+    async def _after_start(self, app: App) -> None:
         """Everything is listening: advertise, then announce readiness."""
         self._take_over_signals(app)
         ports = self.ports
@@ -390,7 +392,7 @@ class Service:
             if not camera_ids or camera_id in camera_ids:
                 slot.tell(EndRecording(why, go_on))
 
-    def _take_over_signals(self, app: Sanic) -> None:
+    def _take_over_signals(self, app: App) -> None:
         """Sanic stops the loop from its own SIGTERM handler, but runs this listener (and
         our ~1 s of mDNS probing) inside `run_until_complete` before `run_forever`, and
         uvloop only reads its signal pipe while a run is in progress: a signal arriving
@@ -417,7 +419,7 @@ class Service:
 
         self._tasks.append(loop.create_task(stop_when_asked()))
 
-    async def _before_stop(self, app: Sanic) -> None:
+    async def _before_stop(self, app: App) -> None:
         log.info("stopping")
         self.notifier.notify("STOPPING=1")
         for task in self._tasks:
@@ -457,10 +459,10 @@ class Service:
         assert self._actors is not None
         while True:
             await asyncio.sleep(TICK_INTERVAL_S)
-            for _, slot in self._actors.robots.items():
-                slot.tell(Tick())
-            for _, slot in self._actors.camera_actors.items():
-                slot.tell(CameraTick())
+            for _, robot in self._actors.robots.items():
+                robot.tell(Tick())
+            for _, camera in self._actors.camera_actors.items():
+                camera.tell(CameraTick())
             self._actors.dispatcher.tell(DispatchTick())
             self._actors.floor.tell(FloorTick())
 
@@ -484,7 +486,7 @@ class Service:
 
     async def _actors_responsive(self, timeout: float) -> bool:
         assert self._actors is not None
-        return bool(await bridge.wait(self._actors.supervisor.proxy.responsive(timeout / 2), timeout))
+        return await bridge.wait(self._actors.supervisor.proxy.responsive(timeout / 2), timeout)
 
     # -- stopping (main thread) -------------------------------------------------------------
 

@@ -5,15 +5,17 @@ its header says how many frames the WAL holds (`mxFrame`), how many of them a
 checkpoint has copied into the database (`nBackfill`), the page size, and the salt
 that changes whenever the WAL starts again from its beginning. The layout is part of
 SQLite's documented file format (https://www.sqlite.org/walformat.html, "The WAL-Index
-Header"). Reading it is a few hundred nanoseconds, so it can be done after every
-commit.
+Header"). Reading it is one `pread` of 136 bytes, so it can be done after every commit.
+
+It is read, never mapped: SQLite truncates and rebuilds the `-shm` when a connection
+finds itself the first, and a process touching a mapping past the end of a truncated
+file dies of SIGBUS (the service did, under the federation outage test).
 
 Any one thread per instance (the store's for `wear`, the care thread's for checkpoints).
 """
 
 from __future__ import annotations
 
-import mmap
 import os
 import struct
 from dataclasses import dataclass
@@ -43,45 +45,46 @@ class WalState:
 
 
 class WalIndex:
-    """The `-shm` of the database at `database`, mapped read-only on first use."""
+    """The `-shm` of the database at `database`, opened read-only on first use."""
 
     def __init__(self, database: Path) -> None:
         self._path = Path(f"{database}-shm")
-        self._map: mmap.mmap | None = None
+        self._fd: int | None = None
         self._inode = 0
 
     def read(self) -> WalState | None:
-        """The header now; None while there is no WAL index (no connection in WAL mode)."""
-        if self._map is None:
+        """The header now; None while there is no WAL index (no connection in WAL mode,
+        or one being rebuilt)."""
+        if self._fd is None:
             self.refresh()
-            if self._map is None:
+            if self._fd is None:
                 return None
-        page, frames, salt = HEADER.unpack_from(self._map, HEADER_AT)
-        (backfilled,) = BACKFILL.unpack_from(self._map, BACKFILL_AT)
+        try:
+            header = os.pread(self._fd, MAPPED, 0)
+        except OSError:
+            return None
+        if len(header) < MAPPED:
+            return None
+        page, frames, salt = HEADER.unpack_from(header, HEADER_AT)
+        (backfilled,) = BACKFILL.unpack_from(header, BACKFILL_AT)
         return WalState(65536 if page == 1 else page, frames, backfilled, salt)
 
     def refresh(self) -> None:
-        """Map the file again if SQLite has made a new one since (all connections closed)."""
+        """Open the file again if SQLite has made a new one since (all connections closed)."""
         try:
             inode = self._path.stat().st_ino
         except OSError:
             return
-        if self._map is not None and inode == self._inode:
+        if self._fd is not None and inode == self._inode:
             return
         try:
             fd = os.open(self._path, os.O_RDONLY)
         except OSError:
             return
-        try:
-            if os.fstat(fd).st_size < MAPPED:
-                return
-            self.close()
-            self._map = mmap.mmap(fd, MAPPED, prot=mmap.PROT_READ)
-            self._inode = inode
-        finally:
-            os.close(fd)
+        self.close()
+        self._fd, self._inode = fd, inode
 
     def close(self) -> None:
-        if self._map is not None:
-            self._map.close()
-            self._map = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

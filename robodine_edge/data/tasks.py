@@ -12,7 +12,7 @@ from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data.events import Recorded, record_event
 from robodine_edge.data.orders import flag_order
 from robodine_edge.data.statements import insert_sql, params
-from robodine_edge.domain.lifecycle import ACTIVE_ORDER
+from robodine_edge.domain.lifecycle import ACTIVE_ORDER, TableStatus
 from robodine_edge.models import DiningTable, Order, Robot, RobotCommand, Task
 from robodine_edge.types import EventLevel
 
@@ -47,7 +47,7 @@ def task_json(row: Task) -> dict[str, Any]:
         "state": row.state,
         "order_id": row.order_id,
         "table_id": row.table_id,
-        "robot_id": row.robot.robot_id if row.robot_id else None,
+        "robot_id": row.robot.robot_id if row.robot is not None else None,
         "attempts": row.attempts,
         "priority": row.priority,
         "detail": row.detail,
@@ -88,7 +88,7 @@ def orders_needing_work() -> list[tuple[int, str, int, bool]]:
 
 
 def tables_being_cleaned() -> list[int]:
-    return [t.id for t in DiningTable.select(DiningTable.id).where(DiningTable.status == "cleaning")]
+    return [t.id for t in DiningTable.select(DiningTable.id).where(DiningTable.status == TableStatus.CLEANING.value)]
 
 
 def robots_sent_to_dock(moves: list[str]) -> list[str]:

@@ -13,11 +13,13 @@ import hmac
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 import orjson
 from sanic import HTTPResponse, Request, Sanic
 from sanic import exceptions as sanic_exceptions
+from sanic.config import Config as SanicConfig
 from sanic.response import json as json_response
 
 from robodine_edge import __version__
@@ -47,6 +49,17 @@ class HqContext:
     started: float
 
 
+@dataclass
+class HqAppContext:
+    """`app.ctx` of headquarters' app, typed (`Sanic[Config, HqAppContext]`)."""
+
+    hq: HqContext
+
+
+HqApp = Sanic[SanicConfig, HqAppContext]
+HqRequest = Request[HqApp, SimpleNamespace]
+
+
 class HqErrorHandler(ApiErrorHandler):
     """The store API's error handler; a path no route serves names the HQ routes instead of /docs."""
 
@@ -57,9 +70,9 @@ class HqErrorHandler(ApiErrorHandler):
         return super()._answer(request, exception)
 
 
-def create_hq_app(ctx: HqContext, name: str = "robodine_hq") -> Sanic:
+def create_hq_app(ctx: HqContext, name: str = "robodine_hq") -> HqApp:
     """The app; starts nothing (the composition root adds the listeners)."""
-    app = Sanic(name, dumps=orjson.dumps, loads=orjson.loads, configure_logging=False)
+    app: HqApp = Sanic(name, ctx=HqAppContext(ctx), dumps=orjson.dumps, loads=orjson.loads, configure_logging=False)
     app.config.update(
         REQUEST_MAX_SIZE=MAX_BODY_BYTES,
         GRACEFUL_SHUTDOWN_TIMEOUT=4.0,
@@ -69,7 +82,6 @@ def create_hq_app(ctx: HqContext, name: str = "robodine_hq") -> Sanic:
         MOTD=False,
     )
     app.error_handler = HqErrorHandler()
-    app.ctx.hq = ctx
     app.register_middleware(_authenticate, "request")
     app.add_route(health, "/health", methods=["GET"])
     app.add_route(stores, "/api/chain/stores", methods=["GET"])
@@ -79,7 +91,7 @@ def create_hq_app(ctx: HqContext, name: str = "robodine_hq") -> Sanic:
     return app
 
 
-async def _authenticate(request: Request) -> None:
+async def _authenticate(request: HqRequest) -> None:
     if not request.path.startswith("/api/"):
         return
     ctx: HqContext = request.app.ctx.hq
@@ -88,7 +100,7 @@ async def _authenticate(request: Request) -> None:
         raise Unauthorized("a valid bearer token is needed: Authorization: Bearer <hq.api_token>")
 
 
-async def _read(request: Request, fn: Callable[..., T], *args: Any) -> T:
+async def _read(request: HqRequest, fn: Callable[..., T], *args: Any) -> T:
     ctx: HqContext = request.app.ctx.hq
     try:
         return await asyncio.wait_for(asyncio.wrap_future(ctx.reader.submit(fn, *args)), READ_TIMEOUT_S)
@@ -98,7 +110,7 @@ async def _read(request: Request, fn: Callable[..., T], *args: Any) -> T:
         raise Unavailable(f"the chain database is not answering: {type(exc).__name__}") from None
 
 
-async def health(request: Request) -> HTTPResponse:
+async def health(request: HqRequest) -> HTTPResponse:
     ctx: HqContext = request.app.ctx.hq
     try:
         db = "ok" if await _read(request, queries.database_ok) else "error"
@@ -117,11 +129,11 @@ async def health(request: Request) -> HTTPResponse:
     )
 
 
-async def stores(request: Request) -> HTTPResponse:
+async def stores(request: HqRequest) -> HTTPResponse:
     return json_response(await _read(request, queries.chain_stores, queries.local_midnight()))
 
 
-async def events(request: Request) -> HTTPResponse:
+async def events(request: HqRequest) -> HTTPResponse:
     args = request.args
     problems: dict[str, str] = {}
     store = _store_arg(args.get("store"), problems)
@@ -135,7 +147,7 @@ async def events(request: Request) -> HTTPResponse:
     return json_response(await _read(request, queries.chain_events, store, type_, after_seq, limit))
 
 
-async def robots(request: Request) -> HTTPResponse:
+async def robots(request: HqRequest) -> HTTPResponse:
     problems: dict[str, str] = {}
     store = _store_arg(request.args.get("store"), problems)
     if problems:
@@ -143,7 +155,7 @@ async def robots(request: Request) -> HTTPResponse:
     return json_response(await _read(request, queries.chain_robots, store))
 
 
-async def put_cfg(request: Request, kind: str) -> HTTPResponse:
+async def put_cfg(request: HqRequest, kind: str) -> HTTPResponse:
     """Publish the desired `cfg` retained: to one store with `?store=`, else to every store."""
     ctx: HqContext = request.app.ctx.hq
     chosen = cfg_kind(kind)

@@ -29,7 +29,7 @@ import secrets
 import ssl
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import aiomqtt
@@ -61,7 +61,7 @@ PUBLISH_TIMEOUT_S = 10.0
 def backoff(attempt: int, first: float, most: float) -> float:
     """The wait before retry number `attempt` (0-based): doubling, capped, with ±25 % jitter
     so a fleet of hq processes and stores does not reconnect in step."""
-    return min(first * 2**attempt, most) * random.uniform(0.75, 1.25)
+    return float(min(first * 2**attempt, most) * random.uniform(0.75, 1.25))
 
 
 class Consumer:
@@ -223,7 +223,7 @@ class Consumer:
         self._acks.add(task)
         task.add_done_callback(self._acks.discard)
 
-    async def _confirm(self, sends: list[Awaitable[None]], count: int) -> None:
+    async def _confirm(self, sends: Sequence[Awaitable[None]], count: int) -> None:
         results = await asyncio.gather(*sends, return_exceptions=True)
         failed = [r for r in results if isinstance(r, BaseException)]
         self.counts["acks"] += count - len(failed)

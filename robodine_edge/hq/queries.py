@@ -8,7 +8,7 @@ store's time zone; revenue leaves out cancelled orders.
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
-from typing import Any
+from typing import Any, cast
 
 from peewee import JOIN, Case, fn
 
@@ -44,7 +44,7 @@ def chain_stores(midnight: datetime) -> list[dict[str, Any]]:
         .order_by(ChainStore.store)
         .dicts()
     )
-    return [_store_json(row) for row in query]
+    return [_store_json(cast("dict[str, Any]", row)) for row in query]  # `.dicts()` rows; the stubs say models
 
 
 def _store_json(row: dict[str, Any]) -> dict[str, Any]:

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from peewee import Database
-from sanic import Sanic
 
 from robodine_edge import __version__
 from robodine_edge.clock import to_iso, utcnow
@@ -41,7 +40,7 @@ from robodine_edge.datadir import (
     write_secret_once,
 )
 from robodine_edge.errors import CannotListen, DataDirBusy, RobodineError
-from robodine_edge.hq.api import HqContext, create_hq_app
+from robodine_edge.hq.api import HqApp, HqContext, create_hq_app
 from robodine_edge.hq.consumer import Consumer, tls_context
 from robodine_edge.hq.schema import open_database
 from robodine_edge.hq.storage import Worker
@@ -135,13 +134,13 @@ class HqService:
 
     # -- on the event loop --------------------------------------------------------------------
 
-    async def _before_start(self, app: Sanic) -> None:
+    async def _before_start(self, app: HqApp) -> None:
         assert self._consumer is not None
         loop = asyncio.get_running_loop()
         for work in (self._consumer.connect_forever, self._consumer.write_forever, self._consumer.sweep_forever):
             self._tasks.append(loop.create_task(work(), name=f"hq-{work.__name__}"))
 
-    async def _after_start(self, app: Sanic) -> None:
+    async def _after_start(self, app: HqApp) -> None:
         self._take_over_signals(app)
         assert self._sock is not None
         port = bound_port(self._sock)
@@ -156,7 +155,7 @@ class HqService:
                               "startup_s": round(time.monotonic() - self._started, 3)}},
         )  # fmt: skip
 
-    def _take_over_signals(self, app: Sanic) -> None:
+    def _take_over_signals(self, app: HqApp) -> None:
         """As the store service does (robodine_edge.server): a plain handler that records the
         request, acted on once Sanic serves (uvloop parks a signal that arrives between
         Sanic's start-up run and its serving run)."""
@@ -179,7 +178,7 @@ class HqService:
 
         self._tasks.append(loop.create_task(stop_when_asked()))
 
-    async def _before_stop(self, app: Sanic) -> None:
+    async def _before_stop(self, app: HqApp) -> None:
         """Stop taking messages (the broker connection closes), then store what was taken and
         publish its acks, for at most `DRAIN_TIMEOUT_S`; what is left is sent again by the stores."""
         log.info("stopping")

@@ -13,6 +13,7 @@ last sees both commits, so no watermark is left behind a stored event.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Collection
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -222,12 +223,12 @@ class Worker:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
 
     def submit(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Future[T]:
-        return self._pool.submit(self._run, fn, *args, **kwargs)
+        return self._pool.submit(self._run, functools.partial(fn, *args, **kwargs))
 
-    def _run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    def _run(self, work: Callable[[], T]) -> T:
         """Runs on the worker's thread."""
         try:
-            return fn(*args, **kwargs)
+            return work()
         except Exception:
             self._close_connection()
             raise

@@ -21,13 +21,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from robodine_edge.actors.robot_messages import TelemetryIn
 from robodine_edge.metrics import Metrics
 from robodine_edge.net.links import LinkRegistry
 from robodine_edge.protocol.telemetry import BadDatagram, Telemetry, decode_telemetry
 from robodine_edge.types import Publish
+
+if TYPE_CHECKING:
+    from robodine_edge.actors.fleet import RobotDirectory
 
 log = logging.getLogger(__name__)
 TELL_INTERVAL_S = 0.01
@@ -36,7 +39,7 @@ TELL_INTERVAL_S = 0.01
 class TelemetryEndpoint(asyncio.DatagramProtocol):
     """Event loop only."""
 
-    def __init__(self, registry: LinkRegistry, robots: Any, metrics: Metrics, publish: Publish) -> None:
+    def __init__(self, registry: LinkRegistry, robots: RobotDirectory, metrics: Metrics, publish: Publish) -> None:
         self._registry = registry
         self._robots = robots
         self._counter = metrics.telemetry_datagrams

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pykka
 import pytest
 from peewee import IntegrityError, SqliteDatabase
 
+from robodine_edge.actors.base import ActorFuture
 from robodine_edge.actors.store import Store, StoreActor
 from robodine_edge.actors.supervisor import ActorSlot
 from robodine_edge.db import database_path
@@ -51,7 +53,7 @@ def test_concurrent_writes_are_group_committed(store: Store, commits: list[int],
 
 
 def test_a_failing_unit_rolls_back_alone(store: Store, data_dir: Path) -> None:
-    futures = [store.write(add_event, "a"), store.write(fail_unit), store.write(add_event, "b")]
+    futures: list[ActorFuture[Any]] = [store.write(add_event, "a"), store.write(fail_unit), store.write(add_event, "b")]
     assert futures[0].get(timeout=5) and futures[2].get(timeout=5)
     with pytest.raises(IntegrityError):
         futures[1].get(timeout=5)

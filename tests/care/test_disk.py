@@ -18,6 +18,7 @@ from peewee import SqliteDatabase
 from robodine_edge.actors.store import Store, StoreActor
 from robodine_edge.actors.supervisor import ActorSlot
 from robodine_edge.care.recordings import Recordings, RecordingsCap
+from robodine_edge.clock import utcnow
 from robodine_edge.data import video
 from robodine_edge.models import Recording
 from robodine_edge.protocol.video import encode_chunks
@@ -139,9 +140,9 @@ def make_recording(videos: Path, camera_id: str, n: int, size: int, *, running: 
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"j" * size)
     os.utime(path, (1_700_000_000 + n, 1_700_000_000 + n))
-    row = video.start_recording(camera_id, name, video.utcnow())
+    row = video.start_recording(camera_id, name, utcnow())
     if not running:
-        video.finish_recording(row.id, video.utcnow(), size)
+        video.finish_recording(row.id, utcnow(), size)
     return name
 
 

@@ -77,7 +77,7 @@ def test_a_client_that_falls_behind_gets_everything_in_order_once_it_reads() -> 
         transport, protocol = await loop.create_connection(FlowControlled, *listener.getsockname())
         peer, _ = listener.accept()
         transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)  # as the service caps
-        ws = SimpleNamespace(io_proto=protocol, ws_proto=ServerProtocol(state=State.OPEN))
+        ws: Any = SimpleNamespace(io_proto=protocol, ws_proto=ServerProtocol(state=State.OPEN))  # what Connection uses
         metrics = Metrics()
         connection = Connection(ws, principal(), metrics)
         frames = [text_frame(payload(n)) for n in range(FRAME_COUNT)]
@@ -110,7 +110,7 @@ def test_nothing_is_written_after_the_close_frame() -> None:
         transport, protocol = await loop.create_connection(FlowControlled, *listener.getsockname())
         peer, _ = listener.accept()
         proto: Any = ServerProtocol(state=State.OPEN)
-        ws = SimpleNamespace(io_proto=protocol, ws_proto=proto)
+        ws: Any = SimpleNamespace(io_proto=protocol, ws_proto=proto)
         connection = Connection(ws, principal())
         connection.put(text_frame(b'{"first":1}'))
         await asyncio.sleep(0.05)
@@ -137,7 +137,7 @@ def test_a_client_too_far_behind_is_closed_at_once_and_its_queue_dropped() -> No
         peer, _ = listener.accept()
         transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
         closes: list[int] = []
-        ws = SimpleNamespace(
+        ws: Any = SimpleNamespace(
             io_proto=protocol,
             ws_proto=ServerProtocol(state=State.OPEN),
             fail_connection=lambda code, reason: closes.append(code),

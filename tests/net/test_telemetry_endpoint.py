@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from typing import Any
+from typing import Any, cast
 
 import pykka
 
-from robodine_edge.actors.directory import Directory
+from robodine_edge.actors.fleet import RobotDirectory
+from robodine_edge.actors.robot import RobotProxy
 from robodine_edge.actors.robot_messages import TelemetryIn
 from robodine_edge.actors.supervisor import ActorSlot
 from robodine_edge.metrics import Metrics
@@ -49,12 +50,12 @@ async def serve(
     robots: list[str], registry: LinkRegistry | None = None
 ) -> tuple[asyncio.DatagramTransport, dict[str, pykka.ActorRef[Any]], list[Any]]:
     registry = registry if registry is not None else LinkRegistry()
-    directory: Directory[str] = Directory("robot")
+    directory = RobotDirectory()
     published: list[Any] = []
     refs = {}
     for robot_id in robots:
         registry.attach(robot_id, "s-" + robot_id, Link())
-        slot: ActorSlot[Any] = ActorSlot(robot_id)
+        slot = ActorSlot[RobotProxy](robot_id)  # a recorder stands in for the robot: the endpoint only tells
         slot.install(Recorder.start())
         directory.add(robot_id, slot)
         refs[robot_id] = slot.ref
@@ -78,8 +79,8 @@ def test_a_fast_robot_is_told_in_batches_and_a_slow_one_of_each_datagram() -> No
                 await asyncio.sleep(0.001)
         sending_s = time.monotonic() - sending_from
         await asyncio.sleep(3 * TELL_INTERVAL_S)
-        fast = await asyncio.to_thread(refs["fast"].ask, "batches?")
-        slow = await asyncio.to_thread(refs["slow"].ask, "batches?")
+        fast: list[tuple[int, ...]] = await asyncio.to_thread(refs["fast"].ask("batches?", block=False).get, timeout=5)
+        slow: list[tuple[int, ...]] = await asyncio.to_thread(refs["slow"].ask("batches?", block=False).get, timeout=5)
         assert [seq for batch in fast for seq in batch] == list(range(1, 201))
         elapsed_windows = sending_s / TELL_INTERVAL_S  # the windows the datagrams really spanned
         assert len(fast) <= 2 * elapsed_windows + 2, f"{len(fast)} tells for 200 datagrams"
@@ -100,7 +101,7 @@ def test_a_robot_whose_link_goes_is_deleted_from_the_topic_and_forgotten() -> No
     async def scenario() -> None:
         registry = LinkRegistry()
         transport, refs, published = await serve(["gone", "late", "quiet", "stays"], registry)
-        endpoint = transport.get_protocol()
+        endpoint = cast(TelemetryEndpoint, transport.get_protocol())
         for robot_id in ("gone", "late", "stays"):
             endpoint.datagram_received(datagram(robot_id, 1), None)
         await asyncio.to_thread(eventually, lambda: all(refs[r].ask("batches?") for r in ("gone", "late")))
@@ -112,7 +113,7 @@ def test_a_robot_whose_link_goes_is_deleted_from_the_topic_and_forgotten() -> No
         assert deletes == [{"robot_id": "gone"}, {"robot_id": "late"}]
         told = await asyncio.to_thread(eventually, lambda: refs["late"].ask("batches?") == [(1,), (2,)])
         assert told, "the batch that came while the link was live"
-        assert set(endpoint._told_at) == {"stays"}, "tell times go with their links"  # type: ignore[attr-defined]
+        assert set(endpoint._told_at) == {"stays"}, "tell times go with their links"
         transport.close()
 
     asyncio.run(scenario())
