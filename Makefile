@@ -9,7 +9,7 @@ TEST_INSTALLED := $(VENV)/.installed-test
 LINT_INSTALLED := $(VENV)/.installed-lint
 DEPS := setup.py pyproject.toml
 
-.PHONY: venv run test test-slow bench bench-federation lint install uninstall clean vendor
+.PHONY: venv run test test-slow bench bench-federation soak lint install uninstall clean vendor
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,14 @@ bench: $(TEST_INSTALLED)
 # Federation's cost and catch-up against Debian's Mosquitto (installed by the tests' setup if missing).
 bench-federation: $(TEST_INSTALLED)
 	$(BIN)/python -m bench.federation
+
+# A dinner rush for MINUTES (default 120) against `run --demo` with 20 robots: RSS, descriptors,
+# threads, the database and its WAL sampled, every order accounted for (docs/BENCH.md, "Soak").
+# Not part of `make test`; the results go to bench/soak.json.
+MINUTES ?= 120
+
+soak: $(TEST_INSTALLED)
+	$(BIN)/python -m bench.soak --minutes $(MINUTES) $(ARGS)
 
 # The type checker reads the tests too, so it needs the test extras installed.
 $(LINT_INSTALLED): $(BIN)/python $(DEPS)

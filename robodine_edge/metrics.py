@@ -177,6 +177,16 @@ class Metrics:
         self.ws_clients = Gauge(
             "robodine_websocket_clients", "WebSocket clients connected now.", registry=self.registry
         )
+        self.ws_replay_bytes = Gauge(
+            "robodine_websocket_replay_bytes",
+            "Memory the live topics keep for since= resumes (set when scraped).",
+            registry=self.registry,
+        )
+        self.sqlite_memory_bytes = Gauge(
+            "robodine_sqlite_memory_bytes",
+            "Memory SQLite holds, page caches of every connection included (set when scraped).",
+            registry=self.registry,
+        )
         self.ws_messages = Counter(
             "robodine_websocket_messages", "Messages sent to WebSocket clients.", registry=self.registry
         )

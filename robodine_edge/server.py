@@ -69,6 +69,7 @@ from robodine_edge.http.context import ApiContext, App
 from robodine_edge.http.hub import Hub
 from robodine_edge.http.live import LiveFeed
 from robodine_edge.http.snapshots import Snapshots
+from robodine_edge.memwatch import MemoryWatch
 from robodine_edge.metrics import Metrics
 from robodine_edge.migrations import migrate
 from robodine_edge.net.legacy_cook import LegacyCookSender
@@ -133,12 +134,14 @@ class Service:
         self._keeper: Keeper | None = None
         self._relay: Relay | None = None
         self._started = time.monotonic()
+        self._memwatch: MemoryWatch | None = None
 
     # -- the whole life (main thread) ---------------------------------------------------
 
     def run(self) -> int:
         """Run until SIGTERM/SIGINT; returns the process exit code."""
         memory.configure()  # before the actors' threads exist
+        self._memwatch = MemoryWatch.from_env(self.env)  # a debug switch, off unless set
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, _stop_during_start_up)  # Sanic installs its own once serving
         try:
@@ -503,6 +506,8 @@ class Service:
         pykka.ActorRegistry.stop_all(block=True, timeout=5)
         if self._reads is not None:
             self._reads.close()
+        if self._memwatch is not None:
+            self._memwatch.stop()
         if self._kdf is not None:
             self._kdf.shutdown(wait=True)
         if self._db is not None:

@@ -4,7 +4,12 @@ SQLite's automatic checkpoint runs inside the commit that fills the WAL to 1,000
 pages: that commit, and every order queued behind it, waits while ~4 MiB are copied
 into the database and synced. Here the `care` thread does it instead, on its own
 connection, in PASSIVE mode (it neither waits for nor blocks the writer or a reader),
-once the WAL holds `CHECKPOINT_FRAMES` frames not yet copied. The writer keeps its own
+once the WAL holds `CHECKPOINT_FRAMES` frames not yet copied. A reader's snapshot can cut a
+PASSIVE checkpoint short (it copies only what every reader has moved past): one cut short is
+finished on the next look, a second later, when that reader is done — not after another
+`CHECKPOINT_FRAMES`. The writer starts the WAL again from its beginning only once all of it
+is copied, so waiting would let each cut-short round add its frames to the file, which keeps
+the largest size it ever reached until the nightly TRUNCATE. The writer keeps its own
 automatic checkpoint at a far higher mark (`db.PRAGMAS`), a safety net should this
 thread stall. The bytes each checkpoint sends to storage are this thread's, read from
 `/proc/thread-self/io` around it (`robodine_db_checkpoint_bytes_total`).
@@ -79,18 +84,26 @@ class Checkpoints:
         self._frames = frames
         self._index = WalIndex(database)
         self._conn: sqlite3.Connection | None = None
+        self._cut_short: bytes | None = None
+        """The salt of the WAL whose last checkpoint a reader cut short (None: it was not):
+        a WAL started again since is another, with nothing of it to finish."""
 
     def first_delay(self) -> float:
         return CHECK_EVERY_S
 
     def run(self) -> float:
         state = self._index.read()
-        if state is None or state.frames - state.backfilled < self._frames:
+        if state is None:
+            self._index.refresh()
+            return CHECK_EVERY_S
+        unfinished = self._cut_short == state.salt and state.frames > state.backfilled
+        if state.frames - state.backfilled < self._frames and not unfinished:
             self._index.refresh()
             return CHECK_EVERY_S
         before = thread_write_bytes()
-        self._connection().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        _, frames, copied = self._connection().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         self._metrics.db_checkpoint_bytes.inc(max(0, thread_write_bytes() - before))
+        self._cut_short = state.salt if 0 <= copied < frames else None
         return CHECK_EVERY_S
 
     def _connection(self) -> sqlite3.Connection:

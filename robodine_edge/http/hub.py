@@ -215,6 +215,13 @@ class Hub:
         self._thread: LoopThread | None = None
         """The loop's thread, from `attach` on: loop-only methods check they run there."""
 
+    def replay_bytes(self) -> int:
+        """Memory the replay buffers hold, every topic's and every audience's. Loop only
+        (`/metrics`)."""
+        return sum(log.kept_bytes for log in self.topics.values()) + sum(
+            log.kept_bytes for log in self._audiences.values()
+        )
+
     def number_from(self, base: int) -> None:
         """Main thread, at start, before anything is published: every stream of this
         process counts on from `base`, above any `seq` an earlier run gave out, so a

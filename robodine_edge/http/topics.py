@@ -8,6 +8,7 @@ A `TopicLog` numbers a topic's messages and keeps the last `REPLAY` of them for
 
 from __future__ import annotations
 
+import sys
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Literal, TypeGuard
@@ -124,11 +125,17 @@ class TopicLog:
         """The last message's number (`first_seq` before any: see `Hub.number_from`)."""
         self.replay: deque[Message] = deque(maxlen=replay)
         self.latest: dict[Any, Any] | None = {} if name in KEEP_LATEST else None
+        self.kept_bytes = 0
+        """Memory the replay buffer holds (each message and its frame): it grows until the
+        buffer is full, which a quiet topic takes hours to be (`/metrics`)."""
 
     def append(self, kind: Change, data: Any) -> Message:
         self.seq += 1
         appended = make_message(self.name, self.seq, kind, data)
+        if len(self.replay) == self.replay.maxlen:
+            self.kept_bytes -= _size(self.replay[0])  # the oldest leaves as this one comes
         self.replay.append(appended)
+        self.kept_bytes += _size(appended)
         if self.latest is not None and appended.key is not None:
             if kind == "delete":
                 self.latest.pop(appended.key, None)
@@ -145,3 +152,7 @@ class TopicLog:
         if not self.replay or self.replay[0].seq > seq + 1:
             return None
         return [m for m in self.replay if m.seq > seq]
+
+
+def _size(message: Message) -> int:
+    return sys.getsizeof(message) + sys.getsizeof(message.frame)

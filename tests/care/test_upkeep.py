@@ -3,6 +3,7 @@ write costs, and the nightly truncate and VACUUM (only when it pays)."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -95,6 +96,46 @@ def test_checkpoints_run_beside_the_writer_once_the_wal_is_long_enough(
         assert state is not None and state.frames >= 200 and state.backfilled == state.frames
     finally:
         job.close()
+        index.close()
+
+
+def test_a_checkpoint_a_reader_cut_short_is_finished_once_the_reader_is_done(
+    data_dir: Path, store: Store, metrics: Metrics
+) -> None:
+    """Else the WAL runs on for another `frames` before the next try, and the file keeps
+    that size: each round a reader cuts short grows it."""
+    index = WalIndex(database_path(data_dir))
+    reader = sqlite3.connect(database_path(data_dir), isolation_level=None)
+    try:
+        for _ in range(10):
+            store.write(add_poses, "r1", None, poses(200)).get(timeout=5)
+        reader.execute("BEGIN")
+        reader.execute("SELECT COUNT(*) FROM pose").fetchone()  # a snapshot of the WAL as it is now
+        held = index.read()
+        for _ in range(10):
+            store.write(add_poses, "r1", None, poses(200)).get(timeout=5)
+        grown = index.read()
+        assert held is not None and grown is not None and 0 < held.frames < grown.frames
+        # A mark the whole WAL reaches and the part after the reader's snapshot does not:
+        job = Checkpoints(database_path(data_dir), metrics, frames=grown.frames - held.frames + 1)
+        try:
+            job.run()
+            state = index.read()
+            assert state is not None and state.backfilled == held.frames  # only what the reader moved past
+            reader.execute("COMMIT")
+            job.run()
+            state = index.read()
+            assert state is not None and state.backfilled == state.frames  # finished at the next look
+            salt = state.salt
+            store.write(add_poses, "r1", None, poses(10)).get(timeout=5)
+            state = index.read()
+            assert state is not None and state.salt != salt and state.frames < held.frames  # the WAL began again
+            job.run()
+            assert index.read() == state  # a new WAL, short: nothing to finish
+        finally:
+            job.close()
+    finally:
+        reader.close()
         index.close()
 
 
