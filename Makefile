@@ -6,9 +6,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 TEST_INSTALLED := $(VENV)/.installed-test
+LINT_INSTALLED := $(VENV)/.installed-lint
 DEPS := setup.py pyproject.toml
 
-.PHONY: venv run test test-slow bench bench-federation lint install uninstall clean vendor
+.PHONY: venv run test test-slow bench bench-federation soak lint install uninstall clean vendor
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,14 +45,30 @@ test-slow: $(TEST_INSTALLED)
 bench: $(TEST_INSTALLED)
 	command -v wrk >/dev/null || apt-get install -y -q wrk || sudo -n apt-get install -y -q wrk
 	$(BIN)/python -m bench $(ARGS)
+	$(BIN)/python -m bench.hq
 
 # Federation's cost and catch-up against Debian's Mosquitto (installed by the tests' setup if missing).
 bench-federation: $(TEST_INSTALLED)
 	$(BIN)/python -m bench.federation
 
-lint: $(TEST_INSTALLED)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[lint]'
+# A dinner rush for MINUTES (default 120) against `run --demo` with 20 robots: RSS, descriptors,
+# threads, the database and its WAL sampled, every order accounted for (docs/BENCH.md, "Soak").
+# Not part of `make test`; the results go to bench/soak.json.
+MINUTES ?= 120
+
+soak: $(TEST_INSTALLED)
+	$(BIN)/python -m bench.soak --minutes $(MINUTES) $(ARGS)
+
+# The type checker reads the tests too, so it needs the test extras installed.
+$(LINT_INSTALLED): $(BIN)/python $(DEPS)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,lint]'
+	touch $@ $(TEST_INSTALLED) $(INSTALLED)
+
+# ruff (style) and mypy (types; what it checks and how strictly is in pyproject.toml).
+lint: $(LINT_INSTALLED)
 	$(BIN)/ruff check robodine_edge actors tests bench
+	$(BIN)/ruff format --check robodine_edge actors tests bench
+	$(BIN)/mypy
 
 # The pages' third-party files, from the npm registry, checked against their pins
 # (robodine_edge/web/vendor.toml). They are committed: nothing is fetched at run time.
@@ -59,7 +76,7 @@ vendor: $(INSTALLED)
 	$(BIN)/python -m robodine_edge.web.vendor --fetch
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis var
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache .hypothesis var
 
 # -- Installing on a Pi (README.md, "Installing on a Raspberry Pi"; docs/OPERATIONS.md) -------
 # `sudo make install`: the service in its own venv in /opt/robodine-edge, the config (an
@@ -95,7 +112,7 @@ endif
 	  $(STAGE)/bin/pip install --no-compile --progress-bar off --disable-pip-version-check --root-user-action=ignore "$$src"
 	grep -rlIF '$(STAGE)' $(STAGE) | xargs -r sed -i 's|$(subst .,\.,$(STAGE))|$(OPT)|g'
 	umask 022 && $(SYSTEM_PYTHON) -m compileall -q -f -j 0 -s $(STAGE) -p $(OPT) $(STAGE)/lib
-	umask 022 && install -m 0644 README.md $(STAGE)/README.md && install -d $(STAGE)/docs && install -m 0644 docs/*.md $(STAGE)/docs
+	umask 022 && install -m 0644 README.md $(STAGE)/README.md && install -d $(STAGE)/docs/screenshots && install -m 0644 docs/*.md $(STAGE)/docs && install -m 0644 docs/screenshots/*.png $(STAGE)/docs/screenshots
 	rm -rf $(DESTDIR)$(OPT).old
 	if [ -e $(DESTDIR)$(OPT) ]; then mv $(DESTDIR)$(OPT) $(DESTDIR)$(OPT).old; fi
 	mv $(STAGE) $(DESTDIR)$(OPT)

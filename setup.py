@@ -1,7 +1,8 @@
 """Packaging for robodine-edge.
 
-`actors/` sits at the top of the repository by design but installs as
-`robodine_edge.actors` (see docs/ARCHITECTURE.md), so the code has one import root.
+`actors/` sits at the top of the repository by design and is reached as
+`robodine_edge.actors` through the symlink `robodine_edge/actors -> ../actors` (see
+docs/ARCHITECTURE.md), so the code has one import root that every tool can follow.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ INSTALL_REQUIRES = [
     # Chain federation (MQTT v5: QoS 1, retained, will, TLS) on the service's own event loop;
     # brings paho-mqtt 2.x, whose in-flight limit it exposes (docs/FEDERATION.md).
     "aiomqtt>=2.3,<3",
+    # Headquarters' PostgreSQL, through peewee: psycopg 3 is the maintained driver (psycopg 2
+    # only gets fixes) and its binary wheels carry libpq, for x86-64 and 64-bit ARM alike.
+    "psycopg[binary]>=3.2,<4",
 ]
 
 TEST_REQUIRES = [
@@ -52,6 +56,21 @@ TEST_REQUIRES = [
     # A real JPEG decoder (libjpeg-turbo, as browsers use) reads the simulator's generated
     # frames back pixel by pixel; the service itself decodes no image.
     "Pillow>=10,<14",
+    # Request bodies checked against /openapi.json as its readers check them (JSON Schema
+    # 2020-12, ECMA-262 patterns): tests/http/test_openapi.py.
+    "jsonschema-rs>=0.29,<1",
+    # Schemathesis tries every operation of /openapi.json against the real process
+    # (tests/http/test_openapi_fuzz.py, through its engine: its pytest plugin is off).
+    "schemathesis>=4.32,<5",
+    # Fails a test whose code blocks an event loop (tests/blocking.py), as python-zeroconf's suite does.
+    "blockbuster>=1.5,<2",
+]
+
+LINT_REQUIRES = [
+    "ruff>=0.6",
+    # The type checker (`make lint`), with the stubs of what ships none.
+    "mypy>=1.13,<3",
+    "types-pyserial>=3.5",
 ]
 
 setup(
@@ -61,12 +80,12 @@ setup(
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
-    packages=find_packages(include=["robodine_edge", "robodine_edge.*"]) + ["robodine_edge.actors"],
-    package_dir={"robodine_edge.actors": "actors"},
+    # find_packages walks into robodine_edge/actors (it follows symlinks); the wheel holds the files.
+    packages=find_packages(include=["robodine_edge", "robodine_edge.*"]),
     package_data={
         "robodine_edge": ["default.toml", "web/vendor.toml", "web/static/*/*", "web/static/*/*/*"],
     },
     install_requires=INSTALL_REQUIRES,
-    extras_require={"test": TEST_REQUIRES, "lint": ["ruff>=0.6"]},
+    extras_require={"test": TEST_REQUIRES, "lint": LINT_REQUIRES},
     entry_points={"console_scripts": ["robodine-edge = robodine_edge.cli:main"]},
 )

@@ -10,17 +10,22 @@ a reply without blocking a thread. This module adds both seams:
   `_create_future`.
 * `SupervisedActor`: reports its own crash to a listener (the supervisor), and logs
   the messages it will never handle (dead letters).
+* `proxy_method`: types a method as seen through a proxy, pykka's `pykka.typing` idea
+  with our `ActorFuture` as the reply. Each actor module declares its proxy class
+  (`FloorProxy`, ...) listing the methods others call, so a misspelt method or a wrong
+  argument is a type error, and every reply has the actor method's return type.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, cast
 
 import pykka
 from pykka.messages import _ActorStop
@@ -28,6 +33,9 @@ from pykka.messages import _ActorStop
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R")
+ExcInfo = tuple[type[BaseException] | None, BaseException | None, TracebackType | None]
 CrashListener = Callable[[str, BaseException | None], None]
 """Called in the crashing actor's own thread with its URN and the exception."""
 
@@ -42,9 +50,9 @@ class ActorFuture(pykka.ThreadingFuture[T], Generic[T]):
         super().__init__()
         self._callback_lock = threading.Lock()
         self._resolved = False
-        self._callbacks: list[Callable[[ActorFuture[T]], None]] = []
+        self._callbacks: list[Callable[[ActorFuture[T]], object]] = []
 
-    def add_done_callback(self, callback: Callable[[ActorFuture[T]], None]) -> None:
+    def add_done_callback(self, callback: Callable[[ActorFuture[T]], object]) -> None:
         """Run `callback(self)` when resolved; at once (in this thread) if it already is."""
         with self._callback_lock:
             if not self._resolved:
@@ -52,17 +60,40 @@ class ActorFuture(pykka.ThreadingFuture[T], Generic[T]):
                 return
         callback(self)
 
+    def get(self, *, timeout: float | None = None) -> T:
+        """The result (pykka's `ThreadingFuture.get` is typed `Any`; this is the reply's type)."""
+        value: T = super().get(timeout=timeout)
+        return value
+
     def set(self, value: Any | None = None) -> None:
         super().set(value)
         self._run_callbacks()
 
-    def set_exception(self, exc_info: Any | None = None) -> None:
+    def set_exception(self, exc_info: ExcInfo | None = None) -> None:
         super().set_exception(exc_info if exc_info is not None else sys.exc_info())
         self._run_callbacks()
 
     def fail(self, error: BaseException) -> None:
         """Resolve with `error` from outside an `except` block."""
         self.set_exception((type(error), error, error.__traceback__))
+
+    def flatten(self: ActorFuture[ActorFuture[R]]) -> ActorFuture[R]:
+        """One future of the outcome of the future this one resolves to: for an ask answered
+        with the future of later work (the order queue answers a placement with the store's
+        commit), so its caller waits once. Resolved in whichever thread resolves the last of
+        the two; an error of either is its error. Never blocks."""
+        flat: ActorFuture[R] = ActorFuture()
+
+        def outer_done(outer: ActorFuture[ActorFuture[R]]) -> None:
+            try:
+                inner = outer.get(timeout=0)
+            except BaseException as exc:  # the ask's own error (a refusal, a dead actor)
+                flat.fail(exc)
+                return
+            inner.add_done_callback(lambda done: _copy_outcome(done, flat))
+
+        self.add_done_callback(outer_done)
+        return flat
 
     def _run_callbacks(self) -> None:
         with self._callback_lock:
@@ -75,9 +106,60 @@ class ActorFuture(pykka.ThreadingFuture[T], Generic[T]):
                 log.exception("future callback failed")
 
 
+class ProxyMethod(Protocol[P, R]):
+    """An actor method seen through its proxy: a call asks (any thread; the reply is an
+    `ActorFuture` resolved on the actor's thread), `defer` tells (no reply)."""
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> ActorFuture[R]: ...
+
+    def defer(self, *args: P.args, **kwargs: P.kwargs) -> None: ...
+
+
+def _copy_outcome(source: ActorFuture[T], target: ActorFuture[T]) -> None:
+    try:
+        value = source.get(timeout=0)
+    except BaseException as exc:
+        target.fail(exc)
+    else:
+        target.set(value)
+
+
+class TypedProxy:
+    """Base of the typed proxy classes: what every pykka proxy has besides the methods."""
+
+    actor_ref: pykka.ActorRef[Any]
+    """The actor instance this proxy calls (a restarted actor has another)."""
+
+
+class _ProxyAttribute(Protocol[P, R]):
+    def __get__(self, instance: object, owner: type | None = None) -> ProxyMethod[P, R]: ...
+
+
+def proxy_method(method: Callable[Concatenate[Any, P], R]) -> _ProxyAttribute[P, R]:
+    """Declare `method` on a typed proxy class: `place = proxy_method(OrderQueueActor.place)`.
+
+    Typing only: the class is never instantiated; `ActorSlot.proxy` is pykka's proxy, seen
+    as that class. Naming the actor's own function keeps the two from drifting apart (a
+    renamed method fails at import)."""
+    return cast("_ProxyAttribute[P, R]", method)
+
+
 @dataclass(frozen=True, slots=True)
 class Ping:
     """Liveness probe: every supervised actor answers `"pong"` if its thread is responsive."""
+
+
+@dataclass(frozen=True, slots=True)
+class Crash:
+    """A poison message, for tests of supervision: the actor raises `CrashRequested` while
+    handling it, as a bug in a handler would (told, so the actor dies of it). Nothing in
+    the service sends it; tests tell it through an actor's real mailbox, or through the
+    crash route a test service opens (`http/crash_hook.py`, only with
+    `ROBODINE_TEST_CRASH_HOOK=1`)."""
+
+
+class CrashRequested(RuntimeError):
+    """What an actor raises on `Crash`."""
 
 
 class SupervisedActor(pykka.ThreadingActor):
@@ -96,10 +178,12 @@ class SupervisedActor(pykka.ThreadingActor):
     def _create_future() -> ActorFuture[Any]:
         return ActorFuture()
 
-    def on_receive(self, message: Any) -> Any:
+    def on_receive(self, message: object) -> object:
         """Runs in this actor's thread for plain (non-proxy) messages."""
         if isinstance(message, Ping):
             return "pong"
+        if isinstance(message, Crash):
+            raise CrashRequested(f"{type(self).__name__} crashed on request")
         log.warning("%s ignored an unknown message %r", type(self).__name__, type(message).__name__)
         return None
 
@@ -120,6 +204,7 @@ class SupervisedActor(pykka.ThreadingActor):
     def drain_dead_letters(self) -> None:
         """Answer queued asks with `ActorDeadError` and log queued tells: none will run."""
         inbox = self.actor_inbox
+        assert isinstance(inbox, queue.Queue)  # ThreadingActor's
         while not inbox.empty():
             envelope = inbox.get_nowait()
             if envelope.reply_to is None:

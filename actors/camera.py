@@ -25,9 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, ParamSpec, TypeVar
 
-from robodine_edge.actors.base import CrashListener, SupervisedActor
+from robodine_edge.actors.base import CrashListener, SupervisedActor, TypedProxy, proxy_method
 from robodine_edge.actors.journal import Journal
 from robodine_edge.actors.store import Store
 from robodine_edge.clock import to_iso, utcnow
@@ -38,6 +38,8 @@ from robodine_edge.logs import ALREADY_RECORDED
 from robodine_edge.types import EventLevel, Publish
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
 WRITE_TIMEOUT_S = 10.0
 RATE_WINDOW_S = 2.0
 INACTIVE_AFTER_S = 5.0
@@ -66,6 +68,19 @@ class CameraTick:
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class EndRecording:
+    """From the care thread: close the recording running now (`why` says why, in the log)
+    and, when `go_on`, continue in a new file, so the closed part can be removed."""
+
+    why: str
+    go_on: bool = False
+
+
+RecordingRefusal = Callable[[], str | None]
+"""Why no recording may start now (the disk is low), or None."""
+
+
 @dataclass
 class _Recording:
     record: data.RecordingRecord
@@ -87,9 +102,11 @@ class CameraActor(SupervisedActor):
         videos_dir: Path,
         *,
         clock: Callable[[], float] = time.monotonic,
+        refusal: RecordingRefusal = lambda: None,
         crash_listener: CrashListener | None = None,
     ) -> None:
         super().__init__(crash_listener=crash_listener)
+        self._refusal = refusal
         self._camera_id = camera_id
         self._store = store
         self._journal = journal
@@ -172,11 +189,13 @@ class CameraActor(SupervisedActor):
 
     # -- tells -------------------------------------------------------------------------------
 
-    def on_receive(self, message: Any) -> Any:
+    def on_receive(self, message: object) -> object:
         if isinstance(message, Frame):
             self._frame(message)
         elif isinstance(message, CameraTick):
             self._tick()
+        elif isinstance(message, EndRecording):
+            self._end_recording(message)
         else:
             return super().on_receive(message)
         return None
@@ -195,6 +214,16 @@ class CameraActor(SupervisedActor):
             self._append(frame.jpeg)
         if not was_active:
             self._announce()
+
+    def _end_recording(self, message: EndRecording) -> None:
+        if self._recording is None:
+            return
+        log.info("camera %s: recording closed: %s", self._camera_id, message.why)
+        self._close_recording()
+        if message.go_on:
+            with contextlib.suppress(Conflict):  # could not go on: shown as `error` (or refused: disk low)
+                self._open_recording()
+        self._announce()
 
     def _tick(self) -> None:
         view = self.view()
@@ -228,6 +257,9 @@ class CameraActor(SupervisedActor):
         return view
 
     def _open_recording(self) -> None:
+        refusal = self._refusal()
+        if refusal is not None:
+            raise Conflict(f"camera {self._camera_id} cannot record: {refusal}")
         started = utcnow()
         folder = self._videos_dir / self._camera_id
         stamp = started.strftime("%Y%m%dT%H%M%SZ")
@@ -285,5 +317,16 @@ class CameraActor(SupervisedActor):
         )  # fmt: skip
         self._announce()
 
-    def _write(self, unit: Any, *args: Any) -> Any:
-        return self._store.write(unit, *args).get(timeout=WRITE_TIMEOUT_S)
+    def _write(self, unit: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return self._store.write(unit, *args, **kwargs).get(timeout=WRITE_TIMEOUT_S)
+
+
+class CameraProxy(TypedProxy):
+    """A camera actor as HTTP and the cameras actor reach it (`ActorSlot[CameraProxy]`)."""
+
+    view = proxy_method(CameraActor.view)
+    latest_jpeg = proxy_method(CameraActor.latest_jpeg)
+    update = proxy_method(CameraActor.update)
+    start_recording = proxy_method(CameraActor.start_recording)
+    stop_recording = proxy_method(CameraActor.stop_recording)
+    recordings = proxy_method(CameraActor.recordings)

@@ -10,22 +10,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-from robodine_edge.actors.base import CrashListener, SupervisedActor
-from robodine_edge.actors.camera import CameraActor
+from robodine_edge.actors.base import CrashListener, SupervisedActor, TypedProxy, proxy_method
+from robodine_edge.actors.camera import CameraProxy
 from robodine_edge.actors.directory import Directory
 from robodine_edge.actors.store import Store
-from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, Supervisor
+from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, SupervisorProxy
 from robodine_edge.data import video as data
 from robodine_edge.errors import NotFound
 from robodine_edge.types import Publish
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
 ASK_TIMEOUT_S = 10.0
 
 
-class CameraDirectory(Directory[str]):
+class CameraDirectory(Directory[str, CameraProxy]):
     """The camera actors' slots by camera id."""
 
     def __init__(self) -> None:
@@ -42,9 +44,9 @@ class CamerasActor(SupervisedActor):
     def __init__(
         self,
         store: Store,
-        supervisor: ActorSlot[Supervisor],
+        supervisor: ActorSlot[SupervisorProxy],
         directory: CameraDirectory,
-        camera_spec: Callable[[str], ChildSpec[CameraActor]],
+        camera_spec: Callable[[str], ChildSpec[CameraProxy]],
         publish: Publish,
         *,
         crash_listener: CrashListener | None = None,
@@ -88,11 +90,20 @@ class CamerasActor(SupervisedActor):
         found = [future.get(timeout=ASK_TIMEOUT_S) for future in views]
         return sorted(found, key=lambda view: view["id"], reverse=True)
 
-    def _camera(self, camera_id: str) -> ActorSlot[CameraActor]:
+    def _camera(self, camera_id: str) -> ActorSlot[CameraProxy]:
         slot = self._directory.find(camera_id)
         if slot is None:
             raise NotFound(f"camera {camera_id} not found")
         return slot
 
-    def _write(self, unit: Any, *args: Any) -> Any:
-        return self._store.write(unit, *args).get(timeout=ASK_TIMEOUT_S)
+    def _write(self, unit: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return self._store.write(unit, *args, **kwargs).get(timeout=ASK_TIMEOUT_S)
+
+
+class CamerasProxy(TypedProxy):
+    """The cameras actor as HTTP and the video endpoint reach it (`ActorSlot[CamerasProxy]`)."""
+
+    register = proxy_method(CamerasActor.register)
+    ensure_legacy = proxy_method(CamerasActor.ensure_legacy)
+    delete = proxy_method(CamerasActor.delete)
+    list_cameras = proxy_method(CamerasActor.list_cameras)

@@ -23,9 +23,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Collection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from robodine_edge.actors.base import CrashListener, SupervisedActor
+from robodine_edge.actors.base import CrashListener, SupervisedActor, TypedProxy, proxy_method
 from robodine_edge.actors.dispatch_asks import DispatchAsks
 from robodine_edge.actors.dispatch_messages import (
     DispatchTick,
@@ -38,21 +38,31 @@ from robodine_edge.actors.dispatch_messages import (
 )
 from robodine_edge.actors.journal import Journal
 from robodine_edge.actors.legacy_arms import LegacyArms, LegacyCook
-from robodine_edge.actors.robot_messages import RobotSnapshot
+from robodine_edge.actors.robot_messages import FleetSend, RobotSnapshot, no_loop
 from robodine_edge.actors.robot_roster import RobotRoster
 from robodine_edge.actors.store import Store
 from robodine_edge.actors.supervisor import ActorSlot
 from robodine_edge.actors.task_board import Job, TaskBoard
 from robodine_edge.actors.task_ledger import TaskLedger
+from robodine_edge.data import emergencies
+from robodine_edge.data import robots as robots_data
 from robodine_edge.data import tasks as data
-from robodine_edge.data.emergencies import active_emergency
+from robodine_edge.data.events import Recorded
 from robodine_edge.data.settings import StoreSettings, load_settings
 from robodine_edge.domain import dispatch as rules
 from robodine_edge.domain.dispatch import DONE_MOVES, STARTED_MOVES, RobotView
-from robodine_edge.domain.lifecycle import OrderStatus
+from robodine_edge.domain.lifecycle import OrderStatus, TableStatus
 from robodine_edge.errors import Conflict, NotFound, RobodineError
+from robodine_edge.types import Publish
+
+if TYPE_CHECKING:
+    from robodine_edge.actors.fleet import RobotDirectory
+    from robodine_edge.actors.floor import FloorProxy
+    from robodine_edge.actors.order_queue import OrderQueueProxy
 
 log = logging.getLogger(__name__)
+REPORTED_AS = {"running": "started", "done": "done", "failed": "failed", "nacked": "nacked"}
+"""A command's stored status, as the robot's report that left it (`TaskEvent.state`)."""
 MAX_BATCH = 500
 """Placed orders taken together at most: their cook tasks share one commit."""
 CONFLICTING = frozenset({"cook", "serve", "clean", "go_to", "dock"})
@@ -67,16 +77,20 @@ class DispatcherActor(SupervisedActor):
         self,
         store: Store,
         journal: Journal,
-        robots: Any,
-        orders: ActorSlot[Any],
-        floor: ActorSlot[Any],
+        publish: Publish,
+        robots: RobotDirectory,
+        orders: ActorSlot[OrderQueueProxy],
+        floor: ActorSlot[FloorProxy],
         legacy_cook: LegacyCook | None = None,
         *,
+        fleet_send: FleetSend = no_loop,
         clock: Callable[[], float] = time.monotonic,
         crash_listener: CrashListener | None = None,
     ) -> None:
         super().__init__(crash_listener=crash_listener)
-        self._asks = DispatchAsks(store, journal, robots, orders, floor)
+        self._asks = DispatchAsks(store, journal, robots, orders, floor, publish, fleet_send)
+        self._journal = journal
+        self._publish = publish
         self._legacy = LegacyArms(legacy_cook)
         self._clock = clock
         self._settings = StoreSettings()
@@ -87,23 +101,31 @@ class DispatcherActor(SupervisedActor):
         self._tasks = TaskLedger(self._board, self._asks, clock)
         self._dispatch_owed = False
         self._emergency = False
+        self._stopped: set[str] = set()
+        """Robots sent `emergency_stop` during the active emergency: owed a `resume`."""
         self._stopping = False
 
     # -- start: rebuild from SQLite and the owning actors --------------------------------------
 
     def on_start(self) -> None:
         self._settings = self._asks.write(load_settings)
-        self._emergency = self._asks.write(active_emergency) is not None
+        self._emergency = self._asks.write(emergencies.active_emergency) is not None
+        self._stopped = set(self._asks.write(emergencies.stopped_robots)) if self._emergency else set()
         for snapshot in self._asks.snapshots():
             self._robots.seen(snapshot)
         docked = self._asks.write(data.robots_sent_to_dock, sorted(CONFLICTING))
         self._robots.restore_docked(docked, self._settings.battery_resume)
         self._orders = {o["id"]: o for o in self._asks.active_orders()}
         self._tables = {t["id"]: t for t in self._asks.tables()}
-        self._tasks.reload()
+        reported = self._tasks.reload()
         for order in self._orders.values():  # the order's priority wins (rows bumped before it was stored too)
             self._tasks.reprioritise(order["id"], order.get("priority", 0))
         self._reconcile()
+        for job, status in reported:  # heard now: a done order moves on instead of being cooked again
+            try:
+                self._task_event(TaskEvent(job.robot_id or "", job.command_id or 0, REPORTED_AS[status], None))
+            except RobodineError as exc:
+                log.warning("dispatcher: %s", exc)
         self._dispatch()
 
     def _reconcile(self) -> None:
@@ -116,19 +138,84 @@ class DispatcherActor(SupervisedActor):
 
     # -- asks from HTTP ------------------------------------------------------------------------
 
-    def emergency(self, active: bool) -> None:
-        """Stop (or resume) every connected robot now; tasks and orders stay as they are."""
-        self._emergency = active  # first: the tasks of a run still owed are created, not handed out
+    def declare_emergency(self, reason: str | None, user_id: int | None, username: str) -> dict[str, Any]:
+        """Staff's stop. The dispatcher owns the emergency, its row and its effect alike (one
+        change, one owner): every robot online is stopped in one unit and one loop turn
+        whatever the fleet's size: the emergency and each robot's `emergency_stop` are one
+        commit (`Conflict`, 409, while one is active, and nothing is sent); the loop writes
+        every frame, and each robot actor keeps its own owed until acked. Once committed,
+        its event and its `emergencies` upsert are published (every screen shows the
+        banner), all before the answer. Tasks and orders stay as they are; nothing is
+        handed out until it is resolved, and a robot that links meanwhile is stopped as it
+        comes (`_robot_changed`).
+
+        The stops are handed to the loop from inside the unit, once they have their ids,
+        not once the commit is durable: a stop must not wait for a slow disk (an SD card's
+        fsync takes tens of ms), nor fail with it (a full disk refuses the commit, and the
+        robots must stop all the same). The answer still waits for the commit. A stop sent
+        and then lost with its transaction (power cut in those milliseconds, or a refused
+        commit) leaves robots stopped with no emergency on record: staff see them in
+        `emergency` and resume them; the safe side of the two."""
+        sent: list[dict[str, Any]] = []
+
+        def send(commands: list[dict[str, Any]]) -> None:
+            """Store thread, inside the unit."""
+            sent.extend(commands)
+            self._asks.fleet_command(commands)
+
+        try:
+            robots = self._commandable()
+            declared = self._asks.record_fleet_command(emergencies.declare, reason, user_id, username, robots, send)
+        except Exception as exc:
+            if sent:
+                log.error("emergency stop sent to %d robots but not recorded (%s): resume them by hand", len(sent), exc)
+            raise
+        self._emergency = True  # before the run still owed: its tasks are created, not handed out
+        self._stopped = {command["robot_id"] for command in declared.commands}
         self._end_run()
-        name = "emergency_stop" if active else "resume"
-        for robot in self._robots:
-            if robot.online:
-                self._asks.command(robot.robot_id, name, {})
-        if not active:
-            now = self._clock()
-            for job in self._board:
-                job.progress_at = now
-            self._dispatch()
+        self._announce_emergency(declared.emergency, declared.event)
+        return declared.emergency
+
+    def resolve_emergency(self, emergency_id: int, user_id: int | None, username: str) -> dict[str, Any]:
+        """Staff's resume: the row resolved with a `resume` to every robot online and every
+        robot stopped during the emergency (one offline now gets it after its next hello),
+        in one unit and one loop turn; then the row and its event are published as
+        `declare_emergency` does, and tasks go on, their stuck timers started afresh.
+        Unlike a stop, a resume is sent only once durable: robots must never move while
+        the record says stopped."""
+        robots = sorted({*self._commandable(), *self._stopped})
+        resolved = self._asks.record_fleet_command(emergencies.resolve, emergency_id, user_id, username, robots)
+        self._emergency, self._stopped = False, set()
+        self._asks.fleet_command(resolved.commands)
+        self._announce_emergency(resolved.emergency, resolved.event)
+        now = self._clock()
+        for job in self._board:
+            job.progress_at = now
+        self._dispatch()
+        return resolved.emergency
+
+    def _announce_emergency(self, emergency: dict[str, Any], event: Recorded) -> None:
+        """Once committed: the event, then the row on `emergencies` (in order behind it)."""
+        self._journal.publish([event])
+        self._publish("emergencies", "upsert", emergency)
+
+    def dock_all(self, user_id: int | None) -> list[dict[str, Any]]:
+        """Staff send every serving robot free of work to dock (closing time), in one unit
+        and one loop turn whatever the fleet's size; each is then held as a staff `dock` to
+        one robot is (no task until the command ends, charging until `battery_resume`). A
+        robot on a task keeps it (staff move it on its own, with `force`); a cookbot has no
+        dock. Sent once committed: it is no safety stop."""
+        self._end_run()
+        busy = self._robots.busy(self._board.robots())
+        free = [r for r in self._robots if r.kind == "albabot" and r.online and not r.legacy and r.robot_id not in busy]
+        commands: list[dict[str, Any]] = self._asks.record_fleet_command(
+            robots_data.fleet_command, [robot.robot_id for robot in free], "dock", user_id
+        )
+        self._asks.fleet_command(commands)
+        now = self._clock()
+        for command in commands:
+            self._robots.staff_command(command["robot_id"], "dock", command["id"], now)
+        return commands
 
     def direct_command(
         self, robot_id: str, name: str, args: dict[str, Any], user_id: int | None, force: bool
@@ -189,7 +276,7 @@ class DispatcherActor(SupervisedActor):
 
     # -- what others tell ------------------------------------------------------------------------
 
-    def on_receive(self, message: Any) -> Any:
+    def on_receive(self, message: object) -> object:
         """A run of placed orders (a rush, one tell each) is taken as one: their cook tasks
         are created in one commit and dispatched once, when the run ends. Any other
         message ends the run first, so it sees every task."""
@@ -266,7 +353,7 @@ class DispatcherActor(SupervisedActor):
             self._tables.pop(table_id, None)
         else:
             self._tables[table_id] = table
-        if table is not None and table["status"] == "cleaning":
+        if table is not None and table["status"] == TableStatus.CLEANING:
             self._board.want(("clean", None, table_id), 0)
         elif (job := self._board.of_key(("clean", None, table_id))) is not None:
             self._tasks.cancel(job, "the table is no longer waiting to be cleaned")
@@ -283,12 +370,19 @@ class DispatcherActor(SupervisedActor):
                 if not robot.legacy:  # queued until it links again: it may have started the task
                     self._asks.command(robot.robot_id, "stop", {})
         if robot.online and (before is None or not before.online) and self._emergency:
-            self._asks.command(robot.robot_id, "emergency_stop", {})
+            self._stop_arrival(robot)
         job = self._board.of_robot(robot.robot_id)
         if job is not None and job.kind == "cook" and robot.legacy:
             self._legacy_progress(job, robot)
         self._robots.charged_yet(robot, self._settings.battery_resume)
         self._dispatch()
+
+    def _stop_arrival(self, robot: RobotView) -> None:
+        """A robot that comes online during an emergency is stopped as it comes (a new
+        command, not the emergency's: it may have restarted and forgotten that one), and
+        is owed a `resume` with the rest."""
+        if not robot.legacy and self._asks.command(robot.robot_id, "emergency_stop", {}) is not None:
+            self._stopped.add(robot.robot_id)
 
     def _robot_rejoined(self, message: RobotRejoined) -> None:
         """A robot's first status after a hello (the edge restarted or was restored, the
@@ -468,6 +562,10 @@ class DispatcherActor(SupervisedActor):
 
     # -- helpers -------------------------------------------------------------------------------
 
+    def _commandable(self) -> list[str]:
+        """The robots online that take commands (a legacy robot takes none)."""
+        return [robot.robot_id for robot in self._robots if robot.online and not robot.legacy]
+
     def _move_order(self, job: Job, moves: dict[str, OrderStatus]) -> bool:
         """Walk the job's order to where this step of its task leaves it (the order queue
         takes it one legal step at a time from where it is now); False if a step failed."""
@@ -477,3 +575,16 @@ class DispatcherActor(SupervisedActor):
         if order is not None:
             self._orders[job.order_id] = order  # the echoes of the steps it took are old news
         return moved
+
+
+class DispatcherProxy(TypedProxy):
+    """The dispatcher as HTTP and the composition root reach it (`ActorSlot[DispatcherProxy]`)."""
+
+    declare_emergency = proxy_method(DispatcherActor.declare_emergency)
+    resolve_emergency = proxy_method(DispatcherActor.resolve_emergency)
+    dock_all = proxy_method(DispatcherActor.dock_all)
+    direct_command = proxy_method(DispatcherActor.direct_command)
+    retry_order = proxy_method(DispatcherActor.retry_order)
+    service_stopping = proxy_method(DispatcherActor.service_stopping)
+    settings_changed = proxy_method(DispatcherActor.settings_changed)
+    overview = proxy_method(DispatcherActor.overview)

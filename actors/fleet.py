@@ -15,20 +15,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-from robodine_edge.actors.base import CrashListener
+from robodine_edge.actors.base import CrashListener, TypedProxy, proxy_method
 from robodine_edge.actors.directory import Directory
-from robodine_edge.actors.robot import RobotActor
+from robodine_edge.actors.robot import RobotProxy
 from robodine_edge.actors.robot_messages import RobotSnapshot
 from robodine_edge.actors.store import Store
-from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, Supervisor
-from robodine_edge.actors.views import ListViews, PageKey, RowOrder, ViewOwner
+from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, SupervisorProxy
+from robodine_edge.actors.views import ListViews, PageKey, RowKey, RowOrder, ViewOwner
 from robodine_edge.data import robots as data
 from robodine_edge.errors import NotFound
 from robodine_edge.types import Publish
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
 ASK_TIMEOUT_S = 10.0
 
 
@@ -39,7 +41,7 @@ class RobotChanged:
     snapshot: RobotSnapshot
 
 
-class RobotDirectory(Directory[str]):
+class RobotDirectory(Directory[str, RobotProxy]):
     """The robot actors' slots by robot id."""
 
     def __init__(self) -> None:
@@ -58,9 +60,9 @@ class FleetActor(ViewOwner):
     def __init__(
         self,
         store: Store,
-        supervisor: ActorSlot[Supervisor],
+        supervisor: ActorSlot[SupervisorProxy],
         directory: RobotDirectory,
-        robot_spec: Callable[[str], ChildSpec[RobotActor]],
+        robot_spec: Callable[[str], ChildSpec[RobotProxy]],
         publish: Publish,
         *,
         crash_listener: CrashListener | None = None,
@@ -122,12 +124,13 @@ class FleetActor(ViewOwner):
     def list_robots(self, kind: str | None = None) -> list[dict[str, Any]]:
         return [s.json() for s in self._view.values() if kind is None or s.kind == kind]
 
-    def robots_body(self, page: PageKey) -> bytes:
+    def robots_body(self, page: PageKey[str | None]) -> bytes:
         """A page of `list_robots(page.filter)`, newest registered first. The whole list
         is kept in `views` until the next change, so the loop serves every other page of
         it without asking (`before` is a robot id: `RowOrder`). Raises `UnknownCursor`
         for a `before` that names no registered robot."""
-        order = RowOrder("robot_id", dict(self._row_ids))
+        ids: dict[RowKey, int] = {robot_id: row_id for robot_id, row_id in self._row_ids.items()}
+        order = RowOrder("robot_id", ids)
         return self.views.build(page, lambda: self.list_robots(page.filter), order)
 
     def get(self, robot_id: str, kind: str | None = None) -> dict[str, Any]:
@@ -141,7 +144,7 @@ class FleetActor(ViewOwner):
 
     # -- events (tell) ------------------------------------------------------------------
 
-    def on_receive(self, message: Any) -> Any:
+    def on_receive(self, message: object) -> object:
         if isinstance(message, RobotChanged):
             if message.snapshot.robot_id in self._view:  # not a robot deleted meanwhile
                 self._view[message.snapshot.robot_id] = message.snapshot
@@ -150,10 +153,23 @@ class FleetActor(ViewOwner):
 
     # -- internals ------------------------------------------------------------------------
 
-    def _robot(self, robot_id: str) -> ActorSlot[RobotActor]:
+    def _robot(self, robot_id: str) -> ActorSlot[RobotProxy]:
         if robot_id not in self._view:
             raise NotFound(f"robot {robot_id} not found")
         return self._directory.get(robot_id)
 
-    def _write(self, unit: Any, *args: Any) -> Any:
-        return self._store.write(unit, *args).get(timeout=ASK_TIMEOUT_S)
+    def _write(self, unit: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return self._store.write(unit, *args, **kwargs).get(timeout=ASK_TIMEOUT_S)
+
+
+class FleetProxy(TypedProxy):
+    """The fleet as HTTP reaches it (`ActorSlot[FleetProxy]`)."""
+
+    register = proxy_method(FleetActor.register)
+    update = proxy_method(FleetActor.update)
+    rotate_token = proxy_method(FleetActor.rotate_token)
+    delete = proxy_method(FleetActor.delete)
+    list_robots = proxy_method(FleetActor.list_robots)
+    robots_body = proxy_method(FleetActor.robots_body)
+    get = proxy_method(FleetActor.get)
+    robots_online = proxy_method(FleetActor.robots_online)

@@ -14,14 +14,14 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-from robodine_edge.actors.base import CrashListener
+from robodine_edge.actors.base import ActorFuture, CrashListener, TypedProxy, proxy_method
 from robodine_edge.actors.directory import Directory
 from robodine_edge.actors.journal import Journal
 from robodine_edge.actors.store import Store
-from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, Supervisor
-from robodine_edge.actors.table import TableActor
+from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, SupervisorProxy
+from robodine_edge.actors.table import TableProxy
 from robodine_edge.actors.views import ListViews, PageKey, ViewOwner
 from robodine_edge.clock import to_unix
 from robodine_edge.data import tables as data
@@ -34,6 +34,8 @@ from robodine_edge.errors import Conflict, InvalidTransition, NotFound, Robodine
 from robodine_edge.types import EventLevel, Publish
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
 ASK_TIMEOUT_S = 10.0
 WAITING_LONG = "party_waiting_long"
 OVERSTAYED = "party_overstayed"
@@ -44,7 +46,7 @@ class FloorTick:
     """Told every second by the service's ticker: time to look for overdue parties."""
 
 
-class TableDirectory(Directory[int]):
+class TableDirectory(Directory[int, TableProxy]):
     """The table actors' slots by table id."""
 
     def __init__(self) -> None:
@@ -63,9 +65,9 @@ class FloorActor(ViewOwner):
     def __init__(
         self,
         store: Store,
-        supervisor: ActorSlot[Supervisor],
+        supervisor: ActorSlot[SupervisorProxy],
         directory: TableDirectory,
-        table_spec: Callable[[int], ChildSpec[TableActor]],
+        table_spec: Callable[[int], ChildSpec[TableProxy]],
         publish: Publish,
         on_table: Callable[[int, dict[str, Any] | None], None] = lambda table_id, table: None,
         *,
@@ -102,7 +104,7 @@ class FloorActor(ViewOwner):
         """Every table in id order (the `tables` WebSocket snapshot)."""
         return [self._view[table_id].json() for table_id in sorted(self._view)]
 
-    def tables_body(self, page: PageKey) -> bytes:
+    def tables_body(self, page: PageKey[None]) -> bytes:
         """A page of `list_tables`, newest first; the list stays in `views` until the next change."""
         return self.views.build(page, self.list_tables)
 
@@ -122,7 +124,7 @@ class FloorActor(ViewOwner):
         table = self._table(table_id)
         if "seats" in changes:
             self._check_seats_fit_party(table, changes["seats"])
-        self._set(self._ask(table_id, "update", changes))
+        self._set(self._ask(self._table_actor(table_id).update(changes)))
         self._seat_waiting()
         return self._view[table_id].json()
 
@@ -149,7 +151,7 @@ class FloorActor(ViewOwner):
 
     def release(self, table_id: int) -> dict[str, Any]:
         self._table(table_id)
-        table, party = self._ask(table_id, "release")
+        table, party = self._ask(self._table_actor(table_id).release())
         self._set(table)
         if party is not None:
             self._forget(party.id)
@@ -158,19 +160,19 @@ class FloorActor(ViewOwner):
 
     def cleaned(self, table_id: int) -> dict[str, Any]:
         self._table(table_id)
-        self._set(self._ask(table_id, "cleaned"))
+        self._set(self._ask(self._table_actor(table_id).cleaned()))
         self._seat_waiting()
         return self._view[table_id].json()
 
     def set_status(self, table_id: int, status: TableStatus) -> dict[str, Any]:
         self._table(table_id)
-        self._set(self._ask(table_id, "set_status", status))
+        self._set(self._ask(self._table_actor(table_id).set_status(status)))
         self._seat_waiting()
         return self._view[table_id].json()
 
     def presence(self, table_id: int, present: bool, reliability: float | None) -> dict[str, Any]:
         self._table(table_id)
-        self._set(self._ask(table_id, "presence", present, reliability))
+        self._set(self._ask(self._table_actor(table_id).presence(present, reliability)))
         return self._view[table_id].json()
 
     # -- parties ----------------------------------------------------------------------
@@ -219,7 +221,7 @@ class FloorActor(ViewOwner):
         self._settings = settings
         self._publish_waiting()
 
-    def on_receive(self, message: Any) -> Any:
+    def on_receive(self, message: object) -> object:
         if isinstance(message, FloorTick):
             self._report_overdue()
             return None
@@ -282,7 +284,7 @@ class FloorActor(ViewOwner):
             self._publish_waiting()
 
     def _seat(self, table_id: int, party_id: int) -> None:
-        table, party = self._ask(table_id, "seat", party_id)
+        table, party = self._ask(self._table_actor(table_id).seat(party_id))
         self._set(table)
         self._parties[party_id] = party
         self._publish("customers", "upsert", data.party_json(party, None, None))
@@ -343,12 +345,15 @@ class FloorActor(ViewOwner):
         seated = to_unix(table.seated_at) if table.seated_at is not None else None
         return TableFit(table.id, table.seats, table.status, seated)
 
-    def _ask(self, table_id: int, method: str, *args: Any) -> Any:
-        slot = self._directory.get(table_id)
-        return getattr(slot.proxy, method)(*args).get(timeout=ASK_TIMEOUT_S)
+    def _table_actor(self, table_id: int) -> TableProxy:
+        return self._directory.get(table_id).proxy
 
-    def _write(self, unit: Any, *args: Any) -> Any:
-        return self._store.write(unit, *args).get(timeout=ASK_TIMEOUT_S)
+    @staticmethod
+    def _ask(reply: ActorFuture[T]) -> T:
+        return reply.get(timeout=ASK_TIMEOUT_S)
+
+    def _write(self, unit: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return self._store.write(unit, *args, **kwargs).get(timeout=ASK_TIMEOUT_S)
 
 
 def _duration(seconds: float) -> str:
@@ -357,3 +362,24 @@ def _duration(seconds: float) -> str:
     if whole >= 3600:
         return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
     return f"{whole // 60} min" if whole >= 60 else f"{whole} s"
+
+
+class FloorProxy(TypedProxy):
+    """The floor as HTTP, the link and the dispatcher reach it (`ActorSlot[FloorProxy]`)."""
+
+    list_tables = proxy_method(FloorActor.list_tables)
+    tables_body = proxy_method(FloorActor.tables_body)
+    get_table = proxy_method(FloorActor.get_table)
+    create_table = proxy_method(FloorActor.create_table)
+    update_table = proxy_method(FloorActor.update_table)
+    delete_table = proxy_method(FloorActor.delete_table)
+    seat = proxy_method(FloorActor.seat)
+    release = proxy_method(FloorActor.release)
+    cleaned = proxy_method(FloorActor.cleaned)
+    set_status = proxy_method(FloorActor.set_status)
+    presence = proxy_method(FloorActor.presence)
+    add_party = proxy_method(FloorActor.add_party)
+    party_leaves = proxy_method(FloorActor.party_leaves)
+    waiting_info = proxy_method(FloorActor.waiting_info)
+    open_parties = proxy_method(FloorActor.open_parties)
+    settings_changed = proxy_method(FloorActor.settings_changed)

@@ -16,8 +16,8 @@ priced lines and what they need from the shelves. The `menu` topic follows it: a
 added, changed or removed, and every dish whose `available` flips because stock moved
 (an order reserving the last portion, a cancel or failed placement giving it back, a
 restock or correction), announced when memory changes — what `GET /api/menu` shows
-from then on. A (re)started queue announces the whole menu, so screens that followed a
-crashed one are set right.
+from then on. A (re)started queue announces the whole menu and every active order, so
+screens (and the dispatcher) that followed a crashed one are set right.
 
 Counts in memory are what is left to order: the database's counts less what orders in
 flight reserved, kept by a `StockLedger` (actors/stock_ledger.py) that moves them only by
@@ -36,16 +36,16 @@ import logging
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import pykka
 
-from robodine_edge.actors.base import ActorFuture, CrashListener
+from robodine_edge.actors.base import ActorFuture, CrashListener, TypedProxy, proxy_method
 from robodine_edge.actors.journal import Journal
 from robodine_edge.actors.menu_book import MenuBook
 from robodine_edge.actors.stock_ledger import StockLedger
 from robodine_edge.actors.store import Store
-from robodine_edge.actors.views import ListViews, PageKey, RowOrder, ViewOwner
+from robodine_edge.actors.views import ListViews, PageKey, RowKey, RowOrder, ViewOwner
 from robodine_edge.data import desired, kitchen, orders, tables
 from robodine_edge.data.desired import Applied
 from robodine_edge.data.idempotency import IdempotencyClaim, KeyDecided
@@ -64,6 +64,8 @@ from robodine_edge.federation.wire import MenuCfg
 from robodine_edge.types import Publish, Role
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
 WRITE_TIMEOUT_S = 10.0
 
 
@@ -152,28 +154,42 @@ class OrderQueueActor(ViewOwner):
         self._active = {order.id: order for order in active}
         placed = [o for o in active if o.status is OrderStatus.PLACED]
         self._queue = deque(o.id for o in sorted(placed, key=lambda o: (-o.priority, o.id)))
+        # A crashed queue may have died with news undelivered: an order whose commit came
+        # back to no one (its `OrderCommitted` a dead letter) was answered to its caller
+        # and is in SQLite, but the dispatcher and the hub never heard of it. So a
+        # (re)started queue announces every active order, as it does the menu; the
+        # dispatcher makes a task only where none is open, and at the service's own start
+        # nobody listens yet (no dispatcher, no loop), so that costs nothing.
+        for order in active:
+            self._publish("orders", "upsert", order.json)
+            self._on_order(order.json)
 
-    def on_receive(self, message: Any) -> Any:
+    def on_receive(self, message: object) -> object:
         if isinstance(message, OrderCommitted):
-            return self._order_committed(message)
-        if isinstance(message, TableChecked):
-            return self._place_checked(message.placement)
-        if isinstance(message, PlacementFailed):
-            return self._placement_failed(message)
-        return super().on_receive(message)
+            self._order_committed(message)
+        elif isinstance(message, TableChecked):
+            self._place_checked(message.placement)
+        elif isinstance(message, PlacementFailed):
+            self._placement_failed(message)
+        else:
+            return super().on_receive(message)
+        return None
 
     # -- menu -------------------------------------------------------------------------
 
     def list_menu(self, category: str | None = None) -> list[dict[str, Any]]:
         return self._menu.listing(self._stock.counts(), category)
 
-    def menu_body(self, page: PageKey) -> bytes:
+    def menu_body(self, page: PageKey[tuple[str | None, str]]) -> bytes:
         """A page of `list_menu(category)`, where `page.filter` is `(category or None,
         order)`: newest first, or in menu order (`order == "menu"`, paged by rank so
         `before=<id>` continues after that dish); the list stays in `views` until the
         next change."""
-        category, order = page.filter  # type: ignore[misc]
-        ranked = RowOrder("id", self._menu.ranks()) if order == "menu" else None
+        category, order = page.filter
+        ranked = None
+        if order == "menu":
+            ranks: dict[RowKey, int] = {dish: rank for dish, rank in self._menu.ranks().items()}
+            ranked = RowOrder("id", ranks)
         return self.views.build(page, lambda: self.list_menu(category), ranked)
 
     def get_menu_item(self, item_id: int) -> dict[str, Any]:
@@ -212,7 +228,7 @@ class OrderQueueActor(ViewOwner):
         """Every item (the `inventory` WebSocket snapshot)."""
         return [entry.json() for entry in self._stock.entries()]
 
-    def inventory_body(self, page: PageKey) -> bytes:
+    def inventory_body(self, page: PageKey[None]) -> bytes:
         """A page of `list_inventory`, newest first; the list stays in `views` until the next change."""
         return self.views.build(page, self.list_inventory)
 
@@ -471,5 +487,34 @@ class OrderQueueActor(ViewOwner):
             raise NotFound(f"inventory item {item_id} not found")
         return entry
 
-    def _write(self, unit: Any, *args: Any) -> Any:
-        return self._store.write(unit, *args).get(timeout=WRITE_TIMEOUT_S)
+    def _write(self, unit: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return self._store.write(unit, *args, **kwargs).get(timeout=WRITE_TIMEOUT_S)
+
+
+class OrderQueueProxy(TypedProxy):
+    """The order queue as HTTP and the dispatcher reach it (`ActorSlot[OrderQueueProxy]`)."""
+
+    list_menu = proxy_method(OrderQueueActor.list_menu)
+    menu_body = proxy_method(OrderQueueActor.menu_body)
+    get_menu_item = proxy_method(OrderQueueActor.get_menu_item)
+    create_menu_item = proxy_method(OrderQueueActor.create_menu_item)
+    update_menu_item = proxy_method(OrderQueueActor.update_menu_item)
+    delete_menu_item = proxy_method(OrderQueueActor.delete_menu_item)
+    apply_menu_cfg = proxy_method(OrderQueueActor.apply_menu_cfg)
+    list_inventory = proxy_method(OrderQueueActor.list_inventory)
+    inventory_body = proxy_method(OrderQueueActor.inventory_body)
+    get_inventory_item = proxy_method(OrderQueueActor.get_inventory_item)
+    create_inventory_item = proxy_method(OrderQueueActor.create_inventory_item)
+    update_inventory_item = proxy_method(OrderQueueActor.update_inventory_item)
+    delete_inventory_item = proxy_method(OrderQueueActor.delete_inventory_item)
+    restock = proxy_method(OrderQueueActor.restock)
+    place = proxy_method(OrderQueueActor.place)
+    cancel = proxy_method(OrderQueueActor.cancel)
+    set_status = proxy_method(OrderQueueActor.set_status)
+    advance = proxy_method(OrderQueueActor.advance)
+    flag = proxy_method(OrderQueueActor.flag)
+    unflag = proxy_method(OrderQueueActor.unflag)
+    set_priority = proxy_method(OrderQueueActor.set_priority)
+    reload = proxy_method(OrderQueueActor.reload)
+    active_orders = proxy_method(OrderQueueActor.active_orders)
+    queued = proxy_method(OrderQueueActor.queued)

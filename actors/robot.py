@@ -20,17 +20,18 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import pykka
 from peewee import PeeweeException
 
-from robodine_edge.actors.base import CrashListener, SupervisedActor
+from robodine_edge.actors.base import CrashListener, SupervisedActor, TypedProxy, proxy_method
 from robodine_edge.actors.journal import Journal
 from robodine_edge.actors.legacy_pace import LegacyPace
 from robodine_edge.actors.outbox import Outbox, PendingCommand
 from robodine_edge.actors.robot_messages import (
     Announce,
+    CommandOwed,
     LinkClosed,
     LinkFrame,
     RobotLink,
@@ -53,6 +54,8 @@ from robodine_edge.protocol.telemetry import Telemetry
 from robodine_edge.types import SERVICE_STOPPING, Publish
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
 WRITE_TIMEOUT_S = 10.0
 WRITE_ERRORS = (RobodineError, PeeweeException)
 """What a blocking write can fail with: the store gone or late (`Unavailable`,
@@ -190,7 +193,7 @@ class RobotActor(SupervisedActor):
 
     # -- what arrives (tell) -------------------------------------------------------------
 
-    def on_receive(self, message: Any) -> Any:
+    def on_receive(self, message: object) -> object:
         if isinstance(message, LinkFrame):
             if self._link is not None and message.session == self._link.session:
                 self._frame(message.frame)
@@ -198,6 +201,8 @@ class RobotActor(SupervisedActor):
             self._telemetry(message.batch)
         elif isinstance(message, LinkClosed):
             self._link_closed(message)
+        elif isinstance(message, CommandOwed):
+            self._owed(message)
         elif isinstance(message, Tick):
             self._tick()
         elif isinstance(message, Announce):
@@ -235,6 +240,23 @@ class RobotActor(SupervisedActor):
         elif isinstance(frame, wire.RobotEvent):
             self._journal.commit(data.robot_event, self._robot_id, frame.code, frame.level, frame.message)
         self._change(last_seen=now)
+
+    def _owed(self, message: CommandOwed) -> None:
+        """A fleet-wide command (`emergency_stop`, `resume`, `dock`), recorded with the rest of the
+        fleet's in one unit and written by the loop to every link in one turn: owed here
+        like any other command (re-sent every 5 s until acked, and after a reconnect). Told
+        by the loop after it wrote the frames (so before anything the robot answers), or by
+        the dispatcher when no loop runs; published by the dispatcher as it commits. Written
+        to this actor's link: only kept. A newer link than the one written to gets it now;
+        with no link it waits, `pending`, for the next hello."""
+        entry = self._outbox.add(message.command_id, message.frame)
+        if self._link is not None and self._link.session == message.session:
+            self._carry(entry.id)
+            self._outbox.sent(entry, self._clock())
+        elif self._link is not None:
+            self._send(entry)
+        else:
+            self._command_changed(entry.id, {"status": "pending", "sent_at": None, "sends": 0})
 
     def _first_status(self) -> None:
         """The robot's first status since its hello says what it is doing now: the
@@ -412,13 +434,26 @@ class RobotActor(SupervisedActor):
         else:
             self._store.write(data.save_state, *args)
 
-    def _write(self, unit: Any, *args: Any) -> Any:
+    def _write(self, unit: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """A committed write, waited for; raises one of `WRITE_ERRORS`."""
         try:
-            return self._store.write(unit, *args).get(timeout=WRITE_TIMEOUT_S)
+            return self._store.write(unit, *args, **kwargs).get(timeout=WRITE_TIMEOUT_S)
         except pykka.Timeout:
             raise TimedOut(f"the database writer did not answer within {WRITE_TIMEOUT_S:g} s") from None
 
 
 def _or(value: float | None, fallback: float | None) -> float | None:
     return fallback if value is None else value
+
+
+class RobotProxy(TypedProxy):
+    """A robot actor as the link, the fleet, the dispatcher and HTTP reach it (`ActorSlot[RobotProxy]`)."""
+
+    snapshot = proxy_method(RobotActor.snapshot)
+    connect = proxy_method(RobotActor.connect)
+    command = proxy_method(RobotActor.command)
+    resend = proxy_method(RobotActor.resend)
+    withdraw = proxy_method(RobotActor.withdraw)
+    update = proxy_method(RobotActor.update)
+    set_token = proxy_method(RobotActor.set_token)
+    legacy = proxy_method(RobotActor.legacy)

@@ -4,7 +4,7 @@ shows the API and the dispatcher. Frozen values, safe to hand between threads.""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -51,6 +51,38 @@ class Tick:
 @dataclass(frozen=True, slots=True)
 class Announce:
     """The end of a rate-limit interval during which a motion change was held."""
+
+
+@dataclass(frozen=True, slots=True)
+class FleetCommand:
+    """One robot's part of a fleet-wide command (`emergency_stop`, `resume`, `dock`): its
+    recorded row (as `data.robots.command_json` shows it) and its frame."""
+
+    robot_id: str
+    command: dict[str, Any]
+    frame: bytes
+
+
+FleetSend = Callable[[Sequence[FleetCommand]], bool]
+"""Hand a fleet-wide command to the event loop, which writes every frame to its robot's
+current link in one turn and then tells each robot actor `CommandOwed` (`net.links.FleetLinks`).
+Callable from any thread; False when no loop runs to take it (the caller tells the actors)."""
+
+
+def no_loop(batch: Sequence[FleetCommand]) -> bool:
+    """The `FleetSend` of an actor tree without a network room: each robot actor sends its own."""
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class CommandOwed:
+    """A command recorded for this robot by another actor, in one unit with the rest of
+    the fleet's (`FleetCommand`). `session` is the link the loop already wrote it to
+    (None if it wrote it to none): the actor only records and keeps it owed until acked."""
+
+    command_id: int
+    frame: bytes
+    session: str | None
 
 
 Wake = Callable[[float, Any, Any], None]

@@ -8,15 +8,19 @@ from SQLite.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
-from robodine_edge.actors.base import CrashListener, SupervisedActor
+from robodine_edge.actors.base import CrashListener, SupervisedActor, TypedProxy, proxy_method
 from robodine_edge.actors.store import Store
 from robodine_edge.data import tables as data
 from robodine_edge.data.tables import PartyState, TableState
 from robodine_edge.domain.lifecycle import SEATABLE, TableStatus, check_table_transition
 from robodine_edge.errors import InvalidTransition
 from robodine_edge.types import Publish
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 WRITE_TIMEOUT_S = 10.0
 
@@ -82,5 +86,17 @@ class TableActor(SupervisedActor):
         self._publish("tables", "upsert", state.json())
         return state
 
-    def _write(self, unit: Any, *args: Any) -> Any:
-        return self._store.write(unit, *args).get(timeout=WRITE_TIMEOUT_S)
+    def _write(self, unit: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return self._store.write(unit, *args, **kwargs).get(timeout=WRITE_TIMEOUT_S)
+
+
+class TableProxy(TypedProxy):
+    """A table actor as the floor reaches it (`ActorSlot[TableProxy]`)."""
+
+    snapshot = proxy_method(TableActor.snapshot)
+    seat = proxy_method(TableActor.seat)
+    release = proxy_method(TableActor.release)
+    cleaned = proxy_method(TableActor.cleaned)
+    set_status = proxy_method(TableActor.set_status)
+    update = proxy_method(TableActor.update)
+    presence = proxy_method(TableActor.presence)

@@ -18,6 +18,8 @@ from robodine_edge.actors.task_board import Job, TaskBoard
 from robodine_edge.data import tasks as data
 
 log = logging.getLogger(__name__)
+REPORTED = frozenset({"running", "done", "failed", "nacked"})
+"""Command statuses a robot's report leaves (`robot_messages`' task updates and nacks)."""
 
 
 class TaskLedger:
@@ -26,16 +28,33 @@ class TaskLedger:
         self._asks = asks
         self._clock = clock
 
-    def reload(self) -> None:
-        """At start: the open tasks, each matched to its latest command not withdrawn."""
-        for record, command_id in self._asks.write(data.open_tasks_with_commands):
-            self._board.restore(record, command_id, self._clock())
+    def reload(self) -> list[tuple[Job, str]]:
+        """At start: the open tasks, each matched to its latest command not withdrawn.
+        Returns those on a robot whose command the robot has reported on since it was
+        assigned (`running`, `done`, `failed`, `nacked`), with that status: its actor
+        recorded the report, then told a dispatcher that may have died before hearing it
+        (a crash, or the service killed in between)."""
+        reported = []
+        for record, command_id, status in self._asks.write(data.open_tasks_with_commands):
+            job = self._board.restore(record, command_id, self._clock())
+            if job.command_id is not None and status in REPORTED:
+                reported.append((job, status))
+        return reported
 
     def create_wanted(self) -> None:
-        """The tasks wanted since the last call, created in one unit (one commit for a rush)."""
+        """The tasks wanted since the last call, created in one unit (one commit for a rush).
+        A unit the writer did not take (it restarted meanwhile: `Unavailable`) leaves them
+        wanted, for the next dispatch (at the latest the next tick) to create."""
         if not self._board.wanted():
             return
-        for record in self._asks.write(data.create_tasks, self._board.take_wanted()):
+        wanted = self._board.take_wanted()
+        try:
+            records = self._asks.write(data.create_tasks, wanted)
+        except Exception:
+            for key, priority in wanted:
+                self._board.want(key, priority)
+            raise
+        for record in records:
             self._board.open(record)
 
     def reprioritise(self, order_id: int, priority: int) -> None:

@@ -31,7 +31,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import orjson
 from pykka.messages import ProxyCall
@@ -39,20 +39,23 @@ from pykka.messages import ProxyCall
 from robodine_edge.actors.base import Ping, SupervisedActor
 from robodine_edge.errors import ValidationFailed
 
+F = TypeVar("F", bound=Hashable, covariant=True)
+RowKey = int | str
 MAX_VIEWS = 16
 """Lists kept per owner: the unfiltered lists and a few filters (menu categories are
 free text, so a client cannot make the owner keep one list per string it sends)."""
 
 
 @dataclass(frozen=True, slots=True)
-class PageKey:
-    """One page of a list view: the list (`name` and its `filter`), newest (highest
-    `id`) first, at most `limit` rows, only ids below `before` when given."""
+class PageKey(Generic[F]):
+    """One page of a list view: the list (`name` and its `filter`, of the type its owner
+    expects), newest (highest `id`) first, at most `limit` rows, only ids below `before`
+    when given."""
 
     name: str
-    filter: Hashable
+    filter: F
     limit: int
-    before: int | str | None
+    before: RowKey | None
     """A row id; for a list ordered by a `RowOrder`, one of its keys (a robot id)."""
 
     @property
@@ -68,7 +71,7 @@ class RowOrder:
     event loop while the owner goes on changing."""
 
     field: str
-    ids: Mapping[Hashable, int]
+    ids: Mapping[RowKey, int]
 
 
 class UnknownCursor(ValidationFailed):
@@ -82,7 +85,8 @@ class EncodedRows:
 
     def __init__(self, rows: Iterable[dict[str, Any]], order: RowOrder | None = None) -> None:
         def row_id(row: dict[str, Any]) -> int:
-            return row["id"] if order is None else order.ids[row[order.field]]  # type: ignore[no-any-return]
+            key: RowKey = row["id"] if order is None else order.ids[row[order.field]]
+            return int(key)
 
         newest_first = sorted(rows, key=row_id, reverse=True)
         self._order = order
@@ -91,7 +95,7 @@ class EncodedRows:
         self._whole = b"[" + b",".join(self._encoded) + b"]"
         """The usual read (a first page holding every row), joined once."""
 
-    def page(self, limit: int, before: int | str | None) -> bytes:
+    def page(self, limit: int, before: RowKey | None) -> bytes:
         """Any thread: the JSON array of the page (`orjson.dumps` of the same rows).
         Raises `UnknownCursor` for a key `before` that the list's `RowOrder` lacks."""
         if before is None:
@@ -102,7 +106,7 @@ class EncodedRows:
             start = bisect_right(self._ascending_keys, -self._row_id(before))
         return b"[" + b",".join(self._encoded[start : start + limit]) + b"]"
 
-    def _row_id(self, before: int | str) -> int:
+    def _row_id(self, before: RowKey) -> int:
         if self._order is None:
             return int(before)
         row_id = self._order.ids.get(before)
@@ -119,14 +123,14 @@ class ListViews:
     def __init__(self) -> None:
         self._lists: dict[tuple[str, Hashable], EncodedRows] = {}
 
-    def get(self, page: PageKey) -> bytes | None:
+    def get(self, page: PageKey[Hashable]) -> bytes | None:
         """Any thread (the event loop): the page, or None if it must be asked for.
         A page whose `before` its list's `RowOrder` lacks raises `UnknownCursor`."""
         rows = self._lists.get(page.list_key)
         return rows.page(page.limit, page.before) if rows is not None else None
 
     def build(
-        self, page: PageKey, make: Callable[[], Iterable[dict[str, Any]]], order: RowOrder | None = None
+        self, page: PageKey[Hashable], make: Callable[[], Iterable[dict[str, Any]]], order: RowOrder | None = None
     ) -> bytes:
         """Owner's thread: encode the whole list `make()` (any order, sorted by row `id`
         or by `order`), keep it until the next change and answer the page; the list is

@@ -1,8 +1,9 @@
 """The cost curves of `make bench`: how a cost grows with the fleet and the audience.
 
 * `robots_curve`: N robots linked, each pinging every 0.5 s, idle and then each sending
-  telemetry at 10 Hz: the service's CPU per robot, RSS and threads, at each N. Its own
-  service, so the other parts' robots do not count here.
+  telemetry at 10 Hz: the service's CPU per robot, bytes written to storage per robot-hour
+  (`/proc/PID/io`), RSS and threads, at each N. Its own service, so the other parts'
+  robots do not count here.
 * `fanout_curve`: N WebSocket clients on the `orders` topic while orders are placed at a
   steady rate: from each POST leaving to each client reading the order, p50/p99, and the
   service's CPU per order; beside it the same clients on a bare uvloop server that only
@@ -25,10 +26,12 @@ from typing import Any
 import httpx
 import orjson
 
-from bench.measure import Bench, _cpu_seconds, free_port, telemetry_templates
+from bench.measure import Bench, _cpu_seconds, free_port, telemetry_templates, written_bytes
 from robodine_edge.protocol.pose import Pose
 from robodine_edge.protocol.telemetry import Telemetry, encode_telemetry
 
+IDLE_S = 3.0
+"""How long the robots are measured idle (pings only) before they send telemetry."""
 CLIENT_PROCESSES = 4
 """Subscribers are spread over this many lean processes (one epoll each)."""
 ROBOT_HZ = 10
@@ -42,7 +45,9 @@ def robots_curve(workdir: Path, counts: tuple[int, ...], seconds: float) -> dict
         for count in counts:
             bench.link_robots(count)
             time.sleep(1.0)  # the links' own start (hello, first announcements) is not idle
-            idle = _cpu_over(bench.service.pid, 3.0)
+            written = written_bytes(bench.service.pid)
+            idle = _cpu_over(bench.service.pid, IDLE_S)
+            idle_written = written_bytes(bench.service.pid) - written
             templates = telemetry_templates(workdir / f"robots-{count}.txt", bench.robots[:count])
             step = bench._udp_step(templates, port, count * ROBOT_HZ, seconds, service_pid=bench.service.pid)
             points.append(
@@ -50,6 +55,8 @@ def robots_curve(workdir: Path, counts: tuple[int, ...], seconds: float) -> dict
                     "robots": count,
                     "cpu_per_robot_pct": round(step["cpu_of_one_core"] * 100 / count, 3),
                     "idle_cpu_per_robot_pct": round(idle * 100 / count, 3),
+                    "mb_per_robot_hour": round(step["written_bytes"] * 3600 / step["seconds"] / count / 1e6, 2),
+                    "idle_mb_per_robot_hour": round(idle_written * 3600 / IDLE_S / count / 1e6, 2),
                     "cpu_of_one_core": step["cpu_of_one_core"],
                     "loss": step["loss"],
                     "rss_mb": bench.rss_mb(),

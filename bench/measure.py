@@ -232,6 +232,7 @@ class Bench:
             str(seconds),
             str(first),
         ]
+        written_before = written_bytes(service_pid)
         sender = subprocess.run(command, capture_output=True, text=True, check=True)
         sent, took = sender.stdout.split()
         time.sleep(0.5)  # let the last datagrams be read
@@ -242,6 +243,8 @@ class Bench:
             "accepted": int(accepted),
             "loss": int(sent) - int(accepted),
             "cpu_of_one_core": round(cpu, 3),
+            "seconds": round(float(took) + 0.5, 3),
+            "written_bytes": written_bytes(service_pid) - written_before,
         }
 
     def _accepted(self) -> int:
@@ -249,7 +252,7 @@ class Bench:
         found = re.search(r'robodine_telemetry_datagrams_total\{result="accepted"\} ([\d.e+]+)', text)
         return int(float(found.group(1))) if found else 0
 
-    def _baseline_udp(self, templates: Path) -> dict[str, Any]:
+    def _baseline_udp(self, templates: Path) -> dict[int, dict[str, Any]]:
         data_port, control_port = free_port(), free_port()
         sink = subprocess.Popen([sys.executable, "-m", "bench.udp_sink", str(data_port), str(control_port)])
         try:
@@ -343,6 +346,54 @@ def telemetry_templates(path: Path, robots: list[tuple[str, RobotClient]]) -> Pa
     return path
 
 
+def start_with_open_orders(workdir: Path, count: int = 10_000, runs: int = 3) -> dict[str, Any]:
+    """Start-up to `ready` with `count` orders waiting for robots (none linked), median of
+    `runs`, next to the same store's start with none (its orders not yet placed): the
+    order queue and the dispatcher read every open order and task at start."""
+    data = workdir / "open-orders"
+    data.mkdir()
+    env = service_env(data, ROBODINE_HTTP_VALIDATE_RESPONSES="0")
+
+    def ready_s() -> float:
+        times = []
+        for _ in range(runs):
+            started = time.monotonic()
+            service = ServiceProcess(data, env).start(timeout=120)
+            times.append(time.monotonic() - started)
+            service.stop()
+        return round(statistics.median(times), 3)
+
+    service = ServiceProcess(data, env).start()
+    admin = service.auth(service.token())
+    tables = [service.http.post("/api/tables", headers=admin, json={"name": f"T{n}", "seats": 4}).json()["id"]
+              for n in range(20)]  # fmt: skip
+    stock = service.http.post("/api/inventory", headers=admin, json={"name": "rice", "count": 10 * count}).json()
+    dishes = [
+        service.http.post("/api/menu", headers=admin, json={"name": "Bowl", "price": 9.5,
+                          "ingredients": [{"inventory_id": stock["id"], "quantity": 1}]}).json()["id"],
+        service.http.post("/api/menu", headers=admin, json={"name": "Soup", "price": 5.5}).json()["id"],
+    ]  # fmt: skip
+    service.stop()
+    empty = ready_s()
+    service = ServiceProcess(data, env).start()
+    url = service.url
+
+    def place(first: int, step: int = 8) -> None:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            for n in range(first, count, step):
+                body = {"table_id": tables[n % len(tables)],
+                        "items": [{"menu_item_id": dishes[0], "quantity": 1}, {"menu_item_id": dishes[1], "quantity": 2}]}  # fmt: skip
+                client.post("/api/orders", headers=admin, json=body).raise_for_status()
+
+    threads = [threading.Thread(target=place, args=(first,)) for first in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    service.stop()
+    return {"open_orders": count, "ready_s": ready_s(), "empty_ready_s": empty}
+
+
 def _template(robot_id: str, session: str) -> str:
     text = encode_telemetry(Telemetry(robot_id, session, 123456789, Pose(1.5, 2.5), 80.0, "idle", None)).decode()
     return text.replace("123456789", "{seq}")
@@ -364,6 +415,15 @@ def _udp_count(port: int) -> int:
         sock.settimeout(2)
         sock.sendto(b"?", ("127.0.0.1", port))
         return int(sock.recv(64))
+
+
+def written_bytes(pid: int) -> int:
+    """What the process has caused to be sent to storage so far (`write_bytes` of
+    /proc/PID/io; on tmpfs it would stay 0)."""
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        if line.startswith("write_bytes:"):
+            return int(line.split()[1])
+    return 0
 
 
 def _cpu_seconds(pid: int) -> float:

@@ -1,7 +1,10 @@
 """An open-loop load generator: POSTs at a constant rate and times each from its slot.
 
-`python -m bench.paced_post PORT PATH TOKEN BODY_FILE RATE SECONDS [CONNECTIONS]` prints
-{"sent", "ok", "errors", "rps", "p50_ms", "p99_ms", "late"} as JSON.
+`python -m bench.paced_post PORT PATH TOKEN BODY_FILE RATE SECONDS [CONNECTIONS [samples]]`
+prints {"sent", "ok", "errors", "rps", "p50_ms", "p99_ms", "late"} as JSON; with
+`samples`, also "samples": [[unix time it was due, latency in ms or null for an
+error], ...], for figures over a window the caller finds afterwards. SIGINT ends the
+run early (what was sent is still answered and counted).
 
 wrk is closed-loop: when the service slows down, wrk sends less and never times the
 requests it did not send, so its latency at a "rate" hides queueing (coordinated
@@ -13,10 +16,12 @@ was due. `late` is how many had to wait for a connection.
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 import time
 from collections import deque
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -67,6 +72,8 @@ class Pool:
         self.idle: deque[Connection] = deque()
         self.waiting: deque[float] = deque()
         self.latencies: list[float] = []
+        self.samples: list[tuple[float, float | None]] = []
+        """(due on the monotonic clock, latency or None for an error)."""
         self.errors = 0
         self.late = 0
         self.outstanding = 0
@@ -81,10 +88,12 @@ class Pool:
 
     def answered(self, connection: Connection, status: int, latency: float) -> None:
         self.outstanding -= 1
-        if 200 <= status < 300:
+        ok = 200 <= status < 300
+        if ok:
             self.latencies.append(latency)
         else:
             self.errors += 1
+        self.samples.append((time.monotonic() - latency, latency if ok else None))
         if self.waiting:
             connection.send(self.request, self.waiting.popleft())
         else:
@@ -98,7 +107,9 @@ class Pool:
             self.idle.remove(connection)
 
 
-async def run(port: int, path: str, token: str, body: bytes, rate: float, seconds: float, connections: int) -> dict:
+async def run(
+    port: int, path: str, token: str, body: bytes, rate: float, seconds: float, connections: int, samples: bool
+) -> dict:
     request = (
         f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
@@ -109,8 +120,13 @@ async def run(port: int, path: str, token: str, body: bytes, rate: float, second
         _, connection = await loop.create_connection(lambda: Connection(pool), "127.0.0.1", port)
         pool.idle.append(connection)
     total = int(rate * seconds)
-    started = time.monotonic()
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    wall, started = time.time(), time.monotonic()
     for index in range(total):
+        if stop.is_set():
+            total = index
+            break
         due = started + index / rate
         delay = due - time.monotonic()
         if delay > 0:
@@ -122,7 +138,7 @@ async def run(port: int, path: str, token: str, body: bytes, rate: float, second
     elapsed = time.monotonic() - started
     latencies = sorted(pool.latencies)
     pick = lambda q: round(latencies[min(len(latencies) - 1, int(len(latencies) * q))] * 1000, 2) if latencies else None  # noqa: E731
-    return {
+    result: dict[str, Any] = {
         "target_rps": round(rate),
         "sent": total,
         "ok": len(latencies),
@@ -132,19 +148,24 @@ async def run(port: int, path: str, token: str, body: bytes, rate: float, second
         "p99_ms": pick(0.99),
         "late": pool.late,
     }
+    if samples:
+        shown = [(wall + due - started, None if late is None else round(late * 1000, 3)) for due, late in pool.samples]
+        result["samples"] = sorted(shown)
+    return result
 
 
 def main() -> None:
     port, path, token, body_file = int(sys.argv[1]), sys.argv[2], sys.argv[3], Path(sys.argv[4])
     rate, seconds = float(sys.argv[5]), float(sys.argv[6])
     connections = int(sys.argv[7]) if len(sys.argv) > 7 else 32
+    samples = len(sys.argv) > 8 and sys.argv[8] == "samples"
     try:
         import uvloop
 
         uvloop.install()
     except ImportError:
         pass
-    result = asyncio.run(run(port, path, token, body_file.read_bytes(), rate, seconds, connections))
+    result = asyncio.run(run(port, path, token, body_file.read_bytes(), rate, seconds, connections, samples))
     sys.stdout.write(orjson.dumps(result).decode())
 
 

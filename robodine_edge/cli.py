@@ -1,4 +1,4 @@
-"""The `robodine-edge` command: run, simulate, check-config, backup, restore.
+"""The `robodine-edge` command: run, hq, simulate, check-config, backup, restore.
 
 Exit codes: 0 success, 1 the operation failed (data directory busy, bad backup file,
 port in use; for `simulate`, a robot that never linked), 2 invalid configuration or usage.
@@ -99,6 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_argument("--force", action="store_true", help="replace FILE if it exists")
     _config_option(backup)
 
+    hq = commands.add_parser(
+        "hq", help="run headquarters: store every store's events, publish acks and cfg, serve the chain API",
+        description="Headquarters of a chain of stores, on the broker and chain of the [federation] section"
+        " (docs/FEDERATION.md).",
+    )  # fmt: skip
+    _config_option(hq)
+
     restore = commands.add_parser("restore", help="replace the database with a backup (service stopped)")
     restore.add_argument("--from", dest="source", required=True, type=Path, metavar="FILE", help="backup file")
     _config_option(restore)
@@ -123,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(sig, _stop_before_start)
     args = build_parser().parse_args(argv)
     os.umask(PRIVATE_UMASK)  # what the command creates (database, backups, videos) is its user's only
-    if args.command != "run":  # the other commands stop the usual way (Ctrl-C is KeyboardInterrupt)
+    if args.command not in ("run", "hq"):  # the other commands stop the usual way (Ctrl-C is KeyboardInterrupt)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
@@ -158,6 +165,15 @@ def _run(config: Config, args: argparse.Namespace) -> int:
     from robodine_edge.server import Service  # heavy imports only for the service itself
 
     return Service(config, demo=args.demo).run()
+
+
+def _hq(config: Config, args: argparse.Namespace) -> int:
+    from robodine_edge.hq.service import HqService  # heavy imports only for headquarters
+
+    problems = config.federation.problems()  # a store with federation off needs none of it; hq does
+    for problem in problems:
+        print(f"robodine-edge: config error: {problem} (robodine-edge hq needs the chain's broker)", file=sys.stderr)
+    return EXIT_CONFIG if problems else HqService(config).run()
 
 
 def _simulate(config: Config, args: argparse.Namespace) -> int:
@@ -268,7 +284,14 @@ def _restore(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": _run, "simulate": _simulate, "check-config": _check_config, "backup": _backup, "restore": _restore}
+COMMANDS = {
+    "run": _run,
+    "hq": _hq,
+    "simulate": _simulate,
+    "check-config": _check_config,
+    "backup": _backup,
+    "restore": _restore,
+}
 
 if __name__ == "__main__":
     sys.exit(main())

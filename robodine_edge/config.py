@@ -75,6 +75,20 @@ def _store_id(value: str) -> str:
     return value
 
 
+DATABASE_SCHEMES = ("postgresql://", "postgres://", "sqlite:///")
+
+
+def _database_url(value: str) -> str:
+    """Empty (a SQLite file in the data directory), `postgresql://...` or `sqlite:///<path>`."""
+    if value and not value.startswith(DATABASE_SCHEMES):
+        raise PydanticCustomError(
+            "database_url", "must be postgresql://user:password@host:port/database or sqlite:///<path>, or empty"
+        )
+    if value.startswith("sqlite:///") and not value.removeprefix("sqlite:///"):
+        raise PydanticCustomError("database_url", "sqlite:/// needs a file path")
+    return value
+
+
 CHECKOUT_CONFIG = Path("config/robodine.toml")
 SYSTEM_CONFIG = Path("/etc/robodine/robodine.toml")
 
@@ -92,7 +106,7 @@ ENV_NAMES: dict[str, str] = {
     "serial": "ROBODINE_SERIAL",
     "federation.enabled": "ROBODINE_FEDERATION",
 }
-SECRET_KEYS = frozenset({"federation.password"})
+SECRET_KEYS = frozenset({"federation.password", "hq.api_token"})
 """Keys `check-config` never prints: it says only whether they are set."""
 DEMO_DEFAULTS: dict[str, dict[str, Any]] = {"net": {"host": "127.0.0.1"}, "store": {"id": "demo"}}
 """What `run --demo` changes when neither the file nor a variable sets it: loopback only,
@@ -109,6 +123,7 @@ class _Section(BaseModel):
 
 class DataConfig(_Section):
     dir: Annotated[str, Field(min_length=1)]
+    min_free_mb: Annotated[int, Field(ge=0, le=1_000_000)]
 
     @property
     def path(self) -> Path:
@@ -170,6 +185,17 @@ class ActorsConfig(_Section):
     restart_window_s: Annotated[float, Field(gt=0, le=3600)]
 
 
+class BackupConfig(_Section):
+    interval_s: Annotated[int, Field(ge=0, le=366 * 86400)]
+    keep: Annotated[int, Field(ge=1, le=10_000)]
+
+
+class RetentionConfig(_Section):
+    poses_days: Annotated[float, Field(ge=0, le=36_500)]
+    events_days: Annotated[float, Field(ge=0, le=36_500)]
+    recordings_mb: Annotated[int, Field(ge=0, le=100_000_000)]
+
+
 class SerialConfig(_Section):
     port: Annotated[str, Field(min_length=1)]
     baud: Annotated[int, Field(gt=0, le=4_000_000)]
@@ -202,6 +228,13 @@ class FederationConfig(_Section):
         if problem:
             raise PydanticCustomError("federation", problem)
         return value
+
+    def problems(self) -> list[str]:
+        """What keeps this section from reaching a broker, as `key: problem` lines, whether
+        or not the store has federation on (`robodine-edge hq` always needs the broker)."""
+        found = [(key, "required" if not getattr(self, key) and key != "ca_file" else check(getattr(self, key)))
+                 for key, check in _PROBLEMS.items()]  # fmt: skip
+        return [f"federation.{key}: {problem}" for key, problem in found if problem]
 
     @property
     def broker(self) -> tuple[str, int, bool]:
@@ -247,6 +280,14 @@ def _ca_problem(path: str) -> str | None:
 _PROBLEMS = {"chain": _chain_problem, "url": _url_problem, "ca_file": _ca_problem}
 
 
+class HqConfig(_Section):
+    """Headquarters (`robodine-edge hq`): its database, HTTP port and API token."""
+
+    database_url: Annotated[str, AfterValidator(_database_url)]
+    http_port: Port
+    api_token: str
+
+
 class Config(_Section):
     """The whole validated configuration; `sources` says where overridden values came from."""
 
@@ -262,7 +303,10 @@ class Config(_Section):
     auth: AuthConfig
     log: LogConfig
     actors: ActorsConfig
+    backup: BackupConfig
+    retention: RetentionConfig
     federation: FederationConfig
+    hq: HqConfig
     serial: Annotated[tuple[SerialConfig, ...], Field(strict=False)] = ()
     file: str | None = None
     sources: Annotated[tuple[tuple[str, str], ...], Field(strict=False)] = ()
@@ -343,7 +387,7 @@ def load_config(
     if problems:
         raise ConfigError(problems)
     data_dir = str(Path(config.data.dir).expanduser().absolute())
-    return config.model_copy(update={"data": DataConfig(dir=data_dir)})
+    return config.model_copy(update={"data": config.data.model_copy(update={"dir": data_dir})})
 
 
 def _packaged_defaults() -> dict[str, Any]:
@@ -523,13 +567,30 @@ def render_config(config: Config, env: Mapping[str, str] | None = None) -> str:
             if f"{section}.{key}" in SECRET_KEYS and getattr(value, key):
                 lines.append(f"# {key}: set (hidden){note}")
                 continue
-            lines.append(f"{key} = {_toml_value(getattr(value, key))}{note}")
+            lines.append(f"{key} = {_toml_value(_shown(f'{section}.{key}', getattr(value, key)))}{note}")
     note = f"  # from {sources['serial']}" if "serial" in sources else ""
     for port in config.serial:
         lines.append(f"\n[[serial]]{note}\nport = {_toml_value(port.port)}\nbaud = {port.baud}")
     admin = "set (hidden)" if env.get("ROBODINE_ADMIN_PASSWORD") else "not set"
     lines.append(f"\n# ROBODINE_ADMIN_PASSWORD: {admin}")
     return "\n".join(lines) + "\n"
+
+
+def _shown(key: str, value: Any) -> Any:
+    """What `check-config` prints for `key` (secrets are not printed at all): a database URL
+    loses its password."""
+    if key == "hq.database_url":
+        return hide_password(value)
+    return value
+
+
+def hide_password(url: str) -> str:
+    """`url` with the password of its user part replaced, for logs and `check-config`."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rpartition("@")
+    return parts._replace(netloc=f"{parts.username or ''}:***@{netloc[2]}").geturl()
 
 
 def _toml_value(value: Any) -> str:

@@ -37,13 +37,18 @@ RUNTIME_FILE = "runtime.json"
 ADMIN_PASSWORD_FILE = "initial-admin-password"
 TOKEN_KEY_FILE = "token-key"
 LOCK_FILE = ".lock"
+HQ_LOCK_FILE = ".hq-lock"
+HQ_RUNTIME_FILE = "hq-runtime.json"
+HQ_API_TOKEN_FILE = "hq-api-token"
 
 
 class DataDirLock:
-    """An exclusive, non-blocking lock on a data directory, released on close or exit."""
+    """An exclusive, non-blocking lock on a data directory, released on close or exit.
+    `robodine-edge hq` holds a lock file of its own (`HQ_LOCK_FILE`), so a store and its
+    trial headquarters may share a data directory, but not two hq processes."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.path = data_dir / LOCK_FILE
+    def __init__(self, data_dir: Path, name: str = LOCK_FILE) -> None:
+        self.path = data_dir / name
         self._fd: int | None = None
 
     def acquire(self) -> None:
@@ -173,14 +178,14 @@ def videos_dir(data_dir: Path) -> Path:
     return data_dir / "videos"
 
 
-def write_runtime(data_dir: Path, info: dict[str, Any]) -> Path:
-    path = data_dir / RUNTIME_FILE
+def write_runtime(data_dir: Path, info: dict[str, Any], name: str = RUNTIME_FILE) -> Path:
+    path = data_dir / name
     write_atomic(path, orjson.dumps(info, option=orjson.OPT_INDENT_2))
     return path
 
 
-def remove_runtime(data_dir: Path) -> None:
-    (data_dir / RUNTIME_FILE).unlink(missing_ok=True)
+def remove_runtime(data_dir: Path, name: str = RUNTIME_FILE) -> None:
+    (data_dir / name).unlink(missing_ok=True)
 
 
 def write_secret_once(path: Path, text: str) -> bool:

@@ -12,10 +12,13 @@ concurrent writes into one commit to keep that affordable.
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import cache
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
@@ -33,9 +36,36 @@ PRAGMAS: dict[str, object] = {
     "foreign_keys": 1,
     "busy_timeout": 5000,
     "cache_size": -8000,
+    "wal_autocheckpoint": 10000,
 }
+"""`wal_autocheckpoint`: the care thread checkpoints at 1,000 frames, off the writer's
+path (`care.checkpoints`); the writer's own checkpoint is only the safety net."""
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+@cache
+def _memory_used() -> Callable[[], int] | None:
+    """`sqlite3_memory_used` of the SQLite the `sqlite3` module runs on: looked up through
+    the module's own extension, which finds it whether SQLite is linked in or a shared
+    library beside it; None if it is not exported."""
+    try:
+        import _sqlite3
+
+        function = ctypes.CDLL(_sqlite3.__file__).sqlite3_memory_used
+    except (ImportError, OSError, AttributeError, TypeError):
+        return None
+    function.restype = ctypes.c_int64
+    function.argtypes = []
+    return function
+
+
+def sqlite_memory_used() -> int | None:
+    """Bytes SQLite's allocator holds now, for every connection of the process (their page
+    caches grow with the database up to `cache_size` each); None where it cannot be read.
+    Any thread: SQLite keeps the figure itself, under its own mutex."""
+    function = _memory_used()
+    return None if function is None else int(function())
 
 
 def database_path(data_dir: Path) -> Path:
@@ -68,15 +98,15 @@ class ReadPool:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="db-read")
 
     def submit(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Future[T]:
-        return self._pool.submit(self._run, fn, *args, **kwargs)
+        return self._pool.submit(self._run, functools.partial(fn, *args, **kwargs))
 
-    def _run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    def _run(self, read: Callable[[], T]) -> T:
         """Runs on a pool thread: connect once per thread, read-only."""
         if not getattr(self._local, "ready", False):
             self._db.connect(reuse_if_open=True)
             self._db.execute_sql("PRAGMA query_only = 1")
             self._local.ready = True
-        return fn(*args, **kwargs)
+        return read()
 
     def close(self) -> None:
         """Wait for running reads and end the pool threads (their connections go with them)."""

@@ -133,8 +133,8 @@ def seed_demo(data_dir: Path) -> bool:
             token, digest = new_token()
             register_robot(robot_id, kind, robot_id.replace("-", " ").title(), False, None, digest)
             robot_tokens[robot_id] = {"kind": kind, "token": token}
-        for camera_id, name, source, robot_id in CAMERAS:
-            create_stream(camera_id, name, source, robot_id)
+        for camera_id, name, source, carried_by in CAMERAS:
+            create_stream(camera_id, name, source, carried_by)
     path = data_dir / CREDENTIALS_FILE
     write_secret_once(path, "# demo users of robodine-edge: username password\n" + "\n".join(credentials) + "\n")
     write_secret_once(data_dir / DEMO_ROBOTS_FILE, orjson.dumps(robot_tokens, option=orjson.OPT_INDENT_2).decode())

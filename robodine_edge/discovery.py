@@ -165,7 +165,9 @@ class Advertiser:
             if await probe(zc, self._watch, names, types, _unique_records(infos)):
                 break
         for info in infos:
-            self._announcing.append(await zc.async_register_service(info, cooperating_responders=True))
+            self._announcing.append(
+                asyncio.ensure_future(await zc.async_register_service(info, cooperating_responders=True))
+            )
         self.infos = infos
         self._watch.claim(names.owners(types), _unique_records(infos))
         wanted = instance_name(self._ad.store_id)
@@ -202,12 +204,12 @@ class Advertiser:
                     await asyncio.sleep(wait_ms / 1000)
                 self._announcing = [future for future in self._announcing if not future.done()]
                 for info in self.infos:
-                    self._announcing.append(await zc.async_update_service(info))
+                    self._announcing.append(asyncio.ensure_future(await zc.async_update_service(info)))
                 continue
             for future in self._announcing:
                 future.cancel()
             self._announcing = []
-            zc.registry.async_remove(self.infos)
+            zc.registry.async_remove([*self.infos])
             watch.release()
             try:
                 await self._claim()

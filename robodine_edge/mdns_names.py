@@ -135,7 +135,8 @@ def probe_packet(names: Names, types: tuple[str, ...], proposed: Iterable[DNSRec
         out.add_question(DNSQuestion(types[0], TYPE_PTR, CLASS_IN))
     for owner in [f"{names.instance}.{kind}" for kind in types] + [names.host]:
         out.add_question(DNSQuestion(owner, TYPE_ANY, CLASS_IN))
-    out.authorities.extend(proposed)  # add_authorative_answer takes PTR records only (compiled, enforced)
+    # add_authorative_answer takes PTR records only (compiled, enforced); zeroconf types the list so
+    out.authorities.extend(proposed)  # type: ignore[arg-type]
     return out
 
 

@@ -80,8 +80,8 @@ class RequestStats(Collector):
         )
         for route, counts in sorted(self._latency.items()):
             cumulative, buckets = 0.0, []
-            for bound, count in zip((*map(str, self._bounds), "+Inf"), counts[:-1], strict=True):
-                cumulative += count
+            for bound, hits in zip((*map(str, self._bounds), "+Inf"), counts[:-1], strict=True):
+                cumulative += hits
                 buckets.append((bound, cumulative))
             latency.add_metric([route], buckets, counts[-1])
         yield latency
@@ -103,6 +103,35 @@ class Metrics:
         self.db_writes = Counter(
             "robodine_db_writes",
             "Units of work committed by the store actor.",
+            registry=self.registry,
+        )
+        self.db_wal_bytes = Counter(
+            "robodine_db_wal_bytes",
+            "Bytes appended to the database's WAL, by kind of write (orders, poses, events, purge, other);"
+            " a commit of several kinds is shared out by the rows each changed.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.db_checkpoint_bytes = Counter(
+            "robodine_db_checkpoint_bytes",
+            "Bytes written to storage by WAL checkpoints (the care thread's own).",
+            registry=self.registry,
+        )
+        self.purged_rows = Counter(
+            "robodine_purged_rows",
+            "Rows deleted by retention, by table (pose, event, notification).",
+            ["table"],
+            registry=self.registry,
+        )
+        self.backups = Counter(
+            "robodine_backups",
+            "Scheduled backups, by result (ok, failed).",
+            ["result"],
+            registry=self.registry,
+        )
+        self.data_free_bytes = Gauge(
+            "robodine_data_free_bytes",
+            "Free space in the data directory, as last measured by the disk watch.",
             registry=self.registry,
         )
         self.link_frames = Counter(
@@ -147,6 +176,16 @@ class Metrics:
         )
         self.ws_clients = Gauge(
             "robodine_websocket_clients", "WebSocket clients connected now.", registry=self.registry
+        )
+        self.ws_replay_bytes = Gauge(
+            "robodine_websocket_replay_bytes",
+            "Memory the live topics keep for since= resumes (set when scraped).",
+            registry=self.registry,
+        )
+        self.sqlite_memory_bytes = Gauge(
+            "robodine_sqlite_memory_bytes",
+            "Memory SQLite holds, page caches of every connection included (set when scraped).",
+            registry=self.registry,
         )
         self.ws_messages = Counter(
             "robodine_websocket_messages", "Messages sent to WebSocket clients.", registry=self.registry

@@ -4,6 +4,9 @@ Models are bound to `database_proxy`, which `robodine_edge.db.open_database` poi
 at the real file. Times are naive UTC (`robodine_edge.clock.utcnow`); money is integer
 cents; inventory counts are integers in the item's unit. The schema version lives in
 `schema_version` and is managed by `robodine_edge.migrations`.
+
+Each foreign key `x` also has the raw key `x_id` and some have a backref query; peewee adds
+those at run time, so they are declared here (annotations only) for the type checker.
 """
 
 from __future__ import annotations
@@ -22,12 +25,14 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     Model,
+    ModelSelect,
     TextField,
 )
 
 from robodine_edge.clock import utcnow
 
 database_proxy = DatabaseProxy()
+DEFAULT_CATEGORY = "main"
 
 
 class JsonField(TextField):
@@ -65,6 +70,7 @@ class DiningTable(BaseModel):
     presence_reliability = FloatField(null=True)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
+    orders: ModelSelect[Order]
 
     class Meta:
         table_name = "dining_tables"
@@ -76,6 +82,7 @@ class User(BaseModel):
     password_hash = CharField()
     role = CharField(index=True)
     table = ForeignKeyField(DiningTable, null=True, backref="kiosk_users", on_delete="CASCADE")
+    table_id: int | None
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
 
@@ -86,6 +93,7 @@ class AuthSession(BaseModel):
     id = AutoField()
     jti = CharField(unique=True)
     user = ForeignKeyField(User, null=True, backref="sessions", on_delete="SET NULL")
+    user_id: int | None
     created_at = DateTimeField(default=utcnow)
     expires_at = DateTimeField(index=True)
     revoked_at = DateTimeField(null=True)
@@ -94,7 +102,9 @@ class AuthSession(BaseModel):
 class Kiosk(BaseModel):
     id = AutoField()
     table = ForeignKeyField(DiningTable, backref="kiosks", on_delete="CASCADE")
+    table_id: int
     user = ForeignKeyField(User, unique=True, on_delete="CASCADE")
+    user_id: int
     name = CharField(null=True)
     created_at = DateTimeField(default=utcnow)
 
@@ -129,6 +139,7 @@ class Party(BaseModel):
     name = CharField(null=True)
     status = CharField(default="waiting", index=True)
     table = ForeignKeyField(DiningTable, null=True, backref="parties", on_delete="SET NULL")
+    table_id: int | None
     created_at = DateTimeField(default=utcnow)
     seated_at = DateTimeField(null=True)
     left_at = DateTimeField(null=True)
@@ -139,7 +150,9 @@ class Seating(BaseModel):
 
     id = AutoField()
     party = ForeignKeyField(Party, backref="seatings", on_delete="CASCADE")
+    party_id: int
     table = ForeignKeyField(DiningTable, backref="seatings", on_delete="CASCADE")
+    table_id: int
     seated_at = DateTimeField(default=utcnow)
     released_at = DateTimeField(null=True)
 
@@ -163,7 +176,7 @@ class MenuItem(BaseModel):
     name = CharField(unique=True)
     price_cents = IntegerField()
     prepare_time_s = IntegerField(default=300)
-    category = CharField(default="main", index=True)
+    category = CharField(default=DEFAULT_CATEGORY, index=True)
     available = BooleanField(default=True)
     position = IntegerField(default=0)
     """Where the dish stands on the menu (data/kitchen.py `menu_order`): dishes by
@@ -177,20 +190,25 @@ class RecipeLine(BaseModel):
 
     id = AutoField()
     menu_item = ForeignKeyField(MenuItem, backref="recipe", on_delete="CASCADE")
+    menu_item_id: int
     inventory = ForeignKeyField(InventoryItem, backref="used_in", on_delete="RESTRICT")
+    inventory_id: int
     quantity = IntegerField()
 
 
 class Order(BaseModel):
     id = AutoField()
     table = ForeignKeyField(DiningTable, backref="orders", on_delete="RESTRICT")
+    table_id: int
     party = ForeignKeyField(Party, null=True, backref="orders", on_delete="SET NULL")
+    party_id: int | None
     status = CharField(default="placed", index=True)
     total_cents = IntegerField()
     priority = IntegerField(default=0)
     flagged = BooleanField(default=False)
     flag_reason = CharField(null=True)
     created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_by_id: int | None
     created_at = DateTimeField(default=utcnow, index=True)  # a day's orders (data.stats)
     updated_at = DateTimeField(default=utcnow)
     cooking_at = DateTimeField(null=True)
@@ -198,6 +216,7 @@ class Order(BaseModel):
     serving_at = DateTimeField(null=True)
     served_at = DateTimeField(null=True)
     cancelled_at = DateTimeField(null=True)
+    items: ModelSelect[OrderItem]
 
 
 class OrderItem(BaseModel):
@@ -205,7 +224,9 @@ class OrderItem(BaseModel):
 
     id = AutoField()
     order = ForeignKeyField(Order, backref="items", on_delete="CASCADE")
+    order_id: int
     menu_item = ForeignKeyField(MenuItem, null=True, on_delete="SET NULL")
+    menu_item_id: int | None
     name = CharField()
     quantity = IntegerField()
     price_cents = IntegerField()
@@ -217,7 +238,9 @@ class StockReservation(BaseModel):
 
     id = AutoField()
     order = ForeignKeyField(Order, backref="reservations", on_delete="CASCADE")
+    order_id: int
     inventory = ForeignKeyField(InventoryItem, on_delete="CASCADE")
+    inventory_id: int
     quantity = IntegerField()
 
 
@@ -228,8 +251,11 @@ class Task(BaseModel):
     kind = CharField(index=True)
     state = CharField(default="queued", index=True)
     order = ForeignKeyField(Order, null=True, backref="tasks", on_delete="SET NULL")
+    order_id: int | None
     table = ForeignKeyField(DiningTable, null=True, on_delete="SET NULL")
+    table_id: int | None
     robot = ForeignKeyField(Robot, null=True, backref="tasks", on_delete="SET NULL")
+    robot_id: int | None
     priority = IntegerField(default=0)
     attempts = IntegerField(default=0)
     detail = CharField(null=True)
@@ -244,13 +270,16 @@ class RobotCommand(BaseModel):
 
     id = AutoField()
     robot = ForeignKeyField(Robot, backref="commands", on_delete="CASCADE")
+    robot_id: int
     task = ForeignKeyField(Task, null=True, backref="commands", on_delete="SET NULL")
+    task_id: int | None
     name = CharField()
     args = JsonField(default=dict)
     status = CharField(default="pending", index=True)
     reason = CharField(null=True)
     sends = IntegerField(default=0)
     created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_by_id: int | None
     created_at = DateTimeField(default=utcnow)
     sent_at = DateTimeField(null=True)
     acked_at = DateTimeField(null=True)
@@ -318,7 +347,9 @@ class FederationState(BaseModel):
 class Notification(BaseModel):
     id = AutoField()
     user = ForeignKeyField(User, backref="notifications", on_delete="CASCADE")
+    user_id: int
     event = ForeignKeyField(Event, null=True, on_delete="SET NULL")
+    event_id: int | None
     type = CharField()
     message = TextField()
     created_at = DateTimeField(default=utcnow)
@@ -330,9 +361,11 @@ class Emergency(BaseModel):
     reason = CharField(null=True)
     active = BooleanField(default=True, index=True)
     created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_by_id: int | None
     created_at = DateTimeField(default=utcnow)
     resolved_at = DateTimeField(null=True)
     resolved_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    resolved_by_id: int | None
 
 
 class Setting(BaseModel):
@@ -356,6 +389,7 @@ class VideoStream(BaseModel):
 class Recording(BaseModel):
     id = AutoField()
     stream = ForeignKeyField(VideoStream, backref="recordings", on_delete="CASCADE")
+    stream_id: int
     file = CharField(unique=True)
     started_at = DateTimeField(default=utcnow)
     ended_at = DateTimeField(null=True)

@@ -23,9 +23,10 @@ def hash_password(password: str) -> str:
 def verify_password(stored_hash: str | None, password: str) -> bool:
     """True if `password` matches; a missing or unreadable hash never matches."""
     try:
-        return _HASHER.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        _HASHER.verify(stored_hash or _DUMMY_HASH, password)  # raises unless it matches
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+    return stored_hash is not None
 
 
 def needs_rehash(stored_hash: str) -> bool:

@@ -3,13 +3,15 @@
 `Service.run()` starts the parts in order, each checked before the next: listening
 sockets (HTTP, robot TCP, telemetry and video UDP; first, so a start that cannot listen
 leaves nothing behind: no data directory, database or admin password) → data-dir lock →
-database (migrations, first admin, demo store) → the actor tree → the HTTP app. On the event loop, before
-serving: the robot link server, the telemetry endpoint, serial links and the robot
-ticker; once serving: the mDNS advertisement, then readiness (`runtime.json`, a
-`ready` log line, `READY=1`, the watchdog). It stops them in reverse on SIGTERM/SIGINT:
-stop accepting and let in-flight requests finish (Sanic's graceful shutdown, 4 s),
-withdraw from mDNS and systemd, close robot links, stop the actors (the store commits
-what it holds), close the database, release the lock.
+database (recovery of a damaged one, migrations, first admin, demo store) → the actor
+tree → the HTTP app. On the event loop, before serving: the robot link server, the
+telemetry endpoint, serial links and the robot ticker; once serving: the mDNS
+advertisement, then readiness (`runtime.json`, a `ready` log line, `READY=1`, the
+watchdog), then the care threads (backups, retention, checkpoints, the disk watch). It
+stops them in reverse on SIGTERM/SIGINT: stop accepting and let in-flight requests
+finish (Sanic's graceful shutdown, 4 s), withdraw from mDNS and systemd, close robot
+links, stop the care threads, stop the actors (the store commits what it holds), close
+the database, release the lock.
 """
 
 from __future__ import annotations
@@ -29,14 +31,17 @@ from typing import Any
 
 import pykka
 from peewee import SqliteDatabase
-from sanic import Sanic
 
 from robodine_edge import __version__, collector, memory, system_log
-from robodine_edge.actors.camera import CameraTick
+from robodine_edge.actors.camera import CameraTick, EndRecording
 from robodine_edge.actors.dispatch_messages import DispatchTick
 from robodine_edge.actors.floor import FloorTick
 from robodine_edge.actors.robot_messages import Tick
 from robodine_edge.actors.supervisor import SupervisionEvent
+from robodine_edge.care import identity, recovery
+from robodine_edge.care.disk import DiskGauge
+from robodine_edge.care.keeper import Keeper
+from robodine_edge.care.wear import WearMeter
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.config import Config
 from robodine_edge.data import accounts, idempotency, outbox, robots, tables, video
@@ -57,17 +62,19 @@ from robodine_edge.errors import CannotListen, DataDirBusy, RobodineError
 from robodine_edge.federation.broker import BrokerSettings
 from robodine_edge.federation.desired import Actors as RelayActors
 from robodine_edge.federation.relay import Relay, RelayContext
-from robodine_edge.http import bridge
-from robodine_edge.http.app import ApiContext, create_app
+from robodine_edge.http import bridge, crash_hook
+from robodine_edge.http.app import create_app
 from robodine_edge.http.auth import AuthGate, Revocations
+from robodine_edge.http.context import ApiContext, App
 from robodine_edge.http.hub import Hub
 from robodine_edge.http.live import LiveFeed
 from robodine_edge.http.snapshots import Snapshots
+from robodine_edge.memwatch import MemoryWatch
 from robodine_edge.metrics import Metrics
 from robodine_edge.migrations import migrate
 from robodine_edge.net.legacy_cook import LegacyCookSender
 from robodine_edge.net.legacy_link import LegacyHandler
-from robodine_edge.net.links import LinkContext, LinkRegistry
+from robodine_edge.net.links import FleetLinks, LinkContext, LinkRegistry
 from robodine_edge.net.robot_link import LinkProtocol
 from robodine_edge.net.serial_link import SerialLink
 from robodine_edge.net.sockets import bind_tcp, bind_udp, bound_port
@@ -106,6 +113,7 @@ class Service:
         self.live = LiveFeed()
         self.publish: Publish = self.hub.publish_threadsafe
         self.registry = LinkRegistry()
+        self.fleet_links = FleetLinks(self.registry)
         self._legacy_cook = LegacyCookSender()
         self._lock = DataDirLock(self.data_dir)
         self._db: SqliteDatabase | None = None
@@ -121,14 +129,19 @@ class Service:
         self._serial: list[SerialLink] = []
         self._advertiser: Advertiser | None = None
         self._demo_fleet = DemoFleet(self.data_dir, config.net.host) if demo else None
+        self._disk = DiskGauge()
+        self._wear = WearMeter(database_path(self.data_dir), self.metrics)
+        self._keeper: Keeper | None = None
         self._relay: Relay | None = None
         self._started = time.monotonic()
+        self._memwatch: MemoryWatch | None = None
 
     # -- the whole life (main thread) ---------------------------------------------------
 
     def run(self) -> int:
         """Run until SIGTERM/SIGINT; returns the process exit code."""
         memory.configure()  # before the actors' threads exist
+        self._memwatch = MemoryWatch.from_env(self.env)  # a debug switch, off unless set
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, _stop_during_start_up)  # Sanic installs its own once serving
         try:
@@ -143,7 +156,8 @@ class Service:
             self._actors = start_actor_tree(
                 self._db, self.config, self.metrics, self.publish, self._on_supervision, table_ids, robot_ids,
                 self._legacy_cook, camera_ids=camera_ids, frames_out=self.live.offer_threadsafe,
-                videos=videos_dir(self.data_dir),
+                videos=videos_dir(self.data_dir), recording_refusal=self._disk.refusal,
+                units_committed=self._wear.committed, fleet_send=self.fleet_links.send_threadsafe,
             )  # fmt: skip
             self.metrics.watch_mailboxes(self._actors.mailbox_depths)
             self._system_log = system_log.install(self._actors.journal)
@@ -166,14 +180,20 @@ class Service:
             )  # fmt: skip
 
     def _open_database(self) -> tuple[list[tuple[str, float]], list[int], list[str], list[str]]:
+        """Recovery first (a damaged database is moved aside, the newest good backup put in
+        its place), then open, migrate, stamp, and say what recovery did."""
+        recovered = recovery.recover(self.data_dir)
         self._db = open_database(database_path(self.data_dir))
         migrate(self._db)
+        identity.stamp(self._db)
         accounts.ensure_admin(self.data_dir, self.env.get("ROBODINE_ADMIN_PASSWORD") or None)
         if self.demo:
             seed_demo(self.data_dir)
         with self._db.atomic():
             accounts.prune_sessions(utcnow())
             idempotency.prune(utcnow())
+            if recovered is not None:
+                recovery.record(recovered)
         revoked = accounts.revoked_sessions(utcnow())
         found = (revoked, tables.table_ids(), robots.robot_ids(), video.camera_ids())
         self._db.close()
@@ -199,7 +219,7 @@ class Service:
                     ) from exc
                 raise CannotListen(f"cannot listen on {key} {port} at net.host {host}: {exc.strerror or exc}") from exc
 
-    def _build_app(self, actors: ActorTree, revoked: list[tuple[str, float]]) -> Sanic:
+    def _build_app(self, actors: ActorTree, revoked: list[tuple[str, float]]) -> App:
         assert self._db is not None
         self._reads = ReadPool(self._db)
         self._kdf = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kdf")
@@ -232,7 +252,10 @@ class Service:
         )
         if self.config.federation.enabled:
             self._relay = self._make_relay(actors)
-        app = create_app(api)
+        hook = self.env.get(crash_hook.ENV) == "1"
+        if hook:
+            log.warning("%s=1: this service opens a route that crashes its actors (for tests only)", crash_hook.ENV)
+        app = create_app(api, crash_hook=hook)
         app.register_listener(self._before_start, "before_server_start")
         app.register_listener(self._after_start, "after_server_start")
         app.register_listener(self._before_stop, "before_server_stop")
@@ -273,7 +296,7 @@ class Service:
             "video_port": bound_port(self._sockets["video"]),
         }
 
-    async def _before_start(self, app: Sanic) -> None:
+    async def _before_start(self, app: App) -> None:
         """The live hub, the robot link, telemetry, serial ports and the robot ticker start."""
         assert self._actors is not None
         loop = asyncio.get_running_loop()
@@ -285,6 +308,7 @@ class Service:
         legacy = None
         if self.config.legacy.enabled:
             legacy = LegacyHandler(actors.robots, actors.floor, actors.store, self.config.http.ask_timeout_s)
+        self.fleet_links.attach(loop, actors.robots)
         context = LinkContext(
             registry=self.registry,
             robots=actors.robots,
@@ -302,7 +326,7 @@ class Service:
             ),
             sock=self._sockets["telemetry"],
         )
-        self._telemetry = transport  # type: ignore[assignment]
+        self._telemetry = transport
         transport, _ = await loop.create_datagram_endpoint(
             lambda: VideoEndpoint(
                 actors.camera_actors, self.metrics, legacy=self.config.legacy.enabled,
@@ -310,7 +334,7 @@ class Service:
             ),
             sock=self._sockets["video"],
         )  # fmt: skip
-        self._video = transport  # type: ignore[assignment]
+        self._video = transport
         for port in self.config.serial:
             link = SerialLink(port.port, port.baud, partial(LinkProtocol, context, "serial"), loop)
             link.start()
@@ -319,7 +343,7 @@ class Service:
         if self._relay is not None:
             self.hub.tap("robots", self._relay.robot_changed)
 
-    async def _after_start(self, app: Sanic) -> None:
+    async def _after_start(self, app: App) -> None:
         """Everything is listening: advertise, then announce readiness."""
         self._take_over_signals(app)
         ports = self.ports
@@ -349,12 +373,31 @@ class Service:
             check = partial(self._actors_responsive, interval)
             self._tasks.append(loop.create_task(feed_watchdog(self.notifier, interval, check)))
         self._tasks.append(loop.create_task(self._housekeeping()))
+        self._start_care()
         if self._relay is not None:
             await self._relay.start()
         if self._demo_fleet is not None:
             await self._demo_fleet.start(ports["robot_port"], ports["http_port"])
 
-    def _take_over_signals(self, app: Sanic) -> None:
+    def _start_care(self) -> None:
+        """The care threads (backups, retention, checkpoints, the disk watch): started once
+        ready, so a start that fails never backs up or purges anything."""
+        assert self._actors is not None
+        actors = self._actors
+        self._keeper = Keeper(
+            self.config, actors.store, actors.journal.record, self.metrics, self._disk, self._end_recordings
+        )
+        self._keeper.start()
+
+    def _end_recordings(self, camera_ids: set[str], why: str, go_on: bool) -> None:
+        """Care thread: tell these cameras (every one, for none named) to close their recordings."""
+        if self._actors is None:
+            return
+        for camera_id, slot in self._actors.camera_actors.items():
+            if not camera_ids or camera_id in camera_ids:
+                slot.tell(EndRecording(why, go_on))
+
+    def _take_over_signals(self, app: App) -> None:
         """Sanic stops the loop from its own SIGTERM handler, but runs this listener (and
         our ~1 s of mDNS probing) inside `run_until_complete` before `run_forever`, and
         uvloop only reads its signal pipe while a run is in progress: a signal arriving
@@ -381,7 +424,7 @@ class Service:
 
         self._tasks.append(loop.create_task(stop_when_asked()))
 
-    async def _before_stop(self, app: Sanic) -> None:
+    async def _before_stop(self, app: App) -> None:
         log.info("stopping")
         self.notifier.notify("STOPPING=1")
         for task in self._tasks:
@@ -421,10 +464,10 @@ class Service:
         assert self._actors is not None
         while True:
             await asyncio.sleep(TICK_INTERVAL_S)
-            for _, slot in self._actors.robots.items():
-                slot.tell(Tick())
-            for _, slot in self._actors.camera_actors.items():
-                slot.tell(CameraTick())
+            for _, robot in self._actors.robots.items():
+                robot.tell(Tick())
+            for _, camera in self._actors.camera_actors.items():
+                camera.tell(CameraTick())
             self._actors.dispatcher.tell(DispatchTick())
             self._actors.floor.tell(FloorTick())
 
@@ -448,20 +491,25 @@ class Service:
 
     async def _actors_responsive(self, timeout: float) -> bool:
         assert self._actors is not None
-        return bool(await bridge.wait(self._actors.supervisor.proxy.responsive(timeout / 2), timeout))
+        return await bridge.wait(self._actors.supervisor.proxy.responsive(timeout / 2), timeout)
 
     # -- stopping (main thread) -------------------------------------------------------------
 
     def _stop(self) -> None:
         """Stop in reverse order of start; safe after a partial start."""
+        if self._keeper is not None:
+            self._keeper.stop()  # it writes through the actors: stopped first
         if self._system_log is not None:
             system_log.uninstall(self._system_log)
         if self._actors is not None:
             self._actors.stop()
+        self._wear.close()
         # A start-up cut short leaves actors no tree knows of; their threads are not daemons.
         pykka.ActorRegistry.stop_all(block=True, timeout=5)
         if self._reads is not None:
             self._reads.close()
+        if self._memwatch is not None:
+            self._memwatch.stop()
         if self._kdf is not None:
             self._kdf.shutdown(wait=True)
         if self._db is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, NewType
+from typing import Any, Literal, NewType
 
 UserId = NewType("UserId", int)
 TableId = NewType("TableId", int)
@@ -53,7 +53,26 @@ class Principal:
     table_id: TableId | None = None
 
 
-Publish = Callable[[str, str, Any], None]
-"""Hand a committed change to the live hub: (topic, "upsert" | "delete", data).
+Topic = Literal[
+    "robots",
+    "tables",
+    "customers",
+    "orders",
+    "inventory",
+    "menu",
+    "events",
+    "notifications",
+    "commands",
+    "video_streams",
+    "telemetry",
+    "emergencies",
+]
+"""The live hub's topics (docs/API.md, "WebSocket"; what each carries: `http/topics.py`).
+Another name is a type error, and `Hub.publish` refuses it at run time (`UnknownTopic`)."""
+Change = Literal["upsert", "delete"]
+"""What a published message says of its entity: changed (or new), or gone."""
+
+Publish = Callable[[Topic, Change, Any], None]
+"""Hand a committed change to the live hub: (topic, change, the entity as JSON).
 
 Thread-safe and never blocks; actors call it after the change is in SQLite."""

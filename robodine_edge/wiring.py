@@ -15,20 +15,27 @@ from typing import Any
 
 from peewee import SqliteDatabase
 
-from robodine_edge.actors.camera import CameraActor, FrameSink
-from robodine_edge.actors.cameras import CameraDirectory, CamerasActor, camera_actor_name
+from robodine_edge.actors.camera import CameraActor, CameraProxy, FrameSink, RecordingRefusal
+from robodine_edge.actors.cameras import CameraDirectory, CamerasActor, CamerasProxy, camera_actor_name
 from robodine_edge.actors.dispatch_messages import OrderChanged, RobotRejoined, RobotUpdate, TableChanged, TaskEvent
-from robodine_edge.actors.dispatcher import DispatcherActor
-from robodine_edge.actors.fleet import FleetActor, RobotChanged, RobotDirectory, robot_actor_name
-from robodine_edge.actors.floor import FloorActor, TableDirectory, table_actor_name
+from robodine_edge.actors.dispatcher import DispatcherActor, DispatcherProxy
+from robodine_edge.actors.fleet import FleetActor, FleetProxy, RobotChanged, RobotDirectory, robot_actor_name
+from robodine_edge.actors.floor import FloorActor, FloorProxy, TableDirectory, table_actor_name
 from robodine_edge.actors.journal import Journal
 from robodine_edge.actors.legacy_arms import LegacyCook
-from robodine_edge.actors.order_queue import OrderQueueActor
-from robodine_edge.actors.robot import RobotActor
-from robodine_edge.actors.robot_messages import RobotSnapshot
-from robodine_edge.actors.store import Store, StoreActor
-from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, SupervisionEvent, Supervisor
-from robodine_edge.actors.table import TableActor
+from robodine_edge.actors.order_queue import OrderQueueActor, OrderQueueProxy
+from robodine_edge.actors.robot import RobotActor, RobotProxy
+from robodine_edge.actors.robot_messages import FleetSend, RobotSnapshot, no_loop
+from robodine_edge.actors.store import Store, StoreActor, UnitsCommitted
+from robodine_edge.actors.supervisor import (
+    ActorSlot,
+    ChildSpec,
+    ProxyT,
+    SupervisionEvent,
+    Supervisor,
+    SupervisorProxy,
+)
+from robodine_edge.actors.table import TableActor, TableProxy
 from robodine_edge.actors.timer import Timer
 from robodine_edge.actors.views import ListedViews
 from robodine_edge.config import Config
@@ -44,27 +51,28 @@ START_TIMEOUT_S = 30.0
 class ActorTree:
     """Handles to the running actors, for the app and the network room."""
 
-    supervisor: ActorSlot[Supervisor]
+    supervisor: ActorSlot[SupervisorProxy]
     store: Store
     journal: Journal
     tables: TableDirectory
-    floor: ActorSlot[Any]
-    orders: ActorSlot[Any]
+    floor: ActorSlot[FloorProxy]
+    orders: ActorSlot[OrderQueueProxy]
     robots: RobotDirectory
-    fleet: ActorSlot[Any]
-    dispatcher: ActorSlot[Any]
+    fleet: ActorSlot[FleetProxy]
+    dispatcher: ActorSlot[DispatcherProxy]
     views: ListedViews
     timer: Timer
-    cameras: ActorSlot[Any]
+    cameras: ActorSlot[CamerasProxy]
     camera_actors: CameraDirectory
-    named: dict[str, ActorSlot[Any]] = field(default_factory=dict)
+    named: dict[str, ActorSlot[object]] = field(default_factory=dict)
 
     def mailbox_depths(self) -> dict[str, float]:
         """Queued messages per actor; read at /metrics scrape time (event loop)."""
-        slots = {**self.named, **{table_actor_name(k): s for k, s in self.tables.items()}}
+        slots: dict[str, ActorSlot[object]] = {**self.named}
+        slots.update({table_actor_name(k): s for k, s in self.tables.items()})
         slots.update({robot_actor_name(k): s for k, s in self.robots.items()})
         slots.update({camera_actor_name(k): s for k, s in self.camera_actors.items()})
-        return {name: float(slot.ref.actor_inbox.qsize()) for name, slot in slots.items() if slot.is_alive()}
+        return {name: float(slot.mailbox_depth()) for name, slot in slots.items() if slot.is_alive()}
 
     def stop(self, timeout: float = 10.0) -> None:
         """Main thread, at shutdown: children in reverse order (the store commits last)."""
@@ -91,23 +99,27 @@ def start_actor_tree(
     camera_ids: Sequence[str] = (),
     frames_out: FrameSink = lambda camera_id, jpeg: None,
     videos: Path | None = None,
+    recording_refusal: RecordingRefusal = lambda: None,
+    units_committed: UnitsCommitted | None = None,
+    fleet_send: FleetSend = no_loop,
 ) -> ActorTree:
-    supervisor: ActorSlot[Supervisor] = ActorSlot("supervisor")
+    supervisor = ActorSlot[SupervisorProxy]("supervisor")
     supervisor.install(
         Supervisor.start(
             max_restarts=config.actors.max_restarts, window_s=config.actors.restart_window_s, on_event=on_supervision
         )
     )
-    named: dict[str, ActorSlot[Any]] = {"supervisor": supervisor}
+    named: dict[str, ActorSlot[object]] = {"supervisor": supervisor}
     timer = Timer()
 
-    def start(name: str, launch: Any, slot: ActorSlot[Any] | None = None) -> ActorSlot[Any]:
-        named[name] = supervisor.proxy.start_child(ChildSpec(name, launch), slot).get(timeout=START_TIMEOUT_S)
-        return named[name]
+    def start(spec: ChildSpec[ProxyT], slot: ActorSlot[ProxyT] | None = None) -> ActorSlot[ProxyT]:
+        started = supervisor.proxy.start_child(spec, slot).get(timeout=START_TIMEOUT_S)
+        named[spec.name] = started
+        return started
 
-    dispatcher: ActorSlot[DispatcherActor] = ActorSlot("dispatcher")
+    dispatcher = ActorSlot[DispatcherProxy]("dispatcher")
 
-    def tell_dispatcher(message: Any) -> None:
+    def tell_dispatcher(message: object) -> None:
         """Runs on the teller's thread; before the dispatcher starts it rebuilds from SQLite."""
         if dispatcher.is_alive():
             dispatcher.tell(message)
@@ -117,46 +129,57 @@ def start_actor_tree(
         metrics.record_commit(seconds, units)
         outbox.committed()  # wakes the federation relay, if on and entries were written
 
-    store = Store(start("store", lambda crash: StoreActor.start(db, crash_listener=crash, on_commit=committed)))
+    store = Store(
+        start(
+            ChildSpec[object](
+                "store",
+                lambda crash: StoreActor.start(db, crash_listener=crash, on_commit=committed, on_units=units_committed),
+            )
+        )
+    )
     journal = Journal(store, publish)
 
     tables = TableDirectory()
     views = ListedViews()
 
-    def table_spec(table_id: int) -> ChildSpec[TableActor]:
-        return ChildSpec(
+    def table_spec(table_id: int) -> ChildSpec[TableProxy]:
+        return ChildSpec[TableProxy](
             table_actor_name(table_id), lambda crash: TableActor.start(table_id, store, publish, crash_listener=crash)
         )
 
     for table_id in table_ids:
         tables.add(table_id, supervisor.proxy.start_child(table_spec(table_id)).get(timeout=START_TIMEOUT_S))
     floor = start(
-        "floor",
-        lambda crash: FloorActor.start(
-            store,
-            supervisor,
-            tables,
-            table_spec,
-            publish,
-            lambda table_id, table: tell_dispatcher(TableChanged(table, table_id)),
-            crash_listener=crash,
-            views=views.tables,
-        ),
+        ChildSpec[FloorProxy](
+            "floor",
+            lambda crash: FloorActor.start(
+                store,
+                supervisor,
+                tables,
+                table_spec,
+                publish,
+                lambda table_id, table: tell_dispatcher(TableChanged(table, table_id)),
+                crash_listener=crash,
+                views=views.tables,
+            ),
+        )
     )
     orders = start(
-        "orders",
-        lambda crash: OrderQueueActor.start(
-            store,
-            journal,
-            publish,
-            lambda order: tell_dispatcher(OrderChanged(order)),
-            crash_listener=crash,
-            views=views.menu,
-        ),
+        ChildSpec[OrderQueueProxy](
+            "orders",
+            lambda crash: OrderQueueActor.start(
+                store,
+                journal,
+                publish,
+                lambda order: tell_dispatcher(OrderChanged(order)),
+                crash_listener=crash,
+                views=views.menu,
+            ),
+        )
     )
 
     robots = RobotDirectory()
-    fleet: ActorSlot[FleetActor] = ActorSlot("fleet")
+    fleet = ActorSlot[FleetProxy]("fleet")
 
     def robot_changed(snapshot: RobotSnapshot) -> None:
         """Runs on a robot actor's thread."""
@@ -172,8 +195,8 @@ def start_actor_tree(
     def robot_rejoined(snapshot: RobotSnapshot, carried: frozenset[int]) -> None:
         tell_dispatcher(RobotRejoined(snapshot, carried))
 
-    def robot_spec(robot_id: str) -> ChildSpec[RobotActor]:
-        return ChildSpec(
+    def robot_spec(robot_id: str) -> ChildSpec[RobotProxy]:
+        return ChildSpec[RobotProxy](
             robot_actor_name(robot_id),
             lambda crash: RobotActor.start(
                 robot_id,
@@ -195,32 +218,49 @@ def start_actor_tree(
     for robot_id in robot_ids:
         robots.add(robot_id, supervisor.proxy.start_child(robot_spec(robot_id)).get(timeout=START_TIMEOUT_S))
     start(
-        "fleet",
-        lambda crash: FleetActor.start(
-            store, supervisor, robots, robot_spec, publish, crash_listener=crash, views=views.robots
+        ChildSpec[FleetProxy](
+            "fleet",
+            lambda crash: FleetActor.start(
+                store, supervisor, robots, robot_spec, publish, crash_listener=crash, views=views.robots
+            ),
         ),
         fleet,
     )
     camera_actors = CameraDirectory()
     recordings = videos if videos is not None else videos_dir(Path(db.database).parent)  # DATA_DIR's
 
-    def camera_spec(camera_id: str) -> ChildSpec[CameraActor]:
-        return ChildSpec(
+    def camera_spec(camera_id: str) -> ChildSpec[CameraProxy]:
+        return ChildSpec[CameraProxy](
             camera_actor_name(camera_id),
             lambda crash: CameraActor.start(
-                camera_id, store, journal, publish, frames_out, recordings, crash_listener=crash
+                camera_id,
+                store,
+                journal,
+                publish,
+                frames_out,
+                recordings,
+                refusal=recording_refusal,
+                crash_listener=crash,
             ),
         )
 
     for camera_id in camera_ids:
         camera_actors.add(camera_id, supervisor.proxy.start_child(camera_spec(camera_id)).get(timeout=START_TIMEOUT_S))
     cameras = start(
-        "cameras",
-        lambda crash: CamerasActor.start(store, supervisor, camera_actors, camera_spec, publish, crash_listener=crash),
+        ChildSpec[CamerasProxy](
+            "cameras",
+            lambda crash: CamerasActor.start(
+                store, supervisor, camera_actors, camera_spec, publish, crash_listener=crash
+            ),
+        )
     )
     start(
-        "dispatcher",
-        lambda crash: DispatcherActor.start(store, journal, robots, orders, floor, legacy_cook, crash_listener=crash),
+        ChildSpec[DispatcherProxy](
+            "dispatcher",
+            lambda crash: DispatcherActor.start(
+                store, journal, publish, robots, orders, floor, legacy_cook, fleet_send=fleet_send, crash_listener=crash
+            ),
+        ),
         dispatcher,
     )
     return ActorTree(

@@ -1,7 +1,8 @@
 """Shared fixtures. Every test runs against real parts: SQLite files, sockets, processes.
 
 The autouse `no_leaks` fixture stops every actor a test left running and fails the
-test if any thread it started is still alive afterwards (as python-zeroconf's suite does).
+test if any thread it started is still alive afterwards (as python-zeroconf's suite does),
+and `no_blocking_on_the_loop` fails a test whose code blocks an event loop (tests/blocking.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from peewee import SqliteDatabase
 
 from robodine_edge.db import database_path, open_database
 from robodine_edge.migrations import migrate
+from tests.blocking import loop_guard
 
 THREAD_GRACE_S = 5.0
 
@@ -30,6 +32,12 @@ def no_leaks() -> Iterator[None]:
         thread.join(timeout=THREAD_GRACE_S)
     alive = [thread.name for thread in leaked if thread.is_alive()]
     assert not alive, f"threads leaked by this test: {alive}"
+
+
+@pytest.fixture(autouse=True)
+def no_blocking_on_the_loop() -> Iterator[None]:
+    with loop_guard():
+        yield
 
 
 @pytest.fixture

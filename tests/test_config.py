@@ -63,7 +63,7 @@ def test_file_overrides_defaults_and_env_overrides_file(tmp_path: Path) -> None:
         ("ROBODINE_AUTH_KIOSK_TOKEN_TTL_S", "600", lambda c: c.auth.kiosk_token_ttl_s),
     ],
 )
-def test_spec_environment_variables(variable: str, value: str, read) -> None:  # type: ignore[no-untyped-def]
+def test_spec_environment_variables(variable: str, value: str, read) -> None:
     expected = {"0": 0, "1": True, "18001": 18001, "18002": 18002, "15000": 15000, "600": 600}.get(value, value)
     if variable == "ROBODINE_MDNS":
         expected = False

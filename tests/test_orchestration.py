@@ -7,6 +7,7 @@ import logging
 import socket
 import threading
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,9 @@ class Store:
 
     def status(self, order_id: int) -> str:
         return self.service.http.get(f"/api/orders/{order_id}", headers=self.admin).json()["status"]
+
+    def has_status(self, order_id: int, status: str) -> bool:
+        return self.status(order_id) == status
 
     def all_served(self, ids: list[int]) -> bool:
         orders = self.service.http.get("/api/orders", headers=self.admin, params={"limit": 1000}).json()
@@ -502,7 +506,7 @@ def test_a_legacy_arm_gets_plain_text_dish_names(tmp_path: Path) -> None:
             assert created.status_code == 201
             _legacy_cookbot(service, "IDLE")
             order = store.order(quantity=2)
-            eventually(lambda: len(received) == 2)
+            eventually(lambda: len(received) == 2, timeout=15)  # dishes are paced 50 ms apart; a loaded machine
             assert received == [store.dish["name"].lower().encode()] * 2  # the name, nothing more
             _legacy_cookbot(service, "COOKING")
             eventually(lambda: store.status(order["id"]) == "cooking")
@@ -543,9 +547,9 @@ def test_an_original_arm_gets_all_thirty_portions(tmp_path: Path) -> None:
             for n, order in enumerate(orders):
                 assert len(arm.wait_for(3 * (n + 1))) == 3 * (n + 1), f"order {order['id']}'s portions"
                 _legacy_cookbot(service, "COOKING")
-                eventually(lambda order=order: store.status(order["id"]) == "cooking")
+                eventually(partial(store.has_status, order["id"], "cooking"))
                 _legacy_cookbot(service, "IDLE")
-                eventually(lambda order=order: store.status(order["id"]) == "ready")
+                eventually(partial(store.has_status, order["id"], "ready"))
             assert arm.dishes == [store.dish["name"].lower()] * 30
             assert store.events("task_reassigned") == []
     finally:

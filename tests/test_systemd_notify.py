@@ -48,9 +48,9 @@ def test_watchdog_is_withheld_while_actors_do_not_answer(tmp_path: Path) -> None
         sock.setblocking(False)
         notifier = SystemdNotifier({"NOTIFY_SOCKET": str(path)})
         supervisor = Supervisor.start().proxy()
-        busy = supervisor.start_child(ChildSpec("busy", lambda listener: Busy.start(crash_listener=listener))).get(
-            timeout=5
-        )
+        busy = supervisor.start_child(
+            ChildSpec[object]("busy", lambda listener: Busy.start(crash_listener=listener))
+        ).get(timeout=5)
 
         async def count_beats(seconds: float) -> int:
             task = asyncio.create_task(

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 T = TypeVar("T")
 
 
-def eventually(check: Callable[[], T], timeout: float = 5.0, interval: float = 0.05, what: str = "the condition") -> T:
-    """Call `check` until it returns something truthy; fail after `timeout` seconds."""
+def eventually(
+    check: Callable[[], T | Literal[False] | None],
+    timeout: float = 5.0,
+    interval: float = 0.05,
+    what: str = "the condition",
+) -> T:
+    """Call `check` until it returns something truthy (that is returned: `False` or None
+    means not yet); fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
         result = check()

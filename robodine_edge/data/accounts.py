@@ -153,7 +153,8 @@ def set_password_hash(user_id: int, password_hash: str) -> None:
 
 def prune_sessions(now: datetime) -> int:
     """Forget sessions that expired (a revoked-but-expired token fails on expiry alone)."""
-    return AuthSession.delete().where(AuthSession.expires_at < now).execute()
+    pruned: int = AuthSession.delete().where(AuthSession.expires_at < now).execute()
+    return pruned
 
 
 # -- start-up (main thread) -----------------------------------------------------------

@@ -69,6 +69,9 @@ NOTIFY_TYPES = frozenset(
         "actor_failed",
         "party_waiting_long",
         "party_overstayed",
+        "database_recovered",
+        "backup_failed",
+        "disk_low",
     }
 )
 

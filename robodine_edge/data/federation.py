@@ -97,7 +97,14 @@ def _pending_from_events(after: int, upto: int | None, limit: int, store: str) -
     )
     if upto is not None:
         query = query.where(Event.seq <= upto)
-    return [Pending(event.seq, event.type, _body(event, store)) for event in query.objects()]
+    return [Pending(_seq(event), event.type, _body(event, store)) for event in query.objects()]
+
+
+def _seq(event: Any) -> int:
+    seq: int | None = event.seq
+    if seq is None:  # the query takes numbered events only
+        raise ValueError(f"event {event.id} has no seq")
+    return seq
 
 
 def _body(event: Any, store: str) -> bytes:
@@ -139,4 +146,5 @@ def forget(acked: int, batch: int = FORGET_BATCH) -> int:
     how many were deleted (the caller repeats while a whole batch went)."""
     remember(ACKED, acked)
     covered = FederationOutbox.select(FederationOutbox.seq).where(FederationOutbox.seq <= acked).limit(batch)
-    return FederationOutbox.delete().where(FederationOutbox.seq.in_(covered)).execute()
+    deleted: int = FederationOutbox.delete().where(FederationOutbox.seq.in_(covered)).execute()
+    return deleted

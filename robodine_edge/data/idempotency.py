@@ -86,4 +86,5 @@ def remember(claim: IdempotencyClaim, status: int, response: bytes) -> Replay:
 
 
 def prune(now: datetime) -> int:
-    return IdempotencyRecord.delete().where(IdempotencyRecord.created_at < now - KEEP).execute()
+    pruned: int = IdempotencyRecord.delete().where(IdempotencyRecord.created_at < now - KEEP).execute()
+    return pruned

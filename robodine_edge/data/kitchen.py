@@ -17,7 +17,7 @@ from robodine_edge.data.events import Recorded, record_event
 from robodine_edge.data.rows import create_named, one, save_changes
 from robodine_edge.domain.stock import Recipe, StockStatus, stock_status
 from robodine_edge.errors import Conflict, NotFound, ValidationFailed
-from robodine_edge.models import InventoryItem, MenuItem, RecipeLine
+from robodine_edge.models import DEFAULT_CATEGORY, InventoryItem, MenuItem, RecipeLine
 from robodine_edge.types import EventLevel
 
 
@@ -122,7 +122,7 @@ def create_menu_item(fields: dict[str, Any], ingredients: list[tuple[int, int]])
     """A dish given no `position` goes to the end of its category."""
     _check_ingredients(ingredients)
     if "position" not in fields:
-        fields = {**fields, "position": _end_of(fields.get("category", MenuItem.category.default))}
+        fields = {**fields, "position": _end_of(fields.get("category", DEFAULT_CATEGORY))}
     row = create_named(MenuItem, fields, "menu item")
     _write_recipe(row.id, ingredients)
     return menu_entry(row)

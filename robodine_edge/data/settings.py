@@ -16,6 +16,18 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$")
 Percent = Annotated[float, Field(ge=0, le=100)]
 AgeSeconds = Annotated[int, Field(ge=1, le=24 * 3600)]
+DiningSeconds = Annotated[int, Field(ge=60, le=6 * 3600)]
+CleaningSeconds = Annotated[int, Field(ge=0, le=3600)]
+StuckSeconds = Annotated[int, Field(ge=10, le=3600)]
+TaskAttempts = Annotated[int, Field(ge=1, le=20)]
+ReportSeconds = Annotated[int, Field(ge=0, le=7 * 86400)]
+OPENING_HOURS_SCHEMA = {
+    "type": "object",
+    "properties": {day: {"type": "array", "items": {"type": "string", "pattern": HOURS.pattern}} for day in WEEKDAYS},
+    "additionalProperties": False,
+    "description": "days → 'HH:MM-HH:MM' ranges, each ending after it starts",
+}
+"""`opening_hours` as /openapi.json states it (but that a range ends after it starts)."""
 
 
 class Point(BaseModel):
@@ -34,14 +46,14 @@ class StoreSettings(BaseModel):
     alert_levels: list[EventLevel] = Field(default_factory=lambda: [EventLevel.WARNING, EventLevel.ERROR])
     battery_low: Percent = 20.0
     battery_resume: Percent = 80.0
-    average_dining_s: Annotated[int, Field(ge=60, le=6 * 3600)] = 2700
-    cleaning_s: Annotated[int, Field(ge=0, le=3600)] = 300
+    average_dining_s: DiningSeconds = 2700
+    cleaning_s: CleaningSeconds = 300
     kitchen_pass: Point = Point(x=0.0, y=0.0)
-    stuck_timeout_s: Annotated[int, Field(ge=10, le=3600)] = 120
-    max_task_attempts: Annotated[int, Field(ge=1, le=20)] = 3
-    party_waiting_long_s: Annotated[int, Field(ge=0, le=7 * 86400)] = 3600
+    stuck_timeout_s: StuckSeconds = 120
+    max_task_attempts: TaskAttempts = 3
+    party_waiting_long_s: ReportSeconds = 3600
     """A party still waiting this long after it arrived is reported to staff once; 0: never."""
-    party_overstay_s: Annotated[int, Field(ge=0, le=7 * 86400)] = 10800
+    party_overstay_s: ReportSeconds = 10800
     """A party still seated this long after it sat down is reported to staff once; 0: never."""
     kitchen_warning_s: AgeSeconds = 300
     """An order's age (seconds since placed) from which the orders board shows it as warning."""

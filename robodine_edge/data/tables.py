@@ -6,7 +6,7 @@ transaction): a restart never finds a party seated at a table that is free.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -48,9 +48,6 @@ class TableState:
             "party_id": self.party_id,
             "present": self.present,
         }
-
-    def with_changes(self, **changes: Any) -> TableState:
-        return replace(self, **changes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +159,7 @@ def seat_party(table_id: int, party_id: int) -> tuple[TableState, PartyState]:
     table, party = one(DiningTable, table_id, "table"), one(Party, party_id, "customer")
     table.status, table.updated_at = TableStatus.OCCUPIED.value, now
     table.save()
-    party.status, party.table, party.seated_at = PartyStatus.SEATED.value, table_id, now
+    party.status, party.table_id, party.seated_at = PartyStatus.SEATED.value, table_id, now
     party.save()
     Seating.create(party=party_id, table=table_id, seated_at=now)
     return _table_state(table), _party_state(party)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from robodine_edge.actors.journal import Journal
 from robodine_edge.actors.store import Store
@@ -22,6 +22,12 @@ from robodine_edge.federation import wire
 from robodine_edge.federation.wire import MenuCfg, WireError
 from robodine_edge.http import bridge
 
+if TYPE_CHECKING:
+    from robodine_edge.actors.dispatcher import DispatcherProxy
+    from robodine_edge.actors.floor import FloorProxy
+    from robodine_edge.actors.order_queue import OrderQueueProxy
+    from robodine_edge.actors.supervisor import ActorSlot
+
 log = logging.getLogger(__name__)
 
 
@@ -31,9 +37,9 @@ class Actors:
 
     store: Store
     journal: Journal
-    orders: Any
-    floor: Any
-    dispatcher: Any
+    orders: ActorSlot[OrderQueueProxy]
+    floor: ActorSlot[FloorProxy]
+    dispatcher: ActorSlot[DispatcherProxy]
     timeout_s: float
 
 

@@ -21,7 +21,7 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from uuid import uuid4
 
 import aiomqtt
@@ -40,6 +40,10 @@ from robodine_edge.federation.streams import Streams
 from robodine_edge.http import bridge
 from robodine_edge.metrics import Metrics
 
+if TYPE_CHECKING:
+    from robodine_edge.actors.fleet import FleetProxy
+    from robodine_edge.actors.supervisor import ActorSlot
+
 log = logging.getLogger(__name__)
 GOODBYE_TIMEOUT_S = 1.5
 STOP_TIMEOUT_S = 2.0
@@ -53,7 +57,7 @@ class RelayContext:
     replay_per_s: float
     actors: Actors
     reads: ReadPool
-    fleet: Any
+    fleet: ActorSlot[FleetProxy]
     metrics: Metrics
 
 
@@ -101,7 +105,7 @@ class Relay:
                 async with asyncio.timeout(GOODBYE_TIMEOUT_S):
                     await session.goodbye()
             except Exception as exc:
-                log.warning("could not tell headquarters this store is stopping: %s", exc or type(exc).__name__)
+                log.warning("could not tell headquarters this store is stopping: %s", str(exc) or type(exc).__name__)
         for task in self._tasks:
             task.cancel()
         if self._tasks and (await asyncio.wait(self._tasks, timeout=STOP_TIMEOUT_S))[1]:

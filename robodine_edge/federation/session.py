@@ -23,7 +23,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import aiomqtt
 import orjson
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
     from robodine_edge.federation.relay import Relay
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
 ACK_GRACE_S = 0.5
 READ_BATCH = 100
 READ_TIMEOUT_S = 10.0
@@ -136,7 +139,7 @@ class Session:
     async def _read(self) -> None:
         async for message in self._client.messages:
             topic = wire.parse_topic(str(message.topic))
-            raw = message.payload
+            raw: object = message.payload  # typed bytes, handed over as a bytearray too
             payload = bytes(raw) if isinstance(raw, bytes | bytearray) else str(raw or "").encode()
             if topic is None or not payload:
                 continue  # a cleared retained message, or not ours
@@ -237,8 +240,8 @@ class Session:
             self._relay.inflight(-1)
         self._relay.published()
 
-    async def _read_db(self, fn: Any, *args: Any) -> Any:
-        return await bridge.wait(self._relay.context.reads.submit(fn, *args), READ_TIMEOUT_S)
+    async def _read_db(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return await bridge.wait(self._relay.context.reads.submit(fn, *args, **kwargs), READ_TIMEOUT_S)
 
 
 def _first(group: BaseExceptionGroup, kind: type[BaseException]) -> BaseException | None:

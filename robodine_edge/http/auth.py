@@ -11,12 +11,14 @@ from __future__ import annotations
 import time
 from collections import OrderedDict, deque
 from collections.abc import Collection
-
-from sanic import Request
+from typing import TYPE_CHECKING
 
 from robodine_edge.errors import Forbidden, RateLimited, Unauthorized
 from robodine_edge.tokens import TokenCodec
 from robodine_edge.types import Principal, Role
+
+if TYPE_CHECKING:
+    from robodine_edge.http.context import ApiRequest
 
 MAX_FAILED_LOGINS = 5
 LOGIN_WINDOW_S = 60.0
@@ -63,7 +65,7 @@ class AuthGate:
         self.revocations = revocations
         self._verified: OrderedDict[str, Principal] = OrderedDict()
 
-    def authenticate(self, request: Request, *, allow_query_token: bool = False) -> Principal:
+    def authenticate(self, request: ApiRequest, *, allow_query_token: bool = False) -> Principal:
         token = _bearer(request)
         if token is None and allow_query_token:
             token = request.args.get("token")
@@ -85,15 +87,15 @@ class AuthGate:
             raise Unauthorized("token revoked")
         return principal
 
-    def require(self, request: Request, roles: Collection[Role], *, allow_query_token: bool = False) -> Principal:
+    def require(self, request: ApiRequest, roles: Collection[Role], *, allow_query_token: bool = False) -> Principal:
         principal = self.authenticate(request, allow_query_token=allow_query_token)
         if principal.role not in roles:
             raise Forbidden(f"role {principal.role.value} may not do this")
         return principal
 
 
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization")
+def _bearer(request: ApiRequest) -> str | None:
+    header: str | None = request.headers.get("authorization")
     if not header:
         return None
     scheme, _, credentials = header.partition(" ")

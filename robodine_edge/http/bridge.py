@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pykka
 
@@ -33,8 +33,9 @@ async def wait(
     Runs on the event loop thread.
     """
     loop = asyncio.get_running_loop()
+    waiter: asyncio.Future[T]
     if isinstance(future, concurrent.futures.Future):
-        waiter: asyncio.Future[Any] = asyncio.wrap_future(future, loop=loop)
+        waiter = asyncio.wrap_future(future, loop=loop)
     else:
         waiter = loop.create_future()
         future.add_done_callback(lambda done: loop.call_soon_threadsafe(_settle, waiter, done))
@@ -47,7 +48,7 @@ async def wait(
         raise Unavailable(f"a part of the service is not running: {exc}") from None
 
 
-def _settle(waiter: asyncio.Future[Any], done: ActorFuture[Any]) -> None:
+def _settle(waiter: asyncio.Future[T], done: ActorFuture[T]) -> None:
     """Runs on the loop: copy the actor's outcome into the waiter unless it gave up."""
     if waiter.done():
         return

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
 
 import orjson
+import pykka
 from sanic import HTTPResponse, Request
 from sanic import exceptions as sanic_exceptions
 from sanic.handlers import ErrorHandler
 
 from robodine_edge import errors
+
+if TYPE_CHECKING:
+    from robodine_edge.http.context import ApiRequest
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +104,24 @@ def not_found(request: Request) -> str:
 
 
 MAX_PATH_SHOWN = 200
+ROUTABLE_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods the request's path is served with, for a 405's `Allow` (RFC 9110
+    15.5.6 requires it). Asked of Sanic's router, method by method, so it is exactly
+    what the path answers (OPTIONS included: every API path answers CORS preflight).
+    Sanic fills `Allow` itself only for paths without parameters; this runs only on
+    a 405, and the router caches its answers."""
+    host = request.headers.getone("host", None)
+    allowed = []
+    for method in ROUTABLE_METHODS:
+        try:
+            request.app.router.get(request.path, method, host)
+        except (sanic_exceptions.NotFound, sanic_exceptions.MethodNotAllowed):
+            continue
+        allowed.append(method)
+    return allowed
 
 
 class ApiErrorHandler(ErrorHandler):
@@ -108,19 +131,24 @@ class ApiErrorHandler(ErrorHandler):
     only to the responses they return: a browser must be able to read a 401 too.
     """
 
-    def __init__(self, finish: Callable[[Request, HTTPResponse], HTTPResponse] | None = None) -> None:
+    def __init__(self, finish: Callable[[ApiRequest, HTTPResponse], HTTPResponse] | None = None) -> None:
         super().__init__()
         self._finish = finish
 
     def default(self, request: Request, exception: Exception) -> HTTPResponse:
         response = self._answer(request, exception)
         if self._finish is not None and request is not None:
-            self._finish(request, response)
+            self._finish(cast("ApiRequest", request), response)  # Sanic's signature; the app makes only these
         return response
 
     def _answer(self, request: Request, exception: Exception) -> HTTPResponse:
         if isinstance(exception, errors.RobodineError):
             return error_response(exception)
+        if isinstance(exception, pykka.ActorDeadError):
+            # An actor asked outside `bridge.wait` (building its proxy, or a call on it)
+            # that is not running: restarting, or given up by its supervisor. As the
+            # bridge answers a dead actor: the service cannot do this now.
+            return error_response(errors.Unavailable(f"a part of the service is not running: {exception}"))
         if isinstance(exception, sanic_exceptions.RequestCancelled):
             # The client went away mid-request: nobody reads this answer, nothing broke.
             # Counted as nginx's 499 ("client closed request"), not as a server error.
@@ -135,7 +163,12 @@ class ApiErrorHandler(ErrorHandler):
             if status < 500:
                 code = SANIC_CODES.get(status, "bad_request")
                 message = str(exception) or code.replace("_", " ")
-                return HTTPResponse(error_body(code, message), status=status, content_type="application/json")
+                headers = dict(exception.headers)
+                if status == 405:
+                    headers["Allow"] = ", ".join(allowed_methods(request))
+                return HTTPResponse(
+                    error_body(code, message), status=status, content_type="application/json", headers=headers
+                )
         log.error(
             "unhandled error in %s %s",
             request.method,

@@ -39,13 +39,24 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sanic import Websocket
 from websockets.protocol import State
 
 from robodine_edge.http.outbound import QUEUE_CAP, OutboundQueue
-from robodine_edge.http.topics import AUDIENCE, AUDIENCE_REPLAY, TOPIC_KEYS, Message, TopicLog, encode, with_id
+from robodine_edge.http.topics import (
+    AUDIENCE,
+    AUDIENCE_REPLAY,
+    TOPIC_KEYS,
+    Message,
+    TopicLog,
+    check_topic,
+    encode,
+    with_id,
+)
 from robodine_edge.http.wsframe import text_frame
+from robodine_edge.loop_thread import LoopThread
 from robodine_edge.metrics import Metrics
-from robodine_edge.types import Principal, Role
+from robodine_edge.types import Change, Principal, Role, Topic
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +64,14 @@ QUEUE_LIMIT = 4 * QUEUE_CAP
 """What cannot coalesce (new entities, deletes, replies) still queues past the cap; a
 client this far behind is closed (1013) at once rather than after `SLOW_CLIENT_S`."""
 SLOW_CLIENT_S = 5.0
+CLOSE_GRACE_S = 30.0
+"""How long a closed client may go on not reading and still get its close frame (then
+the connection is aborted: a client that never reads holds it no longer)."""
 HIGH_WATER = 64 * 1024
 """Bytes waiting in a transport above which a client is behind: stop writing to it
 (asyncio's default high-water mark, at which the transport pauses its protocol)."""
 
-Snapshot = Callable[[str, Principal], Awaitable[list[dict[str, Any]]]]
+Snapshot = Callable[[Topic, Principal], Awaitable[list[dict[str, Any]]]]
 
 
 class EndOfTurn:
@@ -86,8 +100,8 @@ class EndOfTurn:
             try:
                 count = connection.write_queued()
             except Exception:  # one broken socket must not hold back every other client's frames
-                log.exception("closing a WebSocket client whose transport failed a write")
-                _fail(connection, 1011, "internal error")
+                log.exception("dropping a WebSocket client whose transport failed a write")
+                connection.abort()
                 continue
             if count and connection.metrics is not None:
                 written[connection.metrics] = written.get(connection.metrics, 0) + count
@@ -111,7 +125,7 @@ def end_of_turn(loop: asyncio.AbstractEventLoop) -> EndOfTurn:
 class Connection:
     """One WebSocket client: who it is, its queue, its subscriptions. Event loop only."""
 
-    ws: Any
+    ws: Websocket
     principal: Principal
     metrics: Metrics | None = None
     queue: OutboundQueue = field(default_factory=OutboundQueue)
@@ -120,9 +134,12 @@ class Connection:
     _flush_due: bool = False
     _waiter: asyncio.Task[None] | None = None
     _end_of_turn: EndOfTurn | None = None
+    _thread: LoopThread = field(default_factory=LoopThread, repr=False)
+    """The loop's thread, where the connection is made (`loop_thread`)."""
 
     def put(self, frame: bytes, key: Any = None) -> None:
         """Queue a frame; it is written at the end of this loop turn."""
+        self._thread.check(self, "put")
         if self.closed:
             return
         if self.queue.put(frame, key) > QUEUE_LIMIT:
@@ -179,12 +196,13 @@ class Connection:
         mark and resumes it below the low one): Sanic's protocol `send` waits for exactly
         that, and writing nothing sends nothing."""
         try:
-            await self.ws.io_proto.send(b"")  # raises a CancelledError if the socket went away
+            if self.ws.io_proto is not None:
+                await self.ws.io_proto.send(b"")  # raises a CancelledError if the socket went away
         finally:
             self._waiter = None
         self.flush()
 
-    def _open_transport(self) -> asyncio.WriteTransport | None:
+    def _open_transport(self) -> asyncio.Transport | None:
         """The socket's transport while frames may still be sent (not after a close frame)."""
         io_proto = getattr(self.ws, "io_proto", None)
         transport = getattr(io_proto, "transport", None)
@@ -194,18 +212,27 @@ class Connection:
 
     def stop(self) -> None:
         """The socket is done: no more writes, and nothing held for it."""
+        self._thread.check(self, "stop")
         self.closed = True
         self.queue.take_all()
         if self._waiter is not None:
             self._waiter.cancel()
 
+    def abort(self) -> None:
+        """The socket failed a write: it is cut at once (a close frame could not be sent
+        either); Sanic's handler then ends and the hub forgets the connection."""
+        self.stop()
+        transport = getattr(getattr(self.ws, "io_proto", None), "transport", None)
+        if transport is not None:
+            transport.abort()
 
-StreamKey = str | tuple[str, Any]
+
+StreamKey = Topic | tuple[Topic, Any]
 """Which numbered stream a subscription follows: a topic, or (topic, audience) for one
 that is a single audience's part of it (a user's notifications, a kiosk's table's orders)."""
 
 
-def stream_key(topic: str, principal: Principal) -> StreamKey:
+def stream_key(topic: Topic, principal: Principal) -> StreamKey:
     """The stream `principal` is sent of `topic`: the audience's own when it may see
     only that part, so its `seq` still goes up by one per message it gets."""
     if topic == "notifications":
@@ -218,7 +245,7 @@ def stream_key(topic: str, principal: Principal) -> StreamKey:
 @dataclass(eq=False)
 class Subscription:
     connection: Connection
-    topic: str
+    topic: Topic
     sub_id: int | None
     stream: StreamKey
     buffer: list[Message] | None = field(default_factory=list)
@@ -239,19 +266,28 @@ class Hub:
     def __init__(self, metrics: Metrics) -> None:
         self._snapshot: Snapshot | None = None
         self._metrics = metrics
-        self.topics = {name: TopicLog(name) for name in TOPIC_KEYS}
+        self.topics: dict[Topic, TopicLog] = {name: TopicLog(name) for name in TOPIC_KEYS}
         """Every topic's whole stream (a user's notifications only have their own)."""
-        self._audiences: dict[tuple[str, Any], TopicLog] = {}
+        self._audiences: dict[tuple[Topic, Any], TopicLog] = {}
         """Each audience's part of an `AUDIENCE` topic, numbered on its own; made when the
         audience first subscribes, kept from then on (bounded: a user, a kiosk's table)."""
         self._subscribers: defaultdict[StreamKey, set[Subscription]] = defaultdict(set)
         self._seq_base = 0
         self.connections: set[Connection] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._pending: deque[tuple[str, str, Any]] = deque()
+        self._pending: deque[tuple[Topic, Change, Any]] = deque()
         self._lock = threading.Lock()
         self._scheduled = False
-        self._taps: dict[str, list[Callable[[str, Any], None]]] = {}
+        self._taps: dict[Topic, list[Callable[[Change, Any], None]]] = {}
+        self._thread: LoopThread | None = None
+        """The loop's thread, from `attach` on: loop-only methods check they run there."""
+
+    def replay_bytes(self) -> int:
+        """Memory the replay buffers hold, every topic's and every audience's. Loop only
+        (`/metrics`)."""
+        return sum(log.kept_bytes for log in self.topics.values()) + sum(
+            log.kept_bytes for log in self._audiences.values()
+        )
 
     def number_from(self, base: int) -> None:
         """Main thread, at start, before anything is published: every stream of this
@@ -266,13 +302,16 @@ class Hub:
         """Start delivering: changes published from now on reach subscribers on `loop`."""
         self._snapshot = snapshot
         self._loop = loop
+        self._thread = LoopThread()
 
     # -- publishing ----------------------------------------------------------------------
 
-    def publish_threadsafe(self, topic: str, kind: str, data: Any) -> None:
-        """Any thread: queue a committed change; the loop is woken once per burst."""
+    def publish_threadsafe(self, topic: Topic, kind: Change, data: Any) -> None:
+        """Any thread: queue a committed change; the loop is woken once per burst. An
+        unknown topic raises `UnknownTopic` in the publisher, attached or not."""
+        check_topic(topic)
         loop = self._loop
-        if loop is None or topic not in TOPIC_KEYS:
+        if loop is None:
             return
         with self._lock:
             self._pending.append((topic, kind, data))
@@ -289,14 +328,21 @@ class Hub:
         for topic, kind, data in batch:
             self.publish(topic, kind, data)
 
-    def tap(self, topic: str, listener: Callable[[str, Any], None]) -> None:
+    def _on_loop(self, what: str) -> None:
+        if self._thread is not None:
+            self._thread.check(self, what)
+
+    def tap(self, topic: Topic, listener: Callable[[Change, Any], None]) -> None:
         """Event loop: `listener(kind, data)` hears every change of `topic` as it is
         published (the federation relay follows `robots` so)."""
+        self._on_loop("tap")
         self._taps.setdefault(topic, []).append(listener)
 
-    def publish(self, topic: str, kind: str, data: Any) -> None:
+    def publish(self, topic: Topic, kind: Change, data: Any) -> None:
         """Event loop: number the change in its topic's stream (and in its audience's) and
-        hand it to every subscription of those streams."""
+        hand it to every subscription of those streams. An unknown topic raises `UnknownTopic`."""
+        self._on_loop("publish")
+        check_topic(topic)
         for listener in self._taps.get(topic, ()):
             listener(kind, data)
         if topic != "notifications":  # nobody follows every user's notifications
@@ -323,10 +369,11 @@ class Hub:
     # -- subscribing --------------------------------------------------------------------------
 
     async def subscribe(
-        self, connection: Connection, topic: str, sub_id: int | None, since: int | None
+        self, connection: Connection, topic: Topic, sub_id: int | None, since: int | None
     ) -> Subscription:
         """Start a subscription: the missed messages after `since` if still kept, else a
         snapshot followed by everything published while it was taken."""
+        self._on_loop("subscribe")
         key = stream_key(topic, connection.principal)
         subscription = Subscription(connection, topic, sub_id, key)
         self._subscribers[key].add(subscription)
@@ -353,6 +400,7 @@ class Hub:
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
+        self._on_loop("unsubscribe")
         followers = self._subscribers.get(subscription.stream)
         if followers is not None:
             followers.discard(subscription)
@@ -363,10 +411,12 @@ class Hub:
     # -- connections ------------------------------------------------------------------------
 
     def connect(self, connection: Connection) -> None:
+        self._on_loop("connect")
         self.connections.add(connection)
         self._metrics.ws_clients.set(len(self.connections))
 
     def disconnect(self, connection: Connection) -> None:
+        self._on_loop("disconnect")
         connection.stop()
         for subscription in list(connection.subscriptions.values()):
             self.unsubscribe(subscription)
@@ -375,11 +425,13 @@ class Hub:
 
     def close_tokens(self, token_ids: set[str], code: int = 4401) -> None:
         """Close the sockets opened with these (now revoked) tokens."""
+        self._on_loop("close_tokens")
         for connection in list(self.connections):
             if connection.principal.token_id in token_ids:
                 _fail(connection, code, "token revoked")
 
     def close_all(self, code: int = 1001, reason: str = "service stopping") -> None:
+        self._on_loop("close_all")
         for connection in list(self.connections):
             _fail(connection, code, reason)
 
@@ -401,8 +453,31 @@ class Hub:
 
 
 def _fail(connection: Connection, code: int, reason: str) -> None:
+    """Close with `code` now, without waiting for the client: a lingering close.
+
+    The close frame goes behind what the socket already holds (the transport's buffer,
+    the kernel's), which a slow client may not read for a while. Sanic's
+    `fail_connection` stops reading and has its closing handshake abort the connection
+    if it is still open after 10 s; an abort throws away everything unsent, the close
+    frame included, and so does closing a socket with unread input (the kernel answers
+    with a reset): a client that drained later, or whose keep-alive ping came in
+    meanwhile, found its connection cut without a word. So the hub fails the protocol
+    itself (websockets discards whatever the client sends from then on), writes the
+    close frame and a FIN behind the queued bytes, keeps reading, and leaves the
+    connection to end when the client closes its side (having read it all) — or aborts
+    it after `CLOSE_GRACE_S`, so a client that never reads holds it no longer."""
+    if connection.closed:
+        return  # already closed: its close frame is on its way
     connection.stop()
-    try:
-        connection.ws.fail_connection(code, reason)
-    except Exception:  # the socket is already gone
-        log.debug("closing a WebSocket that is already closed", exc_info=True)
+    transport = connection._open_transport()
+    if transport is None:  # the socket is already closing: nothing more can be sent
+        with contextlib.suppress(Exception):
+            connection.ws.fail_connection(code, reason)
+        return
+    ws_proto = connection.ws.ws_proto
+    ws_proto.fail(code, reason)
+    transport.write(b"".join(ws_proto.data_to_send()))
+    if transport.can_write_eof():
+        transport.write_eof()
+    transport.resume_reading()  # Sanic may have paused it (its incoming queue full)
+    asyncio.get_running_loop().call_later(CLOSE_GRACE_S, transport.abort)

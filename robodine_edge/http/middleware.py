@@ -17,12 +17,15 @@ from __future__ import annotations
 import gzip
 import time
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sanic import HTTPResponse, Request, Sanic
+from sanic import HTTPResponse
 
 from robodine_edge.http.routing import RouteSpec
 from robodine_edge.metrics import Metrics
+
+if TYPE_CHECKING:
+    from robodine_edge.http.context import ApiRequest, App
 
 GZIP_MIN_BYTES = 1024
 COMPRESSIBLE = ("application/json", "text/", "application/javascript", "application/openmetrics-text")
@@ -40,18 +43,18 @@ class ResponseFinisher:
         self.allowed = frozenset(cors_origins)
         self._count = RequestCounter(metrics)
 
-    def __call__(self, request: Request, response: HTTPResponse) -> HTTPResponse:
+    def __call__(self, request: ApiRequest, response: HTTPResponse) -> HTTPResponse:
         _cors(request, response, self.allow_any, self.allowed)
         _gzip(request, response)
         self._count(request, response)
         return response
 
-    def count(self, request: Request, response: Any) -> None:
+    def count(self, request: ApiRequest, response: Any) -> None:
         """A response the handler streamed itself: only counted (its headers are sent)."""
         self._count(request, response)
 
 
-def install_preflight(app: Sanic, specs: list[RouteSpec], finish: ResponseFinisher) -> None:
+def install_preflight(app: App, specs: list[RouteSpec], finish: ResponseFinisher) -> None:
     """One OPTIONS route per API path, answering CORS preflight requests."""
     methods: dict[str, set[str]] = defaultdict(set)
     for spec in specs:
@@ -59,7 +62,7 @@ def install_preflight(app: Sanic, specs: list[RouteSpec], finish: ResponseFinish
     for index, (path, verbs) in enumerate(sorted(methods.items())):
         allow = ", ".join(sorted(verbs | {"OPTIONS"}))
 
-        async def preflight(request: Request, _allow: str = allow, **_params: object) -> HTTPResponse:
+        async def preflight(request: ApiRequest, _allow: str = allow, **_params: object) -> HTTPResponse:
             headers = {"Allow": _allow, "Access-Control-Allow-Methods": _allow, "Access-Control-Max-Age": "600"}
             origin = request.headers.get("origin")
             if origin and (finish.allow_any or origin in finish.allowed):
@@ -72,7 +75,7 @@ def install_preflight(app: Sanic, specs: list[RouteSpec], finish: ResponseFinish
         )  # as the API route: Sanic takes a path's flag from one of its routes
 
 
-def _cors(request: Request, response: HTTPResponse, allow_any: bool, allowed: frozenset[str]) -> None:
+def _cors(request: ApiRequest, response: HTTPResponse, allow_any: bool, allowed: frozenset[str]) -> None:
     origin = request.headers.get("origin")
     if not origin:
         return
@@ -86,7 +89,7 @@ def _cors(request: Request, response: HTTPResponse, allow_any: bool, allowed: fr
     response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
 
 
-def _gzip(request: Request, response: HTTPResponse) -> None:
+def _gzip(request: ApiRequest, response: HTTPResponse) -> None:
     body = response.body
     if (
         not body
@@ -107,7 +110,7 @@ class RequestCounter:
     def __init__(self, metrics: Metrics) -> None:
         self._stats = metrics.http
 
-    def __call__(self, request: Request, response: HTTPResponse) -> None:
+    def __call__(self, request: ApiRequest, response: HTTPResponse) -> None:
         route = "/" + request.route.path if request.route else "unmatched"
         method = request.method if request.method in METHODS else "OTHER"
         started = getattr(request.stream, "perft0", None)

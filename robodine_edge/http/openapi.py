@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from robodine_edge.http.routing import PATH_PARAM, RouteSpec
 from robodine_edge.http.schemas import ErrorBody, OAuth2ErrorBody
+from robodine_edge.types import ALL_ROLES
 
 REF = "#/components/schemas/{model}"
 ERROR_TEXT = {
@@ -48,11 +49,17 @@ class _Schemas:
         if owner is not annotation:
             raise ValueError(f"two models are named {name}: rename one")
         if name not in self.components:
-            schema = annotation.model_json_schema(ref_template=REF, mode=mode)  # type: ignore[arg-type]
-            for def_name, definition in schema.pop("$defs", {}).items():
-                self.components.setdefault(def_name, definition)
-            self.components[name] = schema
+            self.components[name] = self.inline(annotation, mode)
         return {"$ref": REF.format(model=name)}
+
+    def inline(self, model: type[BaseModel], mode: str = "validation") -> dict[str, Any]:
+        """`model`'s own schema, the models it refers to put among the components (its
+        references point there: a query model's enums once pointed to `#/$defs/...`,
+        which the document does not have)."""
+        schema = model.model_json_schema(ref_template=REF, mode=mode)  # type: ignore[arg-type]
+        for def_name, definition in schema.pop("$defs", {}).items():
+            self.components.setdefault(def_name, definition)
+        return schema
 
 
 def build_openapi(specs: list[RouteSpec], *, title: str, version: str) -> dict[str, Any]:
@@ -90,7 +97,7 @@ def _operation(spec: RouteSpec, schemas: _Schemas, error_ref: dict[str, Any]) ->
         "operationId": spec.name,
         "tags": [spec.tag],
         "summary": spec.summary,
-        "parameters": _parameters(spec),
+        "parameters": _parameters(spec, schemas),
         "responses": {str(spec.status): _success(spec, schemas)},
     }
     if spec.handler.__doc__:
@@ -103,7 +110,9 @@ def _operation(spec: RouteSpec, schemas: _Schemas, error_ref: dict[str, Any]) ->
         content = {"application/json": {"schema": schemas.ref(spec.body, "validation")}}
         if spec.form is not None:
             content["application/x-www-form-urlencoded"] = {"schema": schemas.ref(spec.form, "validation")}
-        operation["requestBody"] = {"required": True, "content": content}
+        # No body counts as `{}` (docs/API.md): a body is required only where `{}` is refused.
+        required = any(field.is_required() for field in spec.body.model_fields.values())
+        operation["requestBody"] = {"required": required, "content": content}
     for status in _error_statuses(spec):
         operation["responses"][str(status)] = _error(spec, status, schemas, error_ref)
     return operation
@@ -117,27 +126,41 @@ def _error(spec: RouteSpec, status: int, schemas: _Schemas, error_ref: dict[str,
     return {"description": text, "content": {"application/json": {"schema": schemas.ref(OAuth2ErrorBody)}}}
 
 
-def _parameters(spec: RouteSpec) -> list[dict[str, Any]]:
+def _parameters(spec: RouteSpec, schemas: _Schemas) -> list[dict[str, Any]]:
     params = [
         {"name": name, "in": "path", "required": True, "schema": PARAM_TYPES.get(kind, {"type": "string"})}
         for name, kind in spec.path_params
     ]
     if spec.query is not None:
-        schema = spec.query.model_json_schema()
+        schema = schemas.inline(spec.query)
         required = set(schema.get("required", []))
         for name, prop in schema.get("properties", {}).items():
-            params.append({"name": name, "in": "query", "required": name in required, "schema": prop})
+            param = {"name": name, "in": "query", "required": name in required, "schema": _not_null(prop)}
+            if name not in required:  # `?level=` is taken as no `level` at all (docs/API.md)
+                param["allowEmptyValue"] = True
+            params.append(param)
     if spec.query_token:
         params.append(
             {
                 "name": "token",
                 "in": "query",
                 "required": False,
+                "allowEmptyValue": True,
                 "schema": {"type": "string"},
                 "description": "Access token, for clients that cannot send headers",
             }
         )
     return params
+
+
+def _not_null(prop: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter's schema without the `null` its model allows: a query string
+    holds text, and a parameter left out is what `None` means."""
+    options = [option for option in prop.get("anyOf", []) if option != {"type": "null"}]
+    if "anyOf" not in prop or len(options) == len(prop["anyOf"]):
+        return prop
+    rest = {key: value for key, value in prop.items() if key != "anyOf" and not (key == "default" and value is None)}
+    return {**rest, **options[0]} if len(options) == 1 else {**rest, "anyOf": options}
 
 
 def _success(spec: RouteSpec, schemas: _Schemas) -> dict[str, Any]:
@@ -152,7 +175,7 @@ def _error_statuses(spec: RouteSpec) -> list[int]:
     statuses = set(spec.errors)
     if spec.roles is not None:
         statuses.add(401)
-        if set(spec.roles) != {"admin", "staff", "kiosk"}:
+        if spec.roles != ALL_ROLES:
             statuses.add(403)
     if spec.body is not None:
         statuses.update({400, 413, 422})

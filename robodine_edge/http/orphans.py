@@ -18,20 +18,21 @@ socket's reading tasks still pending are cancelled. Event loop only.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+
+from sanic import Websocket
 
 IO_TASKS = frozenset({"WebsocketImplProtocol.async_data_received", "WebsocketImplProtocol.async_eof_received"})
 """The coroutines Sanic starts per read and never tracks (sanic/server/websockets/impl.py)."""
 
 
-def reap_when_lost(ws: Any) -> None:
+def reap_when_lost(ws: Websocket) -> None:
     """Cancel the socket's leftover reading tasks when its connection is lost."""
     waiter: asyncio.Future[None] | None = getattr(ws, "connection_lost_waiter", None)
     if waiter is not None:
         waiter.add_done_callback(lambda _: cancel_io_tasks(ws))
 
 
-def cancel_io_tasks(ws: Any) -> int:
+def cancel_io_tasks(ws: Websocket) -> int:
     """Cancel the pending reading tasks of `ws`; returns how many. Runs on the loop when
     the connection is gone: what they would deliver has no reader and no socket left."""
     cancelled = 0

@@ -9,28 +9,35 @@ tests' authorization matrix, so documentation and enforcement cannot drift apart
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import hashlib
 import inspect
 import re
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Hashable
 from dataclasses import dataclass, field
 from functools import cache, cached_property
-from typing import Any, get_args, get_origin
+from typing import Any, TypeVar, get_args, get_origin
 
 import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from sanic import HTTPResponse, Request, Sanic
+from sanic import HTTPResponse
 
+from robodine_edge.actors.base import ActorFuture
 from robodine_edge.actors.views import ListViews, PageKey
 from robodine_edge.data import idempotency
 from robodine_edge.data.idempotency import IdempotencyClaim
 from robodine_edge.errors import BadRequest, IdempotencyConflict, NotFound, RobodineError, ValidationFailed
 from robodine_edge.http import bridge
+from robodine_edge.http.context import ApiRequest, App
 from robodine_edge.http.errors import error_response, oauth2_error_response, status_of
 from robodine_edge.http.schemas import MAX_ID
 from robodine_edge.types import Principal, Role
 
 Handler = Callable[..., Awaitable[Any]]
+"""A route's own function: its result is the JSON body (or a response it made)."""
+Endpoint = Callable[..., Coroutine[Any, Any, HTTPResponse | None]]
+"""What Sanic runs for a route: the handler wrapped by `install`."""
+T = TypeVar("T")
 PATH_PARAM = re.compile(r"<(\w+)(?::(\w+))?>")
 JSON_TYPES = ("application/json",)
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -127,19 +134,19 @@ class ApiRouter:
         return self.route("DELETE", path, **kw)
 
 
-def install(app: Sanic, specs: list[RouteSpec]) -> None:
+def install(app: App, specs: list[RouteSpec]) -> None:
     """Register every spec with Sanic. Runs once, at app creation. Path parameters are
     percent-decoded (`/api/robots/arm%2D1` names `arm-1`), as any HTTP client expects."""
     for spec in specs:
         app.add_route(_endpoint(spec), spec.path, methods=[spec.method], name=spec.name, unquote=True)
 
 
-def _endpoint(spec: RouteSpec) -> Handler:
+def _endpoint(spec: RouteSpec) -> Endpoint:
     serve = _serve(spec)
     if spec.form is None:
         return serve
 
-    async def oauth2_endpoint(request: Request, **params: Any) -> HTTPResponse | None:
+    async def oauth2_endpoint(request: ApiRequest, **params: Any) -> HTTPResponse | None:
         """A route that also takes the OAuth2 password form (the login) answers that form's
         errors in OAuth2's shape (`http.errors.oauth2_error_response`); JSON as any route."""
         if _media_type(request) != FORM_TYPE:
@@ -147,17 +154,17 @@ def _endpoint(spec: RouteSpec) -> Handler:
         try:
             return await serve(request, **params)
         except RobodineError as exc:
-            return request.app.ctx.finish(request, oauth2_error_response(exc))  # type: ignore[no-any-return]
+            return request.app.ctx.finish(request, oauth2_error_response(exc))
 
     oauth2_endpoint.__name__ = serve.__name__
     oauth2_endpoint.__doc__ = serve.__doc__
     return oauth2_endpoint
 
 
-def _serve(spec: RouteSpec) -> Handler:
+def _serve(spec: RouteSpec) -> Endpoint:
     ids = [name for name, kind in spec.path_params if kind == "int"]
 
-    async def endpoint(request: Request, **params: Any) -> HTTPResponse | None:
+    async def endpoint(request: ApiRequest, **params: Any) -> HTTPResponse | None:
         """Runs on the event loop for every request to this route."""
         for name in ids:  # Sanic's <x:int> is any integer; a row id is 1..2**63-1 (SQLite)
             if not 0 < params[name] <= MAX_ID:
@@ -177,17 +184,18 @@ def _serve(spec: RouteSpec) -> Handler:
         else:
             result = await spec.handler(request, **params)
             if request.responded:  # the handler streamed its answer itself (a live feed, a file)
-                request.app.ctx.finish.count(request, request.stream.response)
+                if request.stream is not None:
+                    request.app.ctx.finish.count(request, request.stream.response)
                 return None
             response = _render(request, spec, result)
-        return request.app.ctx.finish(request, response)  # type: ignore[no-any-return]
+        return request.app.ctx.finish(request, response)
 
     endpoint.__name__ = spec.handler.__name__
     endpoint.__doc__ = spec.handler.__doc__
     return endpoint
 
 
-def _render(request: Request, spec: RouteSpec, result: Any) -> HTTPResponse:
+def _render(request: ApiRequest, spec: RouteSpec, result: Any) -> HTTPResponse:
     validate = request.app.ctx.api.validate_responses and spec.response_adapter is not None
     if isinstance(result, HTTPResponse):
         if validate and result.status == 200 and result.content_type == "application/json":
@@ -200,7 +208,7 @@ def _render(request: Request, spec: RouteSpec, result: Any) -> HTTPResponse:
     return HTTPResponse(orjson.dumps(result), status=spec.status, content_type="application/json")
 
 
-async def _once(request: Request, spec: RouteSpec, params: dict[str, Any], key: str) -> HTTPResponse:
+async def _once(request: ApiRequest, spec: RouteSpec, params: dict[str, Any], key: str) -> HTTPResponse:
     """Run a creating request at most once per (caller, route, key); replay it otherwise.
 
     The first outcome is the answer for the key (docs/API.md): a success, or a refusal the
@@ -269,7 +277,7 @@ def json_response(data: Any, status: int = 200) -> HTTPResponse:
     return HTTPResponse(orjson.dumps(data), status=status, content_type="application/json")
 
 
-def parse_query(request: Request, model: type[BaseModel]) -> Any:
+def parse_query(request: ApiRequest, model: type[BaseModel]) -> Any:
     if not request.query_string:  # the usual case: one frozen instance of the defaults
         defaults = _defaults(model)
         if defaults is not None:
@@ -295,13 +303,13 @@ def _defaults(model: type[BaseModel]) -> Any:
         return None
 
 
-def parse_body(request: Request, model: type[BaseModel], form: type[BaseModel] | None = None) -> Any:
+def parse_body(request: ApiRequest, model: type[BaseModel], form: type[BaseModel] | None = None) -> Any:
     """Event loop: the body as `model` (or the OAuth2 `form`). No body and no JSON
     content type counts as `{}`; malformed JSON, an empty body declared JSON and any
     other content type are 400; JSON that is not an object, or wrong fields, 422."""
     media_type = _media_type(request)
     if form is not None and media_type == FORM_TYPE:
-        data: Any = {key: values[0] for key, values in request.get_form(keep_blank_values=True).items()}
+        data: Any = {key: values[0] for key, values in (request.get_form(keep_blank_values=True) or {}).items()}
         return _validate(form, data)
     json_type = media_type in JSON_TYPES or media_type.endswith("+json")
     if not request.body:
@@ -318,10 +326,31 @@ def parse_body(request: Request, model: type[BaseModel], form: type[BaseModel] |
         raise BadRequest(f"expected Content-Type: {accepted}")
     if not isinstance(data, dict):
         raise ValidationFailed("the body must be a JSON object", fields={"body": "expected a JSON object"})
-    return _validate(model, data)
+    return _validate(model, whole_numbers(data))
 
 
-def _media_type(request: Request) -> str:
+def whole_numbers(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` (just parsed, changed in place) with each JSON number that has no fraction
+    (`4.0`, `5e1`) as the integer it is, where orjson read a float. JSON has one number
+    type and JSON Schema's `integer` is any number without a fraction, so /openapi.json
+    cannot say "written without `.0`": a client that sends `"seats": 4.0` (Python's json
+    for a float that holds 4) means 4. Strict models still refuse `"4"`, `true` and
+    `4.5`; float fields take the int as it was. Past SQLite's integer range a number
+    stays a float (an integer field refuses it). A loop, not recursion: orjson reads
+    nesting 1024 deep."""
+    stack: list[Any] = [data]
+    while stack:
+        node = stack.pop()
+        for key, value in node.items() if isinstance(node, dict) else enumerate(node):
+            if isinstance(value, float):
+                if value.is_integer() and -MAX_ID - 1 <= value <= MAX_ID:
+                    node[key] = int(value)
+            elif isinstance(value, dict | list):
+                stack.append(value)
+    return data
+
+
+def _media_type(request: ApiRequest) -> str:
     return (request.content_type or "").split(";", 1)[0].strip().lower()
 
 
@@ -360,12 +389,14 @@ def _is_list(annotation: Any) -> bool:
     return any(_is_list(arg) for arg in get_args(annotation) if arg is not type(None))
 
 
-async def answer(request: Request, future: Any) -> Any:
+async def answer(request: ApiRequest, future: ActorFuture[T] | concurrent.futures.Future[T]) -> T:
     """Await an actor reply or pool future with the service's ask timeout (504 past it)."""
     return await bridge.wait(future, request.app.ctx.api.ask_timeout_s)
 
 
-async def listed(request: Request, views: ListViews, key: PageKey, build: Callable[[], Any]) -> HTTPResponse:
+async def listed(
+    request: ApiRequest, views: ListViews, key: PageKey[Hashable], build: Callable[[], ActorFuture[bytes]]
+) -> HTTPResponse:
     """A list read answered from its owner's encoded view (`actors.views`); only when
     the view is missing (first read after a change) is the owner asked to `build` it."""
     body = views.get(key)

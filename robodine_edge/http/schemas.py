@@ -14,10 +14,22 @@ SQLite's integer range is a 422, not a driver overflow.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from robodine_edge.protocol.fields import ID_PATTERN
 
@@ -33,13 +45,22 @@ def _addressable(value: str) -> str:
     return value
 
 
-Identifier = Annotated[str, Field(pattern=ID_PATTERN), AfterValidator(_addressable)]
+Identifier = Annotated[
+    str, Field(pattern=ID_PATTERN, json_schema_extra={"not": {"enum": [".", ".."]}}), AfterValidator(_addressable)
+]
 """A robot or camera id: 1 to 64 of `[A-Za-z0-9._-]`, but not `.` or `..`, which
-that pattern allows and no HTTP client can put in a path (RFC 3986 removes them)."""
+that pattern allows and no HTTP client can put in a path (RFC 3986 removes them); the
+document says both."""
 Metres = Annotated[float, Field(ge=-10_000, le=10_000)]
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc: C0, DEL, C1
 TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # Cc but tab, newline, CR
+BLANK = "".join(f"\\u{code:04x}" for code in range(0xA0, 0x3001) if chr(code).isspace())
+"""What `str.strip()` removes beyond ASCII space and the control characters, as regex escapes."""
+ONE_LINE_PATTERN = rf"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\x9f{BLANK}][^\x00-\x1f\x7f-\x9f]*$"
+"""`_one_line` as a JSON Schema pattern (ECMA-262, as Python reads it too): no control
+character, and one character that is not a space."""
+FREE_TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
 
 
 def _one_line(value: str) -> str:
@@ -56,10 +77,29 @@ def _free_text(value: str) -> str:
     return value
 
 
-OneLine = AfterValidator(_one_line)
+@dataclass(frozen=True)
+class TextRule:
+    """A check on text that /openapi.json states too: the validator runs after the
+    length `Field`, and the document gets its `pattern`, so a client generated from the
+    document refuses what the service would (a NUL in a name) before sending it."""
+
+    check: Callable[[str], str]
+    pattern: str
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        if "pattern" in json_schema:  # a second rule on the same text: both hold
+            return {"allOf": [json_schema, {"pattern": self.pattern}]}
+        return {**json_schema, "pattern": self.pattern}
+
+
+OneLine = TextRule(_one_line, ONE_LINE_PATTERN)
 """A name or label: no control characters, not only spaces. Put it after the length
 `Field` in the `Annotated`, so a length error keeps pydantic's usual wording."""
-FreeText = AfterValidator(_free_text)
+FreeText = TextRule(_free_text, FREE_TEXT_PATTERN)
 """Free text (a note, a message): tabs and line breaks, no other control characters."""
 Name = Annotated[str, Field(min_length=1, max_length=128), OneLine]
 """A name of up to 128 characters (a camera, a store)."""
@@ -78,7 +118,7 @@ class RequestModel(BaseModel):
 def _patch_schema(schema: dict[str, Any], model: type[BaseModel]) -> None:
     """/openapi.json: a field that refuses `null` does not offer it (the fields are typed
     `X | None` only so that they may be left out)."""
-    nullable = getattr(model, "NULLABLE", frozenset())
+    nullable: frozenset[str] = getattr(model, "NULLABLE", frozenset())
     for name, prop in schema.get("properties", {}).items():
         options = prop.get("anyOf")
         if name in nullable or not options:
@@ -91,6 +131,17 @@ def _patch_schema(schema: dict[str, Any], model: type[BaseModel]) -> None:
             prop["anyOf"] = kept
         if prop.get("default", 0) is None:
             del prop["default"]
+
+
+def only_when(field: str, value: str, other: str) -> dict[str, Any]:
+    """JSON Schema: `other` is required (not null) where `field` is `value`, and absent or
+    null elsewhere (a kiosk user's table, a robot camera's robot). For a model's
+    `json_schema_extra`; the service checks the same where it stores the row."""
+    return {
+        "if": {"properties": {field: {"const": value}}, "required": [field]},
+        "then": {"required": [other], "properties": {other: {"not": {"type": "null"}}}},
+        "else": {"properties": {other: {"type": "null"}}},
+    }
 
 
 class PatchModel(RequestModel):
@@ -137,10 +188,13 @@ class ErrorBody(ResponseModel):
 
 
 class OAuth2ErrorBody(ErrorBody):
-    """A failed OAuth2 password form login: the error body, and RFC 6749's
-    `error_description` (the message in words), which Swagger UI's Authorize shows."""
+    """A failed login: the error body, and when the login was the OAuth2 password form,
+    RFC 6749's `error_description` (the message in words), which Swagger UI's Authorize
+    shows. One schema for both, as an operation's answers cannot depend on the request's
+    content type: `error_description` is optional (never null)."""
 
-    error_description: str
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_patch_schema)
+    error_description: str | None = None
 
 
 def not_strict(annotation: Any) -> Any:

@@ -6,20 +6,23 @@ but `telemetry`, which the hub holds itself.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, assert_never
 
 from robodine_edge.data import emergencies, events, robots
 from robodine_edge.http import bridge
-from robodine_edge.types import Principal, Role
+from robodine_edge.types import Principal, Role, Topic
+
+if TYPE_CHECKING:
+    from robodine_edge.http.context import ApiContext
 
 RECENT = 100
 
 
 class Snapshots:
-    def __init__(self, api: Any) -> None:
+    def __init__(self, api: ApiContext) -> None:
         self._api = api
 
-    async def __call__(self, topic: str, principal: Principal) -> list[dict[str, Any]]:
+    async def __call__(self, topic: Topic, principal: Principal) -> list[dict[str, Any]]:
         api = self._api
         timeout = api.ask_timeout_s
         if topic == "robots":
@@ -27,7 +30,8 @@ class Snapshots:
         if topic == "telemetry":
             # The last datagram of each robot with a live link: the telemetry endpoint
             # deletes a robot's when its link goes. Read on the loop, so exactly at the seq.
-            return list(api.hub.topics["telemetry"].latest.values())
+            latest = api.hub.topics["telemetry"].latest
+            return list(latest.values()) if latest is not None else []
         if topic == "tables":
             return await bridge.wait(api.floor.proxy.list_tables(), timeout)
         if topic == "customers":
@@ -52,4 +56,4 @@ class Snapshots:
             return await bridge.wait(api.reads.submit(emergencies.active_emergencies), timeout)
         if topic == "video_streams":
             return await bridge.wait(api.cameras.proxy.list_cameras(), timeout)
-        return []
+        assert_never(topic)  # a topic added without a snapshot source is a type error

@@ -8,15 +8,17 @@ A `TopicLog` numbers a topic's messages and keeps the last `REPLAY` of them for
 
 from __future__ import annotations
 
+import sys
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, TypeGuard
 
 import orjson
 
 from robodine_edge.http.wsframe import text_frame
+from robodine_edge.types import Change, Topic
 
-TOPIC_KEYS: dict[str, str] = {
+TOPIC_KEYS: dict[Topic, str] = {
     "robots": "robot_id",
     "tables": "id",
     "customers": "id",
@@ -30,21 +32,40 @@ TOPIC_KEYS: dict[str, str] = {
     "telemetry": "robot_id",
     "emergencies": "id",
 }
-KIOSK_TOPICS = frozenset({"orders", "notifications", "menu", "emergencies"})
+"""Each topic's entity key: a waiting upsert of the same entity is replaced."""
+KIOSK_TOPICS: frozenset[Topic] = frozenset({"orders", "notifications", "menu", "emergencies"})
 """What a table's tablet may follow: its table's orders, its own notifications, the menu
 (which dishes can be ordered now) and whether the robots are paused (read only:
 declaring an emergency is staff's)."""
-AUDIENCE: dict[str, str] = {"notifications": "user_id", "orders": "table_id"}
+AUDIENCE: dict[Topic, str] = {"notifications": "user_id", "orders": "table_id"}
 """The field that says who may receive a message of the topic (its user, a kiosk's table)."""
-ROUTING_ONLY = frozenset({"notifications"})
+ROUTING_ONLY: frozenset[Topic] = frozenset({"notifications"})
 """Topics whose audience field is for routing only and is not sent."""
-KEEP_LATEST = frozenset({"telemetry"})
+KEEP_LATEST: frozenset[Topic] = frozenset({"telemetry"})
 """Topics whose snapshot is the latest message of each entity, held here: their owner
 (the telemetry endpoint, on the loop) keeps no other copy at full rate, and publishes
 an entity's `delete` when it goes (a robot's link), which drops it here."""
 REPLAY = 2000
 AUDIENCE_REPLAY = 1000
 """Messages kept per audience stream (one per user, one per table): the documented 1,000."""
+Kind = Change | Literal["snapshot"]
+"""A message's `type` on the wire."""
+
+
+class UnknownTopic(ValueError):
+    """A publisher named a topic the hub does not have: a bug, refused loudly (it was
+    dropped without a word, so a misspelt topic looked like a quiet one)."""
+
+
+def is_topic(name: str) -> TypeGuard[Topic]:
+    """Whether a name a client sent (or a publisher passed) is one of the topics."""
+    return name in TOPIC_KEYS
+
+
+def check_topic(name: str) -> Topic:
+    if not is_topic(name):
+        raise UnknownTopic(f"no topic {name!r}; the topics are {', '.join(TOPIC_KEYS)}")
+    return name
 
 
 @dataclass(slots=True)
@@ -56,9 +77,9 @@ class Message:
     `object.__setattr__`, which made building one 12k instructions instead of 3k, for
     every message published (the `telemetry` topic carries every datagram)."""
 
-    topic: str
+    topic: Topic
     seq: int
-    kind: str
+    kind: Change
     key: Any
     """The entity's id (`TOPIC_KEYS`): a waiting upsert of the same entity is replaced."""
     audience: Any
@@ -77,7 +98,7 @@ class Message:
         return self.frame if sub_id is None else text_frame(with_id(sub_id, self.payload))
 
 
-def encode(topic: str, seq: int, kind: str, data: Any) -> bytes:
+def encode(topic: Topic, seq: int, kind: Kind, data: Any) -> bytes:
     return orjson.dumps({"topic": topic, "seq": seq, "type": kind, "data": data})
 
 
@@ -86,7 +107,7 @@ def with_id(sub_id: int, payload: bytes) -> bytes:
     return b'{"id":' + str(sub_id).encode() + b"," + payload[1:]
 
 
-def make_message(topic: str, seq: int, kind: str, data: Any) -> Message:
+def make_message(topic: Topic, seq: int, kind: Change, data: Any) -> Message:
     key = audience = None
     if isinstance(data, dict):
         key = data.get(TOPIC_KEYS[topic])
@@ -102,17 +123,23 @@ def make_message(topic: str, seq: int, kind: str, data: Any) -> Message:
 class TopicLog:
     """One topic's sequence number and the last `REPLAY` messages. Event loop only."""
 
-    def __init__(self, name: str, replay: int = REPLAY, first_seq: int = 0) -> None:
+    def __init__(self, name: Topic, replay: int = REPLAY, first_seq: int = 0) -> None:
         self.name = name
         self.seq = first_seq
         """The last message's number (`first_seq` before any: see `Hub.number_from`)."""
         self.replay: deque[Message] = deque(maxlen=replay)
         self.latest: dict[Any, Any] | None = {} if name in KEEP_LATEST else None
+        self.kept_bytes = 0
+        """Memory the replay buffer holds (each message and its frame): it grows until the
+        buffer is full, which a quiet topic takes hours to be (`/metrics`)."""
 
-    def append(self, kind: str, data: Any) -> Message:
+    def append(self, kind: Change, data: Any) -> Message:
         self.seq += 1
         appended = make_message(self.name, self.seq, kind, data)
+        if len(self.replay) == self.replay.maxlen:
+            self.kept_bytes -= _size(self.replay[0])  # the oldest leaves as this one comes
         self.replay.append(appended)
+        self.kept_bytes += _size(appended)
         if self.latest is not None and appended.key is not None:
             if kind == "delete":
                 self.latest.pop(appended.key, None)
@@ -129,3 +156,7 @@ class TopicLog:
         if not self.replay or self.replay[0].seq > seq + 1:
             return None
         return [m for m in self.replay if m.seq > seq]
+
+
+def _size(message: Message) -> int:
+    return sys.getsizeof(message) + sys.getsizeof(message.frame)

@@ -17,13 +17,14 @@ import time
 from typing import Any
 
 import orjson
-from sanic import Request, Sanic
+from sanic import Websocket
 
 from robodine_edge.errors import Unauthorized
+from robodine_edge.http.context import ApiContext, ApiRequest, App
 from robodine_edge.http.hub import Connection, Hub
 from robodine_edge.http.orphans import reap_when_lost
-from robodine_edge.http.topics import KIOSK_TOPICS, TOPIC_KEYS
-from robodine_edge.types import Principal, Role
+from robodine_edge.http.topics import KIOSK_TOPICS, is_topic
+from robodine_edge.types import Principal, Role, Topic
 
 log = logging.getLogger(__name__)
 AUTH_TIMEOUT_S = 10.0
@@ -34,24 +35,25 @@ per stalled client (800 MB for 200 on a Pi); capped, a slow client backs up into
 bounded queue instead, where the 5-second rule can see it."""
 
 
-def install_websockets(app: Sanic) -> None:
+def install_websockets(app: App) -> None:
     app.config.WEBSOCKET_MAX_SIZE = MAX_MESSAGE_BYTES
     app.add_websocket_route(topic_socket, "/ws/<topic:str>", name="ws_topic")
     app.add_websocket_route(multiplexed_socket, "/ws", name="ws")
 
 
-def may_see(principal: Principal, topic: str) -> bool:
+def may_see(principal: Principal, topic: Topic) -> bool:
     return principal.role is not Role.KIOSK or topic in KIOSK_TOPICS
 
 
-async def topic_socket(request: Request, ws: Any, topic: str) -> None:
+async def topic_socket(request: ApiRequest, ws: Websocket, topic: str) -> None:
     reap_when_lost(ws)
-    api, hub = request.app.ctx.api, request.app.ctx.hub
+    api = request.app.ctx.api
+    hub = api.hub
     try:
         principal = api.gate.authenticate(request, allow_query_token=True)
     except Unauthorized as exc:
         return await ws.close(4401, exc.message)
-    if topic not in TOPIC_KEYS:
+    if not is_topic(topic):
         return await ws.close(4404, f"unknown topic {topic[:64]!r}")
     if not may_see(principal, topic):
         return await ws.close(4403, f"a {principal.role.value} may not follow {topic}")
@@ -62,9 +64,10 @@ async def topic_socket(request: Request, ws: Any, topic: str) -> None:
             pass  # this door only talks one way
 
 
-async def multiplexed_socket(request: Request, ws: Any) -> None:
+async def multiplexed_socket(request: ApiRequest, ws: Websocket) -> None:
     reap_when_lost(ws)
-    api, hub = request.app.ctx.api, request.app.ctx.hub
+    api = request.app.ctx.api
+    hub = api.hub
     principal = await _authenticate(ws, api)
     if principal is None:
         return
@@ -75,7 +78,7 @@ async def multiplexed_socket(request: Request, ws: Any) -> None:
             await session.handle(raw)
 
 
-async def _authenticate(ws: Any, api: Any) -> Principal | None:
+async def _authenticate(ws: Websocket, api: ApiContext) -> Principal | None:
     try:
         first = await ws.recv(timeout=AUTH_TIMEOUT_S)
         message = orjson.loads(first) if first is not None else None
@@ -93,7 +96,7 @@ async def _authenticate(ws: Any, api: Any) -> Principal | None:
 class _connected:
     """Register a connection with the hub and clean up however it ends."""
 
-    def __init__(self, hub: Hub, ws: Any, principal: Principal, api: Any) -> None:
+    def __init__(self, hub: Hub, ws: Websocket, principal: Principal, api: ApiContext) -> None:
         self.hub, self.ws, self.principal, self.api = hub, ws, principal, api
 
     async def __aenter__(self) -> Connection:
@@ -151,7 +154,7 @@ class _Commands:
         return self.fail(message_id, "unknown_command", f"unknown type {str(kind)[:32]!r}")
 
     async def subscribe(self, message_id: int, topic: Any, since: Any) -> None:
-        if not isinstance(topic, str) or topic not in TOPIC_KEYS:
+        if not isinstance(topic, str) or not is_topic(topic):
             return self.fail(message_id, "unknown_topic", f"unknown topic {str(topic)[:64]!r}")
         if not may_see(self.connection.principal, topic):
             return self.fail(message_id, "forbidden", f"a kiosk may not follow {topic}")
@@ -175,7 +178,7 @@ class _Commands:
         return self.reply({"id": message_id, "type": "result", "success": True})
 
 
-def _cap_send_buffer(ws: Any) -> None:
+def _cap_send_buffer(ws: Websocket) -> None:
     transport = getattr(getattr(ws, "io_proto", None), "transport", None)
     sock = transport.get_extra_info("socket") if transport is not None else None
     if sock is not None:

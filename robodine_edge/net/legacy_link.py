@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from robodine_edge.actors.store import Store
 from robodine_edge.clock import utcnow
@@ -26,6 +26,11 @@ from robodine_edge.protocol.legacy import (
     LegacyIngredient,
     decode_stream,
 )
+
+if TYPE_CHECKING:
+    from robodine_edge.actors.fleet import RobotDirectory
+    from robodine_edge.actors.floor import FloorProxy
+    from robodine_edge.actors.supervisor import ActorSlot
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +63,7 @@ class LegacyOutcome:
 class LegacyHandler:
     """Event loop only."""
 
-    def __init__(self, robots: Any, floor: Any, store: Store, timeout_s: float) -> None:
+    def __init__(self, robots: RobotDirectory, floor: ActorSlot[FloorProxy], store: Store, timeout_s: float) -> None:
         self._robots = robots
         self._floor = floor
         self._store = store

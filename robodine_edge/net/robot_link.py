@@ -23,13 +23,16 @@ import logging
 import socket
 import time
 from collections import deque
-from typing import Any
+from typing import Any, cast
 
 import pykka
 
+from robodine_edge.actors.robot import RobotProxy
 from robodine_edge.actors.robot_messages import LinkClosed, LinkFrame
+from robodine_edge.actors.supervisor import ActorSlot
 from robodine_edge.errors import AuthFailed, RobodineError
 from robodine_edge.http import bridge
+from robodine_edge.loop_thread import LoopThread
 from robodine_edge.net.links import LinkContext, LoopLink
 from robodine_edge.protocol import link as wire
 from robodine_edge.protocol.legacy import MAX_STREAM, starts_legacy, stream_said_all
@@ -60,7 +63,9 @@ class LinkProtocol(asyncio.Protocol):
     def __init__(self, ctx: LinkContext, transport_name: str = "tcp") -> None:
         self._ctx = ctx
         self._name = transport_name
-        self._transport: Any = None
+        self._transport: asyncio.Transport  # from connection_made on
+        # The loop's thread, from connection_made on (a serial port's protocol is made on its device thread).
+        self._thread: LoopThread
         self._peer = "?"
         self._splitter = wire.LineSplitter()
         # Legacy robots speak TCP only: their stream ends at EOF, which a serial port never gives.
@@ -77,7 +82,7 @@ class LinkProtocol(asyncio.Protocol):
         self._authenticating = False
         self._waiting = False  # the hello is being checked (or the link re-attached): lines wait in `_early`
         self._hello: wire.Hello | None = None
-        self._actor: Any = None  # the pykka ref of the robot actor instance that took this link
+        self._actor: pykka.ActorRef[Any] | None = None  # the robot actor instance that took this link
         self._early: deque[bytes | wire.TooLong] = deque()
         self._lost = False
         self._aborted = False
@@ -86,8 +91,9 @@ class LinkProtocol(asyncio.Protocol):
 
     # -- asyncio callbacks ----------------------------------------------------------------
 
-    def connection_made(self, transport: Any) -> None:
-        self._transport = transport
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._thread = LoopThread()
+        self._transport = cast(asyncio.Transport, transport)  # a stream's (TCP, or serial's adapter)
         self._peer = str(transport.get_extra_info("peername") or self._name)
         sock = transport.get_extra_info("socket")
         if sock is not None:  # TCP; a serial transport has none
@@ -96,6 +102,7 @@ class LinkProtocol(asyncio.Protocol):
         self._timer = asyncio.get_running_loop().call_later(HELLO_TIMEOUT_S, self._hello_timeout)
 
     def data_received(self, data: bytes) -> None:
+        self._thread.check(self, "data_received")
         if self._mode == "detect":
             self._detect(data)
         elif self._mode == "legacy":
@@ -111,6 +118,7 @@ class LinkProtocol(asyncio.Protocol):
         # "drain": a refused legacy stream's rest is read and dropped
 
     def eof_received(self) -> bool:
+        self._thread.check(self, "eof_received")
         if self._mode == "answering":
             return True  # answered quiet-but-open and ended meanwhile: the answer still goes out
         if self._mode == "drain":
@@ -123,6 +131,7 @@ class LinkProtocol(asyncio.Protocol):
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._thread.check(self, "connection_lost")
         self._lost = True
         for timer in (self._timer, self._cut_timer, self._quiet_timer):
             if timer is not None:
@@ -139,6 +148,7 @@ class LinkProtocol(asyncio.Protocol):
     # -- what actors call (through LoopLink, on the loop) --------------------------------
 
     def send_bytes(self, data: bytes) -> None:
+        self._thread.check(self, "send_bytes")
         if not self._welcomed:
             self._held.append(data)
         else:
@@ -147,7 +157,8 @@ class LinkProtocol(asyncio.Protocol):
     def close_link(self, reason: str) -> None:
         """Close after flushing what is queued; a peer that does not read within
         `CLOSE_GRACE_S` is cut, so the link always ends (and the robot goes offline)."""
-        if self._transport is not None and not self._transport.is_closing():
+        self._thread.check(self, "close_link")
+        if not self._transport.is_closing():
             log.info("closing robot link %s (%s): %s", self._robot_id or "?", self._peer, reason)
             self._closing_reason = reason
             self._transport.close()
@@ -155,7 +166,7 @@ class LinkProtocol(asyncio.Protocol):
 
     def _cut(self, reason: str) -> None:
         """Drop the connection at once, discarding what is unsent."""
-        if self._transport is not None and not (self._lost or self._aborted):
+        if not (self._lost or self._aborted):
             log.warning("cutting robot link %s (%s): %s", self._robot_id or "?", self._peer, reason)
             self._aborted = True
             self._closing_reason = reason
@@ -221,10 +232,10 @@ class LinkProtocol(asyncio.Protocol):
     def _deliver(self, line: bytes, frame: wire.Frame) -> None:
         """Tell the frame to the actor instance that holds this link. If the supervisor
         replaced it, the frame waits (first in line) until the new one has the link."""
-        slot = self._ctx.robots.find(self._robot_id)
+        slot = self._robot_slot()
         if slot is None:
             return self._count("no_robot")
-        if not self._actor_replaced(slot):
+        if self._actor is not None and self._session is not None and not self._actor_replaced(slot):
             try:
                 self._actor.tell(LinkFrame(self._session, frame))
                 return self._count("ok")
@@ -268,7 +279,9 @@ class LinkProtocol(asyncio.Protocol):
         self._welcome()
         return None
 
-    async def _hand_over(self, slot: Any, hello: wire.Hello, session: str) -> tuple[str, str | None] | None:
+    async def _hand_over(
+        self, slot: ActorSlot[RobotProxy], hello: wire.Hello, session: str
+    ) -> tuple[str, str | None] | None:
         """Ask the robot's actor (its current instance) to check `hello` and take this link
         as `session`. None when it did; else the error code and message to refuse with."""
         try:
@@ -288,11 +301,11 @@ class LinkProtocol(asyncio.Protocol):
 
     # -- a restarted robot actor ----------------------------------------------------------
 
-    def _actor_replaced(self, slot: Any) -> bool:
+    def _actor_replaced(self, slot: ActorSlot[RobotProxy]) -> bool:
         """Whether the actor instance that took this link is no longer the one in the
         robot's `slot`: the supervisor restarted it (or is about to), and the new one
         knows of no link."""
-        return slot.ref is not self._actor or not self._actor.is_alive()
+        return self._actor is None or slot.ref is not self._actor or not self._actor.is_alive()
 
     def _reattach(self) -> None:
         """Hand the live link to the robot actor's new instance: reading pauses and lines
@@ -310,8 +323,9 @@ class LinkProtocol(asyncio.Protocol):
         within the ask timeout (the actor was given up), the link is closed instead."""
         assert self._hello is not None and self._session is not None
         slot = await self._new_instance()
-        refused = ("unavailable", "the robot's actor is not running") if slot is None else None
-        refused = refused or await self._hand_over(slot, self._hello, self._session)
+        refused: tuple[str, str | None] | None = ("unavailable", "the robot's actor is not running")
+        if slot is not None:
+            refused = await self._hand_over(slot, self._hello, self._session)
         if refused is not None:
             self._early.clear()
             self._write(wire.error_frame(*refused))
@@ -323,21 +337,21 @@ class LinkProtocol(asyncio.Protocol):
         self._stop_waiting()
         return None
 
-    async def _new_instance(self) -> Any:
+    async def _new_instance(self) -> ActorSlot[RobotProxy] | None:
         """The robot's slot once it holds a live instance other than the old one; None if
         the robot was deleted or none came within the ask timeout. The slot says when
         the supervisor installs one (`ActorSlot.when_installed`): no polling."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._ctx.ask_timeout_s
         while True:
-            slot = self._ctx.robots.find(self._robot_id)
+            slot = self._robot_slot()
             if slot is None:
                 return None
             installed: asyncio.Future[None] = loop.create_future()
 
-            def wake(_ref: Any, installed: asyncio.Future[None] = installed) -> None:
+            def wake(_ref: pykka.ActorRef[Any], installed: asyncio.Future[None] = installed) -> None:
                 """The supervisor's thread."""
-                loop.call_soon_threadsafe(lambda: installed.done() or installed.set_result(None))
+                loop.call_soon_threadsafe(_settle, installed)
 
             slot.when_installed(wake)
             try:
@@ -387,7 +401,7 @@ class LinkProtocol(asyncio.Protocol):
         """Every heartbeat: hand the link to a restarted actor even if the robot sent nothing
         since (so the robot's commands and its eventual loss reach the new instance), and
         close the link once it has been silent for 3 heartbeats."""
-        slot = None if self._waiting else self._ctx.robots.find(self._robot_id)
+        slot = None if self._waiting else self._robot_slot()
         if slot is not None and self._actor_replaced(slot):  # a deleted robot's actor stopping closes this link
             self._reattach()
         silent = time.monotonic() - self._last_rx
@@ -436,6 +450,7 @@ class LinkProtocol(asyncio.Protocol):
         asyncio.get_running_loop().create_task(self._run_legacy(bytes(self._prefix)))
 
     async def _run_legacy(self, stream: bytes) -> None:
+        assert self._ctx.legacy is not None  # only then is a stream taken as legacy
         outcome = await self._ctx.legacy.handle(stream)
         for result, count in outcome.counts().items():
             self._ctx.metrics.legacy_frames.labels(result).inc(count)
@@ -462,14 +477,24 @@ class LinkProtocol(asyncio.Protocol):
 
     def _write(self, data: bytes) -> None:
         """Every write to the robot goes here, so the bound on unsent bytes holds for all."""
-        if self._transport is not None and not self._transport.is_closing():
+        if not self._transport.is_closing():
             self._transport.write(data)
             self._check_backlog()
+
+    def _robot_slot(self) -> ActorSlot[RobotProxy] | None:
+        """The linked robot's slot (None before its hello, or once it is deleted)."""
+        return self._ctx.robots.find(self._robot_id) if self._robot_id is not None else None
 
     def _count(self, result: str) -> None:
         self._ctx.frames[result].inc()
 
     def _tell_actor_closed(self, reason: str) -> None:
-        slot = self._ctx.robots.find(self._robot_id)
+        slot = self._robot_slot()
         if slot is not None and self._session is not None:
             slot.tell(LinkClosed(self._session, reason))
+
+
+def _settle(installed: asyncio.Future[None]) -> None:
+    """On the loop: a new instance was installed (once, whoever saw it first)."""
+    if not installed.done():
+        installed.set_result(None)

@@ -49,8 +49,9 @@ class Backoff:
         self._next_s = self.first_s
 
 
-class SerialTransport:
-    """The part of `asyncio.Transport` a `LinkProtocol` uses, over a serial port.
+class SerialTransport(asyncio.Transport):
+    """The part of `asyncio.Transport` a `LinkProtocol` uses, over a serial port (the
+    rest is asyncio's: not implemented).
 
     Called on the event loop; hands writes to the port's writer thread. What waits for
     that thread is counted (`get_write_buffer_size`), so the protocol bounds it the way
@@ -66,11 +67,11 @@ class SerialTransport:
         self._queued = 0
         self._lock = threading.Lock()  # the loop adds to `_queued`, the writer thread takes away
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | bytearray | memoryview) -> None:
         if not self.closed.is_set():
             with self._lock:
                 self._queued += len(data)
-            self.outgoing.put(data)
+            self.outgoing.put(bytes(data))
 
     def written(self, count: int) -> None:
         """Writer thread: `count` bytes reached the port."""

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from robodine_edge.actors.robot_messages import TelemetryIn
 from robodine_edge.metrics import Metrics
@@ -34,6 +34,9 @@ from robodine_edge.net.links import LinkRegistry
 from robodine_edge.protocol.telemetry import BadDatagram, Telemetry, decode_telemetry
 from robodine_edge.token_bucket import TokenBucket
 from robodine_edge.types import Publish
+
+if TYPE_CHECKING:
+    from robodine_edge.actors.fleet import RobotDirectory
 
 log = logging.getLogger(__name__)
 TELL_BURST = 2.0
@@ -44,7 +47,12 @@ class TelemetryEndpoint(asyncio.DatagramProtocol):
     """Event loop only."""
 
     def __init__(
-        self, registry: LinkRegistry, robots: Any, metrics: Metrics, publish: Publish, tell_interval_s: float = 0.1
+        self,
+        registry: LinkRegistry,
+        robots: RobotDirectory,
+        metrics: Metrics,
+        publish: Publish,
+        tell_interval_s: float = 0.1,
     ) -> None:
         self._registry = registry
         self._robots = robots

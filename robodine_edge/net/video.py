@@ -15,11 +15,16 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from robodine_edge.actors.camera import Frame
 from robodine_edge.metrics import Metrics
 from robodine_edge.protocol.video import JPEG_START, BadVideoDatagram, VideoChunk, decode_chunk, decode_legacy, is_v1
+
+if TYPE_CHECKING:
+    from robodine_edge.actors.camera import CameraProxy
+    from robodine_edge.actors.cameras import CameraDirectory
+    from robodine_edge.actors.supervisor import ActorSlot
 
 log = logging.getLogger(__name__)
 MAX_FRAME_BYTES = 2 * 1024 * 1024
@@ -68,7 +73,9 @@ class FrameAssembler:
             if camera.last_complete - chunk.frame < RESTART_GAP:
                 self._stale.inc()
                 return None
-            camera.last_complete, camera.partial = -1, {}  # the camera started counting again
+            for number in list(camera.partial):  # the camera started counting again: its frames
+                self._drop(camera, number, "incomplete")  # in the making will never complete
+            camera.last_complete = -1
         partial = camera.partial.get(chunk.frame)
         if partial is None:
             partial = camera.partial[chunk.frame] = _Partial(chunk.count, chunk.sent_at)
@@ -110,7 +117,7 @@ class FrameAssembler:
 class VideoEndpoint(asyncio.DatagramProtocol):
     """Event loop only."""
 
-    def __init__(self, cameras: Any, metrics: Metrics, *, legacy: bool, register_legacy: Register) -> None:
+    def __init__(self, cameras: CameraDirectory, metrics: Metrics, *, legacy: bool, register_legacy: Register) -> None:
         self._cameras = cameras
         self._counter = metrics.video_datagrams
         self._accepted = self._counter.labels("accepted")
@@ -177,7 +184,7 @@ class VideoEndpoint(asyncio.DatagramProtocol):
         if slot is not None and frame is not None:
             self._deliver(slot, frame)
 
-    def _deliver(self, slot: Any, frame: Frame) -> None:
+    def _deliver(self, slot: ActorSlot[CameraProxy], frame: Frame) -> None:
         self._accepted.inc()
         self._complete.inc()
         slot.tell(frame)

@@ -9,7 +9,7 @@ a percentage or a 0-1 fraction; the API always shows a percentage.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -190,7 +190,8 @@ def decode_stream(data: bytes) -> list[LegacyFrame]:
 def decode_object(obj: Any) -> LegacyFrame:
     if not isinstance(obj, dict):
         raise BadLegacyFrame("a legacy frame must be a JSON object")
-    decoder = _DECODERS.get(obj.get("msg_type"))
+    msg_type = obj.get("msg_type")
+    decoder = _DECODERS.get(msg_type) if isinstance(msg_type, str) else None  # a list or an object is no key
     if decoder is None:
         raise BadLegacyFrame(f"unknown msg_type {obj.get('msg_type')!r}"[:100])
     try:
@@ -248,4 +249,9 @@ def _face(obj: Mapping[str, Any]) -> LegacyFace:
     )
 
 
-_DECODERS = {"Albabot": _albabot, "Cookbot": _cookbot, "Ingredient": _ingredient, "Face": _face}
+_DECODERS: dict[str, Callable[[dict[str, Any]], LegacyFrame]] = {
+    "Albabot": _albabot,
+    "Cookbot": _cookbot,
+    "Ingredient": _ingredient,
+    "Face": _face,
+}

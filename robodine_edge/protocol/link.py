@@ -7,6 +7,7 @@ what the edge sends.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -223,7 +224,7 @@ def _detail(value: Any) -> str | None:
     return fields.shorten(text, REASON_KEPT)
 
 
-_DECODERS = {
+_DECODERS: dict[str, Callable[[dict[str, Any]], Frame]] = {
     "hello": _hello,
     "status": _status,
     "event": _event,

@@ -37,7 +37,7 @@ class CameraPlan:
     robot_id: str | None = None
 
     def json(self) -> dict[str, str | None]:
-        body = {"camera_id": self.camera_id, "name": self.name, "source": self.source}
+        body: dict[str, str | None] = {"camera_id": self.camera_id, "name": self.name, "source": self.source}
         return body | ({"robot_id": self.robot_id} if self.robot_id is not None else {})
 
 

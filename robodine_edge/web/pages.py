@@ -14,9 +14,10 @@ import asyncio
 import html
 from dataclasses import dataclass
 
-from sanic import HTTPResponse, Request
+from sanic import HTTPResponse
 
 from robodine_edge.errors import NotFound
+from robodine_edge.http.context import ApiRequest
 from robodine_edge.http.routing import ApiRouter
 from robodine_edge.web.bundle import Asset, StaticBundle
 
@@ -87,16 +88,16 @@ def content_security_policy(bundle: StaticBundle) -> str:
     )
 
 
-async def bundle_of(request: Request) -> StaticBundle:
+async def bundle_of(request: ApiRequest) -> StaticBundle:
     """The app's bundle, loaded on first use in a worker thread (then shared)."""
     ctx = request.app.ctx
-    loading = getattr(ctx, "web_bundle", None)
+    loading = ctx.web_bundle
     if loading is None:
         loading = ctx.web_bundle = asyncio.get_running_loop().run_in_executor(None, StaticBundle.load)
     return await asyncio.shield(loading)
 
 
-async def _shell(request: Request, path: str) -> HTTPResponse:
+async def _shell(request: ApiRequest, path: str) -> HTTPResponse:
     bundle = await bundle_of(request)
     page = PAGES[path]
     body = SHELL.format(
@@ -117,27 +118,27 @@ async def _shell(request: Request, path: str) -> HTTPResponse:
 
 
 @router.get("/", roles=None, summary="Sign in", in_schema=False, content_type="text/html")
-async def signin_page(request: Request) -> HTTPResponse:
+async def signin_page(request: ApiRequest) -> HTTPResponse:
     return await _shell(request, "/")
 
 
 @router.get("/dashboard", roles=None, summary="Staff dashboard", in_schema=False, content_type="text/html")
-async def dashboard_page(request: Request) -> HTTPResponse:
+async def dashboard_page(request: ApiRequest) -> HTTPResponse:
     return await _shell(request, "/dashboard")
 
 
 @router.get("/kitchen", roles=None, summary="Kitchen display", in_schema=False, content_type="text/html")
-async def kitchen_page(request: Request) -> HTTPResponse:
+async def kitchen_page(request: ApiRequest) -> HTTPResponse:
     return await _shell(request, "/kitchen")
 
 
 @router.get("/kiosk", roles=None, summary="Table kiosk", in_schema=False, content_type="text/html")
-async def kiosk_page(request: Request) -> HTTPResponse:
+async def kiosk_page(request: ApiRequest) -> HTTPResponse:
     return await _shell(request, "/kiosk")
 
 
 @router.get("/static/<version:str>/<name:path>", roles=None, summary="Page asset", in_schema=False)
-async def static_asset(request: Request, version: str, name: str) -> HTTPResponse:
+async def static_asset(request: ApiRequest, version: str, name: str) -> HTTPResponse:
     """A file of the bundle. Under the current version it may be cached for good; under
     another (a page loaded before an update) it is served, but revalidated next time."""
     bundle = await bundle_of(request)
@@ -148,7 +149,7 @@ async def static_asset(request: Request, version: str, name: str) -> HTTPRespons
     return asset_response(request, asset, cache)
 
 
-def asset_response(request: Request, asset: Asset, cache: str) -> HTTPResponse:
+def asset_response(request: ApiRequest, asset: Asset, cache: str) -> HTTPResponse:
     headers = {"Cache-Control": cache, "ETag": asset.etag, "X-Content-Type-Options": "nosniff"}
     if asset.packed is not None:
         headers["Vary"] = "Accept-Encoding"

@@ -10,7 +10,7 @@ from peewee import SqliteDatabase
 
 from robodine_edge.actors.journal import Journal
 from robodine_edge.actors.store import Store, StoreActor
-from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, SupervisionEvent, Supervisor
+from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, SupervisionEvent, Supervisor, SupervisorProxy
 
 
 class EventLog(list[SupervisionEvent]):
@@ -65,15 +65,15 @@ def events() -> EventLog:
 
 
 @pytest.fixture
-def supervisor_slot(events: EventLog) -> ActorSlot[Supervisor]:
-    slot: ActorSlot[Supervisor] = ActorSlot("supervisor")
+def supervisor_slot(events: EventLog) -> ActorSlot[SupervisorProxy]:
+    slot = ActorSlot[SupervisorProxy]("supervisor")
     slot.install(Supervisor.start(max_restarts=2, window_s=30, on_event=events))
     return slot
 
 
 @pytest.fixture
-def store(supervisor_slot: ActorSlot[Supervisor], db: SqliteDatabase) -> Store:
-    spec = ChildSpec("store", lambda listener: StoreActor.start(db, crash_listener=listener))
+def store(supervisor_slot: ActorSlot[SupervisorProxy], db: SqliteDatabase) -> Store:
+    spec = ChildSpec[object]("store", lambda listener: StoreActor.start(db, crash_listener=listener))
     return Store(supervisor_slot.proxy.start_child(spec).get(timeout=5))
 
 

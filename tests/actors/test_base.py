@@ -58,7 +58,7 @@ def test_asks_return_actor_futures_and_ping_answers() -> None:
 
 
 def test_a_crash_answers_queued_asks_with_actor_dead_and_reports_itself(caplog: pytest.LogCaptureFixture) -> None:
-    gate, crashed = threading.Event(), []
+    gate, crashed = threading.Event(), list[Any]()
     ref = Gate.start(gate, crashed)
     proxy = ref.proxy()
     proxy.wait_then_fail.defer()
@@ -70,3 +70,35 @@ def test_a_crash_answers_queued_asks_with_actor_dead_and_reports_itself(caplog: 
     assert crashed == ["RuntimeError('boom')"]
     assert "dead letter: str" in caplog.text
     assert not ref.is_alive()
+
+
+def test_flatten_gives_the_outcome_of_the_answered_future_in_one() -> None:
+    """An ask answered with the future of later work (a placement answered with its commit)
+    is waited for once: the value, or the error of either step, whichever order they come in."""
+    outer: ActorFuture[ActorFuture[int]] = ActorFuture()
+    inner: ActorFuture[int] = ActorFuture()
+    flat = outer.flatten()
+    outer.set(inner)
+    with pytest.raises(pykka.Timeout):
+        flat.get(timeout=0.01)  # the later work is not done yet
+    inner.set(7)
+    assert flat.get(timeout=1) == 7
+
+    done_first: ActorFuture[int] = ActorFuture()
+    done_first.set(8)
+    answered: ActorFuture[ActorFuture[int]] = ActorFuture()
+    answered.set(done_first)
+    assert answered.flatten().get(timeout=1) == 8
+
+    refused: ActorFuture[ActorFuture[int]] = ActorFuture()
+    refused.fail(ValueError("no such table"))
+    with pytest.raises(ValueError, match="no such table"):
+        refused.flatten().get(timeout=1)
+
+    failing: ActorFuture[int] = ActorFuture()
+    committing: ActorFuture[ActorFuture[int]] = ActorFuture()
+    flat = committing.flatten()
+    committing.set(failing)
+    failing.fail(RuntimeError("commit failed"))
+    with pytest.raises(RuntimeError, match="commit failed"):
+        flat.get(timeout=1)

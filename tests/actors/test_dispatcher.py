@@ -17,10 +17,11 @@ import orjson
 import pytest
 from peewee import SqliteDatabase
 
-from robodine_edge.actors.dispatcher import OrderChanged, RobotUpdate
+from robodine_edge.actors.dispatch_messages import OrderChanged, RobotUpdate
 from robodine_edge.actors.robot_messages import LinkClosed, LinkFrame, Tick
 from robodine_edge.config import load_config
 from robodine_edge.domain.lifecycle import OrderStatus
+from robodine_edge.errors import Conflict
 from robodine_edge.metrics import Metrics
 from robodine_edge.models import DiningTable, Event, Notification, Order, RobotCommand, Task, User
 from robodine_edge.protocol import link as wire
@@ -185,9 +186,9 @@ def test_a_cancel_inside_a_run_of_placed_orders_cancels_that_orders_task(tree: A
     first, second, third = (order_row(tree, table_id) for _ in range(3))
     gate = threading.Event()
     tree.store.write(gate.wait, 10)  # the writer waits: what the dispatcher writes queues behind
-    store_inbox = tree.named["store"].ref.actor_inbox
+    store = tree.named["store"]
     tree.dispatcher.tell(OrderChanged(first))
-    eventually(lambda: store_inbox.qsize() >= 1, what="the dispatcher waiting on the writer")
+    eventually(lambda: store.mailbox_depth() >= 1, what="the dispatcher waiting on the writer")
     tree.dispatcher.tell(OrderChanged(second))
     tree.dispatcher.tell(OrderChanged(third))
     tree.dispatcher.tell(OrderChanged({**second, "status": "cancelled"}))
@@ -456,3 +457,26 @@ def test_robots_that_drop_before_starting_spend_no_attempt(tree: ActorTree, even
     cooking = last.command()
     last.task(cooking, "started")
     eventually(lambda: kitchen.status(order["id"]) == "cooking", what="cook-5 cooking")
+
+
+def test_the_dispatcher_owns_an_emergency_its_row_its_announcement_and_its_stop(
+    tree: ActorTree, published: Published
+) -> None:
+    """One change, one owner: in one ask the dispatcher commits the row, publishes the event
+    and the `emergencies` upsert, then stops every linked robot, before it answers."""
+    staff = tree.store.write(lambda: User.create(username="staff-1", password_hash="x", role="staff").id).get(timeout=5)
+    robot = LinkedRobot(tree, "alba-1", "albabot")
+    robot.status("idle")
+    robot.settled(tree)
+    declared = tree.dispatcher.proxy.declare_emergency("drill", staff, "staff-1").get(timeout=10)
+    assert declared["active"] is True and declared["reason"] == "drill"
+    assert published.topic("emergencies") == [declared]
+    assert "emergency" in [event["type"] for event in published.topic("events")]
+    assert robot.command()["name"] == "emergency_stop"  # sent before the answer
+    with pytest.raises(Conflict):  # one at a time, and nothing changes
+        tree.dispatcher.proxy.declare_emergency("again", staff, "staff-1").get(timeout=10)
+    assert published.topic("emergencies") == [declared]
+    resolved = tree.dispatcher.proxy.resolve_emergency(declared["id"], staff, "staff-1").get(timeout=10)
+    assert resolved["id"] == declared["id"] and resolved["active"] is False
+    assert published.topic("emergencies") == [declared, resolved]
+    assert robot.command()["name"] == "resume"

@@ -72,7 +72,7 @@ def holding(tree: ActorTree, kind: str) -> tuple[str | None, str, int]:
 
     def read() -> tuple[str | None, str, int]:
         task = Task.get(Task.kind == kind)
-        return (task.robot.robot_id if task.robot_id else None), task.state, task.attempts
+        return (task.robot.robot_id if task.robot is not None else None), task.state, task.attempts
 
     return tree.store.write(read).get(timeout=5)
 

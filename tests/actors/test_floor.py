@@ -2,30 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
-from robodine_edge.actors.floor import FloorActor, TableDirectory, table_actor_name
+from robodine_edge.actors.floor import FloorActor, FloorProxy, TableDirectory, table_actor_name
 from robodine_edge.actors.store import Store
-from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, Supervisor
-from robodine_edge.actors.table import TableActor
+from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, SupervisorProxy
+from robodine_edge.actors.table import TableActor, TableProxy
 from robodine_edge.domain.lifecycle import TableStatus
 from robodine_edge.errors import Conflict, InvalidTransition, NotFound
 from tests.actors.conftest import EventLog, Published
 
 
 @pytest.fixture
-def floor(supervisor_slot: ActorSlot[Supervisor], store: Store, published: Published) -> Any:
+def floor(supervisor_slot: ActorSlot[SupervisorProxy], store: Store, published: Published) -> ActorSlot[FloorProxy]:
     directory = TableDirectory()
 
-    def table_spec(table_id: int) -> ChildSpec[TableActor]:
-        return ChildSpec(
+    def table_spec(table_id: int) -> ChildSpec[TableProxy]:
+        return ChildSpec[TableProxy](
             table_actor_name(table_id),
             lambda listener: TableActor.start(table_id, store, published, crash_listener=listener),
         )
 
-    spec = ChildSpec(
+    spec = ChildSpec[FloorProxy](
         "floor",
         lambda listener: FloorActor.start(
             store, supervisor_slot, directory, table_spec, published, crash_listener=listener
@@ -34,13 +34,13 @@ def floor(supervisor_slot: ActorSlot[Supervisor], store: Store, published: Publi
     return supervisor_slot.proxy.start_child(spec).get(timeout=5)
 
 
-def add_table(floor: Any, name: str, seats: int) -> dict[str, Any]:
+def add_table(floor: ActorSlot[FloorProxy], name: str, seats: int) -> dict[str, Any]:
     return floor.proxy.create_table(
         {"name": name, "seats": seats, "x": 0.0, "y": 0.0, "width": 1.0, "height": 1.0}
     ).get(timeout=5)
 
 
-def test_a_party_is_seated_at_the_smallest_free_table_that_fits(floor: Any) -> None:
+def test_a_party_is_seated_at_the_smallest_free_table_that_fits(floor: ActorSlot[FloorProxy]) -> None:
     big, small = add_table(floor, "Big", 6), add_table(floor, "Small", 2)
     party = floor.proxy.add_party(2, "Kim").get(timeout=5)
     assert party["status"] == "seated" and party["table_id"] == small["id"]
@@ -49,7 +49,7 @@ def test_a_party_is_seated_at_the_smallest_free_table_that_fits(floor: Any) -> N
     assert floor.proxy.get_table(big["id"]).get(timeout=5)["status"] == "available"
 
 
-def test_waiting_parties_are_seated_when_a_table_is_cleaned(floor: Any, published: Published) -> None:
+def test_waiting_parties_are_seated_when_a_table_is_cleaned(floor: ActorSlot[FloorProxy], published: Published) -> None:
     table = add_table(floor, "Only", 4)
     first = floor.proxy.add_party(4, None).get(timeout=5)
     second = floor.proxy.add_party(2, None).get(timeout=5)
@@ -64,7 +64,7 @@ def test_waiting_parties_are_seated_when_a_table_is_cleaned(floor: Any, publishe
     assert any(d["id"] == first["id"] and d["status"] == "left" for d in published.topic("customers"))
 
 
-def test_a_new_or_bigger_table_seats_the_waiting(floor: Any) -> None:
+def test_a_new_or_bigger_table_seats_the_waiting(floor: ActorSlot[FloorProxy]) -> None:
     table = add_table(floor, "Two", 2)
     assert floor.proxy.add_party(2, None).get(timeout=5)["status"] == "seated"
     waiting = floor.proxy.add_party(2, None).get(timeout=5)
@@ -74,7 +74,7 @@ def test_a_new_or_bigger_table_seats_the_waiting(floor: Any) -> None:
     assert floor.proxy.update_table(table["id"], {"seats": 6}).get(timeout=5)["seats"] == 6
 
 
-def test_a_party_bigger_than_every_table_waits_until_one_fits(floor: Any) -> None:
+def test_a_party_bigger_than_every_table_waits_until_one_fits(floor: ActorSlot[FloorProxy]) -> None:
     """SPEC: not refused, but `waiting` in arrival order (no estimate: no table seats it),
     seated once a table that fits is created or grows; smaller parties behind it are
     seated meanwhile."""
@@ -90,7 +90,7 @@ def test_a_party_bigger_than_every_table_waits_until_one_fits(floor: Any) -> Non
     assert floor.proxy.waiting_info().get(timeout=5) == {}
 
 
-def test_with_no_tables_every_party_waits_and_the_first_table_seats_one(floor: Any) -> None:
+def test_with_no_tables_every_party_waits_and_the_first_table_seats_one(floor: ActorSlot[FloorProxy]) -> None:
     first = floor.proxy.add_party(2, None).get(timeout=5)
     second = floor.proxy.add_party(3, None).get(timeout=5)
     assert [(p["status"], p["position"], p["estimated_wait_s"]) for p in (first, second)] == [
@@ -99,10 +99,11 @@ def test_with_no_tables_every_party_waits_and_the_first_table_seats_one(floor: A
     ]
     table = add_table(floor, "First", 4)
     assert table["status"] == "occupied" and table["party_id"] == first["id"]
-    assert floor.proxy.waiting_info().get(timeout=5) == {second["id"]: (1, pytest.approx(2700 + 300, abs=5))}
+    expected: dict[int, Any] = {second["id"]: (1, pytest.approx(2700 + 300, abs=5))}
+    assert floor.proxy.waiting_info().get(timeout=5) == expected
 
 
-def test_staff_seat_by_hand_and_the_rules_hold(floor: Any) -> None:
+def test_staff_seat_by_hand_and_the_rules_hold(floor: ActorSlot[FloorProxy]) -> None:
     table = add_table(floor, "Hand", 4)
     floor.proxy.set_status(table["id"], TableStatus.RESERVED).get(timeout=5)
     party = floor.proxy.add_party(4, None).get(timeout=5)
@@ -121,7 +122,7 @@ def test_staff_seat_by_hand_and_the_rules_hold(floor: Any) -> None:
         floor.proxy.cleaned(table["id"]).get(timeout=5)
 
 
-def test_leaving_frees_the_party_or_its_table(floor: Any) -> None:
+def test_leaving_frees_the_party_or_its_table(floor: ActorSlot[FloorProxy]) -> None:
     table = add_table(floor, "T", 2)
     seated = floor.proxy.add_party(2, None).get(timeout=5)
     waiting = floor.proxy.add_party(2, None).get(timeout=5)
@@ -134,7 +135,7 @@ def test_leaving_frees_the_party_or_its_table(floor: Any) -> None:
         floor.proxy.party_leaves(999).get(timeout=5)
 
 
-def test_a_table_cannot_shrink_under_its_seated_party(floor: Any) -> None:
+def test_a_table_cannot_shrink_under_its_seated_party(floor: ActorSlot[FloorProxy]) -> None:
     table = add_table(floor, "Long", 10)
     floor.proxy.add_party(8, None).get(timeout=5)
     with pytest.raises(Conflict, match="party of 8"):
@@ -145,7 +146,7 @@ def test_a_table_cannot_shrink_under_its_seated_party(floor: Any) -> None:
     assert floor.proxy.update_table(table["id"], {"seats": 2}).get(timeout=5)["seats"] == 2
 
 
-def test_tables_in_use_cannot_be_deleted(floor: Any) -> None:
+def test_tables_in_use_cannot_be_deleted(floor: ActorSlot[FloorProxy]) -> None:
     table = add_table(floor, "Busy", 2)
     floor.proxy.add_party(2, None).get(timeout=5)
     with pytest.raises(Conflict):
@@ -157,12 +158,14 @@ def test_tables_in_use_cannot_be_deleted(floor: Any) -> None:
 
 
 def test_crashed_floor_and_table_come_back_with_their_state(
-    floor: Any, supervisor_slot: ActorSlot[Supervisor], events: EventLog
+    floor: ActorSlot[FloorProxy], supervisor_slot: ActorSlot[SupervisorProxy], events: EventLog
 ) -> None:
     table = add_table(floor, "Persist", 2)
     seated = floor.proxy.add_party(2, "A").get(timeout=5)
     waiting = floor.proxy.add_party(2, "B").get(timeout=5)
-    table_slot = supervisor_slot.proxy.children().get(timeout=5)[table_actor_name(table["id"])]
+    table_slot = cast(
+        ActorSlot[TableProxy], supervisor_slot.proxy.children().get(timeout=5)[table_actor_name(table["id"])]
+    )
     first_table = table_slot.ref
     table_slot.proxy.cleaned.defer()  # an error escaping a tell handler kills the actor
     assert events.wait_for(1) and events[0].actor == table_actor_name(table["id"])
@@ -171,4 +174,5 @@ def test_crashed_floor_and_table_come_back_with_their_state(
     assert table_slot.ref is not first_table
     assert floor.proxy.get_table(table["id"]).get(timeout=5)["party_id"] == seated["id"]
     assert table_slot.proxy.snapshot().get(timeout=5).status is TableStatus.OCCUPIED
-    assert floor.proxy.waiting_info().get(timeout=5) == {waiting["id"]: (1, pytest.approx(2700 + 300, abs=5))}
+    expected: dict[int, Any] = {waiting["id"]: (1, pytest.approx(2700 + 300, abs=5))}
+    assert floor.proxy.waiting_info().get(timeout=5) == expected

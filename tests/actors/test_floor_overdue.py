@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import pytest
 
-from robodine_edge.actors.floor import FloorActor, FloorTick, TableDirectory, table_actor_name
+from robodine_edge.actors.floor import FloorActor, FloorProxy, FloorTick, TableDirectory, table_actor_name
 from robodine_edge.actors.store import Store
-from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, Supervisor
-from robodine_edge.actors.table import TableActor
+from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, SupervisorProxy
+from robodine_edge.actors.table import TableActor, TableProxy
 from robodine_edge.data.accounts import create_user
 from robodine_edge.data.settings import load_settings, update_settings
 from robodine_edge.models import Event, Notification
@@ -37,19 +36,21 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def floor(supervisor_slot: ActorSlot[Supervisor], store: Store, published: Published, clock: Clock) -> Any:
+def floor(
+    supervisor_slot: ActorSlot[SupervisorProxy], store: Store, published: Published, clock: Clock
+) -> ActorSlot[FloorProxy]:
     thresholds = {"party_waiting_long_s": WAITING_LONG_S, "party_overstay_s": OVERSTAY_S}
     store.write(update_settings, thresholds).get(timeout=5)
     store.write(create_user, "staff-1", "not a real hash", Role.STAFF, None).get(timeout=5)
     directory = TableDirectory()
 
-    def table_spec(table_id: int) -> ChildSpec[TableActor]:
-        return ChildSpec(
+    def table_spec(table_id: int) -> ChildSpec[TableProxy]:
+        return ChildSpec[TableProxy](
             table_actor_name(table_id),
             lambda listener: TableActor.start(table_id, store, published, crash_listener=listener),
         )
 
-    spec = ChildSpec(
+    spec = ChildSpec[FloorProxy](
         "floor",
         lambda listener: FloorActor.start(
             store, supervisor_slot, directory, table_spec, published, crash_listener=listener, clock=clock
@@ -58,7 +59,7 @@ def floor(supervisor_slot: ActorSlot[Supervisor], store: Store, published: Publi
     return supervisor_slot.proxy.start_child(spec).get(timeout=5)
 
 
-def ticks(floor: Any, store: Store, count: int = 3) -> None:
+def ticks(floor: ActorSlot[FloorProxy], store: Store, count: int = 3) -> None:
     """`count` ticks handled and what they recorded committed: the floor answers an ask
     only after the ticks before it, and the store commits in the order it was handed."""
     for _ in range(count):
@@ -72,7 +73,7 @@ def reported(store: Store) -> list[tuple[str, int, str]]:
 
     def read() -> list[tuple[str, int, str]]:
         query = Event.select().where(Event.type.in_(("party_waiting_long", "party_overstayed"))).order_by(Event.id)
-        return [(e.type, int(e.entity_id), e.level) for e in query if e.entity_type == "customer"]
+        return [(e.type, int(str(e.entity_id)), e.level) for e in query if e.entity_type == "customer"]
 
     return store.write(read).get(timeout=5)
 
@@ -82,7 +83,7 @@ def notified(store: Store) -> list[str]:
 
 
 def test_a_party_past_a_threshold_is_reported_once_and_the_others_not(
-    floor: Any, store: Store, clock: Clock, published: Published
+    floor: ActorSlot[FloorProxy], store: Store, clock: Clock, published: Published
 ) -> None:
     floor.proxy.create_table({"name": "T1", "seats": 2, "x": 0.0, "y": 0.0, "width": 1.0, "height": 1.0}).get(timeout=5)
     seated = floor.proxy.add_party(2, "Kim").get(timeout=5)
@@ -114,7 +115,11 @@ def test_a_party_past_a_threshold_is_reported_once_and_the_others_not(
 
 
 def test_a_restarted_floor_does_not_report_a_party_again(
-    floor: Any, store: Store, clock: Clock, supervisor_slot: ActorSlot[Supervisor], events: EventLog
+    floor: ActorSlot[FloorProxy],
+    store: Store,
+    clock: Clock,
+    supervisor_slot: ActorSlot[SupervisorProxy],
+    events: EventLog,
 ) -> None:
     waiting = floor.proxy.add_party(3, None).get(timeout=5)  # no table at all: it waits
     clock.offset = WAITING_LONG_S + 1
@@ -131,7 +136,7 @@ def test_a_restarted_floor_does_not_report_a_party_again(
     assert reported(store)[-1] == ("party_waiting_long", late["id"], "warning")
 
 
-def test_a_threshold_of_zero_reports_nothing(floor: Any, store: Store, clock: Clock) -> None:
+def test_a_threshold_of_zero_reports_nothing(floor: ActorSlot[FloorProxy], store: Store, clock: Clock) -> None:
     store.write(update_settings, {"party_waiting_long_s": 0}).get(timeout=5)
     floor.proxy.settings_changed(store.write(load_settings).get(timeout=5)).get(timeout=5)
     floor.proxy.add_party(2, None).get(timeout=5)

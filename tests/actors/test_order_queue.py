@@ -9,9 +9,9 @@ import orjson
 import pytest
 
 from robodine_edge.actors.journal import Journal
-from robodine_edge.actors.order_queue import OrderQueueActor
+from robodine_edge.actors.order_queue import OrderQueueActor, OrderQueueProxy
 from robodine_edge.actors.store import Store
-from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, Supervisor
+from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, SupervisorProxy
 from robodine_edge.data import idempotency
 from robodine_edge.data.idempotency import IdempotencyClaim, KeyDecided
 from robodine_edge.data.orders import get_order
@@ -24,17 +24,17 @@ from tests.actors.conftest import EventLog, Published
 
 @pytest.fixture
 def queue(
-    supervisor_slot: ActorSlot[Supervisor], store: Store, journal: Journal, published: Published
-) -> ActorSlot[Any]:
+    supervisor_slot: ActorSlot[SupervisorProxy], store: Store, journal: Journal, published: Published
+) -> ActorSlot[OrderQueueProxy]:
     store.write(lambda: DiningTable.create(name="T1", seats=4)).get(timeout=5)
-    spec = ChildSpec(
+    spec = ChildSpec[OrderQueueProxy](
         "orders", lambda listener: OrderQueueActor.start(store, journal, published, crash_listener=listener)
     )
     return supervisor_slot.proxy.start_child(spec).get(timeout=5)
 
 
 @pytest.fixture
-def rice_bowl(queue: ActorSlot[Any]) -> dict[str, Any]:
+def rice_bowl(queue: ActorSlot[OrderQueueProxy]) -> dict[str, Any]:
     """A menu item using 2 rice and 1 egg, with 10 rice and 3 eggs in stock."""
     rice = queue.proxy.create_inventory_item(
         {"name": "rice", "unit": "portion", "count": 10, "max_count": 20, "low_threshold": 4}
@@ -46,12 +46,12 @@ def rice_bowl(queue: ActorSlot[Any]) -> dict[str, Any]:
     return queue.proxy.create_menu_item(fields, [(rice["id"], 2), (egg["id"], 1)]).get(timeout=5)
 
 
-def place(queue: ActorSlot[Any], item_id: int, quantity: int = 1) -> dict[str, Any]:
+def place(queue: ActorSlot[OrderQueueProxy], item_id: int, quantity: int = 1) -> dict[str, Any]:
     return queue.proxy.place(1, [(item_id, quantity, None)], None, None).get(timeout=5).get(timeout=5)
 
 
 def test_placing_takes_stock_and_cancelling_returns_it(
-    queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Store
 ) -> None:
     order = place(queue, rice_bowl["id"], 2)
     assert order["status"] == "placed" and order["total"] == 17.0 and order["items"][0]["name"] == "Rice bowl"
@@ -66,7 +66,9 @@ def test_placing_takes_stock_and_cancelling_returns_it(
     assert queue.proxy.queued().get(timeout=5) == []
 
 
-def test_not_enough_stock_changes_nothing(queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store) -> None:
+def test_not_enough_stock_changes_nothing(
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Store
+) -> None:
     with pytest.raises(OutOfStock) as caught:
         place(queue, rice_bowl["id"], 4)
     assert caught.value.fields == {"items.0": "not enough egg"}
@@ -74,7 +76,7 @@ def test_not_enough_stock_changes_nothing(queue: ActorSlot[Any], rice_bowl: dict
     assert store.write(lambda: Order.select().count()).get(timeout=5) == 0
 
 
-def test_unknown_and_disabled_items_are_refused(queue: ActorSlot[Any], rice_bowl: dict[str, Any]) -> None:
+def test_unknown_and_disabled_items_are_refused(queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any]) -> None:
     with pytest.raises(ValidationFailed) as caught:
         queue.proxy.place(1, [(rice_bowl["id"], 1, None), (999, 1, None)], None, None).get(timeout=5)
     assert caught.value.fields == {"items.1.menu_item_id": "no such menu item"}
@@ -84,7 +86,7 @@ def test_unknown_and_disabled_items_are_refused(queue: ActorSlot[Any], rice_bowl
 
 
 def test_an_unknown_table_is_refused_and_the_reservation_undone(
-    queue: ActorSlot[Any], rice_bowl: dict[str, Any]
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any]
 ) -> None:
     with pytest.raises(ValidationFailed):
         queue.proxy.place(42, [(rice_bowl["id"], 1, None)], None, None).get(timeout=5).get(timeout=5)
@@ -95,13 +97,18 @@ def held_store(store: Store) -> threading.Event:
     """Keep the store busy until the returned event is set: what actors hand it meanwhile
     waits in its mailbox, as under load."""
     gate, busy = threading.Event(), threading.Event()
-    store.write(lambda: busy.set() or gate.wait(5))
+
+    def hold() -> bool:
+        busy.set()
+        return gate.wait(5)
+
+    store.write(hold)
     assert busy.wait(5)
     return gate
 
 
 def test_an_order_for_no_table_never_holds_stock_a_good_order_needs(
-    queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Store
 ) -> None:
     """Three eggs, three bowls: an order for a missing table placed just before, while the
     store is still busy, must not make the valid one run out."""
@@ -115,12 +122,16 @@ def test_an_order_for_no_table_never_holds_stock_a_good_order_needs(
     assert caught.value.fields == {"table_id": "no such table"}
 
 
-def test_no_table_and_too_little_stock_is_the_table_error(queue: ActorSlot[Any], rice_bowl: dict[str, Any]) -> None:
+def test_no_table_and_too_little_stock_is_the_table_error(
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any]
+) -> None:
     with pytest.raises(ValidationFailed):
         queue.proxy.place(9999, [(rice_bowl["id"], 40, None)], None, None).get(timeout=5).get(timeout=5)
 
 
-def test_tables_created_or_deleted_after_start(queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store) -> None:
+def test_tables_created_or_deleted_after_start(
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Store
+) -> None:
     """The queue learns new tables through the store; a deleted one is refused by the
     order's own transaction and its reservation given back."""
     new = store.write(lambda: DiningTable.create(name="T2", seats=2).id).get(timeout=5)
@@ -140,7 +151,7 @@ def db_counts(store: Store) -> list[int]:
 
 
 def test_a_failed_order_gives_back_only_its_own_reservation(
-    queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Store
 ) -> None:
     """Table 1 is deleted behind the queue's back: its order fails in its transaction while
     a good order is in flight beside it."""
@@ -158,7 +169,7 @@ def test_a_failed_order_gives_back_only_its_own_reservation(
 
 
 def test_a_retry_queued_behind_its_first_try_places_nothing_and_gets_its_answer(
-    queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Store
 ) -> None:
     """The tablet's first try timed out (its unit still queued at the store) and the
     retry, with the same key, found no answer yet. The retry's own unit checks the key
@@ -184,7 +195,7 @@ def test_the_first_answer_of_a_key_stays(store: Store) -> None:
 
 
 def test_memory_takes_the_database_counts_if_they_ever_disagree(
-    queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Store
 ) -> None:
     """Eggs taken behind the queue's back: the database refuses the order, and memory
     follows it from then on."""
@@ -196,7 +207,7 @@ def test_memory_takes_the_database_counts_if_they_ever_disagree(
 
 
 def test_only_a_table_gone_is_looked_up_again_after_a_failed_order(
-    queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Store
 ) -> None:
     """A known table's order reserves at once, before the store answers; an unknown one's
     waits for the store to find the table. An order refused for stock leaves its table
@@ -233,7 +244,7 @@ def test_only_a_table_gone_is_looked_up_again_after_a_failed_order(
     ids=["restock", "count-correction"],
 )
 def test_stock_changed_while_an_order_is_in_flight_is_kept(
-    queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store, change: Any, expected: list[int]
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Store, change: Any, expected: list[int]
 ) -> None:
     """The order's commit comes back after the change: it must not put back the count the
     database had before the change."""
@@ -248,7 +259,7 @@ def test_stock_changed_while_an_order_is_in_flight_is_kept(
 
 
 def test_a_cancel_while_another_order_is_in_flight_is_kept(
-    queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Store
 ) -> None:
     first = place(queue, rice_bowl["id"])
     gate = held_store(store)
@@ -261,7 +272,7 @@ def test_a_cancel_while_another_order_is_in_flight_is_kept(
 
 
 def test_the_menu_goes_sold_out_with_its_ingredient(
-    queue: ActorSlot[Any], rice_bowl: dict[str, Any], published: Published
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], published: Published
 ) -> None:
     for _ in range(3):
         place(queue, rice_bowl["id"])
@@ -279,7 +290,7 @@ def menu_news(published: Published, start: int = 0) -> list[tuple[str, int, bool
 
 
 def test_the_menu_topic_follows_every_dish_and_its_availability(
-    queue: ActorSlot[Any], rice_bowl: dict[str, Any], published: Published
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], published: Published
 ) -> None:
     """Three eggs, one a bowl: the third order flips the bowl off at once, a cancel and a
     restock flip it back; no message while it stays as it was."""
@@ -304,7 +315,7 @@ def test_the_menu_topic_follows_every_dish_and_its_availability(
 
 
 def test_a_failed_order_flips_back_what_its_reservation_flipped(
-    queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store, published: Published
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Store, published: Published
 ) -> None:
     """The last eggs are reserved by an order whose table is gone: the bowl is announced
     sold out while the order is in flight, and available again when it fails."""
@@ -321,7 +332,7 @@ def test_a_failed_order_flips_back_what_its_reservation_flipped(
 
 
 def test_shelves_created_or_changed_into_low_or_empty_raise_their_events(
-    queue: ActorSlot[Any], published: Published
+    queue: ActorSlot[OrderQueueProxy], published: Published
 ) -> None:
     def shelf(name: str, count: int, low: int) -> int:
         fields = {"name": name, "unit": "pcs", "count": count, "max_count": 10, "low_threshold": low}
@@ -334,7 +345,7 @@ def test_shelves_created_or_changed_into_low_or_empty_raise_their_events(
     assert raised == [("out_of_stock", empty), ("low_stock", low), ("low_stock", full)]
 
 
-def test_the_lifecycle_and_its_rules(queue: ActorSlot[Any], rice_bowl: dict[str, Any]) -> None:
+def test_the_lifecycle_and_its_rules(queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any]) -> None:
     order = place(queue, rice_bowl["id"])
     for status in ("cooking", "ready", "serving", "served"):
         assert queue.proxy.set_status(order["id"], OrderStatus(status), Role.STAFF).get(timeout=5)["status"] == status
@@ -356,7 +367,7 @@ def published_since(published: Published, start: int) -> list[tuple[str, str, An
 
 
 def test_advance_walks_every_step_as_set_status_does(
-    queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store, published: Published
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Store, published: Published
 ) -> None:
     """A robot's `done` with no `started`: one ask takes the order through each legal step,
     written, announced and recorded exactly as one `set_status` per step."""
@@ -367,7 +378,7 @@ def test_advance_walks_every_step_as_set_status_does(
         queue.proxy.set_status(by_steps["id"], status, Role.ADMIN).get(timeout=5)
     middle = len(published.items)
     moved = queue.proxy.advance(walked["id"], OrderStatus.READY).get(timeout=5)
-    assert moved["status"] == "ready" and moved["id"] == walked["id"]
+    assert moved is not None and moved["status"] == "ready" and moved["id"] == walked["id"]
     assert published_since(published, middle) == published_since(published, start)[: middle - start]
     assert [e for t, _, e in published_since(published, middle) if t == "events"] == ["order_status"] * 2
     assert store.write(get_order, walked["id"]).get(timeout=5) == moved
@@ -375,7 +386,7 @@ def test_advance_walks_every_step_as_set_status_does(
 
 
 def test_advance_leaves_an_order_at_or_past_its_target_and_skips_one_no_longer_active(
-    queue: ActorSlot[Any], rice_bowl: dict[str, Any], published: Published
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], published: Published
 ) -> None:
     order = place(queue, rice_bowl["id"])
     ready = queue.proxy.advance(order["id"], OrderStatus.READY).get(timeout=5)
@@ -383,7 +394,8 @@ def test_advance_leaves_an_order_at_or_past_its_target_and_skips_one_no_longer_a
     assert queue.proxy.advance(order["id"], OrderStatus.READY).get(timeout=5) == ready
     assert queue.proxy.advance(order["id"], OrderStatus.COOKING).get(timeout=5) == ready
     assert published.items[start:] == []
-    assert queue.proxy.advance(order["id"], OrderStatus.SERVED).get(timeout=5)["status"] == "served"
+    served = queue.proxy.advance(order["id"], OrderStatus.SERVED).get(timeout=5)
+    assert served is not None and served["status"] == "served"
     assert queue.proxy.advance(order["id"], OrderStatus.SERVED).get(timeout=5) is None
     cancelled = place(queue, rice_bowl["id"])
     queue.proxy.cancel(cancelled["id"], Role.STAFF).get(timeout=5)
@@ -392,7 +404,7 @@ def test_advance_leaves_an_order_at_or_past_its_target_and_skips_one_no_longer_a
 
 
 def test_advance_raises_a_step_the_store_refuses(
-    queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Store
 ) -> None:
     order = place(queue, rice_bowl["id"])
     store.write(lambda: Order.delete().where(Order.id == order["id"]).execute()).get(timeout=5)
@@ -401,13 +413,13 @@ def test_advance_raises_a_step_the_store_refuses(
 
 
 def test_flag_tells_staff_and_announces_the_order(
-    queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store, published: Published
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Store, published: Published
 ) -> None:
     order = place(queue, rice_bowl["id"])
     assert queue.proxy.queued().get(timeout=5) == [order["id"]]  # announced
     start = len(published.items)
     flagged = queue.proxy.flag(order["id"], "the arm dropped it").get(timeout=5)
-    assert flagged["flagged"] is True and flagged["flag_reason"] == "the arm dropped it"
+    assert flagged is not None and flagged["flagged"] is True and flagged["flag_reason"] == "the arm dropped it"
     assert published_since(published, start) == [("events", "upsert", "order_unserved"), ("orders", "upsert", "placed")]
     assert published.topic("orders")[-1] == flagged == store.write(get_order, order["id"]).get(timeout=5)
     assert queue.proxy.active_orders().get(timeout=5) == [flagged]
@@ -416,19 +428,19 @@ def test_flag_tells_staff_and_announces_the_order(
 
 
 def test_unflag_gives_the_order_back_in_memory_too(
-    queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store, published: Published
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Store, published: Published
 ) -> None:
     order = place(queue, rice_bowl["id"])
     queue.proxy.flag(order["id"], "the arm dropped it").get(timeout=5)
     retried = queue.proxy.unflag(order["id"]).get(timeout=5)
-    assert (retried["flagged"], retried["flag_reason"]) == (False, None)
+    assert retried is not None and (retried["flagged"], retried["flag_reason"]) == (False, None)
     stored = store.write(get_order, order["id"]).get(timeout=5)
     assert queue.proxy.active_orders().get(timeout=5) == [retried] == [stored]
     assert published.topic("orders")[-1] == retried
 
 
 def test_fifty_concurrent_orders_for_the_last_portions(
-    queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Store
 ) -> None:
     results: list[str] = []
     lock = threading.Lock()
@@ -453,7 +465,7 @@ def test_fifty_concurrent_orders_for_the_last_portions(
 
 
 def test_a_crashed_queue_reloads_orders_and_stock(
-    queue: ActorSlot[Any], rice_bowl: dict[str, Any], events: EventLog
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], events: EventLog
 ) -> None:
     order = place(queue, rice_bowl["id"])
     queue.proxy.restock.defer(999, 1)  # NotFound escaping a tell handler: the actor dies
@@ -464,7 +476,7 @@ def test_a_crashed_queue_reloads_orders_and_stock(
 
 
 def test_a_restarted_queue_announces_the_whole_menu(
-    queue: ActorSlot[Any], rice_bowl: dict[str, Any], events: EventLog, published: Published
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], events: EventLog, published: Published
 ) -> None:
     """Screens that followed the crashed queue are set right by its successor."""
     start = len(published.items)
@@ -475,7 +487,7 @@ def test_a_restarted_queue_announces_the_whole_menu(
 
 
 def test_the_fast_path_order_equals_what_the_database_holds(
-    queue: ActorSlot[Any], rice_bowl: dict[str, Any], store: Store
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Store
 ) -> None:
     """Placing builds its JSON from what it wrote; it must match reading the order back."""
     placed = (

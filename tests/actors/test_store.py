@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
+from typing import Any
 
 import pykka
 import pytest
 from peewee import IntegrityError, SqliteDatabase
 
+from robodine_edge.actors.base import ActorFuture, Crash
 from robodine_edge.actors.store import Store, StoreActor
-from robodine_edge.actors.supervisor import ActorSlot
+from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, Supervisor
 from robodine_edge.db import database_path
 from robodine_edge.errors import Unavailable
 from robodine_edge.models import Event, Setting
+from tests.actors.conftest import EventLog
 
 
 @pytest.fixture
@@ -51,7 +55,7 @@ def test_concurrent_writes_are_group_committed(store: Store, commits: list[int],
 
 
 def test_a_failing_unit_rolls_back_alone(store: Store, data_dir: Path) -> None:
-    futures = [store.write(add_event, "a"), store.write(fail_unit), store.write(add_event, "b")]
+    futures: list[ActorFuture[Any]] = [store.write(add_event, "a"), store.write(fail_unit), store.write(add_event, "b")]
     assert futures[0].get(timeout=5) and futures[2].get(timeout=5)
     with pytest.raises(IntegrityError):
         futures[1].get(timeout=5)
@@ -84,3 +88,29 @@ def test_writing_to_a_stopped_store_fails_fast(store: Store) -> None:
 def test_durable_mode_is_full(store: Store) -> None:
     assert store.write(lambda: Event._meta.database.execute_sql("PRAGMA synchronous").fetchone()[0]).get(timeout=5) == 2
     assert pykka.ActorRegistry.get_by_class(StoreActor)
+
+
+def test_a_crash_answers_every_write_it_leaves_with_unavailable(db: SqliteDatabase, data_dir: Path) -> None:
+    """The store dies mid-batch with more writes in its mailbox: those of the open batch
+    are rolled back, those queued behind the crash never run — each caller hears
+    `Unavailable` (503, try again) at once, not the crash's own error (a 500) nor nothing
+    (a request hanging to its timeout); the supervisor's new store takes the next write."""
+    events = EventLog()
+    supervisor = Supervisor.start(max_restarts=2, window_s=30, on_event=events).proxy()
+    store = Store(
+        supervisor.start_child(ChildSpec("store", lambda crash: StoreActor.start(db, crash_listener=crash))).get(
+            timeout=5
+        )
+    )
+    gate = threading.Event()
+    blocked = store.write(gate.wait, 10)  # the writer busy: what follows queues in its mailbox
+    in_batch = store.write(add_event, "in the open batch")
+    store._slot.tell(Crash())
+    queued = store.write(add_event, "behind the crash")
+    gate.set()
+    for reply in (blocked, in_batch, queued):
+        with pytest.raises(Unavailable):
+            reply.get(timeout=5)
+    assert events.wait_for(1) and events[0].type == "actor_restarted"
+    assert store.write(add_event, "after").get(timeout=5)
+    assert rows_seen_by_another_connection(data_dir) == 1

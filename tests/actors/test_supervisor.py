@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, cast
 
 import pykka
 import pytest
 from peewee import SqliteDatabase
 
-from robodine_edge.actors.base import CrashListener, SupervisedActor
+from robodine_edge.actors.base import CrashListener, SupervisedActor, TypedProxy, proxy_method
 from robodine_edge.actors.store import Store, StoreActor
 from robodine_edge.actors.supervisor import (
     ActorSlot,
     ChildSpec,
     RestartBudget,
     Supervisor,
+    SupervisorProxy,
 )
 from robodine_edge.models import Setting
 from tests.actors.conftest import EventLog
@@ -42,6 +43,11 @@ class Counter(SupervisedActor):
         raise RuntimeError("counter crashed")
 
 
+class CounterProxy(TypedProxy):
+    increment = proxy_method(Counter.increment)
+    crash = proxy_method(Counter.crash)
+
+
 def _save_counter(value: int) -> None:
     Setting.insert(key="counter", value=value).on_conflict_replace().execute()
 
@@ -55,32 +61,38 @@ class Blocker(SupervisedActor):
         self._release.wait(10)
 
 
-@pytest.fixture
-def supervisor(events: EventLog) -> Any:
-    return Supervisor.start(max_restarts=2, window_s=30, on_event=events).proxy()
+class BlockerProxy(TypedProxy):
+    block = proxy_method(Blocker.block)
 
 
 @pytest.fixture
-def store(supervisor: Any, db: SqliteDatabase) -> Store:
+def supervisor(events: EventLog) -> SupervisorProxy:
+    return cast(SupervisorProxy, Supervisor.start(max_restarts=2, window_s=30, on_event=events).proxy())
+
+
+@pytest.fixture
+def store(supervisor: SupervisorProxy, db: SqliteDatabase) -> Store:
     slot = supervisor.start_child(
-        ChildSpec("store", lambda listener: StoreActor.start(db, crash_listener=listener))
+        ChildSpec[object]("store", lambda listener: StoreActor.start(db, crash_listener=listener))
     ).get(timeout=5)
     return Store(slot)
 
 
-def start_counter(supervisor: Any, store: Store) -> ActorSlot[Counter]:
-    spec = ChildSpec("counter", lambda listener: Counter.start(store, listener))
+def start_counter(supervisor: SupervisorProxy, store: Store) -> ActorSlot[CounterProxy]:
+    spec = ChildSpec[CounterProxy]("counter", lambda listener: Counter.start(store, listener))
     return supervisor.start_child(spec).get(timeout=5)
 
 
-def crash_and_wait_for_restart(slot: ActorSlot[Counter], events: EventLog) -> None:
+def crash_and_wait_for_restart(slot: ActorSlot[CounterProxy], events: EventLog) -> None:
     """Crash the actor; the restart event comes once the new instance is in the slot."""
     seen = len(events)
     slot.proxy.crash.defer()
     assert events.wait_for(seen + 1), "the supervisor did not restart the actor"
 
 
-def test_a_crashed_actor_is_restarted_with_its_state_reloaded(supervisor: Any, store: Store, events: EventLog) -> None:
+def test_a_crashed_actor_is_restarted_with_its_state_reloaded(
+    supervisor: SupervisorProxy, store: Store, events: EventLog
+) -> None:
     slot = start_counter(supervisor, store)
     first = slot.ref
     assert [slot.proxy.increment().get(timeout=5) for _ in range(3)] == [1, 2, 3]
@@ -90,12 +102,19 @@ def test_a_crashed_actor_is_restarted_with_its_state_reloaded(supervisor: Any, s
     assert [e.type for e in events] == ["actor_restarted"] and "counter crashed" in events[0].error
 
 
-def test_a_watcher_hears_of_the_restarted_instance_once(supervisor: Any, store: Store, events: EventLog) -> None:
+def test_a_watcher_hears_of_the_restarted_instance_once(
+    supervisor: SupervisorProxy, store: Store, events: EventLog
+) -> None:
     slot = start_counter(supervisor, store)
     first = slot.ref
     heard: list[Any] = []
     installed = threading.Event()
-    slot.when_installed(lambda ref: (heard.append(ref), installed.set()))
+
+    def hear(ref: pykka.ActorRef[Any]) -> None:
+        heard.append(ref)
+        installed.set()
+
+    slot.when_installed(hear)
     gone: list[Any] = []
     forgotten = gone.append
     slot.when_installed(forgotten)
@@ -107,7 +126,9 @@ def test_a_watcher_hears_of_the_restarted_instance_once(supervisor: Any, store: 
     assert len(heard) == 1  # once: watchers are for the next install only
 
 
-def test_too_many_crashes_give_the_actor_up_and_degrade(supervisor: Any, store: Store, events: EventLog) -> None:
+def test_too_many_crashes_give_the_actor_up_and_degrade(
+    supervisor: SupervisorProxy, store: Store, events: EventLog
+) -> None:
     slot = start_counter(supervisor, store)
     crash_and_wait_for_restart(slot, events)
     crash_and_wait_for_restart(slot, events)
@@ -123,23 +144,23 @@ def test_too_many_crashes_give_the_actor_up_and_degrade(supervisor: Any, store: 
         slot.proxy.increment().get(timeout=5)
 
 
-def test_an_actor_that_cannot_start_is_reported(supervisor: Any) -> None:
+def test_an_actor_that_cannot_start_is_reported(supervisor: SupervisorProxy) -> None:
     class Broken(SupervisedActor):
         def on_start(self) -> None:
             raise OSError("device missing")
 
     with pytest.raises(RuntimeError, match="failed in on_start"):
-        supervisor.start_child(ChildSpec("broken", lambda listener: Broken.start(crash_listener=listener))).get(
+        supervisor.start_child(ChildSpec[object]("broken", lambda listener: Broken.start(crash_listener=listener))).get(
             timeout=15
         )
     assert "broken" not in supervisor.children().get(timeout=5)
 
 
-def test_a_busy_actor_makes_the_system_unresponsive(supervisor: Any) -> None:
+def test_a_busy_actor_makes_the_system_unresponsive(supervisor: SupervisorProxy) -> None:
     release = threading.Event()
-    slot = supervisor.start_child(ChildSpec("blocker", lambda listener: Blocker.start(listener, release))).get(
-        timeout=5
-    )
+    slot = supervisor.start_child(
+        ChildSpec[BlockerProxy]("blocker", lambda listener: Blocker.start(listener, release))
+    ).get(timeout=5)
     assert supervisor.responsive(0.5).get(timeout=5) is True
     slot.proxy.block.defer()
     try:
@@ -149,7 +170,7 @@ def test_a_busy_actor_makes_the_system_unresponsive(supervisor: Any) -> None:
     assert supervisor.responsive(2).get(timeout=5) is True
 
 
-def test_children_stop_in_reverse_start_order(supervisor: Any) -> None:
+def test_children_stop_in_reverse_start_order(supervisor: SupervisorProxy) -> None:
     stopped: list[str] = []
 
     class Recorder(SupervisedActor):
@@ -160,8 +181,11 @@ def test_children_stop_in_reverse_start_order(supervisor: Any) -> None:
         def on_stop(self) -> None:
             stopped.append(self.name)
 
+    def recorder(name: str) -> ChildSpec[object]:
+        return ChildSpec[object](name, lambda listener: Recorder.start(name, listener))
+
     for name in ("first", "second", "third"):
-        supervisor.start_child(ChildSpec(name, lambda listener, n=name: Recorder.start(n, listener))).get(timeout=5)
+        supervisor.start_child(recorder(name)).get(timeout=5)
     supervisor.stop_children().get(timeout=10)
     assert stopped == ["third", "second", "first"]
 
@@ -176,7 +200,7 @@ def test_restart_budget_is_a_sliding_window() -> None:
 
 
 def test_slot_of_an_actor_never_started() -> None:
-    slot: ActorSlot[Any] = ActorSlot("ghost")
+    slot = ActorSlot[object]("ghost")
     assert not slot.is_alive()
     assert slot.tell("hello") is False
     with pytest.raises(pykka.ActorDeadError):

@@ -37,7 +37,7 @@ def handler(journal: Journal, clock: Clock) -> Iterator[SystemLogHandler]:
     logging.getLogger().removeHandler(installed)
 
 
-def recorded(store: Store) -> list[tuple[str, str, str]]:
+def recorded(store: Store) -> list[tuple[str, str | None, str]]:
     rows = store.write(lambda: list(Event.select().where(Event.type == "system_log").order_by(Event.id))).get(timeout=5)
     return [(row.level, row.entity_id, row.message) for row in rows]
 

@@ -40,5 +40,7 @@ def test_paging_through_keeps_one_view_per_list() -> None:
 def test_a_page_equals_encoding_that_page(ids: set[int], limit: int, before: int | None) -> None:
     views = ListViews()
     body = views.build(PageKey("t", None, limit, before), lambda: rows(*ids))
-    expected = [row for row in sorted(rows(*ids), key=lambda r: -int(r["id"])) if before is None or row["id"] < before]
+    expected = [
+        row for row in sorted(rows(*ids), key=lambda r: -int(r["id"])) if before is None or int(row["id"]) < before
+    ]
     assert body == orjson.dumps(expected[:limit])

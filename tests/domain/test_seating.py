@@ -53,9 +53,9 @@ def test_assignment_is_sound(waiting: list[WaitingParty], tables: list[TableFit]
         assert by_id[table].status is A and by_id[table].seats >= sizes[party]
     taken = {table for _, table in pairs}
     seated = {party for party, _ in pairs}
-    for party in waiting:
-        if party.id not in seated:
-            assert not any(t.status is A and t.id not in taken and t.seats >= party.size for t in tables)
+    for left in waiting:
+        if left.id not in seated:
+            assert not any(t.status is A and t.id not in taken and t.seats >= left.size for t in tables)
 
 
 def test_estimates_follow_the_expected_turnover() -> None:

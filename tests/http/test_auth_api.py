@@ -7,6 +7,7 @@ import re
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import jwt
 import pytest
@@ -261,12 +262,19 @@ def test_refresh_reads_the_user_again(service: ServiceProcess, admin: dict[str, 
     table) is refused, though its signature and expiry are good."""
     kiosk_id, _ = make_user(service, admin, "kiosk", table_id=1)
     kiosk = {"sub": str(kiosk_id), "role": "kiosk"}
-    for n, changes in enumerate([{"sub": "99999"}, {"role": "staff"}, {**kiosk, "table": 2}, {**kiosk, "table": None}]):
+    variants: list[dict[str, Any]] = [
+        {"sub": "99999"},
+        {"role": "staff"},
+        {**kiosk, "table": 2},
+        {**kiosk, "table": None},
+    ]
+    for n, changes in enumerate(variants):
         token = forged(service, jti=f"forged-{n}", **changes)
         assert service.http.get("/api/auth/me", headers=service.auth(token)).status_code == 200
         response = service.http.post("/api/auth/refresh", headers=service.auth(token))
         assert response.status_code == 401 and response.json()["error"]["code"] == "unauthorized", changes
-    for changes in ({}, {**kiosk, "table": 1}):
+    fine: list[dict[str, Any]] = [{}, {**kiosk, "table": 1}]
+    for changes in fine:
         token = forged(service, jti="forged-ok", **changes)
         assert service.http.post("/api/auth/refresh", headers=service.auth(token)).status_code == 200
 

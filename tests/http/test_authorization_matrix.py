@@ -56,7 +56,7 @@ def test_route_by_role(service: ServiceProcess, callers: dict[str, dict[str, str
             assert is_role_refusal(response), (caller, response.text)
 
 
-def is_role_refusal(response) -> bool:  # type: ignore[no-untyped-def]
+def is_role_refusal(response) -> bool:
     if response.status_code != 403:
         return False
     error = response.json()["error"]

@@ -71,8 +71,9 @@ def test_100_concurrent_asks_take_the_actors_serial_time_and_never_stall_the_loo
     assert results == [n * 2 for n in range(100)]
     serial = 100 * WORK_S
     assert serial <= elapsed < serial * 1.5 + 1.0
-    # Blocking on each ask would hold the loop for the whole serial time (5 s).
-    assert stalled(gaps) < serial * 0.1, f"the event loop was held {stalled(gaps):.3f}s of {elapsed:.1f}s"
+    # Blocking on each ask would hold the loop for the whole serial time (5 s); a machine
+    # with 7 runnable processes per core was seen to hold a thread off its core for 0.8 s.
+    assert stalled(gaps) < serial * 0.3, f"the event loop was held {stalled(gaps):.3f}s of {elapsed:.1f}s"
 
 
 def test_control_pykkas_own_await_does_stall_the_loop() -> None:

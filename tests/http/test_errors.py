@@ -59,15 +59,15 @@ def client() -> SanicTestClient:
     app.error_handler = ApiErrorHandler()
 
     @app.get("/boom")
-    async def boom(request):  # type: ignore[no-untyped-def]
+    async def boom(request):
         raise RuntimeError("secret internal detail")
 
     @app.get("/conflict")
-    async def conflict(request):  # type: ignore[no-untyped-def]
+    async def conflict(request):
         raise errors.OutOfStock("not enough rice", fields={"items.0": "only 2 left"})
 
     @app.get("/limited")
-    async def limited(request):  # type: ignore[no-untyped-def]
+    async def limited(request):
         raise errors.RateLimited("slow down", retry_after_s=17)
 
     return app.test_client
@@ -109,7 +109,7 @@ def test_only_sanic_testings_deprecation_is_hidden_not_one_of_ours() -> None:
         pass
 
     @app.get("/here")
-    async def here(request):  # type: ignore[no-untyped-def]
+    async def here(request):
         return text("here")
 
     app.register_listener(our_old_style_listener, "before_server_start")

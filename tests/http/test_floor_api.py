@@ -127,6 +127,25 @@ def test_staff_seat_by_hand_and_reserve(tmp_path: Path) -> None:
         assert service.http.get("/api/customers/999", headers=admin).status_code == 404
 
 
+def test_a_party_is_never_seated_by_hand_at_a_table_that_is_not_free(tmp_path: Path) -> None:
+    """Staff may seat a waiting party at an available or reserved table only: one that is
+    occupied or being cleaned is 409 and nothing changes."""
+    with ServiceProcess(tmp_path) as service:
+        admin = service.auth(service.token())
+        table = make_table(service, admin, seats=4)
+        first = service.http.post("/api/customers", headers=admin, json={"party_size": 4}).json()
+        assert (first["status"], first["table_id"]) == ("seated", table["id"])
+        second = service.http.post("/api/customers", headers=admin, json={"party_size": 2}).json()
+        assert second["status"] == "waiting"
+        busy = service.http.post(f"/api/tables/{table['id']}/seat", headers=admin, json={"customer_id": second["id"]})
+        assert busy.status_code == 409 and busy.json()["error"]["code"] == "invalid_transition"
+        assert service.http.post(f"/api/tables/{table['id']}/release", headers=admin).json()["status"] == "cleaning"
+        dirty = service.http.post(f"/api/tables/{table['id']}/seat", headers=admin, json={"customer_id": second["id"]})
+        assert dirty.status_code == 409 and dirty.json()["error"]["code"] == "invalid_transition"
+        assert service.http.get(f"/api/customers/{second['id']}", headers=admin).json()["status"] == "waiting"
+        assert service.http.get(f"/api/tables/{table['id']}", headers=admin).json()["party_id"] is None
+
+
 def test_a_party_no_table_seats_waits_and_is_seated_when_one_fits(tmp_path: Path) -> None:
     """SPEC §2: `waiting` in arrival order, seated as soon as a table fits, when one is
     created (here the first) or grows; not refused. Only the size bound (1..50) is 422."""

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 ONE_MIB = 1024 * 1024
 
 
-def assert_error(response, status: int, code: str) -> None:  # type: ignore[no-untyped-def]
+def assert_error(response, status: int, code: str) -> None:
     assert response.status_code == status, response.text
     body = response.json()
     assert set(body) == {"error"} and body["error"]["code"] == code and body["error"]["message"]
@@ -46,7 +46,7 @@ def test_bodies_over_one_mib_are_413(service: ServiceProcess, admin: dict[str, s
         "too_large",
     )
 
-    def chunks():  # type: ignore[no-untyped-def]
+    def chunks():
         for _ in range(20):
             yield b"x" * 65536
 

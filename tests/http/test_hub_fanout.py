@@ -1,7 +1,7 @@
 """Fan-out to many clients on one loop: every connection given frames in a turn is
 written at the end of that turn (one callback for all, `EndOfTurn`), and batching them
 changes nothing a client sees — every frame, in order, counted once; a client that is
-behind or broken holds back no one else.
+behind or broken holds back no one else (a broken one is cut).
 
 Real sockets on 127.0.0.1; the stand-ins are the object holding the transport and the
 protocol state, which Sanic's WebSocket gives the hub in the service, and one transport
@@ -50,14 +50,26 @@ class Reader(asyncio.Protocol):
 class BrokenTransport:
     """A transport whose every write fails, as one whose socket went away under it may."""
 
+    def __init__(self) -> None:
+        self.aborted = False
+
     def is_closing(self) -> bool:
-        return False
+        return self.aborted
+
+    def abort(self) -> None:
+        self.aborted = True
 
     def get_write_buffer_size(self) -> int:
         return 0
 
     def write(self, data: bytes) -> None:
         raise ConnectionResetError("the socket went away")
+
+
+def websocket(io_proto: Any, **more: Any) -> Any:
+    """What a Connection uses of Sanic's Websocket: its protocol (holding the transport)
+    and the WebSocket protocol's state."""
+    return SimpleNamespace(io_proto=io_proto, ws_proto=ServerProtocol(state=State.OPEN), **more)
 
 
 async def snapshot(topic: str, who: Any) -> list[dict[str, Any]]:
@@ -89,7 +101,7 @@ def test_every_client_of_a_fan_out_gets_every_message_in_order_and_each_is_count
         connections = []
         for _ in range(CLIENTS):
             transport, protocol = await loop.create_connection(FlowControlled, *server.sockets[0].getsockname()[:2])
-            ws = SimpleNamespace(io_proto=protocol, ws_proto=ServerProtocol(state=State.OPEN))
+            ws = websocket(protocol)
             connection = Connection(ws, principal(), metrics)
             hub.connect(connection)
             await hub.subscribe(connection, "orders", None, None)
@@ -121,9 +133,7 @@ def test_a_client_behind_holds_back_no_one_and_gets_everything_once_it_reads() -
         stalled_transport, stalled_protocol = await loop.create_connection(FlowControlled, *listener.getsockname())
         stalled_peer, _ = listener.accept()
         stalled_transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
-        stalled = Connection(
-            SimpleNamespace(io_proto=stalled_protocol, ws_proto=ServerProtocol(state=State.OPEN)), principal()
-        )
+        stalled = Connection(websocket(stalled_protocol), principal())
         frames = [text_frame(payload(n)) for n in range(300)]
         readers = [Reader(sum(map(len, frames))) for _ in range(5)]
         pending = iter(readers)
@@ -131,7 +141,7 @@ def test_a_client_behind_holds_back_no_one_and_gets_everything_once_it_reads() -
         reading = []
         for _ in readers:
             transport, protocol = await loop.create_connection(FlowControlled, *server.sockets[0].getsockname()[:2])
-            ws = SimpleNamespace(io_proto=protocol, ws_proto=ServerProtocol(state=State.OPEN))
+            ws = websocket(protocol)
             reading.append((Connection(ws, principal()), transport))
         for frame in frames:
             stalled.put(frame)  # first into every turn's batch
@@ -156,18 +166,11 @@ def test_a_client_behind_holds_back_no_one_and_gets_everything_once_it_reads() -
     asyncio.run(scenario())
 
 
-def test_a_client_whose_write_fails_is_closed_and_the_others_still_get_the_frame() -> None:
+def test_a_client_whose_write_fails_is_cut_and_the_others_still_get_the_frame() -> None:
     async def scenario() -> None:
         loop = asyncio.get_running_loop()
-        closes: list[int] = []
-        broken = Connection(
-            SimpleNamespace(
-                io_proto=SimpleNamespace(transport=BrokenTransport()),
-                ws_proto=ServerProtocol(state=State.OPEN),
-                fail_connection=lambda code, reason: closes.append(code),
-            ),
-            principal(),
-        )
+        broken_transport = BrokenTransport()
+        broken = Connection(websocket(SimpleNamespace(transport=broken_transport)), principal())
         frame = text_frame(b'{"n":1}')
         readers = [Reader(len(frame)) for _ in range(3)]
         pending = iter(readers)
@@ -175,14 +178,17 @@ def test_a_client_whose_write_fails_is_closed_and_the_others_still_get_the_frame
         healthy = []
         for _ in readers:
             transport, protocol = await loop.create_connection(FlowControlled, *server.sockets[0].getsockname()[:2])
-            ws = SimpleNamespace(io_proto=protocol, ws_proto=ServerProtocol(state=State.OPEN))
+            ws = websocket(protocol)
             healthy.append((Connection(ws, principal()), transport))
         broken.put(frame)  # first in the turn's batch
         for connection, _ in healthy:
             connection.put(frame)
         await asyncio.wait_for(asyncio.gather(*(reader.done.wait() for reader in readers)), 10)
         assert all(bytes(reader.data) == frame for reader in readers)
-        assert closes == [1011] and broken.closed
+        assert broken.closed and broken_transport.aborted
+        broken.put(frame)
+        await asyncio.sleep(0)
+        assert len(broken.queue) == 0, "nothing more is queued for it"
         for connection, transport in healthy:
             connection.stop()
             transport.close()

@@ -171,7 +171,7 @@ def test_bad_robot_paging_is_422_with_fields(service: ServiceProcess, admin: dic
     like the end of the list."""
     gone, _ = register(service, admin)
     assert service.http.delete(f"/api/robots/{gone}", headers=admin).status_code == 204
-    refusals = [
+    refusals: list[tuple[dict[str, Any], str]] = [
         ({"limit": 0}, "limit"),
         ({"limit": 1001}, "limit"),
         ({"limit": "abc"}, "limit"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -269,7 +270,7 @@ def test_every_screen_learns_of_an_emergency_and_its_resolution_at_once(
         async with websockets.connect(ws_url(service.url, f"/ws/emergencies?token={staff_token}")) as ws:
             first = await recv(ws)
             assert first["type"] == "snapshot"
-            return first["data"]  # type: ignore[no-any-return]
+            return first["data"]
 
     async def scenario() -> None:
         ws = await multiplexed(service.url, staff_token)
@@ -381,7 +382,12 @@ def test_a_filtered_subscription_still_counts_seq_up_by_one_and_resumes(
 
     async def scenario() -> None:
         kiosk_token = kiosk["Authorization"].split()[1]
-        seen = await follow(kiosk_token, "orders", lambda: [order(t) for t in (theirs["id"], mine["id"]) * 3], 3)
+
+        def orders_at_both() -> None:
+            for table_id in (theirs["id"], mine["id"]) * 3:
+                order(table_id)
+
+        seen = await follow(kiosk_token, "orders", orders_at_both, 3)
         snapshot, updates = seen[0], seen[1:]
         assert [m["seq"] for m in updates] == [snapshot["seq"] + n for n in (1, 2, 3)]
         assert {m["data"]["table_id"] for m in updates} == {mine["id"]}
@@ -391,7 +397,12 @@ def test_a_filtered_subscription_still_counts_seq_up_by_one_and_resumes(
         assert resumed["seq"] == updates[-1]["seq"] + 1 and resumed["data"]["table_id"] == mine["id"]
 
         staff_token = staff["Authorization"].split()[1]
-        seen = await follow(staff_token, "notifications", lambda: [call_staff(), call_staff()], 2)
+
+        def call_twice() -> None:
+            call_staff()
+            call_staff()
+
+        seen = await follow(staff_token, "notifications", call_twice, 2)
         assert [m["seq"] for m in seen] == [seen[0]["seq"] + n for n in (0, 1, 2)]
 
     run(scenario())
@@ -541,7 +552,7 @@ def test_a_client_that_never_reads_does_not_delay_the_others(tmp_path: Path) -> 
                         first = (await recv(ws))["seq"]
                         total = 20000
                         sender = asyncio.create_task(asyncio.to_thread(_flood, robot, udp, robot_id, total))
-                        received = []
+                        received: list[Any] = []
                         slowest = 0.0
                         while len(received) < total:
                             started = time.monotonic()
@@ -557,6 +568,56 @@ def test_a_client_that_never_reads_does_not_delay_the_others(tmp_path: Path) -> 
                 timeout=15,
                 what="closing the stalled client",
             )
+            assert _close_code(stalled) == 1013
+        finally:
+            stalled.close()
+
+
+STALLED_AFTER_CLOSE_S = 12.0
+"""How long the stalled client below goes on not reading once it has been closed: past
+the 10 s after which Sanic's closing handshake gives up and aborts the connection."""
+
+
+def test_a_client_closed_as_too_slow_reads_its_1013_when_it_drains_later(tmp_path: Path) -> None:
+    """The close frame goes behind everything already in the socket's buffers; a client
+    that stays stalled for a while after being closed, its keep-alive ping still going
+    out, finds it there when it reads again, rather than a connection cut (or reset)
+    without a word."""
+    with service_with_robot(tmp_path) as (service, _admin, robot_id, robot):
+        stalled = socket.socket()
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: a small window
+        stalled.connect(("127.0.0.1", service.runtime["http_port"]))
+        stalled.sendall(
+            f"GET /ws/telemetry?token={service.token()} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        try:
+            udp, closed = int(service.runtime["telemetry_port"]), threading.Event()
+
+            def flood() -> None:
+                seq = 0
+                while not closed.is_set():
+                    seq += 1
+                    robot.telemetry(udp, robot_id, seq, x=seq / 1000)
+                    if seq % 500 == 0:
+                        robot.send(type="ping")  # the link stays up
+                        time.sleep(0.02)
+
+            sender = threading.Thread(target=flood, name="telemetry-flood")
+            sender.start()
+            try:
+                eventually(
+                    lambda: _metric(service, "robodine_websocket_slow_closed_total") >= 1,
+                    timeout=30,
+                    interval=0.2,
+                    what="closing the stalled client",
+                )
+            finally:
+                closed.set()
+                sender.join()
+            stalled.sendall(bytes((0x89, 0x80, 1, 2, 3, 4)))  # a (masked, empty) keep-alive ping meanwhile
+            time.sleep(STALLED_AFTER_CLOSE_S)  # the client's stall, not a wait for the service
             assert _close_code(stalled) == 1013
         finally:
             stalled.close()
@@ -722,7 +783,7 @@ def _read_messages(sock: socket.socket, until: Any) -> list[dict[str, Any]]:
     sock.settimeout(10)
     while b"\r\n\r\n" not in data:
         data.extend(sock.recv(65536))
-    at, messages = data.index(b"\r\n\r\n") + 4, []
+    at, messages = data.index(b"\r\n\r\n") + 4, list[Any]()
     while not messages or not until(messages[-1]):
         frame = _next_frame(data, at)
         if frame is None:

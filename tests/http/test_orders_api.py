@@ -224,10 +224,10 @@ def test_idempotent_replay_survives_a_restart(tmp_path: Path) -> None:
         admin = service.auth(service.token())
         table = make_table(service, admin)
         dish = make_dish(service, admin, {make_stock(service, admin, 5)["id"]: 1})
-        first = order(service, admin, table["id"], dish["id"], **{"Idempotency-Key": "k1"}).json()
+        first = order(service, {**admin, "Idempotency-Key": "k1"}, table["id"], dish["id"]).json()
     with ServiceProcess(tmp_path) as service:
         admin = service.auth(service.token())
-        retry = order(service, admin, table["id"], dish["id"], **{"Idempotency-Key": "k1"})
+        retry = order(service, {**admin, "Idempotency-Key": "k1"}, table["id"], dish["id"])
         assert retry.status_code == 201 and retry.json() == first
         assert len(service.http.get("/api/orders", headers=admin).json()) == 1
 

@@ -40,7 +40,7 @@ def test_todays_orders_are_counted_in_the_stores_local_day(seoul_store: ServiceP
     staff = make_user(service, admin, "staff")[1]
     dish = make_dish(service, admin, {make_stock(service, admin, 100)["id"]: 1})
     before = figures(service, staff)
-    placed, hours = [], Counter()
+    placed, hours = [], Counter[int]()
     for _ in range(3):
         response = service.http.post(
             "/api/orders", headers=staff, json={"table_id": 1, "items": [{"menu_item_id": dish["id"], "quantity": 1}]}

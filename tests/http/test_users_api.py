@@ -90,7 +90,7 @@ def test_unknown_users_are_404(service: ServiceProcess, admin: dict[str, str]) -
     assert service.http.get("/api/users/not-a-number", headers=admin).status_code == 404
 
 
-def test_the_last_admin_cannot_be_deleted_or_demoted(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_last_admin_cannot_be_deleted_or_demoted(tmp_path) -> None:
     with ServiceProcess(tmp_path) as service:
         admin = service.auth(service.token())
         assert service.http.delete("/api/users/1", headers=admin).status_code == 409

@@ -142,7 +142,7 @@ def test_a_browser_finds_both_records_with_every_txt_key_and_sees_them_withdrawn
 
 @pytest.mark.e2e
 def test_the_txt_video_key_is_the_bound_video_port(advertised: ServiceProcess) -> None:
-    found: dict[str, object] = {}
+    found: dict[bytes, bytes | None] = {}
 
     async def scenario(browsing: Browsing) -> None:
         await browsing.until(ServiceStateChange.Added)

@@ -86,7 +86,7 @@ def test_legacy_cookbot_and_ingredient(legacy_edge: ServiceProcess) -> None:
         headers=admin,
         json={"robot_id": "robot48", "kind": "cookbot", "legacy": True, "legacy_cook_addr": "127.0.0.1:9"},
     )
-    cook = {"msg_type": "Cookbot", "robot_id": "robot48", "status": "COOKING"}
+    cook: dict[str, object] = {"msg_type": "Cookbot", "robot_id": "robot48", "status": "COOKING"}
     cook.update({f"angle_{n}": n / 10 for n in range(1, 7)})
     cook.update({f"endpoint_{axis}": 0.25 for axis in AXES})
     ingredient = {"msg_type": "Ingredient", "ingredient_id": 5, **{axis: 1.0 for axis in AXES}}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
 from tests.net.conftest import register, robot_port, udp_port
@@ -63,7 +65,7 @@ def test_duplicate_robot_ids_are_409(edge: ServiceProcess, admin: dict[str, str]
     assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"
 
 
-def test_last_known_state_is_kept_while_offline_and_across_restarts(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_last_known_state_is_kept_while_offline_and_across_restarts(tmp_path) -> None:
     with ServiceProcess(tmp_path) as service:
         admin = service.auth(service.token())
         robot_id, token = register(service, admin)
@@ -84,22 +86,20 @@ def test_last_known_state_is_kept_while_offline_and_across_restarts(tmp_path) ->
 
 def test_trail_and_pose_history(edge: ServiceProcess, admin: dict[str, str]) -> None:
     robot_id, token = register(edge, admin)
+
+    def posed_at(x: float) -> bool:
+        return (edge.http.get(f"/api/albabot/{robot_id}", headers=admin).json()["pose"] or {}).get("x") == x
+
+    def trail_has(x: float) -> bool:
+        return any(p["x"] == x for p in edge.http.get(f"/api/albabot/{robot_id}/trail", headers=admin).json())
+
     with RobotClient(robot_port(edge)) as robot:
         robot.hello(robot_id, token)
         for seq, x in enumerate((1.0, 2.0, 3.0), start=1):
             robot.telemetry(udp_port(edge), robot_id, seq, x=x, y=0.5)
             robot.send(type="ping")
-            eventually(
-                lambda x=x: (
-                    (edge.http.get(f"/api/albabot/{robot_id}", headers=admin).json()["pose"] or {}).get("x") == x
-                )
-            )
-            eventually(
-                lambda x=x: any(
-                    p["x"] == x for p in edge.http.get(f"/api/albabot/{robot_id}/trail", headers=admin).json()
-                ),
-                timeout=4,
-            )
+            eventually(partial(posed_at, x))
+            eventually(partial(trail_has, x), timeout=4)
     trail = edge.http.get(f"/api/albabot/{robot_id}/trail", headers=admin).json()
     assert [p["x"] for p in trail] == sorted((p["x"] for p in trail), reverse=True)
     assert all(p["frame"] == "world" and p["robot_id"] == robot_id for p in trail)
@@ -122,7 +122,7 @@ def test_robot_routes_are_for_staff(edge: ServiceProcess, admin: dict[str, str])
     assert edge.http.get("/api/robots").status_code == 401
 
 
-def test_robot_lists_keep_registration_order_across_restarts(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_robot_lists_keep_registration_order_across_restarts(tmp_path) -> None:
     """Newest registered first, from the robots table's row ids, not from a name sort
     or the order robot actors happened to start in."""
     with ServiceProcess(tmp_path) as service:

@@ -7,11 +7,12 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from typing import Any
+from typing import Any, cast
 
 import pykka
 
-from robodine_edge.actors.directory import Directory
+from robodine_edge.actors.fleet import RobotDirectory
+from robodine_edge.actors.robot import RobotProxy
 from robodine_edge.actors.robot_messages import TelemetryIn
 from robodine_edge.actors.supervisor import ActorSlot
 from robodine_edge.metrics import Metrics
@@ -42,6 +43,12 @@ class Link:
     def send_bytes(self, data: bytes) -> None: ...
 
 
+def batches(ref: pykka.ActorRef[Any]) -> list[tuple[int, ...]]:
+    """What the recorder was told so far (from a thread other than the loop's)."""
+    told: list[tuple[int, ...]] = ref.ask("batches?", block=False).get(timeout=5)
+    return told
+
+
 def datagram(robot_id: str, seq: int, state: str = "idle") -> bytes:
     return encode_telemetry(Telemetry(robot_id, "s-" + robot_id, seq, Pose(seq / 10, 0.0), 90.0, state, None))
 
@@ -50,12 +57,12 @@ async def serve(
     robots: list[str], registry: LinkRegistry | None = None, tell_interval_s: float = 0.1
 ) -> tuple[asyncio.DatagramTransport, dict[str, pykka.ActorRef[Any]], list[Any]]:
     registry = registry if registry is not None else LinkRegistry()
-    directory: Directory[str] = Directory("robot")
+    directory = RobotDirectory()
     published: list[Any] = []
     refs = {}
     for robot_id in robots:
         registry.attach(robot_id, "s-" + robot_id, Link())
-        slot: ActorSlot[Any] = ActorSlot(robot_id)
+        slot = ActorSlot[RobotProxy](robot_id)  # a recorder stands in for the robot: the endpoint only tells
         slot.install(Recorder.start())
         directory.add(robot_id, slot)
         refs[robot_id] = slot.ref
@@ -85,12 +92,12 @@ def test_a_fast_robot_is_told_in_batches_and_a_slow_one_of_each_datagram() -> No
                 await asyncio.sleep(0.001)
         sending_s = time.monotonic() - sending_from
 
-        def fast_has_all() -> bool:
-            return [seq for batch in refs["fast"].ask("batches?") for seq in batch] == list(range(1, 301))
+        def fast_when_all() -> list[tuple[int, ...]] | None:
+            fast = batches(refs["fast"])
+            return fast if [seq for batch in fast for seq in batch] == list(range(1, 301)) else None
 
-        assert await asyncio.to_thread(eventually, fast_has_all), refs["fast"].ask("batches?")
-        fast = await asyncio.to_thread(refs["fast"].ask, "batches?")
-        slow = await asyncio.to_thread(refs["slow"].ask, "batches?")
+        fast = await asyncio.to_thread(eventually, fast_when_all, what="every datagram of the fast robot")
+        slow = await asyncio.to_thread(batches, refs["slow"])
         tokens = sending_s / interval + TELL_BURST + 1  # the tokens the sending really spanned
         assert 3 <= len(fast) <= tokens, f"{len(fast)} tells for 300 datagrams in {sending_s:.2f} s"
         assert slow == [(n,) for n in range(1, 4)]
@@ -109,19 +116,23 @@ def test_a_change_of_state_is_told_at_once_with_what_was_held_before_it() -> Non
 
     async def scenario() -> None:
         transport, refs, _ = await serve(["alba"], tell_interval_s=60.0)
-        endpoint = transport.get_protocol()
+        endpoint = cast(TelemetryEndpoint, transport.get_protocol())
+        alba = refs["alba"]
+
+        def told(count: int) -> list[tuple[int, ...]] | None:
+            told = batches(alba)
+            return told if len(told) == count else None
+
         endpoint.datagram_received(datagram("alba", 1), None)
         await asyncio.sleep(0)  # a batch goes at the end of the loop turn it arrived in
         endpoint.datagram_received(datagram("alba", 2), None)
-        assert await asyncio.to_thread(eventually, lambda: refs["alba"].ask("batches?") == [(1,), (2,)])
+        assert await asyncio.to_thread(eventually, lambda: told(2)) == [(1,), (2,)]
         endpoint.datagram_received(datagram("alba", 3), None)  # no token left: held
         endpoint.datagram_received(datagram("alba", 4, state="serving"), None)
-        told = await asyncio.to_thread(eventually, lambda: len(refs["alba"].ask("batches?")) == 3)
-        assert told and refs["alba"].ask("batches?")[2] == (3, 4)
+        assert (await asyncio.to_thread(eventually, lambda: told(3)))[2] == (3, 4)
         endpoint.datagram_received(datagram("alba", 5, state="serving"), None)  # the same state: held
         endpoint.datagram_received(datagram("alba", 6, state="idle"), None)
-        told = await asyncio.to_thread(eventually, lambda: len(refs["alba"].ask("batches?")) == 4)
-        assert told and refs["alba"].ask("batches?")[3] == (5, 6)
+        assert (await asyncio.to_thread(eventually, lambda: told(4)))[3] == (5, 6)
         transport.close()
 
     asyncio.run(scenario())
@@ -135,7 +146,7 @@ def test_a_robot_whose_link_goes_is_deleted_from_the_topic_and_forgotten() -> No
     async def scenario() -> None:
         registry = LinkRegistry()
         transport, refs, published = await serve(["gone", "late", "quiet", "stays"], registry)
-        endpoint = transport.get_protocol()
+        endpoint = cast(TelemetryEndpoint, transport.get_protocol())
         for robot_id in ("gone", "late", "stays"):
             endpoint.datagram_received(datagram(robot_id, 1), None)
         await asyncio.to_thread(eventually, lambda: all(refs[r].ask("batches?") for r in ("gone", "late")))
@@ -147,7 +158,7 @@ def test_a_robot_whose_link_goes_is_deleted_from_the_topic_and_forgotten() -> No
         assert deletes == [{"robot_id": "gone"}, {"robot_id": "late"}]
         told = await asyncio.to_thread(eventually, lambda: refs["late"].ask("batches?") == [(1,), (2,)])
         assert told, "the batch that came while the link was live"
-        assert set(endpoint._buckets) == {"stays"}, "buckets go with their links"  # type: ignore[attr-defined]
+        assert set(endpoint._buckets) == {"stays"}, "buckets go with their links"
         transport.close()
 
     asyncio.run(scenario())

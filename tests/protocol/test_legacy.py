@@ -142,6 +142,8 @@ def test_a_broken_legacy_stream_is_still_legacy_and_refused(stream: bytes) -> No
     "stream",
     [
         b'{"msg_type": "Toaster"}',
+        b'{"msg_type": ["Albabot"]}',  # no key of the frame kinds (a list cannot even be looked up)
+        b'{"msg_type": {"kind": "Face"}}',
         orjson.dumps(albabot(status="DANCING")),
         orjson.dumps({k: v for k, v in albabot().items() if k != "world_yaw"}),
         orjson.dumps(albabot(robot_id="has space")),

@@ -27,9 +27,12 @@ def assert_blocks(image: Image.Image, blocks: list[list[Rgb]]) -> None:
     for row, line in enumerate(blocks):
         for column, colour in enumerate(line):
             box = (column * BLOCK, row * BLOCK, (column + 1) * BLOCK, (row + 1) * BLOCK)
-            pixels = {seen for _, seen in image.crop(box).getcolors()}
+            colours = image.crop(box).getcolors()
+            assert colours is not None
+            pixels = {seen for _, seen in colours}
             assert len(pixels) == 1, (row, column, pixels)
             [pixel] = pixels
+            assert isinstance(pixel, tuple)
             assert max(abs(a - b) for a, b in zip(pixel, colour, strict=True)) <= 2, (row, column, pixel, colour)
 
 

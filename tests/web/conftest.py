@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Request, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Request, ViewportSize, sync_playwright
 
 from tests.service import ServiceProcess
 
@@ -34,7 +34,7 @@ CHROMIUM_ARGS = [
 ]
 """As root Chromium needs --no-sandbox; the rest keep it from calling Google's hosts,
 which this machine's closed network refuses (many connections at every start)."""
-TABLET = {"width": 1280, "height": 800}
+TABLET: ViewportSize = {"width": 1280, "height": 800}
 
 
 def chromium_executable() -> str:

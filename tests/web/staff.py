@@ -60,6 +60,9 @@ class Kitchen:
     def status_of(self, order_id: int) -> str:
         return str(self.service.http.get(f"/api/orders/{order_id}", headers=self.admin).json()["status"])
 
+    def has_status(self, order_id: int, status: str) -> bool:
+        return self.status_of(order_id) == status
+
     def move(self, order_id: int, status: str) -> None:
         response = self.service.http.post(f"/api/orders/{order_id}/status", headers=self.admin, json={"status": status})
         assert response.status_code == 200, response.text

@@ -303,7 +303,7 @@ def test_a_notification_is_marked_read_from_the_page(
     row = page.locator(f'[data-notification-id="{note["id"]}"]')
     expect(row).to_have_attribute("data-read", "false")
     expect(row).to_contain_text("Staff called")
-    unread = int(page.locator("[data-unread]").get_attribute("data-unread"))
+    unread = int(page.locator("[data-unread]").get_attribute("data-unread") or "")
     assert unread >= 1
     row.locator("[data-action=mark-read]").click()
     expect(row).to_have_attribute("data-read", "true")
@@ -365,7 +365,7 @@ def test_todays_figures_show_the_days_orders_and_follow_new_ones_without_asking_
     def agree() -> bool:
         figures = api_get(demo_store, admin, "/api/stats/today")
         bars = page.locator("[data-chart=orders-per-hour] [data-orders]")
-        shown = sum(int(bar.get_attribute("data-orders")) for bar in bars.all())
+        shown = sum(int(bar.get_attribute("data-orders") or "") for bar in bars.all())
         return orders.text_content() == str(figures["orders"]) == str(shown) and figures["orders"] > 0
 
     eventually(agree, 30, 0.5, what="the page's figures agreeing with the API's")

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.service import ADMIN_PASSWORD, ServiceProcess
 from tests.simulator import Simulator
@@ -74,7 +75,7 @@ def test_a_new_order_shows_at_once_and_one_tap_moves_it_each_step(
     expect(page.locator('[data-column="placed"]').locator(f'[data-order-id="{order["id"]}"]')).to_be_visible()
     for step in ("cooking", "ready", "serving"):
         ticket.locator(f'[data-action="{step}"]').click()
-        eventually(lambda step=step: kitchen.status_of(order["id"]) == step, what=f"the order {step}")
+        eventually(partial(kitchen.has_status, order["id"], step), what=f"the order {step}")
         expect(page.locator(f'[data-column="{step}"] [data-order-id="{order["id"]}"]')).to_be_visible()
     expect(ticket.locator('[data-action="cancel"]')).to_have_count(0)  # not once cooking is over
     ticket.locator('[data-action="served"]').click()
@@ -175,7 +176,7 @@ def test_all_day_counts_what_is_still_to_cook(open_kitchen: Callable[..., Page],
     first = kitchen.order(table, (soup, 2, None), (rice, 1, None))
     second = kitchen.order(table, (soup, 3, "extra hot"))
 
-    def count(dish: dict[str, object]) -> object:
+    def count(dish: dict[str, object]) -> Locator:
         return page.locator(f'[data-all-day] [data-menu-item-id="{dish["id"]}"]')
 
     expect(count(soup)).to_have_attribute("data-count", "5")
@@ -235,7 +236,7 @@ def test_recall_shows_the_last_bumped_ticket_again_with_its_state(
     ticket = page.locator(f'.board-columns [data-order-id="{order["id"]}"]')
     for step in ("cooking", "ready", "serving", "served"):
         ticket.locator(f'[data-action="{step}"]').click()
-        eventually(lambda step=step: kitchen.status_of(order["id"]) == step, what=f"the order {step}")
+        eventually(partial(kitchen.has_status, order["id"], step), what=f"the order {step}")
     recall.click()
     recalled = page.locator(f'[data-recall] [data-order-id="{order["id"]}"]')
     expect(recalled).to_have_attribute("data-status", "served")

@@ -35,7 +35,7 @@ def open_screen(browser: Browser, screens: list[Screen], demo_store: ServiceProc
 
 
 def robots(service: ServiceProcess) -> list[dict[str, Any]]:
-    return service.http.get("/api/robots", headers=service.auth(service.token())).json()  # type: ignore[no-any-return]
+    return service.http.get("/api/robots", headers=service.auth(service.token())).json()
 
 
 def test_a_kiosk_order_shows_on_every_screen_at_once_and_moves_to_served(

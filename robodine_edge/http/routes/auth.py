@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import Field
-from sanic import Request
 
 from robodine_edge.clock import to_iso
 from robodine_edge.data import accounts
 from robodine_edge.errors import Unauthorized
 from robodine_edge.http import bridge
+from robodine_edge.http.context import ApiRequest
 from robodine_edge.http.routing import ApiRouter
 from robodine_edge.http.schemas import IsoTime, RequestModel, ResponseModel
 from robodine_edge.passwords import hash_password, needs_rehash, verify_password
@@ -65,7 +65,7 @@ class Me(UserInfo):
     response=LoginResult,
     errors=(401, 429),
 )
-async def login(request: Request, body: LoginBody) -> dict[str, object]:
+async def login(request: ApiRequest, body: LoginBody) -> dict[str, object]:
     """Exchange a username and password for a bearer token. The 6th failed attempt
     within a minute from one address is refused with 429."""
     api = request.app.ctx.api
@@ -86,7 +86,7 @@ async def login(request: Request, body: LoginBody) -> dict[str, object]:
 
 
 @router.post("/refresh", roles=ALL_ROLES, summary="A fresh token for the caller", response=LoginResult)
-async def refresh(request: Request, user: Principal) -> dict[str, object]:
+async def refresh(request: ApiRequest, user: Principal) -> dict[str, object]:
     """A new token for the caller, as login gives, recorded as a session of its own. The
     user is read again: one deleted, or whose role or table changed since the token was
     issued, gets 401 and signs in again. The token used for this request is not revoked
@@ -98,7 +98,7 @@ async def refresh(request: Request, user: Principal) -> dict[str, object]:
     return await _new_session(request, record)
 
 
-async def _new_session(request: Request, record: accounts.LoginRecord) -> dict[str, object]:
+async def _new_session(request: ApiRequest, record: accounts.LoginRecord) -> dict[str, object]:
     """Issue a token for `record`, committed as a session (so logout and a role change can
     revoke it), in login's answer."""
     api = request.app.ctx.api
@@ -116,7 +116,7 @@ async def _new_session(request: Request, record: accounts.LoginRecord) -> dict[s
 
 
 @router.get("/me", roles=ALL_ROLES, summary="The caller", response=Me)
-async def me(request: Request, user: Principal) -> dict[str, object]:
+async def me(request: ApiRequest, user: Principal) -> dict[str, object]:
     return {
         "id": user.user_id,
         "username": user.username,
@@ -127,7 +127,7 @@ async def me(request: Request, user: Principal) -> dict[str, object]:
 
 
 @router.post("/logout", roles=ALL_ROLES, summary="Log out (revoke this token)", status=204)
-async def logout(request: Request, user: Principal) -> None:
+async def logout(request: ApiRequest, user: Principal) -> None:
     """Revoke the token used for this request; it stops working at once."""
     api = request.app.ctx.api
     await bridge.wait(api.store.write(accounts.revoke_session, user.token_id), api.ask_timeout_s)

@@ -14,9 +14,10 @@ from functools import cache
 from pathlib import Path
 
 from openapi_ui_bundles import redoc, swagger_ui
-from sanic import HTTPResponse, Request
+from sanic import HTTPResponse
 
 from robodine_edge.errors import NotFound
+from robodine_edge.http.context import ApiRequest
 from robodine_edge.http.routing import ApiRouter
 
 router = ApiRouter(tag="docs")
@@ -73,22 +74,22 @@ def _html(page: str) -> HTTPResponse:
 
 
 @router.get("/docs", roles=None, summary="Swagger UI", in_schema=False, content_type="text/html")
-async def swagger_page(request: Request) -> HTTPResponse:
+async def swagger_page(request: ApiRequest) -> HTTPResponse:
     return _html(SWAGGER_PAGE)
 
 
 @router.get("/redoc", roles=None, summary="ReDoc", in_schema=False, content_type="text/html")
-async def redoc_page(request: Request) -> HTTPResponse:
+async def redoc_page(request: ApiRequest) -> HTTPResponse:
     return _html(REDOC_PAGE)
 
 
 @router.get("/openapi.json", roles=None, summary="OpenAPI document", in_schema=False)
-async def openapi_document(request: Request) -> HTTPResponse:
+async def openapi_document(request: ApiRequest) -> HTTPResponse:
     return HTTPResponse(request.app.ctx.openapi_json, content_type="application/json")
 
 
 @router.get("/docs/static/<name:str>", roles=None, summary="Documentation asset", in_schema=False)
-async def asset(request: Request, name: str) -> HTTPResponse:
+async def asset(request: ApiRequest, name: str) -> HTTPResponse:
     if name not in ASSETS:
         raise NotFound(f"no documentation asset {name!r}")
     raw, packed, content_type = await asyncio.get_running_loop().run_in_executor(None, _asset, name)

@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import Field, field_validator
-from sanic import Request
 
 from robodine_edge.clock import parse_iso
 from robodine_edge.data import events as data
+from robodine_edge.http.context import ApiRequest
 from robodine_edge.http.routing import ApiRouter, answer
 from robodine_edge.http.schemas import IsoTime, PageQuery, ResponseModel
 from robodine_edge.types import ALL_ROLES, STAFF_ROLES, EventLevel, Principal
@@ -54,7 +54,7 @@ class NotificationOut(ResponseModel):
 
 
 @router.get("", roles=STAFF_ROLES, summary="The event log", query=EventQuery, response=list[EventOut])
-async def list_events(request: Request, user: Principal, query: EventQuery) -> list[dict[str, Any]]:
+async def list_events(request: ApiRequest, user: Principal, query: EventQuery) -> list[dict[str, Any]]:
     """Newest first; `since` is an ISO-8601 time."""
     level = query.level.value if query.level else None
     reads = request.app.ctx.api.reads
@@ -66,7 +66,7 @@ async def list_events(request: Request, user: Principal, query: EventQuery) -> l
 @notifications.get(
     "", roles=ALL_ROLES, summary="My notifications", query=NotificationQuery, response=list[NotificationOut]
 )
-async def list_notifications(request: Request, user: Principal, query: NotificationQuery) -> list[dict[str, Any]]:
+async def list_notifications(request: ApiRequest, user: Principal, query: NotificationQuery) -> list[dict[str, Any]]:
     reads = request.app.ctx.api.reads
     return await answer(
         request, reads.submit(data.list_notifications, user.user_id, query.limit, query.before, query.unread)
@@ -76,7 +76,7 @@ async def list_notifications(request: Request, user: Principal, query: Notificat
 @notifications.post(
     "/<notification_id:int>/read", roles=ALL_ROLES, summary="Mark a notification read", response=NotificationOut
 )
-async def mark_read(request: Request, user: Principal, notification_id: int) -> dict[str, Any]:
+async def mark_read(request: ApiRequest, user: Principal, notification_id: int) -> dict[str, Any]:
     """Also an upsert on the caller's `notifications` stream, so every screen of that
     user shows it read (committed first; queued behind what the actors published)."""
     api = request.app.ctx.api

@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 from typing import Literal
 
-from sanic import HTTPResponse, Request
+from sanic import HTTPResponse
 
 from robodine_edge import __version__
 from robodine_edge.errors import RobodineError
 from robodine_edge.http import bridge
+from robodine_edge.http.context import ApiRequest
 from robodine_edge.http.routing import ApiRouter, json_response
 from robodine_edge.http.schemas import ResponseModel
 from robodine_edge.models import database_proxy
@@ -35,7 +36,7 @@ def _ping_database() -> None:
     database_proxy.execute_sql("SELECT 1").fetchone()
 
 
-async def _health(request: Request) -> HTTPResponse:
+async def _health(request: ApiRequest) -> HTTPResponse:
     """200 when everything answers; 503 with the same body when the service is degraded
     (an actor given up by its supervisor, or the database not answering)."""
     api = request.app.ctx.api

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from pydantic import Field
-from sanic import HTTPResponse, Request
+from sanic import HTTPResponse
 
+from robodine_edge.actors.order_queue import OrderQueueProxy
 from robodine_edge.actors.views import PageKey
 from robodine_edge.domain.stock import StockStatus
 from robodine_edge.errors import Forbidden
+from robodine_edge.http.context import ApiRequest
 from robodine_edge.http.routing import ApiRouter, answer, listed
 from robodine_edge.http.schemas import OneLine, PageQuery, PatchModel, RequestModel, ResponseModel, ShortName
 from robodine_edge.types import ADMIN_ONLY, STAFF_ROLES, Principal, Role
@@ -50,12 +52,12 @@ class InventoryOut(ResponseModel):
     status: StockStatus
 
 
-def _queue(request: Request) -> Any:
+def _queue(request: ApiRequest) -> OrderQueueProxy:
     return request.app.ctx.api.orders.proxy
 
 
 @router.get("", roles=STAFF_ROLES, summary="List inventory", query=PageQuery, response=list[InventoryOut])
-async def list_inventory(request: Request, user: Principal, query: PageQuery) -> HTTPResponse:
+async def list_inventory(request: ApiRequest, user: Principal, query: PageQuery) -> HTTPResponse:
     """Newest first; `before=<id>` continues after the last id of the previous page."""
     page = PageKey("inventory", None, query.limit, query.before)
     return await listed(request, request.app.ctx.api.views.menu, page, lambda: _queue(request).inventory_body(page))
@@ -70,12 +72,12 @@ async def list_inventory(request: Request, user: Principal, query: PageQuery) ->
     status=201,
     errors=(409,),
 )
-async def create_item(request: Request, user: Principal, body: InventoryCreate) -> dict[str, Any]:
+async def create_item(request: ApiRequest, user: Principal, body: InventoryCreate) -> dict[str, Any]:
     return await answer(request, _queue(request).create_inventory_item(body.model_dump()))
 
 
 @router.get("/<item_id:int>", roles=STAFF_ROLES, summary="Get an inventory item", response=InventoryOut)
-async def get_item(request: Request, user: Principal, item_id: int) -> dict[str, Any]:
+async def get_item(request: ApiRequest, user: Principal, item_id: int) -> dict[str, Any]:
     return await answer(request, _queue(request).get_inventory_item(item_id))
 
 
@@ -87,7 +89,7 @@ async def get_item(request: Request, user: Principal, item_id: int) -> dict[str,
     response=InventoryOut,
     errors=(409,),
 )
-async def update_item(request: Request, user: Principal, item_id: int, body: InventoryPatch) -> dict[str, Any]:
+async def update_item(request: ApiRequest, user: Principal, item_id: int, body: InventoryPatch) -> dict[str, Any]:
     """Staff may correct the `count` after a stock take; the rest is for admins."""
     if user.role is Role.STAFF and body.model_fields_set - {"count"}:
         raise Forbidden("staff may only correct the count")
@@ -96,12 +98,12 @@ async def update_item(request: Request, user: Principal, item_id: int, body: Inv
 
 
 @router.delete("/<item_id:int>", roles=ADMIN_ONLY, summary="Remove an inventory item", status=204, errors=(409,))
-async def delete_item(request: Request, user: Principal, item_id: int) -> None:
+async def delete_item(request: ApiRequest, user: Principal, item_id: int) -> None:
     """Refused while a recipe uses it."""
     await answer(request, _queue(request).delete_inventory_item(item_id))
 
 
 @router.post("/<item_id:int>/restock", roles=STAFF_ROLES, summary="Add stock", body=RestockBody, response=InventoryOut)
-async def restock(request: Request, user: Principal, item_id: int, body: RestockBody) -> dict[str, Any]:
+async def restock(request: ApiRequest, user: Principal, item_id: int, body: RestockBody) -> dict[str, Any]:
     """Adds `quantity`; the count may go past `max_count` (the shelf target)."""
     return await answer(request, _queue(request).restock(item_id, body.quantity))

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sanic import Request
-
 from robodine_edge.data import kiosks as data
+from robodine_edge.http.context import ApiRequest
 from robodine_edge.http.routing import ApiRouter, answer
 from robodine_edge.http.schemas import IsoTime, PageQuery, RequestModel, ResponseModel, RowId, ShortName
 from robodine_edge.passwords import hash_password
@@ -36,7 +35,7 @@ class KioskCreated(KioskOut):
 @router.post(
     "", roles=ADMIN_ONLY, summary="Create a kiosk for a table", body=KioskCreate, response=KioskCreated, status=201
 )
-async def create_kiosk(request: Request, user: Principal, body: KioskCreate) -> dict[str, Any]:
+async def create_kiosk(request: ApiRequest, user: Principal, body: KioskCreate) -> dict[str, Any]:
     """The password is shown once, here; log the tablet in with it."""
     api = request.app.ctx.api
     username, password = data.new_credentials(body.table_id)
@@ -48,17 +47,17 @@ async def create_kiosk(request: Request, user: Principal, body: KioskCreate) -> 
 
 
 @router.get("", roles=ADMIN_ONLY, summary="List kiosks", query=PageQuery, response=list[KioskOut])
-async def list_kiosks(request: Request, user: Principal, query: PageQuery) -> list[dict[str, Any]]:
+async def list_kiosks(request: ApiRequest, user: Principal, query: PageQuery) -> list[dict[str, Any]]:
     return await answer(request, request.app.ctx.api.reads.submit(data.list_kiosks, query.limit, query.before))
 
 
 @router.get("/<kiosk_id:int>", roles=ADMIN_ONLY, summary="Get a kiosk", response=KioskOut)
-async def get_kiosk(request: Request, user: Principal, kiosk_id: int) -> dict[str, Any]:
+async def get_kiosk(request: ApiRequest, user: Principal, kiosk_id: int) -> dict[str, Any]:
     return await answer(request, request.app.ctx.api.reads.submit(data.get_kiosk, kiosk_id))
 
 
 @router.delete("/<kiosk_id:int>", roles=ADMIN_ONLY, summary="Delete a kiosk", status=204)
-async def delete_kiosk(request: Request, user: Principal, kiosk_id: int) -> None:
+async def delete_kiosk(request: ApiRequest, user: Principal, kiosk_id: int) -> None:
     """Its tablet is logged out at once."""
     api = request.app.ctx.api
     revoked = await answer(request, api.store.write(data.delete_kiosk, kiosk_id))

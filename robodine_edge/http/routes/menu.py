@@ -5,17 +5,20 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
-from sanic import HTTPResponse, Request
+from sanic import HTTPResponse
 
+from robodine_edge.actors.order_queue import OrderQueueProxy
 from robodine_edge.actors.views import PageKey
 from robodine_edge.errors import Forbidden
+from robodine_edge.http.context import ApiRequest
 from robodine_edge.http.routing import ApiRouter, answer, listed
 from robodine_edge.http.schemas import OneLine, PageQuery, PatchModel, RequestModel, ResponseModel, RowId, ShortName
 from robodine_edge.types import ADMIN_ONLY, ALL_ROLES, STAFF_ROLES, Principal, Role
 
 router = ApiRouter(tag="menu", prefix="/api/menu")
 
-Price = Annotated[float, Field(ge=0, le=100_000)]
+Price = Annotated[float, Field(ge=0, le=100_000, json_schema_extra={"multipleOf": 0.01})]
+"""At most two decimals (`_PriceCheck`, which allows for binary floats), as the document says."""
 Category = Annotated[str, Field(min_length=1, max_length=32), OneLine]
 PrepareTime = Annotated[int, Field(ge=0, le=4 * 3600)]
 Position = Annotated[int, Field(ge=0, le=1_000_000_000)]
@@ -83,7 +86,7 @@ class MenuOut(ResponseModel):
 STAFF_FIELDS = frozenset({"available", "position"})
 
 
-def _queue(request: Request) -> Any:
+def _queue(request: ApiRequest) -> OrderQueueProxy:
     return request.app.ctx.api.orders.proxy
 
 
@@ -100,7 +103,7 @@ def _recipe(ingredients: list[Ingredient] | None) -> list[tuple[int, int]] | Non
 
 
 @router.get("", roles=ALL_ROLES, summary="The menu", query=MenuQuery, response=list[MenuOut])
-async def list_menu(request: Request, user: Principal, query: MenuQuery) -> HTTPResponse:
+async def list_menu(request: ApiRequest, user: Principal, query: MenuQuery) -> HTTPResponse:
     """Newest first, or in menu order with `order=menu` (categories by the smallest
     position of their dishes, dishes by position then id); either way `before=<id>`
     continues after that dish of the previous page."""
@@ -109,19 +112,19 @@ async def list_menu(request: Request, user: Principal, query: MenuQuery) -> HTTP
 
 
 @router.post("", roles=ADMIN_ONLY, summary="Add a dish", body=MenuCreate, response=MenuOut, status=201, errors=(409,))
-async def create_menu_item(request: Request, user: Principal, body: MenuCreate) -> dict[str, Any]:
+async def create_menu_item(request: ApiRequest, user: Principal, body: MenuCreate) -> dict[str, Any]:
     return await answer(request, _queue(request).create_menu_item(_columns(body), _recipe(body.ingredients) or []))
 
 
 @router.get("/<item_id:int>", roles=ALL_ROLES, summary="Get a dish", response=MenuOut)
-async def get_menu_item(request: Request, user: Principal, item_id: int) -> dict[str, Any]:
+async def get_menu_item(request: ApiRequest, user: Principal, item_id: int) -> dict[str, Any]:
     return await answer(request, _queue(request).get_menu_item(item_id))
 
 
 @router.patch(
     "/<item_id:int>", roles=STAFF_ROLES, summary="Change a dish", body=MenuPatch, response=MenuOut, errors=(409,)
 )
-async def update_menu_item(request: Request, user: Principal, item_id: int, body: MenuPatch) -> dict[str, Any]:
+async def update_menu_item(request: ApiRequest, user: Principal, item_id: int, body: MenuPatch) -> dict[str, Any]:
     """Staff may take a dish off (or back on) with `available` and move it on the menu
     with `position`; everything else is for admins."""
     if user.role is Role.STAFF and body.model_fields_set - STAFF_FIELDS:
@@ -130,6 +133,6 @@ async def update_menu_item(request: Request, user: Principal, item_id: int, body
 
 
 @router.delete("/<item_id:int>", roles=ADMIN_ONLY, summary="Remove a dish", status=204)
-async def delete_menu_item(request: Request, user: Principal, item_id: int) -> None:
+async def delete_menu_item(request: ApiRequest, user: Principal, item_id: int) -> None:
     """Past orders keep the dish's name and price."""
     await answer(request, _queue(request).delete_menu_item(item_id))

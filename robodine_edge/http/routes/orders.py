@@ -8,12 +8,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from pydantic import Field
-from sanic import Request
 
 from robodine_edge.data import orders as data
 from robodine_edge.data.idempotency import IdempotencyClaim
 from robodine_edge.domain.lifecycle import OrderStatus
 from robodine_edge.errors import Forbidden
+from robodine_edge.http.context import ApiRequest
 from robodine_edge.http.routing import ApiRouter, answer
 from robodine_edge.http.schemas import IsoTime, Note, PageQuery, RequestModel, ResponseModel, RowId, not_strict
 from robodine_edge.types import ALL_ROLES, STAFF_ROLES, Principal, Role
@@ -72,7 +72,7 @@ def _own_table(user: Principal, table_id: int) -> None:
         raise Forbidden("a kiosk may only order for its own table")
 
 
-async def _visible(request: Request, user: Principal, order_id: int) -> dict[str, Any]:
+async def _visible(request: ApiRequest, user: Principal, order_id: int) -> dict[str, Any]:
     order = await answer(request, request.app.ctx.api.reads.submit(data.get_order, order_id))
     _own_table(user, order["table_id"])
     return order
@@ -82,7 +82,7 @@ async def _visible(request: Request, user: Principal, order_id: int) -> dict[str
     "", roles=ALL_ROLES, summary="Place an order", body=OrderCreate, response=OrderOut, status=201, errors=(409,)
 )
 async def place_order(
-    request: Request, user: Principal, body: OrderCreate, idempotency: IdempotencyClaim | None = None
+    request: ApiRequest, user: Principal, body: OrderCreate, idempotency: IdempotencyClaim | None = None
 ) -> dict[str, Any]:
     """Reserves the stock of every item at once: not enough of anything is 409
     `out_of_stock` and nothing changes. Send an `Idempotency-Key` so a retry never
@@ -90,12 +90,11 @@ async def place_order(
     _own_table(user, body.table_id)
     queue = request.app.ctx.api.orders.proxy
     items = [(line.menu_item_id, line.quantity, line.note) for line in body.items]
-    committed = await answer(request, queue.place(body.table_id, items, user.user_id, idempotency))
-    return await answer(request, committed)
+    return await answer(request, queue.place(body.table_id, items, user.user_id, idempotency).flatten())
 
 
 @router.get("", roles=ALL_ROLES, summary="List orders", query=OrderQuery, response=list[OrderOut])
-async def list_orders(request: Request, user: Principal, query: OrderQuery) -> list[dict[str, Any]]:
+async def list_orders(request: ApiRequest, user: Principal, query: OrderQuery) -> list[dict[str, Any]]:
     table_id = query.table_id
     if user.role is Role.KIOSK:
         if table_id is not None:
@@ -107,12 +106,12 @@ async def list_orders(request: Request, user: Principal, query: OrderQuery) -> l
 
 
 @router.get("/<order_id:int>", roles=ALL_ROLES, summary="Get an order", response=OrderOut)
-async def get_order(request: Request, user: Principal, order_id: int) -> dict[str, Any]:
+async def get_order(request: ApiRequest, user: Principal, order_id: int) -> dict[str, Any]:
     return await _visible(request, user, order_id)
 
 
 @router.post("/<order_id:int>/cancel", roles=ALL_ROLES, summary="Cancel an order", response=OrderOut, errors=(409,))
-async def cancel_order(request: Request, user: Principal, order_id: int) -> dict[str, Any]:
+async def cancel_order(request: ApiRequest, user: Principal, order_id: int) -> dict[str, Any]:
     """From `placed` (its stock comes back) by anyone who may see it; from `cooking` by
     staff only (the ingredients count as used)."""
     await _visible(request, user, order_id)
@@ -127,7 +126,7 @@ async def cancel_order(request: Request, user: Principal, order_id: int) -> dict
     response=OrderOut,
     errors=(409,),
 )
-async def set_status(request: Request, user: Principal, order_id: int, body: OrderStatusBody) -> dict[str, Any]:
+async def set_status(request: ApiRequest, user: Principal, order_id: int, body: OrderStatusBody) -> dict[str, Any]:
     """placed → cooking → ready → serving → served, one step at a time (or `cancelled`)."""
     return await answer(request, request.app.ctx.api.orders.proxy.set_status(order_id, body.status, user.role))
 
@@ -140,7 +139,7 @@ async def set_status(request: Request, user: Principal, order_id: int, body: Ord
     response=OrderOut,
     errors=(409,),
 )
-async def set_priority(request: Request, user: Principal, order_id: int, body: PriorityBody) -> dict[str, Any]:
+async def set_priority(request: ApiRequest, user: Principal, order_id: int, body: PriorityBody) -> dict[str, Any]:
     """Higher priorities are cooked and served first (FIFO among equals)."""
     return await answer(request, request.app.ctx.api.orders.proxy.set_priority(order_id, body.priority))
 
@@ -148,7 +147,7 @@ async def set_priority(request: Request, user: Principal, order_id: int, body: P
 @router.post(
     "/<order_id:int>/retry", roles=STAFF_ROLES, summary="Give a flagged order back to the robots", response=OrderOut
 )
-async def retry(request: Request, user: Principal, order_id: int) -> dict[str, Any]:
+async def retry(request: ApiRequest, user: Principal, order_id: int) -> dict[str, Any]:
     """An order the robots could not handle is flagged; this clears the flag and starts
     its task's attempts again."""
     api = request.app.ctx.api

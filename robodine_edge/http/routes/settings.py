@@ -4,16 +4,27 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field
-from sanic import Request
+from pydantic import Field, WithJsonSchema
 
-from robodine_edge.data.settings import WEEKDAYS, StoreSettings, load_settings, update_settings
+from robodine_edge.data.settings import (
+    OPENING_HOURS_SCHEMA,
+    AgeSeconds,
+    CleaningSeconds,
+    DiningSeconds,
+    Percent,
+    ReportSeconds,
+    StoreSettings,
+    StuckSeconds,
+    TaskAttempts,
+    load_settings,
+    update_settings,
+)
+from robodine_edge.http.context import ApiRequest
 from robodine_edge.http.routing import ApiRouter, answer
 from robodine_edge.http.schemas import Metres, Name, PatchModel, RequestModel
 from robodine_edge.types import ADMIN_ONLY, STAFF_ROLES, EventLevel, Principal
 
 router = ApiRouter(tag="settings", prefix="/api/settings")
-Percent = Annotated[float, Field(ge=0, le=100)]
 
 
 class KitchenPass(RequestModel):
@@ -25,34 +36,35 @@ class KitchenPass(RequestModel):
 
 
 class SettingsPatch(PatchModel):
-    """Any subset of the settings; the result must be valid as a whole."""
+    """Any subset of the settings; the result must be valid as a whole: `battery_resume`
+    above `battery_low` and `kitchen_late_s` above `kitchen_warning_s`, counting the
+    values already set. Each field has the ranges of `StoreSettings`, so /openapi.json
+    states them; the opening hours are checked by `StoreSettings` (one message per day)."""
 
     store_name: Name | None = None
-    opening_hours: dict[str, list[str]] | None = Field(
-        None, description=f"days {', '.join(WEEKDAYS)} → 'HH:MM-HH:MM' ranges"
-    )
+    opening_hours: Annotated[dict[str, list[str]], WithJsonSchema(OPENING_HOURS_SCHEMA)] | None = None
     alert_levels: list[Annotated[EventLevel, Field(strict=False)]] | None = None
     battery_low: Percent | None = None
     battery_resume: Percent | None = None
-    average_dining_s: int | None = None
-    cleaning_s: int | None = None
+    average_dining_s: DiningSeconds | None = None
+    cleaning_s: CleaningSeconds | None = None
     kitchen_pass: KitchenPass | None = None
-    stuck_timeout_s: int | None = None
-    max_task_attempts: int | None = None
-    party_waiting_long_s: int | None = None
-    party_overstay_s: int | None = None
-    kitchen_warning_s: int | None = None
-    kitchen_late_s: int | None = None
+    stuck_timeout_s: StuckSeconds | None = None
+    max_task_attempts: TaskAttempts | None = None
+    party_waiting_long_s: ReportSeconds | None = None
+    party_overstay_s: ReportSeconds | None = None
+    kitchen_warning_s: AgeSeconds | None = None
+    kitchen_late_s: AgeSeconds | None = None
 
 
 @router.get("", roles=STAFF_ROLES, summary="Store settings", response=StoreSettings)
-async def get_settings(request: Request, user: Principal) -> dict[str, Any]:
+async def get_settings(request: ApiRequest, user: Principal) -> dict[str, Any]:
     settings = await answer(request, request.app.ctx.api.reads.submit(load_settings))
     return settings.model_dump(mode="json")
 
 
 @router.patch("", roles=ADMIN_ONLY, summary="Change store settings", body=SettingsPatch, response=StoreSettings)
-async def patch_settings(request: Request, user: Principal, body: SettingsPatch) -> dict[str, Any]:
+async def patch_settings(request: ApiRequest, user: Principal, body: SettingsPatch) -> dict[str, Any]:
     api = request.app.ctx.api
     changes = body.model_dump(mode="json", exclude_unset=True)
     updated = await answer(request, api.store.write(update_settings, changes))

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sanic import Request
-
 from robodine_edge.clock import utcnow
 from robodine_edge.data import stats as data
+from robodine_edge.http.context import ApiRequest
 from robodine_edge.http.routing import ApiRouter, answer
 from robodine_edge.http.schemas import IsoTime, ResponseModel
 from robodine_edge.types import STAFF_ROLES, Principal
@@ -36,7 +35,7 @@ class TodayOut(ResponseModel):
 
 
 @router.get("/today", roles=STAFF_ROLES, summary="Today's orders per hour and time to serve", response=TodayOut)
-async def today(request: Request, user: Principal) -> dict[str, Any]:
+async def today(request: ApiRequest, user: Principal) -> dict[str, Any]:
     """The store's local day (the edge's time zone): orders placed per hour, how many were
     served or cancelled, and the average seconds from placed to served of those served.
     `last_order_id` and `open_order_ids` let a screen go on counting from the `orders`

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from pydantic import Field
-from sanic import HTTPResponse, Request
+from sanic import HTTPResponse
 
+from robodine_edge.actors.floor import FloorProxy
 from robodine_edge.actors.views import PageKey
 from robodine_edge.domain.lifecycle import TableStatus
 from robodine_edge.errors import Forbidden
+from robodine_edge.http.context import ApiRequest
 from robodine_edge.http.routing import ApiRouter, answer, listed
 from robodine_edge.http.schemas import (
     Metres,
@@ -78,12 +80,12 @@ class TableOut(ResponseModel):
     present: bool
 
 
-def _floor(request: Request) -> Any:
+def _floor(request: ApiRequest) -> FloorProxy:
     return request.app.ctx.api.floor.proxy
 
 
 @router.get("", roles=STAFF_ROLES, summary="List tables", query=PageQuery, response=list[TableOut])
-async def list_tables(request: Request, user: Principal, query: PageQuery) -> HTTPResponse:
+async def list_tables(request: ApiRequest, user: Principal, query: PageQuery) -> HTTPResponse:
     """Newest first; `before=<id>` continues after the last id of the previous page."""
     page = PageKey("tables", None, query.limit, query.before)
     return await listed(request, request.app.ctx.api.views.tables, page, lambda: _floor(request).tables_body(page))
@@ -92,13 +94,13 @@ async def list_tables(request: Request, user: Principal, query: PageQuery) -> HT
 @router.post(
     "", roles=ADMIN_ONLY, summary="Create a table", body=TableCreate, response=TableOut, status=201, errors=(409,)
 )
-async def create_table(request: Request, user: Principal, body: TableCreate) -> dict[str, Any]:
+async def create_table(request: ApiRequest, user: Principal, body: TableCreate) -> dict[str, Any]:
     """A new table may at once seat the first waiting party that fits."""
     return await answer(request, _floor(request).create_table(body.model_dump()))
 
 
 @router.get("/<table_id:int>", roles=ALL_ROLES, summary="Get a table", response=TableOut)
-async def get_table(request: Request, user: Principal, table_id: int) -> dict[str, Any]:
+async def get_table(request: ApiRequest, user: Principal, table_id: int) -> dict[str, Any]:
     """A kiosk may read its own table (its tablet shows the table's name)."""
     if user.role is Role.KIOSK and user.table_id != table_id:
         raise Forbidden("a kiosk may read its own table only")
@@ -108,13 +110,13 @@ async def get_table(request: Request, user: Principal, table_id: int) -> dict[st
 @router.patch(
     "/<table_id:int>", roles=ADMIN_ONLY, summary="Change a table", body=TablePatch, response=TableOut, errors=(409,)
 )
-async def update_table(request: Request, user: Principal, table_id: int, body: TablePatch) -> dict[str, Any]:
+async def update_table(request: ApiRequest, user: Principal, table_id: int, body: TablePatch) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True)
     return await answer(request, _floor(request).update_table(table_id, changes))
 
 
 @router.delete("/<table_id:int>", roles=ADMIN_ONLY, summary="Delete a table", status=204, errors=(409,))
-async def delete_table(request: Request, user: Principal, table_id: int) -> None:
+async def delete_table(request: ApiRequest, user: Principal, table_id: int) -> None:
     """Only a free table without orders; its kiosk users are deleted with it."""
     revoked = await answer(request, _floor(request).delete_table(table_id))
     request.app.ctx.api.revoke(revoked)
@@ -128,7 +130,7 @@ async def delete_table(request: Request, user: Principal, table_id: int) -> None
     response=TableOut,
     errors=(409,),
 )
-async def seat(request: Request, user: Principal, table_id: int, body: SeatBody) -> dict[str, Any]:
+async def seat(request: ApiRequest, user: Principal, table_id: int, body: SeatBody) -> dict[str, Any]:
     return await answer(request, _floor(request).seat(table_id, body.customer_id))
 
 
@@ -139,14 +141,14 @@ async def seat(request: Request, user: Principal, table_id: int, body: SeatBody)
     response=TableOut,
     errors=(409,),
 )
-async def release(request: Request, user: Principal, table_id: int) -> dict[str, Any]:
+async def release(request: ApiRequest, user: Principal, table_id: int) -> dict[str, Any]:
     return await answer(request, _floor(request).release(table_id))
 
 
 @router.post(
     "/<table_id:int>/cleaned", roles=STAFF_ROLES, summary="The table is clean", response=TableOut, errors=(409,)
 )
-async def cleaned(request: Request, user: Principal, table_id: int) -> dict[str, Any]:
+async def cleaned(request: ApiRequest, user: Principal, table_id: int) -> dict[str, Any]:
     """The table becomes available and may at once seat a waiting party."""
     return await answer(request, _floor(request).cleaned(table_id))
 
@@ -159,7 +161,7 @@ async def cleaned(request: Request, user: Principal, table_id: int) -> dict[str,
     response=TableOut,
     errors=(409,),
 )
-async def set_status(request: Request, user: Principal, table_id: int, body: TableStatusBody) -> dict[str, Any]:
+async def set_status(request: ApiRequest, user: Principal, table_id: int, body: TableStatusBody) -> dict[str, Any]:
     """Only `available` ⇄ `reserved` by hand; the rest follows seating and cleaning."""
     return await answer(request, _floor(request).set_status(table_id, body.status))
 
@@ -171,14 +173,14 @@ async def set_status(request: Request, user: Principal, table_id: int, body: Tab
     body=PresenceBody,
     response=TableOut,
 )
-async def presence(request: Request, user: Principal, table_id: int, body: PresenceBody) -> dict[str, Any]:
+async def presence(request: ApiRequest, user: Principal, table_id: int, body: PresenceBody) -> dict[str, Any]:
     return await answer(request, _floor(request).presence(table_id, body.present, body.reliability))
 
 
 @router.post(
     "/<table_id:int>/call-staff", roles=ALL_ROLES, summary="Call staff to the table", body=CallBody, response=TableOut
 )
-async def call_staff(request: Request, user: Principal, table_id: int, body: CallBody) -> dict[str, Any]:
+async def call_staff(request: ApiRequest, user: Principal, table_id: int, body: CallBody) -> dict[str, Any]:
     """A kiosk calls for its own table; staff get a notification."""
     if user.role is Role.KIOSK and user.table_id != table_id:
         raise Forbidden("a kiosk calls staff to its own table only")

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from sanic import Request
-
 from robodine_edge.data import tasks as data
+from robodine_edge.http.context import ApiRequest
 from robodine_edge.http.routing import ApiRouter, answer
 from robodine_edge.http.schemas import IsoTime, PageQuery, ResponseModel, RowId
 from robodine_edge.types import STAFF_ROLES, Principal
@@ -36,7 +35,7 @@ class TaskOut(ResponseModel):
 
 
 @router.get("", roles=STAFF_ROLES, summary="Robot tasks", query=TaskQuery, response=list[TaskOut])
-async def list_tasks(request: Request, user: Principal, query: TaskQuery) -> list[dict[str, Any]]:
+async def list_tasks(request: ApiRequest, user: Principal, query: TaskQuery) -> list[dict[str, Any]]:
     """Newest first (`before=<id>` pages); `detail` says why a task was taken from a robot or failed."""
     reads = request.app.ctx.api.reads
     return await answer(request, reads.submit(data.list_tasks, query.limit, query.before, query.state, query.order_id))

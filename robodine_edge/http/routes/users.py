@@ -5,13 +5,22 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from pydantic import Field
-from sanic import Request
+from pydantic import ConfigDict, Field
 
 from robodine_edge.data import accounts
 from robodine_edge.http import bridge
+from robodine_edge.http.context import ApiRequest
 from robodine_edge.http.routing import ApiRouter
-from robodine_edge.http.schemas import IsoTime, PageQuery, PatchModel, RequestModel, ResponseModel, RowId, not_strict
+from robodine_edge.http.schemas import (
+    IsoTime,
+    PageQuery,
+    PatchModel,
+    RequestModel,
+    ResponseModel,
+    RowId,
+    not_strict,
+    only_when,
+)
 from robodine_edge.passwords import hash_password
 from robodine_edge.types import ADMIN_ONLY, Principal, Role
 
@@ -22,6 +31,10 @@ NewPassword = Annotated[str, Field(min_length=8, max_length=256)]
 
 
 class UserCreate(RequestModel):
+    """A kiosk user is bound to a table (`table_id`, which must exist); no other role is."""
+
+    model_config = ConfigDict(json_schema_extra=only_when("role", Role.KIOSK.value, "table_id"))
+
     username: Username
     password: NewPassword
     role: not_strict(Role)  # type: ignore[valid-type]
@@ -50,7 +63,7 @@ class UserOut(ResponseModel):
 
 
 @router.get("", roles=ADMIN_ONLY, summary="List users", query=UserQuery, response=list[UserOut])
-async def list_users(request: Request, user: Principal, query: UserQuery) -> list[dict[str, Any]]:
+async def list_users(request: ApiRequest, user: Principal, query: UserQuery) -> list[dict[str, Any]]:
     api = request.app.ctx.api
     role = query.role.value if query.role else None
     return await bridge.wait(api.reads.submit(accounts.list_users, query.limit, query.before, role), api.ask_timeout_s)
@@ -59,7 +72,7 @@ async def list_users(request: Request, user: Principal, query: UserQuery) -> lis
 @router.post(
     "", roles=ADMIN_ONLY, summary="Create a user", body=UserCreate, response=UserOut, status=201, errors=(409,)
 )
-async def create_user(request: Request, user: Principal, body: UserCreate) -> dict[str, Any]:
+async def create_user(request: ApiRequest, user: Principal, body: UserCreate) -> dict[str, Any]:
     """Kiosk users are bound to a table (`table_id`); other roles are not."""
     api = request.app.ctx.api
     password_hash = await asyncio.get_running_loop().run_in_executor(api.kdf, hash_password, body.password)
@@ -70,7 +83,7 @@ async def create_user(request: Request, user: Principal, body: UserCreate) -> di
 
 
 @router.get("/<user_id:int>", roles=ADMIN_ONLY, summary="Get a user", response=UserOut)
-async def get_user(request: Request, user: Principal, user_id: int) -> dict[str, Any]:
+async def get_user(request: ApiRequest, user: Principal, user_id: int) -> dict[str, Any]:
     api = request.app.ctx.api
     return await bridge.wait(api.reads.submit(accounts.get_user, user_id), api.ask_timeout_s)
 
@@ -78,7 +91,7 @@ async def get_user(request: Request, user: Principal, user_id: int) -> dict[str,
 @router.patch(
     "/<user_id:int>", roles=ADMIN_ONLY, summary="Update a user", body=UserPatch, response=UserOut, errors=(409,)
 )
-async def update_user(request: Request, user: Principal, user_id: int, body: UserPatch) -> dict[str, Any]:
+async def update_user(request: ApiRequest, user: Principal, user_id: int, body: UserPatch) -> dict[str, Any]:
     """A new role or password ends every session of that user (they log in again)."""
     api = request.app.ctx.api
     changes: dict[str, Any] = body.model_dump(exclude_unset=True, exclude={"password"})
@@ -91,7 +104,7 @@ async def update_user(request: Request, user: Principal, user_id: int, body: Use
 
 
 @router.delete("/<user_id:int>", roles=ADMIN_ONLY, summary="Delete a user", status=204, errors=(409,))
-async def delete_user(request: Request, user: Principal, user_id: int) -> None:
+async def delete_user(request: ApiRequest, user: Principal, user_id: int) -> None:
     """The user's tokens stop working at once. The last admin cannot be deleted."""
     api = request.app.ctx.api
     revoked = await bridge.wait(api.store.write(accounts.delete_user, user_id), api.ask_timeout_s)

@@ -14,10 +14,12 @@ import os
 from pathlib import Path
 from typing import IO, Annotated, Any, Literal
 
-from pydantic import Field
-from sanic import HTTPResponse, Request
+from pydantic import ConfigDict, Field
+from sanic import HTTPResponse
 
+from robodine_edge.actors.camera import CameraProxy
 from robodine_edge.errors import NotFound
+from robodine_edge.http.context import ApiRequest
 from robodine_edge.http.routing import ApiRouter, answer
 from robodine_edge.http.schemas import (
     Identifier,
@@ -28,6 +30,7 @@ from robodine_edge.http.schemas import (
     QueryModel,
     RequestModel,
     ResponseModel,
+    only_when,
 )
 from robodine_edge.types import ADMIN_ONLY, STAFF_ROLES, Principal
 
@@ -42,6 +45,10 @@ CHUNK_BYTES = 256 * 1024
 
 
 class StreamCreate(RequestModel):
+    """A robot's camera names its robot (`robot_id`); a fixed camera names none."""
+
+    model_config = ConfigDict(json_schema_extra=only_when("source", "robot", "robot_id"))
+
     camera_id: CameraId
     name: Name | None = None
     source: Source = "fixed"
@@ -77,7 +84,7 @@ class RecordingOut(ResponseModel):
     bytes: int
 
 
-def _camera(request: Request, camera_id: str) -> Any:
+def _camera(request: ApiRequest, camera_id: str) -> CameraProxy:
     slot = request.app.ctx.api.camera_actors.find(camera_id)
     if slot is None:
         raise NotFound(f"camera {camera_id} not found")
@@ -85,7 +92,7 @@ def _camera(request: Request, camera_id: str) -> Any:
 
 
 @router.get("", roles=STAFF_ROLES, summary="List cameras", query=PageQuery, response=list[StreamOut])
-async def list_streams(request: Request, user: Principal, query: PageQuery) -> list[dict[str, Any]]:
+async def list_streams(request: ApiRequest, user: Principal, query: PageQuery) -> list[dict[str, Any]]:
     """Newest first; `before=<id>` continues after the last id of the previous page."""
     cameras = await answer(request, request.app.ctx.api.cameras.proxy.list_cameras())
     return [c for c in cameras if query.before is None or c["id"] < query.before][: query.limit]
@@ -94,25 +101,25 @@ async def list_streams(request: Request, user: Principal, query: PageQuery) -> l
 @router.post(
     "", roles=ADMIN_ONLY, summary="Register a camera", body=StreamCreate, response=StreamOut, status=201, errors=(409,)
 )
-async def register(request: Request, user: Principal, body: StreamCreate) -> dict[str, Any]:
+async def register(request: ApiRequest, user: Principal, body: StreamCreate) -> dict[str, Any]:
     """Frames for a camera id that is not registered are dropped (and counted)."""
     cameras = request.app.ctx.api.cameras.proxy
     return await answer(request, cameras.register(body.camera_id, body.name, body.source, body.robot_id))
 
 
 @router.get("/<camera_id:str>", roles=STAFF_ROLES, summary="Get a camera", response=StreamOut)
-async def get_stream(request: Request, user: Principal, camera_id: str) -> dict[str, Any]:
+async def get_stream(request: ApiRequest, user: Principal, camera_id: str) -> dict[str, Any]:
     return await answer(request, _camera(request, camera_id).view())
 
 
 @router.patch("/<camera_id:str>", roles=ADMIN_ONLY, summary="Change a camera", body=StreamPatch, response=StreamOut)
-async def update_stream(request: Request, user: Principal, camera_id: str, body: StreamPatch) -> dict[str, Any]:
+async def update_stream(request: ApiRequest, user: Principal, camera_id: str, body: StreamPatch) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True)
     return await answer(request, _camera(request, camera_id).update(changes))
 
 
 @router.delete("/<camera_id:str>", roles=ADMIN_ONLY, summary="Remove a camera", status=204)
-async def delete_stream(request: Request, user: Principal, camera_id: str) -> None:
+async def delete_stream(request: ApiRequest, user: Principal, camera_id: str) -> None:
     """Its recordings leave the list; their files stay under `DATA_DIR/videos/`."""
     _camera(request, camera_id)
     await answer(request, request.app.ctx.api.cameras.proxy.delete(camera_id))
@@ -125,7 +132,7 @@ async def delete_stream(request: Request, user: Principal, camera_id: str) -> No
     query_token=True,
     content_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
 )
-async def live(request: Request, user: Principal, camera_id: str) -> None:
+async def live(request: ApiRequest, user: Principal, camera_id: str) -> None:
     """Each new frame as a JPEG part, until the client leaves, the camera is removed or
     the service stops. Starts with the latest frame, if the camera sent one. The headers
     go out at once, frame or not: a viewer of a quiet camera sees a 200 and waits, where
@@ -161,7 +168,7 @@ def _part(jpeg: bytes) -> bytes:
     query_token=True,
     content_type="image/jpeg",
 )
-async def snapshot(request: Request, user: Principal, camera_id: str) -> HTTPResponse:
+async def snapshot(request: ApiRequest, user: Principal, camera_id: str) -> HTTPResponse:
     jpeg = await answer(request, _camera(request, camera_id).latest_jpeg())
     if jpeg is None:
         raise NotFound(f"camera {camera_id} has sent no frame yet")
@@ -172,7 +179,7 @@ async def snapshot(request: Request, user: Principal, camera_id: str) -> HTTPRes
     "/<camera_id:str>/recordings/start", roles=STAFF_ROLES, summary="Start recording", response=StreamOut,
     errors=(409,),
 )  # fmt: skip
-async def start_recording(request: Request, user: Principal, camera_id: str) -> dict[str, Any]:
+async def start_recording(request: ApiRequest, user: Principal, camera_id: str) -> dict[str, Any]:
     """Frames go to a new file under `DATA_DIR/videos/<camera_id>/` (409 if recording)."""
     return await answer(request, _camera(request, camera_id).start_recording())
 
@@ -181,7 +188,7 @@ async def start_recording(request: Request, user: Principal, camera_id: str) -> 
     "/<camera_id:str>/recordings/stop", roles=STAFF_ROLES, summary="Stop recording", response=StreamOut,
     errors=(409,),
 )  # fmt: skip
-async def stop_recording(request: Request, user: Principal, camera_id: str) -> dict[str, Any]:
+async def stop_recording(request: ApiRequest, user: Principal, camera_id: str) -> dict[str, Any]:
     return await answer(request, _camera(request, camera_id).stop_recording())
 
 
@@ -195,15 +202,17 @@ class RecordingsQuery(QueryModel):
     "/<camera_id:str>/recordings", roles=STAFF_ROLES, summary="A camera's recordings", query=RecordingsQuery,
     response=list[RecordingOut],
 )  # fmt: skip
-async def recordings(request: Request, user: Principal, camera_id: str, query: RecordingsQuery) -> list[dict[str, Any]]:
+async def recordings(
+    request: ApiRequest, user: Principal, camera_id: str, query: RecordingsQuery
+) -> list[dict[str, Any]]:
     """Newest first; `file` is the path under `/videos/`."""
-    return await answer(request, _camera(request, camera_id).recordings(query.limit))  # type: ignore[no-any-return]
+    return await answer(request, _camera(request, camera_id).recordings(query.limit))
 
 
 @videos.get(
     "/<file:path>", roles=STAFF_ROLES, summary="A recorded video", query_token=True, content_type="video/x-motion-jpeg"
 )
-async def recorded(request: Request, user: Principal, file: str) -> None:
+async def recorded(request: ApiRequest, user: Principal, file: str) -> None:
     """A file of concatenated JPEGs (`ffplay -f mjpeg FILE` plays it)."""
     loop = asyncio.get_running_loop()
     handle, size = await loop.run_in_executor(None, _open_video, request.app.ctx.api.videos_dir, file)
