@@ -15,18 +15,20 @@ from typing import Any
 
 from peewee import SqliteDatabase
 
-from robodine_edge.actors.camera import CameraActor, CameraProxy, FrameSink, RecordingRefusal
-from robodine_edge.actors.cameras import CameraDirectory, CamerasActor, CamerasProxy, camera_actor_name
-from robodine_edge.actors.dispatch_messages import OrderChanged, RobotRejoined, RobotUpdate, TableChanged, TaskEvent
-from robodine_edge.actors.dispatcher import DispatcherActor, DispatcherProxy
-from robodine_edge.actors.fleet import FleetActor, FleetProxy, RobotChanged, RobotDirectory, robot_actor_name
-from robodine_edge.actors.floor import FloorActor, FloorProxy, TableDirectory, table_actor_name
-from robodine_edge.actors.journal import Journal
-from robodine_edge.actors.legacy_arms import LegacyCook
-from robodine_edge.actors.order_queue import OrderQueueActor, OrderQueueProxy
-from robodine_edge.actors.robot import RobotActor, RobotProxy
-from robodine_edge.actors.robot_messages import FleetSend, RobotSnapshot, no_loop
-from robodine_edge.actors.store import Store, StoreActor, UnitsCommitted
+from robodine_edge.actors.cameras.camera import CameraActor, CameraProxy, FrameSink, RecordingRefusal
+from robodine_edge.actors.cameras.registry import CameraDirectory, CamerasActor, CamerasProxy, camera_actor_name
+from robodine_edge.actors.dining.floor import FloorActor, FloorProxy, TableDirectory, table_actor_name
+from robodine_edge.actors.dining.order_queue import OrderQueueActor, OrderQueueProxy
+from robodine_edge.actors.dining.table import TableActor, TableProxy
+from robodine_edge.actors.dispatch.dispatcher import DispatcherActor, DispatcherProxy
+from robodine_edge.actors.dispatch.legacy_arms import LegacyCook
+from robodine_edge.actors.dispatch.messages import OrderChanged, RobotRejoined, RobotUpdate, TableChanged, TaskEvent
+from robodine_edge.actors.robots.fleet import FleetActor, FleetProxy, RobotChanged, RobotDirectory, robot_actor_name
+from robodine_edge.actors.robots.messages import FleetSend, RobotSnapshot, no_loop
+from robodine_edge.actors.robots.robot import RobotActor, RobotProxy
+from robodine_edge.actors.storage.journal import Journal
+from robodine_edge.actors.storage.list_pages import ListedViews
+from robodine_edge.actors.storage.writer import Store, StoreActor, UnitsCommitted
 from robodine_edge.actors.supervisor import (
     ActorSlot,
     ChildSpec,
@@ -35,13 +37,11 @@ from robodine_edge.actors.supervisor import (
     Supervisor,
     SupervisorProxy,
 )
-from robodine_edge.actors.table import TableActor, TableProxy
 from robodine_edge.actors.timer import Timer
-from robodine_edge.actors.views import ListedViews
 from robodine_edge.config import Config
 from robodine_edge.data import outbox
-from robodine_edge.datadir import videos_dir
-from robodine_edge.metrics import Metrics
+from robodine_edge.data.datadir import videos_dir
+from robodine_edge.process.metrics import Metrics
 from robodine_edge.types import Publish
 
 START_TIMEOUT_S = 30.0

@@ -39,11 +39,11 @@ from typing import Any
 
 from peewee import SqliteDatabase
 
-from robodine_edge.actors.store import Store
+from robodine_edge.actors.storage.writer import Store
 from robodine_edge.care.walindex import WalIndex
 from robodine_edge.clock import utcnow
-from robodine_edge.db import PRAGMAS
-from robodine_edge.metrics import Metrics
+from robodine_edge.data.db import PRAGMAS
+from robodine_edge.process.metrics import Metrics
 
 log = logging.getLogger(__name__)
 CHECK_EVERY_S = 1.0

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from robodine_edge.actors.store import Store
+from robodine_edge.actors.storage.writer import Store
 from robodine_edge.care.backups import RecordEvent, ScheduledBackup
 from robodine_edge.care.checkpoints import Checkpoints, Nightly
 from robodine_edge.care.disk import DiskGauge, DiskWatch
@@ -20,9 +20,9 @@ from robodine_edge.care.recordings import EndRecordings, Recordings, RecordingsC
 from robodine_edge.care.retention import Retention
 from robodine_edge.care.rota import Job, Rota
 from robodine_edge.config import Config
-from robodine_edge.datadir import videos_dir
-from robodine_edge.db import database_path
-from robodine_edge.metrics import Metrics
+from robodine_edge.data.datadir import videos_dir
+from robodine_edge.data.db import database_path
+from robodine_edge.process.metrics import Metrics
 
 MIB = 2**20
 

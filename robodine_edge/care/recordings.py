@@ -1,6 +1,6 @@
 """Camera recordings on disk: finding them, removing the oldest, and the size cap.
 
-Recordings are the `.mjpeg` files under `DATA_DIR/videos/<camera_id>/` (`actors.camera`).
+Recordings are the `.mjpeg` files under `DATA_DIR/videos/<camera_id>/` (`actors.cameras.camera`).
 The oldest (by last write) go first; a recording still being written (its row has no
 end yet) is never removed: its camera is asked to close it and go on in a new file
 (`EndRecording`), and the closed part goes on the next round. Removing one deletes the
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from robodine_edge.actors.store import Store
-from robodine_edge.models import Recording
+from robodine_edge.actors.storage.writer import Store
+from robodine_edge.data.models import Recording
 
 log = logging.getLogger(__name__)
 SUFFIX = ".mjpeg"

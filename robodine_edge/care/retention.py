@@ -29,11 +29,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from robodine_edge.actors.store import Store
+from robodine_edge.actors.storage.writer import Store
 from robodine_edge.clock import utcnow
 from robodine_edge.config import RetentionConfig
-from robodine_edge.metrics import Metrics
-from robodine_edge.models import database_proxy
+from robodine_edge.data.models import database_proxy
+from robodine_edge.process.metrics import Metrics
 
 log = logging.getLogger(__name__)
 BATCH_ROWS = 1000

@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from robodine_edge.care.walindex import WalIndex
-from robodine_edge.metrics import Metrics
+from robodine_edge.process.metrics import Metrics
 
 REFRESH_EVERY = 512
 """Commits between checks that the mapped `-shm` is still the one SQLite uses."""

@@ -16,10 +16,10 @@ from typing import Any
 
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data.events import Recorded, record_event
+from robodine_edge.data.models import Emergency, Robot, RobotCommand
 from robodine_edge.data.robots import create_fleet_commands
 from robodine_edge.data.rows import newest_first, one
 from robodine_edge.errors import Conflict, InvalidTransition
-from robodine_edge.models import Emergency, Robot, RobotCommand
 from robodine_edge.types import EventLevel
 
 

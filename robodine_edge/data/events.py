@@ -20,11 +20,11 @@ from uuid import uuid4
 
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data import outbox
+from robodine_edge.data.models import Event, Notification, User
 from robodine_edge.data.rows import newest_first
 from robodine_edge.data.settings import load_settings
 from robodine_edge.data.statements import insert_sql, params
 from robodine_edge.errors import NotFound
-from robodine_edge.models import Event, Notification, User
 from robodine_edge.types import STAFF_ROLES, EventLevel
 
 ROW_ENTITIES = frozenset(

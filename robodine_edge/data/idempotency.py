@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from robodine_edge.clock import utcnow
-from robodine_edge.models import IdempotencyRecord
+from robodine_edge.data.models import IdempotencyRecord
 
 KEEP = timedelta(hours=48)
 

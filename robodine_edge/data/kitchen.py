@@ -14,10 +14,10 @@ from peewee import fn
 
 from robodine_edge.clock import utcnow
 from robodine_edge.data.events import Recorded, record_event
+from robodine_edge.data.models import DEFAULT_CATEGORY, InventoryItem, MenuItem, RecipeLine
 from robodine_edge.data.rows import create_named, one, save_changes
 from robodine_edge.domain.stock import Recipe, StockStatus, stock_status
 from robodine_edge.errors import Conflict, NotFound, ValidationFailed
-from robodine_edge.models import DEFAULT_CATEGORY, InventoryItem, MenuItem, RecipeLine
 from robodine_edge.types import EventLevel
 
 

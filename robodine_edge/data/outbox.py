@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from robodine_edge.federation.wire import event_body
-from robodine_edge.models import FederationOutbox
+from robodine_edge.data.models import FederationOutbox
+from robodine_edge.protocol.mqtt import event_body
 
 INSERT = f'INSERT INTO "{FederationOutbox._meta.table_name}" ("seq", "type", "body") VALUES (?, ?, ?)'
 

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from robodine_edge.clock import utcnow
+from robodine_edge.data.models import Setting
 from robodine_edge.errors import ValidationFailed
-from robodine_edge.models import Setting
 from robodine_edge.types import EventLevel
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

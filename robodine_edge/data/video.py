@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from robodine_edge.clock import to_iso, utcnow
+from robodine_edge.data.models import Recording, Robot, VideoStream
 from robodine_edge.errors import Conflict, NotFound, ValidationFailed
-from robodine_edge.models import Recording, Robot, VideoStream
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,5 +5,5 @@ store to headquarters over MQTT and takes its desired state.
   The data room imports it to write outbox entries.
 * the rest (`relay`, `session`, `streams`, `pacing`, `desired`, `robot_states`) runs on
   the event loop, next to the network room: it reaches actors through their slots and
-  `http/bridge.py`, the database through the read pool and the store's writer.
+  `threads/bridge.py`, the database through the read pool and the store's writer.
 """

@@ -13,19 +13,19 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from robodine_edge.actors.journal import Journal
-from robodine_edge.actors.store import Store
+from robodine_edge.actors.storage.journal import Journal
+from robodine_edge.actors.storage.writer import Store
 from robodine_edge.data import desired
 from robodine_edge.data.desired import Applied
 from robodine_edge.errors import RobodineError, ValidationFailed
-from robodine_edge.federation import wire
-from robodine_edge.federation.wire import MenuCfg, WireError
-from robodine_edge.http import bridge
+from robodine_edge.protocol import mqtt as wire
+from robodine_edge.protocol.mqtt import MenuCfg, WireError
+from robodine_edge.threads import bridge
 
 if TYPE_CHECKING:
-    from robodine_edge.actors.dispatcher import DispatcherProxy
-    from robodine_edge.actors.floor import FloorProxy
-    from robodine_edge.actors.order_queue import OrderQueueProxy
+    from robodine_edge.actors.dining.floor import FloorProxy
+    from robodine_edge.actors.dining.order_queue import OrderQueueProxy
+    from robodine_edge.actors.dispatch.dispatcher import DispatcherProxy
     from robodine_edge.actors.supervisor import ActorSlot
 
 log = logging.getLogger(__name__)

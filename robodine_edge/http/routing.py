@@ -23,14 +23,14 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from sanic import HTTPResponse
 
 from robodine_edge.actors.base import ActorFuture
-from robodine_edge.actors.views import ListViews, PageKey
+from robodine_edge.actors.storage.list_pages import ListViews, PageKey
 from robodine_edge.data import idempotency
 from robodine_edge.data.idempotency import IdempotencyClaim
 from robodine_edge.errors import BadRequest, IdempotencyConflict, NotFound, RobodineError, ValidationFailed
-from robodine_edge.http import bridge
 from robodine_edge.http.context import ApiRequest, App
 from robodine_edge.http.errors import error_response, oauth2_error_response, status_of
 from robodine_edge.http.schemas import MAX_ID
+from robodine_edge.threads import bridge
 from robodine_edge.types import Principal, Role
 
 Handler = Callable[..., Awaitable[Any]]
@@ -397,7 +397,7 @@ async def answer(request: ApiRequest, future: ActorFuture[T] | concurrent.future
 async def listed(
     request: ApiRequest, views: ListViews, key: PageKey[Hashable], build: Callable[[], ActorFuture[bytes]]
 ) -> HTTPResponse:
-    """A list read answered from its owner's encoded view (`actors.views`); only when
+    """A list read answered from its owner's encoded view (`actors.storage.list_pages`); only when
     the view is missing (first read after a change) is the owner asked to `build` it."""
     body = views.get(key)
     if body is None:

@@ -12,11 +12,10 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from robodine_edge.actors.store import Store
+from robodine_edge.actors.storage.writer import Store
 from robodine_edge.clock import utcnow
 from robodine_edge.data.robots import add_poses
 from robodine_edge.errors import RobodineError
-from robodine_edge.http import bridge
 from robodine_edge.protocol.legacy import (
     BadLegacyFrame,
     LegacyAlbabot,
@@ -26,10 +25,11 @@ from robodine_edge.protocol.legacy import (
     LegacyIngredient,
     decode_stream,
 )
+from robodine_edge.threads import bridge
 
 if TYPE_CHECKING:
-    from robodine_edge.actors.fleet import RobotDirectory
-    from robodine_edge.actors.floor import FloorProxy
+    from robodine_edge.actors.dining.floor import FloorProxy
+    from robodine_edge.actors.robots.fleet import RobotDirectory
     from robodine_edge.actors.supervisor import ActorSlot
 
 log = logging.getLogger(__name__)

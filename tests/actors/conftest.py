@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from peewee import SqliteDatabase
 
-from robodine_edge.actors.journal import Journal
-from robodine_edge.actors.store import Store, StoreActor
+from robodine_edge.actors.storage.journal import Journal
+from robodine_edge.actors.storage.writer import Store, StoreActor
 from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, SupervisionEvent, Supervisor, SupervisorProxy
 
 

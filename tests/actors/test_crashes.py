@@ -13,9 +13,9 @@ import pytest
 from peewee import SqliteDatabase
 
 from robodine_edge.actors.base import Crash
-from robodine_edge.actors.dispatch_messages import DispatchTick, OrderChanged
+from robodine_edge.actors.dispatch.messages import DispatchTick, OrderChanged
 from robodine_edge.config import load_config
-from robodine_edge.metrics import Metrics
+from robodine_edge.process.metrics import Metrics
 from robodine_edge.wiring import ActorTree, start_actor_tree
 from tests.actors.conftest import EventLog, Published
 from tests.actors.test_dispatcher import Kitchen, LinkedRobot, open_cook_tasks, order_row, stored_tasks

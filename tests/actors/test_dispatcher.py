@@ -17,13 +17,13 @@ import orjson
 import pytest
 from peewee import SqliteDatabase
 
-from robodine_edge.actors.dispatch_messages import OrderChanged, RobotUpdate
-from robodine_edge.actors.robot_messages import LinkClosed, LinkFrame, Tick
+from robodine_edge.actors.dispatch.messages import OrderChanged, RobotUpdate
+from robodine_edge.actors.robots.messages import LinkClosed, LinkFrame, Tick
 from robodine_edge.config import load_config
+from robodine_edge.data.models import DiningTable, Event, Notification, Order, RobotCommand, Task, User
 from robodine_edge.domain.lifecycle import OrderStatus
 from robodine_edge.errors import Conflict
-from robodine_edge.metrics import Metrics
-from robodine_edge.models import DiningTable, Event, Notification, Order, RobotCommand, Task, User
+from robodine_edge.process.metrics import Metrics
 from robodine_edge.protocol import link as wire
 from robodine_edge.protocol.pose import Pose
 from robodine_edge.types import Role

@@ -18,9 +18,9 @@ import pytest
 from peewee import SqliteDatabase
 
 from robodine_edge.config import load_config
+from robodine_edge.data.models import Event, Task
 from robodine_edge.errors import Conflict
-from robodine_edge.metrics import Metrics
-from robodine_edge.models import Event, Task
+from robodine_edge.process.metrics import Metrics
 from robodine_edge.protocol import link as wire
 from robodine_edge.wiring import ActorTree, start_actor_tree
 from tests.actors.conftest import EventLog, Published

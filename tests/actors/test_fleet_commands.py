@@ -19,13 +19,13 @@ import pykka
 import pytest
 from peewee import SqliteDatabase
 
-from robodine_edge.actors.robot_messages import Tick
+from robodine_edge.actors.robots.messages import Tick
 from robodine_edge.config import load_config
+from robodine_edge.data.models import Emergency, RobotCommand
+from robodine_edge.data.models import Robot as RobotRow
 from robodine_edge.errors import Conflict
-from robodine_edge.metrics import Metrics
-from robodine_edge.models import Emergency, RobotCommand
-from robodine_edge.models import Robot as RobotRow
 from robodine_edge.net.links import FleetLinks, LinkRegistry
+from robodine_edge.process.metrics import Metrics
 from robodine_edge.wiring import ActorTree, start_actor_tree
 from tests.actors.conftest import EventLog, Published
 from tests.actors.link_server import LinkServer

@@ -6,13 +6,13 @@ import time
 
 import pytest
 
-from robodine_edge.actors.floor import FloorActor, FloorProxy, FloorTick, TableDirectory, table_actor_name
-from robodine_edge.actors.store import Store
+from robodine_edge.actors.dining.floor import FloorActor, FloorProxy, FloorTick, TableDirectory, table_actor_name
+from robodine_edge.actors.dining.table import TableActor, TableProxy
+from robodine_edge.actors.storage.writer import Store
 from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, SupervisorProxy
-from robodine_edge.actors.table import TableActor, TableProxy
-from robodine_edge.data.accounts import create_user
+from robodine_edge.auth.accounts import create_user
+from robodine_edge.data.models import Event, Notification
 from robodine_edge.data.settings import load_settings, update_settings
-from robodine_edge.models import Event, Notification
 from robodine_edge.types import Role
 from tests.actors.conftest import EventLog, Published
 

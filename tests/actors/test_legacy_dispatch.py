@@ -17,10 +17,10 @@ import pytest
 from peewee import SqliteDatabase
 
 from robodine_edge.config import load_config
+from robodine_edge.data.models import Event, Order, Robot, RobotCommand
 from robodine_edge.errors import Conflict
-from robodine_edge.metrics import Metrics
-from robodine_edge.models import Event, Order, Robot, RobotCommand
 from robodine_edge.net.legacy_cook import LegacyCookSender
+from robodine_edge.process.metrics import Metrics
 from robodine_edge.protocol.legacy import LegacyAlbabot, LegacyCookbot
 from robodine_edge.protocol.pose import Pose
 from robodine_edge.wiring import ActorTree, start_actor_tree

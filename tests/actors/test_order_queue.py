@@ -8,16 +8,16 @@ from typing import Any
 import orjson
 import pytest
 
-from robodine_edge.actors.journal import Journal
-from robodine_edge.actors.order_queue import OrderQueueActor, OrderQueueProxy
-from robodine_edge.actors.store import Store
+from robodine_edge.actors.dining.order_queue import OrderQueueActor, OrderQueueProxy
+from robodine_edge.actors.storage.journal import Journal
+from robodine_edge.actors.storage.writer import Store
 from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, SupervisorProxy
 from robodine_edge.data import idempotency
 from robodine_edge.data.idempotency import IdempotencyClaim, KeyDecided
+from robodine_edge.data.models import DiningTable, InventoryItem, Order
 from robodine_edge.data.orders import get_order
 from robodine_edge.domain.lifecycle import OrderStatus
 from robodine_edge.errors import Conflict, Forbidden, InvalidTransition, NotFound, OutOfStock, ValidationFailed
-from robodine_edge.models import DiningTable, InventoryItem, Order
 from robodine_edge.types import Role
 from tests.actors.conftest import EventLog, Published
 

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from peewee import SqliteDatabase
 
-from robodine_edge.actors.robot_messages import TelemetryIn, Tick
+from robodine_edge.actors.robots.messages import TelemetryIn, Tick
 from robodine_edge.config import load_config
-from robodine_edge.metrics import Metrics
-from robodine_edge.models import Event
+from robodine_edge.data.models import Event
+from robodine_edge.process.metrics import Metrics
 from robodine_edge.protocol.legacy import LegacyAlbabot
 from robodine_edge.protocol.pose import Pose
 from robodine_edge.wiring import ActorTree, start_actor_tree

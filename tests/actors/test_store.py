@@ -12,11 +12,11 @@ import pytest
 from peewee import IntegrityError, SqliteDatabase
 
 from robodine_edge.actors.base import ActorFuture, Crash
-from robodine_edge.actors.store import Store, StoreActor
+from robodine_edge.actors.storage.writer import Store, StoreActor
 from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, Supervisor
-from robodine_edge.db import database_path
+from robodine_edge.data.db import database_path
+from robodine_edge.data.models import Event, Setting
 from robodine_edge.errors import Unavailable
-from robodine_edge.models import Event, Setting
 from tests.actors.conftest import EventLog
 
 

@@ -10,7 +10,7 @@ import pytest
 from peewee import SqliteDatabase
 
 from robodine_edge.actors.base import CrashListener, SupervisedActor, TypedProxy, proxy_method
-from robodine_edge.actors.store import Store, StoreActor
+from robodine_edge.actors.storage.writer import Store, StoreActor
 from robodine_edge.actors.supervisor import (
     ActorSlot,
     ChildSpec,
@@ -18,7 +18,7 @@ from robodine_edge.actors.supervisor import (
     Supervisor,
     SupervisorProxy,
 )
-from robodine_edge.models import Setting
+from robodine_edge.data.models import Setting
 from tests.actors.conftest import EventLog
 
 

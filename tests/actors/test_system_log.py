@@ -7,11 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from robodine_edge.actors.journal import Journal
-from robodine_edge.actors.store import Store
-from robodine_edge.logs import ALREADY_RECORDED
-from robodine_edge.models import Event
-from robodine_edge.system_log import BURST, PER_SECOND, SystemLogHandler
+from robodine_edge.actors.storage.journal import Journal
+from robodine_edge.actors.storage.system_log import BURST, PER_SECOND, SystemLogHandler
+from robodine_edge.actors.storage.writer import Store
+from robodine_edge.data.models import Event
+from robodine_edge.process.logs import ALREADY_RECORDED
 from tests.actors.conftest import Published
 from tests.waiting import eventually
 
@@ -46,15 +46,17 @@ def test_warnings_and_errors_of_the_service_become_events(
     handler: SystemLogHandler, store: Store, published: Published
 ) -> None:
     logging.getLogger("robodine_edge.net.robot_link").warning("cutting robot link %s: %s", "alba-1", "not reading")
-    logging.getLogger("robodine_edge.actors.dispatcher").error("dispatcher: %s", "boom")
+    logging.getLogger("robodine_edge.actors.dispatch.dispatcher").error("dispatcher: %s", "boom")
     logging.getLogger("robodine_edge.net.robot_link").info("routine")  # below warning
     logging.getLogger("sanic.error").warning("not ours")
-    logging.getLogger("robodine_edge.actors.store").error("commit of 3 writes failed")  # would write to log a write
+    logging.getLogger("robodine_edge.actors.storage.writer").error(
+        "commit of 3 writes failed"
+    )  # would write to log a write
     logging.getLogger("robodine_edge.actors.supervisor").error("actor x crashed", extra=ALREADY_RECORDED)  # has one
     eventually(lambda: len(recorded(store)) >= 2)
     assert recorded(store) == [
         ("warning", "robodine_edge.net.robot_link", "cutting robot link alba-1: not reading"),
-        ("error", "robodine_edge.actors.dispatcher", "dispatcher: boom"),
+        ("error", "robodine_edge.actors.dispatch.dispatcher", "dispatcher: boom"),
     ]
     assert published.wait_for(lambda t, k, d: t == "events" and d["type"] == "system_log" and d["level"] == "error")
 

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from peewee import SqliteDatabase
 
-from robodine_edge.actors.journal import Journal
-from robodine_edge.actors.store import Store, StoreActor
+from robodine_edge.actors.storage.journal import Journal
+from robodine_edge.actors.storage.writer import Store, StoreActor
 from robodine_edge.actors.supervisor import ActorSlot
-from robodine_edge.backup import backup, check_database
 from robodine_edge.care.backups import FIRST_DELAY_S, ScheduledBackup, prune, scheduled_backups
+from robodine_edge.care.snapshot import backup, check_database
 from robodine_edge.config import BackupConfig
-from robodine_edge.metrics import Metrics
-from robodine_edge.models import Event
+from robodine_edge.data.models import Event
+from robodine_edge.process.metrics import Metrics
 from tests.service import ServiceProcess, service_env
 from tests.waiting import eventually
 

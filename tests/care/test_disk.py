@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from peewee import SqliteDatabase
 
-from robodine_edge.actors.store import Store, StoreActor
+from robodine_edge.actors.storage.writer import Store, StoreActor
 from robodine_edge.actors.supervisor import ActorSlot
 from robodine_edge.care.recordings import Recordings, RecordingsCap
 from robodine_edge.clock import utcnow
 from robodine_edge.data import video
-from robodine_edge.models import Recording
+from robodine_edge.data.models import Recording
 from robodine_edge.protocol.video import encode_chunks
 from tests.http.store_setup import make_dish, make_stock, make_table
 from tests.service import ServiceProcess, service_env

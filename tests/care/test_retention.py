@@ -13,15 +13,15 @@ from pathlib import Path
 import pytest
 from peewee import SqliteDatabase
 
-from robodine_edge.actors.store import Store, StoreActor
+from robodine_edge.actors.storage.writer import Store, StoreActor
 from robodine_edge.actors.supervisor import ActorSlot
 from robodine_edge.care.retention import Retention, purge_events, purge_poses
 from robodine_edge.clock import utcnow
 from robodine_edge.config import RetentionConfig
-from robodine_edge.db import database_path, open_database
-from robodine_edge.metrics import Metrics
-from robodine_edge.migrations import migrate
-from robodine_edge.models import DiningTable, Event, Notification, Order, Pose, User
+from robodine_edge.data.db import database_path, open_database
+from robodine_edge.data.migrations import migrate
+from robodine_edge.data.models import DiningTable, Event, Notification, Order, Pose, User
+from robodine_edge.process.metrics import Metrics
 from tests.http.store_setup import make_dish, make_stock, make_table
 from tests.service import ServiceProcess, service_env
 

@@ -10,16 +10,16 @@ from pathlib import Path
 import pytest
 from peewee import SqliteDatabase
 
-from robodine_edge.actors.store import Store, StoreActor
+from robodine_edge.actors.storage.writer import Store, StoreActor
 from robodine_edge.actors.supervisor import ActorSlot
 from robodine_edge.care.checkpoints import Checkpoints, Nightly, seconds_until
 from robodine_edge.care.walindex import WalIndex
 from robodine_edge.care.wear import WearMeter, kind_of
+from robodine_edge.data.db import database_path
 from robodine_edge.data.events import record_event
+from robodine_edge.data.models import DiningTable, Event, Order
 from robodine_edge.data.robots import add_poses
-from robodine_edge.db import database_path
-from robodine_edge.metrics import Metrics
-from robodine_edge.models import DiningTable, Event, Order
+from robodine_edge.process.metrics import Metrics
 from robodine_edge.protocol.pose import Pose
 
 NOW = datetime(2026, 11, 26, 4, 0, 0)

@@ -8,14 +8,14 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from robodine_edge.auth import accounts
+from robodine_edge.auth.passwords import hash_password, needs_rehash, verify_password
 from robodine_edge.clock import to_iso
-from robodine_edge.data import accounts
 from robodine_edge.errors import Unauthorized
-from robodine_edge.http import bridge
 from robodine_edge.http.context import ApiRequest
 from robodine_edge.http.routing import ApiRouter
 from robodine_edge.http.schemas import IsoTime, RequestModel, ResponseModel
-from robodine_edge.passwords import hash_password, needs_rehash, verify_password
+from robodine_edge.threads import bridge
 from robodine_edge.types import ALL_ROLES, Principal, Role
 
 router = ApiRouter(tag="auth", prefix="/api/auth")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from robodine_edge.data import kiosks as data
+from robodine_edge.auth import kiosks as data
+from robodine_edge.auth.passwords import hash_password
 from robodine_edge.http.context import ApiRequest
 from robodine_edge.http.routing import ApiRouter, answer
 from robodine_edge.http.schemas import IsoTime, PageQuery, RequestModel, ResponseModel, RowId, ShortName
-from robodine_edge.passwords import hash_password
 from robodine_edge.types import ADMIN_ONLY, Principal
 
 router = ApiRouter(tag="kiosks", prefix="/api/kiosks")

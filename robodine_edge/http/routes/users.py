@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field
 
-from robodine_edge.data import accounts
-from robodine_edge.http import bridge
+from robodine_edge.auth import accounts
+from robodine_edge.auth.passwords import hash_password
 from robodine_edge.http.context import ApiRequest
 from robodine_edge.http.routing import ApiRouter
 from robodine_edge.http.schemas import (
@@ -21,7 +21,7 @@ from robodine_edge.http.schemas import (
     not_strict,
     only_when,
 )
-from robodine_edge.passwords import hash_password
+from robodine_edge.threads import bridge
 from robodine_edge.types import ADMIN_ONLY, Principal, Role
 
 router = ApiRouter(tag="users", prefix="/api/users")

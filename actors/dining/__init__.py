@@ -1,0 +1,1 @@
+"""Orders, menu, stock, tables and the floor."""

@@ -1,0 +1,1 @@
+"""The database writer and what writes through it."""

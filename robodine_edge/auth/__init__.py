@@ -1,0 +1,1 @@
+"""Who may do what: passwords, tokens, staff accounts and kiosk credentials."""

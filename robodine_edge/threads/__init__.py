@@ -1,0 +1,1 @@
+"""The threads and the crossings between them."""
