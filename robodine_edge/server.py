@@ -233,7 +233,7 @@ class Service:
         codec = TokenCodec(token_key(self.data_dir), auth.token_ttl_s, self.config.store.id, auth.kiosk_token_ttl_s)
         api = ApiContext(
             config=self.config,
-            store=actors.store,
+            writer=actors.writer,
             reads=self._reads,
             supervisor=actors.supervisor,
             gate=AuthGate(codec, revocations),
@@ -272,7 +272,7 @@ class Service:
             broker=BrokerSettings.from_config(federation, self.config.store.id),
             replay_per_s=federation.replay_per_s,
             actors=RelayActors(
-                actors.store, actors.journal, actors.orders, actors.floor, actors.dispatcher,
+                actors.writer, actors.journal, actors.orders, actors.floor, actors.dispatcher,
                 self.config.http.ask_timeout_s,
             ),
             reads=self._reads,
@@ -282,7 +282,7 @@ class Service:
         return Relay(context)
 
     def _wake_relay(self) -> None:
-        """Store thread, after a commit that wrote outbox entries."""
+        """Writer thread, after a commit that wrote outbox entries."""
         if self._relay is not None:
             self._relay.wake_threadsafe()
 
@@ -311,7 +311,7 @@ class Service:
         actors, ports = self._actors, self.ports
         legacy = None
         if self.config.legacy.enabled:
-            legacy = LegacyHandler(actors.robots, actors.floor, actors.store, self.config.http.ask_timeout_s)
+            legacy = LegacyHandler(actors.robots, actors.floor, actors.writer, self.config.http.ask_timeout_s)
         self.fleet_links.attach(loop, actors.robots)
         context = LinkContext(
             registry=self.registry,
@@ -387,7 +387,7 @@ class Service:
         assert self._actors is not None
         actors = self._actors
         self._keeper = Keeper(
-            self.config, actors.store, actors.journal.record, self.metrics, self._disk, self._end_recordings
+            self.config, actors.writer, actors.journal.record, self.metrics, self._disk, self._end_recordings
         )
         self._keeper.start()
 
@@ -487,7 +487,7 @@ class Service:
             memory.trim()
             for unit in (accounts.prune_sessions, idempotency.prune):
                 try:
-                    await bridge.wait(self._actors.store.write(unit, utcnow()), 30)
+                    await bridge.wait(self._actors.writer.write(unit, utcnow()), 30)
                 except Exception as exc:
                     log.warning("housekeeping (%s) failed: %s", unit.__name__, exc)
 

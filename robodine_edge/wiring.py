@@ -28,7 +28,7 @@ from robodine_edge.actors.robots.messages import FleetSend, RobotSnapshot, no_lo
 from robodine_edge.actors.robots.robot import RobotActor, RobotProxy
 from robodine_edge.actors.storage.journal import Journal
 from robodine_edge.actors.storage.list_pages import ListedViews
-from robodine_edge.actors.storage.writer import Store, StoreActor, UnitsCommitted
+from robodine_edge.actors.storage.writer import UnitsCommitted, Writer, WriterActor
 from robodine_edge.actors.supervisor import (
     ActorSlot,
     ChildSpec,
@@ -52,7 +52,7 @@ class ActorTree:
     """Handles to the running actors, for the app and the network room."""
 
     supervisor: ActorSlot[SupervisorProxy]
-    store: Store
+    writer: Writer
     journal: Journal
     tables: TableDirectory
     floor: ActorSlot[FloorProxy]
@@ -125,26 +125,28 @@ def start_actor_tree(
             dispatcher.tell(message)
 
     def committed(seconds: float, units: int) -> None:
-        """Store thread, after each durable commit."""
+        """Writer thread, after each durable commit."""
         metrics.record_commit(seconds, units)
         outbox.committed()  # wakes the federation relay, if on and entries were written
 
-    store = Store(
+    writer = Writer(
         start(
             ChildSpec[object](
-                "store",
-                lambda crash: StoreActor.start(db, crash_listener=crash, on_commit=committed, on_units=units_committed),
+                "writer",
+                lambda crash: WriterActor.start(
+                    db, crash_listener=crash, on_commit=committed, on_units=units_committed
+                ),
             )
         )
     )
-    journal = Journal(store, publish)
+    journal = Journal(writer, publish)
 
     tables = TableDirectory()
     views = ListedViews()
 
     def table_spec(table_id: int) -> ChildSpec[TableProxy]:
         return ChildSpec[TableProxy](
-            table_actor_name(table_id), lambda crash: TableActor.start(table_id, store, publish, crash_listener=crash)
+            table_actor_name(table_id), lambda crash: TableActor.start(table_id, writer, publish, crash_listener=crash)
         )
 
     for table_id in table_ids:
@@ -153,7 +155,7 @@ def start_actor_tree(
         ChildSpec[FloorProxy](
             "floor",
             lambda crash: FloorActor.start(
-                store,
+                writer,
                 supervisor,
                 tables,
                 table_spec,
@@ -168,7 +170,7 @@ def start_actor_tree(
         ChildSpec[OrderQueueProxy](
             "orders",
             lambda crash: OrderQueueActor.start(
-                store,
+                writer,
                 journal,
                 publish,
                 lambda order: tell_dispatcher(OrderChanged(order)),
@@ -200,7 +202,7 @@ def start_actor_tree(
             robot_actor_name(robot_id),
             lambda crash: RobotActor.start(
                 robot_id,
-                store,
+                writer,
                 journal,
                 publish,
                 robot_changed,
@@ -221,7 +223,7 @@ def start_actor_tree(
         ChildSpec[FleetProxy](
             "fleet",
             lambda crash: FleetActor.start(
-                store, supervisor, robots, robot_spec, publish, crash_listener=crash, views=views.robots
+                writer, supervisor, robots, robot_spec, publish, crash_listener=crash, views=views.robots
             ),
         ),
         fleet,
@@ -234,7 +236,7 @@ def start_actor_tree(
             camera_actor_name(camera_id),
             lambda crash: CameraActor.start(
                 camera_id,
-                store,
+                writer,
                 journal,
                 publish,
                 frames_out,
@@ -250,7 +252,7 @@ def start_actor_tree(
         ChildSpec[CamerasProxy](
             "cameras",
             lambda crash: CamerasActor.start(
-                store, supervisor, camera_actors, camera_spec, publish, crash_listener=crash
+                writer, supervisor, camera_actors, camera_spec, publish, crash_listener=crash
             ),
         )
     )
@@ -258,12 +260,20 @@ def start_actor_tree(
         ChildSpec[DispatcherProxy](
             "dispatcher",
             lambda crash: DispatcherActor.start(
-                store, journal, publish, robots, orders, floor, legacy_cook, fleet_send=fleet_send, crash_listener=crash
+                writer,
+                journal,
+                publish,
+                robots,
+                orders,
+                floor,
+                legacy_cook,
+                fleet_send=fleet_send,
+                crash_listener=crash,
             ),
         ),
         dispatcher,
     )
     return ActorTree(
-        supervisor, store, journal, tables, floor, orders, robots, fleet, dispatcher, views, timer,
+        supervisor, writer, journal, tables, floor, orders, robots, fleet, dispatcher, views, timer,
         cameras=cameras, camera_actors=camera_actors, named=named,
     )  # fmt: skip

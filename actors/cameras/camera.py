@@ -29,7 +29,7 @@ from typing import IO, Any, ParamSpec, TypeVar
 
 from robodine_edge.actors.base import CrashListener, SupervisedActor, TypedProxy, proxy_method
 from robodine_edge.actors.storage.journal import Journal
-from robodine_edge.actors.storage.writer import Store
+from robodine_edge.actors.storage.writer import Writer
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data import video as data
 from robodine_edge.data.datadir import PRIVATE_FILE_MODE, private_dir
@@ -95,7 +95,7 @@ class CameraActor(SupervisedActor):
     def __init__(
         self,
         camera_id: str,
-        store: Store,
+        writer: Writer,
         journal: Journal,
         publish: Publish,
         frames_out: FrameSink,
@@ -108,7 +108,7 @@ class CameraActor(SupervisedActor):
         super().__init__(crash_listener=crash_listener)
         self._refusal = refusal
         self._camera_id = camera_id
-        self._store = store
+        self._writer = writer
         self._journal = journal
         self._publish = publish
         self._frames_out = frames_out
@@ -135,7 +135,7 @@ class CameraActor(SupervisedActor):
         start goes on recording (see the module's docstring)."""
         if self._recording is not None:
             self._recording.file.close()
-            self._store.write(data.finish_recording, self._recording.record.id, None, self._recording.size)
+            self._writer.write(data.finish_recording, self._recording.record.id, None, self._recording.size)
         self._frames_out(self._camera_id, None)
 
     # -- asks ----------------------------------------------------------------------------
@@ -297,7 +297,7 @@ class CameraActor(SupervisedActor):
             recording.file.close()
         except OSError as exc:
             log.warning("camera %s: closing %s: %s", self._camera_id, recording.path, exc)
-        self._store.write(data.finish_recording, recording.record.id, utcnow(), recording.size)
+        self._writer.write(data.finish_recording, recording.record.id, utcnow(), recording.size)
 
     def _close_unfinished(self, record: data.RecordingRecord) -> None:
         path = self._videos_dir / record.file
@@ -318,7 +318,7 @@ class CameraActor(SupervisedActor):
         self._announce()
 
     def _write(self, unit: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        return self._store.write(unit, *args, **kwargs).get(timeout=WRITE_TIMEOUT_S)
+        return self._writer.write(unit, *args, **kwargs).get(timeout=WRITE_TIMEOUT_S)
 
 
 class CameraProxy(TypedProxy):

@@ -15,7 +15,7 @@ from typing import Any, ParamSpec, TypeVar
 from robodine_edge.actors.base import CrashListener, SupervisedActor, TypedProxy, proxy_method
 from robodine_edge.actors.cameras.camera import CameraProxy
 from robodine_edge.actors.directory import Directory
-from robodine_edge.actors.storage.writer import Store
+from robodine_edge.actors.storage.writer import Writer
 from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, SupervisorProxy
 from robodine_edge.data import video as data
 from robodine_edge.errors import NotFound
@@ -43,7 +43,7 @@ class CamerasActor(SupervisedActor):
 
     def __init__(
         self,
-        store: Store,
+        writer: Writer,
         supervisor: ActorSlot[SupervisorProxy],
         directory: CameraDirectory,
         camera_spec: Callable[[str], ChildSpec[CameraProxy]],
@@ -52,7 +52,7 @@ class CamerasActor(SupervisedActor):
         crash_listener: CrashListener | None = None,
     ) -> None:
         super().__init__(crash_listener=crash_listener)
-        self._store = store
+        self._writer = writer
         self._supervisor = supervisor
         self._directory = directory
         self._camera_spec = camera_spec
@@ -97,7 +97,7 @@ class CamerasActor(SupervisedActor):
         return slot
 
     def _write(self, unit: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        return self._store.write(unit, *args, **kwargs).get(timeout=ASK_TIMEOUT_S)
+        return self._writer.write(unit, *args, **kwargs).get(timeout=ASK_TIMEOUT_S)
 
 
 class CamerasProxy(TypedProxy):

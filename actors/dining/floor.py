@@ -21,7 +21,7 @@ from robodine_edge.actors.dining.table import TableProxy
 from robodine_edge.actors.directory import Directory
 from robodine_edge.actors.storage.journal import Journal
 from robodine_edge.actors.storage.list_pages import ListViews, PageKey, ViewOwner
-from robodine_edge.actors.storage.writer import Store
+from robodine_edge.actors.storage.writer import Writer
 from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, SupervisorProxy
 from robodine_edge.clock import to_unix
 from robodine_edge.data import tables as data
@@ -64,7 +64,7 @@ class FloorActor(ViewOwner):
 
     def __init__(
         self,
-        store: Store,
+        writer: Writer,
         supervisor: ActorSlot[SupervisorProxy],
         directory: TableDirectory,
         table_spec: Callable[[int], ChildSpec[TableProxy]],
@@ -77,7 +77,7 @@ class FloorActor(ViewOwner):
     ) -> None:
         super().__init__(views, crash_listener=crash_listener)
         self._on_table = on_table
-        self._store = store
+        self._writer = writer
         self._supervisor = supervisor
         self._directory = directory
         self._table_spec = table_spec
@@ -86,7 +86,7 @@ class FloorActor(ViewOwner):
         self._settings = StoreSettings()
         self._parties: dict[int, PartyState] = {}
         self._view: dict[int, TableState] = {}
-        self._journal = Journal(store, publish)
+        self._journal = Journal(writer, publish)
         self._reported: set[tuple[str, int]] = set()
         """(event type, party id) already reported, so each is raised once per party."""
 
@@ -353,7 +353,7 @@ class FloorActor(ViewOwner):
         return reply.get(timeout=ASK_TIMEOUT_S)
 
     def _write(self, unit: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        return self._store.write(unit, *args, **kwargs).get(timeout=ASK_TIMEOUT_S)
+        return self._writer.write(unit, *args, **kwargs).get(timeout=ASK_TIMEOUT_S)
 
 
 def _duration(seconds: float) -> str:

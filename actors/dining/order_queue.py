@@ -45,7 +45,7 @@ from robodine_edge.actors.dining.menu_book import MenuBook
 from robodine_edge.actors.dining.stock_ledger import StockLedger
 from robodine_edge.actors.storage.journal import Journal
 from robodine_edge.actors.storage.list_pages import ListViews, PageKey, RowKey, RowOrder, ViewOwner
-from robodine_edge.actors.storage.writer import Store
+from robodine_edge.actors.storage.writer import Writer
 from robodine_edge.data import desired, kitchen, orders, tables
 from robodine_edge.data.desired import Applied
 from robodine_edge.data.idempotency import IdempotencyClaim, KeyDecided
@@ -125,7 +125,7 @@ class OrderQueueActor(ViewOwner):
 
     def __init__(
         self,
-        store: Store,
+        writer: Writer,
         journal: Journal,
         publish: Publish,
         on_order: Callable[[dict[str, Any]], None] = lambda order: None,
@@ -134,7 +134,7 @@ class OrderQueueActor(ViewOwner):
         views: ListViews | None = None,
     ) -> None:
         super().__init__(views, crash_listener=crash_listener)
-        self._store = store
+        self._writer = writer
         self._journal = journal
         self._publish = publish
         self._on_order = on_order
@@ -269,7 +269,7 @@ class OrderQueueActor(ViewOwner):
         if table_id in self._tables:
             self._admit(placement)
         else:
-            found = self._store.write(tables.table_exists, table_id)
+            found = self._writer.write(tables.table_exists, table_id)
             found.add_done_callback(lambda done: self._table_found(done, placement))
         return placement.result
 
@@ -282,7 +282,7 @@ class OrderQueueActor(ViewOwner):
             raise self._menu.out_of_stock(lines, short, ", ".join(sorted(self._stock.name(item) for item in short)))
         ticket = self._stock.reserve(needed)
         self._announce_flips(needed)
-        committed = self._store.write(
+        committed = self._writer.write(
             orders.place_order, placement.table_id, tuple(lines), needed, placement.user_id, placement.claim
         )
         committed.add_done_callback(lambda done: self._placement_done(done, placement, ticket))
@@ -349,7 +349,7 @@ class OrderQueueActor(ViewOwner):
     # -- internals ------------------------------------------------------------------------
 
     def _table_found(self, done: ActorFuture[bool], placement: Placement) -> None:
-        """Runs on the store's thread: an unknown table is refused here, a found one goes
+        """Runs on the writer's thread: an unknown table is refused here, a found one goes
         back to this actor to be placed."""
         try:
             exists = done.get(timeout=0)
@@ -372,7 +372,7 @@ class OrderQueueActor(ViewOwner):
                 raise
 
     def _placement_done(self, done: ActorFuture[Placed], placement: Placement, ticket: int) -> None:
-        """Runs on the store's thread: tell this actor first, then answer the caller."""
+        """Runs on the writer's thread: tell this actor first, then answer the caller."""
         try:
             placed = done.get(timeout=0)
         except Exception as exc:
@@ -488,7 +488,7 @@ class OrderQueueActor(ViewOwner):
         return entry
 
     def _write(self, unit: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        return self._store.write(unit, *args, **kwargs).get(timeout=WRITE_TIMEOUT_S)
+        return self._writer.write(unit, *args, **kwargs).get(timeout=WRITE_TIMEOUT_S)
 
 
 class OrderQueueProxy(TypedProxy):

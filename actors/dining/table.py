@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 from robodine_edge.actors.base import CrashListener, SupervisedActor, TypedProxy, proxy_method
-from robodine_edge.actors.storage.writer import Store
+from robodine_edge.actors.storage.writer import Writer
 from robodine_edge.data import tables as data
 from robodine_edge.data.tables import PartyState, TableState
 from robodine_edge.domain.lifecycle import SEATABLE, TableStatus, check_table_transition
@@ -29,11 +29,11 @@ class TableActor(SupervisedActor):
     """All methods run in this table's own thread."""
 
     def __init__(
-        self, table_id: int, store: Store, publish: Publish, *, crash_listener: CrashListener | None = None
+        self, table_id: int, writer: Writer, publish: Publish, *, crash_listener: CrashListener | None = None
     ) -> None:
         super().__init__(crash_listener=crash_listener)
         self._id = table_id
-        self._store = store
+        self._writer = writer
         self._publish = publish
         self.state: TableState | None = None
 
@@ -87,7 +87,7 @@ class TableActor(SupervisedActor):
         return state
 
     def _write(self, unit: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        return self._store.write(unit, *args, **kwargs).get(timeout=WRITE_TIMEOUT_S)
+        return self._writer.write(unit, *args, **kwargs).get(timeout=WRITE_TIMEOUT_S)
 
 
 class TableProxy(TypedProxy):

@@ -21,7 +21,7 @@ import pykka
 from robodine_edge.actors.base import ActorFuture
 from robodine_edge.actors.robots.messages import CommandOwed, FleetCommand, FleetSend, RobotSnapshot, no_loop
 from robodine_edge.actors.storage.journal import Journal
-from robodine_edge.actors.storage.writer import Store
+from robodine_edge.actors.storage.writer import Writer
 from robodine_edge.actors.supervisor import ActorSlot
 from robodine_edge.data.emergencies import EmergencyChange
 from robodine_edge.data.events import Recorded
@@ -46,7 +46,7 @@ C = TypeVar("C", list[dict[str, Any]], EmergencyChange)
 class DispatchAsks:
     def __init__(
         self,
-        store: Store,
+        writer: Writer,
         journal: Journal,
         robots: RobotDirectory,
         orders: ActorSlot[OrderQueueProxy],
@@ -54,7 +54,7 @@ class DispatchAsks:
         publish: Publish,
         fleet_send: FleetSend = no_loop,
     ) -> None:
-        self._store = store
+        self._writer = writer
         self._journal = journal
         self._robots = robots
         self._orders = orders
@@ -65,19 +65,19 @@ class DispatchAsks:
     # -- the store -----------------------------------------------------------------------------
 
     def write(self, unit: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        return self._store.write(unit, *args, **kwargs).get(timeout=ASK_TIMEOUT_S)
+        return self._writer.write(unit, *args, **kwargs).get(timeout=ASK_TIMEOUT_S)
 
     def record_fleet_command(self, unit: Callable[P, C], *args: P.args, **kwargs: P.kwargs) -> C:
         """A unit recording a fleet-wide command (it returns the commands, or a
         `data.emergencies.EmergencyChange` holding them), waited for. The commands go out on
-        the `commands` topic from the store's thread as it commits: after the commit, and
+        the `commands` topic from the writer's thread as it commits: after the commit, and
         before anything later of theirs (a robot's ack)."""
-        future = self._store.write(unit, *args, **kwargs)
+        future = self._writer.write(unit, *args, **kwargs)
         future.add_done_callback(self._publish_commands)
         return future.get(timeout=ASK_TIMEOUT_S)
 
     def _publish_commands(self, future: ActorFuture[C]) -> None:
-        """Store thread, once the unit committed (or failed: its asker hears of that)."""
+        """Writer thread, once the unit committed (or failed: its asker hears of that)."""
         try:
             change = future.get(timeout=0)
         except Exception:
@@ -125,7 +125,7 @@ class DispatchAsks:
         """Recorded commands, one per robot (a fleet-wide command): the loop writes them
         all in one turn and tells each robot actor after; with no loop running, each robot
         actor is told here and sends its own. Waits on no one, touches nothing of the
-        dispatcher's: also called on the store's thread, inside the unit recording them."""
+        dispatcher's: also called on the writer's thread, inside the unit recording them."""
         batch = [FleetCommand(c["robot_id"], c, wire.command_frame(c["id"], c["name"], c["args"])) for c in commands]
         if batch and not self._fleet_send(batch):
             for item in batch:

@@ -42,7 +42,7 @@ from robodine_edge.actors.dispatch.task_board import Job, TaskBoard
 from robodine_edge.actors.dispatch.task_ledger import TaskLedger
 from robodine_edge.actors.robots.messages import FleetSend, RobotSnapshot, no_loop
 from robodine_edge.actors.storage.journal import Journal
-from robodine_edge.actors.storage.writer import Store
+from robodine_edge.actors.storage.writer import Writer
 from robodine_edge.actors.supervisor import ActorSlot
 from robodine_edge.data import emergencies
 from robodine_edge.data import robots as robots_data
@@ -75,7 +75,7 @@ class DispatcherActor(SupervisedActor):
 
     def __init__(
         self,
-        store: Store,
+        writer: Writer,
         journal: Journal,
         publish: Publish,
         robots: RobotDirectory,
@@ -88,7 +88,7 @@ class DispatcherActor(SupervisedActor):
         crash_listener: CrashListener | None = None,
     ) -> None:
         super().__init__(crash_listener=crash_listener)
-        self._asks = DispatchAsks(store, journal, robots, orders, floor, publish, fleet_send)
+        self._asks = DispatchAsks(writer, journal, robots, orders, floor, publish, fleet_send)
         self._journal = journal
         self._publish = publish
         self._legacy = LegacyArms(legacy_cook)
@@ -159,7 +159,7 @@ class DispatcherActor(SupervisedActor):
         sent: list[dict[str, Any]] = []
 
         def send(commands: list[dict[str, Any]]) -> None:
-            """Store thread, inside the unit."""
+            """Writer thread, inside the unit."""
             sent.extend(commands)
             self._asks.fleet_command(commands)
 

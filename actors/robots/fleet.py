@@ -22,7 +22,7 @@ from robodine_edge.actors.directory import Directory
 from robodine_edge.actors.robots.messages import RobotSnapshot
 from robodine_edge.actors.robots.robot import RobotProxy
 from robodine_edge.actors.storage.list_pages import ListViews, PageKey, RowKey, RowOrder, ViewOwner
-from robodine_edge.actors.storage.writer import Store
+from robodine_edge.actors.storage.writer import Writer
 from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, SupervisorProxy
 from robodine_edge.data import robots as data
 from robodine_edge.errors import NotFound
@@ -59,7 +59,7 @@ class FleetActor(ViewOwner):
 
     def __init__(
         self,
-        store: Store,
+        writer: Writer,
         supervisor: ActorSlot[SupervisorProxy],
         directory: RobotDirectory,
         robot_spec: Callable[[str], ChildSpec[RobotProxy]],
@@ -69,7 +69,7 @@ class FleetActor(ViewOwner):
         views: ListViews | None = None,
     ) -> None:
         super().__init__(views, crash_listener=crash_listener)
-        self._store = store
+        self._writer = writer
         self._supervisor = supervisor
         self._directory = directory
         self._robot_spec = robot_spec
@@ -159,7 +159,7 @@ class FleetActor(ViewOwner):
         return self._directory.get(robot_id)
 
     def _write(self, unit: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        return self._store.write(unit, *args, **kwargs).get(timeout=ASK_TIMEOUT_S)
+        return self._writer.write(unit, *args, **kwargs).get(timeout=ASK_TIMEOUT_S)
 
 
 class FleetProxy(TypedProxy):

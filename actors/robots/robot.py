@@ -41,7 +41,7 @@ from robodine_edge.actors.robots.messages import (
 from robodine_edge.actors.robots.outbox import Outbox, PendingCommand
 from robodine_edge.actors.robots.pace import RobotPace, moved
 from robodine_edge.actors.storage.journal import Journal
-from robodine_edge.actors.storage.writer import Store
+from robodine_edge.actors.storage.writer import Writer
 from robodine_edge.clock import utcnow
 from robodine_edge.data import robots as data
 from robodine_edge.data.robots import RobotRecord, token_matches
@@ -68,7 +68,7 @@ class RobotActor(SupervisedActor):
     def __init__(
         self,
         robot_id: str,
-        store: Store,
+        writer: Writer,
         journal: Journal,
         publish: Publish,
         on_change: Callable[[RobotSnapshot], None],
@@ -86,7 +86,7 @@ class RobotActor(SupervisedActor):
         super().__init__(crash_listener=crash_listener)
         self._robot_id = robot_id
         self._wake = wake
-        self._store = store
+        self._writer = writer
         self._journal = journal
         self._publish = publish
         self._on_change = on_change
@@ -173,11 +173,11 @@ class RobotActor(SupervisedActor):
         re-send nor a reconnect sends it again (the task may be another robot's by now),
         and record it `cancelled` with the reason. What the robot reports about it later
         is ignored. Asked from the dispatcher's thread; runs in this robot's, and waits on
-        no one (the write is committed behind it and published from the store's thread)."""
+        no one (the write is committed behind it and published from the writer's thread)."""
         self._outbox.withdraw(command_id)
         if self.snap.current_task == command_id:
             self._change(current_task=None)
-        future = self._store.write(data.withdraw_command, self._robot_id, command_id, reason)
+        future = self._writer.write(data.withdraw_command, self._robot_id, command_id, reason)
         future.add_done_callback(self._publish_command)
 
     def update(self, changes: dict[str, Any]) -> RobotSnapshot:
@@ -370,11 +370,11 @@ class RobotActor(SupervisedActor):
         self._command_changed(entry.id, {"status": "sent", "sent_at": utcnow()})
 
     def _command_changed(self, command_id: int, changes: dict[str, Any]) -> None:
-        future = self._store.write(data.update_command, self._robot_id, command_id, changes)
+        future = self._writer.write(data.update_command, self._robot_id, command_id, changes)
         future.add_done_callback(self._publish_command)
 
     def _publish_command(self, future: Any) -> None:
-        """Runs on the store's thread once a command change is committed."""
+        """Runs on the writer's thread once a command change is committed."""
         try:
             command = future.get(timeout=0)
         except Exception as exc:
@@ -426,12 +426,12 @@ class RobotActor(SupervisedActor):
         if wait:
             self._write(data.save_state, *args)
         else:
-            self._store.write(data.save_state, *args)
+            self._writer.write(data.save_state, *args)
 
     def _write(self, unit: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """A committed write, waited for; raises one of `WRITE_ERRORS`."""
         try:
-            return self._store.write(unit, *args, **kwargs).get(timeout=WRITE_TIMEOUT_S)
+            return self._writer.write(unit, *args, **kwargs).get(timeout=WRITE_TIMEOUT_S)
         except pykka.Timeout:
             raise TimedOut(f"the database writer did not answer within {WRITE_TIMEOUT_S:g} s") from None
 

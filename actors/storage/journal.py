@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from robodine_edge.actors.base import ActorFuture
-from robodine_edge.actors.storage.writer import Store
+from robodine_edge.actors.storage.writer import Writer
 from robodine_edge.data.events import Recorded, record_event
 from robodine_edge.types import EventLevel, Publish
 
@@ -20,8 +20,8 @@ log = logging.getLogger(__name__)
 
 
 class Journal:
-    def __init__(self, store: Store, publish: Publish) -> None:
-        self._store = store
+    def __init__(self, writer: Writer, publish: Publish) -> None:
+        self._writer = writer
         self._publish = publish
 
     def record(
@@ -34,7 +34,7 @@ class Journal:
         entity_id: str | int | None = None,
         data: dict[str, Any] | None = None,
     ) -> ActorFuture[Recorded]:
-        future = self._store.write(
+        future = self._writer.write(
             record_event, type, message, level=level, entity_type=entity_type, entity_id=entity_id, data=data
         )
         future.add_done_callback(self._committed)
@@ -43,12 +43,12 @@ class Journal:
     def commit(self, unit: Any, *args: Any) -> ActorFuture[Any]:
         """Hand the store a unit that returns `Recorded` (or a list of them); publish once
         committed. Does not wait."""
-        future = self._store.write(unit, *args)
+        future = self._writer.write(unit, *args)
         future.add_done_callback(self._unit_committed)
         return future
 
     def _unit_committed(self, future: ActorFuture[Any]) -> None:
-        """Runs on the store's thread."""
+        """Runs on the writer's thread."""
         try:
             result = future.get(timeout=0)
         except Exception as exc:
@@ -64,7 +64,7 @@ class Journal:
                 self._publish("notifications", "upsert", {**note, "user_id": user_id})
 
     def _committed(self, future: ActorFuture[Recorded]) -> None:
-        """Runs on the store's thread once the event is committed (or failed)."""
+        """Runs on the writer's thread once the event is committed (or failed)."""
         try:
             recorded = future.get(timeout=0)
         except Exception as exc:

@@ -1,4 +1,4 @@
-"""The store actor: the one thread that writes to SQLite.
+"""The writer actor: the one thread that writes to SQLite.
 
 Other threads hand it a *unit of work* (a function run against the database inside a
 transaction) and get an `ActorFuture` that resolves only after the unit is durably
@@ -8,7 +8,7 @@ mailbox, each runs in its own savepoint of one open transaction, and a single co
 alone and its caller gets the exception; the others still commit.
 
 Maintenance that cannot run inside a transaction (a WAL checkpoint that truncates the
-file, `VACUUM`) is handed over the same way (`Store.maintain`): the open batch is
+file, `VACUUM`) is handed over the same way (`Writer.maintain`): the open batch is
 committed first, then the task runs on the write connection between two batches, so
 the writes that arrive meanwhile wait in the mailbox rather than fail on a lock.
 
@@ -42,7 +42,7 @@ MAX_BATCH = 256
 
 
 UnitsCommitted = Callable[[list[tuple[str, int]]], None]
-"""Told after each commit, on the store's thread: (unit's name, rows it changed) for each
+"""Told after each commit, on the writer's thread: (unit's name, rows it changed) for each
 unit in it. The name is its function's module and qualified name."""
 
 
@@ -58,7 +58,7 @@ class MaintenanceRequest:
     reply: ActorFuture[Any]
 
 
-class StoreActor(SupervisedActor):
+class WriterActor(SupervisedActor):
     """Owns the write connection. All methods run in the store's own thread."""
 
     def __init__(
@@ -202,7 +202,7 @@ def _rollback_quietly(transaction: Any) -> None:
         log.debug("rollback after a failed batch also failed", exc_info=True)
 
 
-class Store:
+class Writer:
     """Thread-safe handle to the writer: submit a unit, get a future of its result.
 
     `write` never blocks. Loop code awaits the future through the bridge; actor code

@@ -1,7 +1,7 @@
 """Users and their sessions in SQLite: the data side of authentication.
 
-Functions here are units of work: writers run on the store actor's thread (submitted
-with `Store.write`), readers on a read-pool thread, `ensure_admin` on the main thread
+Functions here are units of work: writers run on the writer actor's thread (submitted
+with `Writer.write`), readers on a read-pool thread, `ensure_admin` on the main thread
 at start-up. None of them knows about HTTP or actors.
 """
 

@@ -29,7 +29,7 @@ def new_credentials(table_id: int) -> tuple[str, str]:
 
 
 def create_kiosk(table_id: int, name: str | None, username: str, password_hash: str) -> dict[str, Any]:
-    """Store thread: the kiosk user and its kiosk row, together."""
+    """Writer thread: the kiosk user and its kiosk row, together."""
     if not DiningTable.select().where(DiningTable.id == table_id).exists():
         raise ValidationFailed(f"table {table_id} does not exist", fields={"table_id": "no such table"})
     now = utcnow()
@@ -46,7 +46,7 @@ def create_kiosk(table_id: int, name: str | None, username: str, password_hash: 
 
 
 def delete_kiosk(kiosk_id: int) -> list[tuple[str, float]]:
-    """Store thread: delete the kiosk and its user; returns the sessions to revoke."""
+    """Writer thread: delete the kiosk and its user; returns the sessions to revoke."""
     kiosk = one(Kiosk, kiosk_id, "kiosk")
     revoked = revoke_users_sessions([kiosk.user_id])
     User.delete().where(User.id == kiosk.user_id).execute()

@@ -3,6 +3,6 @@ history, recovery of a damaged database, the watch on free disk space.
 
 Each module has one job. Recovery runs on the main thread at start, before anything
 opens the database; the rest are jobs on the care threads (`rota.Rota`), which hand
-every write to the store actor in small units, so none of it blocks the event loop or
+every write to the writer actor in small units, so none of it blocks the event loop or
 holds the single writer for long (docs/ARCHITECTURE.md, "Keeping data safe").
 """

@@ -9,7 +9,7 @@ kinds is shared out in proportion to the rows each unit changed: an estimate (a 
 not a page), which is why the total written, from `/proc/<pid>/io`, is measured apart
 (`make bench`).
 
-Runs on the store's thread, after each commit (`StoreActor(on_units=...)`).
+Runs on the writer's thread, after each commit (`StoreActor(on_units=...)`).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class WearMeter:
         self._salt = b""
 
     def committed(self, units: list[tuple[str, int]]) -> None:
-        """Store thread, after a commit of `units` (name, rows changed)."""
+        """Writer thread, after a commit of `units` (name, rows changed)."""
         self._commits += 1
         if self._commits % REFRESH_EVERY == 0:
             self._index.refresh()

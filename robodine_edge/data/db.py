@@ -1,12 +1,12 @@
 """The SQLite database: opening it with the right pragmas, and the read pool.
 
-There is one writer (the store actor, `robodine_edge.actors.storage.writer`) and any number
+There is one writer (the writer actor, `robodine_edge.actors.storage.writer`) and any number
 of readers (WAL lets them read while it writes). peewee keeps one connection per
 thread, so the writer thread, the read-pool threads and the main thread (start-up
 and migrations) each have their own.
 
 Durability: `synchronous=FULL` makes every commit reach the disk before the store
-actor answers, so a 201 survives `kill -9` and power loss; the store actor groups
+actor answers, so a 201 survives `kill -9` and power loss; the writer actor groups
 concurrent writes into one commit to keep that affordable.
 """
 
@@ -89,7 +89,7 @@ class ReadPool:
     """A few threads with read-only connections, for queries no actor owns (users, logs).
 
     Any thread may call `submit`; the work runs on a pool thread whose connection has
-    `query_only` set, so a read path can never write behind the store actor's back.
+    `query_only` set, so a read path can never write behind the writer actor's back.
     """
 
     def __init__(self, db: SqliteDatabase, workers: int = 2) -> None:

@@ -6,7 +6,7 @@ is newer, so the retained message the broker hands over on every connection is a
 once. Taking it — the change, the `config_applied` event, the version and the
 `cfg-ack` owed — is one transaction: a crash leaves either all of it or none.
 
-Store thread.
+Writer thread.
 """
 
 from __future__ import annotations

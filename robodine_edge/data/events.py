@@ -124,7 +124,7 @@ def record_event(
     data: dict[str, Any] | None = None,
     order: dict[str, Any] | None = None,
 ) -> Recorded:
-    """Append one event and the notifications it raises. Store thread (inside the unit
+    """Append one event and the notifications it raises. Writer thread (inside the unit
     that makes the change); one of the hot statements (`statements`). The `event`
     published (the `events` topic) shows `entity_id` as `event_json` reads it back.
 
@@ -208,7 +208,7 @@ def list_notifications(user_id: int, limit: int, before: int | None, unread: boo
 
 
 def mark_read(user_id: int, notification_id: int) -> dict[str, Any]:
-    """Store thread. Someone else's notification is as unknown as a missing one."""
+    """Writer thread. Someone else's notification is as unknown as a missing one."""
     note = Notification.get_or_none(Notification.id == notification_id, Notification.user == user_id)
     if note is None:
         raise NotFound(f"notification {notification_id} not found")

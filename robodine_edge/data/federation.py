@@ -134,7 +134,7 @@ def load_memory() -> Memory:
     return memory
 
 
-# -- writers (store thread) -------------------------------------------------------------------
+# -- writers (writer thread) -------------------------------------------------------------------
 
 
 def remember(key: str, value: Any) -> None:

@@ -115,7 +115,7 @@ def load_inventory() -> list[StockEntry]:
     return [_stock_entry(row) for row in InventoryItem.select().order_by(InventoryItem.id)]
 
 
-# -- writers (store thread) ---------------------------------------------------------------
+# -- writers (writer thread) ---------------------------------------------------------------
 
 
 def create_menu_item(fields: dict[str, Any], ingredients: list[tuple[int, int]]) -> MenuEntry:
@@ -188,7 +188,7 @@ def add_stock(item_id: int, quantity: int) -> StockChange:
 
 
 def record_stock_change(entry: StockEntry, before: StockStatus) -> list[Recorded]:
-    """Store thread, inside the unit that changed the shelf: a `low_stock` or
+    """Writer thread, inside the unit that changed the shelf: a `low_stock` or
     `out_of_stock` event when it crosses from `before` into that state."""
     now = stock_status(entry.count, entry.low_threshold)
     if now is before or now is StockStatus.IN_STOCK:

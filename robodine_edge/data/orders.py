@@ -98,7 +98,7 @@ def _active(order: Order, items: Iterable[OrderItem]) -> ActiveOrder:
     )
 
 
-# -- writers (store thread) ---------------------------------------------------------------
+# -- writers (writer thread) ---------------------------------------------------------------
 
 
 ORDER_FIELDS = (

@@ -179,7 +179,7 @@ def list_poses(
     ]
 
 
-# -- writers (store thread) -----------------------------------------------------------------
+# -- writers (writer thread) -----------------------------------------------------------------
 
 
 def register_robot(
@@ -313,7 +313,7 @@ def create_fleet_commands(
 
 
 def fleet_command(robot_ids: Sequence[str], name: str, user_id: int | None) -> list[dict[str, Any]]:
-    """Store thread: a staff command without arguments (`dock`) for each of these robots, as one unit."""
+    """Writer thread: a staff command without arguments (`dock`) for each of these robots, as one unit."""
     return create_fleet_commands(robot_ids, name, {}, user_id, utcnow())
 
 

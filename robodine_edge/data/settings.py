@@ -97,7 +97,7 @@ def load_settings() -> StoreSettings:
 
 
 def update_settings(changes: dict[str, Any]) -> dict[str, Any]:
-    """Apply `changes` if the result is valid as a whole; store thread."""
+    """Apply `changes` if the result is valid as a whole; writer thread."""
     current = load_settings().model_dump(mode="json")
     try:
         merged = StoreSettings.model_validate({**current, **changes})

@@ -128,7 +128,7 @@ def list_parties(limit: int, before: int | None, status: str | None) -> list[Par
     return [_party_state(row) for row in query]
 
 
-# -- writers (store thread) ---------------------------------------------------------------
+# -- writers (writer thread) ---------------------------------------------------------------
 
 
 def create_table(fields: dict[str, Any]) -> TableState:

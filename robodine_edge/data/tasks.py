@@ -133,7 +133,7 @@ def list_tasks(limit: int, before: int | None, state: str | None, order_id: int 
     return [task_json(row) for row in query]
 
 
-# -- writers (store thread) ------------------------------------------------------------------
+# -- writers (writer thread) ------------------------------------------------------------------
 
 
 TaskKey = tuple[str, int | None, int | None]

@@ -1,4 +1,4 @@
-"""Cameras and their recordings in SQLite. Units of work run on the store's thread."""
+"""Cameras and their recordings in SQLite. Units of work run on the writer's thread."""
 
 from __future__ import annotations
 

@@ -199,7 +199,7 @@ class Relay:
     async def _forget_acknowledged(self) -> None:
         """Delete outbox entries the ack covers, a small batch per store unit, so other
         writes interleave; and remember the ack for the next start."""
-        store, timeout = self.context.actors.store, self.context.actors.timeout_s
+        store, timeout = self.context.actors.writer, self.context.actors.timeout_s
         while True:
             await self._forget.wait()
             self._forget.clear()

@@ -31,7 +31,7 @@ from robodine_edge.actors.dispatch.dispatcher import DispatcherProxy
 from robodine_edge.actors.robots.fleet import FleetProxy, RobotDirectory
 from robodine_edge.actors.storage.journal import Journal
 from robodine_edge.actors.storage.list_pages import ListedViews
-from robodine_edge.actors.storage.writer import Store
+from robodine_edge.actors.storage.writer import Writer
 from robodine_edge.actors.supervisor import ActorSlot, SupervisorProxy
 from robodine_edge.config import Config
 from robodine_edge.data.db import ReadPool
@@ -50,7 +50,7 @@ class ApiContext:
     """What request handlers may reach: the service's handles, all thread-safe or loop-owned."""
 
     config: Config
-    store: Store
+    writer: Writer
     reads: ReadPool
     supervisor: ActorSlot[SupervisorProxy]
     gate: AuthGate

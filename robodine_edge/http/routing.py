@@ -245,7 +245,7 @@ async def _once(request: ApiRequest, spec: RouteSpec, params: dict[str, Any], ke
             response = error_response(exc)
         if 200 <= response.status < 300 or _decided(response.status):
             body = bytes(response.body or b"")
-            write = api.store.write(idempotency.remember, claim, response.status, body)
+            write = api.writer.write(idempotency.remember, claim, response.status, body)
             stored = await bridge.wait(write, api.ask_timeout_s)
             if (stored.body_hash, stored.status, stored.response) != (claim.body_hash, response.status, body):
                 return _replay(stored, claim)  # the key had an answer already: that one stands

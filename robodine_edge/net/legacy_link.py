@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from robodine_edge.actors.storage.writer import Store
+from robodine_edge.actors.storage.writer import Writer
 from robodine_edge.clock import utcnow
 from robodine_edge.data.robots import add_poses
 from robodine_edge.errors import RobodineError
@@ -63,10 +63,10 @@ class LegacyOutcome:
 class LegacyHandler:
     """Event loop only."""
 
-    def __init__(self, robots: RobotDirectory, floor: ActorSlot[FloorProxy], store: Store, timeout_s: float) -> None:
+    def __init__(self, robots: RobotDirectory, floor: ActorSlot[FloorProxy], writer: Writer, timeout_s: float) -> None:
         self._robots = robots
         self._floor = floor
-        self._store = store
+        self._writer = writer
         self._timeout_s = timeout_s
 
     async def handle(self, stream: bytes) -> LegacyOutcome:
@@ -98,7 +98,7 @@ class LegacyHandler:
             await bridge.wait(slot.proxy.legacy(frame), self._timeout_s)
         elif isinstance(frame, LegacyIngredient):
             poses = [("inventory", frame.pose, utcnow())]
-            await bridge.wait(self._store.write(add_poses, None, frame.ingredient_id, poses), self._timeout_s)
+            await bridge.wait(self._writer.write(add_poses, None, frame.ingredient_id, poses), self._timeout_s)
         elif isinstance(frame, LegacyFace):
             await bridge.wait(
                 self._floor.proxy.presence(frame.table_id, frame.present, frame.reliability), self._timeout_s

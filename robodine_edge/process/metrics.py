@@ -102,7 +102,7 @@ class Metrics:
         )
         self.db_writes = Counter(
             "robodine_db_writes",
-            "Units of work committed by the store actor.",
+            "Units of work committed by the writer actor.",
             registry=self.registry,
         )
         self.db_wal_bytes = Counter(
@@ -219,7 +219,7 @@ class Metrics:
         )
 
     def record_commit(self, seconds: float, units: int) -> None:
-        """Runs on the store actor's thread after each durable commit."""
+        """Runs on the writer actor's thread after each durable commit."""
         self.db_commit.observe(seconds)
         self.db_writes.inc(units)
 

@@ -64,7 +64,7 @@ def restarts(db: SqliteDatabase, published: Published, events: EventLog) -> Iter
 
 
 def stored_task(tree: ActorTree, kind: str) -> Task:
-    return tree.store.write(lambda: Task.get(Task.kind == kind)).get(timeout=5)
+    return tree.writer.write(lambda: Task.get(Task.kind == kind)).get(timeout=5)
 
 
 def holding(tree: ActorTree, kind: str) -> tuple[str | None, str, int]:
@@ -74,11 +74,11 @@ def holding(tree: ActorTree, kind: str) -> tuple[str | None, str, int]:
         task = Task.get(Task.kind == kind)
         return (task.robot.robot_id if task.robot is not None else None), task.state, task.attempts
 
-    return tree.store.write(read).get(timeout=5)
+    return tree.writer.write(read).get(timeout=5)
 
 
 def reassigned(tree: ActorTree) -> list[str]:
-    return tree.store.write(lambda: [e.message for e in Event.select().where(Event.type == "task_reassigned")]).get(
+    return tree.writer.write(lambda: [e.message for e in Event.select().where(Event.type == "task_reassigned")]).get(
         timeout=5
     )
 

@@ -9,7 +9,7 @@ import pytest
 
 from robodine_edge.actors.storage.journal import Journal
 from robodine_edge.actors.storage.system_log import BURST, PER_SECOND, SystemLogHandler
-from robodine_edge.actors.storage.writer import Store
+from robodine_edge.actors.storage.writer import Writer
 from robodine_edge.data.models import Event
 from robodine_edge.process.logs import ALREADY_RECORDED
 from tests.actors.conftest import Published
@@ -37,13 +37,13 @@ def handler(journal: Journal, clock: Clock) -> Iterator[SystemLogHandler]:
     logging.getLogger().removeHandler(installed)
 
 
-def recorded(store: Store) -> list[tuple[str, str | None, str]]:
+def recorded(store: Writer) -> list[tuple[str, str | None, str]]:
     rows = store.write(lambda: list(Event.select().where(Event.type == "system_log").order_by(Event.id))).get(timeout=5)
     return [(row.level, row.entity_id, row.message) for row in rows]
 
 
 def test_warnings_and_errors_of_the_service_become_events(
-    handler: SystemLogHandler, store: Store, published: Published
+    handler: SystemLogHandler, store: Writer, published: Published
 ) -> None:
     logging.getLogger("robodine_edge.net.robot_link").warning("cutting robot link %s: %s", "alba-1", "not reading")
     logging.getLogger("robodine_edge.actors.dispatch.dispatcher").error("dispatcher: %s", "boom")
@@ -62,7 +62,7 @@ def test_warnings_and_errors_of_the_service_become_events(
 
 
 def test_a_burst_is_cut_and_the_next_event_says_how_many_were_left_out(
-    handler: SystemLogHandler, store: Store, clock: Clock
+    handler: SystemLogHandler, store: Writer, clock: Clock
 ) -> None:
     noisy = logging.getLogger("robodine_edge.http.hub")
     for n in range(BURST + 30):
@@ -75,7 +75,7 @@ def test_a_burst_is_cut_and_the_next_event_says_how_many_were_left_out(
     assert kept[-1][2] == "after the burst (30 earlier log records were not recorded: too many at once)"
 
 
-def test_a_long_message_is_cut(handler: SystemLogHandler, store: Store) -> None:
+def test_a_long_message_is_cut(handler: SystemLogHandler, store: Writer) -> None:
     logging.getLogger("robodine_edge.server").warning("x" * 5000)
     eventually(lambda: recorded(store))
     assert len(recorded(store)[0][2]) == 500
