@@ -21,6 +21,7 @@ from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data.datadir import ADMIN_PASSWORD_FILE, write_secret_once
 from robodine_edge.data.models import AuthSession, DiningTable, User
 from robodine_edge.data.rows import newest_first, one
+from robodine_edge.data.sessions import revoke_users_sessions
 from robodine_edge.errors import Conflict, ValidationFailed
 from robodine_edge.types import Role
 
@@ -202,17 +203,6 @@ def _keep_an_admin(leaving_id: int) -> None:
 
 def _revoke_all(user_id: int) -> list[tuple[str, float]]:
     return revoke_users_sessions([user_id])
-
-
-def revoke_users_sessions(user_ids: list[int]) -> list[tuple[str, float]]:
-    """Revoke every live session of these users; returns (jti, expiry) to add to the revocation list."""
-    if not user_ids:
-        return []
-    now = utcnow()
-    mine = (AuthSession.user.in_(user_ids)) & AuthSession.revoked_at.is_null()
-    live = list(AuthSession.select(AuthSession.jti, AuthSession.expires_at).where(mine, AuthSession.expires_at > now))
-    AuthSession.update(revoked_at=now).where(mine).execute()
-    return [(row.jti, _unix(row.expires_at)) for row in live]
 
 
 _EPOCH = datetime(1970, 1, 1)

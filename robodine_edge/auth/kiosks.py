@@ -5,10 +5,10 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from robodine_edge.auth.accounts import revoke_users_sessions
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data.models import DiningTable, Kiosk, User
 from robodine_edge.data.rows import newest_first, one
+from robodine_edge.data.sessions import revoke_users_sessions
 from robodine_edge.errors import ValidationFailed
 from robodine_edge.types import Role
 

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from robodine_edge.auth.accounts import revoke_users_sessions
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data.models import DiningTable, Party, Seating, User
 from robodine_edge.data.rows import create_named, newest_first, one, save_changes
+from robodine_edge.data.sessions import revoke_users_sessions
 from robodine_edge.domain.lifecycle import PartyStatus, TableStatus
 from robodine_edge.errors import Conflict
 
