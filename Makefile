@@ -64,11 +64,12 @@ $(LINT_INSTALLED): $(BIN)/python $(DEPS)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,lint]'
 	touch $@ $(TEST_INSTALLED) $(INSTALLED)
 
-# ruff (style) and mypy (types; what it checks and how strictly is in pyproject.toml).
+# ruff (style), mypy (types; what it checks and how strictly is in pyproject.toml).
 lint: $(LINT_INSTALLED)
 	$(BIN)/ruff check robodine_edge actors tests bench
 	$(BIN)/ruff format --check robodine_edge actors tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # The pages' third-party files, from the npm registry, checked against their pins
 # (robodine_edge/web/vendor.toml). They are committed: nothing is fetched at run time.

@@ -71,6 +71,9 @@ LINT_REQUIRES = [
     # The type checker (`make lint`), with the stubs of what ships none.
     "mypy>=1.13,<3",
     "types-pyserial>=3.5",
+    # The rooms' import rules (pyproject.toml, [tool.importlinter]): a layered layout
+    # checked from the code itself, indirect imports included, not by hand.
+    "import-linter>=2.1,<3",
 ]
 
 setup(

@@ -4,7 +4,7 @@ pykka gives each actor a thread and a mailbox but no supervision and no way to w
 a reply without blocking a thread. This module adds both seams:
 
 * `ActorFuture`: a pykka future that also runs callbacks when it is resolved, so the
-  event loop can be told of a reply (see `robodine_edge.http.bridge`) instead of
+  event loop can be told of a reply (see `robodine_edge.threads.bridge`) instead of
   parking a thread in `get()`. Every `ask` and proxy call to a `SupervisedActor`
   returns one, because pykka builds reply futures with the actor class's
   `_create_future`.

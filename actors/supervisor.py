@@ -27,7 +27,7 @@ from typing import Any, Generic, TypeVar, cast
 import pykka
 
 from robodine_edge.actors.base import ActorFuture, CrashListener, Ping, SupervisedActor, TypedProxy, proxy_method
-from robodine_edge.logs import ALREADY_RECORDED
+from robodine_edge.process.logs import ALREADY_RECORDED
 
 log = logging.getLogger(__name__)
 

@@ -25,8 +25,8 @@ import orjson
 
 from bench.measure import written_bytes
 from robodine_edge.clock import utcnow
-from robodine_edge.db import database_path, open_database
-from robodine_edge.migrations import migrate
+from robodine_edge.data.db import database_path, open_database
+from robodine_edge.data.migrations import migrate
 from tests.service import ADMIN_PASSWORD, EXECUTABLE, ServiceProcess, service_env
 
 ORDER_RATE = 100

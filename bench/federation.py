@@ -29,9 +29,9 @@ import orjson
 
 from bench.measure import _cpu_seconds, temporary
 from robodine_edge.data import outbox
+from robodine_edge.data.db import database_path, open_database
 from robodine_edge.data.events import record_event
-from robodine_edge.db import database_path, open_database
-from robodine_edge.migrations import migrate
+from robodine_edge.data.migrations import migrate
 from tests.federation.conftest import Broker, MqttProbe, mosquitto_executable
 from tests.federation.store import PREFIX, Store, federated_env
 from tests.http.conftest import seed_table

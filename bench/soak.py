@@ -37,8 +37,8 @@ import orjson
 
 from bench import soak_drift, soak_sample
 from bench.soak_load import Rush
-from robodine_edge.db import database_path
-from robodine_edge.demo import CREDENTIALS_FILE
+from robodine_edge.data.db import database_path
+from robodine_edge.demo.seed import CREDENTIALS_FILE
 from tests.service import ADMIN_PASSWORD, EXECUTABLE, ServiceProcess, service_env
 
 OUT = Path(__file__).parent / "soak.json"

@@ -1,6 +1,6 @@
 """What grew between two tracemalloc snapshots of the service: `python -m bench.soak_memory DIR [FIRST [LAST]]`.
 
-DIR is where `ROBODINE_DEBUG_MEMORY` wrote (robodine_edge/memwatch.py); FIRST and LAST name two
+DIR is where `ROBODINE_DEBUG_MEMORY` wrote (robodine_edge/process/memwatch.py); FIRST and LAST name two
 of its snapshots (default: the one nearest the middle of the run — after the warm-up — and the
 last). Prints the allocation sites that grew most, by line and then by their whole traceback,
 and the collector's figures from memwatch.jsonl, so a rising RSS can be put down to the code

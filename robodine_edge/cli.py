@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from robodine_edge import __version__
-from robodine_edge.datadir import PRIVATE_UMASK
+from robodine_edge.data.datadir import PRIVATE_UMASK
 from robodine_edge.errors import ConfigError, RobodineError
-from robodine_edge.logs import setup_logging
+from robodine_edge.process.logs import setup_logging
 
 if TYPE_CHECKING:
     from robodine_edge.config import Config
@@ -266,7 +266,7 @@ def _check_config(config: Config, args: argparse.Namespace) -> int:
 
 
 def _backup(config: Config, args: argparse.Namespace) -> int:
-    from robodine_edge.backup import backup, backup_target
+    from robodine_edge.care.snapshot import backup, backup_target
 
     data_dir = Path(config.data.dir)
     target = backup_target(data_dir, args.out, force=args.force)
@@ -277,7 +277,7 @@ def _backup(config: Config, args: argparse.Namespace) -> int:
 
 
 def _restore(config: Config, args: argparse.Namespace) -> int:
-    from robodine_edge.backup import restore
+    from robodine_edge.care.snapshot import restore
 
     kept = restore(Path(config.data.dir), args.source)
     log.info("database restored", extra={"fields": {"from": str(args.source), "previous": str(kept)}})

@@ -32,20 +32,23 @@ from typing import Any
 import pykka
 from peewee import SqliteDatabase
 
-from robodine_edge import __version__, collector, memory, system_log
-from robodine_edge.actors.camera import CameraTick, EndRecording
-from robodine_edge.actors.dispatch_messages import DispatchTick
-from robodine_edge.actors.floor import FloorTick
-from robodine_edge.actors.robot_messages import Tick
+from robodine_edge import __version__
+from robodine_edge.actors.cameras.camera import CameraTick, EndRecording
+from robodine_edge.actors.dining.floor import FloorTick
+from robodine_edge.actors.dispatch.messages import DispatchTick
+from robodine_edge.actors.robots.messages import Tick
+from robodine_edge.actors.storage import system_log
 from robodine_edge.actors.supervisor import SupervisionEvent
+from robodine_edge.auth import accounts
+from robodine_edge.auth.tokens import TokenCodec
 from robodine_edge.care import identity, recovery
 from robodine_edge.care.disk import DiskGauge
 from robodine_edge.care.keeper import Keeper
 from robodine_edge.care.wear import WearMeter
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.config import Config
-from robodine_edge.data import accounts, idempotency, outbox, robots, tables, video
-from robodine_edge.datadir import (
+from robodine_edge.data import idempotency, outbox, robots, tables, video
+from robodine_edge.data.datadir import (
     DataDirLock,
     next_seq_base,
     remove_runtime,
@@ -54,24 +57,22 @@ from robodine_edge.datadir import (
     videos_dir,
     write_runtime,
 )
-from robodine_edge.db import ReadPool, database_path, open_database
-from robodine_edge.demo import seed_demo
-from robodine_edge.demo_fleet import DemoFleet
-from robodine_edge.discovery import Advertisement, Advertiser
+from robodine_edge.data.db import ReadPool, database_path, open_database
+from robodine_edge.data.migrations import migrate
+from robodine_edge.demo.fleet import DemoFleet
+from robodine_edge.demo.seed import seed_demo
 from robodine_edge.errors import CannotListen, DataDirBusy, RobodineError
 from robodine_edge.federation.broker import BrokerSettings
 from robodine_edge.federation.desired import Actors as RelayActors
 from robodine_edge.federation.relay import Relay, RelayContext
-from robodine_edge.http import bridge, crash_hook
+from robodine_edge.http import crash_hook
 from robodine_edge.http.app import create_app
 from robodine_edge.http.auth import AuthGate, Revocations
 from robodine_edge.http.context import ApiContext, App
 from robodine_edge.http.hub import Hub
 from robodine_edge.http.live import LiveFeed
 from robodine_edge.http.snapshots import Snapshots
-from robodine_edge.memwatch import MemoryWatch
-from robodine_edge.metrics import Metrics
-from robodine_edge.migrations import migrate
+from robodine_edge.net.discovery import Advertisement, Advertiser
 from robodine_edge.net.legacy_cook import LegacyCookSender
 from robodine_edge.net.legacy_link import LegacyHandler
 from robodine_edge.net.links import FleetLinks, LinkContext, LinkRegistry
@@ -80,8 +81,11 @@ from robodine_edge.net.serial_link import SerialLink
 from robodine_edge.net.sockets import bind_tcp, bind_udp, bound_port
 from robodine_edge.net.telemetry import TelemetryEndpoint
 from robodine_edge.net.video import VideoEndpoint
-from robodine_edge.systemd_notify import SystemdNotifier, feed_watchdog
-from robodine_edge.tokens import TokenCodec
+from robodine_edge.process import collector, memory
+from robodine_edge.process.memwatch import MemoryWatch
+from robodine_edge.process.metrics import Metrics
+from robodine_edge.process.systemd_notify import SystemdNotifier, feed_watchdog
+from robodine_edge.threads import bridge
 from robodine_edge.types import SERVICE_STOPPING, EventLevel, Publish
 from robodine_edge.wiring import ActorTree, start_actor_tree
 
@@ -229,7 +233,7 @@ class Service:
         codec = TokenCodec(token_key(self.data_dir), auth.token_ttl_s, self.config.store.id, auth.kiosk_token_ttl_s)
         api = ApiContext(
             config=self.config,
-            store=actors.store,
+            writer=actors.writer,
             reads=self._reads,
             supervisor=actors.supervisor,
             gate=AuthGate(codec, revocations),
@@ -268,7 +272,7 @@ class Service:
             broker=BrokerSettings.from_config(federation, self.config.store.id),
             replay_per_s=federation.replay_per_s,
             actors=RelayActors(
-                actors.store, actors.journal, actors.orders, actors.floor, actors.dispatcher,
+                actors.writer, actors.journal, actors.orders, actors.floor, actors.dispatcher,
                 self.config.http.ask_timeout_s,
             ),
             reads=self._reads,
@@ -278,7 +282,7 @@ class Service:
         return Relay(context)
 
     def _wake_relay(self) -> None:
-        """Store thread, after a commit that wrote outbox entries."""
+        """Writer thread, after a commit that wrote outbox entries."""
         if self._relay is not None:
             self._relay.wake_threadsafe()
 
@@ -307,7 +311,7 @@ class Service:
         actors, ports = self._actors, self.ports
         legacy = None
         if self.config.legacy.enabled:
-            legacy = LegacyHandler(actors.robots, actors.floor, actors.store, self.config.http.ask_timeout_s)
+            legacy = LegacyHandler(actors.robots, actors.floor, actors.writer, self.config.http.ask_timeout_s)
         self.fleet_links.attach(loop, actors.robots)
         context = LinkContext(
             registry=self.registry,
@@ -385,7 +389,7 @@ class Service:
         assert self._actors is not None
         actors = self._actors
         self._keeper = Keeper(
-            self.config, actors.store, actors.journal.record, self.metrics, self._disk, self._end_recordings
+            self.config, actors.writer, actors.journal.record, self.metrics, self._disk, self._end_recordings
         )
         self._keeper.start()
 
@@ -485,7 +489,7 @@ class Service:
             memory.trim()
             for unit in (accounts.prune_sessions, idempotency.prune):
                 try:
-                    await bridge.wait(self._actors.store.write(unit, utcnow()), 30)
+                    await bridge.wait(self._actors.writer.write(unit, utcnow()), 30)
                 except Exception as exc:
                     log.warning("housekeeping (%s) failed: %s", unit.__name__, exc)
 

@@ -1,6 +1,6 @@
 """The actor tree, built in order by the composition root (`robodine_edge.server`).
 
-supervisor → store → one actor per table → floor → order queue → one actor per robot
+supervisor → writer → one actor per table → floor → order queue → one actor per robot
 → fleet → one actor per camera → cameras → dispatcher. Each is started by the
 supervisor and answers a ping before the next starts; the supervisor stops them in
 reverse.
@@ -11,40 +11,43 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from peewee import SqliteDatabase
 
-from robodine_edge.actors.camera import CameraActor, CameraProxy, FrameSink, RecordingRefusal
-from robodine_edge.actors.cameras import CameraDirectory, CamerasActor, CamerasProxy, camera_actor_name
-from robodine_edge.actors.dispatch_messages import OrderChanged, RobotRejoined, RobotUpdate, TableChanged, TaskEvent
-from robodine_edge.actors.dispatcher import DispatcherActor, DispatcherProxy
-from robodine_edge.actors.fleet import FleetActor, FleetProxy, RobotChanged, RobotDirectory, robot_actor_name
-from robodine_edge.actors.floor import FloorActor, FloorProxy, TableDirectory, table_actor_name
-from robodine_edge.actors.journal import Journal
-from robodine_edge.actors.legacy_arms import LegacyCook
-from robodine_edge.actors.order_queue import OrderQueueActor, OrderQueueProxy
-from robodine_edge.actors.robot import RobotActor, RobotProxy
-from robodine_edge.actors.robot_messages import FleetSend, RobotSnapshot, no_loop
-from robodine_edge.actors.store import Store, StoreActor, UnitsCommitted
+from robodine_edge.actors.base import CrashListener
+from robodine_edge.actors.cameras.camera import CameraActor, CameraProxy, FrameSink, RecordingRefusal
+from robodine_edge.actors.cameras.registry import CameraDirectory, CamerasActor, CamerasProxy, camera_actor_name
+from robodine_edge.actors.dining.floor import FloorActor, FloorProxy, TableDirectory, table_actor_name
+from robodine_edge.actors.dining.order_queue import OrderQueueActor, OrderQueueProxy
+from robodine_edge.actors.dining.table import TableActor, TableProxy
+from robodine_edge.actors.dispatch.dispatcher import DispatcherActor, DispatcherProxy
+from robodine_edge.actors.dispatch.legacy_arms import LegacyCook
+from robodine_edge.actors.dispatch.messages import OrderChanged, RobotRejoined, RobotUpdate, TableChanged, TaskEvent
+from robodine_edge.actors.robots.fleet import FleetActor, FleetProxy, RobotChanged, RobotDirectory, robot_actor_name
+from robodine_edge.actors.robots.messages import FleetSend, RobotSnapshot, no_loop
+from robodine_edge.actors.robots.robot import RobotActor, RobotProxy
+from robodine_edge.actors.storage.journal import Journal
+from robodine_edge.actors.storage.list_pages import ListedViews
+from robodine_edge.actors.storage.writer import UnitsCommitted, Writer, WriterActor
 from robodine_edge.actors.supervisor import (
     ActorSlot,
     ChildSpec,
     ProxyT,
+    Ref,
     SupervisionEvent,
     Supervisor,
     SupervisorProxy,
 )
-from robodine_edge.actors.table import TableActor, TableProxy
 from robodine_edge.actors.timer import Timer
-from robodine_edge.actors.views import ListedViews
 from robodine_edge.config import Config
 from robodine_edge.data import outbox
-from robodine_edge.datadir import videos_dir
-from robodine_edge.metrics import Metrics
+from robodine_edge.data.datadir import videos_dir
+from robodine_edge.process.metrics import Metrics
 from robodine_edge.types import Publish
 
 START_TIMEOUT_S = 30.0
+K = TypeVar("K")
 
 
 @dataclass
@@ -52,7 +55,7 @@ class ActorTree:
     """Handles to the running actors, for the app and the network room."""
 
     supervisor: ActorSlot[SupervisorProxy]
-    store: Store
+    writer: Writer
     journal: Journal
     tables: TableDirectory
     floor: ActorSlot[FloorProxy]
@@ -75,7 +78,7 @@ class ActorTree:
         return {name: float(slot.mailbox_depth()) for name, slot in slots.items() if slot.is_alive()}
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Main thread, at shutdown: children in reverse order (the store commits last)."""
+        """Main thread, at shutdown: children in reverse order (the writer commits last)."""
         try:
             if self.supervisor.is_alive():
                 try:
@@ -103,167 +106,211 @@ def start_actor_tree(
     units_committed: UnitsCommitted | None = None,
     fleet_send: FleetSend = no_loop,
 ) -> ActorTree:
-    supervisor = ActorSlot[SupervisorProxy]("supervisor")
-    supervisor.install(
-        Supervisor.start(
-            max_restarts=config.actors.max_restarts, window_s=config.actors.restart_window_s, on_event=on_supervision
-        )
-    )
-    named: dict[str, ActorSlot[object]] = {"supervisor": supervisor}
-    timer = Timer()
+    """Main thread, at start: every actor, in the order of the module's docstring; each
+    step below starts one part and returns its handles. `ActorTree.stop` undoes them all,
+    in reverse (the supervisor stops its children last-started first)."""
+    tree = _TreeBuilder(config, publish, on_supervision)
+    writer, journal = tree.start_writer(db, metrics, units_committed)
+    tables, floor, orders, views = tree.start_dining(writer, journal, table_ids)
+    robots, fleet = tree.start_robots(writer, journal, robot_ids, views)
+    recordings = videos if videos is not None else videos_dir(Path(db.database).parent)  # DATA_DIR's
+    camera_actors, cameras = tree.start_cameras(writer, journal, camera_ids, frames_out, recordings, recording_refusal)
+    dispatcher = tree.start_dispatcher(writer, journal, robots, orders, floor, legacy_cook, fleet_send)
+    return ActorTree(
+        tree.supervisor, writer, journal, tables, floor, orders, robots, fleet, dispatcher, views, tree.timer,
+        cameras=cameras, camera_actors=camera_actors, named=tree.named,
+    )  # fmt: skip
 
-    def start(spec: ChildSpec[ProxyT], slot: ActorSlot[ProxyT] | None = None) -> ActorSlot[ProxyT]:
-        started = supervisor.proxy.start_child(spec, slot).get(timeout=START_TIMEOUT_S)
-        named[spec.name] = started
-        return started
 
-    dispatcher = ActorSlot[DispatcherProxy]("dispatcher")
+class _TreeBuilder:
+    """Main thread, at start: the supervisor, the timer and the slots every part is started
+    under, and the tellers the parts are given for each other (a robot tells the fleet and
+    the dispatcher, the floor and the order queue tell the dispatcher). The dispatcher and
+    fleet slots exist from the start, so what tells them before they run is dropped, not
+    lost: each rebuilds from SQLite when it starts."""
 
-    def tell_dispatcher(message: object) -> None:
-        """Runs on the teller's thread; before the dispatcher starts it rebuilds from SQLite."""
-        if dispatcher.is_alive():
-            dispatcher.tell(message)
-
-    def committed(seconds: float, units: int) -> None:
-        """Store thread, after each durable commit."""
-        metrics.record_commit(seconds, units)
-        outbox.committed()  # wakes the federation relay, if on and entries were written
-
-    store = Store(
-        start(
-            ChildSpec[object](
-                "store",
-                lambda crash: StoreActor.start(db, crash_listener=crash, on_commit=committed, on_units=units_committed),
+    def __init__(self, config: Config, publish: Publish, on_supervision: Callable[[SupervisionEvent], None]) -> None:
+        self.config = config
+        self.publish = publish
+        self.supervisor = ActorSlot[SupervisorProxy]("supervisor")
+        self.supervisor.install(
+            Supervisor.start(
+                max_restarts=config.actors.max_restarts,
+                window_s=config.actors.restart_window_s,
+                on_event=on_supervision,
             )
         )
-    )
-    journal = Journal(store, publish)
+        self.named: dict[str, ActorSlot[object]] = {"supervisor": self.supervisor}
+        self.timer = Timer()
+        self.dispatcher = ActorSlot[DispatcherProxy]("dispatcher")
+        self.fleet = ActorSlot[FleetProxy]("fleet")
 
-    tables = TableDirectory()
-    views = ListedViews()
+    def start(self, spec: ChildSpec[ProxyT], slot: ActorSlot[ProxyT] | None = None) -> ActorSlot[ProxyT]:
+        """One named child of the supervisor, answering before the next starts."""
+        started = self.supervisor.proxy.start_child(spec, slot).get(timeout=START_TIMEOUT_S)
+        self.named[spec.name] = started
+        return started
 
-    def table_spec(table_id: int) -> ChildSpec[TableProxy]:
-        return ChildSpec[TableProxy](
-            table_actor_name(table_id), lambda crash: TableActor.start(table_id, store, publish, crash_listener=crash)
+    def start_family(self, keys: Sequence[K], spec_of: Callable[[K], ChildSpec[ProxyT]]) -> list[ActorSlot[ProxyT]]:
+        """One child per key (a table, a robot, a camera), in order; not named: their family's
+        directory holds them."""
+        return [self.supervisor.proxy.start_child(spec_of(key)).get(timeout=START_TIMEOUT_S) for key in keys]
+
+    def tell_dispatcher(self, message: object) -> None:
+        """Runs on the teller's thread; before the dispatcher starts it rebuilds from SQLite."""
+        if self.dispatcher.is_alive():
+            self.dispatcher.tell(message)
+
+    def start_writer(
+        self, db: SqliteDatabase, metrics: Metrics, units_committed: UnitsCommitted | None
+    ) -> tuple[Writer, Journal]:
+        """The one SQLite writer first: every other actor writes through it."""
+
+        def committed(seconds: float, units: int) -> None:
+            """Writer thread, after each durable commit."""
+            metrics.record_commit(seconds, units)
+            outbox.committed()  # wakes the federation relay, if on and entries were written
+
+        def writer_actor(crash: CrashListener) -> Ref:
+            return WriterActor.start(db, crash_listener=crash, on_commit=committed, on_units=units_committed)
+
+        writer = Writer(self.start(ChildSpec[object]("writer", writer_actor)))
+        return writer, Journal(writer, self.publish)
+
+    def start_dining(
+        self, writer: Writer, journal: Journal, table_ids: Sequence[int]
+    ) -> tuple[TableDirectory, ActorSlot[FloorProxy], ActorSlot[OrderQueueProxy], ListedViews]:
+        """The tables, the floor that keeps them, then the order queue."""
+        tables, views, publish = TableDirectory(), ListedViews(), self.publish
+
+        def table_spec(table_id: int) -> ChildSpec[TableProxy]:
+            return ChildSpec[TableProxy](
+                table_actor_name(table_id),
+                lambda crash: TableActor.start(table_id, writer, publish, crash_listener=crash),
+            )
+
+        def table_changed(table_id: int, table: dict[str, Any] | None) -> None:
+            self.tell_dispatcher(TableChanged(table, table_id))
+
+        for table_id, slot in zip(table_ids, self.start_family(table_ids, table_spec), strict=True):
+            tables.add(table_id, slot)
+        floor = self.start(
+            ChildSpec[FloorProxy](
+                "floor",
+                lambda crash: FloorActor.start(
+                    writer, self.supervisor, tables, table_spec, publish, table_changed,
+                    crash_listener=crash, views=views.tables,
+                ),
+            )
+        )  # fmt: skip
+        orders = self.start(
+            ChildSpec[OrderQueueProxy](
+                "orders",
+                lambda crash: OrderQueueActor.start(
+                    writer, journal, publish, lambda order: self.tell_dispatcher(OrderChanged(order)),
+                    crash_listener=crash, views=views.menu,
+                ),
+            )
+        )  # fmt: skip
+        return tables, floor, orders, views
+
+    def start_robots(
+        self, writer: Writer, journal: Journal, robot_ids: Sequence[str], views: ListedViews
+    ) -> tuple[RobotDirectory, ActorSlot[FleetProxy]]:
+        """One actor per registered robot, then the fleet that registers more."""
+        robots, fleet, config, publish = RobotDirectory(), self.fleet, self.config, self.publish
+
+        def robot_changed(snapshot: RobotSnapshot) -> None:
+            """Runs on a robot actor's thread."""
+            if fleet.is_alive():
+                fleet.tell(RobotChanged(snapshot))
+
+        def robot_state(snapshot: RobotSnapshot) -> None:
+            self.tell_dispatcher(RobotUpdate(snapshot))
+
+        def task_event(robot_id: str, command_id: int, state: str, detail: Any) -> None:
+            self.tell_dispatcher(TaskEvent(robot_id, command_id, state, detail))
+
+        def robot_rejoined(snapshot: RobotSnapshot, carried: frozenset[int]) -> None:
+            self.tell_dispatcher(RobotRejoined(snapshot, carried))
+
+        def robot_spec(robot_id: str) -> ChildSpec[RobotProxy]:
+            return ChildSpec[RobotProxy](
+                robot_actor_name(robot_id),
+                lambda crash: RobotActor.start(
+                    robot_id, writer, journal, publish, robot_changed, task_event, robot_state, robot_rejoined,
+                    heartbeat_s=config.robots.heartbeat_s,
+                    persist_interval_s=1.0 / config.telemetry.persist_hz,
+                    publish_interval_s=1.0 / config.telemetry.ws_rate_hz,
+                    wake=self.timer.after,
+                    crash_listener=crash,
+                ),
+            )  # fmt: skip
+
+        for robot_id, slot in zip(robot_ids, self.start_family(robot_ids, robot_spec), strict=True):
+            robots.add(robot_id, slot)
+        self.start(
+            ChildSpec[FleetProxy](
+                "fleet",
+                lambda crash: FleetActor.start(
+                    writer, self.supervisor, robots, robot_spec, publish, crash_listener=crash, views=views.robots
+                ),
+            ),
+            fleet,
         )
+        return robots, fleet
 
-    for table_id in table_ids:
-        tables.add(table_id, supervisor.proxy.start_child(table_spec(table_id)).get(timeout=START_TIMEOUT_S))
-    floor = start(
-        ChildSpec[FloorProxy](
-            "floor",
-            lambda crash: FloorActor.start(
-                store,
-                supervisor,
-                tables,
-                table_spec,
-                publish,
-                lambda table_id, table: tell_dispatcher(TableChanged(table, table_id)),
-                crash_listener=crash,
-                views=views.tables,
-            ),
+    def start_cameras(
+        self,
+        writer: Writer,
+        journal: Journal,
+        camera_ids: Sequence[str],
+        frames_out: FrameSink,
+        recordings: Path,
+        recording_refusal: RecordingRefusal,
+    ) -> tuple[CameraDirectory, ActorSlot[CamerasProxy]]:
+        """One actor per registered camera, then the registry that registers more."""
+        camera_actors, publish = CameraDirectory(), self.publish
+
+        def camera_spec(camera_id: str) -> ChildSpec[CameraProxy]:
+            return ChildSpec[CameraProxy](
+                camera_actor_name(camera_id),
+                lambda crash: CameraActor.start(
+                    camera_id, writer, journal, publish, frames_out, recordings,
+                    refusal=recording_refusal, crash_listener=crash,
+                ),
+            )  # fmt: skip
+
+        for camera_id, slot in zip(camera_ids, self.start_family(camera_ids, camera_spec), strict=True):
+            camera_actors.add(camera_id, slot)
+        cameras = self.start(
+            ChildSpec[CamerasProxy](
+                "cameras",
+                lambda crash: CamerasActor.start(
+                    writer, self.supervisor, camera_actors, camera_spec, publish, crash_listener=crash
+                ),
+            )
         )
-    )
-    orders = start(
-        ChildSpec[OrderQueueProxy](
-            "orders",
-            lambda crash: OrderQueueActor.start(
-                store,
-                journal,
-                publish,
-                lambda order: tell_dispatcher(OrderChanged(order)),
-                crash_listener=crash,
-                views=views.menu,
+        return camera_actors, cameras
+
+    def start_dispatcher(
+        self,
+        writer: Writer,
+        journal: Journal,
+        robots: RobotDirectory,
+        orders: ActorSlot[OrderQueueProxy],
+        floor: ActorSlot[FloorProxy],
+        legacy_cook: LegacyCook | None,
+        fleet_send: FleetSend,
+    ) -> ActorSlot[DispatcherProxy]:
+        """The dispatcher last: it reads every open order and task, and asks the others."""
+        return self.start(
+            ChildSpec[DispatcherProxy](
+                "dispatcher",
+                lambda crash: DispatcherActor.start(
+                    writer, journal, self.publish, robots, orders, floor, legacy_cook,
+                    fleet_send=fleet_send, crash_listener=crash,
+                ),
             ),
-        )
-    )
-
-    robots = RobotDirectory()
-    fleet = ActorSlot[FleetProxy]("fleet")
-
-    def robot_changed(snapshot: RobotSnapshot) -> None:
-        """Runs on a robot actor's thread."""
-        if fleet.is_alive():
-            fleet.tell(RobotChanged(snapshot))
-
-    def robot_state(snapshot: RobotSnapshot) -> None:
-        tell_dispatcher(RobotUpdate(snapshot))
-
-    def task_event(robot_id: str, command_id: int, state: str, detail: Any) -> None:
-        tell_dispatcher(TaskEvent(robot_id, command_id, state, detail))
-
-    def robot_rejoined(snapshot: RobotSnapshot, carried: frozenset[int]) -> None:
-        tell_dispatcher(RobotRejoined(snapshot, carried))
-
-    def robot_spec(robot_id: str) -> ChildSpec[RobotProxy]:
-        return ChildSpec[RobotProxy](
-            robot_actor_name(robot_id),
-            lambda crash: RobotActor.start(
-                robot_id,
-                store,
-                journal,
-                publish,
-                robot_changed,
-                task_event,
-                robot_state,
-                robot_rejoined,
-                heartbeat_s=config.robots.heartbeat_s,
-                persist_interval_s=1.0 / config.telemetry.persist_hz,
-                publish_interval_s=1.0 / config.telemetry.ws_rate_hz,
-                wake=timer.after,
-                crash_listener=crash,
-            ),
-        )
-
-    for robot_id in robot_ids:
-        robots.add(robot_id, supervisor.proxy.start_child(robot_spec(robot_id)).get(timeout=START_TIMEOUT_S))
-    start(
-        ChildSpec[FleetProxy](
-            "fleet",
-            lambda crash: FleetActor.start(
-                store, supervisor, robots, robot_spec, publish, crash_listener=crash, views=views.robots
-            ),
-        ),
-        fleet,
-    )
-    camera_actors = CameraDirectory()
-    recordings = videos if videos is not None else videos_dir(Path(db.database).parent)  # DATA_DIR's
-
-    def camera_spec(camera_id: str) -> ChildSpec[CameraProxy]:
-        return ChildSpec[CameraProxy](
-            camera_actor_name(camera_id),
-            lambda crash: CameraActor.start(
-                camera_id,
-                store,
-                journal,
-                publish,
-                frames_out,
-                recordings,
-                refusal=recording_refusal,
-                crash_listener=crash,
-            ),
-        )
-
-    for camera_id in camera_ids:
-        camera_actors.add(camera_id, supervisor.proxy.start_child(camera_spec(camera_id)).get(timeout=START_TIMEOUT_S))
-    cameras = start(
-        ChildSpec[CamerasProxy](
-            "cameras",
-            lambda crash: CamerasActor.start(
-                store, supervisor, camera_actors, camera_spec, publish, crash_listener=crash
-            ),
-        )
-    )
-    start(
-        ChildSpec[DispatcherProxy](
-            "dispatcher",
-            lambda crash: DispatcherActor.start(
-                store, journal, publish, robots, orders, floor, legacy_cook, fleet_send=fleet_send, crash_listener=crash
-            ),
-        ),
-        dispatcher,
-    )
-    return ActorTree(
-        supervisor, store, journal, tables, floor, orders, robots, fleet, dispatcher, views, timer,
-        cameras=cameras, camera_actors=camera_actors, named=named,
-    )  # fmt: skip
+            self.dispatcher,
+        )  # fmt: skip

@@ -34,7 +34,7 @@ KNOWN_OFFENDERS: tuple[Offender, ...] = (
         "tests/http/test_bridge.py",
         frozenset({"naive"}),
         "the control experiment: pykka's own `await future` calls get() and stalls the loop, "
-        "which the test measures on purpose (why http/bridge.py exists)",
+        "which the test measures on purpose (why threads/bridge.py exists)",
     ),
 )
 

@@ -15,8 +15,8 @@ import pykka
 import pytest
 from peewee import SqliteDatabase
 
-from robodine_edge.db import database_path, open_database
-from robodine_edge.migrations import migrate
+from robodine_edge.data.db import database_path, open_database
+from robodine_edge.data.migrations import migrate
 from tests.blocking import loop_guard
 
 THREAD_GRACE_S = 5.0

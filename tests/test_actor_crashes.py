@@ -234,7 +234,7 @@ def restaurant(tmp_path: Path) -> Iterator[Restaurant]:
             place.close()
 
 
-KINDS = ["store", "table", "floor", "orders", "robot", "fleet", "camera", "cameras", "dispatcher"]
+KINDS = ["writer", "table", "floor", "orders", "robot", "fleet", "camera", "cameras", "dispatcher"]
 
 
 def actor_name(restaurant: Restaurant, kind: str) -> str:

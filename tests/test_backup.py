@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from peewee import SqliteDatabase
 
-from robodine_edge.backup import backup, backup_target, restore
-from robodine_edge.datadir import DataDirLock
-from robodine_edge.db import database_path
+from robodine_edge.care.snapshot import backup, backup_target, restore
+from robodine_edge.data.datadir import DataDirLock
+from robodine_edge.data.db import database_path
+from robodine_edge.data.models import Event
 from robodine_edge.errors import BackupError, DataDirBusy
-from robodine_edge.models import Event
 
 
 def count_events(path: Path) -> int:

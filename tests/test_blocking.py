@@ -12,7 +12,7 @@ from blockbuster import BlockingError
 
 from robodine_edge.actors.base import ActorFuture
 from robodine_edge.http.hub import Hub
-from robodine_edge.metrics import Metrics
+from robodine_edge.process.metrics import Metrics
 from robodine_edge.types import Change, Principal, Topic
 
 

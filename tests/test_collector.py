@@ -7,8 +7,7 @@ import sys
 
 SCENARIO = """
 import gc, weakref
-from robodine_edge import collector
-
+from robodine_edge.process import collector
 class Node:
     pass
 
@@ -37,7 +36,7 @@ gc.collect(1)
 assert young() is None, "young garbage is collected as usual"
 
 collector.stop()
-assert not [c for c in gc.callbacks if getattr(c, "__module__", "") == "robodine_edge.collector"]
+assert not [c for c in gc.callbacks if getattr(c, "__module__", "") == "robodine_edge.process.collector"]
 print("ok")
 """
 

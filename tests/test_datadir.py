@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from robodine_edge.datadir import SEQ_HEADROOM, next_seq_base
+from robodine_edge.data.datadir import SEQ_HEADROOM, next_seq_base
 
 
 def test_each_run_numbers_above_the_last_even_with_the_clock_behind(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ import orjson
 import pytest
 from PIL import Image
 
-from robodine_edge.demo import MENU
+from robodine_edge.demo.seed import MENU
 from tests.service import ServiceProcess, service_env
 from tests.waiting import eventually
 

@@ -26,7 +26,7 @@ from robodine_edge.http.app import route_specs
 from robodine_edge.http.errors import STATUS
 from robodine_edge.http.openapi import build_openapi
 from robodine_edge.http.topics import TOPIC_KEYS
-from robodine_edge.metrics import Metrics
+from robodine_edge.process.metrics import Metrics
 from robodine_edge.protocol import legacy, link
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,7 +6,7 @@ import logging
 
 import orjson
 
-from robodine_edge.logs import JsonFormatter, KeyValueFormatter
+from robodine_edge.process.logs import JsonFormatter, KeyValueFormatter
 
 
 def record(

@@ -1,4 +1,4 @@
-"""Loop-only objects refuse calls from other threads (`robodine_edge.loop_thread`).
+"""Loop-only objects refuse calls from other threads (`robodine_edge.threads.loop_thread`).
 
 Each object is made or attached on a real event loop; the wrong call comes from a plain
 thread, as an actor's would, and must raise there instead of racing the loop."""
@@ -12,13 +12,13 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
-from robodine_edge.actors.fleet import RobotDirectory
+from robodine_edge.actors.robots.fleet import RobotDirectory
 from robodine_edge.http.hub import Connection, Hub
 from robodine_edge.http.wsframe import text_frame
-from robodine_edge.loop_thread import WrongThread
-from robodine_edge.metrics import Metrics
 from robodine_edge.net.links import LinkContext, LinkRegistry
 from robodine_edge.net.robot_link import LinkProtocol
+from robodine_edge.process.metrics import Metrics
+from robodine_edge.threads.loop_thread import WrongThread
 from robodine_edge.types import Principal, Role, Topic, UserId
 
 

@@ -10,7 +10,7 @@ import socket
 from zeroconf import DNSAddress, DNSIncoming, DNSPointer, DNSRecord, DNSService, DNSText, RecordUpdate
 
 from robodine_edge.config import MAX_STORE_ID
-from robodine_edge.mdns_names import Names, NameWatch, candidates, probe_packet, wins
+from robodine_edge.net.mdns_names import Names, NameWatch, candidates, probe_packet, wins
 
 ROBODINE, HTTP = "_robodine._tcp.local.", "_http._tcp.local."
 TYPES = (ROBODINE, HTTP)

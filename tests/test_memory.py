@@ -8,15 +8,14 @@ import sys
 
 import pytest
 
-from robodine_edge import memory
+from robodine_edge.process import memory
 
 glibc_only = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc only")
 
 LARGE_BLOCKS = """
 import sys
 from pathlib import Path
-from robodine_edge import memory
-
+from robodine_edge.process import memory
 def rss_mb():
     line = next(l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmRSS:"))
     return int(line.split()[1]) / 1024

@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from robodine_edge.memwatch import MemoryWatch
+from robodine_edge.process.memwatch import MemoryWatch
 from tests.service import ServiceProcess, service_env
 from tests.waiting import eventually
 
@@ -25,7 +25,7 @@ def test_an_unusable_interval_is_logged_and_nothing_is_watched(
     tmp_path: Path, interval: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     env = {"ROBODINE_DEBUG_MEMORY": str(tmp_path / "mem"), "ROBODINE_DEBUG_MEMORY_S": interval}
-    with caplog.at_level(logging.ERROR, logger="robodine_edge.memwatch"):
+    with caplog.at_level(logging.ERROR, logger="robodine_edge.process.memwatch"):
         assert MemoryWatch.from_env(env) is None
     assert "memory is not watched" in caplog.text
     assert not tracemalloc.is_tracing()

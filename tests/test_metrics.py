@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
-from robodine_edge.metrics import LATENCY_BUCKETS, Metrics
+from robodine_edge.process.metrics import LATENCY_BUCKETS, Metrics
 
 OBSERVED = [
     ("/api/menu", "GET", 200, 0.0001),

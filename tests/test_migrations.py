@@ -7,9 +7,9 @@ from peewee import SqliteDatabase
 from playhouse.migrate import SqliteMigrator
 from playhouse.migrate import migrate as apply
 
+from robodine_edge.data.migrations import LATEST_VERSION, MIGRATIONS, Migration, current_version, migrate
+from robodine_edge.data.models import ALL_MODELS, MenuItem, SchemaVersion, Setting, User
 from robodine_edge.errors import BackupError
-from robodine_edge.migrations import LATEST_VERSION, MIGRATIONS, Migration, current_version, migrate
-from robodine_edge.models import ALL_MODELS, MenuItem, SchemaVersion, Setting, User
 
 
 def test_fresh_database_gets_the_whole_schema_at_the_latest_version(db: SqliteDatabase) -> None:

@@ -25,8 +25,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from robodine_edge.metrics import Metrics
 from robodine_edge.net.video import FRAME_RESULTS, FrameAssembler
+from robodine_edge.process.metrics import Metrics
 from robodine_edge.protocol.link import BadFrame, Hello, LineSplitter, TooLong, decode_frame
 from robodine_edge.protocol.pose import Pose
 from robodine_edge.protocol.telemetry import BadDatagram, Telemetry, decode_telemetry, encode_telemetry

@@ -10,7 +10,7 @@ from typing import TypeVar
 from peewee import SqliteDatabase
 
 from robodine_edge.data import orders, tasks
-from robodine_edge.models import DiningTable, MenuItem, Order, OrderItem, Party, Robot, RobotCommand, Task
+from robodine_edge.data.models import DiningTable, MenuItem, Order, OrderItem, Party, Robot, RobotCommand, Task
 
 T = TypeVar("T")
 

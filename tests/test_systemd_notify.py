@@ -10,8 +10,8 @@ from pathlib import Path
 
 from robodine_edge.actors.base import SupervisedActor
 from robodine_edge.actors.supervisor import ChildSpec, Supervisor
-from robodine_edge.http import bridge
-from robodine_edge.systemd_notify import SystemdNotifier, feed_watchdog
+from robodine_edge.process.systemd_notify import SystemdNotifier, feed_watchdog
+from robodine_edge.threads import bridge
 
 
 def test_watchdog_interval_is_half_of_watchdog_usec() -> None:

@@ -22,14 +22,14 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from robodine_edge.backup import backup
+from robodine_edge.care.snapshot import backup
 from robodine_edge.clock import utcnow
 from robodine_edge.config import BackupConfig
-from robodine_edge.datadir import private_dir
-from robodine_edge.db import database_path
+from robodine_edge.data.datadir import private_dir
+from robodine_edge.data.db import database_path
 from robodine_edge.errors import BackupError
-from robodine_edge.logs import ALREADY_RECORDED
-from robodine_edge.metrics import Metrics
+from robodine_edge.process.logs import ALREADY_RECORDED
+from robodine_edge.process.metrics import Metrics
 from robodine_edge.types import EventLevel
 
 log = logging.getLogger(__name__)

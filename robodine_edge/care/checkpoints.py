@@ -14,7 +14,7 @@ automatic checkpoint at a far higher mark (`db.PRAGMAS`), a safety net should th
 thread stall. The bytes each checkpoint sends to storage are this thread's, read from
 `/proc/thread-self/io` around it (`robodine_db_checkpoint_bytes_total`).
 
-Every night at `NIGHTLY_HOUR` (local time), through the store actor (`Store.maintain`:
+Every night at `NIGHTLY_HOUR` (local time), through the writer actor (`Writer.maintain`:
 between two batches, on the write connection): `wal_checkpoint(TRUNCATE)`, which
 shrinks the WAL file back from whatever a busy day or a long backup grew it to, and
 `VACUUM` only when it pays: when at least a quarter of the file, and at least
@@ -39,11 +39,11 @@ from typing import Any
 
 from peewee import SqliteDatabase
 
-from robodine_edge.actors.store import Store
+from robodine_edge.actors.storage.writer import Writer
 from robodine_edge.care.walindex import WalIndex
 from robodine_edge.clock import utcnow
-from robodine_edge.db import PRAGMAS
-from robodine_edge.metrics import Metrics
+from robodine_edge.data.db import PRAGMAS
+from robodine_edge.process.metrics import Metrics
 
 log = logging.getLogger(__name__)
 CHECK_EVERY_S = 1.0
@@ -137,14 +137,14 @@ class Nightly:
 
     def __init__(
         self,
-        store: Store,
+        writer: Writer,
         min_free_bytes: int,
         *,
         hour: int = NIGHTLY_HOUR,
         vacuum_min_bytes: int = VACUUM_MIN_BYTES,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self._store = store
+        self._writer = writer
         self._min_free = min_free_bytes
         self._vacuum_min = vacuum_min_bytes
         self._hour = hour
@@ -155,12 +155,12 @@ class Nightly:
 
     def run(self) -> float:
         started = time.monotonic()
-        done = self._store.maintain(self.tidy).get(timeout=NIGHTLY_TIMEOUT_S)
+        done = self._writer.maintain(self.tidy).get(timeout=NIGHTLY_TIMEOUT_S)
         log.info("nightly database upkeep: %s (%.1f s)", done, time.monotonic() - started)
         return seconds_until(self._hour)
 
     def tidy(self, db: SqliteDatabase) -> dict[str, Any]:
-        """Store thread, outside a transaction."""
+        """Writer thread, outside a transaction."""
         done: dict[str, Any] = {"checkpoint": truncate_wal(db)}
         reason = self._vacuum_refused(db)
         if reason is None:

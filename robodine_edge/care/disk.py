@@ -20,8 +20,8 @@ from pathlib import Path
 
 from robodine_edge.care.backups import RecordEvent
 from robodine_edge.care.recordings import EndRecordings, Recordings
-from robodine_edge.logs import ALREADY_RECORDED
-from robodine_edge.metrics import Metrics
+from robodine_edge.process.logs import ALREADY_RECORDED
+from robodine_edge.process.metrics import Metrics
 from robodine_edge.types import EventLevel
 
 log = logging.getLogger(__name__)

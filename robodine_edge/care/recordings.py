@@ -1,6 +1,6 @@
 """Camera recordings on disk: finding them, removing the oldest, and the size cap.
 
-Recordings are the `.mjpeg` files under `DATA_DIR/videos/<camera_id>/` (`actors.camera`).
+Recordings are the `.mjpeg` files under `DATA_DIR/videos/<camera_id>/` (`actors.cameras.camera`).
 The oldest (by last write) go first; a recording still being written (its row has no
 end yet) is never removed: its camera is asked to close it and go on in a new file
 (`EndRecording`), and the closed part goes on the next round. Removing one deletes the
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from robodine_edge.actors.store import Store
-from robodine_edge.models import Recording
+from robodine_edge.actors.storage.writer import Writer
+from robodine_edge.data.models import Recording
 
 log = logging.getLogger(__name__)
 SUFFIX = ".mjpeg"
@@ -48,12 +48,12 @@ class RecordingFile:
 
 
 def open_recordings() -> set[str]:
-    """Unit of work (store thread): the files of the recordings not closed yet."""
+    """Unit of work (writer thread): the files of the recordings not closed yet."""
     return {row.file for row in Recording.select(Recording.file).where(Recording.ended_at.is_null())}
 
 
 def forget_recordings(names: list[str]) -> int:
-    """Unit of work (store thread): remove the rows of recordings whose files are gone."""
+    """Unit of work (writer thread): remove the rows of recordings whose files are gone."""
     return int(Recording.delete().where(Recording.file.in_(names)).execute()) if names else 0
 
 
@@ -78,9 +78,9 @@ def recording_files(videos: Path) -> list[RecordingFile]:
 class Recordings:
     """Removes recordings, oldest first. Care thread."""
 
-    def __init__(self, videos: Path, store: Store) -> None:
+    def __init__(self, videos: Path, writer: Writer) -> None:
         self.videos = videos
-        self._store = store
+        self._writer = writer
 
     def files(self) -> tuple[list[RecordingFile], set[str]]:
         """(every recording file oldest first, the names of those still being written)."""
@@ -115,7 +115,7 @@ class Recordings:
         return removed, [file for file in files if file.name in running]
 
     def _write(self, unit: Callable[..., Any], *args: Any) -> Any:
-        return self._store.write(unit, *args).get(timeout=WRITE_TIMEOUT_S)
+        return self._writer.write(unit, *args).get(timeout=WRITE_TIMEOUT_S)
 
 
 class RecordingsCap:

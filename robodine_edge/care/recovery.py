@@ -23,14 +23,14 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from robodine_edge.backup import check_database
 from robodine_edge.care.backups import FOLDER as BACKUPS
 from robodine_edge.care.backups import scheduled_backups
 from robodine_edge.care.identity import APPLICATION_ID, file_identity
+from robodine_edge.care.snapshot import check_database
 from robodine_edge.clock import utcnow
+from robodine_edge.data.datadir import ADMIN_PASSWORD_FILE, create_private, private_dir
+from robodine_edge.data.db import database_path
 from robodine_edge.data.events import Recorded, record_event
-from robodine_edge.datadir import ADMIN_PASSWORD_FILE, create_private, private_dir
-from robodine_edge.db import database_path
 from robodine_edge.errors import BackupError
 from robodine_edge.types import EventLevel
 

@@ -2,7 +2,7 @@
 `retention.events_days` (with the staff notifications they raised) are deleted while
 the service runs. Orders, tasks and everything else are kept.
 
-The deletes are units of work for the store actor, the one writer, each of at most
+The deletes are units of work for the writer actor, the one writer, each of at most
 `batch` rows, one at a time with a pause after each that is a few times as long as the
 unit took: an order placed during a purge of millions of rows waits behind at most one
 small unit, and the purge takes a bounded share of the writer.
@@ -29,11 +29,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from robodine_edge.actors.store import Store
+from robodine_edge.actors.storage.writer import Writer
 from robodine_edge.clock import utcnow
 from robodine_edge.config import RetentionConfig
-from robodine_edge.metrics import Metrics
-from robodine_edge.models import database_proxy
+from robodine_edge.data.models import database_proxy
+from robodine_edge.process.metrics import Metrics
 
 log = logging.getLogger(__name__)
 BATCH_ROWS = 1000
@@ -59,7 +59,7 @@ def _text(moment: datetime) -> str:
     return moment.isoformat(" ")
 
 
-# -- units of work (store thread) -----------------------------------------------------------
+# -- units of work (writer thread) -----------------------------------------------------------
 
 
 def _pose_group_after(after: PoseGroup | None) -> PoseGroup | None:
@@ -174,7 +174,7 @@ class Retention:
 
     def __init__(
         self,
-        store: Store,
+        writer: Writer,
         config: RetentionConfig,
         *,
         metrics: Metrics | None = None,
@@ -183,7 +183,7 @@ class Retention:
         every_s: float = EVERY_S,
         first_delay_s: float = FIRST_DELAY_S,
     ) -> None:
-        self._store = store
+        self._writer = writer
         self._config = config
         self._metrics = metrics
         self._clock = clock
@@ -242,7 +242,7 @@ class Retention:
             self._metrics.purged_rows.labels(table).inc(rows)
 
     def _write(self, unit: Callable[..., Any], *args: Any) -> Any:
-        return self._store.write(unit, *args).get(timeout=WRITE_TIMEOUT_S)
+        return self._writer.write(unit, *args).get(timeout=WRITE_TIMEOUT_S)
 
     def _report(self, done: _Pass) -> None:
         counts = done.counts

@@ -9,7 +9,7 @@ kinds is shared out in proportion to the rows each unit changed: an estimate (a 
 not a page), which is why the total written, from `/proc/<pid>/io`, is measured apart
 (`make bench`).
 
-Runs on the store's thread, after each commit (`StoreActor(on_units=...)`).
+Runs on the writer's thread, after each commit (`StoreActor(on_units=...)`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from robodine_edge.care.walindex import WalIndex
-from robodine_edge.metrics import Metrics
+from robodine_edge.process.metrics import Metrics
 
 REFRESH_EVERY = 512
 """Commits between checks that the mapped `-shm` is still the one SQLite uses."""
@@ -54,7 +54,7 @@ class WearMeter:
         self._salt = b""
 
     def committed(self, units: list[tuple[str, int]]) -> None:
-        """Store thread, after a commit of `units` (name, rows changed)."""
+        """Writer thread, after a commit of `units` (name, rows changed)."""
         self._commits += 1
         if self._commits % REFRESH_EVERY == 0:
             self._index.refresh()

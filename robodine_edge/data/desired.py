@@ -6,7 +6,7 @@ is newer, so the retained message the broker hands over on every connection is a
 once. Taking it — the change, the `config_applied` event, the version and the
 `cfg-ack` owed — is one transaction: a crash leaves either all of it or none.
 
-Store thread.
+Writer thread.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data.events import Recorded, record_event
 from robodine_edge.data.federation import cfg_ack_key, remember, version_key
 from robodine_edge.data.kitchen import MenuEntry, menu_entry
+from robodine_edge.data.models import FederationState, MenuItem
 from robodine_edge.data.settings import StoreSettings, update_settings
-from robodine_edge.federation.wire import MenuCfg, SettingsCfg
-from robodine_edge.models import FederationState, MenuItem
+from robodine_edge.protocol.mqtt import MenuCfg, SettingsCfg
 from robodine_edge.types import EventLevel
 
 SCOPE_WORDS = {"store": "for this store", "all": "chain-wide"}

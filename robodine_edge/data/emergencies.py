@@ -16,10 +16,10 @@ from typing import Any
 
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data.events import Recorded, record_event
+from robodine_edge.data.models import Emergency, Robot, RobotCommand
 from robodine_edge.data.robots import create_fleet_commands
 from robodine_edge.data.rows import newest_first, one
 from robodine_edge.errors import Conflict, InvalidTransition
-from robodine_edge.models import Emergency, Robot, RobotCommand
 from robodine_edge.types import EventLevel
 
 
@@ -50,7 +50,7 @@ def declare(
     robot_ids: Sequence[str],
     send: Callable[[list[dict[str, Any]]], None] = lambda commands: None,
 ) -> EmergencyChange:
-    """Store thread: the emergency, its `emergency` event and each robot's `emergency_stop`,
+    """Writer thread: the emergency, its `emergency` event and each robot's `emergency_stop`,
     together. `send` gets the stops as soon as they have their ids, inside the unit, before
     the emergency's own row and event (a millisecond and more of peewee): they go to the
     robots while the rest is written and the commit made durable (see the dispatcher)."""
@@ -67,7 +67,7 @@ def declare(
 
 
 def resolve(emergency_id: int, user_id: int | None, username: str, robot_ids: Sequence[str]) -> EmergencyChange:
-    """Store thread: the emergency resolved, its event and each robot's `resume`, together."""
+    """Writer thread: the emergency resolved, its event and each robot's `resume`, together."""
     row = one(Emergency, emergency_id, "emergency")
     if not row.active:
         raise InvalidTransition(f"emergency {emergency_id} is already resolved")

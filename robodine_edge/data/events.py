@@ -20,11 +20,11 @@ from uuid import uuid4
 
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data import outbox
+from robodine_edge.data.models import Event, Notification, User
 from robodine_edge.data.rows import newest_first
 from robodine_edge.data.settings import load_settings
 from robodine_edge.data.statements import insert_sql, params
 from robodine_edge.errors import NotFound
-from robodine_edge.models import Event, Notification, User
 from robodine_edge.types import STAFF_ROLES, EventLevel
 
 ROW_ENTITIES = frozenset(
@@ -124,7 +124,7 @@ def record_event(
     data: dict[str, Any] | None = None,
     order: dict[str, Any] | None = None,
 ) -> Recorded:
-    """Append one event and the notifications it raises. Store thread (inside the unit
+    """Append one event and the notifications it raises. Writer thread (inside the unit
     that makes the change); one of the hot statements (`statements`). The `event`
     published (the `events` topic) shows `entity_id` as `event_json` reads it back.
 
@@ -208,7 +208,7 @@ def list_notifications(user_id: int, limit: int, before: int | None, unread: boo
 
 
 def mark_read(user_id: int, notification_id: int) -> dict[str, Any]:
-    """Store thread. Someone else's notification is as unknown as a missing one."""
+    """Writer thread. Someone else's notification is as unknown as a missing one."""
     note = Notification.get_or_none(Notification.id == notification_id, Notification.user == user_id)
     if note is None:
         raise NotFound(f"notification {notification_id} not found")

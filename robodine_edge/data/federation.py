@@ -19,8 +19,8 @@ from peewee import JOIN
 
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data.events import event_json, event_order
-from robodine_edge.federation.wire import event_body
-from robodine_edge.models import Event, FederationOutbox, FederationState
+from robodine_edge.data.models import Event, FederationOutbox, FederationState
+from robodine_edge.protocol.mqtt import event_body
 
 ACKED = "acked_seq"
 FORGET_BATCH = 500
@@ -134,7 +134,7 @@ def load_memory() -> Memory:
     return memory
 
 
-# -- writers (store thread) -------------------------------------------------------------------
+# -- writers (writer thread) -------------------------------------------------------------------
 
 
 def remember(key: str, value: Any) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from robodine_edge.clock import utcnow
-from robodine_edge.models import IdempotencyRecord
+from robodine_edge.data.models import IdempotencyRecord
 
 KEEP = timedelta(hours=48)
 
@@ -55,7 +55,7 @@ def find(scope: str, key: str) -> Replay | None:
 
 
 def check_unclaimed(claim: IdempotencyClaim) -> None:
-    """Store thread, first thing in a creating unit: raise `KeyDecided` if the key has an
+    """Writer thread, first thing in a creating unit: raise `KeyDecided` if the key has an
     answer by now (so the unit rolls back, having created nothing)."""
     stored = find(claim.scope, claim.key)
     if stored is not None:
@@ -63,7 +63,7 @@ def check_unclaimed(claim: IdempotencyClaim) -> None:
 
 
 def remember(claim: IdempotencyClaim, status: int, response: bytes) -> Replay:
-    """Store thread; inside the unit that creates, so both commit or neither. The key's
+    """Writer thread; inside the unit that creates, so both commit or neither. The key's
     first answer stays: an expired record is replaced, a live one kept. Returns the
     answer the key has now (this one, or the earlier one that won)."""
     now = utcnow()

@@ -14,10 +14,10 @@ from peewee import fn
 
 from robodine_edge.clock import utcnow
 from robodine_edge.data.events import Recorded, record_event
+from robodine_edge.data.models import DEFAULT_CATEGORY, InventoryItem, MenuItem, RecipeLine
 from robodine_edge.data.rows import create_named, one, save_changes
 from robodine_edge.domain.stock import Recipe, StockStatus, stock_status
 from robodine_edge.errors import Conflict, NotFound, ValidationFailed
-from robodine_edge.models import DEFAULT_CATEGORY, InventoryItem, MenuItem, RecipeLine
 from robodine_edge.types import EventLevel
 
 
@@ -115,7 +115,7 @@ def load_inventory() -> list[StockEntry]:
     return [_stock_entry(row) for row in InventoryItem.select().order_by(InventoryItem.id)]
 
 
-# -- writers (store thread) ---------------------------------------------------------------
+# -- writers (writer thread) ---------------------------------------------------------------
 
 
 def create_menu_item(fields: dict[str, Any], ingredients: list[tuple[int, int]]) -> MenuEntry:
@@ -188,7 +188,7 @@ def add_stock(item_id: int, quantity: int) -> StockChange:
 
 
 def record_stock_change(entry: StockEntry, before: StockStatus) -> list[Recorded]:
-    """Store thread, inside the unit that changed the shelf: a `low_stock` or
+    """Writer thread, inside the unit that changed the shelf: a `low_stock` or
     `out_of_stock` event when it crosses from `before` into that state."""
     now = stock_status(entry.count, entry.low_threshold)
     if now is before or now is StockStatus.IN_STOCK:

@@ -14,12 +14,12 @@ from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data.events import Recorded, record_event
 from robodine_edge.data.idempotency import IdempotencyClaim, check_unclaimed, remember
 from robodine_edge.data.kitchen import StockEntry, record_stock_change
+from robodine_edge.data.models import DiningTable, InventoryItem, Order, OrderItem, Party, StockReservation
 from robodine_edge.data.rows import newest_first, one
 from robodine_edge.data.statements import column, insert_sql, params
 from robodine_edge.domain.lifecycle import ACTIVE_ORDER, STAMPED_AT, OrderStatus, PartyStatus
 from robodine_edge.domain.stock import stock_status
 from robodine_edge.errors import OutOfStock, ValidationFailed
-from robodine_edge.models import DiningTable, InventoryItem, Order, OrderItem, Party, StockReservation
 from robodine_edge.types import EventLevel
 
 
@@ -98,7 +98,7 @@ def _active(order: Order, items: Iterable[OrderItem]) -> ActiveOrder:
     )
 
 
-# -- writers (store thread) ---------------------------------------------------------------
+# -- writers (writer thread) ---------------------------------------------------------------
 
 
 ORDER_FIELDS = (

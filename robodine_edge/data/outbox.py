@@ -10,7 +10,7 @@ headquarters' `ack` covers its seq.
 
 `enable` is called once by the composition root before any actor writes, `disable` at
 stop: federation is on or off for the life of a process, so this module holds the one
-setting, not state an actor owns. `add` and `committed` run on the store's thread.
+setting, not state an actor owns. `add` and `committed` run on the writer's thread.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from robodine_edge.federation.wire import event_body
-from robodine_edge.models import FederationOutbox
+from robodine_edge.data.models import FederationOutbox
+from robodine_edge.protocol.mqtt import event_body
 
 INSERT = f'INSERT INTO "{FederationOutbox._meta.table_name}" ("seq", "type", "body") VALUES (?, ?, ?)'
 
@@ -54,7 +54,7 @@ def enabled() -> bool:
 def add(
     seq: int, event_id: str, type: str, occurred_at: str, data: dict[str, Any], order: Callable[[], Any] | None
 ) -> None:
-    """Store thread, inside the event's transaction. `order` reads the order an order
+    """Writer thread, inside the event's transaction. `order` reads the order an order
     event is about (as `GET /api/orders/{id}` shows it), called only when federation is on."""
     outbox = _outbox
     if outbox is None:
@@ -69,7 +69,7 @@ def add(
 
 
 def committed() -> None:
-    """Store thread, after each durable commit: wake the relay if entries were written."""
+    """Writer thread, after each durable commit: wake the relay if entries were written."""
     outbox = _outbox
     if outbox is not None and outbox.written:
         outbox.written = False

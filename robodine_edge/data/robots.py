@@ -18,11 +18,11 @@ from typing import Any
 
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data.events import Recorded, record_event
+from robodine_edge.data.models import Pose as PoseRow
+from robodine_edge.data.models import Robot, RobotCommand
 from robodine_edge.data.rows import newest_first
 from robodine_edge.data.statements import column, params
 from robodine_edge.errors import Conflict, NotFound
-from robodine_edge.models import Pose as PoseRow
-from robodine_edge.models import Robot, RobotCommand
 from robodine_edge.protocol.pose import Pose
 from robodine_edge.types import SERVICE_STOPPING, EventLevel
 
@@ -179,7 +179,7 @@ def list_poses(
     ]
 
 
-# -- writers (store thread) -----------------------------------------------------------------
+# -- writers (writer thread) -----------------------------------------------------------------
 
 
 def register_robot(
@@ -313,7 +313,7 @@ def create_fleet_commands(
 
 
 def fleet_command(robot_ids: Sequence[str], name: str, user_id: int | None) -> list[dict[str, Any]]:
-    """Store thread: a staff command without arguments (`dock`) for each of these robots, as one unit."""
+    """Writer thread: a staff command without arguments (`dock`) for each of these robots, as one unit."""
     return create_fleet_commands(robot_ids, name, {}, user_id, utcnow())
 
 

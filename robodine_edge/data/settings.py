@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from robodine_edge.clock import utcnow
+from robodine_edge.data.models import Setting
 from robodine_edge.errors import ValidationFailed
-from robodine_edge.models import Setting
 from robodine_edge.types import EventLevel
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -97,7 +97,7 @@ def load_settings() -> StoreSettings:
 
 
 def update_settings(changes: dict[str, Any]) -> dict[str, Any]:
-    """Apply `changes` if the result is valid as a whole; store thread."""
+    """Apply `changes` if the result is valid as a whole; writer thread."""
     current = load_settings().model_dump(mode="json")
     try:
         merged = StoreSettings.model_validate({**current, **changes})

@@ -18,8 +18,8 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from robodine_edge.clock import to_iso, to_unix
+from robodine_edge.data.models import Order
 from robodine_edge.domain.lifecycle import OrderStatus
-from robodine_edge.models import Order
 
 HOUR_S = 3600
 TABLE = f'"{Order._meta.table_name}"'

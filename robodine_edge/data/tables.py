@@ -11,11 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from robodine_edge.clock import to_iso, utcnow
-from robodine_edge.data.accounts import revoke_users_sessions
+from robodine_edge.data.models import DiningTable, Party, Seating, User
 from robodine_edge.data.rows import create_named, newest_first, one, save_changes
+from robodine_edge.data.sessions import revoke_users_sessions
 from robodine_edge.domain.lifecycle import PartyStatus, TableStatus
 from robodine_edge.errors import Conflict
-from robodine_edge.models import DiningTable, Party, Seating, User
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +128,7 @@ def list_parties(limit: int, before: int | None, status: str | None) -> list[Par
     return [_party_state(row) for row in query]
 
 
-# -- writers (store thread) ---------------------------------------------------------------
+# -- writers (writer thread) ---------------------------------------------------------------
 
 
 def create_table(fields: dict[str, Any]) -> TableState:

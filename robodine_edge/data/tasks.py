@@ -10,11 +10,11 @@ from peewee import JOIN, fn
 
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data.events import Recorded, record_event
+from robodine_edge.data.models import DiningTable, Order, Robot, RobotCommand, Task
 from robodine_edge.data.orders import flag_order
 from robodine_edge.data.rows import tuples
 from robodine_edge.data.statements import insert_sql, params
 from robodine_edge.domain.lifecycle import ACTIVE_ORDER, TableStatus
-from robodine_edge.models import DiningTable, Order, Robot, RobotCommand, Task
 from robodine_edge.types import EventLevel
 
 OPEN_TASKS = ("queued", "assigned", "running")
@@ -133,7 +133,7 @@ def list_tasks(limit: int, before: int | None, state: str | None, order_id: int 
     return [task_json(row) for row in query]
 
 
-# -- writers (store thread) ------------------------------------------------------------------
+# -- writers (writer thread) ------------------------------------------------------------------
 
 
 TaskKey = tuple[str, int | None, int | None]

@@ -1,4 +1,4 @@
-"""Cameras and their recordings in SQLite. Units of work run on the store's thread."""
+"""Cameras and their recordings in SQLite. Units of work run on the writer's thread."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from robodine_edge.clock import to_iso, utcnow
+from robodine_edge.data.models import Recording, Robot, VideoStream
 from robodine_edge.errors import Conflict, NotFound, ValidationFailed
-from robodine_edge.models import Recording, Robot, VideoStream
 
 
 @dataclass(frozen=True, slots=True)

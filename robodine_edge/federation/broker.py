@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import aiomqtt
 
 from robodine_edge.config import FederationConfig
-from robodine_edge.federation import wire
+from robodine_edge.protocol import mqtt as wire
 
 MAX_INFLIGHT = 10
 CONNECT_TIMEOUT_S = 10.0

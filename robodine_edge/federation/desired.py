@@ -13,19 +13,19 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from robodine_edge.actors.journal import Journal
-from robodine_edge.actors.store import Store
+from robodine_edge.actors.storage.journal import Journal
+from robodine_edge.actors.storage.writer import Writer
 from robodine_edge.data import desired
 from robodine_edge.data.desired import Applied
 from robodine_edge.errors import RobodineError, ValidationFailed
-from robodine_edge.federation import wire
-from robodine_edge.federation.wire import MenuCfg, WireError
-from robodine_edge.http import bridge
+from robodine_edge.protocol import mqtt as wire
+from robodine_edge.protocol.mqtt import MenuCfg, WireError
+from robodine_edge.threads import bridge
 
 if TYPE_CHECKING:
-    from robodine_edge.actors.dispatcher import DispatcherProxy
-    from robodine_edge.actors.floor import FloorProxy
-    from robodine_edge.actors.order_queue import OrderQueueProxy
+    from robodine_edge.actors.dining.floor import FloorProxy
+    from robodine_edge.actors.dining.order_queue import OrderQueueProxy
+    from robodine_edge.actors.dispatch.dispatcher import DispatcherProxy
     from robodine_edge.actors.supervisor import ActorSlot
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 class Actors:
     """The handles the desired state reaches (slots: stable across restarts)."""
 
-    store: Store
+    writer: Writer
     journal: Journal
     orders: ActorSlot[OrderQueueProxy]
     floor: ActorSlot[FloorProxy]
@@ -79,7 +79,7 @@ class DesiredState:
         if isinstance(cfg, MenuCfg):
             return await bridge.wait(actors.orders.proxy.apply_menu_cfg(scope, cfg), actors.timeout_s)
         applied: Applied | None = await bridge.wait(
-            actors.store.write(desired.apply_settings, scope, cfg), actors.timeout_s
+            actors.writer.write(desired.apply_settings, scope, cfg), actors.timeout_s
         )
         if applied is not None and applied.settings is not None:
             actors.floor.proxy.settings_changed.defer(applied.settings)
@@ -93,7 +93,7 @@ class DesiredState:
             self._versions[f"{scope}/{kind}"] = max(version, self._versions.get(f"{scope}/{kind}", -1))
         try:
             recorded = await bridge.wait(
-                self._actors.store.write(desired.reject, scope, kind, version, reason), self._actors.timeout_s
+                self._actors.writer.write(desired.reject, scope, kind, version, reason), self._actors.timeout_s
             )
         except RobodineError as exc:
             log.warning("could not record the refused cfg: %s", exc)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from robodine_edge.token_bucket import TokenBucket as TokenBucket  # the relay's replay pace (session.py)
+from robodine_edge.domain.token_bucket import TokenBucket as TokenBucket  # the relay's replay pace (session.py)
 
 FIRST_RETRY_S = 0.5
 MAX_RETRY_S = 30.0

@@ -2,7 +2,7 @@
 
 Why on the loop and not an actor: the work is network I/O (the MQTT client is asyncio,
 `broker.py`), it reads the database through the read pool and writes through the store,
-like the HTTP handlers, and it asks actors only through `http/bridge.py`. So it never
+like the HTTP handlers, and it asks actors only through `threads/bridge.py`. So it never
 blocks the loop, and no actor waits on the broker: an order's commit only marks the
 outbox, and the store's commit hook wakes the relay (`wake_threadsafe`).
 
@@ -28,20 +28,20 @@ import aiomqtt
 
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data import federation as data
-from robodine_edge.db import ReadPool
+from robodine_edge.data.db import ReadPool
 from robodine_edge.errors import RobodineError
-from robodine_edge.federation import wire
 from robodine_edge.federation.broker import BrokerSettings, make_client
 from robodine_edge.federation.desired import Actors, DesiredState
 from robodine_edge.federation.pacing import Backoff, retry_cap
 from robodine_edge.federation.robot_states import RobotStates
 from robodine_edge.federation.session import ConnectionLost, Session
 from robodine_edge.federation.streams import Streams
-from robodine_edge.http import bridge
-from robodine_edge.metrics import Metrics
+from robodine_edge.process.metrics import Metrics
+from robodine_edge.protocol import mqtt as wire
+from robodine_edge.threads import bridge
 
 if TYPE_CHECKING:
-    from robodine_edge.actors.fleet import FleetProxy
+    from robodine_edge.actors.robots.fleet import FleetProxy
     from robodine_edge.actors.supervisor import ActorSlot
 
 log = logging.getLogger(__name__)
@@ -199,7 +199,7 @@ class Relay:
     async def _forget_acknowledged(self) -> None:
         """Delete outbox entries the ack covers, a small batch per store unit, so other
         writes interleave; and remember the ack for the next start."""
-        store, timeout = self.context.actors.store, self.context.actors.timeout_s
+        store, timeout = self.context.actors.writer, self.context.actors.timeout_s
         while True:
             await self._forget.wait()
             self._forget.clear()

@@ -32,10 +32,10 @@ import orjson
 from robodine_edge import __version__
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data import federation as data
-from robodine_edge.federation import wire
 from robodine_edge.federation.broker import MAX_INFLIGHT
 from robodine_edge.federation.pacing import TokenBucket
-from robodine_edge.http import bridge
+from robodine_edge.protocol import mqtt as wire
+from robodine_edge.threads import bridge
 
 if TYPE_CHECKING:
     from robodine_edge.federation.relay import Relay

@@ -5,7 +5,8 @@ It holds the consumer of the stores' MQTT traffic (`consumer`), the chain databa
 pure wire parsing of what stores send (`messages`) and of the `cfg` HQ pushes (`cfg`), the
 HTTP API (`api`) and the composition root (`service`).
 
-It may import the package's core (config, errors, clock, datadir, logs) and the HTTP error
-mapping of `robodine_edge.http.errors`; never the store's actors, its SQLite models or
-`robodine_edge.federation` (the store side), so headquarters runs with no store beside it.
+It may import the core (`config`, `errors`, `clock`), `data.datadir`, `process.logs`,
+`protocol.mqtt`, `net.sockets`, and of `http` the error mapping and the settings' schema
+it pushes; never the store's actors, its SQLite models or `federation` (the store side),
+so headquarters runs with no store beside it.
 """

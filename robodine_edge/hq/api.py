@@ -24,13 +24,13 @@ from sanic.response import json as json_response
 
 from robodine_edge import __version__
 from robodine_edge.errors import BadRequest, TimedOut, Unauthorized, Unavailable, ValidationFailed
-from robodine_edge.federation.wire import ALL_STORES, cfg_topic
 from robodine_edge.hq import queries
 from robodine_edge.hq.cfg import cfg_kind, check_cfg
 from robodine_edge.hq.consumer import Consumer
 from robodine_edge.hq.messages import ID, TYPE
 from robodine_edge.hq.storage import Worker
 from robodine_edge.http.errors import ApiErrorHandler, error_body
+from robodine_edge.protocol.mqtt import ALL_STORES, cfg_topic
 
 T = TypeVar("T")
 MAX_BODY_BYTES = 1024 * 1024

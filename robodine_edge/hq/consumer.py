@@ -39,10 +39,10 @@ from peewee import DataError, IntegrityError
 from robodine_edge.clock import utcnow
 from robodine_edge.config import FederationConfig
 from robodine_edge.errors import Unavailable
-from robodine_edge.federation import wire
 from robodine_edge.hq import messages
 from robodine_edge.hq.messages import BadMessage, Kind
 from robodine_edge.hq.storage import Batch, Worker, advance_watermarks, watermarks, write_batch, write_singly
+from robodine_edge.protocol import mqtt as wire
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from robodine_edge.clock import parse_iso
-from robodine_edge.federation.wire import ALL_STORES, ROOT
+from robodine_edge.protocol.mqtt import ALL_STORES, ROOT
 
 SHARE_GROUP = "robodine-hq"
 ID = re.compile(r"[A-Za-z0-9._-]{1,64}")

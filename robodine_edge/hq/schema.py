@@ -31,7 +31,7 @@ from peewee import (
     TextField,
 )
 
-from robodine_edge.datadir import create_private, private_dir
+from robodine_edge.data.datadir import create_private, private_dir
 
 SQLITE_FILENAME = "hq.sqlite3"
 SQLITE_PRAGMAS: dict[str, object] = {

@@ -29,7 +29,7 @@ from peewee import Database
 from robodine_edge import __version__
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.config import Config, hide_password
-from robodine_edge.datadir import (
+from robodine_edge.data.datadir import (
     HQ_API_TOKEN_FILE,
     HQ_LOCK_FILE,
     HQ_RUNTIME_FILE,

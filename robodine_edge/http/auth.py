@@ -13,8 +13,8 @@ from collections import OrderedDict, deque
 from collections.abc import Collection
 from typing import TYPE_CHECKING
 
+from robodine_edge.auth.tokens import TokenCodec
 from robodine_edge.errors import Forbidden, RateLimited, Unauthorized
-from robodine_edge.tokens import TokenCodec
 from robodine_edge.types import Principal, Role
 
 if TYPE_CHECKING:

@@ -24,21 +24,21 @@ from typing import TYPE_CHECKING
 from sanic import Request, Sanic
 from sanic.config import Config as SanicConfig
 
-from robodine_edge.actors.cameras import CameraDirectory, CamerasProxy
-from robodine_edge.actors.dispatcher import DispatcherProxy
-from robodine_edge.actors.fleet import FleetProxy, RobotDirectory
-from robodine_edge.actors.floor import FloorProxy
-from robodine_edge.actors.journal import Journal
-from robodine_edge.actors.order_queue import OrderQueueProxy
-from robodine_edge.actors.store import Store
+from robodine_edge.actors.cameras.registry import CameraDirectory, CamerasProxy
+from robodine_edge.actors.dining.floor import FloorProxy
+from robodine_edge.actors.dining.order_queue import OrderQueueProxy
+from robodine_edge.actors.dispatch.dispatcher import DispatcherProxy
+from robodine_edge.actors.robots.fleet import FleetProxy, RobotDirectory
+from robodine_edge.actors.storage.journal import Journal
+from robodine_edge.actors.storage.list_pages import ListedViews
+from robodine_edge.actors.storage.writer import Writer
 from robodine_edge.actors.supervisor import ActorSlot, SupervisorProxy
-from robodine_edge.actors.views import ListedViews
 from robodine_edge.config import Config
-from robodine_edge.db import ReadPool
+from robodine_edge.data.db import ReadPool
 from robodine_edge.http.auth import AuthGate, LoginLimiter
 from robodine_edge.http.hub import Hub
 from robodine_edge.http.live import LiveFeed
-from robodine_edge.metrics import Metrics
+from robodine_edge.process.metrics import Metrics
 
 if TYPE_CHECKING:
     from robodine_edge.http.middleware import ResponseFinisher
@@ -50,7 +50,7 @@ class ApiContext:
     """What request handlers may reach: the service's handles, all thread-safe or loop-owned."""
 
     config: Config
-    store: Store
+    writer: Writer
     reads: ReadPool
     supervisor: ActorSlot[SupervisorProxy]
     gate: AuthGate
@@ -65,9 +65,9 @@ class ApiContext:
     robots: RobotDirectory
     """The robot actors' slots by robot id."""
     views: ListedViews
-    """Encoded list bodies, read here without asking their owners (`actors.views`)."""
+    """Encoded list bodies, read here without asking their owners (`actors.storage.list_pages`)."""
     cameras: ActorSlot[CamerasProxy]
-    """The cameras actor: registration and the list (`actors.cameras`)."""
+    """The cameras actor: registration and the list (`actors.cameras.registry`)."""
     camera_actors: CameraDirectory
     """The camera actors' slots by camera id."""
     live: LiveFeed

@@ -19,9 +19,9 @@ from sanic import HTTPResponse
 
 from robodine_edge.actors.base import Crash
 from robodine_edge.errors import NotFound
-from robodine_edge.http import bridge
 from robodine_edge.http.context import ApiRequest, App
 from robodine_edge.http.routing import json_response
+from robodine_edge.threads import bridge
 from robodine_edge.types import Role
 
 ENV = "ROBODINE_TEST_CRASH_HOOK"

@@ -54,8 +54,8 @@ from robodine_edge.http.topics import (
     with_id,
 )
 from robodine_edge.http.wsframe import text_frame
-from robodine_edge.loop_thread import LoopThread
-from robodine_edge.metrics import Metrics
+from robodine_edge.process.metrics import Metrics
+from robodine_edge.threads.loop_thread import LoopThread
 from robodine_edge.types import Change, Principal, Role, Topic
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sanic import HTTPResponse
 
 from robodine_edge.http.routing import RouteSpec
-from robodine_edge.metrics import Metrics
+from robodine_edge.process.metrics import Metrics
 
 if TYPE_CHECKING:
     from robodine_edge.http.context import ApiRequest, App

@@ -8,9 +8,7 @@ tests' authorization matrix, so documentation and enforcement cannot drift apart
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
-import hashlib
 import inspect
 import re
 from collections.abc import Awaitable, Callable, Collection, Coroutine, Hashable
@@ -23,14 +21,14 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from sanic import HTTPResponse
 
 from robodine_edge.actors.base import ActorFuture
-from robodine_edge.actors.views import ListViews, PageKey
-from robodine_edge.data import idempotency
+from robodine_edge.actors.storage.list_pages import ListViews, PageKey
 from robodine_edge.data.idempotency import IdempotencyClaim
-from robodine_edge.errors import BadRequest, IdempotencyConflict, NotFound, RobodineError, ValidationFailed
-from robodine_edge.http import bridge
+from robodine_edge.errors import BadRequest, NotFound, RobodineError, ValidationFailed
 from robodine_edge.http.context import ApiRequest, App
-from robodine_edge.http.errors import error_response, oauth2_error_response, status_of
+from robodine_edge.http.errors import oauth2_error_response
+from robodine_edge.http.idempotency import once
 from robodine_edge.http.schemas import MAX_ID
+from robodine_edge.threads import bridge
 from robodine_edge.types import Principal, Role
 
 Handler = Callable[..., Awaitable[Any]]
@@ -180,7 +178,14 @@ def _serve(spec: RouteSpec) -> Endpoint:
             refuse_malformed(request.body)
         key = request.headers.get("idempotency-key") if spec.creates else None
         if key is not None:
-            response = await _once(request, spec, params, key)
+            user: Principal = params["user"]
+
+            async def run(claim: IdempotencyClaim) -> HTTPResponse:
+                given = {"idempotency": claim} if spec.takes_claim else {}
+                return _render(request, spec, await spec.handler(request, **params, **given))
+
+            scope = f"{user.user_id}:{spec.method} {request.path}"
+            response = await once(api, scope, key, params.get("body"), run, handler_remembers=spec.takes_claim)
         else:
             result = await spec.handler(request, **params)
             if request.responded:  # the handler streamed its answer itself (a live feed, a file)
@@ -206,71 +211,6 @@ def _render(request: ApiRequest, spec: RouteSpec, result: Any) -> HTTPResponse:
     if validate:
         spec.response_adapter.validate_python(result)  # type: ignore[union-attr]
     return HTTPResponse(orjson.dumps(result), status=spec.status, content_type="application/json")
-
-
-async def _once(request: ApiRequest, spec: RouteSpec, params: dict[str, Any], key: str) -> HTTPResponse:
-    """Run a creating request at most once per (caller, route, key); replay it otherwise.
-
-    The first outcome is the answer for the key (docs/API.md): a success, or a refusal the
-    service decided (out of stock, a conflict, a missing table: a 4xx but 401 and 429).
-    A retry after a refusal gets that refusal again, so a tablet that showed "out of
-    stock" never finds the order placed behind its back after a restock. What decided
-    nothing (a 5xx: the service busy, restarting or slow) is not remembered: the retry
-    runs. The key is decided in the store's units (data/idempotency.py): a request that
-    timed out but commits later wins over its retry, which then gets that answer — an
-    order's key commits with the order, and is checked again in the retry's own unit."""
-    if not 0 < len(key) <= 255 or not key.isprintable():
-        raise BadRequest("Idempotency-Key must be 1 to 255 printable characters")
-    api = request.app.ctx.api
-    user: Principal = params["user"]
-    claim = IdempotencyClaim(f"{user.user_id}:{spec.method} {request.path}", key, _body_hash(params.get("body")))
-    tag = (claim.scope, claim.key)
-    while tag in api.inflight:
-        await asyncio.shield(api.inflight[tag])
-    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    api.inflight[tag] = done  # no await between the check above and this claim
-    try:
-        replay = await bridge.wait(api.reads.submit(idempotency.find, claim.scope, claim.key), api.ask_timeout_s)
-        if replay is not None:
-            return _replay(replay, claim)
-        try:
-            if spec.takes_claim:
-                return _render(request, spec, await spec.handler(request, **params, idempotency=claim))
-            response = _render(request, spec, await spec.handler(request, **params))
-        except idempotency.KeyDecided as decided:  # an earlier request with this key committed meanwhile
-            return _replay(decided.replay, claim)
-        except RobodineError as exc:
-            if not _decided(status_of(exc)):
-                raise
-            response = error_response(exc)
-        if 200 <= response.status < 300 or _decided(response.status):
-            body = bytes(response.body or b"")
-            write = api.store.write(idempotency.remember, claim, response.status, body)
-            stored = await bridge.wait(write, api.ask_timeout_s)
-            if (stored.body_hash, stored.status, stored.response) != (claim.body_hash, response.status, body):
-                return _replay(stored, claim)  # the key had an answer already: that one stands
-        return response
-    finally:
-        del api.inflight[tag]
-        done.set_result(None)
-
-
-def _replay(replay: idempotency.Replay, claim: IdempotencyClaim) -> HTTPResponse:
-    """The key's stored answer, for a request with the same body (409 for another)."""
-    if replay.body_hash != claim.body_hash:
-        raise IdempotencyConflict("this Idempotency-Key was used with a different request body")
-    headers = {"Idempotent-Replayed": "true"}
-    return HTTPResponse(replay.response, status=replay.status, content_type="application/json", headers=headers)
-
-
-def _decided(status: int) -> bool:
-    """A refusal that is the request's outcome, not a moment's trouble."""
-    return 400 <= status < 500 and status not in (401, 408, 429)
-
-
-def _body_hash(body: BaseModel | None) -> str:
-    canonical = orjson.dumps(body.model_dump(mode="json") if body is not None else None, option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(canonical).hexdigest()
 
 
 def json_response(data: Any, status: int = 200) -> HTTPResponse:
@@ -397,7 +337,7 @@ async def answer(request: ApiRequest, future: ActorFuture[T] | concurrent.future
 async def listed(
     request: ApiRequest, views: ListViews, key: PageKey[Hashable], build: Callable[[], ActorFuture[bytes]]
 ) -> HTTPResponse:
-    """A list read answered from its owner's encoded view (`actors.views`); only when
+    """A list read answered from its owner's encoded view (`actors.storage.list_pages`); only when
     the view is missing (first read after a change) is the owner asked to `build` it."""
     body = views.get(key)
     if body is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, assert_never
 
 from robodine_edge.data import emergencies, events, robots
-from robodine_edge.http import bridge
+from robodine_edge.threads import bridge
 from robodine_edge.types import Principal, Role, Topic
 
 if TYPE_CHECKING:

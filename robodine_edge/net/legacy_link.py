@@ -12,11 +12,10 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from robodine_edge.actors.store import Store
+from robodine_edge.actors.storage.writer import Writer
 from robodine_edge.clock import utcnow
 from robodine_edge.data.robots import add_poses
 from robodine_edge.errors import RobodineError
-from robodine_edge.http import bridge
 from robodine_edge.protocol.legacy import (
     BadLegacyFrame,
     LegacyAlbabot,
@@ -26,10 +25,11 @@ from robodine_edge.protocol.legacy import (
     LegacyIngredient,
     decode_stream,
 )
+from robodine_edge.threads import bridge
 
 if TYPE_CHECKING:
-    from robodine_edge.actors.fleet import RobotDirectory
-    from robodine_edge.actors.floor import FloorProxy
+    from robodine_edge.actors.dining.floor import FloorProxy
+    from robodine_edge.actors.robots.fleet import RobotDirectory
     from robodine_edge.actors.supervisor import ActorSlot
 
 log = logging.getLogger(__name__)
@@ -63,10 +63,10 @@ class LegacyOutcome:
 class LegacyHandler:
     """Event loop only."""
 
-    def __init__(self, robots: RobotDirectory, floor: ActorSlot[FloorProxy], store: Store, timeout_s: float) -> None:
+    def __init__(self, robots: RobotDirectory, floor: ActorSlot[FloorProxy], writer: Writer, timeout_s: float) -> None:
         self._robots = robots
         self._floor = floor
-        self._store = store
+        self._writer = writer
         self._timeout_s = timeout_s
 
     async def handle(self, stream: bytes) -> LegacyOutcome:
@@ -98,7 +98,7 @@ class LegacyHandler:
             await bridge.wait(slot.proxy.legacy(frame), self._timeout_s)
         elif isinstance(frame, LegacyIngredient):
             poses = [("inventory", frame.pose, utcnow())]
-            await bridge.wait(self._store.write(add_poses, None, frame.ingredient_id, poses), self._timeout_s)
+            await bridge.wait(self._writer.write(add_poses, None, frame.ingredient_id, poses), self._timeout_s)
         elif isinstance(frame, LegacyFace):
             await bridge.wait(
                 self._floor.proxy.presence(frame.table_id, frame.present, frame.reliability), self._timeout_s

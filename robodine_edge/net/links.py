@@ -16,11 +16,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from robodine_edge.actors.robot_messages import CommandOwed, FleetCommand
-from robodine_edge.metrics import LabelChildren, Metrics
+from robodine_edge.actors.robots.messages import CommandOwed, FleetCommand
+from robodine_edge.process.metrics import LabelChildren, Metrics
 
 if TYPE_CHECKING:
-    from robodine_edge.actors.fleet import RobotDirectory
+    from robodine_edge.actors.robots.fleet import RobotDirectory
     from robodine_edge.net.legacy_link import LegacyHandler
 
 log = logging.getLogger(__name__)

@@ -27,15 +27,15 @@ from typing import Any, cast
 
 import pykka
 
-from robodine_edge.actors.robot import RobotProxy
-from robodine_edge.actors.robot_messages import LinkClosed, LinkFrame
+from robodine_edge.actors.robots.messages import LinkClosed, LinkFrame
+from robodine_edge.actors.robots.robot import RobotProxy
 from robodine_edge.actors.supervisor import ActorSlot
 from robodine_edge.errors import AuthFailed, RobodineError
-from robodine_edge.http import bridge
-from robodine_edge.loop_thread import LoopThread
 from robodine_edge.net.links import LinkContext, LoopLink
 from robodine_edge.protocol import link as wire
 from robodine_edge.protocol.legacy import MAX_STREAM, starts_legacy, stream_said_all
+from robodine_edge.threads import bridge
+from robodine_edge.threads.loop_thread import LoopThread
 
 log = logging.getLogger(__name__)
 HELLO_TIMEOUT_S = 10.0

@@ -28,15 +28,15 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from robodine_edge.actors.robot_messages import TelemetryIn
-from robodine_edge.metrics import Metrics
+from robodine_edge.actors.robots.messages import TelemetryIn
+from robodine_edge.domain.token_bucket import TokenBucket
 from robodine_edge.net.links import LinkRegistry
+from robodine_edge.process.metrics import Metrics
 from robodine_edge.protocol.telemetry import BadDatagram, Telemetry, decode_telemetry
-from robodine_edge.token_bucket import TokenBucket
 from robodine_edge.types import Publish
 
 if TYPE_CHECKING:
-    from robodine_edge.actors.fleet import RobotDirectory
+    from robodine_edge.actors.robots.fleet import RobotDirectory
 
 log = logging.getLogger(__name__)
 TELL_BURST = 2.0

@@ -17,13 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from robodine_edge.actors.camera import Frame
-from robodine_edge.metrics import Metrics
+from robodine_edge.actors.cameras.camera import Frame
+from robodine_edge.process.metrics import Metrics
 from robodine_edge.protocol.video import JPEG_START, BadVideoDatagram, VideoChunk, decode_chunk, decode_legacy, is_v1
 
 if TYPE_CHECKING:
-    from robodine_edge.actors.camera import CameraProxy
-    from robodine_edge.actors.cameras import CameraDirectory
+    from robodine_edge.actors.cameras.camera import CameraProxy
+    from robodine_edge.actors.cameras.registry import CameraDirectory
     from robodine_edge.actors.supervisor import ActorSlot
 
 log = logging.getLogger(__name__)

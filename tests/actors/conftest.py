@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from peewee import SqliteDatabase
 
-from robodine_edge.actors.journal import Journal
-from robodine_edge.actors.store import Store, StoreActor
+from robodine_edge.actors.storage.journal import Journal
+from robodine_edge.actors.storage.writer import Writer, WriterActor
 from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, SupervisionEvent, Supervisor, SupervisorProxy
 
 
@@ -72,11 +72,11 @@ def supervisor_slot(events: EventLog) -> ActorSlot[SupervisorProxy]:
 
 
 @pytest.fixture
-def store(supervisor_slot: ActorSlot[SupervisorProxy], db: SqliteDatabase) -> Store:
-    spec = ChildSpec[object]("store", lambda listener: StoreActor.start(db, crash_listener=listener))
-    return Store(supervisor_slot.proxy.start_child(spec).get(timeout=5))
+def store(supervisor_slot: ActorSlot[SupervisorProxy], db: SqliteDatabase) -> Writer:
+    spec = ChildSpec[object]("writer", lambda listener: WriterActor.start(db, crash_listener=listener))
+    return Writer(supervisor_slot.proxy.start_child(spec).get(timeout=5))
 
 
 @pytest.fixture
-def journal(store: Store, published: Published) -> Journal:
+def journal(store: Writer, published: Published) -> Journal:
     return Journal(store, published)

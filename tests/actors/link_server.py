@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from robodine_edge.metrics import Metrics
 from robodine_edge.net.links import LinkContext, LinkRegistry
 from robodine_edge.net.robot_link import LinkProtocol
+from robodine_edge.process.metrics import Metrics
 from robodine_edge.wiring import ActorTree
 
 

@@ -13,9 +13,9 @@ import pytest
 from peewee import SqliteDatabase
 
 from robodine_edge.actors.base import Crash
-from robodine_edge.actors.dispatch_messages import DispatchTick, OrderChanged
+from robodine_edge.actors.dispatch.messages import DispatchTick, OrderChanged
 from robodine_edge.config import load_config
-from robodine_edge.metrics import Metrics
+from robodine_edge.process.metrics import Metrics
 from robodine_edge.wiring import ActorTree, start_actor_tree
 from tests.actors.conftest import EventLog, Published
 from tests.actors.test_dispatcher import Kitchen, LinkedRobot, open_cook_tasks, order_row, stored_tasks
@@ -44,7 +44,7 @@ def test_an_order_committed_while_its_queue_was_crashed_is_cooked_and_announced(
     cook_first = cook.command()
     assert cook_first["args"]["order_id"] == first["id"]
     gate = threading.Event()
-    tree.store.write(gate.wait, 10)  # the writer busy: the order's unit waits behind it
+    tree.writer.write(gate.wait, 10)  # the writer busy: the order's unit waits behind it
     commit = tree.orders.proxy.place(kitchen.table["id"], [(kitchen.dish["id"], 1, None)], None, None).get(timeout=5)
     crashed = tree.orders.ref
     tree.orders.tell(Crash())
@@ -74,9 +74,9 @@ def test_a_done_the_dispatcher_died_before_hearing_still_moves_the_order_on(tree
     assert kitchen.status(order["id"]) == "cooking"
     other = order_row(tree, kitchen.table["id"])
     gate = threading.Event()
-    tree.store.write(gate.wait, 10)  # the writer busy: the dispatcher, writing, waits on it
+    tree.writer.write(gate.wait, 10)  # the writer busy: the dispatcher, writing, waits on it
     tree.dispatcher.tell(OrderChanged(other))  # it makes the order's task: a write, behind the gate
-    store = tree.named["store"]
+    store = tree.named["writer"]
     eventually(lambda: store.mailbox_depth() >= 1, what="the dispatcher waiting on the writer")
     tree.dispatcher.tell(Crash())
     cook.task(command, "done")  # recorded behind the gate; its news queued behind the crash
@@ -100,13 +100,13 @@ def test_tasks_wanted_while_the_store_was_crashed_are_created_once_it_is_back(
     table_id = Kitchen(tree).table["id"]
     order = order_row(tree, table_id)
     gate = threading.Event()
-    tree.store.write(gate.wait, 10)  # the writer busy: the crash, then the task's unit, queue behind
-    tree.named["store"].tell(Crash())
+    tree.writer.write(gate.wait, 10)  # the writer busy: the crash, then the task's unit, queue behind
+    tree.named["writer"].tell(Crash())
     tree.dispatcher.tell(OrderChanged(order))
-    store = tree.named["store"]
+    store = tree.named["writer"]
     eventually(lambda: store.mailbox_depth() >= 2, what="the task's unit queued behind the crash")
     gate.set()
-    assert events.wait_for(1) and (events[0].type, events[0].actor) == ("actor_restarted", "store")
+    assert events.wait_for(1) and (events[0].type, events[0].actor) == ("actor_restarted", "writer")
     tree.dispatcher.tell(DispatchTick())  # a dispatch, if no message since has made one
     assert open_cook_tasks(tree) == {order["id"]: "queued"}
     assert [(t.order_id, t.state) for t in stored_tasks(tree, "cook")] == [(order["id"], "queued")]

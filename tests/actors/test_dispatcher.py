@@ -17,13 +17,13 @@ import orjson
 import pytest
 from peewee import SqliteDatabase
 
-from robodine_edge.actors.dispatch_messages import OrderChanged, RobotUpdate
-from robodine_edge.actors.robot_messages import LinkClosed, LinkFrame, Tick
+from robodine_edge.actors.dispatch.messages import OrderChanged, RobotUpdate
+from robodine_edge.actors.robots.messages import LinkClosed, LinkFrame, Tick
 from robodine_edge.config import load_config
+from robodine_edge.data.models import DiningTable, Event, Notification, Order, RobotCommand, Task, User
 from robodine_edge.domain.lifecycle import OrderStatus
 from robodine_edge.errors import Conflict
-from robodine_edge.metrics import Metrics
-from robodine_edge.models import DiningTable, Event, Notification, Order, RobotCommand, Task, User
+from robodine_edge.process.metrics import Metrics
 from robodine_edge.protocol import link as wire
 from robodine_edge.protocol.pose import Pose
 from robodine_edge.types import Role
@@ -152,7 +152,7 @@ class Kitchen:
         return order
 
     def status(self, order_id: int) -> str:
-        status: str = self.tree.store.write(lambda: Order.get_by_id(order_id).status).get(timeout=5)
+        status: str = self.tree.writer.write(lambda: Order.get_by_id(order_id).status).get(timeout=5)
         return status
 
 
@@ -165,12 +165,12 @@ def restart_dispatcher(tree: ActorTree, events: EventLog) -> None:
 
 
 def stored_tasks(tree: ActorTree, kind: str) -> list[Task]:
-    return tree.store.write(lambda: list(Task.select().where(Task.kind == kind).order_by(Task.id))).get(timeout=5)
+    return tree.writer.write(lambda: list(Task.select().where(Task.kind == kind).order_by(Task.id))).get(timeout=5)
 
 
 def order_row(tree: ActorTree, table_id: int) -> dict[str, Any]:
     """An order in SQLite that nobody told the dispatcher about; the test tells it."""
-    row = tree.store.write(lambda: Order.create(table=table_id, total_cents=100)).get(timeout=5)
+    row = tree.writer.write(lambda: Order.create(table=table_id, total_cents=100)).get(timeout=5)
     return {"id": row.id, "table_id": table_id, "status": "placed", "priority": 0, "items": []}
 
 
@@ -182,11 +182,11 @@ def open_cook_tasks(tree: ActorTree) -> dict[int, str]:
 def test_a_cancel_inside_a_run_of_placed_orders_cancels_that_orders_task(tree: ActorTree) -> None:
     """Placed orders in a row are taken together (one commit for their tasks); a change
     to one of them in the same run must see its task, not leave it queued for ever."""
-    table_id = tree.store.write(lambda: DiningTable.create(name="T1", seats=4).id).get(timeout=5)
+    table_id = tree.writer.write(lambda: DiningTable.create(name="T1", seats=4).id).get(timeout=5)
     first, second, third = (order_row(tree, table_id) for _ in range(3))
     gate = threading.Event()
-    tree.store.write(gate.wait, 10)  # the writer waits: what the dispatcher writes queues behind
-    store = tree.named["store"]
+    tree.writer.write(gate.wait, 10)  # the writer waits: what the dispatcher writes queues behind
+    store = tree.named["writer"]
     tree.dispatcher.tell(OrderChanged(first))
     eventually(lambda: store.mailbox_depth() >= 1, what="the dispatcher waiting on the writer")
     tree.dispatcher.tell(OrderChanged(second))
@@ -236,7 +236,7 @@ def test_a_bumped_order_is_cooked_first(tree: ActorTree, events: EventLog, resta
 def test_a_table_the_robots_could_not_clean_is_flagged_to_staff(tree: ActorTree) -> None:
     """Retries spent on a clean task: staff get a notification (as for an order that
     could not be served), and the table stays `cleaning` for them to clean by hand."""
-    staff = tree.store.write(lambda: User.create(username="sam", password_hash="-", role="staff").id).get(timeout=5)
+    staff = tree.writer.write(lambda: User.create(username="sam", password_hash="-", role="staff").id).get(timeout=5)
     table = Kitchen(tree).table
     party = tree.floor.proxy.add_party(2, None).get(timeout=5)
     assert party["table_id"] == table["id"]
@@ -251,11 +251,11 @@ def test_a_table_the_robots_could_not_clean_is_flagged_to_staff(tree: ActorTree)
 
     def notes() -> list[tuple[int, str]]:
         query = Notification.select().where(Notification.type == "table_not_cleaned")
-        return tree.store.write(lambda: [(n.user_id, n.message) for n in query]).get(timeout=5)
+        return tree.writer.write(lambda: [(n.user_id, n.message) for n in query]).get(timeout=5)
 
     ((user_id, message),) = notes()
     assert user_id == staff and "T1" in message and "mop missing" in message
-    event = tree.store.write(lambda: Event.get(Event.type == "table_not_cleaned")).get(timeout=5)
+    event = tree.writer.write(lambda: Event.get(Event.type == "table_not_cleaned")).get(timeout=5)
     assert (event.entity_type, event.entity_id, event.level) == ("table", str(table["id"]), "error")
     assert tree.floor.proxy.get_table(table["id"]).get(timeout=5)["status"] == "cleaning"
 
@@ -300,7 +300,7 @@ def test_a_docked_albabot_takes_no_work_after_a_restart_until_charged(tree: Acto
 
 
 def command_row(tree: ActorTree, command_id: int) -> tuple[str, str | None]:
-    row = tree.store.write(lambda: RobotCommand.get_by_id(command_id)).get(timeout=5)
+    row = tree.writer.write(lambda: RobotCommand.get_by_id(command_id)).get(timeout=5)
     return row.status, row.reason
 
 
@@ -464,7 +464,9 @@ def test_the_dispatcher_owns_an_emergency_its_row_its_announcement_and_its_stop(
 ) -> None:
     """One change, one owner: in one ask the dispatcher commits the row, publishes the event
     and the `emergencies` upsert, then stops every linked robot, before it answers."""
-    staff = tree.store.write(lambda: User.create(username="staff-1", password_hash="x", role="staff").id).get(timeout=5)
+    staff = tree.writer.write(lambda: User.create(username="staff-1", password_hash="x", role="staff").id).get(
+        timeout=5
+    )
     robot = LinkedRobot(tree, "alba-1", "albabot")
     robot.status("idle")
     robot.settled(tree)

@@ -18,9 +18,9 @@ import pytest
 from peewee import SqliteDatabase
 
 from robodine_edge.config import load_config
+from robodine_edge.data.models import Event, Task
 from robodine_edge.errors import Conflict
-from robodine_edge.metrics import Metrics
-from robodine_edge.models import Event, Task
+from robodine_edge.process.metrics import Metrics
 from robodine_edge.protocol import link as wire
 from robodine_edge.wiring import ActorTree, start_actor_tree
 from tests.actors.conftest import EventLog, Published
@@ -64,7 +64,7 @@ def restarts(db: SqliteDatabase, published: Published, events: EventLog) -> Iter
 
 
 def stored_task(tree: ActorTree, kind: str) -> Task:
-    return tree.store.write(lambda: Task.get(Task.kind == kind)).get(timeout=5)
+    return tree.writer.write(lambda: Task.get(Task.kind == kind)).get(timeout=5)
 
 
 def holding(tree: ActorTree, kind: str) -> tuple[str | None, str, int]:
@@ -74,11 +74,11 @@ def holding(tree: ActorTree, kind: str) -> tuple[str | None, str, int]:
         task = Task.get(Task.kind == kind)
         return (task.robot.robot_id if task.robot is not None else None), task.state, task.attempts
 
-    return tree.store.write(read).get(timeout=5)
+    return tree.writer.write(read).get(timeout=5)
 
 
 def reassigned(tree: ActorTree) -> list[str]:
-    return tree.store.write(lambda: [e.message for e in Event.select().where(Event.type == "task_reassigned")]).get(
+    return tree.writer.write(lambda: [e.message for e in Event.select().where(Event.type == "task_reassigned")]).get(
         timeout=5
     )
 

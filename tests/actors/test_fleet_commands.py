@@ -19,13 +19,13 @@ import pykka
 import pytest
 from peewee import SqliteDatabase
 
-from robodine_edge.actors.robot_messages import Tick
+from robodine_edge.actors.robots.messages import Tick
 from robodine_edge.config import load_config
+from robodine_edge.data.models import Emergency, RobotCommand
+from robodine_edge.data.models import Robot as RobotRow
 from robodine_edge.errors import Conflict
-from robodine_edge.metrics import Metrics
-from robodine_edge.models import Emergency, RobotCommand
-from robodine_edge.models import Robot as RobotRow
 from robodine_edge.net.links import FleetLinks, LinkRegistry
+from robodine_edge.process.metrics import Metrics
 from robodine_edge.wiring import ActorTree, start_actor_tree
 from tests.actors.conftest import EventLog, Published
 from tests.actors.link_server import LinkServer
@@ -58,7 +58,7 @@ class Edge:
             .where(RobotCommand.name == name)
             .order_by(RobotCommand.id)
         )
-        return self.tree.store.write(lambda: [(c.robot.robot_id, c.id, c.status) for c in query]).get(timeout=5)
+        return self.tree.writer.write(lambda: [(c.robot.robot_id, c.id, c.status) for c in query]).get(timeout=5)
 
 
 @pytest.fixture
@@ -109,7 +109,7 @@ class StatementLog:
 
     def __init__(self, edge: Edge) -> None:
         self.statements: list[str] = []
-        edge.tree.store.write(lambda: edge.db.connection().set_trace_callback(self.statements.append)).get(timeout=5)
+        edge.tree.writer.write(lambda: edge.db.connection().set_trace_callback(self.statements.append)).get(timeout=5)
 
     def transaction_of(self, marker: str) -> list[str]:
         """The statements of the transaction that ran the statement starting with `marker`."""
@@ -155,12 +155,12 @@ def test_the_stops_go_out_before_their_commit_is_durable(edge: Edge) -> None:
         holding.set()
         before.wait(10)
 
-    edge.tree.store.write(hold)  # the writer waits: the declare queues behind it...
+    edge.tree.writer.write(hold)  # the writer waits: the declare queues behind it...
     assert holding.wait(5)
     declared = edge.tree.dispatcher.proxy.declare_emergency("drill", None, "staff")
-    store = edge.tree.named["store"]
+    store = edge.tree.named["writer"]
     eventually(lambda: store.mailbox_depth() >= 1, what="the declare waiting on the writer")
-    edge.tree.store.write(behind.wait, 10)  # ...and this right behind it, in the same transaction
+    edge.tree.writer.write(behind.wait, 10)  # ...and this right behind it, in the same transaction
     before.set()
     try:
         assert {robot.command()["name"] for robot in robots} == {"emergency_stop"}

@@ -6,17 +6,17 @@ from typing import Any, cast
 
 import pytest
 
-from robodine_edge.actors.floor import FloorActor, FloorProxy, TableDirectory, table_actor_name
-from robodine_edge.actors.store import Store
+from robodine_edge.actors.dining.floor import FloorActor, FloorProxy, TableDirectory, table_actor_name
+from robodine_edge.actors.dining.table import TableActor, TableProxy
+from robodine_edge.actors.storage.writer import Writer
 from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, SupervisorProxy
-from robodine_edge.actors.table import TableActor, TableProxy
 from robodine_edge.domain.lifecycle import TableStatus
 from robodine_edge.errors import Conflict, InvalidTransition, NotFound
 from tests.actors.conftest import EventLog, Published
 
 
 @pytest.fixture
-def floor(supervisor_slot: ActorSlot[SupervisorProxy], store: Store, published: Published) -> ActorSlot[FloorProxy]:
+def floor(supervisor_slot: ActorSlot[SupervisorProxy], store: Writer, published: Published) -> ActorSlot[FloorProxy]:
     directory = TableDirectory()
 
     def table_spec(table_id: int) -> ChildSpec[TableProxy]:

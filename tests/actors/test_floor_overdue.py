@@ -6,13 +6,13 @@ import time
 
 import pytest
 
-from robodine_edge.actors.floor import FloorActor, FloorProxy, FloorTick, TableDirectory, table_actor_name
-from robodine_edge.actors.store import Store
+from robodine_edge.actors.dining.floor import FloorActor, FloorProxy, FloorTick, TableDirectory, table_actor_name
+from robodine_edge.actors.dining.table import TableActor, TableProxy
+from robodine_edge.actors.storage.writer import Writer
 from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, SupervisorProxy
-from robodine_edge.actors.table import TableActor, TableProxy
-from robodine_edge.data.accounts import create_user
+from robodine_edge.auth.accounts import create_user
+from robodine_edge.data.models import Event, Notification
 from robodine_edge.data.settings import load_settings, update_settings
-from robodine_edge.models import Event, Notification
 from robodine_edge.types import Role
 from tests.actors.conftest import EventLog, Published
 
@@ -37,7 +37,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def floor(
-    supervisor_slot: ActorSlot[SupervisorProxy], store: Store, published: Published, clock: Clock
+    supervisor_slot: ActorSlot[SupervisorProxy], store: Writer, published: Published, clock: Clock
 ) -> ActorSlot[FloorProxy]:
     thresholds = {"party_waiting_long_s": WAITING_LONG_S, "party_overstay_s": OVERSTAY_S}
     store.write(update_settings, thresholds).get(timeout=5)
@@ -59,7 +59,7 @@ def floor(
     return supervisor_slot.proxy.start_child(spec).get(timeout=5)
 
 
-def ticks(floor: ActorSlot[FloorProxy], store: Store, count: int = 3) -> None:
+def ticks(floor: ActorSlot[FloorProxy], store: Writer, count: int = 3) -> None:
     """`count` ticks handled and what they recorded committed: the floor answers an ask
     only after the ticks before it, and the store commits in the order it was handed."""
     for _ in range(count):
@@ -68,7 +68,7 @@ def ticks(floor: ActorSlot[FloorProxy], store: Store, count: int = 3) -> None:
     store.write(lambda: None).get(timeout=5)
 
 
-def reported(store: Store) -> list[tuple[str, int, str]]:
+def reported(store: Writer) -> list[tuple[str, int, str]]:
     """(type, party id, level) of every overdue-party event, in the order written."""
 
     def read() -> list[tuple[str, int, str]]:
@@ -78,12 +78,12 @@ def reported(store: Store) -> list[tuple[str, int, str]]:
     return store.write(read).get(timeout=5)
 
 
-def notified(store: Store) -> list[str]:
+def notified(store: Writer) -> list[str]:
     return store.write(lambda: [n.type for n in Notification.select().order_by(Notification.id)]).get(timeout=5)
 
 
 def test_a_party_past_a_threshold_is_reported_once_and_the_others_not(
-    floor: ActorSlot[FloorProxy], store: Store, clock: Clock, published: Published
+    floor: ActorSlot[FloorProxy], store: Writer, clock: Clock, published: Published
 ) -> None:
     floor.proxy.create_table({"name": "T1", "seats": 2, "x": 0.0, "y": 0.0, "width": 1.0, "height": 1.0}).get(timeout=5)
     seated = floor.proxy.add_party(2, "Kim").get(timeout=5)
@@ -116,7 +116,7 @@ def test_a_party_past_a_threshold_is_reported_once_and_the_others_not(
 
 def test_a_restarted_floor_does_not_report_a_party_again(
     floor: ActorSlot[FloorProxy],
-    store: Store,
+    store: Writer,
     clock: Clock,
     supervisor_slot: ActorSlot[SupervisorProxy],
     events: EventLog,
@@ -136,7 +136,7 @@ def test_a_restarted_floor_does_not_report_a_party_again(
     assert reported(store)[-1] == ("party_waiting_long", late["id"], "warning")
 
 
-def test_a_threshold_of_zero_reports_nothing(floor: ActorSlot[FloorProxy], store: Store, clock: Clock) -> None:
+def test_a_threshold_of_zero_reports_nothing(floor: ActorSlot[FloorProxy], store: Writer, clock: Clock) -> None:
     store.write(update_settings, {"party_waiting_long_s": 0}).get(timeout=5)
     floor.proxy.settings_changed(store.write(load_settings).get(timeout=5)).get(timeout=5)
     floor.proxy.add_party(2, None).get(timeout=5)

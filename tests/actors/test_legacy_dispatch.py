@@ -17,10 +17,10 @@ import pytest
 from peewee import SqliteDatabase
 
 from robodine_edge.config import load_config
+from robodine_edge.data.models import Event, Order, Robot, RobotCommand
 from robodine_edge.errors import Conflict
-from robodine_edge.metrics import Metrics
-from robodine_edge.models import Event, Order, Robot, RobotCommand
 from robodine_edge.net.legacy_cook import LegacyCookSender
+from robodine_edge.process.metrics import Metrics
 from robodine_edge.protocol.legacy import LegacyAlbabot, LegacyCookbot
 from robodine_edge.protocol.pose import Pose
 from robodine_edge.wiring import ActorTree, start_actor_tree
@@ -83,12 +83,12 @@ def legacy_albabot(tree: ActorTree, robot_id: str, battery: float = 90.0) -> Non
 
 def commands_of(tree: ActorTree, robot_id: str) -> list[str]:
     query = RobotCommand.select().join(Robot).where(Robot.robot_id == robot_id).order_by(RobotCommand.id)
-    return tree.store.write(lambda: [c.name for c in query]).get(timeout=5)
+    return tree.writer.write(lambda: [c.name for c in query]).get(timeout=5)
 
 
 def events_of(tree: ActorTree, kind: str) -> list[str]:
     query = Event.select().where(Event.type == kind).order_by(Event.id)
-    return tree.store.write(lambda: [e.message for e in query]).get(timeout=5)
+    return tree.writer.write(lambda: [e.message for e in query]).get(timeout=5)
 
 
 def test_a_dish_the_arm_does_not_take_fails_the_task_until_the_order_is_flagged(tree: ActorTree) -> None:
@@ -101,7 +101,7 @@ def test_a_dish_the_arm_does_not_take_fails_the_task_until_the_order_is_flagged(
     reassigned = events_of(tree, "task_reassigned")
     assert len(reassigned) == 2  # max_task_attempts is 3: two hand-overs, then given up
     assert all(f"{address} did not take 'rice bowl'" in m and "connection refused" in m for m in reassigned)
-    flagged = tree.store.write(lambda: Order.get_by_id(order["id"])).get(timeout=5)
+    flagged = tree.writer.write(lambda: Order.get_by_id(order["id"])).get(timeout=5)
     assert flagged.flagged and "did not take 'rice bowl'" in (flagged.flag_reason or "") and flagged.status == "placed"
     assert len(events_of(tree, "order_unserved")) == 1
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from robodine_edge.actors.legacy_pace import MAX_SILENCE_S, WINDOW, LegacyPace
+from robodine_edge.actors.robots.legacy_pace import MAX_SILENCE_S, WINDOW, LegacyPace
 
 
 def heard_at(*times: float, heartbeat_s: float = 2.0) -> LegacyPace:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from robodine_edge.actors.menu_book import MenuBook
+from robodine_edge.actors.dining.menu_book import MenuBook
 from robodine_edge.data.kitchen import MenuEntry, menu_order
 from robodine_edge.data.orders import OrderLine
 from robodine_edge.errors import Conflict, NotFound, OutOfStock, ValidationFailed

@@ -8,23 +8,23 @@ from typing import Any
 import orjson
 import pytest
 
-from robodine_edge.actors.journal import Journal
-from robodine_edge.actors.order_queue import OrderQueueActor, OrderQueueProxy
-from robodine_edge.actors.store import Store
+from robodine_edge.actors.dining.order_queue import OrderQueueActor, OrderQueueProxy
+from robodine_edge.actors.storage.journal import Journal
+from robodine_edge.actors.storage.writer import Writer
 from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, SupervisorProxy
 from robodine_edge.data import idempotency
 from robodine_edge.data.idempotency import IdempotencyClaim, KeyDecided
+from robodine_edge.data.models import DiningTable, InventoryItem, Order
 from robodine_edge.data.orders import get_order
 from robodine_edge.domain.lifecycle import OrderStatus
 from robodine_edge.errors import Conflict, Forbidden, InvalidTransition, NotFound, OutOfStock, ValidationFailed
-from robodine_edge.models import DiningTable, InventoryItem, Order
 from robodine_edge.types import Role
 from tests.actors.conftest import EventLog, Published
 
 
 @pytest.fixture
 def queue(
-    supervisor_slot: ActorSlot[SupervisorProxy], store: Store, journal: Journal, published: Published
+    supervisor_slot: ActorSlot[SupervisorProxy], store: Writer, journal: Journal, published: Published
 ) -> ActorSlot[OrderQueueProxy]:
     store.write(lambda: DiningTable.create(name="T1", seats=4)).get(timeout=5)
     spec = ChildSpec[OrderQueueProxy](
@@ -51,7 +51,7 @@ def place(queue: ActorSlot[OrderQueueProxy], item_id: int, quantity: int = 1) ->
 
 
 def test_placing_takes_stock_and_cancelling_returns_it(
-    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Store
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Writer
 ) -> None:
     order = place(queue, rice_bowl["id"], 2)
     assert order["status"] == "placed" and order["total"] == 17.0 and order["items"][0]["name"] == "Rice bowl"
@@ -67,7 +67,7 @@ def test_placing_takes_stock_and_cancelling_returns_it(
 
 
 def test_not_enough_stock_changes_nothing(
-    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Store
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Writer
 ) -> None:
     with pytest.raises(OutOfStock) as caught:
         place(queue, rice_bowl["id"], 4)
@@ -93,7 +93,7 @@ def test_an_unknown_table_is_refused_and_the_reservation_undone(
     assert [i["count"] for i in queue.proxy.list_inventory().get(timeout=5)] == [10, 3]
 
 
-def held_store(store: Store) -> threading.Event:
+def held_store(store: Writer) -> threading.Event:
     """Keep the store busy until the returned event is set: what actors hand it meanwhile
     waits in its mailbox, as under load."""
     gate, busy = threading.Event(), threading.Event()
@@ -108,7 +108,7 @@ def held_store(store: Store) -> threading.Event:
 
 
 def test_an_order_for_no_table_never_holds_stock_a_good_order_needs(
-    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Store
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Writer
 ) -> None:
     """Three eggs, three bowls: an order for a missing table placed just before, while the
     store is still busy, must not make the valid one run out."""
@@ -130,7 +130,7 @@ def test_no_table_and_too_little_stock_is_the_table_error(
 
 
 def test_tables_created_or_deleted_after_start(
-    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Store
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Writer
 ) -> None:
     """The queue learns new tables through the store; a deleted one is refused by the
     order's own transaction and its reservation given back."""
@@ -146,12 +146,12 @@ def test_tables_created_or_deleted_after_start(
     assert [i["count"] for i in queue.proxy.list_inventory().get(timeout=5)] == [8, 2]
 
 
-def db_counts(store: Store) -> list[int]:
+def db_counts(store: Writer) -> list[int]:
     return store.write(lambda: [i.count for i in InventoryItem.select().order_by(InventoryItem.id)]).get(timeout=5)
 
 
 def test_a_failed_order_gives_back_only_its_own_reservation(
-    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Store
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Writer
 ) -> None:
     """Table 1 is deleted behind the queue's back: its order fails in its transaction while
     a good order is in flight beside it."""
@@ -169,7 +169,7 @@ def test_a_failed_order_gives_back_only_its_own_reservation(
 
 
 def test_a_retry_queued_behind_its_first_try_places_nothing_and_gets_its_answer(
-    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Store
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Writer
 ) -> None:
     """The tablet's first try timed out (its unit still queued at the store) and the
     retry, with the same key, found no answer yet. The retry's own unit checks the key
@@ -187,7 +187,7 @@ def test_a_retry_queued_behind_its_first_try_places_nothing_and_gets_its_answer(
     assert [i["count"] for i in queue.proxy.list_inventory().get(timeout=5)] == db_counts(store) == [8, 2]
 
 
-def test_the_first_answer_of_a_key_stays(store: Store) -> None:
+def test_the_first_answer_of_a_key_stays(store: Writer) -> None:
     claim = IdempotencyClaim("7:POST /api/tables", "k", "hash")
     first = store.write(idempotency.remember, claim, 201, b'{"id": 1}').get(timeout=5)
     later = store.write(idempotency.remember, claim, 409, b'{"error": {}}').get(timeout=5)
@@ -195,7 +195,7 @@ def test_the_first_answer_of_a_key_stays(store: Store) -> None:
 
 
 def test_memory_takes_the_database_counts_if_they_ever_disagree(
-    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Store
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Writer
 ) -> None:
     """Eggs taken behind the queue's back: the database refuses the order, and memory
     follows it from then on."""
@@ -207,7 +207,7 @@ def test_memory_takes_the_database_counts_if_they_ever_disagree(
 
 
 def test_only_a_table_gone_is_looked_up_again_after_a_failed_order(
-    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Store
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Writer
 ) -> None:
     """A known table's order reserves at once, before the store answers; an unknown one's
     waits for the store to find the table. An order refused for stock leaves its table
@@ -244,7 +244,7 @@ def test_only_a_table_gone_is_looked_up_again_after_a_failed_order(
     ids=["restock", "count-correction"],
 )
 def test_stock_changed_while_an_order_is_in_flight_is_kept(
-    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Store, change: Any, expected: list[int]
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Writer, change: Any, expected: list[int]
 ) -> None:
     """The order's commit comes back after the change: it must not put back the count the
     database had before the change."""
@@ -259,7 +259,7 @@ def test_stock_changed_while_an_order_is_in_flight_is_kept(
 
 
 def test_a_cancel_while_another_order_is_in_flight_is_kept(
-    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Store
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Writer
 ) -> None:
     first = place(queue, rice_bowl["id"])
     gate = held_store(store)
@@ -315,7 +315,7 @@ def test_the_menu_topic_follows_every_dish_and_its_availability(
 
 
 def test_a_failed_order_flips_back_what_its_reservation_flipped(
-    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Store, published: Published
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Writer, published: Published
 ) -> None:
     """The last eggs are reserved by an order whose table is gone: the bowl is announced
     sold out while the order is in flight, and available again when it fails."""
@@ -367,7 +367,7 @@ def published_since(published: Published, start: int) -> list[tuple[str, str, An
 
 
 def test_advance_walks_every_step_as_set_status_does(
-    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Store, published: Published
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Writer, published: Published
 ) -> None:
     """A robot's `done` with no `started`: one ask takes the order through each legal step,
     written, announced and recorded exactly as one `set_status` per step."""
@@ -404,7 +404,7 @@ def test_advance_leaves_an_order_at_or_past_its_target_and_skips_one_no_longer_a
 
 
 def test_advance_raises_a_step_the_store_refuses(
-    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Store
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Writer
 ) -> None:
     order = place(queue, rice_bowl["id"])
     store.write(lambda: Order.delete().where(Order.id == order["id"]).execute()).get(timeout=5)
@@ -413,7 +413,7 @@ def test_advance_raises_a_step_the_store_refuses(
 
 
 def test_flag_tells_staff_and_announces_the_order(
-    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Store, published: Published
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Writer, published: Published
 ) -> None:
     order = place(queue, rice_bowl["id"])
     assert queue.proxy.queued().get(timeout=5) == [order["id"]]  # announced
@@ -428,7 +428,7 @@ def test_flag_tells_staff_and_announces_the_order(
 
 
 def test_unflag_gives_the_order_back_in_memory_too(
-    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Store, published: Published
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Writer, published: Published
 ) -> None:
     order = place(queue, rice_bowl["id"])
     queue.proxy.flag(order["id"], "the arm dropped it").get(timeout=5)
@@ -440,7 +440,7 @@ def test_unflag_gives_the_order_back_in_memory_too(
 
 
 def test_fifty_concurrent_orders_for_the_last_portions(
-    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Store
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Writer
 ) -> None:
     results: list[str] = []
     lock = threading.Lock()
@@ -487,7 +487,7 @@ def test_a_restarted_queue_announces_the_whole_menu(
 
 
 def test_the_fast_path_order_equals_what_the_database_holds(
-    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Store
+    queue: ActorSlot[OrderQueueProxy], rice_bowl: dict[str, Any], store: Writer
 ) -> None:
     """Placing builds its JSON from what it wrote; it must match reading the order back."""
     placed = (

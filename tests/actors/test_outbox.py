@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from robodine_edge.actors.outbox import RESEND_AFTER_S, Outbox
+from robodine_edge.actors.robots.outbox import RESEND_AFTER_S, Outbox
 
 
 def owing(*ids: int) -> Outbox:

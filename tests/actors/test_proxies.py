@@ -9,15 +9,15 @@ import inspect
 import pytest
 
 from robodine_edge.actors.base import SupervisedActor, TypedProxy
-from robodine_edge.actors.camera import CameraActor, CameraProxy
-from robodine_edge.actors.cameras import CamerasActor, CamerasProxy
-from robodine_edge.actors.dispatcher import DispatcherActor, DispatcherProxy
-from robodine_edge.actors.fleet import FleetActor, FleetProxy
-from robodine_edge.actors.floor import FloorActor, FloorProxy
-from robodine_edge.actors.order_queue import OrderQueueActor, OrderQueueProxy
-from robodine_edge.actors.robot import RobotActor, RobotProxy
+from robodine_edge.actors.cameras.camera import CameraActor, CameraProxy
+from robodine_edge.actors.cameras.registry import CamerasActor, CamerasProxy
+from robodine_edge.actors.dining.floor import FloorActor, FloorProxy
+from robodine_edge.actors.dining.order_queue import OrderQueueActor, OrderQueueProxy
+from robodine_edge.actors.dining.table import TableActor, TableProxy
+from robodine_edge.actors.dispatch.dispatcher import DispatcherActor, DispatcherProxy
+from robodine_edge.actors.robots.fleet import FleetActor, FleetProxy
+from robodine_edge.actors.robots.robot import RobotActor, RobotProxy
 from robodine_edge.actors.supervisor import Supervisor, SupervisorProxy
-from robodine_edge.actors.table import TableActor, TableProxy
 
 PAIRS: list[tuple[type[SupervisedActor], type[TypedProxy]]] = [
     (CameraActor, CameraProxy),

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from peewee import SqliteDatabase
 
-from robodine_edge.actors.robot_messages import TelemetryIn, Tick
+from robodine_edge.actors.robots.messages import TelemetryIn, Tick
 from robodine_edge.config import load_config
-from robodine_edge.metrics import Metrics
-from robodine_edge.models import Event
+from robodine_edge.data.models import Event
+from robodine_edge.process.metrics import Metrics
 from robodine_edge.protocol.legacy import LegacyAlbabot
 from robodine_edge.protocol.pose import Pose
 from robodine_edge.wiring import ActorTree, start_actor_tree
@@ -109,7 +109,7 @@ def test_a_robot_actor_survives_a_link_loss_it_cannot_record(
         robot.hello("alba-1", token)
         eventually(lambda: any(r["online"] for r in published.topic("robots")), what="the robot online")
         linked = len(published.topic("robots"))
-        tree.supervisor.proxy.stop_child("store").get(timeout=5)
+        tree.supervisor.proxy.stop_child("writer").get(timeout=5)
     eventually(
         lambda: any(not r["online"] for r in published.topic("robots")[linked:]) or events,
         what="the robot going offline (or its actor crashing)",
@@ -161,7 +161,7 @@ def test_a_legacy_robot_is_online_at_the_pace_it_really_reports(
             slot.proxy.legacy(report).get(timeout=5)
             time.sleep(0.6)
             assert online_at_tick()
-        offline = tree.store.write(
+        offline = tree.writer.write(
             lambda: Event.select().where(Event.type == "robot_offline", Event.entity_id == "alba-9").count()
         )
         assert offline.get(timeout=5) == 1

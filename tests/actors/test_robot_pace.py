@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from itertools import pairwise
 
-from robodine_edge.actors.robot_messages import RobotSnapshot
-from robodine_edge.actors.robot_pace import LAST_SEEN_EVERY_S, RobotPace, moved
+from robodine_edge.actors.robots.messages import RobotSnapshot
+from robodine_edge.actors.robots.pace import LAST_SEEN_EVERY_S, RobotPace, moved
 from robodine_edge.protocol.pose import Pose
 
 IDLE = RobotSnapshot("albabot-1", "albabot", None, False, None, True, "idle", 80.0, Pose(0, 0), None, None, 1.0)

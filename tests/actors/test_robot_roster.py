@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from robodine_edge.actors.robot_messages import RobotSnapshot
-from robodine_edge.actors.robot_roster import RobotRoster
+from robodine_edge.actors.dispatch.roster import RobotRoster
+from robodine_edge.actors.robots.messages import RobotSnapshot
 from robodine_edge.protocol.pose import Pose
 
 

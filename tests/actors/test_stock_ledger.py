@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from robodine_edge.actors.stock_ledger import StockLedger
+from robodine_edge.actors.dining.stock_ledger import StockLedger
 from robodine_edge.data.kitchen import StockChange, StockEntry
 
 

@@ -12,11 +12,11 @@ import pytest
 from peewee import IntegrityError, SqliteDatabase
 
 from robodine_edge.actors.base import ActorFuture, Crash
-from robodine_edge.actors.store import Store, StoreActor
+from robodine_edge.actors.storage.writer import Writer, WriterActor
 from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, Supervisor
-from robodine_edge.db import database_path
+from robodine_edge.data.db import database_path
+from robodine_edge.data.models import Event, Setting
 from robodine_edge.errors import Unavailable
-from robodine_edge.models import Event, Setting
 from tests.actors.conftest import EventLog
 
 
@@ -26,10 +26,10 @@ def commits() -> list[int]:
 
 
 @pytest.fixture
-def store(db: SqliteDatabase, commits: list[int]) -> Store:
-    slot: ActorSlot[StoreActor] = ActorSlot("store")
-    slot.install(StoreActor.start(db, on_commit=lambda seconds, units: commits.append(units)))
-    return Store(slot)
+def store(db: SqliteDatabase, commits: list[int]) -> Writer:
+    slot: ActorSlot[WriterActor] = ActorSlot("writer")
+    slot.install(WriterActor.start(db, on_commit=lambda seconds, units: commits.append(units)))
+    return Writer(slot)
 
 
 def add_event(message: str) -> int:
@@ -46,7 +46,7 @@ def rows_seen_by_another_connection(data_dir: Path) -> int:
         return conn.execute("SELECT COUNT(*) FROM event").fetchone()[0]
 
 
-def test_concurrent_writes_are_group_committed(store: Store, commits: list[int], data_dir: Path) -> None:
+def test_concurrent_writes_are_group_committed(store: Writer, commits: list[int], data_dir: Path) -> None:
     futures = [store.write(add_event, str(i)) for i in range(1000)]
     ids = [future.get(timeout=10) for future in futures]
     assert sorted(ids) == ids and len(set(ids)) == 1000
@@ -54,7 +54,7 @@ def test_concurrent_writes_are_group_committed(store: Store, commits: list[int],
     assert rows_seen_by_another_connection(data_dir) == 1000
 
 
-def test_a_failing_unit_rolls_back_alone(store: Store, data_dir: Path) -> None:
+def test_a_failing_unit_rolls_back_alone(store: Writer, data_dir: Path) -> None:
     futures: list[ActorFuture[Any]] = [store.write(add_event, "a"), store.write(fail_unit), store.write(add_event, "b")]
     assert futures[0].get(timeout=5) and futures[2].get(timeout=5)
     with pytest.raises(IntegrityError):
@@ -62,7 +62,7 @@ def test_a_failing_unit_rolls_back_alone(store: Store, data_dir: Path) -> None:
     assert rows_seen_by_another_connection(data_dir) == 2
 
 
-def test_an_answer_means_the_row_is_committed(store: Store, data_dir: Path) -> None:
+def test_an_answer_means_the_row_is_committed(store: Writer, data_dir: Path) -> None:
     store.write(Setting.create, key="k", value={"a": 1}).get(timeout=5)
     assert rows_seen_by_another_connection(data_dir) == 0
     with sqlite3.connect(database_path(data_dir)) as conn:
@@ -70,24 +70,24 @@ def test_an_answer_means_the_row_is_committed(store: Store, data_dir: Path) -> N
 
 
 def test_stop_commits_what_was_queued(db: SqliteDatabase, data_dir: Path) -> None:
-    slot: ActorSlot[StoreActor] = ActorSlot("store")
-    slot.install(StoreActor.start(db))
-    store = Store(slot)
+    slot: ActorSlot[WriterActor] = ActorSlot("writer")
+    slot.install(WriterActor.start(db))
+    store = Writer(slot)
     futures = [store.write(add_event, str(i)) for i in range(200)]
     slot.ref.stop(block=True, timeout=10)
     assert all(future.get(timeout=1) for future in futures)
     assert rows_seen_by_another_connection(data_dir) == 200
 
 
-def test_writing_to_a_stopped_store_fails_fast(store: Store) -> None:
+def test_writing_to_a_stopped_store_fails_fast(store: Writer) -> None:
     store._slot.ref.stop(block=True, timeout=5)
     with pytest.raises(Unavailable):
         store.write(add_event, "late").get(timeout=1)
 
 
-def test_durable_mode_is_full(store: Store) -> None:
+def test_durable_mode_is_full(store: Writer) -> None:
     assert store.write(lambda: Event._meta.database.execute_sql("PRAGMA synchronous").fetchone()[0]).get(timeout=5) == 2
-    assert pykka.ActorRegistry.get_by_class(StoreActor)
+    assert pykka.ActorRegistry.get_by_class(WriterActor)
 
 
 def test_a_crash_answers_every_write_it_leaves_with_unavailable(db: SqliteDatabase, data_dir: Path) -> None:
@@ -97,8 +97,8 @@ def test_a_crash_answers_every_write_it_leaves_with_unavailable(db: SqliteDataba
     (a request hanging to its timeout); the supervisor's new store takes the next write."""
     events = EventLog()
     supervisor = Supervisor.start(max_restarts=2, window_s=30, on_event=events).proxy()
-    store = Store(
-        supervisor.start_child(ChildSpec("store", lambda crash: StoreActor.start(db, crash_listener=crash))).get(
+    store = Writer(
+        supervisor.start_child(ChildSpec("store", lambda crash: WriterActor.start(db, crash_listener=crash))).get(
             timeout=5
         )
     )

@@ -10,7 +10,7 @@ import pytest
 from peewee import SqliteDatabase
 
 from robodine_edge.actors.base import CrashListener, SupervisedActor, TypedProxy, proxy_method
-from robodine_edge.actors.store import Store, StoreActor
+from robodine_edge.actors.storage.writer import Writer, WriterActor
 from robodine_edge.actors.supervisor import (
     ActorSlot,
     ChildSpec,
@@ -18,14 +18,14 @@ from robodine_edge.actors.supervisor import (
     Supervisor,
     SupervisorProxy,
 )
-from robodine_edge.models import Setting
+from robodine_edge.data.models import Setting
 from tests.actors.conftest import EventLog
 
 
 class Counter(SupervisedActor):
     """A counter whose value lives in SQLite: restarted, it continues where it was."""
 
-    def __init__(self, store: Store, crash_listener: CrashListener) -> None:
+    def __init__(self, store: Writer, crash_listener: CrashListener) -> None:
         super().__init__(crash_listener=crash_listener)
         self._store = store
         self.value = 0
@@ -71,14 +71,14 @@ def supervisor(events: EventLog) -> SupervisorProxy:
 
 
 @pytest.fixture
-def store(supervisor: SupervisorProxy, db: SqliteDatabase) -> Store:
+def store(supervisor: SupervisorProxy, db: SqliteDatabase) -> Writer:
     slot = supervisor.start_child(
-        ChildSpec[object]("store", lambda listener: StoreActor.start(db, crash_listener=listener))
+        ChildSpec[object]("writer", lambda listener: WriterActor.start(db, crash_listener=listener))
     ).get(timeout=5)
-    return Store(slot)
+    return Writer(slot)
 
 
-def start_counter(supervisor: SupervisorProxy, store: Store) -> ActorSlot[CounterProxy]:
+def start_counter(supervisor: SupervisorProxy, store: Writer) -> ActorSlot[CounterProxy]:
     spec = ChildSpec[CounterProxy]("counter", lambda listener: Counter.start(store, listener))
     return supervisor.start_child(spec).get(timeout=5)
 
@@ -91,7 +91,7 @@ def crash_and_wait_for_restart(slot: ActorSlot[CounterProxy], events: EventLog) 
 
 
 def test_a_crashed_actor_is_restarted_with_its_state_reloaded(
-    supervisor: SupervisorProxy, store: Store, events: EventLog
+    supervisor: SupervisorProxy, store: Writer, events: EventLog
 ) -> None:
     slot = start_counter(supervisor, store)
     first = slot.ref
@@ -103,7 +103,7 @@ def test_a_crashed_actor_is_restarted_with_its_state_reloaded(
 
 
 def test_a_watcher_hears_of_the_restarted_instance_once(
-    supervisor: SupervisorProxy, store: Store, events: EventLog
+    supervisor: SupervisorProxy, store: Writer, events: EventLog
 ) -> None:
     slot = start_counter(supervisor, store)
     first = slot.ref
@@ -127,7 +127,7 @@ def test_a_watcher_hears_of_the_restarted_instance_once(
 
 
 def test_too_many_crashes_give_the_actor_up_and_degrade(
-    supervisor: SupervisorProxy, store: Store, events: EventLog
+    supervisor: SupervisorProxy, store: Writer, events: EventLog
 ) -> None:
     slot = start_counter(supervisor, store)
     crash_and_wait_for_restart(slot, events)
@@ -138,7 +138,7 @@ def test_too_many_crashes_give_the_actor_up_and_degrade(
     assert health.degraded and health.failed == ("counter",)
     assert [e.type for e in events] == ["actor_restarted", "actor_restarted", "actor_failed"]
     assert not slot.is_alive()
-    assert supervisor.ping_all().get(timeout=5) == {"store": True, "counter": False}
+    assert supervisor.ping_all().get(timeout=5) == {"writer": True, "counter": False}
     assert supervisor.responsive().get(timeout=5) is False
     with pytest.raises(pykka.ActorDeadError):
         slot.proxy.increment().get(timeout=5)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from robodine_edge.actors.task_board import Job, TaskBoard
+from robodine_edge.actors.dispatch.task_board import Job, TaskBoard
 from robodine_edge.data.tasks import TaskRecord
 
 

@@ -6,7 +6,7 @@ import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from robodine_edge.actors.views import MAX_VIEWS, ListViews, PageKey
+from robodine_edge.actors.storage.list_pages import MAX_VIEWS, ListViews, PageKey
 
 
 def rows(*ids: int) -> list[dict[str, int | str]]:

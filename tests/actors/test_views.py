@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from robodine_edge.actors.base import Ping
-from robodine_edge.actors.views import MAX_VIEWS, ListViews, PageKey, RowOrder, UnknownCursor, ViewOwner
+from robodine_edge.actors.storage.list_pages import MAX_VIEWS, ListViews, PageKey, RowOrder, UnknownCursor, ViewOwner
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from peewee import SqliteDatabase
 
-from robodine_edge.actors.journal import Journal
-from robodine_edge.actors.store import Store, StoreActor
+from robodine_edge.actors.storage.journal import Journal
+from robodine_edge.actors.storage.writer import Writer, WriterActor
 from robodine_edge.actors.supervisor import ActorSlot
-from robodine_edge.backup import backup, check_database
 from robodine_edge.care.backups import FIRST_DELAY_S, ScheduledBackup, prune, scheduled_backups
+from robodine_edge.care.snapshot import backup, check_database
 from robodine_edge.config import BackupConfig
-from robodine_edge.metrics import Metrics
-from robodine_edge.models import Event
+from robodine_edge.data.models import Event
+from robodine_edge.process.metrics import Metrics
 from tests.service import ServiceProcess, service_env
 from tests.waiting import eventually
 
@@ -33,13 +33,13 @@ OTHERS = {
 
 
 @pytest.fixture
-def store(db: SqliteDatabase) -> Store:
-    slot: ActorSlot[StoreActor] = ActorSlot("store")
-    slot.install(StoreActor.start(db))
-    return Store(slot)
+def store(db: SqliteDatabase) -> Writer:
+    slot: ActorSlot[WriterActor] = ActorSlot("writer")
+    slot.install(WriterActor.start(db))
+    return Writer(slot)
 
 
-def job(data_dir: Path, store: Store, *, keep: int = 7, interval: int = 86400, min_free: int = 0,
+def job(data_dir: Path, store: Writer, *, keep: int = 7, interval: int = 86400, min_free: int = 0,
         stopping: threading.Event | None = None, clock: datetime = NOW) -> ScheduledBackup:  # fmt: skip
     return ScheduledBackup(
         data_dir, BackupConfig(interval_s=interval, keep=keep), min_free, stopping or threading.Event(),
@@ -82,7 +82,7 @@ def test_prune_keeps_the_newest_of_the_name_only(tmp_path: Path) -> None:
     assert {p.name for p in tmp_path.iterdir()} == {*OTHERS, *(p.name for p in scheduled_backups(tmp_path))}
 
 
-def test_a_restart_keeps_the_schedule(data_dir: Path, store: Store) -> None:
+def test_a_restart_keeps_the_schedule(data_dir: Path, store: Writer) -> None:
     assert job(data_dir, store).first_delay() == FIRST_DELAY_S  # none yet: soon after start
     folder = data_dir / "backups"
     folder.mkdir()
@@ -93,7 +93,7 @@ def test_a_restart_keeps_the_schedule(data_dir: Path, store: Store) -> None:
     assert job(data_dir, store, interval=1).first_delay() == 1
 
 
-def test_a_stop_abandons_the_copy_and_leaves_nothing_behind(data_dir: Path, store: Store) -> None:
+def test_a_stop_abandons_the_copy_and_leaves_nothing_behind(data_dir: Path, store: Writer) -> None:
     stopping = threading.Event()
     stopping.set()
     assert job(data_dir, store, stopping=stopping).run() == 86400
@@ -101,7 +101,7 @@ def test_a_stop_abandons_the_copy_and_leaves_nothing_behind(data_dir: Path, stor
     assert list((data_dir / "backups").iterdir()) == []
 
 
-def test_a_failing_backup_is_reported_once_until_one_works_again(data_dir: Path, store: Store) -> None:
+def test_a_failing_backup_is_reported_once_until_one_works_again(data_dir: Path, store: Writer) -> None:
     (data_dir / "backups").write_bytes(b"a file where the folder should be")
     scheduled = job(data_dir, store)
     scheduled.run()
@@ -117,7 +117,7 @@ def test_a_failing_backup_is_reported_once_until_one_works_again(data_dir: Path,
     assert len(scheduled_backups(data_dir / "backups")) == 1
 
 
-def test_a_backup_that_would_leave_too_little_free_space_is_not_started(data_dir: Path, store: Store) -> None:
+def test_a_backup_that_would_leave_too_little_free_space_is_not_started(data_dir: Path, store: Writer) -> None:
     job(data_dir, store, min_free=2**60).run()
     assert list((data_dir / "backups").iterdir()) == []
     eventually(lambda: Event.select().where(Event.type == "backup_failed").exists(), what="backup_failed")

@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from peewee import SqliteDatabase
 
-from robodine_edge.actors.store import Store, StoreActor
+from robodine_edge.actors.storage.writer import Writer, WriterActor
 from robodine_edge.actors.supervisor import ActorSlot
 from robodine_edge.care.recordings import Recordings, RecordingsCap
 from robodine_edge.clock import utcnow
 from robodine_edge.data import video
-from robodine_edge.models import Recording
+from robodine_edge.data.models import Recording
 from robodine_edge.protocol.video import encode_chunks
 from tests.http.store_setup import make_dish, make_stock, make_table
 from tests.service import ServiceProcess, service_env
@@ -128,10 +128,10 @@ def disk_events(service: ServiceProcess, admin: dict[str, str]) -> list[dict[str
 
 
 @pytest.fixture
-def store(db: SqliteDatabase) -> Store:
-    slot: ActorSlot[StoreActor] = ActorSlot("store")
-    slot.install(StoreActor.start(db))
-    return Store(slot)
+def store(db: SqliteDatabase) -> Writer:
+    slot: ActorSlot[WriterActor] = ActorSlot("writer")
+    slot.install(WriterActor.start(db))
+    return Writer(slot)
 
 
 def make_recording(videos: Path, camera_id: str, n: int, size: int, *, running: bool = False) -> str:
@@ -147,7 +147,7 @@ def make_recording(videos: Path, camera_id: str, n: int, size: int, *, running: 
 
 
 def test_the_cap_removes_the_oldest_closed_recordings_and_asks_running_ones_to_go_on(
-    db: SqliteDatabase, store: Store, data_dir: Path
+    db: SqliteDatabase, store: Writer, data_dir: Path
 ) -> None:
     videos = data_dir / "videos"
     for camera_id in ("a", "b"):

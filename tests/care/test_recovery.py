@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 from peewee import SqliteDatabase
 
-from robodine_edge.backup import backup
+from robodine_edge.auth import accounts
 from robodine_edge.care import identity
 from robodine_edge.care.recovery import damage, recover
-from robodine_edge.data import accounts
-from robodine_edge.db import database_path, open_database
-from robodine_edge.migrations import migrate
-from robodine_edge.models import DiningTable
+from robodine_edge.care.snapshot import backup
+from robodine_edge.data.db import database_path, open_database
+from robodine_edge.data.migrations import migrate
+from robodine_edge.data.models import DiningTable
 from tests.service import ADMIN_PASSWORD, ServiceProcess, service_env
 
 PAGE = 4096

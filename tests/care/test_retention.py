@@ -1,5 +1,5 @@
 """Retention: exactly the history past its days goes, in units of at most `batch` rows
-through the store actor, while other writes go on; orders are kept."""
+through the writer actor, while other writes go on; orders are kept."""
 
 from __future__ import annotations
 
@@ -13,15 +13,15 @@ from pathlib import Path
 import pytest
 from peewee import SqliteDatabase
 
-from robodine_edge.actors.store import Store, StoreActor
+from robodine_edge.actors.storage.writer import Writer, WriterActor
 from robodine_edge.actors.supervisor import ActorSlot
 from robodine_edge.care.retention import Retention, purge_events, purge_poses
 from robodine_edge.clock import utcnow
 from robodine_edge.config import RetentionConfig
-from robodine_edge.db import database_path, open_database
-from robodine_edge.metrics import Metrics
-from robodine_edge.migrations import migrate
-from robodine_edge.models import DiningTable, Event, Notification, Order, Pose, User
+from robodine_edge.data.db import database_path, open_database
+from robodine_edge.data.migrations import migrate
+from robodine_edge.data.models import DiningTable, Event, Notification, Order, Pose, User
+from robodine_edge.process.metrics import Metrics
 from tests.http.store_setup import make_dish, make_stock, make_table
 from tests.service import ServiceProcess, service_env
 
@@ -47,10 +47,10 @@ def units() -> Units:
 
 
 @pytest.fixture
-def store(db: SqliteDatabase, units: Units) -> Store:
-    slot: ActorSlot[StoreActor] = ActorSlot("store")
-    slot.install(StoreActor.start(db, on_units=units))
-    return Store(slot)
+def store(db: SqliteDatabase, units: Units) -> Writer:
+    slot: ActorSlot[WriterActor] = ActorSlot("writer")
+    slot.install(WriterActor.start(db, on_units=units))
+    return Writer(slot)
 
 
 def seed_poses(count: int, seed: int = 1, now: datetime = NOW) -> tuple[set[int], set[int]]:
@@ -79,7 +79,7 @@ def late_old_samples(count: int) -> set[int]:
     return {p.id for p in Pose.select(Pose.id).order_by(Pose.id.desc()).limit(count)}
 
 
-def test_poses_older_than_their_days_go_exactly_in_small_units(db: SqliteDatabase, store: Store, units: Units) -> None:
+def test_poses_older_than_their_days_go_exactly_in_small_units(db: SqliteDatabase, store: Writer, units: Units) -> None:
     old, new = seed_poses(3000)
     Pose.insert_many([{"robot_id": "r1", "frame": "world", "x": 0.0, "y": 0.0, "recorded_at": RECENT}] * 300).execute()
     new |= {p.id for p in Pose.select(Pose.id).where(Pose.id > max(old | new))}
@@ -103,7 +103,7 @@ def test_a_purge_finds_nothing_when_nothing_is_old(db: SqliteDatabase) -> None:
     assert Pose.select().count() == 1
 
 
-def test_events_go_with_their_notifications_and_orders_stay(db: SqliteDatabase, store: Store, units: Units) -> None:
+def test_events_go_with_their_notifications_and_orders_stay(db: SqliteDatabase, store: Writer, units: Units) -> None:
     staff = [User.create(username=f"s{n}", password_hash="x", role="staff") for n in range(3)]
     table = DiningTable.create(name="T1", seats=4)
     old_order = Order.create(table=table, total_cents=900, created_at=OLD, updated_at=OLD)
@@ -138,7 +138,7 @@ def test_one_event_with_more_notifications_than_a_unit_holds(db: SqliteDatabase)
 
 
 def test_other_writes_keep_committing_while_a_large_purge_runs(
-    db: SqliteDatabase, store: Store, units: Units, data_dir: Path
+    db: SqliteDatabase, store: Writer, units: Units, data_dir: Path
 ) -> None:
     old, new = seed_poses(40_000, seed=2)
     done = threading.Event()

@@ -10,16 +10,16 @@ from pathlib import Path
 import pytest
 from peewee import SqliteDatabase
 
-from robodine_edge.actors.store import Store, StoreActor
+from robodine_edge.actors.storage.writer import Writer, WriterActor
 from robodine_edge.actors.supervisor import ActorSlot
 from robodine_edge.care.checkpoints import Checkpoints, Nightly, seconds_until
 from robodine_edge.care.walindex import WalIndex
 from robodine_edge.care.wear import WearMeter, kind_of
+from robodine_edge.data.db import database_path
 from robodine_edge.data.events import record_event
+from robodine_edge.data.models import DiningTable, Event, Order
 from robodine_edge.data.robots import add_poses
-from robodine_edge.db import database_path
-from robodine_edge.metrics import Metrics
-from robodine_edge.models import DiningTable, Event, Order
+from robodine_edge.process.metrics import Metrics
 from robodine_edge.protocol.pose import Pose
 
 NOW = datetime(2026, 11, 26, 4, 0, 0)
@@ -36,10 +36,10 @@ def meter(data_dir: Path, metrics: Metrics) -> WearMeter:
 
 
 @pytest.fixture
-def store(db: SqliteDatabase, meter: WearMeter) -> Store:
-    slot: ActorSlot[StoreActor] = ActorSlot("store")
-    slot.install(StoreActor.start(db, on_units=meter.committed))
-    return Store(slot)
+def store(db: SqliteDatabase, meter: WearMeter) -> Writer:
+    slot: ActorSlot[WriterActor] = ActorSlot("writer")
+    slot.install(WriterActor.start(db, on_units=meter.committed))
+    return Writer(slot)
 
 
 def wal_bytes(metrics: Metrics) -> dict[str, float]:
@@ -59,7 +59,7 @@ def poses(n: int) -> list[tuple[str, Pose, datetime]]:
     return [("world", Pose(x=float(i), y=0.0), NOW) for i in range(n)]
 
 
-def test_each_kind_of_write_is_counted_as_the_wal_grew(data_dir: Path, store: Store, metrics: Metrics) -> None:
+def test_each_kind_of_write_is_counted_as_the_wal_grew(data_dir: Path, store: Writer, metrics: Metrics) -> None:
     store.write(record_event, "t", "first").get(timeout=5)  # the meter's first look
     before = wal_size(data_dir)
     for n in range(20):
@@ -80,7 +80,7 @@ def test_unit_names_give_their_kind() -> None:
 
 
 def test_checkpoints_run_beside_the_writer_once_the_wal_is_long_enough(
-    data_dir: Path, store: Store, metrics: Metrics
+    data_dir: Path, store: Writer, metrics: Metrics
 ) -> None:
     job = Checkpoints(database_path(data_dir), metrics, frames=200)
     index = WalIndex(database_path(data_dir))
@@ -100,7 +100,7 @@ def test_checkpoints_run_beside_the_writer_once_the_wal_is_long_enough(
 
 
 def test_a_checkpoint_a_reader_cut_short_is_finished_once_the_reader_is_done(
-    data_dir: Path, store: Store, metrics: Metrics
+    data_dir: Path, store: Writer, metrics: Metrics
 ) -> None:
     """Else the WAL runs on for another `frames` before the next try, and the file keeps
     that size: each round a reader cuts short grows it."""
@@ -139,11 +139,13 @@ def test_a_checkpoint_a_reader_cut_short_is_finished_once_the_reader_is_done(
         index.close()
 
 
-def vacuum_job(store: Store, *, clock: datetime = NOW) -> Nightly:
+def vacuum_job(store: Writer, *, clock: datetime = NOW) -> Nightly:
     return Nightly(store, 0, vacuum_min_bytes=2 * 2**20, clock=lambda: clock)
 
 
-def test_the_night_truncates_the_wal_and_vacuums_when_it_pays(db: SqliteDatabase, store: Store, data_dir: Path) -> None:
+def test_the_night_truncates_the_wal_and_vacuums_when_it_pays(
+    db: SqliteDatabase, store: Writer, data_dir: Path
+) -> None:
     table = DiningTable.create(name="T", seats=2)
     Order.create(table=table, total_cents=1, updated_at=NOW - timedelta(hours=2))
     Event.insert_many([{"type": "t", "message": "x" * 1000} for _ in range(4000)]).execute()  # ~5 MiB
@@ -155,7 +157,7 @@ def test_the_night_truncates_the_wal_and_vacuums_when_it_pays(db: SqliteDatabase
     assert wal_size(data_dir) == 0
 
 
-def test_no_vacuum_while_the_store_is_busy_or_when_it_would_not_pay(db: SqliteDatabase, store: Store) -> None:
+def test_no_vacuum_while_the_store_is_busy_or_when_it_would_not_pay(db: SqliteDatabase, store: Writer) -> None:
     table = DiningTable.create(name="T", seats=2)
     Order.create(table=table, total_cents=1, updated_at=NOW - timedelta(minutes=5))
     assert "not worth it" in store.maintain(vacuum_job(store).tidy).get(timeout=10)["vacuum"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from peewee import SqliteDatabase
 
 from robodine_edge.data.events import event_json, record_event
-from robodine_edge.models import Event
+from robodine_edge.data.models import Event
 from robodine_edge.types import EventLevel
 
 

@@ -14,10 +14,10 @@ from playhouse.migrate import SqliteMigrator
 from playhouse.migrate import migrate as apply
 
 from robodine_edge.data import federation, outbox
+from robodine_edge.data.db import database_path, open_database
 from robodine_edge.data.events import record_event
-from robodine_edge.db import database_path, open_database
-from robodine_edge.migrations import current_version, migrate
-from robodine_edge.models import DiningTable, Event, FederationOutbox, Order, SchemaVersion
+from robodine_edge.data.migrations import current_version, migrate
+from robodine_edge.data.models import DiningTable, Event, FederationOutbox, Order, SchemaVersion
 
 
 @pytest.fixture

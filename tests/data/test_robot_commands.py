@@ -6,6 +6,7 @@ from __future__ import annotations
 from peewee import SqliteDatabase
 
 from robodine_edge.clock import utcnow
+from robodine_edge.data.models import RobotCommand
 from robodine_edge.data.robots import (
     command_json,
     create_command,
@@ -14,7 +15,6 @@ from robodine_edge.data.robots import (
     update_command,
     withdraw_command,
 )
-from robodine_edge.models import RobotCommand
 
 
 def robots(*specs: tuple[str, bool]) -> None:

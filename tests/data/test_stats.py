@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from peewee import SqliteDatabase
 
+from robodine_edge.data.models import DiningTable, Order
 from robodine_edge.data.stats import PER_HOUR, LocalDay, today
-from robodine_edge.models import DiningTable, Order
 
 SEOUL = ZoneInfo("Asia/Seoul")
 NEW_YORK = ZoneInfo("America/New_York")

@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from robodine_edge.db import database_path
+from robodine_edge.data.db import database_path
 from tests.federation.conftest import Broker
 from tests.http.conftest import seed_table
 from tests.service import ServiceProcess, service_env

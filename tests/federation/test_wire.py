@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from robodine_edge.federation import wire
-from robodine_edge.federation.wire import MenuCfg, MenuLine, SettingsCfg, Topic, WireError
+from robodine_edge.protocol import mqtt as wire
+from robodine_edge.protocol.mqtt import MenuCfg, MenuLine, SettingsCfg, Topic, WireError
 
 IDS = st.from_regex(r"[A-Za-z0-9._-]{1,20}", fullmatch=True)
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from robodine_edge.db import database_path, open_database
-from robodine_edge.migrations import migrate
-from robodine_edge.models import DiningTable
+from robodine_edge.data.db import database_path, open_database
+from robodine_edge.data.migrations import migrate
+from robodine_edge.data.models import DiningTable
 from tests.service import ServiceProcess
 
 _names = itertools.count(1)

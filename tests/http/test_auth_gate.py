@@ -6,9 +6,9 @@ import time
 
 import pytest
 
+from robodine_edge.auth.tokens import TokenCodec
 from robodine_edge.errors import Unauthorized
 from robodine_edge.http.auth import VERIFIED_CACHE, AuthGate, Revocations
-from robodine_edge.tokens import TokenCodec
 from robodine_edge.types import Role
 
 

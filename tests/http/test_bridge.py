@@ -11,7 +11,7 @@ import pytest
 
 from robodine_edge.actors.base import SupervisedActor
 from robodine_edge.errors import TimedOut, Unavailable
-from robodine_edge.http import bridge
+from robodine_edge.threads import bridge
 
 WORK_S = 0.05
 

@@ -195,7 +195,7 @@ def test_metrics_count_requests_and_show_actor_mailboxes(service: ServiceProcess
     service.http.get("/api/users")
     text = service.http.get("/metrics").text
     assert 'robodine_http_requests_total{method="GET",route="/api/users",status="401"}' in text
-    assert 'robodine_actor_mailbox_depth{actor="store"}' in text
+    assert 'robodine_actor_mailbox_depth{actor="writer"}' in text
     assert "robodine_db_commit_seconds_bucket" in text
     assert "_created" not in text
 

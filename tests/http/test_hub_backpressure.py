@@ -21,7 +21,7 @@ from websockets.server import ServerProtocol
 from robodine_edge.http.hub import HIGH_WATER, QUEUE_LIMIT, Connection
 from robodine_edge.http.outbound import OutboundQueue
 from robodine_edge.http.wsframe import text_frame
-from robodine_edge.metrics import Metrics
+from robodine_edge.process.metrics import Metrics
 from robodine_edge.types import Principal, Role, UserId
 
 FRAME_COUNT = 600

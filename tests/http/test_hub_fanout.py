@@ -26,7 +26,7 @@ from robodine_edge.http.hub import Connection, Hub
 from robodine_edge.http.outbound import OutboundQueue
 from robodine_edge.http.topics import encode, make_message
 from robodine_edge.http.wsframe import text_frame
-from robodine_edge.metrics import Metrics
+from robodine_edge.process.metrics import Metrics
 from tests.http.test_hub_backpressure import FlowControlled, payload, principal, read_all
 
 CLIENTS = 40

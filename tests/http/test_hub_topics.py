@@ -10,7 +10,7 @@ import pytest
 
 from robodine_edge.http.hub import Hub
 from robodine_edge.http.topics import TOPIC_KEYS, UnknownTopic
-from robodine_edge.metrics import Metrics
+from robodine_edge.process.metrics import Metrics
 from robodine_edge.types import Principal, Topic
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from robodine_edge.db import sqlite_memory_used
+from robodine_edge.data.db import sqlite_memory_used
 from robodine_edge.http.topics import TopicLog
 from tests.http.conftest import unique
 from tests.service import ServiceProcess

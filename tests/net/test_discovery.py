@@ -17,7 +17,7 @@ import pytest
 from zeroconf import InterfaceChoice, IPVersion, ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
-from robodine_edge.discovery import Advertisement, Advertiser, advertised_addresses, zeroconf_interfaces
+from robodine_edge.net.discovery import Advertisement, Advertiser, advertised_addresses, zeroconf_interfaces
 from tests.mdns import ANNOUNCEMENTS, Heard, loopback, service, soon, srv_ports, unicast_lost
 from tests.service import ServiceProcess, service_env
 

@@ -11,13 +11,13 @@ from typing import Any, cast
 
 import pykka
 
-from robodine_edge.actors.fleet import RobotDirectory
-from robodine_edge.actors.robot import RobotProxy
-from robodine_edge.actors.robot_messages import TelemetryIn
+from robodine_edge.actors.robots.fleet import RobotDirectory
+from robodine_edge.actors.robots.messages import TelemetryIn
+from robodine_edge.actors.robots.robot import RobotProxy
 from robodine_edge.actors.supervisor import ActorSlot
-from robodine_edge.metrics import Metrics
 from robodine_edge.net.links import LinkRegistry
 from robodine_edge.net.telemetry import TELL_BURST, TelemetryEndpoint
+from robodine_edge.process.metrics import Metrics
 from robodine_edge.protocol.pose import Pose
 from robodine_edge.protocol.telemetry import Telemetry, encode_telemetry
 from tests.waiting import eventually

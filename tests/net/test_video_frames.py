@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from robodine_edge.metrics import Metrics
 from robodine_edge.net.video import MAX_FRAME_BYTES, MAX_PARTIAL_FRAMES, FrameAssembler
+from robodine_edge.process.metrics import Metrics
 from robodine_edge.protocol.video import VideoChunk, decode_chunk, encode_chunks
 
 JPEG = b"\xff\xd8" + b"frame-body " * 400 + b"\xff\xd9"

@@ -25,8 +25,8 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from robodine_edge.metrics import Metrics
 from robodine_edge.net.video import FRAME_RESULTS, MAX_FRAME_BYTES, MAX_PARTIAL_FRAMES, FrameAssembler
+from robodine_edge.process.metrics import Metrics
 from robodine_edge.protocol import fields
 from robodine_edge.protocol.legacy import (
     BadLegacyFrame,

@@ -8,14 +8,14 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from robodine_edge.auth import accounts
+from robodine_edge.auth.passwords import hash_password, needs_rehash, verify_password
 from robodine_edge.clock import to_iso
-from robodine_edge.data import accounts
 from robodine_edge.errors import Unauthorized
-from robodine_edge.http import bridge
 from robodine_edge.http.context import ApiRequest
 from robodine_edge.http.routing import ApiRouter
 from robodine_edge.http.schemas import IsoTime, RequestModel, ResponseModel
-from robodine_edge.passwords import hash_password, needs_rehash, verify_password
+from robodine_edge.threads import bridge
 from robodine_edge.types import ALL_ROLES, Principal, Role
 
 router = ApiRouter(tag="auth", prefix="/api/auth")
@@ -81,7 +81,7 @@ async def login(request: ApiRequest, body: LoginBody) -> dict[str, object]:
     answer = await _new_session(request, record)
     if needs_rehash(record.password_hash):
         new_hash = await loop.run_in_executor(api.kdf, hash_password, body.password)
-        await bridge.wait(api.store.write(accounts.set_password_hash, record.id, new_hash), api.ask_timeout_s)
+        await bridge.wait(api.writer.write(accounts.set_password_hash, record.id, new_hash), api.ask_timeout_s)
     return answer
 
 
@@ -104,7 +104,7 @@ async def _new_session(request: ApiRequest, record: accounts.LoginRecord) -> dic
     api = request.app.ctx.api
     issued = api.gate.codec.issue(record.id, record.username, record.role, record.table_id)
     await bridge.wait(
-        api.store.write(accounts.record_session, issued.principal.token_id, record.id, issued.principal.expires_at),
+        api.writer.write(accounts.record_session, issued.principal.token_id, record.id, issued.principal.expires_at),
         api.ask_timeout_s,
     )
     return {
@@ -130,5 +130,5 @@ async def me(request: ApiRequest, user: Principal) -> dict[str, object]:
 async def logout(request: ApiRequest, user: Principal) -> None:
     """Revoke the token used for this request; it stops working at once."""
     api = request.app.ctx.api
-    await bridge.wait(api.store.write(accounts.revoke_session, user.token_id), api.ask_timeout_s)
+    await bridge.wait(api.writer.write(accounts.revoke_session, user.token_id), api.ask_timeout_s)
     api.revoke([(user.token_id, user.expires_at)])

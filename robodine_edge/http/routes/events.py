@@ -80,7 +80,7 @@ async def mark_read(request: ApiRequest, user: Principal, notification_id: int) 
     """Also an upsert on the caller's `notifications` stream, so every screen of that
     user shows it read (committed first; queued behind what the actors published)."""
     api = request.app.ctx.api
-    note: dict[str, Any] = await answer(request, api.store.write(data.mark_read, user.user_id, notification_id))
+    note: dict[str, Any] = await answer(request, api.writer.write(data.mark_read, user.user_id, notification_id))
     api.hub.publish_threadsafe(
         "notifications", "upsert", {**note, "user_id": user.user_id}
     )  # in order behind the actors'

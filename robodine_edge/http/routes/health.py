@@ -8,12 +8,12 @@ from typing import Literal
 from sanic import HTTPResponse
 
 from robodine_edge import __version__
+from robodine_edge.data.models import database_proxy
 from robodine_edge.errors import RobodineError
-from robodine_edge.http import bridge
 from robodine_edge.http.context import ApiRequest
 from robodine_edge.http.routing import ApiRouter, json_response
 from robodine_edge.http.schemas import ResponseModel
-from robodine_edge.models import database_proxy
+from robodine_edge.threads import bridge
 
 router = ApiRouter(tag="health")
 CHECK_TIMEOUT_S = 2.0

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from pydantic import Field
 from sanic import HTTPResponse
 
-from robodine_edge.actors.order_queue import OrderQueueProxy
-from robodine_edge.actors.views import PageKey
+from robodine_edge.actors.dining.order_queue import OrderQueueProxy
+from robodine_edge.actors.storage.list_pages import PageKey
 from robodine_edge.domain.stock import StockStatus
 from robodine_edge.errors import Forbidden
 from robodine_edge.http.context import ApiRequest

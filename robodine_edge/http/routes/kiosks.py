@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from robodine_edge.data import kiosks as data
+from robodine_edge.auth import kiosks as data
+from robodine_edge.auth.passwords import hash_password
 from robodine_edge.http.context import ApiRequest
 from robodine_edge.http.routing import ApiRouter, answer
 from robodine_edge.http.schemas import IsoTime, PageQuery, RequestModel, ResponseModel, RowId, ShortName
-from robodine_edge.passwords import hash_password
 from robodine_edge.types import ADMIN_ONLY, Principal
 
 router = ApiRouter(tag="kiosks", prefix="/api/kiosks")
@@ -41,7 +41,7 @@ async def create_kiosk(request: ApiRequest, user: Principal, body: KioskCreate) 
     username, password = data.new_credentials(body.table_id)
     password_hash = await asyncio.get_running_loop().run_in_executor(api.kdf, hash_password, password)
     created = await answer(
-        request, api.store.write(data.create_kiosk, body.table_id, body.name, username, password_hash)
+        request, api.writer.write(data.create_kiosk, body.table_id, body.name, username, password_hash)
     )
     return {**created, "password": password}
 
@@ -60,5 +60,5 @@ async def get_kiosk(request: ApiRequest, user: Principal, kiosk_id: int) -> dict
 async def delete_kiosk(request: ApiRequest, user: Principal, kiosk_id: int) -> None:
     """Its tablet is logged out at once."""
     api = request.app.ctx.api
-    revoked = await answer(request, api.store.write(data.delete_kiosk, kiosk_id))
+    revoked = await answer(request, api.writer.write(data.delete_kiosk, kiosk_id))
     api.revoke(revoked)

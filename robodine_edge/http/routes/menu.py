@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator
 from sanic import HTTPResponse
 
-from robodine_edge.actors.order_queue import OrderQueueProxy
-from robodine_edge.actors.views import PageKey
+from robodine_edge.actors.dining.order_queue import OrderQueueProxy
+from robodine_edge.actors.storage.list_pages import PageKey
 from robodine_edge.errors import Forbidden
 from robodine_edge.http.context import ApiRequest
 from robodine_edge.http.routing import ApiRouter, answer, listed

@@ -7,11 +7,11 @@ import contextlib
 from prometheus_client import CONTENT_TYPE_LATEST
 from sanic import HTTPResponse
 
-from robodine_edge.db import sqlite_memory_used
+from robodine_edge.data.db import sqlite_memory_used
 from robodine_edge.errors import RobodineError
-from robodine_edge.http import bridge
 from robodine_edge.http.context import ApiRequest
 from robodine_edge.http.routing import ApiRouter
+from robodine_edge.threads import bridge
 
 router = ApiRouter(tag="metrics")
 

@@ -20,8 +20,8 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError
 from sanic import HTTPResponse
 
-from robodine_edge.actors.fleet import FleetProxy
-from robodine_edge.actors.views import PageKey
+from robodine_edge.actors.robots.fleet import FleetProxy
+from robodine_edge.actors.storage.list_pages import PageKey
 from robodine_edge.clock import parse_iso
 from robodine_edge.data import robots as data
 from robodine_edge.errors import ValidationFailed

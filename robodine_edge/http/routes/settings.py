@@ -67,7 +67,7 @@ async def get_settings(request: ApiRequest, user: Principal) -> dict[str, Any]:
 async def patch_settings(request: ApiRequest, user: Principal, body: SettingsPatch) -> dict[str, Any]:
     api = request.app.ctx.api
     changes = body.model_dump(mode="json", exclude_unset=True)
-    updated = await answer(request, api.store.write(update_settings, changes))
+    updated = await answer(request, api.writer.write(update_settings, changes))
     settings = StoreSettings.model_validate(updated)
     api.floor.proxy.settings_changed.defer(settings)
     api.dispatcher.proxy.settings_changed.defer(settings)

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from pydantic import Field
 from sanic import HTTPResponse
 
-from robodine_edge.actors.floor import FloorProxy
-from robodine_edge.actors.views import PageKey
+from robodine_edge.actors.dining.floor import FloorProxy
+from robodine_edge.actors.storage.list_pages import PageKey
 from robodine_edge.domain.lifecycle import TableStatus
 from robodine_edge.errors import Forbidden
 from robodine_edge.http.context import ApiRequest

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field
 
-from robodine_edge.data import accounts
-from robodine_edge.http import bridge
+from robodine_edge.auth import accounts
+from robodine_edge.auth.passwords import hash_password
 from robodine_edge.http.context import ApiRequest
 from robodine_edge.http.routing import ApiRouter
 from robodine_edge.http.schemas import (
@@ -21,7 +21,7 @@ from robodine_edge.http.schemas import (
     not_strict,
     only_when,
 )
-from robodine_edge.passwords import hash_password
+from robodine_edge.threads import bridge
 from robodine_edge.types import ADMIN_ONLY, Principal, Role
 
 router = ApiRouter(tag="users", prefix="/api/users")
@@ -77,7 +77,7 @@ async def create_user(request: ApiRequest, user: Principal, body: UserCreate) ->
     api = request.app.ctx.api
     password_hash = await asyncio.get_running_loop().run_in_executor(api.kdf, hash_password, body.password)
     return await bridge.wait(
-        api.store.write(accounts.create_user, body.username, password_hash, body.role, body.table_id),
+        api.writer.write(accounts.create_user, body.username, password_hash, body.role, body.table_id),
         api.ask_timeout_s,
     )
 
@@ -98,7 +98,7 @@ async def update_user(request: ApiRequest, user: Principal, user_id: int, body: 
     if body.password is not None:
         loop = asyncio.get_running_loop()
         changes["password_hash"] = await loop.run_in_executor(api.kdf, hash_password, body.password)
-    updated, revoked = await bridge.wait(api.store.write(accounts.update_user, user_id, changes), api.ask_timeout_s)
+    updated, revoked = await bridge.wait(api.writer.write(accounts.update_user, user_id, changes), api.ask_timeout_s)
     api.revoke(revoked)
     return updated
 
@@ -107,5 +107,5 @@ async def update_user(request: ApiRequest, user: Principal, user_id: int, body: 
 async def delete_user(request: ApiRequest, user: Principal, user_id: int) -> None:
     """The user's tokens stop working at once. The last admin cannot be deleted."""
     api = request.app.ctx.api
-    revoked = await bridge.wait(api.store.write(accounts.delete_user, user_id), api.ask_timeout_s)
+    revoked = await bridge.wait(api.writer.write(accounts.delete_user, user_id), api.ask_timeout_s)
     api.revoke(revoked)

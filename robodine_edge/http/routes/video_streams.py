@@ -17,7 +17,7 @@ from typing import IO, Annotated, Any, Literal
 from pydantic import ConfigDict, Field
 from sanic import HTTPResponse
 
-from robodine_edge.actors.camera import CameraProxy
+from robodine_edge.actors.cameras.camera import CameraProxy
 from robodine_edge.errors import NotFound
 from robodine_edge.http.context import ApiRequest
 from robodine_edge.http.routing import ApiRouter, answer

@@ -1,0 +1,107 @@
+"""Schema versions: a fresh database gets the current schema, an old one its migrations.
+
+Each migration is a numbered step applied in its own transaction (SQLite DDL is
+transactional) and recorded in `schema_version`. Later steps use
+`playhouse.migrate.SqliteMigrator` to alter tables in place.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from uuid import uuid4
+
+from peewee import CharField, IntegerField, SqliteDatabase
+from playhouse.migrate import SqliteMigrator
+from playhouse.migrate import migrate as migrate_schema
+
+from robodine_edge.data.models import ALL_MODELS, FederationOutbox, FederationState, SchemaVersion
+from robodine_edge.errors import BackupError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    apply: Callable[[SqliteDatabase, SqliteMigrator], None]
+
+
+def _initial_schema(db: SqliteDatabase, _migrator: SqliteMigrator) -> None:
+    db.create_tables(ALL_MODELS)
+
+
+def _menu_position(db: SqliteDatabase, migrator: SqliteMigrator) -> None:
+    """Dishes get a menu position; existing ones keep the order they were added in.
+    Plain table names and SQL: a step must do the same whatever the models become."""
+    migrate_schema(migrator.add_column("menu_item", "position", IntegerField(default=0)))
+    db.execute_sql('UPDATE "menu_item" SET "position" = "id"')
+
+
+def _orders_by_placing_time(db: SqliteDatabase, _migrator: SqliteMigrator) -> None:
+    """`order.created_at` is indexed (a day's orders for the dashboard's figures); the
+    same index a fresh database gets from the model, so both end up alike."""
+    db.execute_sql('CREATE INDEX IF NOT EXISTS "order_created_at" ON "order" ("created_at")')
+
+
+def _event_seq(db: SqliteDatabase, migrator: SqliteMigrator) -> None:
+    """Events get `seq` (1, 2, ... in commit order, which is id order: one writer) and an
+    `event_id`; the federation tables are created. A store that turns federation on
+    later publishes its whole log from seq 1."""
+    columns = {column.name for column in db.get_columns("event")}
+    if "seq" not in columns:
+        migrate_schema(
+            migrator.add_column("event", "seq", IntegerField(null=True)),
+            migrator.add_column("event", "event_id", CharField(null=True)),
+        )
+    db.execute_sql(
+        'UPDATE "event" SET "seq" = (SELECT n FROM (SELECT "id", ROW_NUMBER() OVER (ORDER BY "id") AS n FROM "event")'
+        ' AS numbered WHERE numbered."id" = "event"."id")'
+    )
+    ids = [row[0] for row in db.execute_sql('SELECT "id" FROM "event" WHERE "event_id" IS NULL')]
+    db.cursor().executemany('UPDATE "event" SET "event_id" = ? WHERE "id" = ?', [(str(uuid4()), i) for i in ids])
+    db.execute_sql('CREATE UNIQUE INDEX IF NOT EXISTS "event_seq" ON "event" ("seq")')
+    db.create_tables([FederationOutbox, FederationState])
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial schema", _initial_schema),
+    Migration(2, "menu item position", _menu_position),
+    Migration(3, "orders by placing time", _orders_by_placing_time),
+    Migration(4, "event seq and federation outbox", _event_seq),
+)
+LATEST_VERSION = MIGRATIONS[-1].version
+
+
+def current_version(db: SqliteDatabase) -> int:
+    if not db.table_exists(SchemaVersion._meta.table_name):
+        return 0
+    row = SchemaVersion.select(SchemaVersion.version).order_by(SchemaVersion.version.desc()).first()
+    return row.version if row else 0
+
+
+def migrate(db: SqliteDatabase, migrations: tuple[Migration, ...] = MIGRATIONS) -> int:
+    """Bring the schema to the last of `migrations`; returns the version found before.
+
+    Runs on the main thread at start-up, before any actor touches the database.
+    """
+    latest = migrations[-1].version
+    found = current_version(db)
+    if found > latest:
+        raise BackupError(f"database schema version {found} is newer than this software ({latest})")
+    if found == 0:
+        with db.atomic():
+            db.create_tables(ALL_MODELS)
+            SchemaVersion.insert_many([{"version": m.version, "name": m.name} for m in migrations]).execute()
+        log.info("created database schema version %d", latest)
+        return 0
+    migrator = SqliteMigrator(db)
+    for step in migrations:
+        if step.version > found:
+            with db.atomic():
+                step.apply(db, migrator)
+                SchemaVersion.create(version=step.version, name=step.name)
+            log.info("migrated database to schema version %d (%s)", step.version, step.name)
+    return found
