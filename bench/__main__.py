@@ -9,6 +9,7 @@ See docs/BENCH.md for what each row means.
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import sys
@@ -46,6 +47,8 @@ def host() -> dict[str, Any]:
     }
 
 
+SHARED = ("reads", "bridge", "orders", "telemetry", "live", "fanout")
+"""Parts measured on the one shared bench service; the others start services of their own."""
 PARTS = (
     "footprint",
     "reads",
@@ -61,8 +64,6 @@ PARTS = (
     "backup",
     "purge",
 )
-SHARED = ("reads", "bridge", "orders", "telemetry", "live", "fanout")
-"""Parts measured on the one shared bench service; the others start services of their own."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,9 @@ class Profile:
 
     parts: tuple[str, ...]
     read_rounds: int
+    wrk_seconds: int
+    order_seconds: int
+    udp_step_s: float
     robots: tuple[int, ...]
     robot_seconds: float
     clients: tuple[int, ...]
@@ -82,10 +86,10 @@ class Profile:
     rush_seconds: float
 
 
-FULL = Profile(PARTS, 2, (10, 50, 200), 6.0, (50, 200, 1000), 10.0, 4.0, 5.0, 10, 20.0, 60.0)
+FULL = Profile(PARTS, 2, 5, 8, 2.0, (10, 50, 200), 6.0, (50, 200, 1000), 10.0, 4.0, 5.0, 10, 20.0, 60.0)
 QUICK = Profile(
     tuple(part for part in PARTS if part not in ("open_orders", "backup", "purge")),
-    1, (10, 50), 4.0, (50, 200), 10.0, 3.0, 3.0, 3, 10.0, 20.0,
+    1, 3, 5, 1.0, (10, 50), 4.0, (50, 200), 10.0, 3.0, 3.0, 3, 10.0, 20.0,
 )  # fmt: skip
 """Without the data-safety parts that build a ~1 GiB database or 10,000 orders (~5 min)."""
 
@@ -101,32 +105,40 @@ def run(parts: tuple[str, ...], profile: Profile = FULL) -> dict[str, Any]:
         "backup": datasafe.backup_during_orders,
         "purge": datasafe.purge_during_orders,
     }
+    took: dict[str, float] = {}
+
+    def timed(part: str, measure: Callable[[], Any]) -> None:
+        at = time.monotonic()
+        results[part] = measure()
+        took[part] = round(time.monotonic() - at, 1)
+
     with temporary() as tmp:
         workdir = Path(tmp)
         if "footprint" in parts:
-            results["footprint"] = footprint(workdir)
+            timed("footprint", lambda: footprint(workdir))
         if any(part in SHARED for part in parts) or "footprint" in parts:
             bench = Bench(workdir)
+            shared: dict[str, Callable[[], Any]] = {
+                "reads": lambda: bench.reads(profile.read_rounds, profile.wrk_seconds),
+                "bridge": lambda: bench.bridge(profile.wrk_seconds),
+                "orders": lambda: bench.orders(profile.order_seconds),
+                "telemetry": lambda: bench.telemetry(profile.udp_step_s),
+                "live": lambda: live_path(bench, 10, (5, 10), profile.live_seconds),
+                "fanout": lambda: fanout_curve(bench, profile.clients, profile.orders_per_s, profile.fanout_seconds),
+            }
             try:
                 for part in parts:
-                    if part == "reads":
-                        results[part] = bench.reads(profile.read_rounds)
-                    elif part == "live":
-                        results[part] = live_path(bench, 10, (5, 10), profile.live_seconds)
-                    elif part == "fanout":
-                        results[part] = fanout_curve(
-                            bench, profile.clients, profile.orders_per_s, profile.fanout_seconds
-                        )
-                    elif part in SHARED:
-                        results[part] = getattr(bench, part)()
+                    if part in shared:
+                        timed(part, shared[part])
                 if "footprint" in parts:
                     results["footprint"]["rss_after_runs_mb"] = bench.rss_mb()
             finally:
                 bench.close()
         for part in parts:  # after the shared service is gone: its robots would count
             if part in own:
-                results[part] = own[part](workdir)
+                timed(part, functools.partial(own[part], workdir))
     results["seconds"] = round(time.monotonic() - started, 1)
+    results["part_seconds"] = took
     return results
 
 

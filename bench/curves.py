@@ -32,6 +32,8 @@ from robodine_edge.protocol.telemetry import Telemetry, encode_telemetry
 
 IDLE_S = 3.0
 """How long the robots are measured idle (pings only) before they send telemetry."""
+DRAIN_S = 0.5
+"""After the last send, how long its fan-out has to arrive before the clients stop."""
 CLIENT_PROCESSES = 4
 """Subscribers are spread over this many lean processes (one epoll each)."""
 ROBOT_HZ = 10
@@ -106,7 +108,7 @@ def _fanout_run(
     url: str, count: int, post: Callable[[int], Any], pid: int, rate: float, seconds: float
 ) -> dict[str, Any]:
     """`count` subscribers on `url`; `post(n)` makes message n and returns its key."""
-    clients = _start_clients(url, count, seconds + 6, "id")
+    clients = _start_clients(url, count, seconds + 30, "id")  # stopped sooner: `_collect`
     sent: dict[Any, float] = {}
     post_ms = []
     cpu_before = _cpu_seconds(pid)
@@ -117,7 +119,7 @@ def _fanout_run(
         key = post(n)
         post_ms.append((time.monotonic() - at) * 1000)
         sent[key] = at
-    time.sleep(0.5)  # the last message's fan-out
+    time.sleep(DRAIN_S)  # the last message's fan-out
     cpu = _cpu_seconds(pid) - cpu_before
     latencies = _collect(clients, lambda key: sent.get(key[0]))
     result = _percentiles(latencies, len(sent) * count)
@@ -132,7 +134,7 @@ def live_path(bench: Bench, robots: int, rates: tuple[int, ...], seconds: float)
     port = int(bench.service.runtime["telemetry_port"])
     out: dict[str, Any] = {"robots": robots}
     for hz in rates:
-        topics = {topic: _start_clients(f"{base}/ws/{topic}?token={bench.token}", 4, seconds + 4, "pose", 1)
+        topics = {topic: _start_clients(f"{base}/ws/{topic}?token={bench.token}", 4, seconds + 30, "pose", 1)
                   for topic in ("robots", "telemetry")}  # fmt: skip
         period, steps = 1.0 / hz, int(seconds * hz)
         sent: dict[tuple[str, float], float] = {}
@@ -163,7 +165,12 @@ def _start_clients(url: str, count: int, seconds: float, key: str, processes: in
     per_process = [count // processes + (1 if n < count % processes else 0) for n in range(processes)]
     command = [sys.executable, "-m", "bench.fanout_client", url]
     procs = [
-        subprocess.Popen([*command, str(each), str(seconds), key], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        subprocess.Popen(
+            [*command, str(each), str(seconds), key],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         for each in per_process
         if each
     ]
@@ -175,9 +182,19 @@ def _start_clients(url: str, count: int, seconds: float, key: str, processes: in
 
 
 def _collect(procs: list[Any], sent_at: Callable[[tuple[Any, ...]], float | None]) -> list[float]:
+    """Stop the clients (everything was sent and had `DRAIN_S` to arrive) and match what
+    each read to when it was sent."""
+    time.sleep(DRAIN_S)
+    for proc in procs:
+        proc.stdin.close()
+        proc.stdin = None  # closed: communicate() must not flush it
     latencies = []
     for proc in procs:
-        out, _ = proc.communicate(timeout=120)
+        out, err = proc.communicate(timeout=120)
+        if proc.returncode != 0:
+            raise RuntimeError(f"a fan-out client failed ({proc.returncode}): {err.decode()[-500:]}")
+        for line in err.decode().splitlines():
+            print(f"fan-out client: {line}", file=sys.stderr)  # a close the service sent: a finding
         for *key, received in orjson.loads(out):
             at = sent_at(tuple(key))
             if at is not None:

@@ -1,6 +1,7 @@
 """WebSocket subscribers for the fan-out bench: `python -m bench.fanout_client URL COUNT SECONDS [KEY]`.
 
-Opens COUNT sockets on URL (one topic) and prints, as JSON, each socket's first arrival
+Opens COUNT sockets on URL (one topic), reads until its stdin closes (the driver has
+sent everything and waited for it) or SECONDS pass, and prints, as JSON, each socket's first arrival
 of every message key with its receive time on the monotonic clock (shared by every
 process on the machine), which the driver matches to its send times. KEY says what
 names a message: `pose` (the default: robot id and pose x, for the `robots` and
@@ -45,10 +46,14 @@ def handshake(host: str, port: int, target: str) -> tuple[socket.socket, bytes]:
     return sock, rest
 
 
+TEXT, CLOSE = 0x1, 0x8
+
+
 def frames(data: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
-    """Complete server frames in `data` as (end offset, payload); and the leftover bytes."""
+    """Complete server frames in `data` as (opcode, payload); and the leftover bytes."""
     out, at = [], 0
     while len(data) - at >= 2:
+        opcode = data[at] & 0x0F
         size, head = data[at + 1] & 0x7F, 2
         if size == 126:
             if len(data) - at < 4:
@@ -60,7 +65,7 @@ def frames(data: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
             size, head = int.from_bytes(data[at + 2 : at + 10], "big"), 10
         if len(data) - at < head + size:
             break
-        out.append((at + head + size, data[at + head : at + head + size]))
+        out.append((opcode, data[at + head : at + head + size]))
         at += head + size
     return out, data[at:]
 
@@ -92,9 +97,13 @@ def main() -> None:
     poller = select.epoll()
     for fd in buffers:
         poller.register(fd, select.EPOLLIN)
+    poller.register(sys.stdin.fileno(), select.EPOLLIN)  # the driver closes it when it has sent everything
     deadline = time.monotonic() + seconds
     while (left := deadline - time.monotonic()) > 0:
-        for fd, _ in poller.poll(left):
+        events = poller.poll(left)
+        if any(fd == sys.stdin.fileno() for fd, _ in events):
+            break
+        for fd, _ in events:
             now = time.monotonic()
             try:
                 chunk = os.read(fd, 1 << 20)
@@ -108,7 +117,12 @@ def main() -> None:
         pending = buffers[fd]
         for received, chunk in chunks:
             parsed, pending = frames(pending + chunk)
-            for _, payload in parsed:
+            for opcode, payload in parsed:
+                if opcode == CLOSE:  # the service closed this client: said, and its later messages are missing
+                    code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
+                    print(f"closed by the service: {code} {payload[2:].decode(errors='replace')}", file=sys.stderr)
+                if opcode != TEXT:  # a ping (Sanic's keep-alive), a close
+                    continue
                 key = key_of(orjson.loads(payload), kind)
                 if key is not None and key not in seen:
                     seen.add(key)

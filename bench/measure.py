@@ -132,7 +132,7 @@ class Bench:
 
     # -- HTTP -----------------------------------------------------------------------------
 
-    def reads(self, rounds: int = READ_ROUNDS) -> dict[str, Any]:
+    def reads(self, rounds: int = READ_ROUNDS, seconds: int = READ_SECONDS) -> dict[str, Any]:
         """Each route against the bare app serving that route's own body (fetched just
         before), runs interleaved so a pair shares the machine's mood."""
         self.link_robots(20)
@@ -150,12 +150,14 @@ class Bench:
         try:
             bare_url = f"http://127.0.0.1:{port}"
             _wait_http(bare_url + "/constant")
-            results["bare_sanic"] = wrk(bare_url + "/constant")
+            results["bare_sanic"] = wrk(bare_url + "/constant", seconds=seconds)
             for name, path in routes.items():
                 pairs = []
                 for _ in range(rounds):  # alternated, so a slow minute hits both sides
-                    bare = wrk(f"{bare_url}/{name}", token=self.token, pid=baseline.pid)  # the same header to parse
-                    pairs.append((bare, wrk(self.service.url + path, token=self.token, pid=self.service.pid)))
+                    bare = wrk(f"{bare_url}/{name}", token=self.token, pid=baseline.pid, seconds=seconds)  # same header
+                    pairs.append(
+                        (bare, wrk(self.service.url + path, token=self.token, pid=self.service.pid, seconds=seconds))
+                    )
                 result = pairs[-1][1]
                 result["rps"] = round(statistics.mean(ours["rps"] for _, ours in pairs))
                 result["body_bytes"] = (bodies / f"{name}.json").stat().st_size
@@ -170,23 +172,21 @@ class Bench:
             baseline.wait(10)
         return results
 
-    def orders(self) -> dict[str, Any]:
+    def orders(self, seconds: int = ORDER_SECONDS) -> dict[str, Any]:
         body = {"table_id": self.table["id"], "items": [{"menu_item_id": self.dish["id"], "quantity": 1}]}
-        top = wrk(
-            self.service.url + "/api/orders", script=post_script(self.workdir, self.token, body), seconds=ORDER_SECONDS
-        )
+        top = wrk(self.service.url + "/api/orders", script=post_script(self.workdir, self.token, body), seconds=seconds)
         body_file = self.workdir / "order.json"
         body_file.write_bytes(orjson.dumps(body))
         port = str(self.service.runtime["http_port"])
         command = [sys.executable, "-m", "bench.paced_post", port, "/api/orders", self.token, str(body_file)]
         paced = orjson.loads(
-            subprocess.run([*command, str(top["rps"] / 2), str(ORDER_SECONDS)], capture_output=True, check=True).stdout
+            subprocess.run([*command, str(top["rps"] / 2), str(seconds)], capture_output=True, check=True).stdout
         )
         return {"max": top, "half": paced}
 
-    def bridge(self) -> dict[str, Any]:
-        no_ask = wrk(self.service.url + "/api/auth/me", token=self.token)
-        one_ask = wrk(self.service.url + f"/api/tables/{self.table['id']}", token=self.token)
+    def bridge(self, seconds: int = READ_SECONDS) -> dict[str, Any]:
+        no_ask = wrk(self.service.url + "/api/auth/me", token=self.token, seconds=seconds)
+        one_ask = wrk(self.service.url + f"/api/tables/{self.table['id']}", token=self.token, seconds=seconds)
         return {"no_actor": no_ask, "one_actor_ask": one_ask, "ratio": round(one_ask["rps"] / no_ask["rps"], 2)}
 
     # -- robots: links, telemetry, fan-out ---------------------------------------------------
@@ -206,16 +206,17 @@ class Bench:
         first, self._next_seq = self._next_seq, self._next_seq + count
         return first
 
-    def telemetry(self) -> dict[str, Any]:
+    def telemetry(self, step_s: float = 2.0) -> dict[str, Any]:
+        """2,500 datagrams/s for two steps' time, then each rate for one step."""
         self.link_robots(50)
         templates = telemetry_templates(self.workdir / "telemetry.txt", self.robots)
         port = int(self.service.runtime["telemetry_port"])
-        at_2500 = self._udp_step(templates, port, 2500, 4.0, service_pid=self.service.pid)
+        at_2500 = self._udp_step(templates, port, 2500, 2 * step_s, service_pid=self.service.pid)
         steps = {}
         for rate in (5000, 10000, 20000, 30000, 40000):
-            steps[rate] = self._udp_step(templates, port, rate, 2.0, service_pid=self.service.pid)
+            steps[rate] = self._udp_step(templates, port, rate, step_s, service_pid=self.service.pid)
         best = max((rate for rate, step in steps.items() if step["loss"] == 0), default=0)
-        sink = self._baseline_udp(templates)
+        sink = self._baseline_udp(templates, step_s)
         return {"at_2500": at_2500, "steps": steps, "max_lossless_rate": best, "bare_asyncio": sink}
 
     def _udp_step(self, templates: Path, port: int, rate: int, seconds: float, *, service_pid: int) -> dict[str, Any]:
@@ -252,7 +253,7 @@ class Bench:
         found = re.search(r'robodine_telemetry_datagrams_total\{result="accepted"\} ([\d.e+]+)', text)
         return int(float(found.group(1))) if found else 0
 
-    def _baseline_udp(self, templates: Path) -> dict[int, dict[str, Any]]:
+    def _baseline_udp(self, templates: Path, seconds: float) -> dict[int, dict[str, Any]]:
         data_port, control_port = free_port(), free_port()
         sink = subprocess.Popen([sys.executable, "-m", "bench.udp_sink", str(data_port), str(control_port)])
         try:
@@ -261,7 +262,7 @@ class Bench:
             for rate in (2500, 40000):
                 before = _udp_count(control_port)
                 cpu_before = _cpu_seconds(sink.pid)
-                out = subprocess.run([sys.executable, "-m", "bench.udp_sender", str(templates), str(data_port), str(rate), "2"],
+                out = subprocess.run([sys.executable, "-m", "bench.udp_sender", str(templates), str(data_port), str(rate), str(seconds)],
                                      capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
                 time.sleep(0.3)
                 got = _udp_count(control_port) - before
