@@ -8,15 +8,15 @@ once the WAL holds `CHECKPOINT_FRAMES` frames not yet copied. A reader's snapsho
 PASSIVE checkpoint short (it copies only what every reader has moved past): one cut short is
 finished on the next look, a second later, when that reader is done — not after another
 `CHECKPOINT_FRAMES`. The writer starts the WAL again from its beginning only once all of it
-is copied, so waiting would let each cut-short round add its frames to the file, which keeps
-the largest size it ever reached until the nightly TRUNCATE. The writer keeps its own
+is copied, so waiting would let each cut-short round add its frames to the file (cut back
+to `db.WAL_SIZE_LIMIT` only when the WAL begins again). The writer keeps its own
 automatic checkpoint at a far higher mark (`db.PRAGMAS`), a safety net should this
 thread stall. The bytes each checkpoint sends to storage are this thread's, read from
 `/proc/thread-self/io` around it (`robodine_db_checkpoint_bytes_total`).
 
 Every night at `NIGHTLY_HOUR` (local time), through the writer actor (`Writer.maintain`:
 between two batches, on the write connection): `wal_checkpoint(TRUNCATE)`, which
-shrinks the WAL file back from whatever a busy day or a long backup grew it to, and
+shrinks the WAL file to nothing, and
 `VACUUM` only when it pays: when at least a quarter of the file, and at least
 `VACUUM_MIN_BYTES`, is free pages (after a large purge), the store has had no order
 activity for `QUIET_S`, and the disk has room for the copy VACUUM makes. VACUUM holds

@@ -30,6 +30,10 @@ from robodine_edge.data.models import database_proxy
 log = logging.getLogger(__name__)
 
 DB_FILENAME = "robodine.sqlite3"
+WAL_SIZE_LIMIT = 8 * 2**20
+"""Twice the WAL the care thread lets grow before it checkpoints (1,000 pages of 4 KiB):
+a rush that keeps to its checkpoints never reaches it, so the file is not cut and
+grown again at every turn."""
 PRAGMAS: dict[str, object] = {
     "journal_mode": "wal",
     "synchronous": "full",
@@ -37,9 +41,14 @@ PRAGMAS: dict[str, object] = {
     "busy_timeout": 5000,
     "cache_size": -8000,
     "wal_autocheckpoint": 10000,
+    "journal_size_limit": WAL_SIZE_LIMIT,
 }
 """`wal_autocheckpoint`: the care thread checkpoints at 1,000 frames, off the writer's
-path (`care.checkpoints`); the writer's own checkpoint is only the safety net."""
+path (`care.checkpoints`); the writer's own checkpoint is only the safety net.
+`journal_size_limit`: when the writer starts the WAL again from its beginning, a file
+that grew past `WAL_SIZE_LIMIT` (a backup's snapshot or a slow reader held the WAL
+while the rush went on) is cut back to it, instead of keeping its largest size until
+the nightly TRUNCATE."""
 P = ParamSpec("P")
 T = TypeVar("T")
 

@@ -2,8 +2,9 @@
 
 * `sockets` — binding (port 0, reuse, the address in use explained); `discovery` and
   `mdns_names` — the mDNS record and a name of our own on the link.
-* `robot_link` and `links` — the TCP link and its registry; `legacy_link` and
-  `legacy_cook` — the original robots' plain streams; `serial_link` — robots on a cable.
+* `robot_link` and `links` — the TCP link and its registry; `legacy_stream` (the
+  protocol a link hands an original robot's plain stream to), `legacy_link` (what the
+  stream's frames do) and `legacy_cook` — the original robots; `serial_link` — robots on a cable.
 * `telemetry` and `video` — the UDP endpoints.
 
 Runs on the event loop (serial on its own threads). May import the actors' slots and

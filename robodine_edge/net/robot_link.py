@@ -9,10 +9,10 @@ lines the robot sent right behind its hello wait (reading paused, at most
 
 Bad input never crashes anything: each bad line is answered with `bad_frame`, and the
 10th in a row closes the link. A link with no complete line for 3 heartbeats is closed
-and its robot goes offline. With `legacy.enabled`, a connection whose first object carries
-`msg_type` is handed to `LegacyHandler` instead: answered at EOF, or once its objects are
-complete and it has been quiet for `LEGACY_QUIET_S` (the original robots wait for the
-answer without closing their side).
+and its robot goes offline. With `legacy.enabled`, a TCP connection starts by telling
+whether it is an original robot's plain stream (its first object carries `msg_type`):
+such a stream is handed, with the bytes read so far, to a `LegacyStreamProtocol`
+(`legacy_stream.py`), which has the connection from then on.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import logging
 import socket
 import time
 from collections import deque
+from enum import StrEnum
 from typing import Any, cast
 
 import pykka
@@ -31,9 +32,10 @@ from robodine_edge.actors.robots.messages import LinkClosed, LinkFrame
 from robodine_edge.actors.robots.robot import RobotProxy
 from robodine_edge.actors.supervisor import ActorSlot
 from robodine_edge.errors import AuthFailed, RobodineError
+from robodine_edge.net.legacy_stream import LegacyStreamProtocol
 from robodine_edge.net.links import LinkContext, LoopLink
 from robodine_edge.protocol import link as wire
-from robodine_edge.protocol.legacy import MAX_STREAM, starts_legacy, stream_said_all
+from robodine_edge.protocol.legacy import starts_legacy
 from robodine_edge.threads import bridge
 from robodine_edge.threads.loop_thread import LoopThread
 
@@ -49,12 +51,15 @@ SEND_BUFFER_BYTES = 256 * 1024
 `MAX_WRITE_BUFFER` plus this, and its stall is noticed after that much, not 4 MiB more."""
 CLOSE_GRACE_S = 2.0
 """How long a closing link may take to flush before it is cut anyway."""
-LEGACY_QUIET_S = 0.25
-"""A legacy stream whose objects are complete is answered once no byte came for this
-long, its sender's side still open: the original robots send, then wait up to 5 s for
-`OK` without closing. Longer than the 200 ms a receiver may delay its ACK (during which
-a sender's Nagle holds back a second small write of the same stream), short enough
-for `OK` within a second."""
+
+
+class LinkMode(StrEnum):
+    """What a connection's bytes are read as; a legacy stream leaves for a protocol of its own."""
+
+    DETECT = "detect"
+    """The first bytes are kept until they tell a link from a legacy stream (TCP with legacy on)."""
+    LINK = "link"
+    """Lines: the hello, then frames."""
 
 
 class LinkProtocol(asyncio.Protocol):
@@ -69,7 +74,7 @@ class LinkProtocol(asyncio.Protocol):
         self._peer = "?"
         self._splitter = wire.LineSplitter()
         # Legacy robots speak TCP only: their stream ends at EOF, which a serial port never gives.
-        self._mode = "detect" if ctx.legacy is not None and transport_name == "tcp" else "link"
+        self._mode = LinkMode.DETECT if ctx.legacy is not None and transport_name == "tcp" else LinkMode.LINK
         self._prefix = bytearray()
         self._robot_id: str | None = None
         self._session: str | None = None
@@ -87,7 +92,6 @@ class LinkProtocol(asyncio.Protocol):
         self._lost = False
         self._aborted = False
         self._cut_timer: asyncio.TimerHandle | None = None
-        self._quiet_timer: asyncio.TimerHandle | None = None
 
     # -- asyncio callbacks ----------------------------------------------------------------
 
@@ -103,29 +107,15 @@ class LinkProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._thread.check(self, "data_received")
-        if self._mode == "detect":
+        if self._mode is LinkMode.DETECT:
             self._detect(data)
-        elif self._mode == "legacy":
-            self._prefix += data
-            if len(self._prefix) > MAX_STREAM:
-                self._ctx.metrics.legacy_frames.labels("too_long").inc()
-                self._legacy_reply(b"ERROR", still_sending=True)
-            else:
-                self._legacy_quiet_from_now()
-        elif self._mode == "link":
+        else:
             self._feed(data)
-        # "answering": bytes after the stream was taken as whole are dropped;
-        # "drain": a refused legacy stream's rest is read and dropped
 
     def eof_received(self) -> bool:
         self._thread.check(self, "eof_received")
-        if self._mode == "answering":
-            return True  # answered quiet-but-open and ended meanwhile: the answer still goes out
-        if self._mode == "drain":
-            return False
-        if self._mode == "legacy" or (self._mode == "detect" and self._prefix.strip()):
-            self._answer_legacy()
-            return True  # keep the socket open to answer OK / ERROR
+        if self._mode is LinkMode.DETECT and self._prefix.strip():
+            return self._to_legacy().eof_received()  # a stream that ends before telling is a legacy one
         if self._splitter.pending.strip():
             self._take(self._splitter.pending)
         return False
@@ -133,7 +123,7 @@ class LinkProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._thread.check(self, "connection_lost")
         self._lost = True
-        for timer in (self._timer, self._cut_timer, self._quiet_timer):
+        for timer in (self._timer, self._cut_timer):
             if timer is not None:
                 timer.cancel()
         if self._robot_id is not None and self._session is not None:
@@ -387,13 +377,9 @@ class LinkProtocol(asyncio.Protocol):
     # -- timers ---------------------------------------------------------------------------
 
     def _hello_timeout(self) -> None:
-        """10 s after connecting: a legacy stream not ended by then is answered `ERROR`
-        (it would hold the socket and up to 1 MiB for ever); a link without a hello is
-        closed. A stream being answered or drained has its own end."""
-        if self._mode == "legacy":
-            self._ctx.metrics.legacy_frames.labels("timeout").inc()
-            self._legacy_reply(b"ERROR", still_sending=True)
-        elif self._mode in ("detect", "link") and self._session is None and not self._authenticating:
+        """10 s after connecting: a link without a hello is closed (a legacy stream has
+        this deadline too, kept by its own protocol from the hand-over on)."""
+        if self._session is None and not self._authenticating:
             self._write(wire.error_frame("hello_timeout", f"no hello within {HELLO_TIMEOUT_S:g} s"))
             self.close_link("no hello")
 
@@ -412,7 +398,7 @@ class LinkProtocol(asyncio.Protocol):
         wait = min(self._ctx.heartbeat_s, limit - silent + 0.05)
         self._timer = asyncio.get_running_loop().call_later(wait, self._watch)
 
-    # -- legacy ---------------------------------------------------------------------------
+    # -- telling a legacy stream --------------------------------------------------------
 
     def _detect(self, data: bytes) -> None:
         self._prefix += data
@@ -420,58 +406,23 @@ class LinkProtocol(asyncio.Protocol):
         if verdict is None and len(self._prefix) <= wire.MAX_LINE:
             return
         if verdict:
-            self._mode = "legacy"
-            self._legacy_quiet_from_now()
+            self._to_legacy()
             return
-        self._mode = "link"
+        self._mode = LinkMode.LINK
         prefix, self._prefix = bytes(self._prefix), bytearray()
         self._feed(prefix)
 
-    def _legacy_quiet_from_now(self) -> None:
-        """Bytes came: the quiet interval starts again."""
-        if self._quiet_timer is not None:
-            self._quiet_timer.cancel()
-        self._quiet_timer = asyncio.get_running_loop().call_later(LEGACY_QUIET_S, self._legacy_quiet)
-
-    def _legacy_quiet(self) -> None:
-        """Nothing came for `LEGACY_QUIET_S`: a sender waiting for its answer with its side
-        open has said all it meant to once its objects are complete. One cut inside an
-        object is still sending (or stalled: the 10 s timeout answers it)."""
-        self._quiet_timer = None
-        if self._mode == "legacy" and stream_said_all(bytes(self._prefix)):
-            self._answer_legacy()
-
-    def _answer_legacy(self) -> None:
-        """The stream is whole (EOF, or quiet): no more timeouts, one answer."""
-        self._mode = "answering"
-        if self._quiet_timer is not None:
-            self._quiet_timer.cancel()
-            self._quiet_timer = None
-        asyncio.get_running_loop().create_task(self._run_legacy(bytes(self._prefix)))
-
-    async def _run_legacy(self, stream: bytes) -> None:
-        assert self._ctx.legacy is not None  # only then is a stream taken as legacy
-        outcome = await self._ctx.legacy.handle(stream)
-        for result, count in outcome.counts().items():
-            self._ctx.metrics.legacy_frames.labels(result).inc(count)
-        self._legacy_reply(b"OK" if outcome.ok else b"ERROR")
-
-    def _legacy_reply(self, answer: bytes, still_sending: bool = False) -> None:
-        """Answer and close. A peer still sending (a stream refused for its size) gets
-        the answer and our end of the stream (half-close), and its rest is read and
-        dropped until it ends (at most `CLOSE_GRACE_S`): closing on unread bytes would
-        reset the connection and could lose the answer on its way."""
-        self._ctx.metrics.legacy_answers.labels(answer.decode().lower()).inc()
-        if self._quiet_timer is not None:
-            self._quiet_timer.cancel()
-            self._quiet_timer = None
-        self._write(answer)
-        if still_sending and self._transport.can_write_eof():  # TCP (legacy streams come only over TCP)
-            self._mode = "drain"
-            self._transport.write_eof()
-            self._cut_timer = asyncio.get_running_loop().call_later(CLOSE_GRACE_S, self._cut, "legacy stream too long")
-        else:
-            self.close_link("legacy frames answered")
+    def _to_legacy(self) -> LegacyStreamProtocol:
+        """The connection is a legacy stream: its own protocol takes it over, with the bytes
+        read so far and the hello's deadline, and asyncio calls that one from now on. This
+        one's hello timer stops; it has no other yet (a cut timer comes with a close, and a
+        closing transport reads nothing more, so no stream is told after one)."""
+        assert self._ctx.legacy is not None and self._timer is not None  # detecting: legacy on, no hello yet
+        self._timer.cancel()
+        stream = LegacyStreamProtocol(self._ctx.legacy, self._ctx.metrics, self._peer, CLOSE_GRACE_S)
+        stream.take_over(self._transport, bytes(self._prefix), deadline=self._timer.when())
+        self._prefix = bytearray()
+        return stream
 
     # -- helpers --------------------------------------------------------------------------
 

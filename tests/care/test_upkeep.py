@@ -15,7 +15,7 @@ from robodine_edge.actors.supervisor import ActorSlot
 from robodine_edge.care.checkpoints import Checkpoints, Nightly, seconds_until
 from robodine_edge.care.walindex import WalIndex
 from robodine_edge.care.wear import WearMeter, kind_of
-from robodine_edge.data.db import database_path
+from robodine_edge.data.db import WAL_SIZE_LIMIT, database_path
 from robodine_edge.data.events import record_event
 from robodine_edge.data.models import DiningTable, Event, Order
 from robodine_edge.data.robots import add_poses
@@ -137,6 +137,28 @@ def test_a_checkpoint_a_reader_cut_short_is_finished_once_the_reader_is_done(
     finally:
         reader.close()
         index.close()
+
+
+def test_a_wal_grown_past_its_limit_is_cut_back_when_it_begins_again(
+    db: SqliteDatabase, data_dir: Path, store: Writer, metrics: Metrics
+) -> None:
+    """A long stretch without a checkpoint (a backup's snapshot held it) grows the WAL
+    file; once it is copied and begins again, the file is cut back to the limit — the
+    card does not keep a day's largest WAL until the nightly TRUNCATE."""
+
+    def big_write() -> None:
+        db.execute_sql("CREATE TABLE IF NOT EXISTS filler (b BLOB)")
+        db.execute_sql("INSERT INTO filler VALUES (randomblob(?))", (WAL_SIZE_LIMIT + 2 * 2**20,))
+
+    store.write(big_write).get(timeout=10)
+    assert wal_size(data_dir) > WAL_SIZE_LIMIT
+    job = Checkpoints(database_path(data_dir), metrics, frames=1)
+    try:
+        job.run()  # everything copied: the next write begins the WAL again
+    finally:
+        job.close()
+    store.write(record_event, "t", "after the copy").get(timeout=5)
+    assert wal_size(data_dir) <= WAL_SIZE_LIMIT
 
 
 def vacuum_job(store: Writer, *, clock: datetime = NOW) -> Nightly:

@@ -205,6 +205,36 @@ def test_a_sender_with_its_side_open_is_answered_only_once_its_object_is_complet
         assert sock.recv(16) == b""  # then closed
 
 
+def test_a_stream_told_legacy_only_in_its_second_piece_keeps_its_first(legacy_edge: ServiceProcess) -> None:
+    """The link reads a connection's first bytes until they tell a legacy stream; the
+    stream's own protocol then takes over with every byte read so far, the piece that
+    told it included, and answers as if the stream had come in one piece."""
+    payload = orjson.dumps(face_report(1, exist=0))
+    assert payload.startswith(b'{"msg_type":"Face"')
+    pieces = (payload[:7], payload[7:16], payload[16:])  # {"msg_t | ype":"Fac | e",... (told by the 2nd)
+    before = metric(legacy_edge, 'robodine_legacy_frames_total{result="ok"}')
+    with socket.create_connection(("127.0.0.1", robot_port(legacy_edge)), timeout=5) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for piece in pieces[:2]:
+            sock.sendall(piece)
+            sock.settimeout(0.4)  # over a quiet interval: neither an untold prefix nor a half object is answered
+            with pytest.raises(TimeoutError):
+                sock.recv(16)
+        sock.settimeout(5)
+        sock.sendall(pieces[2])
+        assert sock.recv(16) == b"OK"
+        assert sock.recv(16) == b""  # then closed
+    assert metric(legacy_edge, 'robodine_legacy_frames_total{result="ok"}') == before + 1
+
+
+def test_a_stream_that_ends_before_it_tells_is_answered_as_legacy(legacy_edge: ServiceProcess) -> None:
+    """At EOF a stream not yet told (no `msg_type` key seen, its first object unfinished)
+    is taken as a legacy stream, and is unreadable: `ERROR`, not the link's NDJSON."""
+    before = metric(legacy_edge, 'robodine_legacy_frames_total{result="unreadable"}')
+    assert legacy_send(legacy_edge, b'{"robot_id": 41, "status": ') == b"ERROR"
+    assert metric(legacy_edge, 'robodine_legacy_frames_total{result="unreadable"}') == before + 1
+
+
 def test_the_original_legacy_camera_datagram(legacy_edge: ServiceProcess) -> None:
     admin = legacy_edge.auth(legacy_edge.token())
     jpeg = b"\xff\xd8" + b"original camera " * 200 + b"\xff\xd9"
