@@ -36,7 +36,7 @@ def main(argv: list[str]) -> int:
         for line in lines.read_bytes().splitlines():
             found = orjson.loads(line)
             print(f"  t {found['t_s']:>6} s  rss {found['rss_mb']:>6} MB  traced {found['traced_mb']:>6} MB  "
-                  f"gc tracked {found['gc_tracked']:>7}  frozen {found['gc_frozen']:>7}")  # fmt: skip
+                  f"gc counts {found['gc_counts']}  frozen {found['gc_frozen']:>7}")  # fmt: skip
     total = sum(s.size_diff for s in new.compare_to(old, "filename"))
     print(f"\ntraced growth: {total / 2**20:+.2f} MB\n\nby line:")
     for stat in new.compare_to(old, "lineno")[:TOP]:

@@ -4,7 +4,7 @@ Off unless that variable names a directory (never set by the service's own unit 
 set, `tracemalloc` traces every Python allocation from start-up on (`ROBODINE_DEBUG_MEMORY_FRAMES`
 frames deep, 12 by default; 0 traces nothing), and every `ROBODINE_DEBUG_MEMORY_S` seconds (300
 by default) a thread of its own writes a snapshot to `<dir>/tracemalloc-<n>-<seconds>s.snap` and a
-line to `<dir>/memwatch.jsonl`: the collector's figures (objects tracked, frozen), what SQLite's
+line to `<dir>/memwatch.jsonl`: the collector's figures (generation counts, objects frozen), what SQLite's
 allocator and glibc's malloc hold (in use, and freed but kept) and the process's RSS. Compare two
 snapshots with `python -m bench.soak_memory <dir>`.
 
@@ -101,8 +101,11 @@ class MemoryWatch:
             "traced_peak_mb": round(peak / 2**20, 2),
             "tracemalloc_overhead_mb": round(tracemalloc.get_tracemalloc_memory() / 2**20, 2),
             "rss_mb": _rss_mb(),
+            # Not `len(gc.get_objects())`: from this thread it takes a reference to every
+            # tracked object, a tuple the loop is still building included, and CPython then
+            # fails that tuple's final resize (SystemError in the loop's thread, seen killing
+            # the service's start-up in the suite).
             "gc_counts": gc.get_count(),
-            "gc_tracked": len(gc.get_objects()),
             "gc_frozen": gc.get_freeze_count(),
             "sqlite_mb": _sqlite_mb(),
             **_malloc_mb(),
