@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
 import pytest
 from peewee import SqliteDatabase
 from playhouse.migrate import SqliteMigrator
 from playhouse.migrate import migrate as apply
 
+from robodine_edge.data.db import PAGE_SIZE, open_database
 from robodine_edge.data.migrations import LATEST_VERSION, MIGRATIONS, Migration, current_version, migrate
 from robodine_edge.data.models import ALL_MODELS, MenuItem, SchemaVersion, Setting, User
 from robodine_edge.errors import BackupError
@@ -18,6 +22,26 @@ def test_fresh_database_gets_the_whole_schema_at_the_latest_version(db: SqliteDa
         assert db.table_exists(model._meta.table_name), model.__name__
     assert db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert db.execute_sql("PRAGMA page_size").fetchone()[0] == PAGE_SIZE == 1024
+
+
+def test_a_database_made_with_sqlites_default_pages_keeps_them_and_works(tmp_path: Path) -> None:
+    """A store's file from before 1 KiB pages: SQLite cannot change the size in WAL mode,
+    and the service must neither fail on it nor half-convert it."""
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.execute("PRAGMA journal_mode=wal")
+    old.execute("CREATE TABLE kept (x)")  # made: the page size is fixed from here
+    old.close()
+    db = open_database(path)
+    try:
+        migrate(db)
+        assert current_version(db) == LATEST_VERSION
+        assert db.execute_sql("PRAGMA page_size").fetchone()[0] == 4096
+        Setting.create(key="store_name", value="Old")
+        assert Setting.get_by_id("store_name").value == "Old"
+    finally:
+        db.close()
 
 
 def test_migrating_twice_changes_nothing(db: SqliteDatabase) -> None:

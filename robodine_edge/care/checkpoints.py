@@ -4,10 +4,10 @@ SQLite's automatic checkpoint runs inside the commit that fills the WAL to 1,000
 pages: that commit, and every order queued behind it, waits while ~4 MiB are copied
 into the database and synced. Here the `care` thread does it instead, on its own
 connection, in PASSIVE mode (it neither waits for nor blocks the writer or a reader),
-once the WAL holds `CHECKPOINT_FRAMES` frames not yet copied. A reader's snapshot can cut a
+once the WAL holds `CHECKPOINT_BYTES` of frames not yet copied. A reader's snapshot can cut a
 PASSIVE checkpoint short (it copies only what every reader has moved past): one cut short is
 finished on the next look, a second later, when that reader is done — not after another
-`CHECKPOINT_FRAMES`. The writer starts the WAL again from its beginning only once all of it
+`CHECKPOINT_BYTES`. The writer starts the WAL again from its beginning only once all of it
 is copied, so waiting would let each cut-short round add its frames to the file (cut back
 to `db.WAL_SIZE_LIMIT` only when the WAL begins again). The writer keeps its own
 automatic checkpoint at a far higher mark (`db.PRAGMAS`), a safety net should this
@@ -47,9 +47,10 @@ from robodine_edge.process.metrics import Metrics
 
 log = logging.getLogger(__name__)
 CHECK_EVERY_S = 1.0
-CHECKPOINT_FRAMES = 1000
-"""SQLite's own default mark, kept: checkpointing more often would write a page that
-changes every second (a robot's row) to the database more often, for nothing."""
+CHECKPOINT_BYTES = 4 * 2**20
+"""SQLite's own default mark (1,000 pages of its default 4 KiB), kept in bytes whatever
+the page size: checkpointing more often would write a page that changes every second
+(a robot's row) to the database more often, for nothing."""
 NIGHTLY_HOUR = 4
 VACUUM_MIN_BYTES = 64 * 2**20
 VACUUM_SHARE = 0.25
@@ -78,7 +79,8 @@ class Checkpoints:
     name = "checkpoint"
     retry_s = 5.0
 
-    def __init__(self, database: Path, metrics: Metrics, *, frames: int = CHECKPOINT_FRAMES) -> None:
+    def __init__(self, database: Path, metrics: Metrics, *, frames: int | None = None) -> None:
+        """`frames`: the mark in frames (None: `CHECKPOINT_BYTES` of the database's pages)."""
         self._database = database
         self._metrics = metrics
         self._frames = frames
@@ -97,7 +99,8 @@ class Checkpoints:
             self._index.refresh()
             return CHECK_EVERY_S
         unfinished = self._cut_short == state.salt and state.frames > state.backfilled
-        if state.frames - state.backfilled < self._frames and not unfinished:
+        mark = self._frames if self._frames is not None else CHECKPOINT_BYTES // state.page_size
+        if state.frames - state.backfilled < mark and not unfinished:
             self._index.refresh()
             return CHECK_EVERY_S
         before = thread_write_bytes()
