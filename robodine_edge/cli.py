@@ -116,10 +116,17 @@ def _config_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, metavar="PATH", help="config file (default: see docs/CONFIG.md)")
 
 
+_stop_asked: list[int] = []
+"""The signal that asked for a stop before the command started, if one did (main thread)."""
+
+
 def _stop_before_start(signum: int, frame: Any) -> None:
     """SIGTERM/SIGINT before the command has started anything: nothing to undo, so the
     stop is a clean exit 0 (docs/OPERATIONS.md), not death by signal while the heavy modules
-    (pydantic, Sanic: ~0.5 s) still import. `Service.run` installs its own next."""
+    (pydantic, Sanic: ~0.5 s) still import. `Service.run` installs its own next. The
+    `SystemExit` may surface wrapped in another error (pydantic-core turns one raised while it
+    builds a validator into a `SchemaError`), so `main` also reads `_stop_asked`."""
+    _stop_asked.append(signum)
     raise SystemExit(EXIT_OK)
 
 
@@ -143,14 +150,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.debug("starting %s", args.command)
     try:
         return COMMANDS[args.command](config, args)
-    except RobodineError as exc:
-        log.error("%s", exc.message)
-        return EXIT_FAILED
-    except OSError as exc:
-        log.error("%s", exc)
-        return EXIT_FAILED
-    except Exception:  # a bug: one log line (the traceback escaped into it), exit 1
-        log.exception("robodine-edge %s failed", args.command)
+    except Exception as exc:
+        if _stop_asked:  # the stop's SystemExit, wrapped by the code it interrupted
+            log.info("robodine-edge %s stopped while starting (%s)", args.command, type(exc).__name__)
+            return EXIT_OK
+        if isinstance(exc, RobodineError):
+            log.error("%s", exc.message)
+        elif isinstance(exc, OSError):
+            log.error("%s", exc)
+        else:  # a bug: one log line (the traceback escaped into it), exit 1
+            log.exception("robodine-edge %s failed", args.command)
         return EXIT_FAILED
 
 
