@@ -21,6 +21,7 @@ from robodine_edge.actors.cameras.registry import CameraDirectory, CamerasActor,
 from robodine_edge.actors.dining.floor import FloorActor, FloorProxy, TableDirectory, table_actor_name
 from robodine_edge.actors.dining.order_queue import OrderQueueActor, OrderQueueProxy
 from robodine_edge.actors.dining.table import TableActor, TableProxy
+from robodine_edge.actors.directory import Directory
 from robodine_edge.actors.dispatch.dispatcher import DispatcherActor, DispatcherProxy
 from robodine_edge.actors.dispatch.legacy_arms import LegacyCook
 from robodine_edge.actors.dispatch.messages import OrderChanged, RobotRejoined, RobotUpdate, TableChanged, TaskEvent
@@ -151,10 +152,13 @@ class _TreeBuilder:
         self.named[spec.name] = started
         return started
 
-    def start_family(self, keys: Sequence[K], spec_of: Callable[[K], ChildSpec[ProxyT]]) -> list[ActorSlot[ProxyT]]:
-        """One child per key (a table, a robot, a camera), in order; not named: their family's
-        directory holds them."""
-        return [self.supervisor.proxy.start_child(spec_of(key)).get(timeout=START_TIMEOUT_S) for key in keys]
+    def start_family(
+        self, directory: Directory[K, ProxyT], keys: Sequence[K], spec_of: Callable[[K], ChildSpec[ProxyT]]
+    ) -> None:
+        """One child per key (a table, a robot, a camera), in order, each into its family's
+        directory (not named: the directory holds them)."""
+        for key in keys:
+            directory.add(key, self.supervisor.proxy.start_child(spec_of(key)).get(timeout=START_TIMEOUT_S))
 
     def tell_dispatcher(self, message: object) -> None:
         """Runs on the teller's thread; before the dispatcher starts it rebuilds from SQLite."""
@@ -192,8 +196,7 @@ class _TreeBuilder:
         def table_changed(table_id: int, table: dict[str, Any] | None) -> None:
             self.tell_dispatcher(TableChanged(table, table_id))
 
-        for table_id, slot in zip(table_ids, self.start_family(table_ids, table_spec), strict=True):
-            tables.add(table_id, slot)
+        self.start_family(tables, table_ids, table_spec)
         floor = self.start(
             ChildSpec[FloorProxy](
                 "floor",
@@ -247,8 +250,7 @@ class _TreeBuilder:
                 ),
             )  # fmt: skip
 
-        for robot_id, slot in zip(robot_ids, self.start_family(robot_ids, robot_spec), strict=True):
-            robots.add(robot_id, slot)
+        self.start_family(robots, robot_ids, robot_spec)
         self.start(
             ChildSpec[FleetProxy](
                 "fleet",
@@ -281,8 +283,7 @@ class _TreeBuilder:
                 ),
             )  # fmt: skip
 
-        for camera_id, slot in zip(camera_ids, self.start_family(camera_ids, camera_spec), strict=True):
-            camera_actors.add(camera_id, slot)
+        self.start_family(camera_actors, camera_ids, camera_spec)
         cameras = self.start(
             ChildSpec[CamerasProxy](
                 "cameras",

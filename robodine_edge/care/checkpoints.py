@@ -42,15 +42,11 @@ from peewee import SqliteDatabase
 from robodine_edge.actors.storage.writer import Writer
 from robodine_edge.care.walindex import WalIndex
 from robodine_edge.clock import utcnow
-from robodine_edge.data.db import PRAGMAS
+from robodine_edge.data.db import CHECKPOINT_BYTES, PRAGMAS
 from robodine_edge.process.metrics import Metrics
 
 log = logging.getLogger(__name__)
 CHECK_EVERY_S = 1.0
-CHECKPOINT_BYTES = 4 * 2**20
-"""SQLite's own default mark (1,000 pages of its default 4 KiB), kept in bytes whatever
-the page size: checkpointing more often would write a page that changes every second
-(a robot's row) to the database more often, for nothing."""
 NIGHTLY_HOUR = 4
 VACUUM_MIN_BYTES = 64 * 2**20
 VACUUM_SHARE = 0.25

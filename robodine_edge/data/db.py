@@ -30,10 +30,14 @@ from robodine_edge.data.models import database_proxy
 log = logging.getLogger(__name__)
 
 DB_FILENAME = "robodine.sqlite3"
-WAL_SIZE_LIMIT = 8 * 2**20
-"""Twice the WAL the care thread lets grow before it checkpoints (`CHECKPOINT_BYTES`):
-a rush that keeps to its checkpoints never reaches it, so the file is not cut and
-grown again at every turn."""
+CHECKPOINT_BYTES = 4 * 2**20
+"""How much WAL the care thread lets grow before it checkpoints (`care.checkpoints`):
+SQLite's own default mark (1,000 pages of its default 4 KiB), kept in bytes whatever
+the page size: checkpointing more often would write a page that changes every second
+(a robot's row) to the database more often, for nothing."""
+WAL_SIZE_LIMIT = 2 * CHECKPOINT_BYTES
+"""Twice the checkpoint mark: a rush that keeps to its checkpoints never reaches it, so
+the file is not cut and grown again at every turn."""
 PAGE_SIZE = 1024
 """Bytes per database page, for a database made from now on (an existing file keeps the
 size it was made with: SQLite cannot change it in WAL mode). Every commit appends each
