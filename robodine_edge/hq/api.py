@@ -83,11 +83,12 @@ def create_hq_app(ctx: HqContext, name: str = "robodine_hq") -> HqApp:
     )
     app.error_handler = HqErrorHandler()
     app.register_middleware(_authenticate, "request")
-    app.add_route(health, "/health", methods=["GET"])
-    app.add_route(stores, "/api/chain/stores", methods=["GET"])
-    app.add_route(events, "/api/chain/events", methods=["GET"])
-    app.add_route(robots, "/api/chain/robots", methods=["GET"])
-    app.add_route(put_cfg, "/api/chain/cfg/<kind>", methods=["PUT"])
+    # Given, so Sanic does not read and parse each handler's source to guess it at start-up.
+    app.add_route(health, "/health", methods=["GET"], error_format="json")
+    app.add_route(stores, "/api/chain/stores", methods=["GET"], error_format="json")
+    app.add_route(events, "/api/chain/events", methods=["GET"], error_format="json")
+    app.add_route(robots, "/api/chain/robots", methods=["GET"], error_format="json")
+    app.add_route(put_cfg, "/api/chain/cfg/<kind>", methods=["PUT"], error_format="json")
     return app
 
 

@@ -20,7 +20,7 @@ from sanic import HTTPResponse
 from robodine_edge.actors.base import Crash
 from robodine_edge.errors import NotFound
 from robodine_edge.http.context import ApiRequest, App
-from robodine_edge.http.routing import json_response
+from robodine_edge.http.routing import ERROR_FORMAT, json_response
 from robodine_edge.threads import bridge
 from robodine_edge.types import Role
 
@@ -29,7 +29,7 @@ PATH = "/api/_test/actors/<name:str>/crash"
 
 
 def install_crash_hook(app: App) -> None:
-    app.add_route(crash_actor, PATH, methods=["POST"], name="test_crash_actor")
+    app.add_route(crash_actor, PATH, methods=["POST"], name="test_crash_actor", error_format=ERROR_FORMAT)
 
 
 async def crash_actor(request: ApiRequest, name: str) -> HTTPResponse:

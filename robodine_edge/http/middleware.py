@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from sanic import HTTPResponse
 
-from robodine_edge.http.routing import RouteSpec
+from robodine_edge.http.routing import ERROR_FORMAT, RouteSpec
 from robodine_edge.process.metrics import Metrics
 
 if TYPE_CHECKING:
@@ -70,9 +70,9 @@ def install_preflight(app: App, specs: list[RouteSpec], finish: ResponseFinisher
                 headers["Access-Control-Allow-Headers"] = requested or ALLOWED_HEADERS
             return finish(request, HTTPResponse(status=204, headers=headers))
 
-        app.add_route(
-            preflight, path, methods=["OPTIONS"], name=f"preflight_{index}", unquote=True
-        )  # as the API route: Sanic takes a path's flag from one of its routes
+        app.add_route(  # unquote as the API route: Sanic takes a path's flag from one of its routes
+            preflight, path, methods=["OPTIONS"], name=f"preflight_{index}", unquote=True, error_format=ERROR_FORMAT
+        )
 
 
 def _cors(request: ApiRequest, response: HTTPResponse, allow_any: bool, allowed: frozenset[str]) -> None:

@@ -23,6 +23,7 @@ from robodine_edge.errors import Unauthorized
 from robodine_edge.http.context import ApiContext, ApiRequest, App
 from robodine_edge.http.hub import Connection, Hub
 from robodine_edge.http.orphans import reap_when_lost
+from robodine_edge.http.routing import ERROR_FORMAT
 from robodine_edge.http.topics import KIOSK_TOPICS, is_topic
 from robodine_edge.types import Principal, Role, Topic
 
@@ -37,8 +38,8 @@ bounded queue instead, where the 5-second rule can see it."""
 
 def install_websockets(app: App) -> None:
     app.config.WEBSOCKET_MAX_SIZE = MAX_MESSAGE_BYTES
-    app.add_websocket_route(topic_socket, "/ws/<topic:str>", name="ws_topic")
-    app.add_websocket_route(multiplexed_socket, "/ws", name="ws")
+    app.add_websocket_route(topic_socket, "/ws/<topic:str>", name="ws_topic", error_format=ERROR_FORMAT)
+    app.add_websocket_route(multiplexed_socket, "/ws", name="ws", error_format=ERROR_FORMAT)
 
 
 def may_see(principal: Principal, topic: Topic) -> bool:

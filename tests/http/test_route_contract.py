@@ -978,3 +978,26 @@ def test_openapi_offers_null_only_for_the_fields_that_take_it() -> None:
         for name, prop in properties.items():
             offers_null = {"type": "null"} in prop.get("anyOf", [])
             assert offers_null == (name in spec.body.NULLABLE), (spec.body.__name__, name)  # type: ignore[attr-defined]
+
+
+def test_every_route_is_registered_with_its_error_format_so_sanic_reads_no_handler_source() -> None:
+    """Without the format given, Sanic parses each handler's source at start-up to guess
+    it: a quarter of a start's CPU, for the JSON every error body is anyway."""
+    from sanic import Sanic
+
+    from robodine_edge.http.crash_hook import install_crash_hook
+    from robodine_edge.http.middleware import ResponseFinisher, install_preflight
+    from robodine_edge.http.routing import install
+    from robodine_edge.http.ws import install_websockets
+    from robodine_edge.process.metrics import Metrics
+
+    specs = route_specs()
+    app: Any = Sanic("error_formats")
+    install(app, specs)
+    install_websockets(app)
+    install_preflight(app, specs, ResponseFinisher(Metrics(), ()))
+    install_crash_hook(app)
+    app.router.finalize()
+    formats = {route.path: route.extra.error_format for route in app.router.routes}
+    assert len(formats) > len({spec.path for spec in specs})  # the sockets and the hook too
+    assert set(formats.values()) == {"json"}, {path: f for path, f in formats.items() if f != "json"}
