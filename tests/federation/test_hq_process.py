@@ -97,5 +97,5 @@ def test_two_hq_processes_share_the_events_and_one_is_killed_mid_stream(
         for store in stores:
             store.close()
         for hq in (first, second):
-            if hq._proc is not None and hq._proc.poll() is None:
+            if hq.running:
                 hq.stop()
