@@ -3,7 +3,10 @@
 * `robots_curve`: N robots linked, each pinging every 0.5 s, idle and then each sending
   telemetry at 10 Hz: the service's CPU per robot, bytes written to storage per robot-hour
   (`/proc/PID/io`), RSS and threads, at each N. Its own service, so the other parts'
-  robots do not count here.
+  robots do not count here. The robots' pose samples and states are written for all of
+  them every `telemetry.write_every_s` (10 s): each window of bytes is one such interval
+  at least, and starts and ends on a write (a pose history read makes one), so it counts
+  exactly its own samples, in one more commit than a steady run would make.
 * `fanout_curve`: N WebSocket clients on the `orders` topic while orders are placed at a
   steady rate: from each POST leaving to each client reading the order, p50/p99, and the
   service's CPU per order; beside it the same clients on a bare uvloop server that only
@@ -27,6 +30,7 @@ import httpx
 import orjson
 
 from bench.measure import Bench, _cpu_seconds, free_port, telemetry_templates, written_bytes
+from robodine_edge.config import load_config
 from robodine_edge.protocol.pose import Pose
 from robodine_edge.protocol.telemetry import Telemetry, encode_telemetry
 
@@ -37,6 +41,9 @@ DRAIN_S = 0.5
 CLIENT_PROCESSES = 4
 """Subscribers are spread over this many lean processes (one epoll each)."""
 ROBOT_HZ = 10
+WRITE_EVERY_S = load_config(None, {}).telemetry.write_every_s
+"""The service's default interval between writes of the robots' samples: the shortest
+telemetry step whose bytes mean anything."""
 
 
 def robots_curve(workdir: Path, counts: tuple[int, ...], seconds: float) -> dict[str, Any]:
@@ -47,11 +54,14 @@ def robots_curve(workdir: Path, counts: tuple[int, ...], seconds: float) -> dict
         for count in counts:
             bench.link_robots(count)
             time.sleep(1.0)  # the links' own start (hello, first announcements) is not idle
+            bench.write_poses()  # the last samples of the step before are not idle's
             written = written_bytes(bench.service.pid)
             idle = _cpu_over(bench.service.pid, IDLE_S)
+            bench.write_poses()
             idle_written = written_bytes(bench.service.pid) - written
             templates = telemetry_templates(workdir / f"robots-{count}.txt", bench.robots[:count])
-            step = bench._udp_step(templates, port, count * ROBOT_HZ, seconds, service_pid=bench.service.pid)
+            rate, step_s = count * ROBOT_HZ, max(seconds, WRITE_EVERY_S)
+            step = bench._udp_step(templates, port, rate, step_s, service_pid=bench.service.pid, written=True)
             points.append(
                 {
                     "robots": count,

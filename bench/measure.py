@@ -125,6 +125,11 @@ class Bench:
             for _, client in robots:
                 client.send(type="ping")
 
+    def write_poses(self) -> None:
+        """Have the service write the pose samples and robot states it holds (a pose
+        history read does), so a window of bytes written starts or ends on a write."""
+        self.service.http.get("/api/poses", headers=self.admin, params={"limit": 1}).raise_for_status()
+
     def _post(self, path: str, body: dict[str, Any]) -> Any:
         response = self.service.http.post(path, headers=self.admin, json=body)
         response.raise_for_status()
@@ -219,7 +224,13 @@ class Bench:
         sink = self._baseline_udp(templates, step_s)
         return {"at_2500": at_2500, "steps": steps, "max_lossless_rate": best, "bare_asyncio": sink}
 
-    def _udp_step(self, templates: Path, port: int, rate: int, seconds: float, *, service_pid: int) -> dict[str, Any]:
+    def _udp_step(
+        self, templates: Path, port: int, rate: int, seconds: float, *, service_pid: int, written: bool = False
+    ) -> dict[str, Any]:
+        """`written`: the bytes written are counted from one write of the pose samples to
+        another (`write_poses`), so they hold exactly the step's samples."""
+        if written:
+            self.write_poses()
         before = self._accepted()
         cpu_before = _cpu_seconds(service_pid)
         first = self.take_seqs(int(rate * seconds) // len(templates.read_text().splitlines()) + 2)
@@ -238,6 +249,8 @@ class Bench:
         sent, took = sender.stdout.split()
         time.sleep(0.5)  # let the last datagrams be read
         cpu = (_cpu_seconds(service_pid) - cpu_before) / (float(took) + 0.5)
+        if written:
+            self.write_poses()
         accepted = self._accepted() - before
         return {
             "sent": int(sent),

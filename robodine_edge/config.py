@@ -150,6 +150,7 @@ class TelemetryConfig(_Section):
     port: Port
     ws_rate_hz: Annotated[float, Field(gt=0, le=1000)]
     persist_hz: Annotated[float, Field(gt=0, le=100)]
+    write_every_s: Annotated[float, Field(gt=0, le=300)]
 
 
 class VideoConfig(_Section):

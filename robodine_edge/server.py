@@ -246,6 +246,7 @@ class Service:
             dispatcher=actors.dispatcher,
             hub=self.hub,
             robots=actors.robots,
+            recorder=actors.recorder,
             views=actors.views,
             cameras=actors.cameras,
             camera_actors=actors.camera_actors,

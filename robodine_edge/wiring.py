@@ -1,7 +1,7 @@
 """The actor tree, built in order by the composition root (`robodine_edge.server`).
 
-supervisor → writer → one actor per table → floor → order queue → one actor per robot
-→ fleet → one actor per camera → cameras → dispatcher. Each is started by the
+supervisor → writer → one actor per table → floor → order queue → recorder → one actor
+per robot → fleet → one actor per camera → cameras → dispatcher. Each is started by the
 supervisor and answers a ping before the next starts; the supervisor stops them in
 reverse.
 """
@@ -27,6 +27,7 @@ from robodine_edge.actors.dispatch.legacy_arms import LegacyCook
 from robodine_edge.actors.dispatch.messages import OrderChanged, RobotRejoined, RobotUpdate, TableChanged, TaskEvent
 from robodine_edge.actors.robots.fleet import FleetActor, FleetProxy, RobotChanged, RobotDirectory, robot_actor_name
 from robodine_edge.actors.robots.messages import FleetSend, RobotSnapshot, no_loop
+from robodine_edge.actors.robots.recorder import RecorderActor, RecorderProxy
 from robodine_edge.actors.robots.robot import RobotActor, RobotProxy
 from robodine_edge.actors.storage.journal import Journal
 from robodine_edge.actors.storage.list_pages import ListedViews
@@ -61,6 +62,8 @@ class ActorTree:
     tables: TableDirectory
     floor: ActorSlot[FloorProxy]
     orders: ActorSlot[OrderQueueProxy]
+    recorder: ActorSlot[RecorderProxy]
+    """Writes the robots' pose samples and last known states (`actors.robots.recorder`)."""
     robots: RobotDirectory
     fleet: ActorSlot[FleetProxy]
     dispatcher: ActorSlot[DispatcherProxy]
@@ -113,13 +116,13 @@ def start_actor_tree(
     tree = _TreeBuilder(config, publish, on_supervision)
     writer, journal = tree.start_writer(db, metrics, units_committed)
     tables, floor, orders, views = tree.start_dining(writer, journal, table_ids)
-    robots, fleet = tree.start_robots(writer, journal, robot_ids, views)
+    recorder, robots, fleet = tree.start_robots(writer, journal, robot_ids, views)
     recordings = videos if videos is not None else videos_dir(Path(db.database).parent)  # DATA_DIR's
     camera_actors, cameras = tree.start_cameras(writer, journal, camera_ids, frames_out, recordings, recording_refusal)
     dispatcher = tree.start_dispatcher(writer, journal, robots, orders, floor, legacy_cook, fleet_send)
     return ActorTree(
-        tree.supervisor, writer, journal, tables, floor, orders, robots, fleet, dispatcher, views, tree.timer,
-        cameras=cameras, camera_actors=camera_actors, named=tree.named,
+        tree.supervisor, writer, journal, tables, floor, orders, recorder, robots, fleet, dispatcher, views,
+        tree.timer, cameras=cameras, camera_actors=camera_actors, named=tree.named,
     )  # fmt: skip
 
 
@@ -219,9 +222,18 @@ class _TreeBuilder:
 
     def start_robots(
         self, writer: Writer, journal: Journal, robot_ids: Sequence[str], views: ListedViews
-    ) -> tuple[RobotDirectory, ActorSlot[FleetProxy]]:
-        """One actor per registered robot, then the fleet that registers more."""
+    ) -> tuple[ActorSlot[RecorderProxy], RobotDirectory, ActorSlot[FleetProxy]]:
+        """The recorder (stopped after every robot actor, so it writes what they hand it
+        on their way out), one actor per registered robot, then the fleet that registers more."""
         robots, fleet, config, publish = RobotDirectory(), self.fleet, self.config, self.publish
+        recorder = self.start(
+            ChildSpec[RecorderProxy](
+                "recorder",
+                lambda crash: RecorderActor.start(
+                    writer, self.timer.after, write_every_s=config.telemetry.write_every_s, crash_listener=crash
+                ),
+            )
+        )
 
         def robot_changed(snapshot: RobotSnapshot) -> None:
             """Runs on a robot actor's thread."""
@@ -241,7 +253,8 @@ class _TreeBuilder:
             return ChildSpec[RobotProxy](
                 robot_actor_name(robot_id),
                 lambda crash: RobotActor.start(
-                    robot_id, writer, journal, publish, robot_changed, task_event, robot_state, robot_rejoined,
+                    robot_id, writer, recorder, journal, publish,
+                    robot_changed, task_event, robot_state, robot_rejoined,
                     heartbeat_s=config.robots.heartbeat_s,
                     persist_interval_s=1.0 / config.telemetry.persist_hz,
                     publish_interval_s=1.0 / config.telemetry.ws_rate_hz,
@@ -260,7 +273,7 @@ class _TreeBuilder:
             ),
             fleet,
         )
-        return robots, fleet
+        return recorder, robots, fleet
 
     def start_cameras(
         self,

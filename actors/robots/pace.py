@@ -8,7 +8,9 @@ exactly the rate is never held for its jitter, as "one interval since the last" 
 that held every early arrival for the rest of its interval), with the last move of a
 burst told as soon as a token is back (the trailing edge); a mere `last_seen` every
 `LAST_SEEN_EVERY_S`; the dispatcher only what it chooses robots by, or once a second;
-and the state saved at most every `persist_interval_s`.
+and the state handed to the recorder (actors/robots/recorder.py) with a pose sample at
+most every `persist_interval_s`, and only when it changed: a ping's `last_seen` alone
+waits for the next change, for the robot going offline or for the service stopping.
 
 Decisions and their bookkeeping only: the actor (actors/robots/robot.py) reads its clock,
 tells, schedules the trailing `Announce` and writes. No I/O, no locks: every method
@@ -35,6 +37,11 @@ def moved(before: RobotSnapshot, after: RobotSnapshot) -> bool:
     return (before.pose, before.battery, before.joints) != (after.pose, after.battery, after.joints)
 
 
+def kept_changed(before: RobotSnapshot, after: RobotSnapshot) -> bool:
+    """Whether the change is in what the robots table keeps of a robot besides `last_seen`."""
+    return before.state != after.state or moved(before, after)
+
+
 class RobotPace:
     """What was last told and saved, and when; which changes are worth telling now."""
 
@@ -47,6 +54,7 @@ class RobotPace:
         self._state_key: tuple[Any, ...] | None = None
         self._state_told = 0.0
         self._dirty = False
+        self._seen = False
         self._last_persist = 0.0
 
     # -- telling ----------------------------------------------------------------------
@@ -101,14 +109,23 @@ class RobotPace:
 
     # -- saving -----------------------------------------------------------------------
 
-    def changed(self) -> None:
-        """The snapshot changed: there is something to save."""
-        self._dirty = True
+    def changed(self, before: RobotSnapshot, after: RobotSnapshot) -> None:
+        """The snapshot changed: its state, battery, pose or joints are to be saved at the
+        next interval; a mere `last_seen` (a ping, any frame) only with the next save or a
+        forced one. Link, task and name are not saved by the state save."""
+        if kept_changed(before, after):
+            self._dirty = True
+        elif before.last_seen != after.last_seen:
+            self._seen = True
 
     def persist_due(self, now: float, force: bool = False) -> bool:
-        """Whether to save now: something changed, and `persist_interval_s` has passed
-        since the last save (or `force`). True also counts the save as made at `now`."""
-        if not self._dirty or (not force and now - self._last_persist < self._persist_interval_s):
-            return False
-        self._dirty, self._last_persist = False, now
-        return True
+        """Whether to save now: state, battery, pose or joints changed and
+        `persist_interval_s` has passed since the last save; or, when `force`d, anything
+        saved changed, `last_seen` included. True also counts the save as made at `now`."""
+        if force:
+            due = self._dirty or self._seen
+        else:
+            due = self._dirty and now - self._last_persist >= self._persist_interval_s
+        if due:
+            self._dirty, self._seen, self._last_persist = False, False, now
+        return due

@@ -4,7 +4,8 @@ The network room hands this actor what arrives for its robot (frames, telemetry,
 link loss) as messages, legacy frames as an ask, and a `RobotLink` to write through; the actor
 never touches a socket. A `Tick` every second drives what needs time: re-sending
 commands not acknowledged within 5 s (what is owed is kept by the `Outbox`,
-actors/robots/outbox.py), saving the last known state and a pose sample (1 Hz by default),
+actors/robots/outbox.py), handing the last known state and a pose sample (1 Hz by default)
+to the recorder, which writes the whole fleet's every 10 s (actors/robots/recorder.py),
 and noticing that a legacy robot went quiet (for longer than its own pace of reports
 allows: `LegacyPace`, actors/robots/legacy_pace.py). The `robots` topic is
 rate-limited per robot (the rules are `RobotPace`'s, actors/robots/pace.py); a move held
@@ -40,13 +41,15 @@ from robodine_edge.actors.robots.messages import (
 )
 from robodine_edge.actors.robots.outbox import Outbox, PendingCommand
 from robodine_edge.actors.robots.pace import RobotPace, moved
+from robodine_edge.actors.robots.recorder import Recorded, RecorderProxy
 from robodine_edge.actors.storage.journal import Journal
 from robodine_edge.actors.storage.writer import Writer
+from robodine_edge.actors.supervisor import ActorSlot
 from robodine_edge.clock import utcnow
 from robodine_edge.data import robots as data
-from robodine_edge.data.robots import RobotRecord, token_matches
+from robodine_edge.data.robots import KnownState, PoseSample, RobotRecord, token_matches
 from robodine_edge.domain.dispatch import no_commands
-from robodine_edge.errors import AuthFailed, RobodineError, TimedOut
+from robodine_edge.errors import AuthFailed, RobodineError, TimedOut, Unavailable
 from robodine_edge.protocol import link as wire
 from robodine_edge.protocol.legacy import LegacyAlbabot, LegacyCookbot
 from robodine_edge.protocol.pose import Pose
@@ -69,6 +72,7 @@ class RobotActor(SupervisedActor):
         self,
         robot_id: str,
         writer: Writer,
+        recorder: ActorSlot[RecorderProxy],
         journal: Journal,
         publish: Publish,
         on_change: Callable[[RobotSnapshot], None],
@@ -87,6 +91,7 @@ class RobotActor(SupervisedActor):
         self._robot_id = robot_id
         self._wake = wake
         self._writer = writer
+        self._recorder = recorder
         self._journal = journal
         self._publish = publish
         self._on_change = on_change
@@ -98,11 +103,12 @@ class RobotActor(SupervisedActor):
         self._link: RobotLink | None = None
         self._outbox = Outbox()
         self._carried: set[int] | None = None  # commands on the link since its hello, until the first status
-        self._samples: list[tuple[str, Pose, Any]] = []
+        self._samples: list[PoseSample] = []
         self._sampled: Pose | None = None
         self._legacy_pace = LegacyPace(heartbeat_s)
 
     def on_start(self) -> None:
+        self._flush_recorder()  # a restarted actor reloads the state its last instance handed over
         record, open_commands = self._write(data.load_robot, self._robot_id)
         self._record: RobotRecord = record
         self.snap = RobotSnapshot(
@@ -325,10 +331,10 @@ class RobotActor(SupervisedActor):
                 pose=frame.poses["world"],
                 last_seen=now,
             )
-            self._samples.extend((name, pose, now) for name, pose in frame.poses.items())
+            self._samples.extend((self._robot_id, name, pose, now) for name, pose in frame.poses.items())
         else:
             self._change(online=True, state=frame.state, joints=frame.joints, pose=frame.endpoint, last_seen=now)
-            self._samples.append(("cookbot", frame.endpoint, now))
+            self._samples.append((self._robot_id, "cookbot", frame.endpoint, now))
         self._announce()  # shown before `OK` as well, not at the rate limit's next turn
         self._persist(force=True, wait=True)  # stored before `OK`: the old robots send seldom
 
@@ -347,6 +353,7 @@ class RobotActor(SupervisedActor):
         except WRITE_ERRORS as exc:
             log.error("robot %s: could not record going offline (%s): %s", self._robot_id, reason, exc)
         self._change(online=False)
+        self._persist(force=True)  # its last `last_seen` too: pings are not saved as they come
 
     def _link_event(self, online: bool, reason: str) -> None:
         """Commit `robot_online`/`robot_offline` before the state shows it, so whoever sees
@@ -394,7 +401,7 @@ class RobotActor(SupervisedActor):
         self.snap = replace(before, **changes)
         if self.snap == before:
             return
-        self._pace.changed()
+        self._pace.changed(before, self.snap)
         if self._pace.worth_announcing(before, self.snap, self._clock()):
             self._announce()
         elif moved(before, self.snap):
@@ -419,20 +426,32 @@ class RobotActor(SupervisedActor):
             self._on_state(self.snap)
 
     def _persist(self, force: bool = False, wait: bool = False) -> None:
-        """Save the state and the pose samples: at most every `persist_interval_s` (a
-        store write not waited for), or now and committed (`force`, `wait`)."""
-        if not self._pace.persist_due(self._clock(), force):
+        """Hand the state and a pose sample to the recorder, which writes them with the
+        rest of the fleet's: at most every `persist_interval_s` and only after a change of
+        state, battery, pose or joints; or now, `last_seen` included (`force`: offline,
+        stopping, a legacy frame), and committed before returning (`wait`)."""
+        due = self._pace.persist_due(self._clock(), force)
+        if not due and not (force and self._samples):
             return
         if self.snap.pose is not None and self.snap.pose != self._sampled and not self._record.legacy:
-            self._samples.append(("world", self.snap.pose, utcnow()))
+            self._samples.append((self._robot_id, "world", self.snap.pose, utcnow()))
             self._sampled = self.snap.pose
-        samples, self._samples = self._samples, []
+        samples, self._samples = tuple(self._samples), []
         snap = self.snap
-        args = (self._robot_id, snap.state, snap.battery, snap.pose, snap.joints, snap.last_seen, samples)
+        state = KnownState(self._robot_id, snap.state, snap.battery, snap.pose, snap.joints, snap.last_seen)
+        self._recorder.tell(Recorded(state, samples))
         if wait:
-            self._write(data.save_state, *args)
-        else:
-            self._writer.write(data.save_state, *args)
+            self._flush_recorder(raising=True)
+
+    def _flush_recorder(self, raising: bool = False) -> None:
+        """Ask the recorder to write what it holds, and wait for the commit. Only a legacy
+        frame (stored before its `OK`) needs it done: starting, a failure is logged."""
+        try:
+            self._recorder.proxy.flush().get(timeout=WRITE_TIMEOUT_S)
+        except (RobodineError, pykka.ActorDeadError, pykka.Timeout) as exc:
+            if raising:
+                raise Unavailable(f"robot {self._robot_id}: its state could not be saved: {exc}") from exc
+            log.warning("robot %s: the recorder did not write what it held (%s)", self._robot_id, exc)
 
     def _write(self, unit: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """A committed write, waited for; raises one of `WRITE_ERRORS`."""

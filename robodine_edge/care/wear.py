@@ -22,7 +22,7 @@ from robodine_edge.process.metrics import Metrics
 REFRESH_EVERY = 512
 """Commits between checks that the mapped `-shm` is still the one SQLite uses."""
 KINDS = (
-    ("robodine_edge.data.robots.save_state", "poses"),
+    ("robodine_edge.data.robots.save_states", "poses"),
     ("robodine_edge.data.robots.add_poses", "poses"),
     ("robodine_edge.data.events.", "events"),
     ("robodine_edge.care.retention.", "purge"),

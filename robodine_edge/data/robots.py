@@ -214,25 +214,44 @@ def delete_robot(robot_id: str) -> None:
     _row(robot_id).delete_instance(recursive=False)
 
 
-def save_state(
-    robot_id: str,
-    state: str,
-    battery: float | None,
-    pose: Pose | None,
-    joints: tuple[float, ...] | None,
-    last_seen: datetime | None,
-    poses: list[tuple[str, Pose, datetime]],
-) -> None:
-    """The last known state, and the pose samples taken since the last save."""
-    Robot.update(
-        state=state,
-        battery=battery,
-        pose=pose.json() if pose else None,
-        joints=list(joints) if joints is not None else None,
-        last_seen=last_seen,
-        updated_at=utcnow(),
-    ).where(Robot.robot_id == robot_id).execute()
-    add_poses(robot_id, None, poses)
+@dataclass(frozen=True, slots=True)
+class KnownState:
+    """A robot's last known state, as the robots table keeps it while it is offline."""
+
+    robot_id: str
+    state: str
+    battery: float | None
+    pose: Pose | None
+    joints: tuple[float, ...] | None
+    last_seen: datetime | None
+
+
+PoseSample = tuple[str, str, Pose, datetime]
+"""One sample of a robot's pose history: (robot id, frame, pose, when)."""
+SAMPLE_ROWS_PER_INSERT = 500
+"""Rows per `INSERT` of samples: 11 values each, under SQLite's 32,766 bound variables."""
+
+
+def save_states(states: Sequence[KnownState], samples: Sequence[PoseSample]) -> None:
+    """Writer thread: the robots' last known states and the pose samples taken since the
+    last save, for the whole fleet in one unit (actors/robots/recorder.py: one commit
+    every `telemetry.write_every_s`, not one per robot and sample)."""
+    now = utcnow()
+    for known in states:
+        Robot.update(
+            state=known.state,
+            battery=known.battery,
+            pose=known.pose.json() if known.pose else None,
+            joints=list(known.joints) if known.joints is not None else None,
+            last_seen=known.last_seen,
+            updated_at=now,
+        ).where(Robot.robot_id == known.robot_id).execute()
+    rows = [
+        {"robot_id": robot_id, "ingredient_id": None, "frame": frame, **pose.json(), "recorded_at": at}
+        for robot_id, frame, pose, at in samples
+    ]
+    for start in range(0, len(rows), SAMPLE_ROWS_PER_INSERT):
+        PoseRow.insert_many(rows[start : start + SAMPLE_ROWS_PER_INSERT]).execute()
 
 
 def add_poses(robot_id: str | None, ingredient_id: int | None, poses: list[tuple[str, Pose, datetime]]) -> None:

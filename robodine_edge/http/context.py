@@ -29,6 +29,7 @@ from robodine_edge.actors.dining.floor import FloorProxy
 from robodine_edge.actors.dining.order_queue import OrderQueueProxy
 from robodine_edge.actors.dispatch.dispatcher import DispatcherProxy
 from robodine_edge.actors.robots.fleet import FleetProxy, RobotDirectory
+from robodine_edge.actors.robots.recorder import RecorderProxy
 from robodine_edge.actors.storage.journal import Journal
 from robodine_edge.actors.storage.list_pages import ListedViews
 from robodine_edge.actors.storage.writer import Writer
@@ -64,6 +65,8 @@ class ApiContext:
     hub: Hub
     robots: RobotDirectory
     """The robot actors' slots by robot id."""
+    recorder: ActorSlot[RecorderProxy]
+    """Holds the robots' pose samples between writes: a history read has it write them first."""
     views: ListedViews
     """Encoded list bodies, read here without asking their owners (`actors.storage.list_pages`)."""
     cameras: ActorSlot[CamerasProxy]

@@ -120,11 +120,25 @@ def test_the_dispatcher_hears_what_it_chooses_by_at_once_and_the_rest_once_a_sec
 
 def test_a_save_is_due_only_after_a_change_and_the_interval_unless_forced() -> None:
     pace = RobotPace(publish_interval_s=0.1, persist_interval_s=1.0)
+    walked = replace(IDLE, pose=Pose(1, 0))
     assert not pace.persist_due(50.0, force=True), "nothing changed"
-    pace.changed()
+    pace.changed(IDLE, walked)
     assert pace.persist_due(50.0)
-    pace.changed()
+    pace.changed(walked, IDLE)
     assert not pace.persist_due(50.5) and pace.persist_due(50.5, force=True)
-    pace.changed()
+    pace.changed(IDLE, replace(IDLE, state="serving"))
     assert not pace.persist_due(51.49) and pace.persist_due(51.5)
     assert not pace.persist_due(99.0), "saved: nothing left to save"
+
+
+def test_a_ping_alone_is_saved_only_when_forced() -> None:
+    """A ping changes `last_seen` only: no save at the interval (an idle robot writes
+    nothing), but going offline or stopping saves it, and so does the next real change."""
+    pace = RobotPace(publish_interval_s=0.1, persist_interval_s=1.0)
+    pinged = replace(IDLE, last_seen=2.0)
+    pace.changed(IDLE, pinged)
+    assert not pace.persist_due(50.0) and not pace.persist_due(99.0)
+    assert pace.persist_due(99.0, force=True)
+    assert not pace.persist_due(99.0, force=True), "saved"
+    pace.changed(pinged, replace(pinged, online=False, current_task=3, name="Alba"))
+    assert not pace.persist_due(200.0, force=True), "link, task and name are not the state save's"

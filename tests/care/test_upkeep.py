@@ -72,7 +72,7 @@ def test_each_kind_of_write_is_counted_as_the_wal_grew(data_dir: Path, store: Wr
 
 
 def test_unit_names_give_their_kind() -> None:
-    assert kind_of("robodine_edge.data.robots.save_state") == "poses"
+    assert kind_of("robodine_edge.data.robots.save_states") == "poses"
     assert kind_of("robodine_edge.data.orders.place_order") == "orders"
     assert kind_of("robodine_edge.data.events.record_event") == "events"
     assert kind_of("robodine_edge.care.retention.purge_poses") == "purge"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import time
 from functools import partial
 
 import pytest
@@ -111,6 +113,37 @@ def test_trail_and_pose_history(edge: ServiceProcess, admin: dict[str, str]) -> 
     assert since == []
     for bad in ({"since": "soon"}, {"limit": 5000}, {"robot_id": "bad id"}):
         assert edge.http.get("/api/poses", headers=admin, params=bad).status_code == 422
+
+
+def commits(service: ServiceProcess) -> float:
+    found = re.search(r"^robodine_db_commit_seconds_count (\S+)$", service.http.get("/metrics").text, re.M)
+    assert found, "no commit count in /metrics"
+    return float(found.group(1))
+
+
+def test_telemetry_waits_for_the_fleets_next_write_and_a_history_read_has_it_written(tmp_path) -> None:
+    """A robot sending telemetry at 10 Hz and pinging for 3 s: its samples (1 Hz) wait for
+    the fleet's next write (`telemetry.write_every_s`, 10 s by default), so the service
+    commits nothing meanwhile (it made a commit a second); reading the history writes
+    them first, in one commit, and shows them."""
+    with ServiceProcess(tmp_path) as service:
+        admin = service.auth(service.token())
+        robot_id, token = register(service, admin)
+        with RobotClient(robot_port(service)) as robot:
+            robot.hello(robot_id, token)
+            eventually(lambda: service.http.get(f"/api/robots/{robot_id}", headers=admin).json()["online"])
+            assert service.http.get("/api/poses", headers=admin).status_code == 200  # what was pending is written
+            before = commits(service)
+            for seq in range(1, 31):
+                robot.telemetry(udp_port(service), robot_id, seq, x=float(seq), y=0.5)
+                if seq % 5 == 0:
+                    robot.send(type="ping")
+                time.sleep(0.1)  # the robot's own pace, 10 Hz
+            eventually(lambda: service.http.get(f"/api/robots/{robot_id}", headers=admin).json()["pose"]["x"] == 30.0)
+            assert commits(service) == before, "telemetry and pings were written as they came"
+            trail = service.http.get(f"/api/albabot/{robot_id}/trail", headers=admin).json()
+            assert commits(service) == before + 1
+        assert len(trail) >= 2 and all(1.0 <= p["x"] <= 30.0 for p in trail), trail
 
 
 def test_robot_routes_are_for_staff(edge: ServiceProcess, admin: dict[str, str]) -> None:

@@ -240,6 +240,13 @@ def _fleet(request: ApiRequest) -> FleetProxy:
     return request.app.ctx.api.fleet.proxy
 
 
+async def _samples_written(request: ApiRequest) -> None:
+    """Event loop: the recorder writes the pose samples it holds (every robot's, up to
+    `telemetry.write_every_s` of them) before a history is read, so the history has every
+    sample taken until now. Nothing pending, nothing written."""
+    await answer(request, request.app.ctx.api.recorder.proxy.flush())
+
+
 # -- /api/robots --------------------------------------------------------------------------
 
 
@@ -368,6 +375,7 @@ async def get_albabot(request: ApiRequest, user: Principal, robot_id: str) -> di
 async def trail(request: ApiRequest, user: Principal, robot_id: str, query: HistoryQuery) -> list[dict[str, Any]]:
     """Floor-plan poses (`world` frame), newest first, sampled once a second."""
     await answer(request, _fleet(request).get(robot_id, "albabot"))
+    await _samples_written(request)
     reads = request.app.ctx.api.reads
     return await answer(
         request, reads.submit(data.list_poses, robot_id, "world", query.since, query.limit, query.before)
@@ -401,6 +409,7 @@ async def joints(request: ApiRequest, user: Principal, robot_id: str) -> dict[st
 
 @poses.get("", roles=STAFF_ROLES, summary="Pose history", query=PoseQuery, response=list[PoseSample])
 async def list_poses(request: ApiRequest, user: Principal, query: PoseQuery) -> list[dict[str, Any]]:
+    await _samples_written(request)
     reads = request.app.ctx.api.reads
     return await answer(
         request, reads.submit(data.list_poses, query.robot_id, query.frame, query.since, query.limit, query.before)
