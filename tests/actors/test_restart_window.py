@@ -1,11 +1,12 @@
 """The window of a restart, inside the real actor tree on a SQLite file: the supervisor's
 new instance has read what it needs (`on_start`), but its slot still holds the dead
 instance until the supervisor has pinged the new one and swapped it in. What the others
-tell the slot in that window (an order placed or cancelled) reaches the dead instance or
-is dropped by a teller that checks the slot first; a loaded machine stretches the window
-to hundreds of milliseconds (an order answered 201 was never cooked:
-tests/test_actor_crashes.py, one run in six under load). Once in its slot, the new
-instance must read again what it missed (`on_reachable`).
+tell the slot in that window (an order placed or cancelled, a robot dropping, a settings
+change, a command recorded for a robot) reaches the dead instance or is dropped by a
+teller that checks the slot first; a loaded machine stretches the window to hundreds of
+milliseconds (an order answered 201 was never cooked: tests/test_actor_crashes.py, one
+run in six under load). Once in its slot, the new instance must read again what it
+missed (`on_reachable`).
 
 Each test holds a new instance inside the window: behind a unit of work that holds the
 writer (its reads queue there), or on a robot's link that holds its writes (the robot
@@ -22,6 +23,7 @@ from peewee import SqliteDatabase
 
 from robodine_edge.actors.base import Crash
 from robodine_edge.config import load_config
+from robodine_edge.data.settings import update_settings
 from robodine_edge.process.metrics import Metrics
 from robodine_edge.types import Role
 from robodine_edge.wiring import ActorTree, start_actor_tree
@@ -116,3 +118,77 @@ def test_an_order_placed_before_the_restarted_dispatcher_is_in_its_slot_is_cooke
     cook.task(first, "done")
     cook.status("idle")
     assert cook.command()["args"]["order_id"] == late["id"]
+
+
+def test_a_robot_dropped_before_the_restarted_fleet_is_in_its_slot_is_listed_offline(
+    tree: ActorTree, events: EventLog
+) -> None:
+    """The new fleet asks each robot for its snapshot, in registration order; the second
+    robot's actor is holding a write on its link, so the fleet waits there, the first
+    robot's snapshot read. The first robot drops now: its news goes to the slot's dead
+    instance. Once the fleet is in its slot it must list that robot offline."""
+    first = LinkedRobot(tree, "alba-1", "albabot")
+    second = LinkedRobot(tree, "alba-2", "albabot")
+    wire = HeldWire("alba-2-held")
+    second.link(wire)
+    wire.hold()
+    sent = second.slot.proxy.command("go_to", {"x": 1, "y": 2}, None)  # written to the held link
+    assert wire.holding.wait(5)
+    crashed = tree.fleet.ref
+    tree.fleet.tell(Crash())
+    eventually(lambda: second.slot.mailbox_depth() >= 1, what="the new fleet asking the second robot")
+    first.drop()
+    assert tree.fleet.ref is crashed and not events
+    wire.release()
+    sent.get(timeout=5)
+    assert events.wait_for(1) and (events[0].type, events[0].actor) == ("actor_restarted", "fleet")
+    listed = {robot["robot_id"]: robot["online"] for robot in tree.fleet.proxy.list_robots().get(timeout=5)}
+    assert listed == {"alba-1": False, "alba-2": True}
+
+
+def test_settings_changed_before_the_restarted_floor_is_in_its_slot_are_the_floors(
+    tree: ActorTree, events: EventLog
+) -> None:
+    """The new floor's first read is the settings, queued behind a held writer; a change
+    of the settings queues behind that read, so it is committed after it and before the
+    floor is in its slot (the settings route then tells the slot: the dead instance). The
+    floor must estimate waits with the new average dining time."""
+    table = tree.floor.proxy.create_table({"name": "T1", "seats": 4, "x": 1.0, "y": 1.0}).get(timeout=5)
+    seated = tree.floor.proxy.add_party(4, "seated").get(timeout=5)
+    waiting = tree.floor.proxy.add_party(4, "waiting").get(timeout=5)
+    assert seated["table_id"] == table["id"] and waiting["status"] == "waiting"
+    (_, before) = tree.floor.proxy.waiting_info().get(timeout=5)[waiting["id"]]
+    assert before is not None and before > 2700  # the default: 45 min of dining, 5 of cleaning
+    gate = hold_writer(tree)
+    store = tree.named["writer"]
+    tree.floor.tell(Crash())
+    eventually(lambda: store.mailbox_depth() >= 1, what="the new floor reading the settings")
+    changed = tree.writer.write(update_settings, {"average_dining_s": 600})
+    gate.set()
+    changed.get(timeout=5)
+    assert events.wait_for(1) and (events[0].type, events[0].actor) == ("actor_restarted", "floor")
+    (_, after) = tree.floor.proxy.waiting_info().get(timeout=5)[waiting["id"]]
+    assert after is not None and after < 1000
+
+
+def test_a_stop_recorded_before_the_restarted_robot_is_in_its_slot_is_owed_to_it(
+    tree: ActorTree, events: EventLog
+) -> None:
+    """The new robot actor's one read (its open commands) queues behind a held writer; an
+    emergency declared now records the robot's `emergency_stop` behind that read and tells
+    the robot's slot from inside its unit: the dead instance. Once in its slot the robot
+    actor must owe the stop, sent on the robot's next hello."""
+    robot = LinkedRobot(tree, "alba-1", "albabot")
+    robot.status("idle")
+    robot.settled(tree)
+    gate = hold_writer(tree)
+    store = tree.named["writer"]
+    robot.slot.tell(Crash())
+    eventually(lambda: store.mailbox_depth() >= 1, what="the new robot actor reading its commands")
+    declared = tree.dispatcher.proxy.declare_emergency("fire", None, "admin")
+    eventually(lambda: store.mailbox_depth() >= 2, what="the emergency's unit queued behind that read")
+    gate.set()
+    assert declared.get(timeout=5)["reason"] == "fire"
+    assert events.wait_for(1) and (events[0].type, events[0].actor) == ("actor_restarted", "robot-alba-1")
+    robot.link()
+    assert [command["name"] for command in robot.received()] == ["emergency_stop"]
