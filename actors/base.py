@@ -162,6 +162,12 @@ class CrashRequested(RuntimeError):
     """What an actor raises on `Crash`."""
 
 
+@dataclass(frozen=True, slots=True)
+class Reachable:
+    """Told by the supervisor to an instance it restarted, once its slot points to it (see
+    `SupervisedActor.on_reachable`)."""
+
+
 class SupervisedActor(pykka.ThreadingActor):
     """Base of every robodine actor.
 
@@ -184,8 +190,25 @@ class SupervisedActor(pykka.ThreadingActor):
             return "pong"
         if isinstance(message, Crash):
             raise CrashRequested(f"{type(self).__name__} crashed on request")
+        if isinstance(message, Reachable):
+            self.on_reachable()
+            return None
         log.warning("%s ignored an unknown message %r", type(self).__name__, type(message).__name__)
         return None
+
+    def on_reachable(self) -> None:
+        """Runs in this actor's thread, after a restart, once the supervisor has put this
+        instance in its slot (`Reachable`).
+
+        `on_start` read the state in SQLite before anyone could reach this instance: until
+        the slot pointed to it, what others told the actor went to the dead instance (a
+        dead letter, or dropped by a teller that checks the slot first). A change made
+        after `on_start` read and told before the slot was swapped reached no one: an
+        order placed then, answered 201, never got its cook task. So an actor that learns
+        of others' changes by being told reads them again here; from this moment every
+        later change is told to this instance. Nothing to do by default. An exception
+        escaping it crashes the actor, as in any tell handler: the next instance reads
+        everything again."""
 
     def on_failure(
         self,

@@ -4,7 +4,9 @@ Every long-lived actor is started by the `Supervisor` from a `ChildSpec` and rea
 through an `ActorSlot`, a stable handle whose reference the supervisor swaps when it
 restarts the actor. A crash (an exception escaping a `tell` handler) is reported by
 the dying actor itself (`SupervisedActor.on_failure`); the supervisor then starts a
-fresh instance, which reloads its state from SQLite in `on_start`.
+fresh instance, which reloads its state from SQLite in `on_start`, and once the slot
+points to it tells it `Reachable`: what others told the slot in between reached the
+dead instance, so it reads their state again (`SupervisedActor.on_reachable`).
 
 Restart intensity is OTP's: at most `max_restarts` restarts of one child within
 `window_s` seconds. Past that the supervisor gives the child up and escalates: it
@@ -15,6 +17,7 @@ docs/ARCHITECTURE.md).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -26,7 +29,15 @@ from typing import Any, Generic, TypeVar, cast
 
 import pykka
 
-from robodine_edge.actors.base import ActorFuture, CrashListener, Ping, SupervisedActor, TypedProxy, proxy_method
+from robodine_edge.actors.base import (
+    ActorFuture,
+    CrashListener,
+    Ping,
+    Reachable,
+    SupervisedActor,
+    TypedProxy,
+    proxy_method,
+)
 from robodine_edge.process.logs import ALREADY_RECORDED
 
 log = logging.getLogger(__name__)
@@ -282,7 +293,11 @@ class Supervisor(SupervisedActor):
 
         return report
 
-    def _launch(self, spec: ChildSpec[object], slot: ActorSlot[object]) -> None:
+    def _launch(self, spec: ChildSpec[object], slot: ActorSlot[object], *, restart: bool = False) -> None:
+        """Start the child, wait for its `on_start` (a ping), then point its slot at it. A
+        restarted one is then told `Reachable`: what others told its slot while it started
+        reached the dead instance, so it reads their state again (`on_reachable`). A first
+        start needs none: nobody knew the actor before its slot did."""
         ref = spec.start(self._listener_for(spec.name))
         try:
             ref.ask(Ping(), timeout=START_TIMEOUT_S)
@@ -292,6 +307,9 @@ class Supervisor(SupervisedActor):
             ref.stop(block=False)
             raise RuntimeError(f"actor {spec.name} did not answer within {START_TIMEOUT_S}s") from None
         slot.install(ref)
+        if restart:
+            with contextlib.suppress(pykka.ActorDeadError):  # died already: the next one is told
+                ref.tell(Reachable())
 
     def _child_crashed(self, crash: ChildCrashed) -> None:
         slot = self._slots.get(crash.name)
@@ -305,7 +323,7 @@ class Supervisor(SupervisedActor):
         while budget.take():
             self._restarts += 1
             try:
-                self._launch(spec, slot)
+                self._launch(spec, slot, restart=True)
             except Exception as exc:
                 log.error("restart of actor %s failed: %s", name, exc)
                 error = str(exc)

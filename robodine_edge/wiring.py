@@ -131,7 +131,9 @@ class _TreeBuilder:
     under, and the tellers the parts are given for each other (a robot tells the fleet and
     the dispatcher, the floor and the order queue tell the dispatcher). The dispatcher and
     fleet slots exist from the start, so what tells them before they run is dropped, not
-    lost: each rebuilds from SQLite when it starts."""
+    lost: each rebuilds from SQLite when it starts. So is what tells a restarting one,
+    between its reads and the supervisor putting it in its slot: once there, it reads
+    again what it may have missed (`on_reachable`)."""
 
     def __init__(self, config: Config, publish: Publish, on_supervision: Callable[[SupervisionEvent], None]) -> None:
         self.config = config
@@ -164,7 +166,8 @@ class _TreeBuilder:
             directory.add(key, self.supervisor.proxy.start_child(spec_of(key)).get(timeout=START_TIMEOUT_S))
 
     def tell_dispatcher(self, message: object) -> None:
-        """Runs on the teller's thread; before the dispatcher starts it rebuilds from SQLite."""
+        """Runs on the teller's thread. A dispatcher not running drops it: before its first
+        start it rebuilds from SQLite, and restarted it catches up once in its slot."""
         if self.dispatcher.is_alive():
             self.dispatcher.tell(message)
 

@@ -221,6 +221,13 @@ class FloorActor(ViewOwner):
         self._settings = settings
         self._publish_waiting()
 
+    def on_reachable(self) -> None:
+        """Restarted, and now in the floor's slot: a settings change committed after
+        `on_start` read them and told while this instance was not yet reachable went to the
+        dead instance. The settings are read again (the tables are the table actors', and
+        the floor's changes are its own: nothing else is told to it)."""
+        self.settings_changed(self._write(load_settings))
+
     def on_receive(self, message: object) -> object:
         if isinstance(message, FloorTick):
             self._report_overdue()

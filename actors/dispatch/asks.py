@@ -94,6 +94,17 @@ class DispatchAsks:
     def snapshots(self) -> list[RobotSnapshot]:
         return [slot.proxy.snapshot().get(timeout=ASK_TIMEOUT_S) for _, slot in self._robots.items()]
 
+    def snapshots_now(self) -> list[RobotSnapshot]:
+        """Each robot's snapshot, asked of all at once. A robot not running (restarting) is
+        left out: its new instance tells what changes once it has its link again."""
+        futures = []
+        for _, slot in self._robots.items():
+            try:
+                futures.append(slot.proxy.snapshot())
+            except pykka.ActorDeadError:
+                continue
+        return [snapshot for snapshot in map(self._quietly, futures) if snapshot is not None]
+
     def active_orders(self) -> list[dict[str, Any]]:
         return self._orders.proxy.active_orders().get(timeout=ASK_TIMEOUT_S)
 

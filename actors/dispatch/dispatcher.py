@@ -104,6 +104,8 @@ class DispatcherActor(SupervisedActor):
         self._stopped: set[str] = set()
         """Robots sent `emergency_stop` during the active emergency: owed a `resume`."""
         self._stopping = False
+        self._behind = False
+        """Restarted, and not yet caught up with what it may have missed (`on_reachable`)."""
 
     # -- start: rebuild from SQLite and the owning actors --------------------------------------
 
@@ -121,11 +123,7 @@ class DispatcherActor(SupervisedActor):
         for order in self._orders.values():  # the order's priority wins (rows bumped before it was stored too)
             self._tasks.reprioritise(order["id"], order.get("priority", 0))
         self._reconcile()
-        for job, status in reported:  # heard now: a done order moves on instead of being cooked again
-            try:
-                self._task_event(TaskEvent(job.robot_id or "", job.command_id or 0, REPORTED_AS[status], None))
-            except RobodineError as exc:
-                log.warning("dispatcher: %s", exc)
+        self._hear_reports(reported)  # heard now: a done order moves on instead of being cooked again
         self._dispatch()
 
     def _reconcile(self) -> None:
@@ -135,6 +133,53 @@ class DispatcherActor(SupervisedActor):
                 self._order_needs(order_id, OrderStatus(status), priority)
         for table_id in self._asks.write(data.tables_being_cleaned):
             self._board.want(("clean", None, table_id), 0)
+
+    def _hear_reports(self, reported: list[tuple[Job, str]]) -> None:
+        """Robots' reports on their tasks that their actors recorded and this dispatcher did
+        not hear, each handled as its `TaskEvent` would have been."""
+        for job, status in reported:
+            try:
+                self._task_event(TaskEvent(job.robot_id or "", job.command_id or 0, REPORTED_AS[status], None))
+            except RobodineError as exc:
+                log.warning("dispatcher: %s", exc)
+
+    def on_reachable(self) -> None:
+        """Restarted, and now in the dispatcher's slot. `on_start` read before anyone could
+        reach this instance: until the supervisor swapped the slot, what the order queue,
+        the floor, the robots and the settings route told went to the dead instance, and
+        the teller's check dropped it. An order placed in that window (answered 201) got no
+        cook task, ever; one in the database but not yet in the queue's memory when asked
+        got a task never handed out (no items known); a cancel, a table to clean, a robot
+        going offline or reporting `done` were missed the same way. So they are read
+        again now, when every later change is told to this instance (`_catch_up`)."""
+        self._behind = True
+        self._catch_up()
+
+    def _catch_up(self) -> None:
+        """Take in what the others hold now, each piece as its news would have been taken:
+        the settings; the robots' reports on their tasks (first: older than a drop that
+        followed them); each robot's state, from its actor; the active orders, those that
+        ended, and the tables, from SQLite — one read, so a store answering for an order
+        queue or floor restarting meanwhile is no gap. A store not taking it (restarting:
+        `Unavailable`) leaves it to the next tick."""
+        carried = [job.command_id for job in self._board if job.command_id is not None]
+        theirs = self._asks.write(data.their_state, list(self._orders), carried)
+        self._settings = theirs.settings
+        self._hear_reports([(job, status) for job in list(self._board) if (status := _reported(theirs.reports, job))])
+        for snapshot in self._asks.snapshots_now():
+            self._robot_seen(snapshot)
+        for order_id, status in theirs.ended.items():
+            if (known := self._orders.get(order_id)) is not None:
+                self._order_changed({**known, "status": status.value})
+        for order in theirs.orders:
+            self._order_changed(order)
+        tables = {table["id"]: table for table in theirs.tables}
+        for table_id in [table_id for table_id in self._tables if table_id not in tables]:
+            self._table_seen(table_id, None)
+        for table_id, table in tables.items():
+            self._table_seen(table_id, table)
+        self._behind = False
+        self._dispatch()
 
     # -- asks from HTTP ------------------------------------------------------------------------
 
@@ -349,6 +394,10 @@ class DispatcherActor(SupervisedActor):
             self._board.want(("serve", order_id, None), priority)
 
     def _table_changed(self, table_id: int, table: dict[str, Any] | None) -> None:
+        self._table_seen(table_id, table)
+        self._dispatch()
+
+    def _table_seen(self, table_id: int, table: dict[str, Any] | None) -> None:
         if table is None:
             self._tables.pop(table_id, None)
         else:
@@ -357,9 +406,12 @@ class DispatcherActor(SupervisedActor):
             self._board.want(("clean", None, table_id), 0)
         elif (job := self._board.of_key(("clean", None, table_id))) is not None:
             self._tasks.cancel(job, "the table is no longer waiting to be cleaned")
-        self._dispatch()
 
     def _robot_changed(self, snapshot: RobotSnapshot) -> None:
+        self._robot_seen(snapshot)
+        self._dispatch()
+
+    def _robot_seen(self, snapshot: RobotSnapshot) -> None:
         before = self._robots.get(snapshot.robot_id)
         robot = self._robots.seen(snapshot)
         if before is not None and before.online and not robot.online:
@@ -375,7 +427,6 @@ class DispatcherActor(SupervisedActor):
         if job is not None and job.kind == "cook" and robot.legacy:
             self._legacy_progress(job, robot)
         self._robots.charged_yet(robot, self._settings.battery_resume)
-        self._dispatch()
 
     def _stop_arrival(self, robot: RobotView) -> None:
         """A robot that comes online during an emergency is stopped as it comes (a new
@@ -485,7 +536,10 @@ class DispatcherActor(SupervisedActor):
 
     def _tick(self) -> None:
         """Every second: tasks without progress for `stuck_timeout_s` lose their robot, and
-        a staff command never reported on stops holding its robot back."""
+        a staff command never reported on stops holding its robot back. A restarted
+        dispatcher not yet caught up (the store was restarting) tries again first."""
+        if self._behind:
+            self._catch_up()
         if self._emergency or self._stopping:
             return
         now = self._clock()
@@ -575,6 +629,13 @@ class DispatcherActor(SupervisedActor):
         if order is not None:
             self._orders[job.order_id] = order  # the echoes of the steps it took are old news
         return moved
+
+
+def _reported(reports: dict[int, str], job: Job) -> str:
+    """What the robot reported on the command carrying this task, as its actor recorded it
+    (a status of `REPORTED_AS`), or "" if nothing yet."""
+    status = reports.get(job.command_id) if job.command_id is not None else None
+    return status if status in REPORTED_AS else ""
 
 
 class DispatcherProxy(TypedProxy):

@@ -12,10 +12,13 @@ order: first registered first.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
+
+import pykka
 
 from robodine_edge.actors.base import CrashListener, TypedProxy, proxy_method
 from robodine_edge.actors.directory import Directory
@@ -143,6 +146,23 @@ class FleetActor(ViewOwner):
         return sum(1 for snapshot in self._view.values() if snapshot.online)
 
     # -- events (tell) ------------------------------------------------------------------
+
+    def on_reachable(self) -> None:
+        """Restarted, and now in the fleet's slot: a robot's change told while this instance
+        started, after `on_start` asked that robot, went to the dead instance, and the robot
+        would be listed as it was (online, say, long after it dropped) until it next changes.
+        So every robot is asked again, all at once; one not running (restarting) is left as
+        it was: its new instance tells what changes once it has its link again."""
+        asked = {}
+        for robot_id, slot in self._directory.items():
+            if robot_id in self._view:
+                with contextlib.suppress(pykka.ActorDeadError):
+                    asked[robot_id] = slot.proxy.snapshot()
+        for robot_id, future in asked.items():
+            with contextlib.suppress(pykka.ActorDeadError):
+                snapshot = future.get(timeout=ASK_TIMEOUT_S)
+                if robot_id in self._view:
+                    self._view[robot_id] = snapshot
 
     def on_receive(self, message: object) -> object:
         if isinstance(message, RobotChanged):

@@ -45,6 +45,9 @@ class Outbox:
         self._pending[command_id] = command
         return command
 
+    def owes(self, command_id: int) -> bool:
+        return command_id in self._pending
+
     def pending(self) -> list[PendingCommand]:
         """Everything owed, oldest first: what a (re)connected robot is sent at once."""
         return list(self._pending.values())

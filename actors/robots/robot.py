@@ -118,6 +118,20 @@ class RobotActor(SupervisedActor):
         for command in open_commands:
             self._outbox.add(command.id, wire.command_frame(command.id, command.name, command.args))
 
+    def on_reachable(self) -> None:
+        """Restarted, and now in the robot's slot: a fleet-wide command (`emergency_stop`,
+        `resume`, `dock`) recorded for this robot after `on_start` read its open commands
+        was told to the dead instance (`CommandOwed`, a dead letter), so it would never be
+        sent again: not after an ack lost, nor after the robot's next hello (a robot offline
+        at a resume stayed frozen). Its open commands are read again; one not owed here yet
+        (nor withdrawn) is owed now, and sent at once if the robot is linked."""
+        _, open_commands = self._write(data.load_robot, self._robot_id)
+        for command in open_commands:
+            if not self._outbox.owes(command.id) and not self._outbox.withdrawn(command.id):
+                entry = self._outbox.add(command.id, wire.command_frame(command.id, command.name, command.args))
+                if self._link is not None:
+                    self._send(entry)
+
     def on_stop(self) -> None:
         if self._link is not None:
             self._link.close(SERVICE_STOPPING)

@@ -103,6 +103,11 @@ def load_table(table_id: int) -> TableState:
     return _table_state(one(DiningTable, table_id, "table"))
 
 
+def load_tables() -> list[TableState]:
+    """Every table in id order, as the floor's view holds them."""
+    return [_table_state(row) for row in DiningTable.select().order_by(DiningTable.id)]
+
+
 def table_ids() -> list[int]:
     return [row.id for row in DiningTable.select(DiningTable.id).order_by(DiningTable.id)]
 

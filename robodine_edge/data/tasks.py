@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,10 +12,12 @@ from peewee import JOIN, fn
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data.events import Recorded, record_event
 from robodine_edge.data.models import DiningTable, Order, Robot, RobotCommand, Task
-from robodine_edge.data.orders import flag_order
+from robodine_edge.data.orders import flag_order, load_active_orders
 from robodine_edge.data.rows import tuples
+from robodine_edge.data.settings import StoreSettings, load_settings
 from robodine_edge.data.statements import insert_sql, params
-from robodine_edge.domain.lifecycle import ACTIVE_ORDER, TableStatus
+from robodine_edge.data.tables import load_tables
+from robodine_edge.domain.lifecycle import ACTIVE_ORDER, OrderStatus, TableStatus
 from robodine_edge.types import EventLevel
 
 OPEN_TASKS = ("queued", "assigned", "running")
@@ -96,6 +99,44 @@ def orders_needing_work() -> list[tuple[int, str, int, bool]]:
         Order.status.in_([s.value for s in ACTIVE_ORDER])
     )
     return list(tuples(query.order_by(Order.id)))
+
+
+@dataclass(frozen=True, slots=True)
+class TheirState:
+    """What the order queue, the floor, the robots' actors and the settings route tell the
+    dispatcher, as SQLite has it at one moment (`their_state`)."""
+
+    settings: StoreSettings
+    orders: list[dict[str, Any]]
+    """Every active order, as the order queue announces it."""
+    ended: dict[int, OrderStatus]
+    """Of the orders asked about, those no longer active: served or cancelled (deleted: cancelled)."""
+    tables: list[dict[str, Any]]
+    """Every table, as the floor announces it."""
+    reports: dict[int, str]
+    """Of the commands asked about, the status each is recorded at."""
+
+
+def their_state(known_orders: Collection[int], commands: Collection[int]) -> TheirState:
+    """One consistent read for a restarted dispatcher once it is reachable (it may have
+    missed any change in between): `known_orders` are the orders it holds, `commands`
+    those carrying its tasks (one per robot at most)."""
+    active = load_active_orders()
+    ids = {order.id for order in active}
+    gone = [order_id for order_id in known_orders if order_id not in ids]
+    statuses = dict(tuples(Order.select(Order.id, Order.status).where(Order.id.in_(gone)))) if gone else {}
+    reports = (
+        dict(tuples(RobotCommand.select(RobotCommand.id, RobotCommand.status).where(RobotCommand.id.in_(commands))))
+        if commands
+        else {}
+    )
+    return TheirState(
+        settings=load_settings(),
+        orders=[order.json for order in active],
+        ended={order_id: OrderStatus(statuses.get(order_id, OrderStatus.CANCELLED)) for order_id in gone},
+        tables=[table.json() for table in load_tables()],
+        reports=reports,
+    )
 
 
 def tables_being_cleaned() -> list[int]:

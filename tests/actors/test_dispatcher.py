@@ -67,10 +67,11 @@ class LinkedRobot:
         self.links = 0
         self.wire = self.link()
 
-    def link(self) -> WireEnd:
-        """Say hello on a new link; the edge re-sends what is still unacknowledged at once."""
+    def link(self, wire: WireEnd | None = None) -> WireEnd:
+        """Say hello on a new link (`wire`, or a plain one); the edge re-sends what is still
+        unacknowledged at once."""
         self.links += 1
-        self.wire = WireEnd(f"session-{self.hello.robot_id}-{self.links}")
+        self.wire = wire or WireEnd(f"session-{self.hello.robot_id}-{self.links}")
         self.slot.proxy.connect(self.hello, self.wire).get(timeout=5)
         return self.wire
 

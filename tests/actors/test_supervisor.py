@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 import threading
 from typing import Any, cast
 
@@ -9,7 +10,7 @@ import pykka
 import pytest
 from peewee import SqliteDatabase
 
-from robodine_edge.actors.base import CrashListener, SupervisedActor, TypedProxy, proxy_method
+from robodine_edge.actors.base import Crash, CrashListener, Ping, SupervisedActor, TypedProxy, proxy_method
 from robodine_edge.actors.storage.writer import Writer, WriterActor
 from robodine_edge.actors.supervisor import (
     ActorSlot,
@@ -124,6 +125,37 @@ def test_a_watcher_hears_of_the_restarted_instance_once(
     assert heard == [slot.ref] and heard[0] is not first and gone == []
     crash_and_wait_for_restart(slot, events)
     assert len(heard) == 1  # once: watchers are for the next install only
+
+
+class Witness(SupervisedActor):
+    """Says, when told it is reachable, whether its slot pointed to it by then."""
+
+    def __init__(self, crash_listener: CrashListener, slot: ActorSlot[object], seen: queue.Queue[bool]) -> None:
+        super().__init__(crash_listener=crash_listener)
+        self._slot = slot
+        self._seen = seen
+
+    def on_reachable(self) -> None:
+        self._seen.put(self._slot.ref is self.actor_ref)
+
+
+def test_a_restarted_actor_is_told_it_is_reachable_once_its_slot_points_to_it(
+    supervisor: SupervisorProxy, events: EventLog
+) -> None:
+    """Its `on_start` read before anyone could reach it: what others told the slot until
+    the supervisor swapped it reached the dead instance. So once in its slot, and only
+    then, a restarted instance is told (`Reachable`) and can read again what it missed. A
+    first start is not: nobody knew the actor before its slot did."""
+    seen: queue.Queue[bool] = queue.Queue()
+    slot = ActorSlot[object]("witness")
+    spec = ChildSpec[object]("witness", lambda listener: Witness.start(listener, slot, seen))
+    supervisor.start_child(spec, slot).get(timeout=5)
+    first = slot.ref
+    assert slot.ask(Ping()).get(timeout=5) == "pong" and seen.empty()
+    slot.tell(Crash())
+    assert events.wait_for(1) and events[0].type == "actor_restarted"
+    assert seen.get(timeout=5) is True and slot.ref is not first
+    assert slot.ask(Ping()).get(timeout=5) == "pong" and seen.empty()  # told once
 
 
 def test_too_many_crashes_give_the_actor_up_and_degrade(
