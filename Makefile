@@ -30,11 +30,13 @@ run: $(INSTALLED)
 	$(BIN)/robodine-edge run --demo $(ARGS)
 
 # Tests run in JOBS parallel workers: most of their time is spent waiting on real
-# processes and sockets, so three workers fit two cores.
+# processes and sockets, so three workers fit two cores. A worker that runs out of
+# tests takes some from another's queue (worksteal), so the longest tests do not
+# end the run on one worker while the others wait.
 JOBS ?= 3
 
 test: $(TEST_INSTALLED)
-	$(BIN)/python -m pytest -n $(JOBS) -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(JOBS) --dist worksteal -m "not slow" $(PYTEST_ARGS)
 
 # The tests marked slow: `make install` staged into a throwaway root (~1 min; CI runs them).
 test-slow: $(TEST_INSTALLED)
