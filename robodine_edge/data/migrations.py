@@ -66,11 +66,28 @@ def _event_seq(db: SqliteDatabase, migrator: SqliteMigrator) -> None:
     db.create_tables([FederationOutbox, FederationState])
 
 
+def _leaner_indexes(db: SqliteDatabase, _migrator: SqliteMigrator) -> None:
+    """Indexes an order's writes paid for and no query needs: every commit writes each page
+    it changed, and an insert or update writes a page of each index it touches. Gone: an
+    order's party (no query; parties are never deleted), a task's kind (no query), a
+    command's status (no query; three or four changes per command) and an idempotency
+    record's time (the hourly prune reads the 48 hours kept). A task's table and robot and
+    a command's sender are indexed only where set (deleting a table, robot or user still
+    finds the rows by them; a serve task has no table, a new task no robot, the
+    dispatcher's commands no sender)."""
+    for name in ("order_party_id", "task_kind", "robot_command_status", "idempotency_record_created_at"):
+        db.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
+    for table, column in (("task", "table_id"), ("task", "robot_id"), ("robot_command", "created_by_id")):
+        db.execute_sql(f'DROP INDEX IF EXISTS "{table}_{column}"')
+        db.execute_sql(f'CREATE INDEX "{table}_{column}" ON "{table}" ("{column}") WHERE "{column}" IS NOT NULL')
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial_schema),
     Migration(2, "menu item position", _menu_position),
     Migration(3, "orders by placing time", _orders_by_placing_time),
     Migration(4, "event seq and federation outbox", _event_seq),
+    Migration(5, "leaner indexes for an order's writes", _leaner_indexes),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

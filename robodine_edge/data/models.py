@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 from peewee import (
+    SQL,
     AutoField,
     BlobField,
     BooleanField,
@@ -43,6 +44,12 @@ class JsonField(TextField):
 
     def python_value(self, value: str | None) -> Any:
         return None if value is None else orjson.loads(value)
+
+
+SET_ONLY = 'CREATE INDEX IF NOT EXISTS "{table}_{column}" ON "{table}" ("{column}") WHERE "{column}" IS NOT NULL'
+"""An index of a foreign key that is mostly NULL, on the rows where it is set: deleting the
+row it points at still finds them by it (SQLite uses such an index for `column = ?`),
+and a row written with NULL, or changed while NULL, writes no page of it."""
 
 
 class BaseModel(Model):
@@ -197,10 +204,13 @@ class RecipeLine(BaseModel):
 
 
 class Order(BaseModel):
+    """Its party is not indexed: no query looks orders up by party, and a party is never
+    deleted (its `left` row stays), so the key's `SET NULL` never runs."""
+
     id = AutoField()
     table = ForeignKeyField(DiningTable, backref="orders", on_delete="RESTRICT")
     table_id: int
-    party = ForeignKeyField(Party, null=True, backref="orders", on_delete="SET NULL")
+    party = ForeignKeyField(Party, null=True, backref="orders", on_delete="SET NULL", index=False)
     party_id: int | None
     status = CharField(default="placed", index=True)
     total_cents = IntegerField()
@@ -245,16 +255,21 @@ class StockReservation(BaseModel):
 
 
 class Task(BaseModel):
-    """Work for a robot (cook, serve, clean, dock), which may pass through several robots."""
+    """Work for a robot (cook, serve, clean, dock), which may pass through several robots.
+
+    Its table and its robot are indexed only where set (a serve or cook task has no
+    table; a queued task no robot): the index serves deleting a table or a robot, and
+    making a task writes no page of either (`SET_ONLY`). Its kind is not indexed: no
+    query looks tasks up by kind."""
 
     id = AutoField()
-    kind = CharField(index=True)
+    kind = CharField()
     state = CharField(default="queued", index=True)
     order = ForeignKeyField(Order, null=True, backref="tasks", on_delete="SET NULL")
     order_id: int | None
-    table = ForeignKeyField(DiningTable, null=True, on_delete="SET NULL")
+    table = ForeignKeyField(DiningTable, null=True, on_delete="SET NULL", index=False)
     table_id: int | None
-    robot = ForeignKeyField(Robot, null=True, backref="tasks", on_delete="SET NULL")
+    robot = ForeignKeyField(Robot, null=True, backref="tasks", on_delete="SET NULL", index=False)
     robot_id: int | None
     priority = IntegerField(default=0)
     attempts = IntegerField(default=0)
@@ -264,9 +279,19 @@ class Task(BaseModel):
     started_at = DateTimeField(null=True)
     finished_at = DateTimeField(null=True)
 
+    class Meta:
+        indexes = (
+            SQL(SET_ONLY.format(table="task", column="table_id")),
+            SQL(SET_ONLY.format(table="task", column="robot_id")),
+        )
+
 
 class RobotCommand(BaseModel):
-    """A command sent to a robot; its id is the `id` of the link frame and the `task_id`."""
+    """A command sent to a robot; its id is the `id` of the link frame and the `task_id`.
+
+    Its status is not indexed (no query looks commands up by it, and every command
+    changes it three or four times); who sent it only where set (staff's commands: the
+    dispatcher's have no sender)."""
 
     id = AutoField()
     robot = ForeignKeyField(Robot, backref="commands", on_delete="CASCADE")
@@ -275,15 +300,18 @@ class RobotCommand(BaseModel):
     task_id: int | None
     name = CharField()
     args = JsonField(default=dict)
-    status = CharField(default="pending", index=True)
+    status = CharField(default="pending")
     reason = CharField(null=True)
     sends = IntegerField(default=0)
-    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL", index=False)
     created_by_id: int | None
     created_at = DateTimeField(default=utcnow)
     sent_at = DateTimeField(null=True)
     acked_at = DateTimeField(null=True)
     finished_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = (SQL(SET_ONLY.format(table="robot_command", column="created_by_id")),)
 
 
 class Pose(BaseModel):
@@ -405,7 +433,9 @@ class IdempotencyRecord(BaseModel):
     body_hash = CharField()
     status = IntegerField()
     response = BlobField()
-    created_at = DateTimeField(default=utcnow, index=True)
+    created_at = DateTimeField(default=utcnow)
+    """Not indexed: the hourly prune reads the whole table, at most 48 hours of creating
+    requests, rather than every one of them writing a page of an index for it."""
 
     class Meta:
         indexes = ((("scope", "key"), True),)
