@@ -20,11 +20,13 @@ VERSION_4_INDEXES = {
     "task_robot_id": 'CREATE INDEX "task_robot_id" ON "task" ("robot_id")',
     "robot_command_status": 'CREATE INDEX "robot_command_status" ON "robot_command" ("status")',
     "robot_command_created_by_id": 'CREATE INDEX "robot_command_created_by_id" ON "robot_command" ("created_by_id")',
+    "event_type": 'CREATE INDEX "event_type" ON "event" ("type")',
+    "event_level": 'CREATE INDEX "event_level" ON "event" ("level")',
     "idempotency_record_created_at": (
         'CREATE INDEX "idempotency_record_created_at" ON "idempotency_record" ("created_at")'
     ),
 }
-"""What version 4 had that version 5 changed, as version 4 made it."""
+"""What version 4 had that later versions changed, as version 4 made it."""
 
 
 def indexes(db: SqliteDatabase) -> dict[str, str]:
