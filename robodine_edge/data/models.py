@@ -203,16 +203,31 @@ class RecipeLine(BaseModel):
     quantity = IntegerField()
 
 
+ORDER_ACTIVE = '"served_at" IS NULL AND "cancelled_at" IS NULL'
+ORDER_CANCELLED = "\"status\" = 'cancelled'"
+TASK_OPEN = '"finished_at" IS NULL'
+TASK_ENDED_BADLY = "\"state\" IN ('failed', 'cancelled')"
+"""The conditions of the partial indexes on orders and tasks, as SQL (see `Order`, `Task`)."""
+
+
 class Order(BaseModel):
     """Its party is not indexed: no query looks orders up by party, and a party is never
-    deleted (its `left` row stays), so the key's `SET NULL` never runs."""
+    deleted (its `left` row stays), so the key's `SET NULL` never runs.
+
+    Its status is not indexed, as it changes at every step: the orders still active are
+    (`order_active`, by the stamps only the last step sets: a move writes a page of it
+    when the order is placed and when it is served or cancelled, not at each step),
+    and so are the cancelled ones (`order_cancelled`: a move to any other status writes
+    no page of it). A query for active orders also names `ORDER_ACTIVE`, one for
+    cancelled ones `ORDER_CANCELLED`, for SQLite to use them; served orders are most of
+    the table, read from its newest end."""
 
     id = AutoField()
     table = ForeignKeyField(DiningTable, backref="orders", on_delete="RESTRICT")
     table_id: int
     party = ForeignKeyField(Party, null=True, backref="orders", on_delete="SET NULL", index=False)
     party_id: int | None
-    status = CharField(default="placed", index=True)
+    status = CharField(default="placed")
     total_cents = IntegerField()
     priority = IntegerField(default=0)
     flagged = BooleanField(default=False)
@@ -227,6 +242,12 @@ class Order(BaseModel):
     served_at = DateTimeField(null=True)
     cancelled_at = DateTimeField(null=True)
     items: ModelSelect[OrderItem]
+
+    class Meta:
+        indexes = (
+            SQL(f'CREATE INDEX IF NOT EXISTS "order_active" ON "order" ("id") WHERE {ORDER_ACTIVE}'),
+            SQL(f'CREATE INDEX IF NOT EXISTS "order_cancelled" ON "order" ("id") WHERE {ORDER_CANCELLED}'),
+        )
 
 
 class OrderItem(BaseModel):
@@ -260,11 +281,18 @@ class Task(BaseModel):
     Its table and its robot are indexed only where set (a serve or cook task has no
     table; a queued task no robot): the index serves deleting a table or a robot, and
     making a task writes no page of either (`SET_ONLY`). Its kind is not indexed: no
-    query looks tasks up by kind."""
+    query looks tasks up by kind.
+
+    Its state is not indexed, as it changes three times in a task's life: the open tasks
+    are (`task_open`, by `finished_at`, set only when a task ends: a task writes a page of
+    it when made and when it ends), and so are the failed and cancelled ones
+    (`task_ended_badly`: a move to any other state writes no page of it). Queries name
+    `TASK_OPEN` or `TASK_ENDED_BADLY` for SQLite to use them; done tasks are most of the
+    table, read from its newest end."""
 
     id = AutoField()
     kind = CharField()
-    state = CharField(default="queued", index=True)
+    state = CharField(default="queued")
     order = ForeignKeyField(Order, null=True, backref="tasks", on_delete="SET NULL")
     order_id: int | None
     table = ForeignKeyField(DiningTable, null=True, on_delete="SET NULL", index=False)
@@ -283,6 +311,8 @@ class Task(BaseModel):
         indexes = (
             SQL(SET_ONLY.format(table="task", column="table_id")),
             SQL(SET_ONLY.format(table="task", column="robot_id")),
+            SQL(f'CREATE INDEX IF NOT EXISTS "task_open" ON "task" ("id") WHERE {TASK_OPEN}'),
+            SQL(f'CREATE INDEX IF NOT EXISTS "task_ended_badly" ON "task" ("id") WHERE {TASK_ENDED_BADLY}'),
         )
 
 

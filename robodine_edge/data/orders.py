@@ -9,12 +9,22 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+from peewee import SQL
 
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data.events import Recorded, record_event
 from robodine_edge.data.idempotency import IdempotencyClaim, check_unclaimed, remember
 from robodine_edge.data.kitchen import StockEntry, record_stock_change
-from robodine_edge.data.models import DiningTable, InventoryItem, Order, OrderItem, Party, StockReservation
+from robodine_edge.data.models import (
+    ORDER_ACTIVE,
+    ORDER_CANCELLED,
+    DiningTable,
+    InventoryItem,
+    Order,
+    OrderItem,
+    Party,
+    StockReservation,
+)
 from robodine_edge.data.rows import newest_first, one
 from robodine_edge.data.statements import column, insert_sql, params
 from robodine_edge.domain.lifecycle import ACTIVE_ORDER, STAMPED_AT, OrderStatus, PartyStatus
@@ -297,16 +307,20 @@ ORDER_COLUMNS = (
 )  # fmt: skip
 ITEM_COLUMNS = ("order", "menu_item", "name", "quantity", "price_cents", "note")
 ACTIVE = ", ".join("?" for _ in ACTIVE_ORDER)
+ACTIVE_VALUES = frozenset(status.value for status in ACTIVE_ORDER)
 ACTIVE_ORDERS = (
     f'SELECT {", ".join(column(Order, field) for field in ORDER_COLUMNS)} FROM "{Order._meta.table_name}" '
-    f"WHERE {column(Order, 'status')} IN ({ACTIVE}) ORDER BY {column(Order, 'id')}"
+    f"WHERE {column(Order, 'status')} IN ({ACTIVE}) AND {ORDER_ACTIVE} ORDER BY {column(Order, 'id')}"
 )
 ACTIVE_ORDER_ITEMS = (
     f"SELECT {', '.join('i.' + column(OrderItem, field) for field in ITEM_COLUMNS)} "
-    f'FROM "{OrderItem._meta.table_name}" AS i JOIN "{Order._meta.table_name}" AS o '
+    f'FROM "{Order._meta.table_name}" AS o CROSS JOIN "{OrderItem._meta.table_name}" AS i '
     f"ON o.{column(Order, 'id')} = i.{column(OrderItem, 'order')} "
-    f"WHERE o.{column(Order, 'status')} IN ({ACTIVE}) ORDER BY i.{column(OrderItem, 'id')}"
+    f"WHERE o.{column(Order, 'status')} IN ({ACTIVE}) AND {ORDER_ACTIVE} ORDER BY i.{column(OrderItem, 'id')}"
 )
+"""Both name `ORDER_ACTIVE`, the condition of the index that holds the active orders; the
+items are read from those orders (`CROSS JOIN` keeps that order of the loops: SQLite
+would otherwise read every order line ever written, to save sorting a few)."""
 
 
 def load_active_orders() -> list[ActiveOrder]:
@@ -353,6 +367,10 @@ def list_orders(limit: int, before: int | None, status: str | None, table_id: in
     query = newest_first(Order.select(), Order, limit, before)
     if status is not None:
         query = query.where(Order.status == status)
+        if status in ACTIVE_VALUES:
+            query = query.where(SQL(ORDER_ACTIVE))
+        elif status == OrderStatus.CANCELLED.value:
+            query = query.where(SQL(ORDER_CANCELLED))
     if table_id is not None:
         query = query.where(Order.table == table_id)
     orders = list(query)

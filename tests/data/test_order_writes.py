@@ -21,7 +21,7 @@ from robodine_edge.data.robots import create_command, register_robot, update_com
 from robodine_edge.domain.lifecycle import STAMPED_AT, OrderStatus
 from tests.data.wal_pages import WalPages, index_columns
 
-OWN_PAGES_PER_ORDER = 65
+OWN_PAGES_PER_ORDER = 58
 """Pages of its own tables and indexes one order's life writes, at most (1 KiB pages:
 about as many KB of WAL)."""
 MOVES = (OrderStatus.COOKING, OrderStatus.READY, OrderStatus.SERVING, OrderStatus.SERVED)
