@@ -182,7 +182,9 @@ class _TreeBuilder:
             outbox.committed()  # wakes the federation relay, if on and entries were written
 
         def writer_actor(crash: CrashListener) -> Ref:
-            return WriterActor.start(db, crash_listener=crash, on_commit=committed, on_units=units_committed)
+            return WriterActor.start(
+                db, crash_listener=crash, on_commit=committed, on_units=units_committed, wake_after=self.timer.after
+            )
 
         writer = Writer(self.start(ChildSpec[object]("writer", writer_actor)))
         return writer, Journal(writer, self.publish)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 import socket
 import threading
 import time
@@ -310,6 +312,62 @@ def _restart_in_the_middle_of_the_flow(tmp_path: Path, services: list[ServicePro
         assert len(stopping) == 4 and {e["level"] for e in stopping} == {"info"}
         notes = service.http.get("/api/notifications", headers=store.admin, params={"limit": 1000}).json()
         assert [n for n in notes if n["type"] == "robot_offline"] == []
+
+
+def test_a_crash_right_after_a_robots_done_serves_the_order_as_before(tmp_path: Path) -> None:
+    """A cook task's `done` is bookkeeping that rides in the commit of the serve task made
+    next (docs/ARCHITECTURE.md, "The writer"): the service killed as soon as the order
+    shows ready may have written neither. The robot's report (its command `done`) and the
+    order's move were written before the order showed ready, so the service started again
+    finishes the cook task from them and serves the order: nothing cooked twice, no
+    robot's task taken from it (tests/actors/test_dispatcher_restart.py puts the store
+    in the state such a cut leaves, which a kill timed from outside rarely hits)."""
+    service = ServiceProcess(tmp_path).start()
+    try:
+        store = Store(service)
+        (cook_id, cook_token), (alba_id, alba_token) = (
+            register(service, store.admin, k) for k in ("cookbot", "albabot")
+        )
+        order = store.order()
+        cook = RobotClient(int(service.runtime["robot_port"]))
+        cook.hello(cook_id, cook_token, kind="cookbot")
+        cook.send(type="status", state="idle")
+        cooking = cook.read_until("command", keepalive_s=0.5)
+        assert (cooking["name"], cooking["args"]["order_id"]) == ("cook", order["id"])
+        for state in ("started", "done"):
+            cook.send(type="task_update", task_id=cooking["id"], state=state)
+        eventually(partial(store.has_status, order["id"], "ready"), interval=0.01, what="the order ready")
+        os.kill(service.pid, signal.SIGKILL)
+        assert service.wait() == -signal.SIGKILL
+        cook.close()
+
+        service = ServiceProcess(tmp_path).start()
+        store.service, store.admin = service, service.auth(service.token())
+        port = int(service.runtime["robot_port"])
+        cook, alba = RobotClient(port), RobotClient(port)
+        cook.hello(cook_id, cook_token, kind="cookbot")
+        cook.send(type="status", state="idle")
+        alba.hello(alba_id, alba_token, kind="albabot")
+        alba.send(type="status", state="idle")
+        serving = alba.read_until("command", keepalive_s=0.5)
+        assert (serving["name"], serving["args"]["order_id"]) == ("serve", order["id"])
+        for state in ("started", "done"):
+            alba.send(type="task_update", task_id=serving["id"], state=state)
+        eventually(partial(store.has_status, order["id"], "served"), what="the order served after the restart")
+        told = []
+        with pytest.raises(TimeoutError):
+            while True:
+                told.append(cook.read_until("command", timeout=1.0, keepalive_s=0.5)["name"])
+        assert told in ([], ["stop"]), told  # never cooked again (a robot still on it would be told stop)
+        tasks = sorted((t["kind"], t["state"], t["attempts"]) for t in store.tasks(order_id=order["id"]))
+        assert tasks == [("cook", "done", 1), ("serve", "done", 1)]
+        cooked = [(c["name"], c["status"]) for c in store.commands(cook_id) if c["name"] != "stop"]
+        assert cooked == [("cook", "done")]
+        assert store.events("task_reassigned") == []
+        cook.close()
+        alba.close()
+    finally:
+        service.stop()
 
 
 def test_robots_back_idle_after_a_restart_have_their_tasks_handed_on_at_once(tmp_path: Path) -> None:

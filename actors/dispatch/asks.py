@@ -67,6 +67,11 @@ class DispatchAsks:
     def write(self, unit: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return self._writer.write(unit, *args, **kwargs).get(timeout=ASK_TIMEOUT_S)
 
+    def write_soon(self, unit: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> None:
+        """Bookkeeping that rides in the next durable commit (`Writer.write_soon`); not
+        waited for: a failure is logged."""
+        self._writer.write_soon(unit, *args, **kwargs).add_done_callback(_log_failure)
+
     def record_fleet_command(self, unit: Callable[P, C], *args: P.args, **kwargs: P.kwargs) -> C:
         """A unit recording a fleet-wide command (it returns the commands, or a
         `data.emergencies.EmergencyChange` holding them), waited for. The commands go out on
@@ -188,3 +193,11 @@ class DispatchAsks:
 def _commands_of(change: list[dict[str, Any]] | EmergencyChange) -> list[dict[str, Any]]:
     """The commands a unit recording a fleet-wide command returned."""
     return change if isinstance(change, list) else change.commands
+
+
+def _log_failure(future: ActorFuture[Any]) -> None:
+    """Writer thread, once a `write_soon` unit committed or failed."""
+    try:
+        future.get(timeout=0)
+    except Exception as exc:
+        log.error("dispatcher: a task's bookkeeping was not written: %s", exc)

@@ -3,7 +3,15 @@
 The dispatcher decides what happens to a task (actors/dispatch/dispatcher.py); the ledger carries
 it out in an order a crash can survive: a command is withdrawn from its robot before the
 task's own write, and every write goes through the store before the dispatcher moves on,
-so a restarted dispatcher reloads what it last decided. Reads go to the board itself.
+so a restarted dispatcher reloads what it last decided. Two writes are bookkeeping
+instead, handed over with `write_soon` to ride in the durable commit that follows them
+at once rather than make one of their own: an order's task `running` (the order's move
+to cooking or serving follows), and a cook task `done` (the serve task made for its
+order follows; or the timer commits it within a second). Each follows a robot's report
+its actor has already written (the command's status), from which `reload` reads it
+again if a power cut lost it. A serve or clean task's `done` is written as before: no
+write follows it, and the task lists should not show it running once its order is
+served. Reads go to the board itself.
 
 Called only on the dispatcher's thread.
 """
@@ -77,11 +85,19 @@ class TaskLedger:
         log.info("%s task %d → %s", job.kind, job.id, robot_id)
 
     def start(self, job: Job) -> None:
+        """The dispatcher moves the job's order next, if it has one (see the module's docstring)."""
         self._board.set(job, "running", job.robot_id, job.command_id)
-        self._asks.write(data.set_task_state, job.id, "running")
+        if job.order_id is not None:
+            self._asks.write_soon(data.set_task_state, job.id, "running")
+        else:
+            self._asks.write(data.set_task_state, job.id, "running")
 
     def finish(self, job: Job) -> None:
-        self._asks.write(data.set_task_state, job.id, "done")
+        """After the order's move (see the module's docstring)."""
+        if job.kind == "cook":
+            self._asks.write_soon(data.set_task_state, job.id, "done")
+        else:
+            self._asks.write(data.set_task_state, job.id, "done")
         self._board.forget(job)
 
     def cancel(self, job: Job, reason: str) -> None:

@@ -7,6 +7,14 @@ mailbox, each runs in its own savepoint of one open transaction, and a single co
 (one fsync at `synchronous=FULL`) answers them all. A unit that raises is rolled back
 alone and its caller gets the exception; the others still commit.
 
+Bookkeeping whose durability may wait a moment (a task's `running`, a robot's report
+the order's own write already carries) is handed over with `Writer.write_soon`: it runs
+in its turn like any unit, but a batch holding only such units is not committed when
+the mailbox empties. It rides in the next commit a durable write makes, or is committed
+`SOON_S` after it came at the latest (the tree's timer tells `FlushSoon`): one commit
+less for each, and the pages it shares with that commit written once. A power cut may
+lose it; whoever hands it over must not need it after a restart.
+
 Maintenance that cannot run inside a transaction (a WAL checkpoint that truncates the
 file, `VACUUM`) is handed over the same way (`Writer.maintain`): the open batch is
 committed first, then the task runs on the write connection between two batches, so
@@ -39,6 +47,8 @@ log = logging.getLogger(__name__)
 P = ParamSpec("P")
 T = TypeVar("T")
 MAX_BATCH = 256
+SOON_S = 1.0
+"""The longest a `write_soon` unit waits for a durable write to ride with."""
 
 
 UnitsCommitted = Callable[[list[tuple[str, int]]], None]
@@ -46,10 +56,21 @@ UnitsCommitted = Callable[[list[tuple[str, int]]], None]
 unit in it. The name is its function's module and qualified name."""
 
 
+WakeAfter = Callable[[float, "pykka.ActorRef[Any]", object], None]
+"""`Timer.after`: tell an actor a message in so many seconds."""
+
+
 @dataclass(frozen=True, slots=True)
 class WriteRequest:
     unit: Callable[[], Any]
     reply: ActorFuture[Any]
+    soon: bool = False
+    """May wait for the next durable commit (`Writer.write_soon`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FlushSoon:
+    """Commit a batch held open for `write_soon` units only."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +90,7 @@ class WriterActor(SupervisedActor):
         on_commit: Callable[[float, int], None] | None = None,
         on_units: UnitsCommitted | None = None,
         max_batch: int = MAX_BATCH,
+        wake_after: WakeAfter | None = None,
     ) -> None:
         super().__init__(crash_listener=crash_listener)
         self._db = db
@@ -76,9 +98,13 @@ class WriterActor(SupervisedActor):
         self._on_units = on_units
         self._units: list[tuple[str, int]] = []
         self._max_batch = max_batch
+        self._wake_after = wake_after
         self._transaction: Any = None
         self._answers: list[tuple[ActorFuture[Any], Any]] = []
         self._batch_started = 0.0
+        self._durable = False
+        """The open batch holds a unit that must be committed as soon as the mailbox empties."""
+        self._flush_due = False
 
     def on_start(self) -> None:
         self._db.connect(reuse_if_open=True)
@@ -90,10 +116,19 @@ class WriterActor(SupervisedActor):
         elif isinstance(message, MaintenanceRequest):
             self._maintain(message)
             result = None
+        elif isinstance(message, FlushSoon):
+            self._flush_due = False
+            self._durable = self._transaction is not None
+            result = None
         else:
             result = super().on_receive(message)
-        if self._transaction is not None and (self.actor_inbox.empty() or len(self._answers) >= self._max_batch):
+        if self._transaction is not None and (
+            (self._durable and self.actor_inbox.empty()) or len(self._answers) >= self._max_batch
+        ):
             self._commit()
+        elif self._transaction is not None and not self._durable and not self._flush_due and self._wake_after:
+            self._flush_due = True
+            self._wake_after(SOON_S, self.actor_ref, FlushSoon())
         return result
 
     def on_stop(self) -> None:
@@ -128,9 +163,11 @@ class WriterActor(SupervisedActor):
 
     def _run_unit(self, request: WriteRequest) -> None:
         if self._transaction is None:
-            self._batch_started = time.perf_counter()
             self._transaction = self._db.atomic("IMMEDIATE")
             self._transaction.__enter__()
+        if not request.soon and not self._durable:
+            self._batch_started = time.perf_counter()  # a commit's time is from its first durable write
+            self._durable = True
         changes = self._changes() if self._on_units is not None else 0
         try:
             with self._db.atomic():
@@ -157,7 +194,7 @@ class WriterActor(SupervisedActor):
         return int(self._db.connection().total_changes)
 
     def _commit(self) -> None:
-        transaction, self._transaction = self._transaction, None
+        transaction, self._transaction, self._durable = self._transaction, None, False
         answers, self._answers = self._answers, []
         units, self._units = self._units, []
         try:
@@ -175,7 +212,7 @@ class WriterActor(SupervisedActor):
             reply.set(result)
 
     def _abandon_batch(self) -> None:
-        transaction, self._transaction = self._transaction, None
+        transaction, self._transaction, self._durable = self._transaction, None, False
         answers, self._answers = self._answers, []
         self._units = []
         if transaction is not None:
@@ -217,6 +254,16 @@ class Writer:
         reply: ActorFuture[T] = ActorFuture()
         try:
             self._slot.ref.tell(WriteRequest(partial(unit, *args, **kwargs), reply))
+        except pykka.ActorDeadError:
+            reply.fail(Unavailable("the database writer is not running"))
+        return reply
+
+    def write_soon(self, unit: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> ActorFuture[T]:
+        """As `write`, for bookkeeping that may wait for the next durable commit, `SOON_S`
+        at most: its future resolves then. A power cut may lose it."""
+        reply: ActorFuture[T] = ActorFuture()
+        try:
+            self._slot.ref.tell(WriteRequest(partial(unit, *args, **kwargs), reply, soon=True))
         except pykka.ActorDeadError:
             reply.fail(Unavailable("the database writer is not running"))
         return reply

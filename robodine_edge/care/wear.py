@@ -29,10 +29,12 @@ KINDS = (
     ("robodine_edge.data.orders.", "orders"),
     ("robodine_edge.data.kitchen.", "orders"),
     ("robodine_edge.data.tasks.", "orders"),
-    ("robodine_edge.data.idempotency.", "orders"),
 )
 """A unit's kind by the start of its function's name; anything else is `other`. An
-event written by the unit that makes a change (an order placed) counts with that change."""
+event written by the unit that makes a change (an order placed) counts with that change,
+and so does an order's Idempotency-Key, written by the unit that places it: an
+idempotency record written alone is another creating request's (a party arriving, a
+table, a user) or an answer refused, so `other`, as is the hourly prune of them."""
 
 
 def kind_of(unit_name: str) -> str:

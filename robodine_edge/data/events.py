@@ -18,9 +18,18 @@ from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
+from peewee import SQL, ModelSelect
+
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data import outbox
-from robodine_edge.data.models import Event, Notification, User
+from robodine_edge.data.models import (
+    EVENT_LEVEL_INDEXED,
+    EVENT_TYPE_INDEXED,
+    ORDER_EVENT_TYPES,
+    Event,
+    Notification,
+    User,
+)
 from robodine_edge.data.rows import newest_first
 from robodine_edge.data.settings import load_settings
 from robodine_edge.data.statements import insert_sql, params
@@ -179,14 +188,27 @@ def list_events(
     limit: int, before: int | None, type: str | None, level: str | None, since: datetime | None
 ) -> list[dict[str, Any]]:
     """Read-pool thread; newest first."""
+    return [event_json(event) for event in events_query(limit, before, type, level, since)]
+
+
+def events_query(
+    limit: int, before: int | None, type: str | None, level: str | None, since: datetime | None
+) -> ModelSelect[Event]:
+    """A type or level the partial indexes hold is asked for with the index's condition
+    too, so SQLite uses it; an order's own types and `info` are most of the log, read
+    from its newest end (models.Event)."""
     query = newest_first(Event.select(), Event, limit, before)
     if type is not None:
         query = query.where(Event.type == type)
+        if type not in ORDER_EVENT_TYPES:
+            query = query.where(SQL(EVENT_TYPE_INDEXED))
     if level is not None:
         query = query.where(Event.level == level)
+        if level != EventLevel.INFO.value:
+            query = query.where(SQL(EVENT_LEVEL_INDEXED))
     if since is not None:
         query = query.where(Event.created_at >= since)
-    return [event_json(event) for event in query]
+    return query
 
 
 def raised_for(types: tuple[str, ...], entity_type: str, entity_ids: list[int]) -> set[tuple[str, int]]:
@@ -197,6 +219,8 @@ def raised_for(types: tuple[str, ...], entity_type: str, entity_ids: list[int]) 
     if not wanted:
         return set()
     query = Event.select(Event.type, Event.entity_id).where(Event.type.in_(types), Event.entity_type == entity_type)
+    if not set(types) & set(ORDER_EVENT_TYPES):
+        query = query.where(SQL(EVENT_TYPE_INDEXED))
     return {(event.type, int(event.entity_id)) for event in query if event.entity_id in wanted}
 
 

@@ -86,5 +86,7 @@ def remember(claim: IdempotencyClaim, status: int, response: bytes) -> Replay:
 
 
 def prune(now: datetime) -> int:
+    """Writer thread, hourly. Reads the whole table (`created_at` is not indexed, so no
+    creating request writes a page of such an index): 48 hours of requests at most."""
     pruned: int = IdempotencyRecord.delete().where(IdempotencyRecord.created_at < now - KEEP).execute()
     return pruned

@@ -66,11 +66,76 @@ def _event_seq(db: SqliteDatabase, migrator: SqliteMigrator) -> None:
     db.create_tables([FederationOutbox, FederationState])
 
 
+def _leaner_indexes(db: SqliteDatabase, _migrator: SqliteMigrator) -> None:
+    """Indexes an order's writes paid for and no query needs: every commit writes each page
+    it changed, and an insert or update writes a page of each index it touches. Gone: an
+    order's party (no query; parties are never deleted), a task's kind (no query), a
+    command's status (no query; three or four changes per command) and an idempotency
+    record's time (the hourly prune reads the 48 hours kept). A task's table and robot and
+    a command's sender are indexed only where set (deleting a table, robot or user still
+    finds the rows by them; a serve task has no table, a new task no robot, the
+    dispatcher's commands no sender)."""
+    for name in ("order_party_id", "task_kind", "robot_command_status", "idempotency_record_created_at"):
+        db.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
+    for table, column in (("task", "table_id"), ("task", "robot_id"), ("robot_command", "created_by_id")):
+        db.execute_sql(f'DROP INDEX IF EXISTS "{table}_{column}"')
+        db.execute_sql(f'CREATE INDEX "{table}_{column}" ON "{table}" ("{column}") WHERE "{column}" IS NOT NULL')
+
+
+def _event_indexes_without_orders(db: SqliteDatabase, _migrator: SqliteMigrator) -> None:
+    """An event's type and level are indexed except for an order's own events and `info`:
+    five events an order, and most of the log, which then write no page of either index
+    (models.Event says how the queries still use them)."""
+    db.execute_sql('DROP INDEX IF EXISTS "event_type"')
+    db.execute_sql('DROP INDEX IF EXISTS "event_level"')
+    db.execute_sql(
+        'CREATE INDEX "event_type" ON "event" ("type") WHERE "type" NOT IN (\'order_placed\', \'order_status\')'
+    )
+    db.execute_sql('CREATE INDEX "event_level" ON "event" ("level") WHERE "level" != \'info\'')
+
+
+def _open_and_ended_indexes(db: SqliteDatabase, _migrator: SqliteMigrator) -> None:
+    """An order's status and a task's state change at every step, and each change wrote a
+    page of their index: the indexes now hold the active orders and the open tasks, by
+    the stamps only the end sets (`served_at`, `cancelled_at`; `finished_at`), and the
+    cancelled orders and the failed or cancelled tasks, by a status no other step sets.
+    Rows written before are made to agree with that: an ended row without its stamp
+    gets its last change's time, an open one keeps none."""
+    active = "'placed', 'cooking', 'ready', 'serving'"
+    db.execute_sql(
+        f'UPDATE "order" SET "served_at" = NULL, "cancelled_at" = NULL WHERE "status" IN ({active}) '
+        'AND ("served_at" IS NOT NULL OR "cancelled_at" IS NOT NULL)'
+    )
+    db.execute_sql('UPDATE "order" SET "served_at" = "updated_at" WHERE "status" = \'served\' AND "served_at" IS NULL')
+    db.execute_sql(
+        'UPDATE "order" SET "cancelled_at" = "updated_at" WHERE "status" = \'cancelled\' AND "cancelled_at" IS NULL'
+    )
+    opened = "'queued', 'assigned', 'running'"
+    db.execute_sql(f'UPDATE "task" SET "finished_at" = NULL WHERE "state" IN ({opened}) AND "finished_at" IS NOT NULL')
+    db.execute_sql(
+        f'UPDATE "task" SET "finished_at" = "updated_at" WHERE "state" NOT IN ({opened}) AND "finished_at" IS NULL'
+    )
+    db.execute_sql('DROP INDEX IF EXISTS "order_status"')
+    db.execute_sql('DROP INDEX IF EXISTS "task_state"')
+    db.execute_sql(
+        'CREATE INDEX IF NOT EXISTS "order_active" ON "order" ("id") '
+        'WHERE "served_at" IS NULL AND "cancelled_at" IS NULL'
+    )
+    db.execute_sql('CREATE INDEX IF NOT EXISTS "order_cancelled" ON "order" ("id") WHERE "status" = \'cancelled\'')
+    db.execute_sql('CREATE INDEX IF NOT EXISTS "task_open" ON "task" ("id") WHERE "finished_at" IS NULL')
+    db.execute_sql(
+        'CREATE INDEX IF NOT EXISTS "task_ended_badly" ON "task" ("id") WHERE "state" IN (\'failed\', \'cancelled\')'
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial_schema),
     Migration(2, "menu item position", _menu_position),
     Migration(3, "orders by placing time", _orders_by_placing_time),
     Migration(4, "event seq and federation outbox", _event_seq),
+    Migration(5, "leaner indexes for an order's writes", _leaner_indexes),
+    Migration(6, "event indexes without an order's own events", _event_indexes_without_orders),
+    Migration(7, "active orders and open tasks indexed by their end", _open_and_ended_indexes),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 from peewee import (
+    SQL,
     AutoField,
     BlobField,
     BooleanField,
@@ -43,6 +44,12 @@ class JsonField(TextField):
 
     def python_value(self, value: str | None) -> Any:
         return None if value is None else orjson.loads(value)
+
+
+SET_ONLY = 'CREATE INDEX IF NOT EXISTS "{table}_{column}" ON "{table}" ("{column}") WHERE "{column}" IS NOT NULL'
+"""An index of a foreign key that is mostly NULL, on the rows where it is set: deleting the
+row it points at still finds them by it (SQLite uses such an index for `column = ?`),
+and a row written with NULL, or changed while NULL, writes no page of it."""
 
 
 class BaseModel(Model):
@@ -196,13 +203,31 @@ class RecipeLine(BaseModel):
     quantity = IntegerField()
 
 
+ORDER_ACTIVE = '"served_at" IS NULL AND "cancelled_at" IS NULL'
+ORDER_CANCELLED = "\"status\" = 'cancelled'"
+TASK_OPEN = '"finished_at" IS NULL'
+TASK_ENDED_BADLY = "\"state\" IN ('failed', 'cancelled')"
+"""The conditions of the partial indexes on orders and tasks, as SQL (see `Order`, `Task`)."""
+
+
 class Order(BaseModel):
+    """Its party is not indexed: no query looks orders up by party, and a party is never
+    deleted (its `left` row stays), so the key's `SET NULL` never runs.
+
+    Its status is not indexed, as it changes at every step: the orders still active are
+    (`order_active`, by the stamps only the last step sets: a move writes a page of it
+    when the order is placed and when it is served or cancelled, not at each step),
+    and so are the cancelled ones (`order_cancelled`: a move to any other status writes
+    no page of it). A query for active orders also names `ORDER_ACTIVE`, one for
+    cancelled ones `ORDER_CANCELLED`, for SQLite to use them; served orders are most of
+    the table, read from its newest end."""
+
     id = AutoField()
     table = ForeignKeyField(DiningTable, backref="orders", on_delete="RESTRICT")
     table_id: int
-    party = ForeignKeyField(Party, null=True, backref="orders", on_delete="SET NULL")
+    party = ForeignKeyField(Party, null=True, backref="orders", on_delete="SET NULL", index=False)
     party_id: int | None
-    status = CharField(default="placed", index=True)
+    status = CharField(default="placed")
     total_cents = IntegerField()
     priority = IntegerField(default=0)
     flagged = BooleanField(default=False)
@@ -217,6 +242,12 @@ class Order(BaseModel):
     served_at = DateTimeField(null=True)
     cancelled_at = DateTimeField(null=True)
     items: ModelSelect[OrderItem]
+
+    class Meta:
+        indexes = (
+            SQL(f'CREATE INDEX IF NOT EXISTS "order_active" ON "order" ("id") WHERE {ORDER_ACTIVE}'),
+            SQL(f'CREATE INDEX IF NOT EXISTS "order_cancelled" ON "order" ("id") WHERE {ORDER_CANCELLED}'),
+        )
 
 
 class OrderItem(BaseModel):
@@ -245,16 +276,28 @@ class StockReservation(BaseModel):
 
 
 class Task(BaseModel):
-    """Work for a robot (cook, serve, clean, dock), which may pass through several robots."""
+    """Work for a robot (cook, serve, clean, dock), which may pass through several robots.
+
+    Its table and its robot are indexed only where set (a serve or cook task has no
+    table; a queued task no robot): the index serves deleting a table or a robot, and
+    making a task writes no page of either (`SET_ONLY`). Its kind is not indexed: no
+    query looks tasks up by kind.
+
+    Its state is not indexed, as it changes three times in a task's life: the open tasks
+    are (`task_open`, by `finished_at`, set only when a task ends: a task writes a page of
+    it when made and when it ends), and so are the failed and cancelled ones
+    (`task_ended_badly`: a move to any other state writes no page of it). Queries name
+    `TASK_OPEN` or `TASK_ENDED_BADLY` for SQLite to use them; done tasks are most of the
+    table, read from its newest end."""
 
     id = AutoField()
-    kind = CharField(index=True)
-    state = CharField(default="queued", index=True)
+    kind = CharField()
+    state = CharField(default="queued")
     order = ForeignKeyField(Order, null=True, backref="tasks", on_delete="SET NULL")
     order_id: int | None
-    table = ForeignKeyField(DiningTable, null=True, on_delete="SET NULL")
+    table = ForeignKeyField(DiningTable, null=True, on_delete="SET NULL", index=False)
     table_id: int | None
-    robot = ForeignKeyField(Robot, null=True, backref="tasks", on_delete="SET NULL")
+    robot = ForeignKeyField(Robot, null=True, backref="tasks", on_delete="SET NULL", index=False)
     robot_id: int | None
     priority = IntegerField(default=0)
     attempts = IntegerField(default=0)
@@ -264,9 +307,21 @@ class Task(BaseModel):
     started_at = DateTimeField(null=True)
     finished_at = DateTimeField(null=True)
 
+    class Meta:
+        indexes = (
+            SQL(SET_ONLY.format(table="task", column="table_id")),
+            SQL(SET_ONLY.format(table="task", column="robot_id")),
+            SQL(f'CREATE INDEX IF NOT EXISTS "task_open" ON "task" ("id") WHERE {TASK_OPEN}'),
+            SQL(f'CREATE INDEX IF NOT EXISTS "task_ended_badly" ON "task" ("id") WHERE {TASK_ENDED_BADLY}'),
+        )
+
 
 class RobotCommand(BaseModel):
-    """A command sent to a robot; its id is the `id` of the link frame and the `task_id`."""
+    """A command sent to a robot; its id is the `id` of the link frame and the `task_id`.
+
+    Its status is not indexed (no query looks commands up by it, and every command
+    changes it three or four times); who sent it only where set (staff's commands: the
+    dispatcher's have no sender)."""
 
     id = AutoField()
     robot = ForeignKeyField(Robot, backref="commands", on_delete="CASCADE")
@@ -275,15 +330,18 @@ class RobotCommand(BaseModel):
     task_id: int | None
     name = CharField()
     args = JsonField(default=dict)
-    status = CharField(default="pending", index=True)
+    status = CharField(default="pending")
     reason = CharField(null=True)
     sends = IntegerField(default=0)
-    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL", index=False)
     created_by_id: int | None
     created_at = DateTimeField(default=utcnow)
     sent_at = DateTimeField(null=True)
     acked_at = DateTimeField(null=True)
     finished_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = (SQL(SET_ONLY.format(table="robot_command", column="created_by_id")),)
 
 
 class Pose(BaseModel):
@@ -305,24 +363,45 @@ class Pose(BaseModel):
         indexes = ((("robot_id", "frame", "recorded_at"), False),)
 
 
+ORDER_EVENT_TYPES = ("order_placed", "order_status")
+"""The types of an order's own events, left out of the type index."""
+EVENT_TYPE_INDEXED = f'"type" NOT IN ({", ".join(repr(kind) for kind in ORDER_EVENT_TYPES)})'
+EVENT_LEVEL_INDEXED = "\"level\" != 'info'"
+"""The conditions of the event indexes, as SQL: a query must hold the very same term for
+SQLite to use a partial index."""
+
+
 class Event(BaseModel):
     """The append-only event log; system log lines that matter to staff are events too.
 
     `seq` numbers the store's events from 1 with no gaps, in commit order (one writer,
     and each is `MAX(seq) + 1` inside its own transaction); `event_id` is a UUID that
     names the event beyond this store (docs/FEDERATION.md). Both are written whether or
-    not federation is on, so turning it on later publishes the whole log."""
+    not federation is on, so turning it on later publishes the whole log.
+
+    Its type and level are indexed except for an order's own events and `info` (most of
+    the log, five events an order): such an event writes no page of either index, and a
+    list of those types or that level, newest first, finds its rows at the end of the
+    table without one. A query by any other type or level names the index's condition
+    too (`EVENT_TYPE_INDEXED`, `EVENT_LEVEL_INDEXED`), which is how SQLite knows it may
+    use the index."""
 
     id = AutoField()
     seq = IntegerField(null=True, unique=True)
     event_id = CharField(null=True)
-    type = CharField(index=True)
-    level = CharField(default="info", index=True)
+    type = CharField()
+    level = CharField(default="info")
     entity_type = CharField(null=True)
     entity_id = CharField(null=True)
     message = TextField()
     data = JsonField(null=True)
     created_at = DateTimeField(default=utcnow, index=True)
+
+    class Meta:
+        indexes = (
+            SQL(f'CREATE INDEX IF NOT EXISTS "event_type" ON "event" ("type") WHERE {EVENT_TYPE_INDEXED}'),
+            SQL(f'CREATE INDEX IF NOT EXISTS "event_level" ON "event" ("level") WHERE {EVENT_LEVEL_INDEXED}'),
+        )
 
 
 class FederationOutbox(BaseModel):
@@ -405,7 +484,9 @@ class IdempotencyRecord(BaseModel):
     body_hash = CharField()
     status = IntegerField()
     response = BlobField()
-    created_at = DateTimeField(default=utcnow, index=True)
+    created_at = DateTimeField(default=utcnow)
+    """Not indexed: the hourly prune reads the whole table, at most 48 hours of creating
+    requests, rather than every one of them writing a page of an index for it."""
 
     class Meta:
         indexes = ((("scope", "key"), True),)

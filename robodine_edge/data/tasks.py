@@ -7,11 +7,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from peewee import JOIN, fn
+from peewee import JOIN, SQL, fn
 
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data.events import Recorded, record_event
-from robodine_edge.data.models import DiningTable, Order, Robot, RobotCommand, Task
+from robodine_edge.data.models import (
+    ORDER_ACTIVE,
+    TASK_ENDED_BADLY,
+    TASK_OPEN,
+    DiningTable,
+    Order,
+    Robot,
+    RobotCommand,
+    Task,
+)
 from robodine_edge.data.orders import flag_order, load_active_orders
 from robodine_edge.data.rows import tuples
 from robodine_edge.data.settings import StoreSettings, load_settings
@@ -21,6 +30,8 @@ from robodine_edge.domain.lifecycle import ACTIVE_ORDER, OrderStatus, TableStatu
 from robodine_edge.types import EventLevel
 
 OPEN_TASKS = ("queued", "assigned", "running")
+ENDED_BADLY = ("failed", "cancelled")
+"""The states `task_ended_badly` holds (models.Task)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +76,7 @@ def load_open_tasks() -> list[TaskRecord]:
             Task.created_at,
         )
         .join(Robot, JOIN.LEFT_OUTER, on=(Task.robot == Robot.id))
-        .where(Task.state.in_(OPEN_TASKS))
+        .where(Task.state.in_(OPEN_TASKS), SQL(TASK_OPEN))
         .order_by(Task.id)
     )  # fmt: skip
     return [TaskRecord(*row) for row in tuples(query)]
@@ -76,7 +87,7 @@ def open_tasks_with_commands() -> list[tuple[TaskRecord, int | None, str | None]
     updates, and to see what the robot reported that the dispatcher may not have heard);
     a command the edge withdrew (`cancelled`) no longer carries its task. Three statements
     whatever the number of tasks: start-up reads them all."""
-    open_ids = Task.select(Task.id).where(Task.state.in_(OPEN_TASKS))
+    open_ids = Task.select(Task.id).where(Task.state.in_(OPEN_TASKS), SQL(TASK_OPEN))
     latest = (
         RobotCommand.select(fn.MAX(RobotCommand.id))
         .where(RobotCommand.task.in_(open_ids), RobotCommand.status != "cancelled")
@@ -96,7 +107,7 @@ def open_tasks_with_commands() -> list[tuple[TaskRecord, int | None, str | None]
 def orders_needing_work() -> list[tuple[int, str, int, bool]]:
     """Active orders as (id, status, priority, flagged), to reconcile tasks at start."""
     query = Order.select(Order.id, Order.status, Order.priority, Order.flagged).where(
-        Order.status.in_([s.value for s in ACTIVE_ORDER])
+        Order.status.in_([s.value for s in ACTIVE_ORDER]), SQL(ORDER_ACTIVE)
     )
     return list(tuples(query.order_by(Order.id)))
 
@@ -169,6 +180,10 @@ def list_tasks(limit: int, before: int | None, state: str | None, order_id: int 
         query = query.where(Task.id < before)
     if state is not None:
         query = query.where(Task.state == state)
+        if state in OPEN_TASKS:
+            query = query.where(SQL(TASK_OPEN))
+        elif state in ENDED_BADLY:
+            query = query.where(SQL(TASK_ENDED_BADLY))
     if order_id is not None:
         query = query.where(Task.order == order_id)
     return [task_json(row) for row in query]

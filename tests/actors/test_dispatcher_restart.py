@@ -24,7 +24,7 @@ from robodine_edge.process.metrics import Metrics
 from robodine_edge.protocol import link as wire
 from robodine_edge.wiring import ActorTree, start_actor_tree
 from tests.actors.conftest import EventLog, Published
-from tests.actors.test_dispatcher import Kitchen, LinkedRobot, command_row
+from tests.actors.test_dispatcher import Kitchen, LinkedRobot, command_row, stored_tasks
 from tests.waiting import eventually
 
 HANDED_ON_WITHIN_S = 2.0
@@ -222,3 +222,40 @@ def test_a_robot_that_comes_back_without_its_task_twice_spends_an_attempt(restar
     assert any("cook-1" in message for message in reassigned(tree))
     with pytest.raises(Conflict):
         tree.dispatcher.proxy.direct_command("cook-1", "go_to", {"x": 1, "y": 1}, None, False).get(timeout=5)
+
+
+def test_a_cook_tasks_done_lost_with_a_power_cut_is_read_again_from_the_robots_report(restarts: Restarts) -> None:
+    """A cook task's `done` rides in the commit of the serve task made next (`write_soon`):
+    a power cut in between loses both, leaving the order ready, its cook task running and
+    the robot's report (the command `done`) written: as a cut between the order's move and
+    the task's own commit always could. The edge started again finishes the task (the
+    order is ready: a robot still on its cook task would be told `stop`) and makes the
+    serve task: the order is served, cooked once, no attempt spent. (The store is put
+    back as the cut leaves it: a graceful stop commits what it holds.)"""
+    kitchen = Kitchen(restarts.tree)
+    cook, order, command = cooking_robot(kitchen)
+    cook.task(command, "done")
+    eventually(lambda: kitchen.status(order["id"]) == "ready", what="the order cooked")
+    cook.settled(restarts.tree)
+    assert [t.state for t in stored_tasks(restarts.tree, "serve")] == ["queued"]  # no albabot yet
+
+    def as_the_cut_left_it() -> None:
+        Task.update(state="running", finished_at=None).where(Task.kind == "cook").execute()
+        Task.delete().where(Task.kind == "serve").execute()
+
+    restarts.tree.writer.write(as_the_cut_left_it).get(timeout=5)
+    alba = LinkedRobot(restarts.tree, "alba-1", "albabot")
+    tree = restarts.restart([kitchen.table["id"]], [cook, alba])
+    kitchen.tree = tree
+    cook.link()
+    cook.status("idle")
+    alba.link()
+    alba.status("idle")
+    serving = alba.command()
+    assert (serving["name"], serving["args"]["order_id"]) == ("serve", order["id"])
+    alba.task(serving, "done")
+    eventually(lambda: kitchen.status(order["id"]) == "served", what="the order served")
+    cook.settled(tree)
+    assert [(t.state, t.attempts) for t in stored_tasks(tree, "cook")] == [("done", 1)]
+    assert [f["name"] for f in cook.received()] in ([], ["stop"]), "never a second cook"
+    assert reassigned(tree) == []

@@ -1,9 +1,11 @@
-"""The single writer: group commit, isolation of failing units, flush on stop."""
+"""The single writer: group commit, isolation of failing units, flush on stop, and
+bookkeeping (`write_soon`) that rides in the next durable commit."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +14,9 @@ import pytest
 from peewee import IntegrityError, SqliteDatabase
 
 from robodine_edge.actors.base import ActorFuture, Crash
-from robodine_edge.actors.storage.writer import Writer, WriterActor
+from robodine_edge.actors.storage.writer import SOON_S, Writer, WriterActor
 from robodine_edge.actors.supervisor import ActorSlot, ChildSpec, Supervisor
+from robodine_edge.actors.timer import Timer
 from robodine_edge.data.db import database_path
 from robodine_edge.data.models import Event, Setting
 from robodine_edge.errors import Unavailable
@@ -114,3 +117,48 @@ def test_a_crash_answers_every_write_it_leaves_with_unavailable(db: SqliteDataba
     assert events.wait_for(1) and events[0].type == "actor_restarted"
     assert store.write(add_event, "after").get(timeout=5)
     assert rows_seen_by_another_connection(data_dir) == 1
+
+
+def ran(done: threading.Event, message: str) -> int:
+    """A soon unit that says when the writer has run it (its commit is another matter)."""
+    row = add_event(message)
+    done.set()
+    return row
+
+
+def test_a_soon_write_rides_in_the_next_durable_commit(store: Writer, commits: list[int], data_dir: Path) -> None:
+    """Bookkeeping handed over with `write_soon` is not a commit of its own: run, it waits
+    (unseen by other connections, its answer not given) for the next durable write, and
+    both are one commit (no timer here: nothing else would commit it)."""
+    done = threading.Event()
+    soon = store.write_soon(ran, done, "bookkeeping")
+    assert done.wait(5)
+    assert rows_seen_by_another_connection(data_dir) == 0 and commits == []
+    assert store.write(add_event, "durable").get(timeout=5)
+    assert soon.get(timeout=5)
+    assert commits == [2] and rows_seen_by_another_connection(data_dir) == 2
+
+
+def test_a_soon_write_with_nothing_to_ride_with_is_committed_by_the_timer(db: SqliteDatabase, data_dir: Path) -> None:
+    committed: list[int] = []
+    timer = Timer()
+    slot: ActorSlot[WriterActor] = ActorSlot("writer")
+    slot.install(WriterActor.start(db, on_commit=lambda _, units: committed.append(units), wake_after=timer.after))
+    try:
+        started = time.monotonic()
+        assert Writer(slot).write_soon(add_event, "alone").get(timeout=SOON_S + 5)
+        assert time.monotonic() - started >= SOON_S * 0.9  # held for a durable write that never came
+        assert committed == [1] and rows_seen_by_another_connection(data_dir) == 1
+    finally:
+        slot.ref.stop(block=True, timeout=5)
+        timer.stop()
+
+
+def test_stop_commits_a_batch_held_for_soon_writes(db: SqliteDatabase, data_dir: Path) -> None:
+    slot: ActorSlot[WriterActor] = ActorSlot("writer")
+    slot.install(WriterActor.start(db))
+    done = threading.Event()
+    soon = Writer(slot).write_soon(ran, done, "at the stop")
+    assert done.wait(5)
+    slot.ref.stop(block=True, timeout=10)
+    assert soon.get(timeout=1) and rows_seen_by_another_connection(data_dir) == 1

@@ -74,6 +74,8 @@ def test_each_kind_of_write_is_counted_as_the_wal_grew(data_dir: Path, store: Wr
 def test_unit_names_give_their_kind() -> None:
     assert kind_of("robodine_edge.data.robots.save_states") == "poses"
     assert kind_of("robodine_edge.data.orders.place_order") == "orders"
+    assert kind_of("robodine_edge.data.tasks.set_task_state") == "orders"
+    assert kind_of("robodine_edge.data.idempotency.remember") == "other"  # a party's key: an order's is placing's
     assert kind_of("robodine_edge.data.events.record_event") == "events"
     assert kind_of("robodine_edge.care.retention.purge_poses") == "purge"
     assert kind_of("tests.care.test_upkeep.<lambda>") == "other"
