@@ -332,10 +332,7 @@ def test_a_crash_right_after_a_robots_done_serves_the_order_as_before(tmp_path: 
         cook = RobotClient(int(service.runtime["robot_port"]))
         cook.hello(cook_id, cook_token, kind="cookbot")
         cook.send(type="status", state="idle")
-        cooking = cook.read_until("command", keepalive_s=0.5)
-        assert (cooking["name"], cooking["args"]["order_id"]) == ("cook", order["id"])
-        for state in ("started", "done"):
-            cook.send(type="task_update", task_id=cooking["id"], state=state)
+        _carry_out(cook, "cook", order["id"])
         eventually(partial(store.has_status, order["id"], "ready"), interval=0.01, what="the order ready")
         os.kill(service.pid, signal.SIGKILL)
         assert service.wait() == -signal.SIGKILL
@@ -349,10 +346,7 @@ def test_a_crash_right_after_a_robots_done_serves_the_order_as_before(tmp_path: 
         cook.send(type="status", state="idle")
         alba.hello(alba_id, alba_token, kind="albabot")
         alba.send(type="status", state="idle")
-        serving = alba.read_until("command", keepalive_s=0.5)
-        assert (serving["name"], serving["args"]["order_id"]) == ("serve", order["id"])
-        for state in ("started", "done"):
-            alba.send(type="task_update", task_id=serving["id"], state=state)
+        _carry_out(alba, "serve", order["id"])
         eventually(partial(store.has_status, order["id"], "served"), what="the order served after the restart")
         told = []
         with pytest.raises(TimeoutError):
@@ -368,6 +362,14 @@ def test_a_crash_right_after_a_robots_done_serves_the_order_as_before(tmp_path: 
         alba.close()
     finally:
         service.stop()
+
+
+def _carry_out(robot: RobotClient, name: str, order_id: int) -> None:
+    """The robot's next command is `name` for `order_id`; it reports it started, then done."""
+    command = robot.read_until("command", keepalive_s=0.5)
+    assert (command["name"], command["args"]["order_id"]) == (name, order_id)
+    for state in ("started", "done"):
+        robot.send(type="task_update", task_id=command["id"], state=state)
 
 
 def test_robots_back_idle_after_a_restart_have_their_tasks_handed_on_at_once(tmp_path: Path) -> None:

@@ -252,27 +252,23 @@ class Writer:
 
     def write(self, unit: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> ActorFuture[T]:
         reply: ActorFuture[T] = ActorFuture()
-        try:
-            self._slot.ref.tell(WriteRequest(partial(unit, *args, **kwargs), reply))
-        except pykka.ActorDeadError:
-            reply.fail(Unavailable("the database writer is not running"))
-        return reply
+        return self._submit(WriteRequest(partial(unit, *args, **kwargs), reply), reply)
 
     def write_soon(self, unit: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> ActorFuture[T]:
         """As `write`, for bookkeeping that may wait for the next durable commit, `SOON_S`
         at most: its future resolves then. A power cut may lose it."""
         reply: ActorFuture[T] = ActorFuture()
-        try:
-            self._slot.ref.tell(WriteRequest(partial(unit, *args, **kwargs), reply, soon=True))
-        except pykka.ActorDeadError:
-            reply.fail(Unavailable("the database writer is not running"))
-        return reply
+        return self._submit(WriteRequest(partial(unit, *args, **kwargs), reply, soon=True), reply)
 
     def maintain(self, task: Callable[[SqliteDatabase], T]) -> ActorFuture[T]:
         """Run `task(db)` on the write connection outside a transaction, between batches."""
         reply: ActorFuture[T] = ActorFuture()
+        return self._submit(MaintenanceRequest(task, reply), reply)
+
+    def _submit(self, request: WriteRequest | MaintenanceRequest, reply: ActorFuture[T]) -> ActorFuture[T]:
+        """Tell the writer `request`; `reply` fails at once when the writer is not running."""
         try:
-            self._slot.ref.tell(MaintenanceRequest(task, reply))
+            self._slot.ref.tell(request)
         except pykka.ActorDeadError:
             reply.fail(Unavailable("the database writer is not running"))
         return reply
