@@ -8,7 +8,6 @@ at start-up. None of them knows about HTTP or actors.
 from __future__ import annotations
 
 import logging
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 
 from peewee import IntegrityError
 
-from robodine_edge.auth.passwords import hash_password
+from robodine_edge.auth.passwords import hash_password, new_password
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data.datadir import ADMIN_PASSWORD_FILE, write_secret_once
 from robodine_edge.data.models import AuthSession, DiningTable, User
@@ -170,7 +169,7 @@ def ensure_admin(data_dir: Path, password: str | None) -> bool:
     if User.select().exists():
         return False
     generated = password is None
-    secret = password if password else secrets.token_urlsafe(12)
+    secret = password if password else new_password()
     create_user("admin", hash_password(secret), Role.ADMIN, None)
     if generated:
         path = data_dir / ADMIN_PASSWORD_FILE

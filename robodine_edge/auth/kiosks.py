@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from robodine_edge.auth.passwords import new_password
 from robodine_edge.clock import to_iso, utcnow
 from robodine_edge.data.models import DiningTable, Kiosk, User
 from robodine_edge.data.rows import newest_first, one
@@ -25,7 +26,7 @@ def kiosk_json(kiosk: Kiosk, username: str) -> dict[str, Any]:
 
 def new_credentials(table_id: int) -> tuple[str, str]:
     """A fresh username and password for a table's kiosk (any thread)."""
-    return f"kiosk-t{table_id}-{secrets.token_hex(3)}", secrets.token_urlsafe(12)
+    return f"kiosk-t{table_id}-{secrets.token_hex(3)}", new_password()
 
 
 def create_kiosk(table_id: int, name: str | None, username: str, password_hash: str) -> dict[str, Any]:

@@ -8,12 +8,27 @@ login. Hashing is CPU-bound: callers on the event loop run it in a thread pool.
 
 from __future__ import annotations
 
+import secrets
+
 import argon2
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 _HASHER = argon2.PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # Verified against when the user does not exist, so a wrong username costs the same time.
 _DUMMY_HASH = _HASHER.hash("robodine-edge: no such user")
+
+
+def new_password(nbytes: int = 12) -> str:
+    """A random password of `nbytes` bytes, URL-safe base64, never starting with `-`.
+
+    Why: people paste generated passwords into command lines (`simulate --admin-password
+    "$(cat var/initial-admin-password)"`), and one in 64 of `token_urlsafe`'s answers
+    begins with `-`, which argparse then reads as an option. Any thread.
+    """
+    while True:
+        password = secrets.token_urlsafe(nbytes)
+        if not password.startswith("-"):
+            return password
 
 
 def hash_password(password: str) -> str:

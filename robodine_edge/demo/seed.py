@@ -11,12 +11,11 @@ Runs on the main thread at start-up, before the actors.
 from __future__ import annotations
 
 import logging
-import secrets
 from pathlib import Path
 
 import orjson
 
-from robodine_edge.auth.passwords import hash_password
+from robodine_edge.auth.passwords import hash_password, new_password
 from robodine_edge.clock import utcnow
 from robodine_edge.data.datadir import write_secret_once
 from robodine_edge.data.models import DiningTable, InventoryItem, Kiosk, MenuItem, RecipeLine, User, database_proxy
@@ -143,7 +142,7 @@ def seed_demo(data_dir: Path) -> bool:
 
 
 def _user(username: str, role: Role, table_id: int | None) -> str:
-    password = secrets.token_urlsafe(9)
+    password = new_password(9)
     now = utcnow()
     User.create(
         username=username,
