@@ -405,8 +405,14 @@ def test_the_simulator_finds_the_edge_registers_and_works(tmp_path: Path) -> Non
                 timeout=20,
                 what="the simulated robot finishing its go_to",
             )
-            pose = service.http.get("/api/albabot/sim-alba-1", headers=admin).json()["pose"]
-            assert (pose["x"], pose["y"]) == (5.0, 3.0) and command["id"]
+            # The robot says `done` on arrival and reports where it stopped in its next status
+            # frame and datagram: the pose follows the `done`, it does not come with it.
+            def at_target() -> bool:
+                pose = service.http.get("/api/albabot/sim-alba-1", headers=admin).json()["pose"]
+                return (pose["x"], pose["y"]) == (5.0, 3.0)
+
+            eventually(at_target, timeout=5, what="the robot's pose at (5, 3) after its done")
+            assert command["id"]
         finally:
             simulator.terminate()
             assert simulator.wait(10) == 0
