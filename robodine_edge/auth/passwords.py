@@ -8,14 +8,22 @@ login. Hashing is CPU-bound: callers on the event loop run it in a thread pool.
 
 from __future__ import annotations
 
+import functools
 import secrets
 
 import argon2
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 _HASHER = argon2.PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-# Verified against when the user does not exist, so a wrong username costs the same time.
-_DUMMY_HASH = _HASHER.hash("robodine-edge: no such user")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so a wrong username costs the same
+    time. Made at the first such login, not at import: hashing costs ~27 ms of CPU, paid
+    by every process that imports this module (the CLI, each simulator) otherwise. The
+    first unknown username of a process costs one hash more, once."""
+    return _HASHER.hash("robodine-edge: no such user")
 
 
 def new_password(nbytes: int = 12) -> str:
@@ -38,7 +46,7 @@ def hash_password(password: str) -> str:
 def verify_password(stored_hash: str | None, password: str) -> bool:
     """True if `password` matches; a missing or unreadable hash never matches."""
     try:
-        _HASHER.verify(stored_hash or _DUMMY_HASH, password)  # raises unless it matches
+        _HASHER.verify(stored_hash or _dummy_hash(), password)  # raises unless it matches
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
     return stored_hash is not None
