@@ -405,6 +405,7 @@ def test_the_simulator_finds_the_edge_registers_and_works(tmp_path: Path) -> Non
                 timeout=20,
                 what="the simulated robot finishing its go_to",
             )
+
             # The robot says `done` on arrival and reports where it stopped in its next status
             # frame and datagram: the pose follows the `done`, it does not come with it.
             def at_target() -> bool:
