@@ -53,15 +53,17 @@ test-slow: $(TEST_INSTALLED)
 	$(CACHED) $(BIN)/python -m pytest -n 0 -m slow $(PYTEST_ARGS)
 
 # wrk (Debian's package) is the load generator; installed here, not mid-measurement.
-# `make bench` runs every point (~4.5 min); `make bench ARGS=--quick` fewer and shorter (~2 min).
+# `make bench` runs every point of every curve (~5 min); `ARGS=--quick` fewer and shorter
+# (~2.5 min); `ARGS=--all` adds the data-safety parts that build big stores (~7 min).
 bench: $(TEST_INSTALLED)
 	command -v wrk >/dev/null || apt-get install -y -q wrk || sudo -n apt-get install -y -q wrk
 	$(CACHED) $(BIN)/python -m bench $(ARGS)
-	$(CACHED) $(BIN)/python -m bench.hq
 
-# Federation's cost and catch-up against Debian's Mosquitto (installed by the tests' setup if missing).
+# Federation's cost and catch-up against Debian's Mosquitto (installed by the tests' setup
+# if missing, ~1.5 min), then headquarters taking a chain of 100 stores (~2 min).
 bench-federation: $(TEST_INSTALLED)
 	$(CACHED) $(BIN)/python -m bench.federation
+	$(CACHED) $(BIN)/python -m bench.hq
 
 # A dinner rush for MINUTES (default 120) against `run --demo` with 20 robots: RSS, descriptors,
 # threads, the database and its WAL sampled, every order accounted for (docs/BENCH.md, "Soak").

@@ -3,7 +3,8 @@
 Every figure is printed next to a baseline measured seconds apart on the same machine
 (these machines are noisy; ratios travel, raw numbers do not), then the cost curves
 (robots, WebSocket clients, the live path, the emergency stop, bytes written to
-storage). `--full` (the default) or `--quick`. Results also go to bench/results.json.
+storage). `--full` (the default), `--quick` or `--all` (with the data-safety parts).
+Results also go to bench/results.json.
 See docs/BENCH.md for what each row means.
 """
 
@@ -15,7 +16,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,30 +48,36 @@ def host() -> dict[str, Any]:
     }
 
 
-SHARED = ("reads", "bridge", "orders", "live", "fanout", "telemetry")
+SHARED = ("reads", "bridge", "fanout", "live", "orders", "telemetry")
 """Parts measured on the one shared bench service, in this order; the others start services
-of their own. The live path and the fan-out go before the telemetry part's flood, which
-leaves 50 robots linked and pinging (the live path's p99 doubled behind it)."""
+of their own. The fan-out goes before the orders part, which leaves ~17,000 orders open:
+after it every new subscriber's `orders` snapshot was ~5 MB, connecting 1,000 clients took
+over a minute, Sanic's keep-alive closed hundreds of them before the run (1011, their pongs
+unread) and p99 read 100 ms; a store has tens of open orders. The live path and the fan-out
+go before the telemetry part's flood, which leaves 50 robots linked and pinging (the live
+path's p99 doubled behind it)."""
+DATA_SAFETY = ("open_orders", "backup", "purge")
+"""Parts that build big stores of their own (10,000 open orders, a ~1 GiB database):
+~2 minutes and ~2.5 GiB of disk for a while; run by `--all` or by name."""
 PARTS = (
     "footprint",
     "reads",
     "bridge",
-    "orders",
-    "live",
     "fanout",
+    "live",
+    "orders",
     "telemetry",
     "robots",
     "estop",
     "wear",
-    "open_orders",
-    "backup",
-    "purge",
+    *DATA_SAFETY,
 )
 
 
 @dataclass(frozen=True)
 class Profile:
-    """How much of each curve to run: `--full` (the default) or `--quick` (~2.5 min)."""
+    """How much of each curve to run: `--full` (the default, ~5 min), `--quick` (~2.5 min)
+    or `--all` (`--full` and the data-safety parts, ~7 min)."""
 
     parts: tuple[str, ...]
     read_rounds: int
@@ -88,17 +95,23 @@ class Profile:
     rush_seconds: float
 
 
-FULL = Profile(PARTS, 2, 5, 8, 2.0, (10, 50, 200), 6.0, (50, 200, 1000), 10.0, 4.0, 5.0, 10, 20.0, 60.0)
+FULL = Profile(
+    tuple(part for part in PARTS if part not in DATA_SAFETY),
+    2, 3, 8, 2.0, (10, 50, 200), 6.0, (50, 200, 1000), 10.0, 4.0, 5.0, 6, 15.0, 60.0,
+)  # fmt: skip
+"""Every point of every curve and every row, without the data-safety parts."""
 QUICK = Profile(
-    tuple(part for part in PARTS if part not in ("open_orders", "backup", "purge")),
+    tuple(part for part in PARTS if part not in DATA_SAFETY),
     1, 3, 5, 1.0, (10, 50), 4.0, (50, 200), 10.0, 3.0, 3.0, 3, 10.0, 20.0,
 )  # fmt: skip
-"""Without the data-safety parts that build a ~1 GiB database or 10,000 orders (~5 min)."""
+"""Fewer and shorter points."""
+ALL = replace(FULL, parts=PARTS)
 
 
 def run(parts: tuple[str, ...], profile: Profile = FULL) -> dict[str, Any]:
     started = time.monotonic()
-    results: dict[str, Any] = {"host": host(), "profile": "full" if profile == FULL else "quick"}
+    name = {FULL: "full", QUICK: "quick", ALL: "all"}.get(profile, "custom")
+    results: dict[str, Any] = {"host": host(), "profile": name}
     own: dict[str, Callable[[Path], Any]] = {
         "robots": lambda workdir: robots_curve(workdir, profile.robots, profile.robot_seconds),
         "estop": lambda workdir: emergency_stop(workdir, profile.estop_stops),
@@ -313,12 +326,13 @@ def show(cells: list[tuple[Any, ...]]) -> None:
 
 def main() -> int:
     args = sys.argv[1:]
-    profile = QUICK if "--quick" in args else FULL
-    named = tuple(a for a in args if a not in ("--quick", "--full"))
+    profile = QUICK if "--quick" in args else ALL if "--all" in args else FULL
+    named = tuple(a for a in args if a not in ("--quick", "--full", "--all"))
     unknown = set(named) - set(PARTS)
     if unknown:
         print(
-            f"unknown parts {sorted(unknown)}; choose from {', '.join(PARTS)} (and --quick or --full)", file=sys.stderr
+            f"unknown parts {sorted(unknown)}; choose from {', '.join(PARTS)} (and --quick, --full or --all)",
+            file=sys.stderr,
         )
         return 2
     results = run(named or profile.parts, profile)
