@@ -454,7 +454,8 @@ class DispatcherActor(SupervisedActor):
         if job.command_id is not None and job.resent == job.command_id:
             self._lose(job, reason, offline=True)
         elif job.command_id is not None and self._takes_back(robot):
-            if self._asks.resend(robot.robot_id, job.command_id):  # else it ended: its report is on its way
+            # False: it ended (its report is on its way), or the link carried it since the hello
+            if self._asks.resend(robot.robot_id, job.command_id):
                 job.resent, job.progress_at = job.command_id, self._clock()
             return
         else:

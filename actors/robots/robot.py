@@ -102,7 +102,8 @@ class RobotActor(SupervisedActor):
         self._clock = clock
         self._link: RobotLink | None = None
         self._outbox = Outbox()
-        self._carried: set[int] | None = None  # commands on the link since its hello, until the first status
+        self._carried: set[int] = set()  # commands the link carried since its hello (one int each)
+        self._first_status_due = False  # linked, and its first status not yet told to the dispatcher
         self._samples: list[PoseSample] = []
         self._sampled: Pose | None = None
         self._legacy_pace = LegacyPace(heartbeat_s)
@@ -152,6 +153,7 @@ class RobotActor(SupervisedActor):
             self._link_event(True, "hello")
         self._link = link
         self._carried = set()
+        self._first_status_due = True
         self._change(online=True, last_seen=utcnow(), name=hello.name or self.snap.name)
         for entry in self._outbox.pending():
             self._send(entry)
@@ -176,8 +178,16 @@ class RobotActor(SupervisedActor):
         the task this command carries (the edge restarted, or the robot did): the command
         is owed again and sent now (or on the next hello), with its own id — a robot that
         did finish it, its `done` still on the way, acknowledges it without doing it again.
-        False if it ended meanwhile. Asked from the dispatcher's thread; runs in this
-        robot's."""
+        False if it ended meanwhile, or if the link carried it since its hello: the status
+        the dispatcher judged came before the command (the dispatcher handed the robot the
+        task on that very status), so says nothing about it. Reopened, a command the robot
+        had acked and started was stored `sent` again and sent at every hello after. Asked
+        from the dispatcher's thread; runs in this robot's."""
+        if command_id in self._carried:
+            log.info(
+                "robot %s: the link carried command %d since its hello; not sent again", self._robot_id, command_id
+            )
+            return False
         command = self._write(data.reopen_command, self._robot_id, command_id)
         if command is None:
             return False
@@ -241,7 +251,7 @@ class RobotActor(SupervisedActor):
                 pose=frame.pose or self.snap.pose,
                 last_seen=now,
             )
-            if self._carried is not None:
+            if self._first_status_due:
                 self._first_status()
         elif isinstance(frame, wire.Ack):
             self._carry(frame.id)
@@ -283,13 +293,12 @@ class RobotActor(SupervisedActor):
         dispatcher is told, with the commands the link carried meanwhile, and decides
         whether the robot still has its task. Told after the status's own changes, so the
         dispatcher sees the robot as it is now."""
-        assert self._carried is not None
-        carried, self._carried = frozenset(self._carried), None
-        self._on_rejoin(self.snap, carried)
+        self._first_status_due = False
+        self._on_rejoin(self.snap, frozenset(self._carried))
 
     def _carry(self, command_id: int) -> None:
         """The link carried this command (sent, or answered or reported on by the robot)."""
-        if self._carried is not None:
+        if self._link is not None:
             self._carried.add(command_id)
 
     def _late(self, command_id: int, what: str) -> bool:
@@ -356,7 +365,8 @@ class RobotActor(SupervisedActor):
         if self._link is None or message.session != self._link.session:
             return
         self._link = None
-        self._carried = None
+        self._carried = set()
+        self._first_status_due = False
         self._went_offline(message.reason)
 
     def _went_offline(self, reason: str) -> None:

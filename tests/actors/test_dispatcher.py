@@ -309,6 +309,28 @@ def cook_of(frames: list[dict[str, Any]], order_id: int) -> list[int]:
     return [f["id"] for f in frames if f["name"] == "cook" and f["args"]["order_id"] == order_id]
 
 
+def test_a_task_handed_out_on_a_robots_first_status_is_not_sent_again(tree: ActorTree) -> None:
+    """An order waits when a cookbot links and says `idle`: that status hands it the cook
+    task, and is then judged as the robot's first since its hello. It was taken before the
+    command was sent, so it says nothing about the task: the robot keeps it, and the command
+    is not sent again — it was (same id), and reopened: a command the robot had acked and
+    started was stored `sent` once more, so re-sent after the edge's next restart too."""
+    kitchen = Kitchen(tree)
+    order = kitchen.order()
+    eventually(lambda: open_cook_tasks(tree) == {order["id"]: "queued"}, what="the task queued")
+    cook = LinkedRobot(tree, "cook-1", "cookbot")
+    cook.status("idle")
+    command = cook.command()
+    assert (command["name"], command["args"]["order_id"]) == ("cook", order["id"])
+    cook.task(command, "started")
+    cook.settled(tree)
+    assert cook.received() == []
+    eventually(lambda: kitchen.status(order["id"]) == "cooking", what="the cookbot cooking")
+    assert command_row(tree, command["id"])[0] == "running"
+    tasks = tree.dispatcher.proxy.overview().get(timeout=5)["tasks"]
+    assert [(t["robot_id"], t["state"], t["attempts"]) for t in tasks] == [("cook-1", "running", 1)]
+
+
 def test_a_task_taken_from_a_robot_that_dropped_is_not_re_sent_to_it(tree: ActorTree) -> None:
     """The conformance repro: cook-a gets `cook` for order 1, never acks, drops; cook-b
     takes the task. When cook-a links again it must not be re-sent that cook (two robots

@@ -10,6 +10,7 @@ first that the service is stopping) and starts a new tree on the same database.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -24,7 +25,7 @@ from robodine_edge.process.metrics import Metrics
 from robodine_edge.protocol import link as wire
 from robodine_edge.wiring import ActorTree, start_actor_tree
 from tests.actors.conftest import EventLog, Published
-from tests.actors.test_dispatcher import Kitchen, LinkedRobot, command_row, stored_tasks
+from tests.actors.test_dispatcher import Kitchen, LinkedRobot, WireEnd, command_row, open_cook_tasks, stored_tasks
 from tests.waiting import eventually
 
 HANDED_ON_WITHIN_S = 2.0
@@ -149,6 +150,50 @@ def test_a_robot_back_at_work_or_done_after_a_restart_keeps_its_task(restarts: R
     assert (task.state, task.attempts) == ("done", 1) and reassigned(tree) == []
     assert command_row(tree, command["id"])[0] == "done"
     assert {f["id"] for f in cook.received()} <= {command["id"]}  # never a second cook command
+
+
+class HoldsTheWriter(WireEnd):
+    """A link that, as the edge writes the first cook command to it (on the robot's
+    thread), queues a write on the writer that waits for `gate`: what the dispatcher writes
+    next waits behind it, and so does the rest of its turn."""
+
+    def __init__(self, session: str, tree: ActorTree, gate: threading.Event) -> None:
+        super().__init__(session)
+        self._tree, self._gate, self._armed = tree, gate, True
+
+    def send(self, data: bytes) -> None:
+        if self._armed and b'"cook"' in data:
+            self._armed = False
+            self._tree.writer.write(self._gate.wait, 10)
+        super().send(data)
+
+
+def test_a_task_handed_out_on_the_first_status_is_not_owed_again_after_a_restart(restarts: Restarts) -> None:
+    """The flake's path, held open: an order waits as the cookbot links and says `idle`;
+    that status hands it the cook task, and the dispatcher judges the same status (its
+    first since the hello) only after the robot acked and started the command (here it
+    waits on the writer meanwhile). The command used to be reopened then: stored `sent`
+    again though the robot was cooking, and sent again at its hello after a clean restart."""
+    kitchen = Kitchen(restarts.tree)
+    order = kitchen.order()
+    eventually(lambda: open_cook_tasks(restarts.tree) == {order["id"]: "queued"}, what="the task queued")
+    cook = LinkedRobot(restarts.tree, "cook-1", "cookbot")
+    gate = threading.Event()
+    cook.link(HoldsTheWriter("held", restarts.tree, gate))
+    cook.status("idle")
+    command = cook.command()
+    cook.task(command, "started")
+    cook.slot.proxy.snapshot().get(timeout=5)  # acked and started before the dispatcher goes on
+    gate.set()
+    eventually(lambda: kitchen.status(order["id"]) == "cooking", what="the cookbot cooking")
+    cook.settled(restarts.tree)
+    tree = restarts.restart([kitchen.table["id"]], [cook])
+    cook.link()
+    cook.status("cooking")
+    cook.settled(tree)
+    assert cook.received() == []
+    assert command_row(tree, command["id"])[0] == "running"
+    assert holding(tree, "cook") == ("cook-1", "running", 1)
 
 
 def test_a_command_still_owed_is_re_sent_and_the_robot_keeps_its_task(restarts: Restarts) -> None:
