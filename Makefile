@@ -39,8 +39,8 @@ run: $(INSTALLED)
 
 # Tests run in JOBS parallel workers: most of their time is spent waiting on real
 # processes, sockets and the protocol's own timers, so four workers fit two cores
-# (5:18 on the dev VM, CPU ~80 % busy; three took 6:20, five 4:55-5:01 with the CPU
-# saturated, where timing-sensitive tests begin to fail). A worker that runs out of
+# (4:43-4:48 on the dev VM, CPU ~75 % busy; three took 6:20, five 4:55-5:01 with the
+# CPU saturated, where timing-sensitive tests begin to fail). A worker that runs out of
 # tests takes some from another's queue (worksteal), so the longest tests do not end
 # the run on one worker while the others wait.
 JOBS ?= 4
