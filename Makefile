@@ -114,6 +114,8 @@ STAGE := $(DESTDIR)$(OPT).new
 # What setup.py builds the package from, copied (without the checkout's compiled files) so
 # the build writes nothing in the checkout, which root would then own.
 BUILD_INPUTS := setup.py pyproject.toml README.md robodine_edge actors
+# The service's bytecode is compiled beside its sources (its user cannot write them), so a
+# PYTHONPYCACHEPREFIX in the caller's environment (`make test` sets one) is dropped for it.
 
 install:
 	@$(SYSTEM_PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "make install: $(SYSTEM_PYTHON) is older than Python 3.11" >&2; exit 1; }
@@ -126,7 +128,7 @@ endif
 	umask 022 && src=$$(mktemp -d) && trap 'rm -rf "$$src"' EXIT && tar -c --exclude=__pycache__ $(BUILD_INPUTS) | tar -x -C "$$src" && \
 	  $(STAGE)/bin/pip install --no-compile --progress-bar off --disable-pip-version-check --root-user-action=ignore "$$src"
 	grep -rlIF '$(STAGE)' $(STAGE) | xargs -r sed -i 's|$(subst .,\.,$(STAGE))|$(OPT)|g'
-	umask 022 && $(SYSTEM_PYTHON) -m compileall -q -f -j 0 -s $(STAGE) -p $(OPT) $(STAGE)/lib
+	umask 022 && env -u PYTHONPYCACHEPREFIX $(SYSTEM_PYTHON) -m compileall -q -f -j 0 -s $(STAGE) -p $(OPT) $(STAGE)/lib
 	umask 022 && install -m 0644 README.md $(STAGE)/README.md && install -d $(STAGE)/docs/screenshots && install -m 0644 docs/*.md $(STAGE)/docs && install -m 0644 docs/screenshots/*.png $(STAGE)/docs/screenshots
 	rm -rf $(DESTDIR)$(OPT).old
 	if [ -e $(DESTDIR)$(OPT) ]; then mv $(DESTDIR)$(OPT) $(DESTDIR)$(OPT).old; fi
