@@ -134,6 +134,18 @@ def idle_pair(tree: ActorTree) -> tuple[LinkedRobot, LinkedRobot]:
     return cook, alba
 
 
+def cooking_order(tree: ActorTree) -> tuple[Kitchen, LinkedRobot, LinkedRobot, dict[str, Any], dict[str, Any]]:
+    """An idle pair and an order its cookbot has started cooking: the kitchen, the cook,
+    the albabot, the order and the cook command."""
+    kitchen = Kitchen(tree)
+    cook, alba = idle_pair(tree)
+    order = kitchen.order()
+    cooking = cook.command()
+    cook.task(cooking, "started")
+    eventually(lambda: kitchen.status(order["id"]) == "cooking", what="the cookbot cooking")
+    return kitchen, cook, alba, order, cooking
+
+
 class Kitchen:
     """A table and a dish, made through the floor and the order queue."""
 
@@ -426,12 +438,7 @@ def test_a_cookbot_still_cooking_an_order_staff_marked_ready_is_told_stop(tree: 
     work is no longer wanted, so the robot is told `stop` (its cook command withdrawn, so
     its `failed: stopped` or late `done` moves nothing) and it is free for the next order;
     the order goes on to be served."""
-    kitchen = Kitchen(tree)
-    cook, alba = idle_pair(tree)
-    order = kitchen.order()
-    cooking = cook.command()
-    cook.task(cooking, "started")
-    eventually(lambda: kitchen.status(order["id"]) == "cooking", what="the cookbot cooking")
+    kitchen, cook, alba, order, cooking = cooking_order(tree)
 
     tree.orders.proxy.set_status(order["id"], OrderStatus.READY, Role.STAFF).get(timeout=5)
     stop = cook.command()

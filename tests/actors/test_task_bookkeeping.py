@@ -20,7 +20,7 @@ from robodine_edge.config import load_config
 from robodine_edge.process.metrics import Metrics
 from robodine_edge.wiring import ActorTree, start_actor_tree
 from tests.actors.conftest import EventLog, Published
-from tests.actors.test_dispatcher import Kitchen, idle_pair, stored_tasks
+from tests.actors.test_dispatcher import Kitchen, cooking_order, idle_pair, stored_tasks
 from tests.waiting import eventually
 
 SET_STATE = "robodine_edge.data.tasks.set_task_state"
@@ -87,12 +87,7 @@ def test_a_tasks_running_and_done_ride_in_the_orders_own_commits(tree: ActorTree
 
 
 def test_a_robots_progress_reports_make_no_commit(tree: ActorTree, commits: Commits) -> None:
-    kitchen = Kitchen(tree)
-    cook, _ = idle_pair(tree)
-    order = kitchen.order()
-    cooking = cook.command()
-    cook.task(cooking, "started")
-    eventually(lambda: kitchen.status(order["id"]) == "cooking", what="the order cooking")
+    _, cook, _, _, cooking = cooking_order(tree)
     cook.settled(tree)
     tree.writer.write(lambda: None).get(timeout=5)
     mark = len(commits)
